@@ -1,0 +1,1 @@
+//! lightapi: declare a database model, get a complete, secure, fast REST API.
