@@ -1,0 +1,208 @@
+//! Custom endpoints: implement the verbs you need; the rest answer `405`.
+
+use std::sync::Arc;
+
+use crate::auth::Access;
+use crate::error::ApiError;
+use crate::http::method::{Method, MethodSet};
+use crate::http::request::Request;
+use crate::http::response::Response;
+
+/// What a handler returns: a [`Response`] (a `serde_json::Value` converts
+/// into a `200` JSON response with `.into()`) or an [`ApiError`].
+pub type HandlerResult = Result<Response, ApiError>;
+
+/// A hand-written endpoint: one method per HTTP verb, each answering `405`
+/// unless implemented. `HEAD` and `OPTIONS` are automatic.
+///
+/// The seed's `CustomEndpoint`, answering `GET` and `POST` only:
+///
+/// ```
+/// use lightapi::{Endpoint, HandlerResult, Method, Request};
+/// use serde_json::json;
+///
+/// struct Custom;
+///
+/// impl Endpoint for Custom {
+///     fn methods(&self) -> Option<&[Method]> {
+///         Some(&[Method::Get, Method::Post])
+///     }
+///     fn get(&self, _req: &Request) -> HandlerResult {
+///         Ok(json!({"data": "ok", "message": "GET request"}).into())
+///     }
+///     fn post(&self, req: &Request) -> HandlerResult {
+///         Ok(json!({"data": req.json()?, "message": "POST request"}).into())
+///     }
+/// }
+/// # let r = Custom.get(&Request::new(Method::Get, "/custom")).unwrap();
+/// # assert_eq!(r.status().as_u16(), 200);
+/// ```
+pub trait Endpoint: Send + Sync + 'static {
+    /// `GET` (also serves `HEAD`).
+    fn get(&self, req: &Request) -> HandlerResult {
+        let _ = req;
+        Err(ApiError::method_not_allowed())
+    }
+
+    /// `POST`.
+    fn post(&self, req: &Request) -> HandlerResult {
+        let _ = req;
+        Err(ApiError::method_not_allowed())
+    }
+
+    /// `PUT`.
+    fn put(&self, req: &Request) -> HandlerResult {
+        let _ = req;
+        Err(ApiError::method_not_allowed())
+    }
+
+    /// `PATCH`.
+    fn patch(&self, req: &Request) -> HandlerResult {
+        let _ = req;
+        Err(ApiError::method_not_allowed())
+    }
+
+    /// `DELETE`.
+    fn delete(&self, req: &Request) -> HandlerResult {
+        let _ = req;
+        Err(ApiError::method_not_allowed())
+    }
+
+    /// The methods offered (the seed's `http_method_names`); `None` offers
+    /// all five verbs. `HEAD` follows `GET`; `OPTIONS` is always answered.
+    fn methods(&self) -> Option<&[Method]> {
+        None
+    }
+
+    /// Methods withdrawn from those offered (the seed's `http_exclude`).
+    fn exclude(&self) -> &[Method] {
+        &[]
+    }
+
+    /// Who may call `method`; authenticated callers by default.
+    fn access(&self, method: Method) -> Access {
+        let _ = method;
+        Access::Authenticated
+    }
+
+    /// Whether the handler is quick and never blocks, so it may run on the
+    /// event loop itself instead of the worker pool (static answers, pure
+    /// computation). Off by default: a blocking handler on the event loop
+    /// would stall every connection that loop serves.
+    fn inline(&self) -> bool {
+        false
+    }
+}
+
+/// The methods an endpoint offers, with the automatic `HEAD` and `OPTIONS`.
+pub(crate) fn offered(methods: Option<&[Method]>, exclude: &[Method]) -> MethodSet {
+    const VERBS: [Method; 5] = [
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ];
+    let mut set = match methods {
+        Some(list) => MethodSet::from_slice(list),
+        None => MethodSet::from_slice(&VERBS),
+    };
+    for m in exclude {
+        set = set.without(*m);
+    }
+    if set.contains(Method::Get) && !exclude.contains(&Method::Head) {
+        set = set.with(Method::Head);
+    }
+    set.with(Method::Options)
+}
+
+/// A registered handler as the dispatcher sees it: generated resources and
+/// custom endpoints alike.
+pub(crate) trait Service: Send + Sync {
+    /// Methods offered, including `HEAD` and `OPTIONS`.
+    fn allowed(&self) -> MethodSet;
+    /// Handles `method` (never `HEAD` or `OPTIONS`).
+    fn call(&self, method: Method, req: &Request) -> HandlerResult;
+    /// The permission `method` requires.
+    fn access(&self, method: Method) -> Access;
+    /// Whether it may run on the event loop.
+    fn inline(&self) -> bool;
+}
+
+pub(crate) struct EndpointService<E> {
+    endpoint: E,
+    allowed: MethodSet,
+}
+
+impl<E: Endpoint> EndpointService<E> {
+    pub(crate) fn new(endpoint: E) -> EndpointService<E> {
+        let allowed = offered(endpoint.methods(), endpoint.exclude());
+        EndpointService { endpoint, allowed }
+    }
+}
+
+impl<E: Endpoint> Service for EndpointService<E> {
+    fn allowed(&self) -> MethodSet {
+        self.allowed
+    }
+
+    fn call(&self, method: Method, req: &Request) -> HandlerResult {
+        let e = &self.endpoint;
+        match method {
+            Method::Get | Method::Head => e.get(req),
+            Method::Post => e.post(req),
+            Method::Put => e.put(req),
+            Method::Patch => e.patch(req),
+            Method::Delete => e.delete(req),
+            Method::Options => Err(ApiError::method_not_allowed()),
+        }
+    }
+
+    fn access(&self, method: Method) -> Access {
+        self.endpoint.access(method)
+    }
+
+    fn inline(&self) -> bool {
+        self.endpoint.inline()
+    }
+}
+
+/// Something that can be registered at a path: a custom [`Endpoint`] or a
+/// model. Built with `.into()`; `LightApi::register` does that for you.
+pub struct Registration {
+    pub(crate) routes: Vec<(String, Arc<dyn Service>)>,
+    pub(crate) error: Option<String>,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("routes", &self.routes.iter().map(|(p, _)| p).collect::<Vec<_>>())
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl<E: Endpoint> From<E> for Registration {
+    fn from(endpoint: E) -> Self {
+        Registration {
+            routes: vec![(String::new(), Arc::new(EndpointService::new(endpoint)))],
+            error: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offered_methods_follow_declarations() {
+        let s = offered(Some(&[Method::Get, Method::Post]), &[]);
+        assert_eq!(s.to_allow_header(), "GET, HEAD, POST, OPTIONS");
+        let s = offered(None, &[Method::Delete]);
+        assert_eq!(s.to_allow_header(), "GET, HEAD, POST, PUT, PATCH, OPTIONS");
+        let s = offered(Some(&[Method::Post]), &[]);
+        assert_eq!(s.to_allow_header(), "POST, OPTIONS");
+    }
+}

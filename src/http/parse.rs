@@ -1,0 +1,543 @@
+//! Request-head parsing and message framing (RFC 9112 §2–§6), sans I/O.
+//!
+//! [`parse_head`] takes the bytes received so far and answers "need more",
+//! a complete [`Head`] with the number of bytes it used, or a [`ParseError`].
+//! Every request-smuggling defence of SPEC §7 is applied here and none of
+//! them is configurable.
+
+use std::fmt;
+
+use super::headers::Headers;
+use super::method::Method;
+use crate::config::Limits;
+
+/// Header arrays up to this size live on the stack.
+const STACK_HEADERS: usize = 128;
+/// Room for the method, spaces and version around a maximal target.
+const REQUEST_LINE_SLACK: usize = 32;
+
+/// The protocol version of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `HTTP/1.0`
+    Http10,
+    /// `HTTP/1.1`
+    Http11,
+}
+
+/// How the request body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body.
+    Empty,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// A parsed request head.
+#[derive(Debug, Clone)]
+pub struct Head {
+    /// The method.
+    pub method: Method,
+    /// The protocol version.
+    pub version: Version,
+    /// The request target as sent (origin-form: path and query).
+    pub target: String,
+    /// The header fields.
+    pub headers: Headers,
+    /// How the body is delimited.
+    pub framing: Framing,
+    /// Whether the connection stays open after the response.
+    pub keep_alive: bool,
+    /// Whether the client sent `Expect: 100-continue`.
+    pub expect_continue: bool,
+}
+
+impl Head {
+    /// The path part of the target.
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+    }
+
+    /// The query part of the target, without `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+}
+
+/// Why a request head was refused. Each variant maps to one status in
+/// `error.rs`; every one closes the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The request line plus headers exceed the limit.
+    HeadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// More header fields than allowed.
+    TooManyHeaders {
+        /// The limit.
+        limit: usize,
+    },
+    /// The request target exceeds the limit.
+    UriTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The head is not valid HTTP/1.x syntax.
+    Malformed {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// Framing that could be read two ways (request smuggling).
+    AmbiguousFraming {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// A missing or repeated `Host` on HTTP/1.1.
+    BadHost {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// A protocol version other than HTTP/1.0 or HTTP/1.1.
+    UnsupportedVersion,
+    /// A method lightapi does not implement.
+    UnknownMethod,
+    /// A transfer coding other than `chunked`.
+    UnsupportedTransferCoding,
+    /// An `Expect` value other than `100-continue`.
+    UnsupportedExpectation,
+    /// The declared body exceeds the limit.
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::HeadTooLarge { limit } => {
+                write!(f, "request line and headers exceed {limit} bytes")
+            }
+            ParseError::TooManyHeaders { limit } => write!(f, "more than {limit} header fields"),
+            ParseError::UriTooLong { limit } => write!(f, "request target exceeds {limit} bytes"),
+            ParseError::Malformed { reason } => write!(f, "malformed request: {reason}"),
+            ParseError::AmbiguousFraming { reason } => {
+                write!(f, "ambiguous message framing: {reason}")
+            }
+            ParseError::BadHost { reason } => write!(f, "bad Host header: {reason}"),
+            ParseError::UnsupportedVersion => f.write_str("unsupported HTTP version"),
+            ParseError::UnknownMethod => f.write_str("method not implemented"),
+            ParseError::UnsupportedTransferCoding => {
+                f.write_str("transfer coding not implemented (only chunked is)")
+            }
+            ParseError::UnsupportedExpectation => {
+                f.write_str("only the expectation 100-continue is supported")
+            }
+            ParseError::BodyTooLarge { limit } => write!(f, "request body exceeds {limit} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses a request head from the start of `buf`.
+///
+/// Returns `Ok(None)` when more bytes are needed (and the limits are not yet
+/// exceeded), or the head and the number of bytes it occupied.
+///
+/// # Errors
+/// A [`ParseError`] for anything SPEC §7 refuses.
+///
+/// ```
+/// use lightapi::config::Limits;
+/// use lightapi::http::parse::{parse_head, Framing};
+/// let limits = Limits::default();
+/// let raw = b"POST /person HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+/// let (head, used) = parse_head(raw, &limits).unwrap().unwrap();
+/// assert_eq!(head.path(), "/person");
+/// assert_eq!(head.framing, Framing::Length(2));
+/// assert_eq!(&raw[used..], b"{}");
+/// assert!(parse_head(b"GET / HTTP/1.1\r\nHo", &limits).unwrap().is_none());
+/// ```
+pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, ParseError> {
+    let max = limits.max_headers;
+    if max < STACK_HEADERS {
+        let mut headers = [httparse::EMPTY_HEADER; STACK_HEADERS];
+        parse_with(buf, limits, headers.get_mut(..max).unwrap_or_default())
+    } else {
+        let mut headers = vec![httparse::EMPTY_HEADER; max];
+        parse_with(buf, limits, &mut headers)
+    }
+}
+
+fn parse_with<'b>(
+    buf: &'b [u8],
+    limits: &Limits,
+    headers: &mut [httparse::Header<'b>],
+) -> Result<Option<(Head, usize)>, ParseError> {
+    check_request_line(buf, limits)?;
+    let mut req = httparse::Request::new(headers);
+    let used = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            if buf.len() > limits.max_head_bytes {
+                return Err(ParseError::HeadTooLarge {
+                    limit: limits.max_head_bytes,
+                });
+            }
+            return Ok(None);
+        }
+        Err(e) => return Err(map_httparse(e, limits)),
+    };
+    if used > limits.max_head_bytes {
+        return Err(ParseError::HeadTooLarge {
+            limit: limits.max_head_bytes,
+        });
+    }
+    let method_token = req.method.unwrap_or("");
+    let target = req.path.unwrap_or("");
+    if target.len() > limits.max_uri_bytes {
+        return Err(ParseError::UriTooLong {
+            limit: limits.max_uri_bytes,
+        });
+    }
+    let version = match req.version {
+        Some(0) => Version::Http10,
+        Some(1) => Version::Http11,
+        _ => return Err(ParseError::UnsupportedVersion),
+    };
+    let method = Method::from_bytes(method_token.as_bytes()).ok_or(ParseError::UnknownMethod)?;
+    if !(target.starts_with('/') || (target == "*" && method == Method::Options)) {
+        return Err(ParseError::Malformed {
+            reason: "request target must be origin-form",
+        });
+    }
+    let fields = &*req.headers;
+    let mut out = Headers::with_capacity(
+        fields.len(),
+        fields.iter().map(|h| h.name.len() + h.value.len()).sum(),
+    );
+    let mut hosts = 0usize;
+    let mut content_length: Option<u64> = None;
+    let mut chunked = false;
+    let mut te_seen = false;
+    let mut conn_close = false;
+    let mut conn_keep_alive = false;
+    let mut expect_continue = false;
+    for h in fields {
+        let value = h.value;
+        if value.contains(&b'\r') || value.contains(&b'\n') || value.contains(&0) {
+            return Err(ParseError::Malformed {
+                reason: "control character in a header value",
+            });
+        }
+        let name = h.name;
+        if name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+        } else if name.eq_ignore_ascii_case("content-length") {
+            let n = parse_content_length(value)?;
+            match content_length {
+                Some(prev) if prev != n => {
+                    return Err(ParseError::AmbiguousFraming {
+                        reason: "differing Content-Length values",
+                    })
+                }
+                _ => content_length = Some(n),
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            te_seen = true;
+            for coding in split_tokens(value) {
+                if chunked {
+                    // Anything after `chunked`, even another `chunked`.
+                    return Err(ParseError::AmbiguousFraming {
+                        reason: "chunked is not the final transfer coding",
+                    });
+                }
+                if coding.eq_ignore_ascii_case(b"chunked") {
+                    chunked = true;
+                } else if coding.is_empty() {
+                    return Err(ParseError::Malformed {
+                        reason: "empty transfer coding",
+                    });
+                } else {
+                    return Err(ParseError::UnsupportedTransferCoding);
+                }
+            }
+        } else if name.eq_ignore_ascii_case("connection") {
+            for token in split_tokens(value) {
+                if token.eq_ignore_ascii_case(b"close") {
+                    conn_close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    conn_keep_alive = true;
+                }
+            }
+        } else if name.eq_ignore_ascii_case("expect") {
+            if value.eq_ignore_ascii_case(b"100-continue") {
+                expect_continue = true;
+            } else {
+                return Err(ParseError::UnsupportedExpectation);
+            }
+        }
+        out.push(name.as_bytes(), value);
+    }
+    if hosts > 1 {
+        return Err(ParseError::BadHost {
+            reason: "repeated Host",
+        });
+    }
+    if hosts == 0 && version == Version::Http11 {
+        return Err(ParseError::BadHost {
+            reason: "missing Host",
+        });
+    }
+    if te_seen && content_length.is_some() {
+        return Err(ParseError::AmbiguousFraming {
+            reason: "both Content-Length and Transfer-Encoding",
+        });
+    }
+    if te_seen && !chunked {
+        return Err(ParseError::AmbiguousFraming {
+            reason: "Transfer-Encoding without chunked",
+        });
+    }
+    if te_seen && version == Version::Http10 {
+        return Err(ParseError::AmbiguousFraming {
+            reason: "Transfer-Encoding on HTTP/1.0",
+        });
+    }
+    let framing = match (chunked, content_length) {
+        (true, _) => Framing::Chunked,
+        (false, Some(0) | None) => Framing::Empty,
+        (false, Some(n)) => {
+            if n > limits.max_body_bytes as u64 {
+                return Err(ParseError::BodyTooLarge {
+                    limit: limits.max_body_bytes,
+                });
+            }
+            Framing::Length(n)
+        }
+    };
+    let keep_alive = match version {
+        Version::Http11 => !conn_close,
+        Version::Http10 => conn_keep_alive && !conn_close,
+    };
+    Ok(Some((
+        Head {
+            method,
+            version,
+            target: target.to_string(),
+            headers: out,
+            framing,
+            keep_alive,
+            expect_continue: expect_continue && version == Version::Http11 && framing != Framing::Empty,
+        },
+        used,
+    )))
+}
+
+/// Refuses an over-long request target before the whole head has arrived,
+/// so `414` wins over `431` when the URI alone is too long.
+fn check_request_line(buf: &[u8], limits: &Limits) -> Result<(), ParseError> {
+    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
+    let rest = buf.get(start..).unwrap_or_default();
+    let line_end = rest.iter().position(|&b| b == b'\n');
+    let line = line_end.map_or(rest, |e| rest.get(..e).unwrap_or_default());
+    let target_len = match line.iter().position(|&b| b == b' ') {
+        Some(sp) => {
+            let after = line.get(sp + 1..).unwrap_or_default();
+            match after.iter().position(|&b| b == b' ') {
+                Some(end) => end,
+                None if line_end.is_some() => after.len(),
+                None => after.len(),
+            }
+        }
+        None => 0,
+    };
+    if target_len > limits.max_uri_bytes
+        || (line_end.is_none() && rest.len() > limits.max_uri_bytes + REQUEST_LINE_SLACK)
+    {
+        return Err(ParseError::UriTooLong {
+            limit: limits.max_uri_bytes,
+        });
+    }
+    Ok(())
+}
+
+fn map_httparse(e: httparse::Error, limits: &Limits) -> ParseError {
+    match e {
+        httparse::Error::TooManyHeaders => ParseError::TooManyHeaders {
+            limit: limits.max_headers,
+        },
+        httparse::Error::Version => ParseError::UnsupportedVersion,
+        httparse::Error::HeaderName => ParseError::Malformed {
+            reason: "invalid header name",
+        },
+        httparse::Error::HeaderValue => ParseError::Malformed {
+            reason: "invalid header value",
+        },
+        httparse::Error::NewLine | httparse::Error::Status => ParseError::Malformed {
+            reason: "invalid line ending",
+        },
+        httparse::Error::Token => ParseError::Malformed {
+            reason: "invalid request line",
+        },
+    }
+}
+
+fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
+    let bad = ParseError::AmbiguousFraming {
+        reason: "invalid Content-Length",
+    };
+    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+        return Err(bad);
+    }
+    value
+        .iter()
+        .try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+        .ok_or(bad)
+}
+
+/// Comma-separated list elements with optional whitespace trimmed.
+fn split_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(|t| t.trim_ascii())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &[u8]) -> Result<Option<(Head, usize)>, ParseError> {
+        parse_head(raw, &Limits::default())
+    }
+
+    fn head(raw: &[u8]) -> Head {
+        parse(raw).unwrap().unwrap().0
+    }
+
+    fn err(raw: &[u8]) -> ParseError {
+        parse(raw).unwrap_err()
+    }
+
+    #[test]
+    fn parses_simple_get() {
+        let h = head(b"GET /a/b?x=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(h.method, Method::Get);
+        assert_eq!(h.path(), "/a/b");
+        assert_eq!(h.query(), Some("x=1"));
+        assert_eq!(h.framing, Framing::Empty);
+        assert!(h.keep_alive);
+    }
+
+    #[test]
+    fn partial_input_needs_more_at_every_split() {
+        let raw = b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n";
+        for i in 0..raw.len() {
+            assert!(parse(&raw[..i]).unwrap().is_none(), "split at {i}");
+        }
+        assert_eq!(parse(raw).unwrap().unwrap().1, raw.len());
+    }
+
+    #[test]
+    fn http10_closes_unless_keep_alive() {
+        assert!(!head(b"GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(head(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").keep_alive);
+        assert!(!head(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn smuggling_defences() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", "cl+te"),
+            (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", "two cl"),
+            (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 4\r\n\r\n", "cl list"),
+            (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +3\r\n\r\n", "cl sign"),
+            (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0x3\r\n\r\n", "cl hex"),
+            (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, identity\r\n\r\n", "te not final"),
+            (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", "te twice"),
+            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "te on 1.0"),
+            (b"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", "obs-fold"),
+            (b"GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", "bare cr"),
+            (b"GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n", "nul"),
+            (b"GET / HTTP/1.1\r\nHost: h\r\nX : a\r\n\r\n", "space before colon"),
+            (b"GET / HTTP/1.1\r\nHost: h\r\nX Y: a\r\n\r\n", "space in name"),
+            (b"GET / HTTP/1.1\r\n\r\n", "no host"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "two hosts"),
+            (b"GET http://x/ HTTP/1.1\r\nHost: h\r\n\r\n", "absolute form"),
+        ];
+        for (raw, why) in cases {
+            let e = parse(raw);
+            assert!(e.is_err(), "{why}: {e:?}");
+        }
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+            ParseError::UnsupportedTransferCoding
+        );
+    }
+
+    #[test]
+    fn identical_repeated_content_length_is_accepted() {
+        let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n");
+        assert_eq!(h.framing, Framing::Length(3));
+    }
+
+    #[test]
+    fn http10_without_host_is_fine() {
+        assert_eq!(head(b"GET / HTTP/1.0\r\n\r\n").version, Version::Http10);
+    }
+
+    #[test]
+    fn limits() {
+        let limits = Limits::default();
+        let long_uri = format!("GET /{} HTTP/1.1\r\nHost: h\r\n\r\n", "a".repeat(9000));
+        assert_eq!(
+            err(long_uri.as_bytes()),
+            ParseError::UriTooLong { limit: 8192 }
+        );
+        // Even before the line is complete.
+        let partial = format!("GET /{}", "a".repeat(9000));
+        assert_eq!(err(partial.as_bytes()), ParseError::UriTooLong { limit: 8192 });
+        let big_head = format!("GET / HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n", "a".repeat(9000));
+        assert_eq!(err(big_head.as_bytes()), ParseError::HeadTooLarge { limit: 8192 });
+        let many: String = (0..101).map(|i| format!("X{i}: v\r\n")).collect();
+        let raw = format!("GET / HTTP/1.1\r\nHost: h\r\n{many}\r\n");
+        assert_eq!(err(raw.as_bytes()), ParseError::TooManyHeaders { limit: 100 });
+        let hundred: String = (0..99).map(|i| format!("X{i}: v\r\n")).collect();
+        let raw = format!("GET / HTTP/1.1\r\nHost: h\r\n{hundred}\r\n");
+        assert!(parse(raw.as_bytes()).unwrap().is_some());
+        let body = format!(
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+            limits.max_body_bytes + 1
+        );
+        assert_eq!(
+            err(body.as_bytes()),
+            ParseError::BodyTooLarge { limit: 1 << 20 }
+        );
+        assert!(parse(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn methods_versions_and_expectations() {
+        assert_eq!(err(b"BREW / HTTP/1.1\r\nHost: h\r\n\r\n"), ParseError::UnknownMethod);
+        assert!(parse(b"GET / HTTP/2.0\r\nHost: h\r\n\r\n").is_err());
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\n"),
+            ParseError::UnsupportedExpectation
+        );
+        let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n");
+        assert!(h.expect_continue);
+        assert!(head(b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n").target == "*");
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let samples: &[&[u8]] = &[b"\0\0\0\r\n\r\n", b"\r\n\r\n", b"GET", b" / HTTP/1.1\r\n\r\n", b"\xff\xfe\r\n\r\n", b"GET /\xff HTTP/1.1\r\nHost: h\r\n\r\n"];
+        for s in samples {
+            let _ = parse(s);
+        }
+    }
+}

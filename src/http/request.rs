@@ -1,0 +1,224 @@
+//! The request a handler receives.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::headers::Headers;
+use super::method::Method;
+use super::parse::Version;
+use crate::error::ApiError;
+
+/// Path parameters captured by `{name}` segments, in pattern order.
+pub type Params = Vec<(Arc<str>, String)>;
+
+/// An HTTP request with its body fully received.
+///
+/// Handlers get the method, path, path parameters, the decoded query, the
+/// headers, the body as bytes and as JSON, and (with authentication on) the
+/// caller's verified claims.
+///
+/// ```
+/// use lightapi::{Method, Request};
+/// let req = Request::new(Method::Post, "/person?x=1")
+///     .with_header("Content-Type", "application/json")
+///     .with_body(br#"{"name":"Ada"}"#.to_vec());
+/// assert_eq!(req.path(), "/person");
+/// assert_eq!(req.query_param("x"), Some("1"));
+/// assert_eq!(req.json().unwrap()["name"], "Ada");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub(crate) method: Method,
+    pub(crate) version: Version,
+    pub(crate) target: String,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: Headers,
+    pub(crate) body: Vec<u8>,
+    pub(crate) params: Params,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) claims: Option<crate::auth::Claims>,
+}
+
+impl Request {
+    /// A request for tests and for calling endpoints directly. A query in
+    /// `target` is decoded; an undecodable one is kept raw but yields no
+    /// parameters.
+    pub fn new(method: Method, target: &str) -> Request {
+        let query = target
+            .split_once('?')
+            .and_then(|(_, q)| super::query::parse_query(q).ok())
+            .unwrap_or_default();
+        Request {
+            method,
+            version: Version::Http11,
+            target: target.to_string(),
+            query,
+            headers: Headers::new(),
+            body: Vec::new(),
+            params: Vec::new(),
+            peer: None,
+            claims: None,
+        }
+    }
+
+    /// Adds a header (builder style).
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Request {
+        self.headers.push(name.as_bytes(), value.as_bytes());
+        self
+    }
+
+    /// Sets the body (builder style).
+    #[must_use]
+    pub fn with_body(mut self, body: Vec<u8>) -> Request {
+        self.body = body;
+        self
+    }
+
+    /// Sets a path parameter (builder style).
+    #[must_use]
+    pub fn with_param(mut self, name: &str, value: &str) -> Request {
+        self.params.push((Arc::from(name), value.to_string()));
+        self
+    }
+
+    /// Sets the caller's claims (builder style).
+    #[must_use]
+    pub fn with_claims(mut self, claims: crate::auth::Claims) -> Request {
+        self.claims = Some(claims);
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The protocol version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The path, still percent-encoded as sent.
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+    }
+
+    /// The raw query string, without `?`.
+    pub fn raw_query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+
+    /// The decoded query parameters, in order.
+    pub fn query(&self) -> &[(String, String)] {
+        &self.query
+    }
+
+    /// The first value of query parameter `name`.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The first value of header `name` (case-insensitive), if UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body parsed as JSON.
+    ///
+    /// # Errors
+    /// `400` when the body is empty or not valid JSON, `415` when a
+    /// `Content-Type` other than JSON was sent.
+    pub fn json(&self) -> Result<Value, ApiError> {
+        if let Some(ct) = self.header("content-type") {
+            if !is_json_media_type(ct) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+        }
+        if self.body.is_empty() {
+            return Err(ApiError::BadRequest {
+                detail: "the request body is empty; a JSON document was expected".into(),
+            });
+        }
+        serde_json::from_slice(&self.body).map_err(|e| ApiError::BadRequest {
+            detail: format!("the request body is not valid JSON: {e}"),
+        })
+    }
+
+    /// The value of path parameter `name` (percent-decoded).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every path parameter, in pattern order.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The client's address.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// The verified JWT claims of the caller, on authenticated routes.
+    pub fn claims(&self) -> Option<&crate::auth::Claims> {
+        self.claims.as_ref()
+    }
+}
+
+/// Whether a `Content-Type` value names JSON (`application/json` or a
+/// `+json` suffix), ignoring parameters.
+pub fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || (essence.len() > 5
+            && essence
+                .get(essence.len() - 5..)
+                .is_some_and(|s| s.eq_ignore_ascii_case("+json"))
+            && essence
+                .get(..12)
+                .is_some_and(|s| s.eq_ignore_ascii_case("application/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_media_types() {
+        assert!(is_json_media_type("application/json"));
+        assert!(is_json_media_type("Application/JSON; charset=utf-8"));
+        assert!(is_json_media_type("application/merge-patch+json"));
+        assert!(!is_json_media_type("text/plain"));
+        assert!(!is_json_media_type("application/x-www-form-urlencoded"));
+        assert!(!is_json_media_type("text/+json"));
+    }
+
+    #[test]
+    fn json_errors() {
+        let r = Request::new(Method::Post, "/").with_body(b"{".to_vec());
+        assert!(matches!(r.json(), Err(ApiError::BadRequest { .. })));
+        let r = Request::new(Method::Post, "/")
+            .with_header("Content-Type", "text/plain")
+            .with_body(b"{}".to_vec());
+        assert!(matches!(r.json(), Err(ApiError::UnsupportedMediaType)));
+    }
+}

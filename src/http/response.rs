@@ -1,0 +1,295 @@
+//! Responses and their serialisation straight into a connection's write
+//! buffer.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde_json::Value;
+
+use super::status::StatusCode;
+
+/// A response body.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// Bytes known at compile time.
+    Static(&'static [u8]),
+    /// Owned bytes.
+    Bytes(Vec<u8>),
+}
+
+impl Body {
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Body::Empty => &[],
+            Body::Static(b) => b,
+            Body::Bytes(b) => b,
+        }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Body({} bytes)", self.len())
+    }
+}
+
+/// A header name or value: static text costs no allocation.
+pub type HeaderText = Cow<'static, str>;
+
+/// A complete response: status, headers, body.
+///
+/// `Date`, `Content-Length` and `Connection` are added by the server; do not
+/// set them yourself.
+///
+/// ```
+/// use lightapi::{Response, StatusCode};
+/// let r = Response::json(StatusCode::CREATED, &serde_json::json!({"id": 1}))
+///     .with_header("Location", "/person/1");
+/// assert_eq!(r.status(), StatusCode::CREATED);
+/// assert_eq!(r.header("location"), Some("/person/1"));
+/// assert_eq!(r.body().as_bytes(), br#"{"id":1}"#);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Response {
+    status: StatusCode,
+    headers: Vec<(HeaderText, HeaderText)>,
+    body: Body,
+}
+
+impl Response {
+    /// A response with no headers and no body.
+    pub fn new(status: StatusCode) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    /// `status` with a JSON body (`Content-Type: application/json`).
+    pub fn json(status: StatusCode, value: &Value) -> Response {
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec());
+        Response::new(status)
+            .with_header("Content-Type", "application/json")
+            .with_body(Body::Bytes(body))
+    }
+
+    /// `200` with a `text/plain; charset=utf-8` body.
+    pub fn text(body: impl Into<String>) -> Response {
+        Response::new(StatusCode::OK)
+            .with_header("Content-Type", "text/plain; charset=utf-8")
+            .with_body(Body::Bytes(body.into().into_bytes()))
+    }
+
+    /// Adds a header (builder style).
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Replaces the body (builder style).
+    #[must_use]
+    pub fn with_body(mut self, body: Body) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Replaces the status.
+    pub fn set_status(&mut self, status: StatusCode) {
+        self.status = status;
+    }
+
+    /// Adds a header.
+    pub fn insert_header(&mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) {
+        self.headers.push((name.into(), value.into()));
+    }
+
+    /// Removes every header called `name`.
+    pub fn remove_header(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// Every header.
+    pub fn headers(&self) -> &[(HeaderText, HeaderText)] {
+        &self.headers
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// Takes the body out, leaving it empty.
+    pub fn take_body(&mut self) -> Body {
+        std::mem::replace(&mut self.body, Body::Empty)
+    }
+
+    /// Serialises the response as HTTP/1.1 into `out`.
+    ///
+    /// Adds `Date`, `Content-Length` (except on 1xx/204/304) and, when the
+    /// connection will close, `Connection: close`. `head_only` (a `HEAD`
+    /// request) keeps GET's `Content-Length` and omits the body; 1xx, 204
+    /// and 304 never carry a body. Header values with CR or LF are dropped
+    /// so a handler cannot split the response.
+    pub fn write_into(&self, out: &mut Vec<u8>, date: &[u8], head_only: bool, keep_alive: bool) {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        let code = self.status.as_u16();
+        out.extend_from_slice(&[
+            b'0' + (code / 100) as u8,
+            b'0' + (code / 10 % 10) as u8,
+            b'0' + (code % 10) as u8,
+            b' ',
+        ]);
+        out.extend_from_slice(self.status.reason().as_bytes());
+        out.extend_from_slice(b"\r\nDate: ");
+        out.extend_from_slice(date);
+        out.extend_from_slice(b"\r\n");
+        let bodiless = self.status.is_bodiless();
+        for (name, value) in &self.headers {
+            if !valid_header(name, value) || is_framing_header(name) {
+                continue;
+            }
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if !bodiless {
+            out.extend_from_slice(b"Content-Length: ");
+            let mut digits = [0u8; 20];
+            out.extend_from_slice(format_usize(self.body.len(), &mut digits));
+            out.extend_from_slice(b"\r\n");
+        }
+        if !keep_alive {
+            out.extend_from_slice(b"Connection: close\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        if !bodiless && !head_only {
+            out.extend_from_slice(self.body.as_bytes());
+        }
+    }
+}
+
+impl From<Value> for Response {
+    fn from(value: Value) -> Self {
+        Response::json(StatusCode::OK, &value)
+    }
+}
+
+fn is_framing_header(name: &str) -> bool {
+    ["content-length", "transfer-encoding", "connection", "date"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+}
+
+fn valid_header(name: &str, value: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+}
+
+fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(slot) = buf.get_mut(i) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    buf.get(i..).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATE: &[u8] = b"Thu, 01 Jan 1970 00:00:00 GMT";
+
+    fn wire(r: &Response, head_only: bool, keep_alive: bool) -> String {
+        let mut out = Vec::new();
+        r.write_into(&mut out, DATE, head_only, keep_alive);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn writes_status_date_length_body() {
+        let r = Response::text("hi");
+        let w = wire(&r, false, true);
+        assert!(w.starts_with("HTTP/1.1 200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n"));
+        assert!(w.contains("Content-Length: 2\r\n"));
+        assert!(w.ends_with("\r\n\r\nhi"));
+        assert!(!w.contains("Connection"));
+    }
+
+    #[test]
+    fn head_keeps_length_drops_body() {
+        let w = wire(&Response::text("hello"), true, false);
+        assert!(w.contains("Content-Length: 5\r\n"));
+        assert!(w.contains("Connection: close\r\n"));
+        assert!(w.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn bodiless_statuses_have_no_length_or_body() {
+        for s in [StatusCode::NO_CONTENT, StatusCode::NOT_MODIFIED] {
+            let r = Response::new(s).with_body(Body::Static(b"x"));
+            let w = wire(&r, false, true);
+            assert!(!w.contains("Content-Length"), "{w}");
+            assert!(w.ends_with("\r\n\r\n"));
+        }
+    }
+
+    #[test]
+    fn handler_cannot_split_or_reframe() {
+        let r = Response::text("x")
+            .with_header("X-Evil", "a\r\nSet-Cookie: b")
+            .with_header("Content-Length", "99")
+            .with_header("Bad Name", "v");
+        let w = wire(&r, false, true);
+        assert!(!w.contains("Set-Cookie"));
+        assert!(!w.contains("99"));
+        assert!(!w.contains("Bad Name"));
+        assert_eq!(w.matches("Content-Length").count(), 1);
+    }
+
+    #[test]
+    fn formats_numbers() {
+        let mut b = [0u8; 20];
+        assert_eq!(format_usize(0, &mut b), b"0");
+        assert_eq!(format_usize(1_048_576, &mut b), b"1048576");
+        assert_eq!(format_usize(usize::MAX, &mut b), usize::MAX.to_string().as_bytes());
+    }
+}

@@ -1,0 +1,86 @@
+//! Logging: one access line per request and the server's own messages, on
+//! standard error, filtered by [`LogLevel`].
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::LogLevel;
+use crate::http::date::civil_from_days;
+use crate::http::method::Method;
+
+/// Writes log lines at or above a level.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Logger {
+    level: LogLevel,
+}
+
+impl Logger {
+    pub(crate) fn new(level: LogLevel) -> Logger {
+        Logger { level }
+    }
+
+    pub(crate) fn enabled(&self, level: LogLevel) -> bool {
+        level != LogLevel::Off && level <= self.level
+    }
+
+    /// Whether access lines are written.
+    pub(crate) fn access_enabled(&self) -> bool {
+        self.enabled(LogLevel::Info)
+    }
+
+    /// One access line: method, path, status, bytes, microseconds.
+    pub(crate) fn access(&self, method: Method, path: &str, status: u16, bytes: usize, micros: u128) {
+        if self.access_enabled() {
+            let path: String = path.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+            emit(&format!("{} access {method} {path} {status} {bytes} {micros}us\n", timestamp()));
+        }
+    }
+
+    pub(crate) fn log(&self, level: LogLevel, msg: &str) {
+        if self.enabled(level) {
+            let tag = match level {
+                LogLevel::Error => "error",
+                LogLevel::Warn => "warn",
+                LogLevel::Info => "info",
+                _ => "debug",
+            };
+            emit(&format!("{} {tag} {msg}\n", timestamp()));
+        }
+    }
+
+    pub(crate) fn error(&self, msg: &str) {
+        self.log(LogLevel::Error, msg);
+    }
+
+    pub(crate) fn warn(&self, msg: &str) {
+        self.log(LogLevel::Warn, msg);
+    }
+
+    pub(crate) fn info(&self, msg: &str) {
+        self.log(LogLevel::Info, msg);
+    }
+
+    pub(crate) fn debug(&self, msg: &str) {
+        self.log(LogLevel::Debug, msg);
+    }
+}
+
+/// One `write` per line so lines from different threads never interleave.
+fn emit(line: &str) {
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// RFC 3339 UTC time with milliseconds.
+fn timestamp() -> String {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (y, m, day) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}

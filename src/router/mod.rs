@@ -1,0 +1,271 @@
+//! The router: from a path to a registered route and its parameters.
+//!
+//! Patterns are stored in a segment trie, so a lookup costs one hash probe
+//! per path segment however many routes there are. Static segments win over
+//! parameters; when a static branch fails deeper down, the parameter branch
+//! is tried. `/a/b` and `/a/b/` are the same route.
+
+pub mod pattern;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::http::query::decode_component;
+use crate::http::request::Params;
+use pattern::{parse_pattern, PatternError, Segment};
+
+/// Why a path has no route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RouteError {
+    /// No route matches the path.
+    NotFound,
+    /// A route matches, but not for this method.
+    MethodNotAllowed {
+        /// The methods it does allow.
+        allow: crate::http::method::MethodSet,
+    },
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RouteError::NotFound => f.write_str("no route matches the path"),
+            RouteError::MethodNotAllowed { allow } => {
+                write!(f, "method not allowed; allowed: {}", allow.to_allow_header())
+            }
+        }
+    }
+}
+
+impl std::error::Error for RouteError {}
+
+#[derive(Debug, Default)]
+struct Node {
+    statics: HashMap<Box<str>, usize>,
+    param: Option<(Arc<str>, usize)>,
+    value: Option<usize>,
+}
+
+/// A path router holding one `T` per pattern.
+///
+/// ```
+/// use lightapi::router::Router;
+/// let mut r = Router::new();
+/// r.insert("/person", "list").unwrap();
+/// r.insert("/person/{id}", "one").unwrap();
+/// let (v, params) = r.lookup("/person/42/").unwrap();
+/// assert_eq!(*v, "one");
+/// assert_eq!(&*params[0].0, "id");
+/// assert_eq!(params[0].1, "42");
+/// assert!(r.lookup("/nope").is_err());
+/// ```
+#[derive(Debug)]
+pub struct Router<T> {
+    nodes: Vec<Node>,
+    values: Vec<(String, T)>,
+}
+
+impl<T> Default for Router<T> {
+    fn default() -> Self {
+        Router::new()
+    }
+}
+
+impl<T> Router<T> {
+    /// An empty router.
+    pub fn new() -> Router<T> {
+        Router {
+            nodes: vec![Node::default()],
+            values: Vec::new(),
+        }
+    }
+
+    /// Registers `pattern`.
+    ///
+    /// # Errors
+    /// A malformed pattern, or one that is already registered (including
+    /// the same shape with another parameter name).
+    pub fn insert(&mut self, pattern: &str, value: T) -> Result<(), PatternError> {
+        let segments = parse_pattern(pattern)?;
+        let mut node = 0usize;
+        for seg in segments {
+            node = match seg {
+                Segment::Static(s) => {
+                    let existing = self.node(node).statics.get(s.as_str()).copied();
+                    match existing {
+                        Some(n) => n,
+                        None => {
+                            let n = self.push_node();
+                            self.node_mut(node).statics.insert(s.into_boxed_str(), n);
+                            n
+                        }
+                    }
+                }
+                Segment::Param(name) => match &self.node(node).param {
+                    Some((existing, n)) if **existing == *name => *n,
+                    Some(_) => {
+                        return Err(PatternError {
+                            pattern: pattern.to_string(),
+                            reason: "conflicts with a route using another parameter name here",
+                        })
+                    }
+                    None => {
+                        let n = self.push_node();
+                        self.node_mut(node).param = Some((Arc::from(name.as_str()), n));
+                        n
+                    }
+                },
+            };
+        }
+        if self.node(node).value.is_some() {
+            return Err(PatternError {
+                pattern: pattern.to_string(),
+                reason: "already registered",
+            });
+        }
+        let idx = self.values.len();
+        self.values.push((pattern.to_string(), value));
+        self.node_mut(node).value = Some(idx);
+        Ok(())
+    }
+
+    fn push_node(&mut self) -> usize {
+        self.nodes.push(Node::default());
+        self.nodes.len() - 1
+    }
+
+    fn node(&self, i: usize) -> &Node {
+        // Indices only come from `push_node`.
+        &self.nodes[i.min(self.nodes.len() - 1)]
+    }
+
+    fn node_mut(&mut self, i: usize) -> &mut Node {
+        let last = self.nodes.len() - 1;
+        &mut self.nodes[i.min(last)]
+    }
+
+    /// Finds the route for `path` (without query), with its parameters
+    /// percent-decoded.
+    ///
+    /// # Errors
+    /// [`RouteError::NotFound`] when no pattern matches (or a parameter does
+    /// not decode to UTF-8).
+    pub fn lookup(&self, path: &str) -> Result<(&T, Params), RouteError> {
+        let trimmed = if path.len() > 1 {
+            path.strip_suffix('/').unwrap_or(path)
+        } else {
+            path
+        };
+        let rest = trimmed.strip_prefix('/').ok_or(RouteError::NotFound)?;
+        let mut raw: Vec<(Arc<str>, &str)> = Vec::new();
+        let found = if rest.is_empty() {
+            self.node(0).value
+        } else {
+            self.walk(0, rest, &mut raw)
+        };
+        let idx = found.ok_or(RouteError::NotFound)?;
+        let (_, value) = self.values.get(idx).ok_or(RouteError::NotFound)?;
+        let mut params = Params::with_capacity(raw.len());
+        for (name, v) in raw {
+            let decoded = decode_component(v, false).map_err(|_| RouteError::NotFound)?;
+            params.push((name, decoded.into_owned()));
+        }
+        Ok((value, params))
+    }
+
+    fn walk<'p>(&self, node: usize, rest: &'p str, params: &mut Vec<(Arc<str>, &'p str)>) -> Option<usize> {
+        let (seg, tail) = match rest.split_once('/') {
+            Some((s, t)) => (s, Some(t)),
+            None => (rest, None),
+        };
+        if seg.is_empty() {
+            return None;
+        }
+        let n = self.node(node);
+        let descend = |child: usize, params: &mut Vec<(Arc<str>, &'p str)>| match tail {
+            None => self.node(child).value,
+            Some(t) => self.walk(child, t, params),
+        };
+        if let Some(&child) = n.statics.get(seg) {
+            if let Some(v) = descend(child, params) {
+                return Some(v);
+            }
+        }
+        if let Some((name, child)) = &n.param {
+            params.push((name.clone(), seg));
+            if let Some(v) = descend(*child, params) {
+                return Some(v);
+            }
+            params.pop();
+        }
+        None
+    }
+
+    /// Every registered `(pattern, value)`, in registration order.
+    pub fn routes(&self) -> impl Iterator<Item = (&str, &T)> {
+        self.values.iter().map(|(p, v)| (p.as_str(), v))
+    }
+
+    /// Number of routes.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there are no routes.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn router() -> Router<u32> {
+        let mut r = Router::new();
+        r.insert("/", 0).unwrap();
+        r.insert("/person", 1).unwrap();
+        r.insert("/person/{id}", 2).unwrap();
+        r.insert("/person/me", 3).unwrap();
+        r.insert("/person/{id}/friends/{friend}", 4).unwrap();
+        r.insert("/person/me/settings", 5).unwrap();
+        r
+    }
+
+    fn find(r: &Router<u32>, path: &str) -> Option<(u32, Vec<String>)> {
+        r.lookup(path)
+            .ok()
+            .map(|(v, p)| (*v, p.into_iter().map(|(_, v)| v).collect()))
+    }
+
+    #[test]
+    fn matches_static_and_params_with_and_without_slash() {
+        let r = router();
+        assert_eq!(find(&r, "/"), Some((0, vec![])));
+        assert_eq!(find(&r, "/person"), Some((1, vec![])));
+        assert_eq!(find(&r, "/person/"), Some((1, vec![])));
+        assert_eq!(find(&r, "/person/7"), Some((2, vec!["7".into()])));
+        assert_eq!(find(&r, "/person/7/"), Some((2, vec!["7".into()])));
+        assert_eq!(find(&r, "/person/me"), Some((3, vec![])));
+        assert_eq!(find(&r, "/person/me/friends/x%20y"), Some((4, vec!["me".into(), "x y".into()])));
+        assert_eq!(find(&r, "/person/me/settings"), Some((5, vec![])));
+    }
+
+    #[test]
+    fn unknown_paths_are_not_found() {
+        let r = router();
+        for p in ["/people", "/person//", "//person", "/person/7/x", "person", "", "/person/%zz", "/person/%ff"] {
+            assert_eq!(find(&r, p), None, "{p}");
+        }
+    }
+
+    #[test]
+    fn duplicate_and_conflicting_patterns_are_errors() {
+        let mut r = router();
+        assert!(r.insert("/person/", 9).is_err());
+        assert!(r.insert("/person/{pid}", 9).is_err());
+        assert_eq!(r.len(), 6);
+    }
+}

@@ -1,0 +1,476 @@
+//! One client connection: an explicit state machine that owns its bounded
+//! buffers, parses pipelined requests in order, and never lets a client
+//! make it hold more than the configured limits.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+
+use crate::config::Config;
+use crate::dispatch::{AppState, Plan};
+use crate::error::ApiError;
+use crate::http::body::BodyDecoder;
+use crate::http::method::Method;
+use crate::http::parse::{parse_head, Head};
+use crate::http::query::parse_query;
+use crate::http::request::Request;
+use crate::http::response::Response;
+use crate::http::status::StatusCode;
+use crate::server::worker::{Job, Pool, ReplyTo};
+
+/// How long a closing connection keeps draining input so the client sees
+/// its response instead of a reset.
+const LINGER: Duration = Duration::from_millis(500);
+/// Most input a lingering connection discards before closing anyway.
+const LINGER_MAX_BYTES: usize = 256 * 1024;
+/// Buffers larger than this are released when a connection goes idle.
+const IDLE_KEEP_CAPACITY: usize = 4096;
+
+/// What the connection is doing.
+enum State {
+    /// Waiting for, or reading, a request head.
+    Head,
+    /// Reading the body of `head`.
+    Body {
+        head: Box<Head>,
+        decoder: BodyDecoder,
+        body: Vec<u8>,
+        started: Instant,
+    },
+    /// A worker is running the handler; later requests wait their turn.
+    Waiting(Pending),
+    /// Writing what is queued, then closing.
+    Closing,
+    /// Output finished and write side shut; discarding input until EOF.
+    Lingering { until: Instant, discarded: usize },
+}
+
+/// What the access log and the response writer need of a request in flight.
+pub(crate) struct Pending {
+    method: Method,
+    path: Option<String>,
+    head_only: bool,
+    keep_alive: bool,
+    started: Instant,
+}
+
+/// Why a connection is being dropped.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Keep it.
+    Open,
+    /// Close it now.
+    Close,
+}
+
+/// What the reactor lends a connection while driving it.
+pub(crate) struct Cx<'a> {
+    pub(crate) app: &'a AppState,
+    pub(crate) config: &'a Config,
+    pub(crate) pool: &'a Pool,
+    pub(crate) reply: &'a ReplyTo,
+    pub(crate) token: usize,
+    pub(crate) date: &'a [u8],
+    pub(crate) scratch: &'a mut [u8],
+    pub(crate) now: Instant,
+    pub(crate) draining: bool,
+}
+
+pub(crate) struct Conn {
+    stream: TcpStream,
+    peer: SocketAddr,
+    pub(crate) gen: u32,
+    rbuf: Vec<u8>,
+    rpos: usize,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    state: State,
+    /// Edge-triggered readiness: reads may succeed until one says WouldBlock.
+    maybe_readable: bool,
+    peer_eof: bool,
+    /// When the current request head began arriving.
+    head_started: Option<Instant>,
+    /// Idle, header or body deadline.
+    read_deadline: Option<Instant>,
+    /// Deadline for a client that stopped reading our output.
+    write_deadline: Option<Instant>,
+}
+
+impl Conn {
+    pub(crate) fn new(stream: TcpStream, peer: SocketAddr, gen: u32, now: Instant, idle: Duration) -> Conn {
+        Conn {
+            stream,
+            peer,
+            gen,
+            rbuf: Vec::new(),
+            rpos: 0,
+            wbuf: Vec::new(),
+            wpos: 0,
+            state: State::Head,
+            maybe_readable: true,
+            peer_eof: false,
+            head_started: None,
+            read_deadline: Some(now + idle),
+            write_deadline: None,
+        }
+    }
+
+    pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    pub(crate) fn mark_readable(&mut self) {
+        self.maybe_readable = true;
+    }
+
+    fn unconsumed(&self) -> &[u8] {
+        self.rbuf.get(self.rpos..).unwrap_or_default()
+    }
+
+    /// Whether the connection holds nothing: no partial request, no request
+    /// in flight, no output pending. Such a connection may be closed at
+    /// shutdown without losing anything.
+    pub(crate) fn is_idle(&self) -> bool {
+        matches!(self.state, State::Head) && self.unconsumed().is_empty() && self.wpos >= self.wbuf.len()
+    }
+
+    /// Reads, processes and writes until nothing more can happen now.
+    pub(crate) fn drive(&mut self, cx: &mut Cx<'_>) -> Verdict {
+        loop {
+            let before = (self.rbuf.len(), self.rpos, self.wbuf.len(), self.wpos);
+            if let Err(_e) = self.fill(cx) {
+                return Verdict::Close;
+            }
+            self.process(cx);
+            if self.flush(cx.now).is_err() {
+                return Verdict::Close;
+            }
+            if let Some(v) = self.after_flush(cx) {
+                return v;
+            }
+            let after = (self.rbuf.len(), self.rpos, self.wbuf.len(), self.wpos);
+            if before == after {
+                break;
+            }
+        }
+        if self.peer_eof && !matches!(self.state, State::Waiting(_)) && self.wpos >= self.wbuf.len() {
+            // The client is gone (or half-closed) and nothing is owed to it.
+            return Verdict::Close;
+        }
+        self.update_deadlines(cx);
+        Verdict::Open
+    }
+
+    /// Reads while the socket has data and the input cap allows.
+    fn fill(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        let cap = cx.config.limits.max_head_bytes + cx.scratch.len();
+        while self.maybe_readable && !self.peer_eof {
+            if let State::Lingering { discarded, .. } = &mut self.state {
+                match self.stream.read(cx.scratch) {
+                    Ok(0) => self.peer_eof = true,
+                    Ok(n) => {
+                        *discarded += n;
+                        if *discarded > LINGER_MAX_BYTES {
+                            return Err(io::ErrorKind::InvalidData.into());
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.maybe_readable = false,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
+            if matches!(self.state, State::Closing) || self.rbuf.len() - self.rpos >= cap {
+                // Back-pressure: process what we have first; readiness is
+                // remembered in `maybe_readable`.
+                break;
+            }
+            if self.rpos > 0 && self.rpos == self.rbuf.len() {
+                self.rbuf.clear();
+                self.rpos = 0;
+            } else if self.rpos > 0 && self.rpos >= self.rbuf.len() / 2 {
+                self.rbuf.drain(..self.rpos);
+                self.rpos = 0;
+            }
+            match self.stream.read(cx.scratch) {
+                Ok(0) => self.peer_eof = true,
+                Ok(n) => {
+                    if self.rbuf.len() == self.rpos && self.head_started.is_none() && matches!(self.state, State::Head) {
+                        self.head_started = Some(cx.now);
+                    }
+                    self.rbuf.extend_from_slice(cx.scratch.get(..n).unwrap_or_default());
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.maybe_readable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses and dispatches every complete request in the input, in order,
+    /// stopping at a request in flight or when output backs up.
+    fn process(&mut self, cx: &mut Cx<'_>) {
+        loop {
+            if self.wbuf.len() - self.wpos > cx.config.limits.max_pending_write_bytes {
+                return;
+            }
+            match &mut self.state {
+                State::Head => {
+                    let input = self.rbuf.get(self.rpos..).unwrap_or_default();
+                    if input.is_empty() {
+                        return;
+                    }
+                    if self.head_started.is_none() {
+                        self.head_started = Some(cx.now);
+                    }
+                    match parse_head(input, &cx.config.limits) {
+                        Ok(None) => {
+                            if self.peer_eof {
+                                // A truncated head will never complete.
+                                self.fail(ApiError::bad_request("incomplete request head"), cx);
+                            }
+                            return;
+                        }
+                        Err(e) => {
+                            self.fail(e.into(), cx);
+                            return;
+                        }
+                        Ok(Some((head, used))) => {
+                            self.rpos += used;
+                            let started = self.head_started.take().unwrap_or(cx.now);
+                            let limits = &cx.config.limits;
+                            match BodyDecoder::for_framing(head.framing, limits.max_body_bytes, limits.max_head_bytes) {
+                                None => self.dispatch(head, Vec::new(), started, cx),
+                                Some(decoder) => {
+                                    if head.expect_continue && self.rpos == self.rbuf.len() {
+                                        self.wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                                    }
+                                    self.state = State::Body {
+                                        head: Box::new(head),
+                                        decoder,
+                                        body: Vec::new(),
+                                        started,
+                                    };
+                                }
+                            }
+                        }
+                    }
+                }
+                State::Body { decoder, body, .. } => {
+                    let input = self.rbuf.get(self.rpos..).unwrap_or_default();
+                    if input.is_empty() {
+                        if self.peer_eof {
+                            self.fail(ApiError::bad_request("the request body ended early"), cx);
+                        }
+                        return;
+                    }
+                    match decoder.decode(input, body) {
+                        Err(e) => {
+                            self.fail(e.into(), cx);
+                            return;
+                        }
+                        Ok(d) => {
+                            self.rpos += d.consumed;
+                            if !d.done {
+                                return;
+                            }
+                            let State::Body { head, body, started, .. } =
+                                std::mem::replace(&mut self.state, State::Head)
+                            else {
+                                return;
+                            };
+                            self.dispatch(*head, body, started, cx);
+                        }
+                    }
+                }
+                State::Waiting(_) | State::Closing | State::Lingering { .. } => return,
+            }
+        }
+    }
+
+    /// Routes one complete request; answers it now or hands it to a worker.
+    fn dispatch(&mut self, head: Head, body: Vec<u8>, started: Instant, cx: &mut Cx<'_>) {
+        let keep_alive = head.keep_alive && !cx.draining;
+        let head_only = head.method == Method::Head;
+        let pending = Pending {
+            method: head.method,
+            path: cx.app.log.access_enabled().then(|| head.path().to_string()),
+            head_only,
+            keep_alive,
+            started,
+        };
+        let query = match head.query().map(parse_query).transpose() {
+            Ok(q) => q.unwrap_or_default(),
+            Err(e) => {
+                self.respond(ApiError::from(e).into_response(), pending, cx);
+                return;
+            }
+        };
+        let request = Request {
+            method: head.method,
+            version: head.version,
+            target: head.target,
+            query,
+            headers: head.headers,
+            body,
+            params: Vec::new(),
+            peer: Some(self.peer),
+            claims: None,
+        };
+        match cx.app.route(request) {
+            Plan::Respond(response) => self.respond(response, pending, cx),
+            Plan::Run(routed) => {
+                cx.pool.submit(Job {
+                    routed,
+                    token: cx.token,
+                    gen: self.gen,
+                    reply: cx.reply.clone(),
+                });
+                self.state = State::Waiting(pending);
+            }
+        }
+    }
+
+    /// Delivers a worker's response; then carries on with pipelined input.
+    pub(crate) fn complete(&mut self, response: Response, cx: &mut Cx<'_>) -> Verdict {
+        let State::Waiting(_) = self.state else {
+            return Verdict::Open;
+        };
+        let State::Waiting(pending) = std::mem::replace(&mut self.state, State::Head) else {
+            return Verdict::Open;
+        };
+        self.respond(response, pending, cx);
+        self.drive(cx)
+    }
+
+    /// Queues a response and logs it.
+    fn respond(&mut self, response: Response, pending: Pending, cx: &mut Cx<'_>) {
+        let keep_alive = pending.keep_alive && !cx.draining;
+        let before = self.wbuf.len();
+        response.write_into(&mut self.wbuf, cx.date, pending.head_only, keep_alive);
+        if let Some(path) = &pending.path {
+            let micros = cx.now.saturating_duration_since(pending.started).as_micros();
+            let micros = micros.max(Instant::now().saturating_duration_since(pending.started).as_micros());
+            cx.app
+                .log
+                .access(pending.method, path, response.status().as_u16(), self.wbuf.len() - before, micros);
+        }
+        self.state = if keep_alive { State::Head } else { State::Closing };
+    }
+
+    /// Answers a refused request and closes.
+    fn fail(&mut self, e: ApiError, cx: &mut Cx<'_>) {
+        cx.app.log.debug(&format!("{}: refused request: {e}", self.peer));
+        let response = e.into_response();
+        response.write_into(&mut self.wbuf, cx.date, false, false);
+        self.state = State::Closing;
+    }
+
+    /// Writes queued output until done or the socket is full.
+    fn flush(&mut self, now: Instant) -> io::Result<()> {
+        while self.wpos < self.wbuf.len() {
+            match self.stream.write(self.wbuf.get(self.wpos..).unwrap_or_default()) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.wpos += n;
+                    self.write_deadline = None;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.write_deadline.is_none() {
+                        self.write_deadline = Some(now + Duration::from_secs(3600));
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.wbuf.clear();
+        self.wpos = 0;
+        self.write_deadline = None;
+        Ok(())
+    }
+
+    /// Moves a closing connection whose output is written to lingering.
+    fn after_flush(&mut self, cx: &mut Cx<'_>) -> Option<Verdict> {
+        if matches!(self.state, State::Closing) && self.wpos >= self.wbuf.len() {
+            if self.peer_eof {
+                return Some(Verdict::Close);
+            }
+            let _ = self.stream.shutdown(Shutdown::Write);
+            self.state = State::Lingering {
+                until: cx.now + LINGER,
+                discarded: 0,
+            };
+        }
+        if let State::Lingering { .. } = self.state {
+            if self.peer_eof {
+                return Some(Verdict::Close);
+            }
+        }
+        None
+    }
+
+    fn update_deadlines(&mut self, cx: &Cx<'_>) {
+        let t = &cx.config.timeouts;
+        self.read_deadline = match &self.state {
+            State::Head if self.unconsumed().is_empty() && self.wpos >= self.wbuf.len() => {
+                self.release_buffers();
+                Some(self.read_deadline.filter(|_| self.head_started.is_none()).unwrap_or(cx.now + t.idle))
+                    .map(|d| if self.head_started.is_some() { cx.now + t.idle } else { d })
+            }
+            State::Head => Some(self.head_started.unwrap_or(cx.now) + t.header_read),
+            State::Body { started, .. } => Some(*started + t.header_read.max(Duration::ZERO) + t.body_read),
+            State::Waiting(_) | State::Closing => None,
+            State::Lingering { until, .. } => Some(*until),
+        };
+        if self.write_deadline.is_some() {
+            self.write_deadline = self.write_deadline.map(|d| d.min(cx.now + t.write));
+        }
+    }
+
+    fn release_buffers(&mut self) {
+        if self.rbuf.capacity() > IDLE_KEEP_CAPACITY {
+            self.rbuf = Vec::new();
+            self.rpos = 0;
+        }
+        if self.wbuf.capacity() > IDLE_KEEP_CAPACITY {
+            self.wbuf = Vec::new();
+            self.wpos = 0;
+        }
+    }
+
+    /// Applies expired deadlines: `408` for slow requests, silent close for
+    /// idle or stuck connections.
+    pub(crate) fn on_timer(&mut self, cx: &mut Cx<'_>) -> Verdict {
+        if self.write_deadline.is_some_and(|d| cx.now >= d) {
+            return Verdict::Close;
+        }
+        let Some(deadline) = self.read_deadline else {
+            return Verdict::Open;
+        };
+        if cx.now < deadline {
+            return Verdict::Open;
+        }
+        match self.state {
+            State::Head if !self.unconsumed().is_empty() => {}
+            State::Body { .. } => {}
+            _ => return Verdict::Close,
+        }
+        let timeout = ApiError::status(StatusCode::REQUEST_TIMEOUT, "the request was not received in time");
+        self.fail(timeout, cx);
+        self.read_deadline = None;
+        self.drive(cx)
+    }
+
+    /// At shutdown: close now if nothing is owed, else finish and close.
+    pub(crate) fn begin_drain(&mut self, cx: &mut Cx<'_>) -> Verdict {
+        if self.is_idle() {
+            return Verdict::Close;
+        }
+        self.drive(cx)
+    }
+}

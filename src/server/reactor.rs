@@ -1,0 +1,286 @@
+//! The event loop: one per thread, each with its own `mio::Poll`. It accepts
+//! (up to the global connection cap), drives connections on readiness,
+//! delivers worker responses woken through a `mio::Waker`, and sweeps
+//! deadlines.
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, UnixStream};
+use mio::{Events, Interest, Poll, Token};
+
+use crate::config::Config;
+use crate::dispatch::AppState;
+use crate::error::ApiError;
+use crate::http::date::DateCache;
+use crate::http::status::StatusCode;
+use crate::server::conn::{Conn, Cx, Verdict};
+use crate::server::slab::Slab;
+use crate::server::worker::{Done, Pool, ReplyTo};
+use crate::server::Shared;
+
+const LISTENER: Token = Token(usize::MAX - 1);
+const WAKER: Token = Token(usize::MAX - 2);
+const SIGNAL: Token = Token(usize::MAX - 3);
+/// Bytes read from a socket per call.
+const READ_CHUNK: usize = 16 * 1024;
+
+pub(crate) struct Reactor {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    signal: Option<UnixStream>,
+    conns: Slab<Conn>,
+    done_rx: Receiver<Done>,
+    reply: ReplyTo,
+    shared: Arc<Shared>,
+    app: Arc<AppState>,
+    config: Arc<Config>,
+    pool: Arc<Pool>,
+    date: DateCache,
+    scratch: Box<[u8]>,
+    next_gen: u32,
+    tick: Duration,
+}
+
+impl Reactor {
+    pub(crate) fn new(
+        listener: TcpListener,
+        signal: Option<UnixStream>,
+        shared: Arc<Shared>,
+        app: Arc<AppState>,
+        config: Arc<Config>,
+        pool: Arc<Pool>,
+    ) -> io::Result<Reactor> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
+        shared.add_waker(Arc::clone(&waker));
+        let mut listener = listener;
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut signal = signal;
+        if let Some(s) = signal.as_mut() {
+            poll.registry().register(s, SIGNAL, Interest::READABLE)?;
+        }
+        let (tx, done_rx) = channel();
+        let t = &config.timeouts;
+        let shortest = [t.header_read, t.body_read, t.idle, t.write]
+            .into_iter()
+            .min()
+            .unwrap_or(Duration::from_secs(1));
+        let tick = (shortest / 4).clamp(Duration::from_millis(5), Duration::from_millis(500));
+        Ok(Reactor {
+            poll,
+            listener: Some(listener),
+            signal,
+            conns: Slab::new(config.limits.max_connections),
+            done_rx,
+            reply: ReplyTo { tx, waker },
+            shared,
+            app,
+            config,
+            pool,
+            date: DateCache::new(),
+            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
+            next_gen: 0,
+            tick,
+        })
+    }
+
+    /// Runs until shutdown has completed on this loop.
+    pub(crate) fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut next_sweep = Instant::now() + self.tick;
+        let mut drain_deadline: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            let timeout = next_sweep.saturating_duration_since(now);
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    self.app.log.error(&format!("event loop failed: {e}"));
+                    break;
+                }
+            }
+            self.date.refresh();
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(),
+                    WAKER => {}
+                    SIGNAL => self.on_signal(),
+                    Token(t) => {
+                        if let Some(c) = self.conns.get_mut(t) {
+                            if event.is_readable() || event.is_read_closed() || event.is_error() {
+                                c.mark_readable();
+                            }
+                            self.drive(t);
+                        }
+                    }
+                }
+            }
+            self.deliver();
+            if self.shared.is_shutting_down() && drain_deadline.is_none() {
+                drain_deadline = Some(Instant::now() + self.config.timeouts.shutdown);
+                self.begin_drain();
+            }
+            let now = Instant::now();
+            if now >= next_sweep {
+                self.sweep(now);
+                next_sweep = now + self.tick;
+            }
+            if let Some(deadline) = drain_deadline {
+                if self.conns.is_empty() || now >= deadline {
+                    break;
+                }
+            }
+        }
+        let tokens: Vec<usize> = self.conns.tokens().collect();
+        for t in tokens {
+            self.close(t);
+        }
+    }
+
+    fn cx(&mut self, token: usize) -> (Cx<'_>, Option<&mut Conn>) {
+        let cx = Cx {
+            app: &self.app,
+            config: &self.config,
+            pool: &self.pool,
+            reply: &self.reply,
+            token,
+            date: self.date.as_bytes(),
+            scratch: &mut self.scratch,
+            now: Instant::now(),
+            draining: self.shared.is_shutting_down(),
+        };
+        (cx, self.conns.get_mut(token))
+    }
+
+    fn drive(&mut self, token: usize) {
+        let (mut cx, conn) = self.cx(token);
+        let verdict = conn.map_or(Verdict::Close, |c| c.drive(&mut cx));
+        if verdict == Verdict::Close {
+            self.close(token);
+        }
+    }
+
+    fn deliver(&mut self) {
+        while let Ok(done) = self.done_rx.try_recv() {
+            let (mut cx, conn) = self.cx(done.token);
+            let Some(conn) = conn.filter(|c| c.gen == done.gen) else {
+                continue;
+            };
+            if conn.complete(done.response, &mut cx) == Verdict::Close {
+                self.close(done.token);
+            }
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            let Some(listener) = self.listener.as_ref() else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, peer)) => self.admit(stream, peer),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // EMFILE and friends: keep serving the open connections.
+                    self.app.log.warn(&format!("accept failed: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn admit(&mut self, mut stream: mio::net::TcpStream, peer: SocketAddr) {
+        let max = self.config.limits.max_connections;
+        if self.shared.open.fetch_add(1, Ordering::AcqRel) >= max || self.conns.is_full() {
+            self.shared.open.fetch_sub(1, Ordering::AcqRel);
+            refuse(&mut stream, self.date.as_bytes());
+            self.app.log.warn(&format!("connection cap {max} reached; refused {peer}"));
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let conn = Conn::new(stream, peer, self.next_gen, Instant::now(), self.config.timeouts.idle);
+        let Some(token) = self.conns.insert(conn) else {
+            self.shared.open.fetch_sub(1, Ordering::AcqRel);
+            return;
+        };
+        let registered = self.conns.get_mut(token).map(|c| {
+            self.poll.registry().register(
+                c.stream_mut(),
+                Token(token),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+        });
+        match registered {
+            Some(Ok(())) => self.drive(token),
+            _ => self.close(token),
+        }
+    }
+
+    fn close(&mut self, token: usize) {
+        if let Some(mut conn) = self.conns.remove(token) {
+            let _ = self.poll.registry().deregister(conn.stream_mut());
+            self.shared.open.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        let tokens: Vec<usize> = self.conns.tokens().collect();
+        for token in tokens {
+            let (mut cx, conn) = self.cx(token);
+            cx.now = now;
+            if let Some(conn) = conn {
+                if conn.on_timer(&mut cx) == Verdict::Close {
+                    self.close(token);
+                }
+            }
+        }
+    }
+
+    fn on_signal(&mut self) {
+        if let Some(s) = self.signal.as_mut() {
+            let mut buf = [0u8; 64];
+            while let Ok(n) = std::io::Read::read(s, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        self.app.log.info("signal received; shutting down");
+        self.shared.shutdown();
+    }
+
+    fn begin_drain(&mut self) {
+        if let Some(mut l) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        let tokens: Vec<usize> = self.conns.tokens().collect();
+        for token in tokens {
+            let (mut cx, conn) = self.cx(token);
+            if let Some(conn) = conn {
+                if conn.begin_drain(&mut cx) == Verdict::Close {
+                    self.close(token);
+                }
+            }
+        }
+    }
+}
+
+/// Answers a client over the connection cap with `503` and closes.
+fn refuse(stream: &mut mio::net::TcpStream, date: &[u8]) {
+    let mut out = Vec::with_capacity(256);
+    ApiError::Unavailable {
+        cause: "connection cap".into(),
+        retry_after: 1,
+    }
+    .into_response()
+    .with_header("X-Refused", StatusCode::SERVICE_UNAVAILABLE.reason())
+    .write_into(&mut out, date, false, false);
+    let _ = stream.write(&out);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+}

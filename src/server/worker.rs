@@ -1,0 +1,120 @@
+//! The handler thread pool. Reactors hand it requests whose handlers may
+//! block (database work, custom endpoints); each worker runs the handler
+//! under `catch_unwind`, sends the response back to the reactor that owns the
+//! connection, and wakes it.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use mio::Waker;
+
+use crate::dispatch::{AppState, Routed};
+use crate::http::response::Response;
+
+/// Where a finished response goes: the owning reactor's queue and waker.
+#[derive(Clone)]
+pub(crate) struct ReplyTo {
+    pub(crate) tx: Sender<Done>,
+    pub(crate) waker: Arc<Waker>,
+}
+
+/// A finished response for connection `token` (generation `gen`, so a
+/// response never reaches a later connection that reused the slot).
+pub(crate) struct Done {
+    pub(crate) token: usize,
+    pub(crate) gen: u32,
+    pub(crate) response: Response,
+}
+
+pub(crate) struct Job {
+    pub(crate) routed: Routed,
+    pub(crate) token: usize,
+    pub(crate) gen: u32,
+    pub(crate) reply: ReplyTo,
+}
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+/// A fixed set of handler threads sharing one queue.
+pub(crate) struct Pool {
+    queue: Arc<(Mutex<Queue>, Condvar)>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Pool {
+    pub(crate) fn start(size: usize, app: Arc<AppState>) -> std::io::Result<Pool> {
+        let queue = Arc::new((
+            Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                closed: false,
+            }),
+            Condvar::new(),
+        ));
+        let mut threads = Vec::with_capacity(size);
+        for i in 0..size.max(1) {
+            let queue = Arc::clone(&queue);
+            let app = Arc::clone(&app);
+            let t = std::thread::Builder::new()
+                .name(format!("lightapi-worker-{i}"))
+                .spawn(move || run(&queue, &app))?;
+            threads.push(t);
+        }
+        Ok(Pool {
+            queue,
+            threads: Mutex::new(threads),
+        })
+    }
+
+    pub(crate) fn submit(&self, job: Job) {
+        let (lock, cv) = &*self.queue;
+        let mut q = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        q.jobs.push_back(job);
+        drop(q);
+        cv.notify_one();
+    }
+
+    /// Lets the queued jobs finish, then joins every thread.
+    pub(crate) fn shutdown(&self) {
+        let (lock, cv) = &*self.queue;
+        lock.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
+        cv.notify_all();
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(queue: &(Mutex<Queue>, Condvar), app: &AppState) {
+    let (lock, cv) = queue;
+    loop {
+        let job = {
+            let mut q = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            loop {
+                if let Some(job) = q.jobs.pop_front() {
+                    break job;
+                }
+                if q.closed {
+                    return;
+                }
+                q = cv.wait(q).unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        let Job {
+            routed,
+            token,
+            gen,
+            reply,
+        } = job;
+        let response = app.execute(routed);
+        // The reactor may be gone at shutdown; nothing is left to answer.
+        if reply.tx.send(Done { token, gen, response }).is_ok() {
+            let _ = reply.waker.wake();
+        }
+    }
+}
