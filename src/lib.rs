@@ -1,1 +1,3 @@
 //! lightapi: declare a database model, get a complete, secure, fast REST API.
+
+pub mod auth;
