@@ -617,5 +617,7 @@ fn compare(date: &Number, seconds: i128) -> Option<Ordering> {
     }
 }
 
+// Tests may unwrap: a panic is how they fail.
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

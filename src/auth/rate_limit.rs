@@ -146,20 +146,14 @@ impl RateLimiter {
 
         if !clients.contains_key(&addr) {
             make_room(clients, by_age, self.config.max_tracked_clients, now);
-            clients.insert(
-                addr,
-                Entry {
-                    minute_start: now,
-                    minute_count: 0,
-                    hour_start: now,
-                    hour_count: 0,
-                },
-            );
             by_age.insert((now, addr));
         }
-        let Some(entry) = clients.get_mut(&addr) else {
-            return Ok(());
-        };
+        let entry = clients.entry(addr).or_insert(Entry {
+            minute_start: now,
+            minute_count: 0,
+            hour_start: now,
+            hour_count: 0,
+        });
 
         if now.saturating_duration_since(entry.hour_start) >= HOUR {
             by_age.remove(&(entry.hour_start, addr));
@@ -419,8 +413,7 @@ mod tests {
         assert_eq!(limiter.tracked_clients(), 2);
         assert_eq!(limiter.check(v4(5), now), Ok(()));
         assert_eq!(limiter.tracked_clients(), 3);
-        // Client 3 is still remembered, and still limited (its minute window is over
-        // but it was never refused; check its hour count survived).
+        // Client 3 is still remembered with its hour count.
         let state = limiter.state.lock().unwrap_or_else(PoisonError::into_inner);
         assert_eq!(state.clients.get(&v4(3)).map(|e| e.hour_count), Some(10));
         assert!(!state.clients.contains_key(&v4(1)));
