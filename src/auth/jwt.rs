@@ -175,7 +175,10 @@ impl std::error::Error for JwtError {}
 /// key schedule. `Debug` never prints the secrets.
 #[derive(Clone)]
 pub struct JwtConfig {
-    keys: Vec<HmacSha256>,
+    /// Signs, and verifies.
+    signing_key: HmacSha256,
+    /// Also verify (older keys during a rotation).
+    accepted_keys: Vec<HmacSha256>,
     require_exp: bool,
     leeway: Duration,
     issuer: Option<String>,
@@ -197,7 +200,8 @@ impl JwtConfig {
     /// ```
     pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, JwtError> {
         Ok(Self {
-            keys: vec![prepare_key(secret.as_ref())?],
+            signing_key: prepare_key(secret.as_ref())?,
+            accepted_keys: Vec::new(),
             require_exp: true,
             leeway: DEFAULT_LEEWAY,
             issuer: None,
@@ -212,7 +216,7 @@ impl JwtConfig {
     ///
     /// [`JwtError::WeakSecret`] when `secret` is shorter than [`MIN_SECRET_BYTES`].
     pub fn with_accepted_secret(mut self, secret: impl AsRef<[u8]>) -> Result<Self, JwtError> {
-        self.keys.push(prepare_key(secret.as_ref())?);
+        self.accepted_keys.push(prepare_key(secret.as_ref())?);
         Ok(self)
     }
 
@@ -264,16 +268,12 @@ impl JwtConfig {
 
     /// How many secrets verification accepts (at least one).
     pub fn secret_count(&self) -> usize {
-        self.keys.len()
+        1 + self.accepted_keys.len()
     }
 
     /// Signs `claims` as they are with the first secret.
     pub fn sign(&self, claims: &Map<String, Value>) -> String {
-        // `keys` is never empty: `new` puts one in and nothing removes it.
-        match self.keys.first() {
-            Some(key) => sign_with_key(claims, key),
-            None => String::new(),
-        }
+        sign_with_key(claims, &self.signing_key)
     }
 
     /// Signs a token for `subject` valid for `ttl` from `now` (unix seconds) with the first
@@ -310,7 +310,10 @@ impl JwtConfig {
 impl fmt::Debug for JwtConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtConfig")
-            .field("secrets", &format_args!("[{} redacted]", self.keys.len()))
+            .field(
+                "secrets",
+                &format_args!("[{} redacted]", self.secret_count()),
+            )
             .field("require_exp", &self.require_exp)
             .field("leeway", &self.leeway)
             .field("issuer", &self.issuer)
@@ -480,7 +483,8 @@ pub fn verify(token: &str, config: &JwtConfig, now: u64) -> Result<Claims, JwtEr
         .as_bytes()
         .get(..header_b64.len() + 1 + payload_b64.len())
         .ok_or(malformed("token does not have three parts"))?;
-    let signed_by_accepted_key = config.keys.iter().any(|key| {
+    let mut keys = std::iter::once(&config.signing_key).chain(&config.accepted_keys);
+    let signed_by_accepted_key = keys.any(|key| {
         let mut mac = key.clone();
         mac.update(signing_input);
         mac.verify_slice(&signature).is_ok()
