@@ -1,11 +1,16 @@
 //! `LightApi`: the application builder. Register models and endpoints, then
 //! `run()` (or `start()` to embed).
 
+use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 
-use crate::auth::{Access, Authenticator};
+use crate::auth::jwt::{unix_now, JwtConfig, JwtError};
+use crate::auth::login::Login;
+use crate::auth::rate_limit::{RateLimitConfig, RateLimiter};
+use crate::auth::{Access, Authenticator, LoginValidator};
 use crate::config::{Config, ConfigError};
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{Endpoint, EndpointService, HandlerResult, Registration, Service};
@@ -34,6 +39,7 @@ use crate::server::{self, ServerHandle};
 pub struct LightApi {
     config: Config,
     registrations: Vec<(String, Registration)>,
+    login: Option<Box<dyn LoginValidator>>,
 }
 
 impl std::fmt::Debug for LightApi {
@@ -73,6 +79,7 @@ impl LightApi {
         LightApi {
             config,
             registrations: Vec::new(),
+            login: None,
         }
     }
 
@@ -100,6 +107,21 @@ impl LightApi {
         self
     }
 
+    /// Enables `POST /auth/login`, checking credentials with `validator`.
+    ///
+    /// ```
+    /// use lightapi::auth::Credentials;
+    /// use lightapi::LightApi;
+    /// let app = LightApi::new().login(|c: &Credentials| {
+    ///     Ok((c.username == "alice" && c.password == "wonderland").then(Default::default))
+    /// });
+    /// ```
+    #[must_use]
+    pub fn login(mut self, validator: impl LoginValidator) -> LightApi {
+        self.login = Some(Box::new(validator));
+        self
+    }
+
     /// Binds and starts serving in background threads; returns at once.
     ///
     /// # Errors
@@ -123,8 +145,10 @@ impl LightApi {
         let LightApi {
             config,
             registrations,
+            login,
         } = self;
         let log = Logger::new(config.log_level);
+        let jwt = Arc::new(jwt_config(&config, &log)?);
         let mut router: Router<RouteEntry> = Router::new();
         let mut add = |pattern: &str, service: Arc<dyn Service>| -> Result<(), ConfigError> {
             let allowed = service.allowed();
@@ -135,6 +159,21 @@ impl LightApi {
                 })
         };
         add("/healthz", Arc::new(EndpointService::new(Healthz)))?;
+        if let Some(validator) = login {
+            let limiter = RateLimiter::new(RateLimitConfig {
+                per_minute: config.login_per_minute,
+                per_hour: config.login_per_hour,
+                ..RateLimitConfig::default()
+            });
+            let endpoint = Login {
+                validator,
+                jwt: Arc::clone(&jwt),
+                limiter,
+                ttl: config.jwt_ttl,
+                log,
+            };
+            add("/auth/login", Arc::new(EndpointService::new(endpoint)))?;
+        }
         for (path, reg) in registrations {
             if let Some(reason) = reg.error {
                 return Err(ConfigError::Declaration {
@@ -148,11 +187,67 @@ impl LightApi {
         }
         let app = AppState {
             router,
-            auth: Authenticator::default(),
+            auth: Authenticator {
+                jwt: (*jwt).clone(),
+                log,
+            },
             log,
         };
         server::start(config, app, with_signals, Vec::new())
     }
+}
+
+/// The token verifier from the configuration; without a configured secret,
+/// a random one for this process, announced with a ready-to-use token.
+fn jwt_config(config: &Config, log: &Logger) -> Result<JwtConfig, ConfigError> {
+    let invalid = |e: JwtError| ConfigError::Invalid {
+        variable: "LIGHTAPI_JWT_SECRET",
+        reason: e.to_string(),
+    };
+    let generated = config.jwt_secrets.is_empty();
+    let secrets = if generated {
+        vec![random_secret().map_err(|e| ConfigError::Invalid {
+            variable: "LIGHTAPI_JWT_SECRET",
+            reason: format!("not set, and no random secret could be generated: {e}"),
+        })?]
+    } else {
+        config.jwt_secrets.clone()
+    };
+    let mut iter = secrets.iter();
+    let first = iter.next().map(Vec::as_slice).unwrap_or_default();
+    let mut jwt = JwtConfig::new(first).map_err(invalid)?;
+    for s in iter {
+        jwt = jwt.with_accepted_secret(s).map_err(invalid)?;
+    }
+    jwt = jwt
+        .with_require_exp(config.jwt_require_exp)
+        .with_leeway(config.jwt_leeway);
+    if let Some(iss) = &config.jwt_issuer {
+        jwt = jwt.with_issuer(iss.clone());
+    }
+    if let Some(aud) = &config.jwt_audience {
+        jwt = jwt.with_audience(aud.clone());
+    }
+    if generated {
+        let mut extra = serde_json::Map::new();
+        extra.insert("is_admin".into(), json!(true));
+        let ttl = Duration::from_secs(3600);
+        let token = jwt.sign_subject("dev", ttl, unix_now(), extra);
+        log.warn(&format!(
+            "LIGHTAPI_JWT_SECRET is not set: generated a random secret for this process only \
+             (tokens stop working at restart). An admin token valid for 1 hour: {token} \
+             (use: curl -H 'Authorization: Bearer {token}' ...). \
+             For a persistent secret: export LIGHTAPI_JWT_SECRET=$(openssl rand -hex 32)"
+        ));
+    }
+    Ok(jwt)
+}
+
+/// 32 random bytes from the operating system, hex-encoded.
+fn random_secret() -> std::io::Result<Vec<u8>> {
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes())
 }
 
 /// `GET /healthz`: liveness, no database.

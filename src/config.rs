@@ -143,6 +143,23 @@ pub struct Config {
     /// rotation: the first signs, all verify). Empty: a random per-process
     /// secret is generated at start-up.
     pub jwt_secrets: Vec<Vec<u8>>,
+    /// Lifetime of tokens issued by `POST /auth/login`
+    /// (`LIGHTAPI_JWT_TTL_SECS`, default 3600).
+    pub jwt_ttl: Duration,
+    /// Clock leeway for `exp` and `nbf` (`LIGHTAPI_JWT_LEEWAY_SECS`, default 60).
+    pub jwt_leeway: Duration,
+    /// Whether tokens must carry `exp` (default true).
+    pub jwt_require_exp: bool,
+    /// Required `iss`, if any (`LIGHTAPI_JWT_ISSUER`).
+    pub jwt_issuer: Option<String>,
+    /// Required `aud`, if any (`LIGHTAPI_JWT_AUDIENCE`).
+    pub jwt_audience: Option<String>,
+    /// Login attempts per client address per minute
+    /// (`LIGHTAPI_LOGIN_PER_MINUTE`, default 10).
+    pub login_per_minute: u32,
+    /// Login attempts per client address per hour
+    /// (`LIGHTAPI_LOGIN_PER_HOUR`, default 100).
+    pub login_per_hour: u32,
     /// Handler threads (`LIGHTAPI_WORKERS`, default: number of cores).
     pub workers: usize,
     /// Event-loop threads (`LIGHTAPI_REACTORS`, default: number of cores).
@@ -162,6 +179,13 @@ impl fmt::Debug for Config {
             .field("port", &self.port)
             .field("database_url", &self.database_url)
             .field("jwt_secrets", &format_args!("[{} redacted]", self.jwt_secrets.len()))
+            .field("jwt_ttl", &self.jwt_ttl)
+            .field("jwt_leeway", &self.jwt_leeway)
+            .field("jwt_require_exp", &self.jwt_require_exp)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("login_per_minute", &self.login_per_minute)
+            .field("login_per_hour", &self.login_per_hour)
             .field("workers", &self.workers)
             .field("reactors", &self.reactors)
             .field("log_level", &self.log_level)
@@ -182,6 +206,13 @@ impl Default for Config {
             port: 8000,
             database_url: DEFAULT_DATABASE_URL.to_string(),
             jwt_secrets: Vec::new(),
+            jwt_ttl: Duration::from_secs(3600),
+            jwt_leeway: Duration::from_secs(60),
+            jwt_require_exp: true,
+            jwt_issuer: None,
+            jwt_audience: None,
+            login_per_minute: 10,
+            login_per_hour: 100,
             workers: cores(),
             reactors: cores(),
             log_level: LogLevel::Info,
@@ -193,7 +224,10 @@ impl Default for Config {
 
 /// A configuration value that cannot be used. Its `Display` is the one line
 /// start-up prints, naming the variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` output is the same single line, so `fn main() -> Result<(),
+/// ConfigError>` prints `Error: LIGHTAPI_PORT: …` and no backtrace.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// A variable's value does not parse.
@@ -233,6 +267,12 @@ impl fmt::Display for ConfigError {
             ConfigError::Declaration { reason } => write!(f, "invalid declaration: {reason}"),
             ConfigError::Database { reason } => write!(f, "LIGHTAPI_DATABASE_URL: {reason}"),
         }
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -291,6 +331,20 @@ impl Config {
         }
         if let Some(v) = lookup("LIGHTAPI_JWT_SECRET") {
             c.jwt_secrets = parse_secrets(&v)?;
+        }
+        if let Some(v) = get("LIGHTAPI_JWT_TTL_SECS") {
+            c.jwt_ttl = Duration::from_secs(parse_num("LIGHTAPI_JWT_TTL_SECS", &v, 1, 31_536_000)?);
+        }
+        if let Some(v) = get("LIGHTAPI_JWT_LEEWAY_SECS") {
+            c.jwt_leeway = Duration::from_secs(parse_num("LIGHTAPI_JWT_LEEWAY_SECS", &v, 0, 86_400)?);
+        }
+        c.jwt_issuer = get("LIGHTAPI_JWT_ISSUER");
+        c.jwt_audience = get("LIGHTAPI_JWT_AUDIENCE");
+        if let Some(v) = get("LIGHTAPI_LOGIN_PER_MINUTE") {
+            c.login_per_minute = parse_num("LIGHTAPI_LOGIN_PER_MINUTE", &v, 1, 1_000_000)? as u32;
+        }
+        if let Some(v) = get("LIGHTAPI_LOGIN_PER_HOUR") {
+            c.login_per_hour = parse_num("LIGHTAPI_LOGIN_PER_HOUR", &v, 1, 100_000_000)? as u32;
         }
         if let Some(v) = get("LIGHTAPI_WORKERS") {
             c.workers = parse_num("LIGHTAPI_WORKERS", &v, 1, 1024)? as usize;
