@@ -1,0 +1,1 @@
+//! CRUD on models: validation of client JSON and backend-agnostic operations.
