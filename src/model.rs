@@ -325,9 +325,61 @@ impl Field {
         !self.read_only && !self.nullable && self.default.is_none()
     }
 
-    /// Converts a JSON value to a stored [`Value`] for this field, or says
-    /// why it does not fit (the message is client-facing, lowercase).
-    pub(crate) fn to_value(&self, json: &serde_json::Value) -> Result<Value, String> {
+    /// Parses a query-string value (e.g. `?age=42`) for this field: integers
+    /// and finite floats in decimal, `true`/`false`/`1`/`0`, RFC 3339
+    /// datetimes, JSON text for JSON fields, text as is (no length check).
+    ///
+    /// # Errors
+    ///
+    /// A lowercase, client-facing message saying why the text does not fit.
+    ///
+    /// ```
+    /// use lightapi::backend::Value;
+    /// use lightapi::model::Field;
+    /// assert_eq!(Field::integer().parse_text("-7"), Ok(Value::Integer(-7)));
+    /// assert_eq!(Field::boolean().parse_text("true"), Ok(Value::Boolean(true)));
+    /// assert!(Field::integer().parse_text("99999999999999999999").is_err());
+    /// ```
+    pub fn parse_text(&self, text: &str) -> Result<Value, String> {
+        match self.kind {
+            FieldType::Integer => text
+                .parse::<i64>()
+                .map(Value::Integer)
+                .map_err(|_| "expected a 64-bit integer".to_owned()),
+            FieldType::Float => match text.parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(Value::Float(f)),
+                _ => Err("expected a finite number".to_owned()),
+            },
+            FieldType::Text => Ok(Value::Text(text.to_owned())),
+            FieldType::Boolean => match text {
+                "true" | "1" => Ok(Value::Boolean(true)),
+                "false" | "0" => Ok(Value::Boolean(false)),
+                _ => Err("expected true or false".to_owned()),
+            },
+            FieldType::DateTime => datetime::parse_rfc3339(text)
+                .map(Value::DateTime)
+                .map_err(|e| format!("expected an RFC 3339 datetime: {e}")),
+            FieldType::Json => serde_json::from_str(text)
+                .map(Value::Json)
+                .map_err(|_| "expected JSON".to_owned()),
+        }
+    }
+
+    /// Converts a JSON value to the stored [`Value`] for this field, with
+    /// the same rules as body validation (`null` only if nullable, integers
+    /// within `i64`, `max_length`, RFC 3339 datetimes).
+    ///
+    /// # Errors
+    ///
+    /// A lowercase, client-facing message saying why the value does not fit.
+    ///
+    /// ```
+    /// use lightapi::backend::Value;
+    /// use lightapi::model::Field;
+    /// assert_eq!(Field::float().to_value(&serde_json::json!(2)), Ok(Value::Float(2.0)));
+    /// assert!(Field::integer().to_value(&serde_json::json!(1.5)).is_err());
+    /// ```
+    pub fn to_value(&self, json: &serde_json::Value) -> Result<Value, String> {
         use serde_json::Value as J;
         if json.is_null() {
             return if self.nullable {

@@ -1,5 +1,6 @@
 //! The backend-agnostic CRUD suite against SQLite: a fresh database file in
 //! the temp directory per test, plus a few runs on `sqlite::memory:`.
+#![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

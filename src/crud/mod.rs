@@ -20,8 +20,9 @@
 //! assert_eq!(created.fields["email_verified"], json!(false));
 //!
 //! let patch = validate::validate_patch(&person, &json!({"email_verified": true}))?;
-//! let updated = ops::patch(&*db, &person, created.id, patch, ops::Precondition::IfMatch(vec![created.etag]), None)?;
-//! assert_ne!(updated.etag, created.etag.clone());
+//! let updated = ops::patch(&*db, &person, created.id, patch, ops::Precondition::IfMatch(vec![created.etag.clone()]), None)?;
+//! assert_ne!(updated.etag, created.etag);
+//! assert_eq!(updated.fields["email_verified"], json!(true));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
