@@ -160,6 +160,13 @@ pub struct Config {
     /// Login attempts per client address per hour
     /// (`LIGHTAPI_LOGIN_PER_HOUR`, default 100).
     pub login_per_hour: u32,
+    /// Database connections per process (`LIGHTAPI_DATABASE_POOL`, default 8):
+    /// SQLite read connections, or the PostgreSQL/MySQL pool size.
+    pub database_pool: usize,
+    /// SQLite durability (`LIGHTAPI_SQLITE_SYNCHRONOUS`): `normal` (default;
+    /// acknowledged writes survive a process crash) or `full` (they also
+    /// survive power loss).
+    pub sqlite_synchronous_full: bool,
     /// Handler threads (`LIGHTAPI_WORKERS`, default: number of cores).
     pub workers: usize,
     /// Event-loop threads (`LIGHTAPI_REACTORS`, default: number of cores).
@@ -186,6 +193,8 @@ impl fmt::Debug for Config {
             .field("jwt_audience", &self.jwt_audience)
             .field("login_per_minute", &self.login_per_minute)
             .field("login_per_hour", &self.login_per_hour)
+            .field("database_pool", &self.database_pool)
+            .field("sqlite_synchronous_full", &self.sqlite_synchronous_full)
             .field("workers", &self.workers)
             .field("reactors", &self.reactors)
             .field("log_level", &self.log_level)
@@ -213,6 +222,8 @@ impl Default for Config {
             jwt_audience: None,
             login_per_minute: 10,
             login_per_hour: 100,
+            database_pool: 8,
+            sqlite_synchronous_full: false,
             workers: cores(),
             reactors: cores(),
             log_level: LogLevel::Info,
@@ -345,6 +356,21 @@ impl Config {
         }
         if let Some(v) = get("LIGHTAPI_LOGIN_PER_HOUR") {
             c.login_per_hour = parse_num("LIGHTAPI_LOGIN_PER_HOUR", &v, 1, 100_000_000)? as u32;
+        }
+        if let Some(v) = get("LIGHTAPI_DATABASE_POOL") {
+            c.database_pool = parse_num("LIGHTAPI_DATABASE_POOL", &v, 1, 1024)? as usize;
+        }
+        if let Some(v) = get("LIGHTAPI_SQLITE_SYNCHRONOUS") {
+            c.sqlite_synchronous_full = match v.trim().to_ascii_lowercase().as_str() {
+                "normal" => false,
+                "full" => true,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        variable: "LIGHTAPI_SQLITE_SYNCHRONOUS",
+                        reason: format!("{v:?} is not normal or full"),
+                    })
+                }
+            };
         }
         if let Some(v) = get("LIGHTAPI_WORKERS") {
             c.workers = parse_num("LIGHTAPI_WORKERS", &v, 1, 1024)? as usize;

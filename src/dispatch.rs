@@ -7,6 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::auth::Authenticator;
+use crate::backend::Backend;
 use crate::endpoint::Service;
 use crate::error::ApiError;
 use crate::http::method::{Method, MethodSet};
@@ -27,6 +28,7 @@ pub(crate) struct AppState {
     pub(crate) router: Router<RouteEntry>,
     pub(crate) auth: Authenticator,
     pub(crate) log: Logger,
+    pub(crate) backend: Option<Arc<dyn Backend>>,
 }
 
 /// A request matched to its handler, ready to run.
@@ -81,7 +83,13 @@ impl AppState {
 
     /// Runs the handler; a panic becomes a `500` and the server carries on.
     pub(crate) fn execute(&self, routed: Routed) -> Response {
-        let Routed { service, request } = routed;
+        let Routed {
+            service,
+            mut request,
+        } = routed;
+        if request.backend.is_none() {
+            request.backend.clone_from(&self.backend);
+        }
         let method = match request.method {
             Method::Head => Method::Get,
             m => m,

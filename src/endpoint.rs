@@ -171,7 +171,18 @@ impl<E: Endpoint> Service for EndpointService<E> {
 /// model. Built with `.into()`; `LightApi::register` does that for you.
 pub struct Registration {
     pub(crate) routes: Vec<(String, Arc<dyn Service>)>,
+    pub(crate) resource: Option<crate::crud::resource::Resource>,
     pub(crate) error: Option<String>,
+}
+
+impl Registration {
+    pub(crate) fn resource(resource: crate::crud::resource::Resource) -> Registration {
+        Registration {
+            routes: Vec::new(),
+            resource: Some(resource),
+            error: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Registration {
@@ -187,6 +198,7 @@ impl<E: Endpoint> From<E> for Registration {
     fn from(endpoint: E) -> Self {
         Registration {
             routes: vec![(String::new(), Arc::new(EndpointService::new(endpoint)))],
+            resource: None,
             error: None,
         }
     }

@@ -28,8 +28,10 @@
 
 pub mod etag;
 pub mod ops;
+pub mod resource;
 pub mod validate;
 
 pub use crate::backend::sql::Scope;
 pub use ops::{CrudError, Precondition, Record};
+pub use resource::{Crud, Resource};
 pub use validate::{FieldError, Row, ValidationErrors};

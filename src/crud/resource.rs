@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::auth::Access;
 use crate::backend::sql::ListQuery;
@@ -476,12 +476,6 @@ pub(crate) fn build_routes(
             (suffix.to_string(), service)
         })
         .collect()
-}
-
-impl Resource {
-    pub(crate) fn into_parts(self) -> (Model, Resource) {
-        (self.model.clone(), self)
-    }
 }
 
 #[cfg(test)]

@@ -319,6 +319,8 @@ impl Conn {
             params: Vec::new(),
             peer: Some(self.peer),
             claims: None,
+            backend: None,
+            crud: None,
         };
         match cx.app.route(request) {
             Plan::Respond(response) => self.respond(response, pending, cx),
