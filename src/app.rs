@@ -15,13 +15,13 @@ use crate::backend::{connect, Backend, PoolOptions, Synchronous};
 use crate::config::{Config, ConfigError};
 use crate::crud::ops::ensure_table;
 use crate::crud::resource::build_routes;
-use crate::error::ApiError;
-use crate::model::{check_models, Model, ModelError};
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{Endpoint, EndpointService, HandlerResult, Registration, Service};
+use crate::error::ApiError;
 use crate::http::method::Method;
 use crate::http::request::Request;
 use crate::log::Logger;
+use crate::model::{check_models, Model, ModelError};
 use crate::router::Router;
 use crate::server::{self, ServerHandle};
 
@@ -53,7 +53,11 @@ impl std::fmt::Debug for LightApi {
             .field("config", &self.config)
             .field(
                 "paths",
-                &self.registrations.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+                &self
+                    .registrations
+                    .iter()
+                    .map(|(p, _)| p)
+                    .collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -195,7 +199,10 @@ impl LightApi {
                     reason: format!("{path}: {reason}"),
                 });
             }
-            let base = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(&path);
+            let base = path
+                .strip_suffix('/')
+                .filter(|p| !p.is_empty())
+                .unwrap_or(&path);
             let mut routes = reg.routes;
             if let (Some(resource), Some(db)) = (reg.resource, &backend) {
                 routes.extend(build_routes(resource, Arc::clone(db)));
@@ -271,7 +278,11 @@ fn jwt_config(config: &Config, log: &Logger) -> Result<JwtConfig, ConfigError> {
 fn random_secret() -> std::io::Result<Vec<u8>> {
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes())
+    Ok(bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into_bytes())
 }
 
 /// Connects to `LIGHTAPI_DATABASE_URL`, checks the models, and creates or

@@ -9,8 +9,8 @@ use std::fmt;
 use serde_json::{json, Map, Value};
 
 use crate::backend::BackendError;
-use crate::crud::{CrudError, ValidationErrors};
 pub use crate::crud::FieldError;
+use crate::crud::{CrudError, ValidationErrors};
 use crate::http::chunked::ChunkedError;
 use crate::http::method::MethodSet;
 use crate::http::parse::ParseError;
@@ -207,9 +207,7 @@ impl ApiError {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 format!("invalid fields: {}", fields.join(", "))
             }
-            ApiError::Unauthorized { token_sent: false } => {
-                "a bearer token is required".into()
-            }
+            ApiError::Unauthorized { token_sent: false } => "a bearer token is required".into(),
             ApiError::Unauthorized { token_sent: true } => {
                 "the bearer token is invalid or expired".into()
             }
@@ -266,7 +264,8 @@ impl ApiError {
                     "Bearer"
                 },
             ),
-            ApiError::TooManyRequests { retry_after } | ApiError::Unavailable { retry_after, .. } => {
+            ApiError::TooManyRequests { retry_after }
+            | ApiError::Unavailable { retry_after, .. } => {
                 r.insert_header("Retry-After", retry_after.to_string());
             }
             _ => {}
@@ -407,7 +406,13 @@ mod tests {
             (ApiError::Forbidden, 403),
             (ApiError::PreconditionFailed, 412),
             (ApiError::PreconditionRequired, 428),
-            (ApiError::Unavailable { cause: "x".into(), retry_after: 1 }, 503),
+            (
+                ApiError::Unavailable {
+                    cause: "x".into(),
+                    retry_after: 1,
+                },
+                503,
+            ),
             (ApiError::Panic { cause: "x".into() }, 500),
         ];
         for (e, code) in cases {
@@ -419,8 +424,14 @@ mod tests {
     fn problem_document_shape() {
         let r = ApiError::Validation {
             errors: vec![
-                FieldError { field: "a".into(), message: "required".into() },
-                FieldError { field: "b".into(), message: "not a boolean".into() },
+                FieldError {
+                    field: "a".into(),
+                    message: "required".into(),
+                },
+                FieldError {
+                    field: "b".into(),
+                    message: "not a boolean".into(),
+                },
             ],
         }
         .into_response();
@@ -445,7 +456,10 @@ mod tests {
         let r = ApiError::Unauthorized { token_sent: false }.into_response();
         assert_eq!(r.header("www-authenticate"), Some("Bearer"));
         let r = ApiError::Unauthorized { token_sent: true }.into_response();
-        assert_eq!(r.header("www-authenticate"), Some("Bearer error=\"invalid_token\""));
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer error=\"invalid_token\"")
+        );
         let r = ApiError::TooManyRequests { retry_after: 7 }.into_response();
         assert_eq!(r.header("retry-after"), Some("7"));
     }

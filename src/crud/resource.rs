@@ -166,7 +166,9 @@ pub struct Crud {
 
 impl std::fmt::Debug for Crud {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Crud").field("model", &self.model.name()).finish()
+        f.debug_struct("Crud")
+            .field("model", &self.model.name())
+            .finish()
     }
 }
 
@@ -237,7 +239,9 @@ impl Crud {
                     .parse::<u64>()
                     .ok()
                     .filter(|n| *n >= 1)
-                    .ok_or_else(|| ApiError::bad_request(format!("`{name}` must be a positive integer")))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("`{name}` must be a positive integer"))
+                    })
             };
             match name.as_str() {
                 "page" => page = number()?,
@@ -311,10 +315,24 @@ impl Crud {
         let scope = self.scope(req)?;
         let record = if partial {
             let row = validate_patch(&self.model, &body)?;
-            ops::patch(&*self.backend, &self.model, id, row, precondition, scope.as_ref())
+            ops::patch(
+                &*self.backend,
+                &self.model,
+                id,
+                row,
+                precondition,
+                scope.as_ref(),
+            )
         } else {
             let row = validate_replace(&self.model, &body)?;
-            ops::replace(&*self.backend, &self.model, id, row, precondition, scope.as_ref())
+            ops::replace(
+                &*self.backend,
+                &self.model,
+                id,
+                row,
+                precondition,
+                scope.as_ref(),
+            )
         }
         .map_err(|e| match e {
             ops::CrudError::NotFound => not_found(&self.model, id),
@@ -329,11 +347,17 @@ impl Crud {
     /// `404`, `412`, `428`, or `409` when the row is still referenced.
     pub fn delete(&self, req: &Request) -> HandlerResult {
         let id = path_id(req)?;
-        ops::delete(&*self.backend, &self.model, id, precondition(req), self.scope(req)?.as_ref())
-            .map_err(|e| match e {
-                ops::CrudError::NotFound => not_found(&self.model, id),
-                e => e.into(),
-            })?;
+        ops::delete(
+            &*self.backend,
+            &self.model,
+            id,
+            precondition(req),
+            self.scope(req)?.as_ref(),
+        )
+        .map_err(|e| match e {
+            ops::CrudError::NotFound => not_found(&self.model, id),
+            e => e.into(),
+        })?;
         Ok(Response::new(StatusCode::NO_CONTENT))
     }
 }
@@ -379,9 +403,10 @@ fn precondition(req: &Request) -> Precondition {
 
 /// Weak comparison for `If-None-Match` (RFC 9110 §13.1.2).
 fn none_match_hits(header: &str, etag: &str) -> bool {
-    header.split(',').map(str::trim).any(|t| {
-        t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag
-    })
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
 }
 
 /// A generated route: the collection or the item route of one model.
@@ -447,9 +472,13 @@ pub(crate) fn build_routes(
     backend: Arc<dyn Backend>,
 ) -> Vec<(String, Arc<dyn Service>)> {
     let offered_verbs = offered(resource.methods.as_deref(), &resource.exclude);
-    let access: [Access; 7] = Method::ALL.map(|m| resource.access_for(if m == Method::Head { Method::Get } else { m }));
+    let access: [Access; 7] =
+        Method::ALL.map(|m| resource.access_for(if m == Method::Head { Method::Get } else { m }));
     let endpoint = resource.endpoint.clone().map(|e| {
-        let verbs = e.methods().map(MethodSet::from_slice).unwrap_or(MethodSet::EMPTY);
+        let verbs = e
+            .methods()
+            .map(MethodSet::from_slice)
+            .unwrap_or(MethodSet::EMPTY);
         (e, verbs)
     });
     let crud = Arc::new(Crud {
@@ -487,7 +516,18 @@ mod tests {
         let ok = |s: &str| path_id(&Request::new(Method::Get, "/x").with_param("id", s)).ok();
         assert_eq!(ok("1"), Some(1));
         assert_eq!(ok("9223372036854775807"), Some(i64::MAX));
-        for bad in ["0", "-1", "1e3", "01", "+1", "99999999999999999999", "", "1.0", " 1", "abc"] {
+        for bad in [
+            "0",
+            "-1",
+            "1e3",
+            "01",
+            "+1",
+            "99999999999999999999",
+            "",
+            "1.0",
+            " 1",
+            "abc",
+        ] {
             assert_eq!(ok(bad), None, "{bad}");
         }
     }
