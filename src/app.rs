@@ -13,6 +13,8 @@ use crate::auth::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::auth::{Access, Authenticator, LoginValidator};
 use crate::backend::{connect, Backend, PoolOptions, Synchronous};
 use crate::config::{Config, ConfigError};
+use crate::cors::{from_env_value as cors_from_env, Cors};
+use crate::middleware::Middleware;
 use crate::crud::ops::ensure_table;
 use crate::crud::resource::build_routes;
 use crate::dispatch::{AppState, RouteEntry};
@@ -45,6 +47,8 @@ pub struct LightApi {
     config: Config,
     registrations: Vec<(String, Registration)>,
     login: Option<Box<dyn LoginValidator>>,
+    middleware: Vec<Arc<dyn Middleware>>,
+    cors: Option<Cors>,
 }
 
 impl std::fmt::Debug for LightApi {
@@ -89,6 +93,8 @@ impl LightApi {
             config,
             registrations: Vec::new(),
             login: None,
+            middleware: Vec::new(),
+            cors: None,
         }
     }
 
@@ -131,6 +137,26 @@ impl LightApi {
         self
     }
 
+    /// Adds a middleware; they run in the order added before the endpoint,
+    /// and in reverse after it.
+    ///
+    /// ```
+    /// use lightapi::middleware::{RequestId, Timing};
+    /// let app = lightapi::LightApi::new().middleware(RequestId::default()).middleware(Timing);
+    /// ```
+    #[must_use]
+    pub fn middleware(mut self, middleware: impl Middleware) -> LightApi {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Enables CORS with these settings (replacing `LIGHTAPI_CORS_ORIGINS`).
+    #[must_use]
+    pub fn cors(mut self, cors: Cors) -> LightApi {
+        self.cors = Some(cors);
+        self
+    }
+
     /// Binds and starts serving in background threads; returns at once.
     ///
     /// # Errors
@@ -155,7 +181,13 @@ impl LightApi {
             config,
             registrations,
             login,
+            middleware,
+            cors,
         } = self;
+        let cors = cors.or_else(|| config.cors_origins.as_deref().map(cors_from_env));
+        if let Some(c) = &cors {
+            c.validate()?;
+        }
         let log = Logger::new(config.log_level);
         let jwt = Arc::new(jwt_config(&config, &log)?);
         let mut router: Router<RouteEntry> = Router::new();
@@ -219,6 +251,8 @@ impl LightApi {
             },
             log,
             backend: backend.clone(),
+            middleware,
+            cors,
         };
         let mut on_stop: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
         if let Some(db) = backend {

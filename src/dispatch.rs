@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use crate::auth::Authenticator;
 use crate::backend::Backend;
+use crate::cors::Cors;
+use crate::middleware::Middleware;
 use crate::endpoint::Service;
 use crate::error::ApiError;
 use crate::http::method::{Method, MethodSet};
@@ -29,6 +31,8 @@ pub(crate) struct AppState {
     pub(crate) auth: Authenticator,
     pub(crate) log: Logger,
     pub(crate) backend: Option<Arc<dyn Backend>>,
+    pub(crate) middleware: Vec<Arc<dyn Middleware>>,
+    pub(crate) cors: Option<Cors>,
 }
 
 /// A request matched to its handler, ready to run.
@@ -46,25 +50,39 @@ pub(crate) enum Plan {
 }
 
 impl AppState {
-    /// Routes `req`, applies method rules and authentication, and runs inline
-    /// handlers on the spot.
+    /// Runs the `before` middlewares, routes `req`, applies method rules,
+    /// CORS preflight and authentication, and runs inline handlers on the
+    /// spot.
     pub(crate) fn route(&self, mut req: Request) -> Plan {
+        for (i, mw) in self.middleware.iter().enumerate() {
+            if let Some(resp) = mw.before(&mut req) {
+                return Plan::Respond(self.finish(&req, resp, i + 1));
+            }
+        }
+        match self.route_inner(req) {
+            Ok(routed) if routed.service.inline() => Plan::Respond(self.execute(routed)),
+            Ok(routed) => Plan::Run(routed),
+            Err((req, resp)) => Plan::Respond(self.finish(&req, resp, self.middleware.len())),
+        }
+    }
+
+    fn route_inner(&self, mut req: Request) -> Result<Routed, (Request, Response)> {
         let method = req.method;
         let (entry, params) = match self.router.lookup(req.path()) {
             Ok(found) => found,
-            Err(e) => return Plan::Respond(ApiError::from(e).into_response()),
+            Err(e) => return Err((req, ApiError::from(e).into_response())),
         };
         let allowed = entry.allowed;
         if method == Method::Options {
-            let allow = allowed.to_allow_header();
-            return Plan::Respond(
-                Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow),
-            );
+            let resp = match &self.cors {
+                Some(cors) if Cors::is_preflight(&req) => cors.preflight(&req, allowed),
+                _ => Response::new(StatusCode::NO_CONTENT).with_header("Allow", allowed.to_allow_header()),
+            };
+            return Err((req, resp));
         }
         if !allowed.contains(method) {
-            return Plan::Respond(
-                ApiError::Route(RouteError::MethodNotAllowed { allow: allowed }).into_response(),
-            );
+            let e = ApiError::Route(RouteError::MethodNotAllowed { allow: allowed });
+            return Err((req, e.into_response()));
         }
         req.params = params;
         let access_method = if method == Method::Head {
@@ -74,17 +92,12 @@ impl AppState {
         };
         let access = entry.service.access(access_method);
         if let Err(e) = self.auth.authorize(&access, &mut req) {
-            return Plan::Respond(e.into_response());
+            return Err((req, e.into_response()));
         }
-        let routed = Routed {
+        Ok(Routed {
             service: Arc::clone(&entry.service),
             request: req,
-        };
-        if entry.service.inline() {
-            Plan::Respond(self.execute(routed))
-        } else {
-            Plan::Run(routed)
-        }
+        })
     }
 
     /// Runs the handler; a panic becomes a `500` and the server carries on.
@@ -113,10 +126,27 @@ impl AppState {
                 Err(ApiError::Panic { cause })
             }
         };
-        match outcome {
+        let response = match outcome {
             Ok(response) => response,
             Err(e) => self.error_response(e, allowed, &request),
+        };
+        self.finish(&request, response, self.middleware.len())
+    }
+
+    /// Passes a response through the `after` hooks of the first `ran`
+    /// middlewares (in reverse) and adds CORS headers.
+    fn finish(&self, req: &Request, mut resp: Response, ran: usize) -> Response {
+        if let Some(done) = self.middleware.get(..ran) {
+            for mw in done.iter().rev() {
+                let _ = catch_unwind(AssertUnwindSafe(|| mw.after(req, &mut resp)));
+            }
         }
+        if let Some(cors) = &self.cors {
+            if !Cors::is_preflight(req) {
+                cors.decorate(req, &mut resp);
+            }
+        }
+        resp
     }
 
     fn error_response(&self, e: ApiError, allowed: MethodSet, req: &Request) -> Response {

@@ -343,6 +343,7 @@ impl Conn {
             claims: None,
             backend: None,
             crud: None,
+            extensions: Default::default(),
         };
         match cx.app.route(request) {
             Plan::Respond(response) => self.respond(response, pending, cx),
