@@ -14,7 +14,7 @@ use crate::auth::{Access, Authenticator, LoginValidator};
 use crate::backend::{connect, Backend, PoolOptions, Synchronous};
 use crate::config::{Config, ConfigError};
 use crate::cors::{from_env_value as cors_from_env, Cors};
-use crate::middleware::Middleware;
+use crate::crud::cursor::CursorKey;
 use crate::crud::ops::ensure_table;
 use crate::crud::resource::build_routes;
 use crate::dispatch::{AppState, RouteEntry};
@@ -23,6 +23,7 @@ use crate::error::ApiError;
 use crate::http::method::Method;
 use crate::http::request::Request;
 use crate::log::Logger;
+use crate::middleware::Middleware;
 use crate::model::{check_models, Model, ModelError};
 use crate::router::Router;
 use crate::server::{self, ServerHandle};
@@ -189,7 +190,8 @@ impl LightApi {
             c.validate()?;
         }
         let log = Logger::new(config.log_level);
-        let jwt = Arc::new(jwt_config(&config, &log)?);
+        let (jwt, signing_secret) = jwt_config(&config, &log)?;
+        let jwt = Arc::new(jwt);
         let mut router: Router<RouteEntry> = Router::new();
         let mut add = |pattern: &str, service: Arc<dyn Service>| -> Result<(), ConfigError> {
             let allowed = service.allowed();
@@ -225,6 +227,7 @@ impl LightApi {
             Some(open_database(&config, &models)?)
         };
         add("/readyz", Arc::new(EndpointService::new(Readyz)))?;
+        let cursor_key = CursorKey::derive(&signing_secret);
         for (path, reg) in registrations {
             if let Some(reason) = reg.error {
                 return Err(ConfigError::Declaration {
@@ -237,7 +240,7 @@ impl LightApi {
                 .unwrap_or(&path);
             let mut routes = reg.routes;
             if let (Some(resource), Some(db)) = (reg.resource, &backend) {
-                routes.extend(build_routes(resource, Arc::clone(db)));
+                routes.extend(build_routes(resource, Arc::clone(db), cursor_key.clone()));
             }
             for (suffix, service) in routes {
                 add(&format!("{base}{suffix}"), service)?;
@@ -264,7 +267,7 @@ impl LightApi {
 
 /// The token verifier from the configuration; without a configured secret,
 /// a random one for this process, announced with a ready-to-use token.
-fn jwt_config(config: &Config, log: &Logger) -> Result<JwtConfig, ConfigError> {
+fn jwt_config(config: &Config, log: &Logger) -> Result<(JwtConfig, Vec<u8>), ConfigError> {
     let invalid = |e: JwtError| ConfigError::Invalid {
         variable: "LIGHTAPI_JWT_SECRET",
         reason: e.to_string(),
@@ -305,7 +308,7 @@ fn jwt_config(config: &Config, log: &Logger) -> Result<JwtConfig, ConfigError> {
              For a persistent secret: export LIGHTAPI_JWT_SECRET=$(openssl rand -hex 32)"
         ));
     }
-    Ok(jwt)
+    Ok((jwt, first.to_vec()))
 }
 
 /// 32 random bytes from the operating system, hex-encoded.
@@ -325,9 +328,6 @@ fn open_database(config: &Config, models: &[Model]) -> Result<Arc<dyn Backend>, 
     let declaration = |e: ModelError| ConfigError::Declaration {
         reason: e.to_string(),
     };
-    for m in models {
-        m.check().map_err(declaration)?;
-    }
     check_models(models).map_err(declaration)?;
     let options = PoolOptions {
         max_read_connections: config.database_pool,
@@ -341,12 +341,34 @@ fn open_database(config: &Config, models: &[Model]) -> Result<Arc<dyn Backend>, 
     let db = connect(&config.database_url, &options).map_err(|e| ConfigError::Database {
         reason: e.to_string(),
     })?;
-    for m in models {
+    for m in creation_order(models) {
         ensure_table(&*db, m).map_err(|e| ConfigError::Database {
             reason: e.to_string(),
         })?;
     }
     Ok(db)
+}
+
+/// The models ordered so that every table comes after the tables its
+/// foreign keys reference (self-references and cycles keep declaration
+/// order).
+fn creation_order(models: &[Model]) -> Vec<&Model> {
+    let mut done: Vec<&Model> = Vec::with_capacity(models.len());
+    let mut left: Vec<&Model> = models.iter().collect();
+    while !left.is_empty() {
+        let ready = left.iter().position(|m| {
+            m.fields().iter().all(|(_, f)| {
+                f.referenced_table().is_none_or(|t| {
+                    t == m.name()
+                        || done.iter().any(|d| d.name() == t)
+                        || !left.iter().any(|l| l.name() == t)
+                })
+            })
+        });
+        let next = left.remove(ready.unwrap_or(0));
+        done.push(next);
+    }
+    done
 }
 
 /// `GET /readyz`: `200` when the database answers, else `503`.

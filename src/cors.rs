@@ -43,10 +43,18 @@ impl Cors {
         Cors {
             origins: Vec::new(),
             credentials: false,
-            allow_headers: ["authorization", "content-type", "if-match", "if-none-match", "x-request-id"]
+            allow_headers: [
+                "authorization",
+                "content-type",
+                "if-match",
+                "if-none-match",
+                "x-request-id",
+            ]
+            .map(String::from)
+            .to_vec(),
+            expose_headers: ["ETag", "Location", "Retry-After", "X-Request-Id"]
                 .map(String::from)
                 .to_vec(),
-            expose_headers: ["ETag", "Location", "Retry-After", "X-Request-Id"].map(String::from).to_vec(),
             max_age_secs: DEFAULT_MAX_AGE_SECS,
         }
     }
@@ -115,8 +123,12 @@ impl Cors {
 
     /// The answer to a preflight for a route offering `allowed`.
     pub(crate) fn preflight(&self, req: &Request, allowed: MethodSet) -> Response {
-        let mut r = Response::new(StatusCode::NO_CONTENT).with_header("Allow", allowed.to_allow_header());
-        r.insert_header("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+        let mut r =
+            Response::new(StatusCode::NO_CONTENT).with_header("Allow", allowed.to_allow_header());
+        r.insert_header(
+            "Vary",
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+        );
         let Some(origin) = req.header("origin").filter(|o| self.allows(o)) else {
             return r;
         };
@@ -135,9 +147,15 @@ impl Cors {
         if !(method_ok && headers_ok) {
             return r;
         }
-        r.insert_header("Access-Control-Allow-Origin", self.allow_origin_value(origin).to_string());
+        r.insert_header(
+            "Access-Control-Allow-Origin",
+            self.allow_origin_value(origin).to_string(),
+        );
         r.insert_header("Access-Control-Allow-Methods", allowed.to_allow_header());
-        r.insert_header("Access-Control-Allow-Headers", self.allow_headers.join(", "));
+        r.insert_header(
+            "Access-Control-Allow-Headers",
+            self.allow_headers.join(", "),
+        );
         r.insert_header("Access-Control-Max-Age", self.max_age_secs.to_string());
         if self.credentials {
             r.insert_header("Access-Control-Allow-Credentials", "true");
@@ -151,8 +169,14 @@ impl Cors {
         let Some(origin) = req.header("origin").filter(|o| self.allows(o)) else {
             return;
         };
-        resp.insert_header("Access-Control-Allow-Origin", self.allow_origin_value(origin).to_string());
-        resp.insert_header("Access-Control-Expose-Headers", self.expose_headers.join(", "));
+        resp.insert_header(
+            "Access-Control-Allow-Origin",
+            self.allow_origin_value(origin).to_string(),
+        );
+        resp.insert_header(
+            "Access-Control-Expose-Headers",
+            self.expose_headers.join(", "),
+        );
         if self.credentials {
             resp.insert_header("Access-Control-Allow-Credentials", "true");
         }
@@ -183,7 +207,10 @@ mod tests {
         let c = Cors::new().allow_origin("https://a.example");
         let allowed = MethodSet::from_slice(&[Method::Get, Method::Post]);
         let r = c.preflight(&preflight("https://a.example", "POST"), allowed);
-        assert_eq!(r.header("access-control-allow-origin"), Some("https://a.example"));
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("https://a.example")
+        );
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
         let r = c.preflight(&preflight("https://evil.example", "POST"), allowed);
         assert_eq!(r.header("access-control-allow-origin"), None);
@@ -195,9 +222,15 @@ mod tests {
     fn wildcard_without_credentials_only() {
         let c = Cors::new().allow_origin("*");
         let mut resp = Response::new(StatusCode::OK);
-        c.decorate(&Request::new(Method::Get, "/").with_header("Origin", "https://x"), &mut resp);
+        c.decorate(
+            &Request::new(Method::Get, "/").with_header("Origin", "https://x"),
+            &mut resp,
+        );
         assert_eq!(resp.header("access-control-allow-origin"), Some("*"));
         assert!(c.clone().allow_credentials(true).validate().is_err());
-        assert_eq!(from_env_value("https://a, https://b/").origins, vec!["https://a", "https://b"]);
+        assert_eq!(
+            from_env_value("https://a, https://b/").origins,
+            vec!["https://a", "https://b"]
+        );
     }
 }

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use crate::auth::Authenticator;
 use crate::backend::Backend;
 use crate::cors::Cors;
-use crate::middleware::Middleware;
 use crate::endpoint::Service;
 use crate::error::ApiError;
 use crate::http::method::{Method, MethodSet};
@@ -17,6 +16,7 @@ use crate::http::request::Request;
 use crate::http::response::Response;
 use crate::http::status::StatusCode;
 use crate::log::Logger;
+use crate::middleware::Middleware;
 use crate::router::{RouteError, Router};
 
 /// A registered route.
@@ -76,7 +76,8 @@ impl AppState {
         if method == Method::Options {
             let resp = match &self.cors {
                 Some(cors) if Cors::is_preflight(&req) => cors.preflight(&req, allowed),
-                _ => Response::new(StatusCode::NO_CONTENT).with_header("Allow", allowed.to_allow_header()),
+                _ => Response::new(StatusCode::NO_CONTENT)
+                    .with_header("Allow", allowed.to_allow_header()),
             };
             return Err((req, resp));
         }

@@ -82,7 +82,8 @@ impl Middleware for RequestId {
             .filter(|v| {
                 !v.is_empty()
                     && v.len() <= 128
-                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
             })
             .map(str::to_string);
         let id = given.unwrap_or_else(|| {

@@ -114,6 +114,9 @@ pub enum FilterOp {
     IsNull(bool),
     /// Case-insensitive substring (text fields); `%` and `_` match literally.
     Contains(String),
+    /// Any of these filters (`OR`); the enclosing [`Filter::field`] is
+    /// ignored.
+    Any(Vec<Filter>),
 }
 
 /// One filter of a [`ListQuery`].
@@ -603,6 +606,21 @@ fn field_nullable(model: &Model, name: &str) -> bool {
 }
 
 fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), BackendError> {
+    if let FilterOp::Any(alternatives) = &filter.op {
+        if alternatives.is_empty() {
+            b.push("1 = 0");
+            return Ok(());
+        }
+        b.push("(");
+        for (i, f) in alternatives.iter().enumerate() {
+            if i > 0 {
+                b.push(" OR ");
+            }
+            push_filter(b, model, f)?;
+        }
+        b.push(")");
+        return Ok(());
+    }
     let field = check_column(model, &filter.field)?;
     if field.is_some_and(Field::is_write_only) {
         return Err(BackendError::InvalidQuery {
@@ -660,6 +678,7 @@ fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), Ba
                 .param(Value::Text(pattern))
                 .push(") ESCAPE '!'");
         }
+        FilterOp::Any(_) => {}
     }
     Ok(())
 }
