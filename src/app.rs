@@ -107,7 +107,7 @@ impl LightApi {
     /// Changes the configuration (builder style).
     ///
     /// ```
-    /// let app = lightapi::LightApi::new().configure(|c| c.port = 0);
+    /// let _app = lightapi::LightApi::new().configure(|c| c.port = 0);
     /// ```
     #[must_use]
     pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> LightApi {
@@ -128,7 +128,7 @@ impl LightApi {
     /// ```
     /// use lightapi::auth::Credentials;
     /// use lightapi::LightApi;
-    /// let app = LightApi::new().login(|c: &Credentials| {
+    /// let _app = LightApi::new().login(|c: &Credentials| {
     ///     Ok((c.username == "alice" && c.password == "wonderland").then(Default::default))
     /// });
     /// ```
@@ -143,7 +143,7 @@ impl LightApi {
     ///
     /// ```
     /// use lightapi::middleware::{RequestId, Timing};
-    /// let app = lightapi::LightApi::new().middleware(RequestId::default()).middleware(Timing);
+    /// let _app = lightapi::LightApi::new().middleware(RequestId::default()).middleware(Timing);
     /// ```
     #[must_use]
     pub fn middleware(mut self, middleware: impl Middleware) -> LightApi {

@@ -46,7 +46,7 @@ pub(crate) enum Plan {
     /// Answer now (errors, `OPTIONS`, inline handlers).
     Respond(Response),
     /// Run the handler on the worker pool.
-    Run(Routed),
+    Run(Box<Routed>),
 }
 
 impl AppState {
@@ -61,16 +61,19 @@ impl AppState {
         }
         match self.route_inner(req) {
             Ok(routed) if routed.service.inline() => Plan::Respond(self.execute(routed)),
-            Ok(routed) => Plan::Run(routed),
-            Err((req, resp)) => Plan::Respond(self.finish(&req, resp, self.middleware.len())),
+            Ok(routed) => Plan::Run(Box::new(routed)),
+            Err(refused) => {
+                let (req, resp) = *refused;
+                Plan::Respond(self.finish(&req, resp, self.middleware.len()))
+            }
         }
     }
 
-    fn route_inner(&self, mut req: Request) -> Result<Routed, (Request, Response)> {
+    fn route_inner(&self, mut req: Request) -> Result<Routed, Box<(Request, Response)>> {
         let method = req.method;
         let (entry, params) = match self.router.lookup(req.path()) {
             Ok(found) => found,
-            Err(e) => return Err((req, ApiError::from(e).into_response())),
+            Err(e) => return Err(Box::new((req, ApiError::from(e).into_response()))),
         };
         let allowed = entry.allowed;
         if method == Method::Options {
@@ -79,11 +82,11 @@ impl AppState {
                 _ => Response::new(StatusCode::NO_CONTENT)
                     .with_header("Allow", allowed.to_allow_header()),
             };
-            return Err((req, resp));
+            return Err(Box::new((req, resp)));
         }
         if !allowed.contains(method) {
             let e = ApiError::Route(RouteError::MethodNotAllowed { allow: allowed });
-            return Err((req, e.into_response()));
+            return Err(Box::new((req, e.into_response())));
         }
         req.params = params;
         let access_method = if method == Method::Head {
@@ -93,7 +96,7 @@ impl AppState {
         };
         let access = entry.service.access(access_method);
         if let Err(e) = self.auth.authorize(&access, &mut req) {
-            return Err((req, e.into_response()));
+            return Err(Box::new((req, e.into_response())));
         }
         Ok(Routed {
             service: Arc::clone(&entry.service),

@@ -18,7 +18,7 @@ use crate::http::response::Response;
 ///
 /// ```
 /// use lightapi::middleware::Middleware;
-/// use lightapi::{Request, Response, StatusCode};
+/// use lightapi::{LightApi, Request, Response};
 ///
 /// /// Refuses requests without an API version header.
 /// struct RequireVersion;
@@ -29,6 +29,7 @@ use crate::http::response::Response;
 ///         })
 ///     }
 /// }
+/// let _app = LightApi::new().middleware(RequireVersion);
 /// ```
 pub trait Middleware: Send + Sync + 'static {
     /// Runs before routing; `Some(response)` answers early.

@@ -349,7 +349,7 @@ impl Conn {
             Plan::Respond(response) => self.respond(response, pending, cx),
             Plan::Run(routed) => {
                 cx.pool.submit(Job {
-                    routed,
+                    routed: *routed,
                     token: cx.token,
                     gen: self.gen,
                     reply: cx.reply.clone(),
