@@ -2,7 +2,7 @@
 //! `run()` (or `start()` to embed).
 
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::json;
@@ -22,9 +22,12 @@ use crate::endpoint::{Endpoint, EndpointService, HandlerResult, Registration, Se
 use crate::error::ApiError;
 use crate::http::method::Method;
 use crate::http::request::Request;
+use crate::http::response::{Body, Response};
+use crate::http::status::StatusCode;
 use crate::log::Logger;
 use crate::middleware::Middleware;
 use crate::model::{check_models, Model, ModelError};
+use crate::openapi;
 use crate::router::Router;
 use crate::server::{self, ServerHandle};
 
@@ -227,6 +230,11 @@ impl LightApi {
             Some(open_database(&config, &models)?)
         };
         add("/readyz", Arc::new(EndpointService::new(Readyz)))?;
+        let openapi = Arc::new(OpenApi::default());
+        add(
+            "/openapi.json",
+            Arc::new(EndpointService::new(Arc::clone(&openapi))),
+        )?;
         let cursor_key = CursorKey::derive(&signing_secret);
         for (path, reg) in registrations {
             if let Some(reason) = reg.error {
@@ -246,6 +254,13 @@ impl LightApi {
                 add(&format!("{base}{suffix}"), service)?;
             }
         }
+        let described: Vec<(String, &dyn Service)> = router
+            .routes()
+            .map(|(p, e)| (p.to_string(), &*e.service))
+            .collect();
+        let body =
+            serde_json::to_vec(&openapi::document(&described, "lightapi")).unwrap_or_default();
+        let _ = openapi.body.set(body);
         let app = AppState {
             router,
             auth: Authenticator {
@@ -391,6 +406,33 @@ impl Endpoint for Readyz {
 
     fn access(&self, _method: Method) -> Access {
         Access::Public
+    }
+}
+
+/// `GET /openapi.json`: the document, made once at start-up.
+#[derive(Default)]
+struct OpenApi {
+    body: OnceLock<Vec<u8>>,
+}
+
+impl Endpoint for Arc<OpenApi> {
+    fn methods(&self) -> Option<&[Method]> {
+        Some(&[Method::Get])
+    }
+
+    fn get(&self, _req: &Request) -> HandlerResult {
+        let body = self.body.get().cloned().unwrap_or_default();
+        Ok(Response::new(StatusCode::OK)
+            .with_header("Content-Type", "application/json")
+            .with_body(Body::Bytes(body)))
+    }
+
+    fn access(&self, _method: Method) -> Access {
+        Access::Public
+    }
+
+    fn inline(&self) -> bool {
+        true
     }
 }
 

@@ -50,6 +50,7 @@ pub mod http;
 pub(crate) mod log;
 pub mod middleware;
 pub mod model;
+pub(crate) mod openapi;
 pub mod router;
 pub mod server;
 

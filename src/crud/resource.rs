@@ -256,6 +256,16 @@ impl Crud {
         &self.backend
     }
 
+    /// The query whitelist.
+    pub fn query_rules(&self) -> &QueryRules {
+        &self.rules
+    }
+
+    /// Default and largest page size.
+    pub fn page_sizes(&self) -> (u64, u64) {
+        (self.page_size, self.max_page_size)
+    }
+
     /// Runs the generated handler for `method` on `req` (collection route
     /// when `req` has no `id` parameter, item route otherwise).
     ///
@@ -684,7 +694,6 @@ impl Service for CrudService {
                 };
             }
         }
-        let _ = self.item;
         self.crud.handle(method, req)
     }
 
@@ -697,6 +706,14 @@ impl Service for CrudService {
 
     fn inline(&self) -> bool {
         false
+    }
+
+    fn doc(&self) -> crate::openapi::RouteDoc<'_> {
+        if self.item {
+            crate::openapi::RouteDoc::Item(&self.crud)
+        } else {
+            crate::openapi::RouteDoc::Collection(&self.crud)
+        }
     }
 }
 
