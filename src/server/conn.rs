@@ -13,10 +13,10 @@ use crate::dispatch::{AppState, Plan};
 use crate::error::ApiError;
 use crate::http::body::BodyDecoder;
 use crate::http::method::Method;
-use crate::http::parse::{parse_head, Head};
+use crate::http::parse::{parse_head, Head, Version};
 use crate::http::query::parse_query;
 use crate::http::request::Request;
-use crate::http::response::Response;
+use crate::http::response::{ConnectionHeader, Response};
 use crate::http::status::StatusCode;
 use crate::server::worker::{Job, Pool, ReplyTo};
 
@@ -53,6 +53,8 @@ pub(crate) struct Pending {
     path: Option<String>,
     head_only: bool,
     keep_alive: bool,
+    /// An HTTP/1.0 request (persistence must be announced).
+    http10: bool,
     started: Instant,
 }
 
@@ -300,6 +302,7 @@ impl Conn {
             path: cx.app.log.access_enabled().then(|| head.path().to_string()),
             head_only,
             keep_alive,
+            http10: head.version == Version::Http10,
             started,
         };
         let query = match head.query().map(parse_query).transpose() {
@@ -350,7 +353,12 @@ impl Conn {
     fn respond(&mut self, response: Response, pending: Pending, cx: &mut Cx<'_>) {
         let keep_alive = pending.keep_alive && !cx.draining;
         let before = self.wbuf.len();
-        response.write_into(&mut self.wbuf, cx.date, pending.head_only, keep_alive);
+        let connection = match (keep_alive, pending.http10) {
+            (false, _) => ConnectionHeader::Close,
+            (true, true) => ConnectionHeader::KeepAlive,
+            (true, false) => ConnectionHeader::Omit,
+        };
+        response.write_framed(&mut self.wbuf, cx.date, pending.head_only, connection);
         if let Some(path) = &pending.path {
             let micros = cx.now.saturating_duration_since(pending.started).as_micros();
             let micros = micros.max(Instant::now().saturating_duration_since(pending.started).as_micros());
@@ -359,6 +367,7 @@ impl Conn {
                 .access(pending.method, path, response.status().as_u16(), self.wbuf.len() - before, micros);
         }
         self.state = if keep_alive { State::Head } else { State::Closing };
+        self.read_deadline = None;
     }
 
     /// Answers a refused request and closes.
@@ -419,8 +428,10 @@ impl Conn {
         self.read_deadline = match &self.state {
             State::Head if self.unconsumed().is_empty() && self.wpos >= self.wbuf.len() => {
                 self.release_buffers();
-                Some(self.read_deadline.filter(|_| self.head_started.is_none()).unwrap_or(cx.now + t.idle))
-                    .map(|d| if self.head_started.is_some() { cx.now + t.idle } else { d })
+                self.head_started = None;
+                // `respond` clears the deadline, so the idle time counts
+                // from the last response, not from the connection's start.
+                Some(self.read_deadline.unwrap_or(cx.now + t.idle))
             }
             State::Head => Some(self.head_started.unwrap_or(cx.now) + t.header_read),
             State::Body { started, .. } => Some(*started + t.header_read.max(Duration::ZERO) + t.body_read),
