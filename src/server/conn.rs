@@ -479,7 +479,8 @@ impl Conn {
 
     /// At shutdown: close now if nothing is owed, else finish and close.
     pub(crate) fn begin_drain(&mut self, cx: &mut Cx<'_>) -> Verdict {
-        if self.is_idle() {
+        // A lingering connection has been answered in full already.
+        if self.is_idle() || matches!(self.state, State::Lingering { .. }) {
             return Verdict::Close;
         }
         self.drive(cx)
