@@ -98,6 +98,9 @@ pub(crate) struct Conn {
     read_deadline: Option<Instant>,
     /// Deadline for a client that stopped reading our output.
     write_deadline: Option<Instant>,
+    /// Bytes read from and written to the socket so far.
+    bytes_read: u64,
+    bytes_written: u64,
 }
 
 impl Conn {
@@ -116,6 +119,8 @@ impl Conn {
             head_started: None,
             read_deadline: Some(now + idle),
             write_deadline: None,
+            bytes_read: 0,
+            bytes_written: 0,
         }
     }
 
@@ -141,7 +146,9 @@ impl Conn {
     /// Reads, processes and writes until nothing more can happen now.
     pub(crate) fn drive(&mut self, cx: &mut Cx<'_>) -> Verdict {
         loop {
-            let before = (self.rbuf.len(), self.rpos, self.wbuf.len(), self.wpos);
+            // Lengths alone can repeat (a drained buffer refilled to the same
+            // size), so the byte counters are part of "progress".
+            let before = self.progress();
             if let Err(_e) = self.fill(cx) {
                 return Verdict::Close;
             }
@@ -152,8 +159,7 @@ impl Conn {
             if let Some(v) = self.after_flush(cx) {
                 return v;
             }
-            let after = (self.rbuf.len(), self.rpos, self.wbuf.len(), self.wpos);
-            if before == after {
+            if before == self.progress() {
                 break;
             }
         }
@@ -163,6 +169,11 @@ impl Conn {
         }
         self.update_deadlines(cx);
         Verdict::Open
+    }
+
+    fn progress(&self) -> (usize, usize, usize, usize, u64, u64) {
+        let (r, w) = (self.bytes_read, self.bytes_written);
+        (self.rbuf.len(), self.rpos, self.wbuf.len(), self.wpos, r, w)
     }
 
     /// Reads while the socket has data and the input cap allows.
@@ -203,6 +214,7 @@ impl Conn {
                         self.head_started = Some(cx.now);
                     }
                     self.rbuf.extend_from_slice(cx.scratch.get(..n).unwrap_or_default());
+                    self.bytes_read += n as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.maybe_readable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -385,6 +397,7 @@ impl Conn {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     self.wpos += n;
+                    self.bytes_written += n as u64;
                     self.write_deadline = None;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
