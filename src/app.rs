@@ -48,7 +48,11 @@ impl std::fmt::Debug for LightApi {
             .field("config", &self.config)
             .field(
                 "paths",
-                &self.registrations.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+                &self
+                    .registrations
+                    .iter()
+                    .map(|(p, _)| p)
+                    .collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -182,7 +186,10 @@ impl LightApi {
                     reason: format!("{path}: {reason}"),
                 });
             }
-            let base = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(&path);
+            let base = path
+                .strip_suffix('/')
+                .filter(|p| !p.is_empty())
+                .unwrap_or(&path);
             for (suffix, service) in reg.routes {
                 add(&format!("{base}{suffix}"), service)?;
             }
@@ -249,7 +256,11 @@ fn jwt_config(config: &Config, log: &Logger) -> Result<JwtConfig, ConfigError> {
 fn random_secret() -> std::io::Result<Vec<u8>> {
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes())
+    Ok(bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into_bytes())
 }
 
 /// `GET /healthz`: liveness, no database.

@@ -178,7 +178,10 @@ impl fmt::Debug for Config {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("database_url", &self.database_url)
-            .field("jwt_secrets", &format_args!("[{} redacted]", self.jwt_secrets.len()))
+            .field(
+                "jwt_secrets",
+                &format_args!("[{} redacted]", self.jwt_secrets.len()),
+            )
             .field("jwt_ttl", &self.jwt_ttl)
             .field("jwt_leeway", &self.jwt_leeway)
             .field("jwt_require_exp", &self.jwt_require_exp)
@@ -336,7 +339,8 @@ impl Config {
             c.jwt_ttl = Duration::from_secs(parse_num("LIGHTAPI_JWT_TTL_SECS", &v, 1, 31_536_000)?);
         }
         if let Some(v) = get("LIGHTAPI_JWT_LEEWAY_SECS") {
-            c.jwt_leeway = Duration::from_secs(parse_num("LIGHTAPI_JWT_LEEWAY_SECS", &v, 0, 86_400)?);
+            c.jwt_leeway =
+                Duration::from_secs(parse_num("LIGHTAPI_JWT_LEEWAY_SECS", &v, 0, 86_400)?);
         }
         c.jwt_issuer = get("LIGHTAPI_JWT_ISSUER");
         c.jwt_audience = get("LIGHTAPI_JWT_AUDIENCE");
@@ -359,11 +363,27 @@ impl Config {
             })?;
         }
         let sizes: [(&'static str, &mut usize, u64); 5] = [
-            ("LIGHTAPI_MAX_BODY_BYTES", &mut c.limits.max_body_bytes, 1 << 40),
-            ("LIGHTAPI_MAX_HEAD_BYTES", &mut c.limits.max_head_bytes, 1 << 20),
+            (
+                "LIGHTAPI_MAX_BODY_BYTES",
+                &mut c.limits.max_body_bytes,
+                1 << 40,
+            ),
+            (
+                "LIGHTAPI_MAX_HEAD_BYTES",
+                &mut c.limits.max_head_bytes,
+                1 << 20,
+            ),
             ("LIGHTAPI_MAX_HEADERS", &mut c.limits.max_headers, 10_000),
-            ("LIGHTAPI_MAX_URI_BYTES", &mut c.limits.max_uri_bytes, 1 << 20),
-            ("LIGHTAPI_MAX_CONNECTIONS", &mut c.limits.max_connections, 1 << 22),
+            (
+                "LIGHTAPI_MAX_URI_BYTES",
+                &mut c.limits.max_uri_bytes,
+                1 << 20,
+            ),
+            (
+                "LIGHTAPI_MAX_CONNECTIONS",
+                &mut c.limits.max_connections,
+                1 << 22,
+            ),
         ];
         for (name, slot, max) in sizes {
             if let Some(v) = get(name) {
@@ -518,7 +538,10 @@ mod tests {
             ("LIGHTAPI_HOST", "0.0.0.0"),
             ("LIGHTAPI_PORT", "0"),
             ("LIGHTAPI_WORKERS", "3"),
-            ("LIGHTAPI_JWT_SECRET", "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210"),
+            (
+                "LIGHTAPI_JWT_SECRET",
+                "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210",
+            ),
             ("LIGHTAPI_IDLE_TIMEOUT_MS", "250"),
             ("LIGHTAPI_DATABASE_URL", "sqlite::memory:"),
         ])

@@ -55,7 +55,9 @@ impl AppState {
         let allowed = entry.allowed;
         if method == Method::Options {
             let allow = allowed.to_allow_header();
-            return Plan::Respond(Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow));
+            return Plan::Respond(
+                Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow),
+            );
         }
         if !allowed.contains(method) {
             return Plan::Respond(
@@ -63,7 +65,11 @@ impl AppState {
             );
         }
         req.params = params;
-        let access_method = if method == Method::Head { Method::Get } else { method };
+        let access_method = if method == Method::Head {
+            Method::Get
+        } else {
+            method
+        };
         let access = entry.service.access(access_method);
         if let Err(e) = self.auth.authorize(&access, &mut req) {
             return Plan::Respond(e.into_response());
@@ -107,11 +113,8 @@ impl AppState {
 
     fn error_response(&self, e: ApiError, allowed: MethodSet, req: &Request) -> Response {
         if let Some(cause) = e.log_cause() {
-            self.log.error(&format!(
-                "{} {} failed: {cause}",
-                req.method,
-                req.path()
-            ));
+            self.log
+                .error(&format!("{} {} failed: {cause}", req.method, req.path()));
         }
         match e {
             ApiError::Route(RouteError::MethodNotAllowed { allow }) if allow.is_empty() => {

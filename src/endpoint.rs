@@ -177,7 +177,10 @@ pub struct Registration {
 impl std::fmt::Debug for Registration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registration")
-            .field("routes", &self.routes.iter().map(|(p, _)| p).collect::<Vec<_>>())
+            .field(
+                "routes",
+                &self.routes.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            )
             .field("error", &self.error)
             .finish()
     }

@@ -213,9 +213,7 @@ impl ApiError {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 format!("invalid fields: {}", fields.join(", "))
             }
-            ApiError::Unauthorized { token_sent: false } => {
-                "a bearer token is required".into()
-            }
+            ApiError::Unauthorized { token_sent: false } => "a bearer token is required".into(),
             ApiError::Unauthorized { token_sent: true } => {
                 "the bearer token is invalid or expired".into()
             }
@@ -272,7 +270,8 @@ impl ApiError {
                     "Bearer"
                 },
             ),
-            ApiError::TooManyRequests { retry_after } | ApiError::Unavailable { retry_after, .. } => {
+            ApiError::TooManyRequests { retry_after }
+            | ApiError::Unavailable { retry_after, .. } => {
                 r.insert_header("Retry-After", retry_after.to_string());
             }
             _ => {}
@@ -354,7 +353,13 @@ mod tests {
             (ApiError::Forbidden, 403),
             (ApiError::PreconditionFailed, 412),
             (ApiError::PreconditionRequired, 428),
-            (ApiError::Unavailable { cause: "x".into(), retry_after: 1 }, 503),
+            (
+                ApiError::Unavailable {
+                    cause: "x".into(),
+                    retry_after: 1,
+                },
+                503,
+            ),
             (ApiError::Panic { cause: "x".into() }, 500),
         ];
         for (e, code) in cases {
@@ -366,8 +371,14 @@ mod tests {
     fn problem_document_shape() {
         let r = ApiError::Validation {
             errors: vec![
-                FieldError { field: "a".into(), message: "required".into() },
-                FieldError { field: "b".into(), message: "not a boolean".into() },
+                FieldError {
+                    field: "a".into(),
+                    message: "required".into(),
+                },
+                FieldError {
+                    field: "b".into(),
+                    message: "not a boolean".into(),
+                },
             ],
         }
         .into_response();
@@ -392,7 +403,10 @@ mod tests {
         let r = ApiError::Unauthorized { token_sent: false }.into_response();
         assert_eq!(r.header("www-authenticate"), Some("Bearer"));
         let r = ApiError::Unauthorized { token_sent: true }.into_response();
-        assert_eq!(r.header("www-authenticate"), Some("Bearer error=\"invalid_token\""));
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer error=\"invalid_token\"")
+        );
         let r = ApiError::TooManyRequests { retry_after: 7 }.into_response();
         assert_eq!(r.header("retry-after"), Some("7"));
     }

@@ -1,4 +1,5 @@
 //! Slow handlers run on workers and never hold up other connections.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -24,7 +25,10 @@ impl Endpoint for Fast {
 fn slow_handlers_do_not_stall_other_connections() {
     let server = start_with(
         |c| c.workers = 4,
-        |a| a.register("/slow", Slow(Duration::from_secs(1))).register("/fast", Fast),
+        |a| {
+            a.register("/slow", Slow(Duration::from_secs(1)))
+                .register("/fast", Fast)
+        },
     );
     let addr = server.local_addr();
     let started = Instant::now();
@@ -44,14 +48,27 @@ fn slow_handlers_do_not_stall_other_connections() {
     let t = Instant::now();
     assert_eq!(fresh.get("/fast", "").status, 200);
     let fresh_fast = t.elapsed();
-    assert!(started.elapsed() < Duration::from_millis(900), "slow requests were not in flight meanwhile");
-    for (what, d) in [("healthz", healthz), ("fast", fast), ("fast on a new connection", fresh_fast)] {
-        assert!(d < Duration::from_millis(500), "{what} took {d:?} while slow handlers ran");
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "slow requests were not in flight meanwhile"
+    );
+    for (what, d) in [
+        ("healthz", healthz),
+        ("fast", fast),
+        ("fast on a new connection", fresh_fast),
+    ] {
+        assert!(
+            d < Duration::from_millis(500),
+            "{what} took {d:?} while slow handlers ran"
+        );
     }
     for c in &mut slow {
         assert_eq!(c.read_response().json()["slept_ms"], 1000);
     }
-    assert!(started.elapsed() < Duration::from_millis(1900), "slow handlers ran one after the other");
+    assert!(
+        started.elapsed() < Duration::from_millis(1900),
+        "slow handlers ran one after the other"
+    );
     drop((slow, other, fresh));
     server.stop();
 }

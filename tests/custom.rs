@@ -1,4 +1,5 @@
 //! Custom endpoints (SPEC §4) and authentication (SPEC §5) over the wire.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -64,11 +65,17 @@ impl Endpoint for Inspect {
             "sub": req.claims().and_then(|c| c.sub()),
         });
         Ok(Response::json(StatusCode::CREATED, &body)
-            .with_header("Location", format!("/inspect/{}", req.param("id").unwrap_or("")))
+            .with_header(
+                "Location",
+                format!("/inspect/{}", req.param("id").unwrap_or("")),
+            )
             .with_header("X-Handled", "yes"))
     }
     fn delete(&self, _req: &Request) -> HandlerResult {
-        Err(ApiError::status(StatusCode::CONFLICT, "cannot delete this one"))
+        Err(ApiError::status(
+            StatusCode::CONFLICT,
+            "cannot delete this one",
+        ))
     }
 }
 
@@ -127,9 +134,14 @@ fn get_and_post_answer_json_and_the_rest_405() {
     ));
     let r = c.read_response();
     assert_eq!(r.status, 200);
-    assert_eq!(r.json(), json!({"data": {"name": "Ada"}, "message": "POST request"}));
+    assert_eq!(
+        r.json(),
+        json!({"data": {"name": "Ada"}, "message": "POST request"})
+    );
     for m in ["PUT", "PATCH", "DELETE"] {
-        c.send(format!("{m} /custom HTTP/1.1\r\nHost: t\r\n{auth}Content-Length: 2\r\n\r\n{{}}"));
+        c.send(format!(
+            "{m} /custom HTTP/1.1\r\nHost: t\r\n{auth}Content-Length: 2\r\n\r\n{{}}"
+        ));
         let r = c.read_response();
         r.assert_problem(405);
         assert_eq!(r.header("allow"), Some("GET, HEAD, POST, OPTIONS"), "{m}");
@@ -145,7 +157,10 @@ fn panic_is_500_and_the_server_keeps_serving() {
         let r = c.get(path, "");
         r.assert_problem(500);
         let text = String::from_utf8_lossy(&r.body);
-        assert!(!text.contains("deliberate"), "the panic message leaked: {text}");
+        assert!(
+            !text.contains("deliberate"),
+            "the panic message leaked: {text}"
+        );
         // Same connection, then a new one.
         assert_eq!(c.get("/open", "").status, 200, "{path}");
         assert_eq!(c.get(path, "").status, 500);
@@ -176,12 +191,16 @@ fn handler_receives_everything_and_returns_a_full_response() {
             "x_custom": "hello", "body_bytes": body.len(), "json": {"k": [1, 2]}, "sub": "alice",
         })
     );
-    c.send(format!("DELETE /inspect/1 HTTP/1.1\r\nHost: t\r\n{auth}\r\n"));
+    c.send(format!(
+        "DELETE /inspect/1 HTTP/1.1\r\nHost: t\r\n{auth}\r\n"
+    ));
     let r = c.read_response();
     r.assert_problem(409);
     assert_eq!(r.json()["detail"], "cannot delete this one");
     // A body that is not JSON: 400; not JSON by type: 415.
-    c.send(format!("POST /inspect/1 HTTP/1.1\r\nHost: t\r\n{auth}Content-Length: 1\r\n\r\n{{"));
+    c.send(format!(
+        "POST /inspect/1 HTTP/1.1\r\nHost: t\r\n{auth}Content-Length: 1\r\n\r\n{{"
+    ));
     c.read_response().assert_problem(400);
     c.send(format!(
         "POST /inspect/1 HTTP/1.1\r\nHost: t\r\n{auth}Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{{}}"
@@ -218,7 +237,10 @@ fn bad_token_is_401_invalid_token() {
         r.assert_problem(401);
         let challenge = r.header("www-authenticate").unwrap();
         assert!(challenge.starts_with("Bearer"), "{challenge}");
-        assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
+        assert!(
+            challenge.contains(r#"error="invalid_token""#),
+            "{challenge}"
+        );
     }
     s.stop();
 }
@@ -238,7 +260,10 @@ fn valid_token_is_accepted_and_admin_routes_need_admin() {
 fn public_routes_need_no_token() {
     let s = server();
     let mut c = Client::connect(s.local_addr());
-    assert_eq!(c.get("/open", "").json(), json!({"open": true, "sub": null}));
+    assert_eq!(
+        c.get("/open", "").json(),
+        json!({"open": true, "sub": null})
+    );
     // A valid token is still read on a public route; a bad one is ignored.
     assert_eq!(c.get("/open", &bearer(false)).json()["sub"], "alice");
     assert_eq!(c.get("/open", "Authorization: Bearer nope\r\n").status, 200);

@@ -1,6 +1,7 @@
 //! Size limits (SPEC §7) and hostile input: every limit answers its status
 //! and closes; garbage gets a 4xx or a close; the server keeps serving and
 //! never buffers more than its limits.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -30,10 +31,16 @@ fn headers(n: usize) -> String {
 #[test]
 fn head_over_8_kib_is_431() {
     let server = echo_server();
-    let big = format!("GET /echo HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "a".repeat(8 * 1024));
+    let big = format!(
+        "GET /echo HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(8 * 1024)
+    );
     expect_refusal(&server, big.as_bytes(), 431);
     // Just under the limit is fine.
-    let ok = format!("GET /echo HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "a".repeat(7 * 1024));
+    let ok = format!(
+        "GET /echo HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(7 * 1024)
+    );
     let mut c = Client::connect(server.local_addr());
     c.send(ok);
     assert_eq!(c.read_response().status, 200);
@@ -45,7 +52,10 @@ fn more_than_100_headers_is_431() {
     let server = echo_server();
     // Host plus 99: exactly 100 fields.
     let mut c = Client::connect(server.local_addr());
-    c.send(format!("GET /echo HTTP/1.1\r\nHost: t\r\n{}\r\n", headers(99)));
+    c.send(format!(
+        "GET /echo HTTP/1.1\r\nHost: t\r\n{}\r\n",
+        headers(99)
+    ));
     assert_eq!(c.read_response().status, 200);
     let raw = format!("GET /echo HTTP/1.1\r\nHost: t\r\n{}\r\n", headers(100));
     expect_refusal(&server, raw.as_bytes(), 431);
@@ -58,7 +68,11 @@ fn uri_over_8_kib_is_414_even_with_large_headers() {
     let uri = format!("/echo?q={}", "a".repeat(8 * 1024));
     let raw = format!("GET {uri} HTTP/1.1\r\nHost: t\r\n\r\n");
     expect_refusal(&server, raw.as_bytes(), 414);
-    let raw = format!("GET {uri} HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n{}\r\n", "b".repeat(9000), headers(150));
+    let raw = format!(
+        "GET {uri} HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n{}\r\n",
+        "b".repeat(9000),
+        headers(150)
+    );
     expect_refusal(&server, raw.as_bytes(), 414);
     // A target just under the limit is served.
     let ok = format!("/echo?q={}", "a".repeat(8000));
@@ -71,10 +85,16 @@ fn uri_over_8_kib_is_414_even_with_large_headers() {
 #[test]
 fn body_over_1_mib_is_413_by_length_and_by_chunks() {
     let server = echo_server();
-    let raw = format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", 1024 * 1024 + 1);
+    let raw = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        1024 * 1024 + 1
+    );
     expect_refusal(&server, raw.as_bytes(), 413);
     // One declared chunk over the limit: refused before its data arrives.
-    let raw = format!("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n", 1024 * 1024 + 1);
+    let raw = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        1024 * 1024 + 1
+    );
     expect_refusal(&server, raw.as_bytes(), 413);
     // Many small chunks adding up to more than the limit.
     let mut c = Client::connect(server.local_addr());
@@ -89,7 +109,10 @@ fn body_over_1_mib_is_413_by_length_and_by_chunks() {
     r.assert_problem(413);
     // Exactly 1 MiB is accepted.
     let mut c = Client::connect(server.local_addr());
-    c.send(format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", 1024 * 1024));
+    c.send(format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        1024 * 1024
+    ));
     c.send(vec![b'x'; 1024 * 1024]);
     let r = c.read_response();
     assert_eq!(r.json()["body_len"], 1024 * 1024);
@@ -107,7 +130,10 @@ fn custom_limits_from_config_are_honoured() {
         },
         |a| a.register("/echo", Echo),
     );
-    let raw = format!("GET /echo HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "a".repeat(1100));
+    let raw = format!(
+        "GET /echo HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(1100)
+    );
     expect_refusal(&server, raw.as_bytes(), 431);
     let raw = format!("GET /echo HTTP/1.1\r\nHost: t\r\n{}\r\n", headers(10));
     expect_refusal(&server, raw.as_bytes(), 431);
@@ -119,7 +145,12 @@ fn custom_limits_from_config_are_honoured() {
     expect_refusal(&server, raw.as_bytes(), 413);
     // Within every limit.
     let mut c = Client::connect(server.local_addr());
-    c.send(format!("POST /echo?{} HTTP/1.1\r\nHost: t\r\n{}Content-Length: 100\r\n\r\n{}", "q".repeat(200), headers(8), "y".repeat(100)));
+    c.send(format!(
+        "POST /echo?{} HTTP/1.1\r\nHost: t\r\n{}Content-Length: 100\r\n\r\n{}",
+        "q".repeat(200),
+        headers(8),
+        "y".repeat(100)
+    ));
     assert_eq!(c.read_response().json()["body_len"], 100);
     server.stop();
 }
@@ -142,14 +173,19 @@ fn garbage_is_refused(server: &lightapi::ServerHandle, bytes: &[u8]) {
     let mut c = Client::connect(server.local_addr());
     let _ = c.try_send(bytes);
     let _ = c.stream.shutdown(std::net::Shutdown::Write);
-    match c.try_read(false) {
-        Ok(Some(r)) => {
-            assert!((400..500).contains(&r.status), "{r:?} for {:?}", &bytes[..bytes.len().min(32)]);
-            assert!(r.closes());
-        }
-        Ok(None) | Err(_) => {}
+    // A reset (Err) or a bare close (None) is a close too.
+    if let Ok(Some(r)) = c.try_read(false) {
+        assert!(
+            (400..500).contains(&r.status),
+            "{r:?} for {:?}",
+            &bytes[..bytes.len().min(32)]
+        );
+        assert!(r.closes());
     }
-    assert!(c.is_closed_within(Duration::from_secs(3)), "still open after garbage");
+    assert!(
+        c.is_closed_within(Duration::from_secs(3)),
+        "still open after garbage"
+    );
 }
 
 #[test]
@@ -201,8 +237,15 @@ fn streaming_flood_is_cut_off(prefix: &str, status: u16) {
     r.assert_problem(status);
     assert!(c.is_closed_within(Duration::from_secs(3)));
     let sent = sender.join().unwrap();
-    assert!(sent < 50 * 1024 * 1024, "the server kept reading: {sent} bytes");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        sent < 50 * 1024 * 1024,
+        "the server kept reading: {sent} bytes"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     let mut fresh = Client::connect(server.local_addr());
     assert_eq!(fresh.get("/healthz", "").status, 200);
     drop(fresh);

@@ -1,5 +1,6 @@
 //! Routing rules seen from the wire: trailing slashes, path parameters,
 //! 404/405, automatic OPTIONS and HEAD, `exclude()`, query decoding.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -40,7 +41,14 @@ fn server() -> lightapi::ServerHandle {
 fn trailing_slash_is_served_on_both_forms() {
     let s = server();
     let mut c = Client::connect(s.local_addr());
-    for path in ["/items", "/items/", "/items/7", "/items/7/", "/users/a/posts/b", "/users/a/posts/b/"] {
+    for path in [
+        "/items",
+        "/items/",
+        "/items/7",
+        "/items/7/",
+        "/users/a/posts/b",
+        "/users/a/posts/b/",
+    ] {
         let r = c.get(path, "");
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(r.json()["path"], path);
@@ -144,7 +152,10 @@ fn query_is_decoded_and_bad_escapes_are_400() {
     let s = server();
     let mut c = Client::connect(s.local_addr());
     let v = c.get("/items?a=1&b=x%20y&c=p+q&d", "").json();
-    assert_eq!(v["query"], serde_json::json!([["a", "1"], ["b", "x y"], ["c", "p q"], ["d", ""]]));
+    assert_eq!(
+        v["query"],
+        serde_json::json!([["a", "1"], ["b", "x y"], ["c", "p q"], ["d", ""]])
+    );
     for bad in ["/items?a=%zz", "/items?a=%4", "/items?%ff=1"] {
         let r = c.get(bad, "");
         r.assert_problem(400);

@@ -1,5 +1,6 @@
 //! Graceful shutdown (SPEC §7): in process through `ServerHandle`, and as a
 //! process through SIGTERM/SIGINT on the `custom` example.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -41,10 +42,14 @@ fn shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
 
     server.shutdown();
     // Idle keep-alive connections are closed at once.
-    assert!(idle.is_closed_within(Duration::from_secs(2)), "idle connection left open");
+    assert!(
+        idle.is_closed_within(Duration::from_secs(2)),
+        "idle connection left open"
+    );
     // New connections are refused.
     assert!(
-        eventually(Duration::from_secs(2), || Client::try_connect(addr).is_err()),
+        eventually(Duration::from_secs(2), || Client::try_connect(addr)
+            .is_err()),
         "still accepting after shutdown"
     );
     // The request in flight is answered, and the connection then closes.
@@ -59,7 +64,8 @@ fn shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
         server.join();
         let _ = tx.send(());
     });
-    rx.recv_timeout(Duration::from_secs(5)).expect("join() returns");
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("join() returns");
 }
 
 #[test]
@@ -72,14 +78,18 @@ fn stop_with_no_connections_is_quick() {
         server.stop();
         let _ = tx.send(());
     });
-    rx.recv_timeout(Duration::from_secs(3)).expect("stop() returns");
+    rx.recv_timeout(Duration::from_secs(3))
+        .expect("stop() returns");
     assert!(Client::try_connect(addr).is_err());
 }
 
 /// `target/debug/examples/custom`, next to this test's `target/debug/deps/`.
 fn example_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let debug = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let debug = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
     debug.join("examples").join("custom")
 }
 
@@ -104,13 +114,20 @@ impl Drop for Example {
 
 fn spawn_example() -> Example {
     let bin = example_binary();
-    assert!(bin.exists(), "{} not built (cargo test builds examples)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} not built (cargo test builds examples)",
+        bin.display()
+    );
     let port = free_port();
     let child = Command::new(&bin)
         .env("LIGHTAPI_PORT", port.to_string())
         .env("LIGHTAPI_HOST", "127.0.0.1")
         .env("LIGHTAPI_LOG", "warn")
-        .env("LIGHTAPI_JWT_SECRET", std::str::from_utf8(support::SECRET).unwrap())
+        .env(
+            "LIGHTAPI_JWT_SECRET",
+            std::str::from_utf8(support::SECRET).unwrap(),
+        )
         .env("LIGHTAPI_WORKERS", "2")
         .env("LIGHTAPI_REACTORS", "1")
         .stdin(Stdio::null())
@@ -121,9 +138,15 @@ fn spawn_example() -> Example {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut ex = Example { child, addr };
     let up = eventually(Duration::from_secs(10), || {
-        assert!(matches!(ex.child.try_wait(), Ok(None)), "example exited early");
-        let Ok(mut c) = Client::try_connect(addr) else { return false };
-        c.try_send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").is_ok()
+        assert!(
+            matches!(ex.child.try_wait(), Ok(None)),
+            "example exited early"
+        );
+        let Ok(mut c) = Client::try_connect(addr) else {
+            return false;
+        };
+        c.try_send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            .is_ok()
             && matches!(c.try_read(false), Ok(Some(r)) if r.status == 200)
     });
     assert!(up, "example never answered /healthz on {addr}");

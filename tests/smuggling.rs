@@ -2,6 +2,7 @@
 //! ambiguous or malformed message is refused with `400` (`501` for an
 //! unknown transfer coding), the connection is closed, and a request
 //! smuggled behind it in the same bytes is never answered.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -34,7 +35,9 @@ fn refused(raws: &[&str], status: u16) {
 fn control_a_well_formed_request_is_answered_with_the_next() {
     let server = start(|a| a.register("/echo", Echo));
     let mut c = Client::connect(server.local_addr());
-    c.send(format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc{SMUGGLED}"));
+    c.send(format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc{SMUGGLED}"
+    ));
     assert_eq!(c.read_response().json()["body"], "abc");
     assert_eq!(c.read_response().json()["query"][0][0], "smuggled");
     server.stop();
@@ -64,10 +67,18 @@ fn rejects_differing_content_lengths() {
 
 #[test]
 fn rejects_malformed_content_length() {
-    let raws: Vec<String> = ["+3", "-3", "0x3", "3 3", "", "3a", "99999999999999999999999"]
-        .iter()
-        .map(|cl| format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {cl}\r\n\r\nabc"))
-        .collect();
+    let raws: Vec<String> = [
+        "+3",
+        "-3",
+        "0x3",
+        "3 3",
+        "",
+        "3a",
+        "99999999999999999999999",
+    ]
+    .iter()
+    .map(|cl| format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {cl}\r\n\r\nabc"))
+    .collect();
     refused(&raws.iter().map(String::as_str).collect::<Vec<_>>(), 400);
 }
 
@@ -107,9 +118,7 @@ fn unknown_transfer_coding_is_501() {
 #[test]
 fn rejects_transfer_encoding_on_http10() {
     refused(
-        &[
-            "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-        ],
+        &["POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"],
         400,
     );
 }
@@ -131,7 +140,9 @@ fn rejects_malformed_chunk_sizes() {
     ];
     let raws: Vec<String> = bodies
         .iter()
-        .map(|body| format!("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}"))
+        .map(|body| {
+            format!("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}")
+        })
         .collect();
     refused(&raws.iter().map(String::as_str).collect::<Vec<_>>(), 400);
 }
@@ -193,12 +204,7 @@ fn rejects_spaces_in_header_names() {
 
 #[test]
 fn rejects_missing_host_on_http11() {
-    refused(
-        &[
-            "GET /echo HTTP/1.1\r\nX-A: a\r\n\r\n",
-        ],
-        400,
-    );
+    refused(&["GET /echo HTTP/1.1\r\nX-A: a\r\n\r\n"], 400);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! HTTP/1.1 on the wire (SPEC §7): persistence, pipelining, bodies,
 //! `Expect`, framing headers, timeouts and the connection cap.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -55,7 +56,12 @@ fn http10_closes_unless_keep_alive() {
         let r = c.read_response();
         assert_eq!(r.status, 200);
         // A 1.0 client only keeps the connection if told so.
-        assert_eq!(r.header("connection").map(str::to_ascii_lowercase).as_deref(), Some("keep-alive"));
+        assert_eq!(
+            r.header("connection")
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+            Some("keep-alive")
+        );
     }
     server.stop();
 }
@@ -69,7 +75,9 @@ fn pipelined_requests_are_answered_in_order() {
         if i % 2 == 0 {
             batch.push_str("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
         } else {
-            batch.push_str(&format!("POST /echo?i={i} HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{i:02}"));
+            batch.push_str(&format!(
+                "POST /echo?i={i} HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{i:02}"
+            ));
         }
     }
     c.send(batch);
@@ -104,7 +112,14 @@ fn chunked_body_split_across_writes() {
     let server = echo_server();
     let mut c = Client::connect(server.local_addr());
     c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
-    for piece in ["5\r\nhel", "lo\r\n", "6;ext=1\r\n wor", "ld\r\n0\r\n", "X-Trailer: 1\r\n", "\r\n"] {
+    for piece in [
+        "5\r\nhel",
+        "lo\r\n",
+        "6;ext=1\r\n wor",
+        "ld\r\n0\r\n",
+        "X-Trailer: 1\r\n",
+        "\r\n",
+    ] {
         c.send(piece);
         std::thread::yield_now();
     }
@@ -133,7 +148,9 @@ fn expect_100_continue_comes_before_the_body() {
 fn too_large_content_length_is_refused_without_reading_the_body() {
     let server = echo_server();
     let mut c = Client::connect(server.local_addr());
-    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 1048577\r\n\r\n");
+    c.send(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 1048577\r\n\r\n",
+    );
     let r = c.read_response();
     r.assert_problem(413);
     assert!(r.closes());
@@ -158,7 +175,13 @@ fn every_response_has_date_and_length() {
         assert_eq!(r.status, status, "{line}");
         assert_eq!(r.header_count("date"), 1, "{line}: {r:?}");
         assert_eq!(r.header_count("content-length"), 1, "{line}: {r:?}");
-        assert_eq!(r.header("content-length").unwrap().parse::<usize>().unwrap(), r.body.len());
+        assert_eq!(
+            r.header("content-length")
+                .unwrap()
+                .parse::<usize>()
+                .unwrap(),
+            r.body.len()
+        );
     }
     server.stop();
 }
@@ -175,7 +198,9 @@ fn no_body_on_head_204_or_304() {
     assert!(head.header("date").is_some());
 
     for (method, status) in [("GET", 204), ("POST", 304)] {
-        c.send(format!("{method} /empty HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"));
+        c.send(format!(
+            "{method} /empty HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"
+        ));
         let r = c.read_response();
         assert_eq!(r.status, status);
         assert!(r.header("content-length").is_none(), "{r:?}");
@@ -200,7 +225,10 @@ fn slow_head_gets_408_and_others_are_served_meanwhile() {
     slow.send("GET /healthz HTTP/1.1\r\nHost:");
     let mut other = Client::connect(server.local_addr());
     assert_eq!(other.get("/echo", "").status, 200);
-    assert!(started.elapsed() < Duration::from_millis(200), "served meanwhile");
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "served meanwhile"
+    );
     let r = slow.read_response();
     r.assert_problem(408);
     assert!(started.elapsed() >= Duration::from_millis(200));
@@ -216,8 +244,14 @@ fn idle_keep_alive_connection_is_closed() {
     assert_eq!(c.get("/healthz", "").status, 200);
     let done = Instant::now();
     assert!(c.is_closed_within(Duration::from_secs(3)));
-    assert!(done.elapsed() >= Duration::from_millis(250), "{:?}", done.elapsed());
-    assert!(eventually(Duration::from_secs(2), || server.open_connections() == 0));
+    assert!(
+        done.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        done.elapsed()
+    );
+    assert!(eventually(Duration::from_secs(2), || server
+        .open_connections()
+        == 0));
     server.stop();
 }
 
@@ -231,7 +265,11 @@ fn idle_timer_restarts_after_each_request() {
     // for longer than half of it.
     let mut n = 0;
     while opened.elapsed() < idle * 2 {
-        assert!(!c.is_closed_within(idle / 4), "closed after {:?} while active", opened.elapsed());
+        assert!(
+            !c.is_closed_within(idle / 4),
+            "closed after {:?} while active",
+            opened.elapsed()
+        );
         assert_eq!(c.get("/healthz", "").status, 200, "request {n}");
         n += 1;
     }
@@ -259,8 +297,12 @@ fn connection_cap_refuses_gracefully_then_recovers() {
     }
     drop(a);
     let served = eventually(Duration::from_secs(3), || {
-        let Ok(mut c) = Client::try_connect(addr) else { return false };
-        if c.try_send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").is_err() {
+        let Ok(mut c) = Client::try_connect(addr) else {
+            return false;
+        };
+        if c.try_send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            .is_err()
+        {
             return false;
         }
         matches!(c.try_read(false), Ok(Some(r)) if r.status == 200)

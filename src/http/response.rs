@@ -96,7 +96,11 @@ impl Response {
 
     /// Adds a header (builder style).
     #[must_use]
-    pub fn with_header(mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) -> Self {
+    pub fn with_header(
+        mut self,
+        name: impl Into<HeaderText>,
+        value: impl Into<HeaderText>,
+    ) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
@@ -170,7 +174,13 @@ impl Response {
     /// Like [`Response::write_into`], with an explicit `Connection` header:
     /// an HTTP/1.0 client keeps the connection only when the response says
     /// `Connection: keep-alive` (RFC 9112 §9.3, appendix C.2.2).
-    pub fn write_framed(&self, out: &mut Vec<u8>, date: &[u8], head_only: bool, connection: ConnectionHeader) {
+    pub fn write_framed(
+        &self,
+        out: &mut Vec<u8>,
+        date: &[u8],
+        head_only: bool,
+        connection: ConnectionHeader,
+    ) {
         out.extend_from_slice(b"HTTP/1.1 ");
         let code = self.status.as_u16();
         out.extend_from_slice(&[
@@ -324,6 +334,9 @@ mod tests {
         let mut b = [0u8; 20];
         assert_eq!(format_usize(0, &mut b), b"0");
         assert_eq!(format_usize(1_048_576, &mut b), b"1048576");
-        assert_eq!(format_usize(usize::MAX, &mut b), usize::MAX.to_string().as_bytes());
+        assert_eq!(
+            format_usize(usize::MAX, &mut b),
+            usize::MAX.to_string().as_bytes()
+        );
     }
 }

@@ -23,20 +23,26 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A quiet configuration on 127.0.0.1:0 with a known secret.
 pub fn config() -> Config {
-    let mut c = Config::default();
-    c.port = 0;
-    c.log_level = LogLevel::Off;
-    c.jwt_secrets = vec![SECRET.to_vec()];
-    c.workers = 4;
-    c.reactors = 2;
-    c
+    Config {
+        port: 0,
+        log_level: LogLevel::Off,
+        jwt_secrets: vec![SECRET.to_vec()],
+        workers: 4,
+        reactors: 2,
+        ..Config::default()
+    }
 }
 
 /// Starts `app` (built on [`config`] changed by `tweak`) and returns it.
-pub fn start_with(tweak: impl FnOnce(&mut Config), build: impl FnOnce(LightApi) -> LightApi) -> ServerHandle {
+pub fn start_with(
+    tweak: impl FnOnce(&mut Config),
+    build: impl FnOnce(LightApi) -> LightApi,
+) -> ServerHandle {
     let mut c = config();
     tweak(&mut c);
-    build(LightApi::with_config(c)).start().expect("server starts")
+    build(LightApi::with_config(c))
+        .start()
+        .expect("server starts")
 }
 
 /// Starts a server with the default test configuration.
@@ -50,7 +56,13 @@ pub fn token(subject: &str, admin: bool) -> String {
     if admin {
         extra.insert("is_admin".into(), Value::Bool(true));
     }
-    jwt::sign_subject(subject, Duration::from_secs(600), jwt::unix_now(), extra, SECRET)
+    jwt::sign_subject(
+        subject,
+        Duration::from_secs(600),
+        jwt::unix_now(),
+        extra,
+        SECRET,
+    )
 }
 
 /// Polls `f` until it is true or `within` has passed.
@@ -87,27 +99,42 @@ impl Resp {
 
     /// How many headers are called `name`.
     pub fn header_count(&self, name: &str) -> usize {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).count()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
     }
 
     /// The body as JSON.
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     /// Whether the server announced it will close.
     pub fn closes(&self) -> bool {
-        self.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"))
+        self.header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
     }
 
     /// Asserts the response is an RFC 9457 problem document for `status`.
     pub fn assert_problem(&self, status: u16) {
         assert_eq!(self.status, status, "{self:?}");
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{self:?}");
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{self:?}"
+        );
         let doc = self.json();
         assert_eq!(doc["status"], json!(status));
-        assert!(doc["title"].is_string() && doc["detail"].is_string(), "{doc}");
+        assert!(
+            doc["title"].is_string() && doc["detail"].is_string(),
+            "{doc}"
+        );
     }
 }
 
@@ -129,12 +156,17 @@ impl Client {
         stream.set_read_timeout(Some(READ_TIMEOUT))?;
         stream.set_write_timeout(Some(READ_TIMEOUT))?;
         stream.set_nodelay(true)?;
-        Ok(Client { stream, buf: Vec::new() })
+        Ok(Client {
+            stream,
+            buf: Vec::new(),
+        })
     }
 
     /// Writes `bytes` (all of them).
     pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
-        self.stream.write_all(bytes.as_ref()).expect("write to server");
+        self.stream
+            .write_all(bytes.as_ref())
+            .expect("write to server");
     }
 
     /// Writes `bytes`, reporting failure (the server may have closed).
@@ -176,11 +208,20 @@ impl Client {
         let mut lines = head.split("\r\n");
         let status_line = lines.next().unwrap_or_default();
         let mut parts = status_line.splitn(3, ' ');
-        assert_eq!(parts.next(), Some("HTTP/1.1"), "status line {status_line:?}");
-        let status: u16 = parts.next().and_then(|s| s.parse().ok()).expect("status code");
+        assert_eq!(
+            parts.next(),
+            Some("HTTP/1.1"),
+            "status line {status_line:?}"
+        );
+        let status: u16 = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("status code");
         let headers: Vec<(String, String)> = lines
             .map(|l| {
-                let (n, v) = l.split_once(':').unwrap_or_else(|| panic!("header line {l:?}"));
+                let (n, v) = l
+                    .split_once(':')
+                    .unwrap_or_else(|| panic!("header line {l:?}"));
                 (n.to_string(), v.trim().to_string())
             })
             .collect();
@@ -243,13 +284,24 @@ impl Client {
     /// Whether the server has closed the connection (EOF or reset) within
     /// the read timeout, ignoring nothing: any bytes received fail the test.
     pub fn is_closed_within(&mut self, within: Duration) -> bool {
-        self.stream.set_read_timeout(Some(within)).expect("set timeout");
+        self.stream
+            .set_read_timeout(Some(within))
+            .expect("set timeout");
         let r = self.fill();
-        self.stream.set_read_timeout(Some(READ_TIMEOUT)).expect("set timeout");
+        self.stream
+            .set_read_timeout(Some(READ_TIMEOUT))
+            .expect("set timeout");
         match r {
             Ok(0) => true,
             Ok(_) => panic!("unexpected bytes: {:?}", String::from_utf8_lossy(&self.buf)),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => false,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                false
+            }
             Err(_) => true,
         }
     }
@@ -290,7 +342,11 @@ impl Endpoint for Echo {
 
 /// A JSON description of a request.
 pub fn describe(req: &Request) -> Value {
-    let params: Map<String, Value> = req.params().iter().map(|(n, v)| (n.to_string(), json!(v))).collect();
+    let params: Map<String, Value> = req
+        .params()
+        .iter()
+        .map(|(n, v)| (n.to_string(), json!(v)))
+        .collect();
     let query: Vec<Value> = req.query().iter().map(|(n, v)| json!([n, v])).collect();
     let headers: Vec<Value> = req
         .headers()
