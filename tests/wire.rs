@@ -349,3 +349,22 @@ fn half_closed_client_still_gets_its_answers() {
     c.assert_closed();
     server.stop();
 }
+
+#[test]
+fn refused_head_request_gets_no_body() {
+    let server = echo_server();
+    for raw in [
+        "HEAD /echo HTTP/1.1\r\n\r\n",
+        "HEAD /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "HEAD /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ] {
+        let mut c = Client::connect(server.local_addr());
+        c.send(raw);
+        let r = c.read_head_response();
+        assert_eq!(r.status, 400, "{raw:?}");
+        assert!(r.closes());
+        // A body would show up here.
+        c.assert_closed();
+    }
+    server.stop();
+}

@@ -425,7 +425,12 @@ impl Conn {
             .log
             .debug(&format!("{}: refused request: {e}", self.peer));
         let response = e.into_response();
-        response.write_into(&mut self.wbuf, cx.date, false, false);
+        // Never a body in answer to HEAD, even a refused one.
+        let head_only = match &self.state {
+            State::Body { head, .. } => head.method == Method::Head,
+            _ => is_head_request(self.unconsumed()),
+        };
+        response.write_into(&mut self.wbuf, cx.date, head_only, false);
         self.state = State::Closing;
     }
 
@@ -544,5 +549,31 @@ impl Conn {
             return Verdict::Close;
         }
         self.drive(cx)
+    }
+}
+
+/// Whether unparsed input starts a `HEAD` request (after the empty lines a
+/// server may skip), for refusals of heads that did not parse.
+fn is_head_request(input: &[u8]) -> bool {
+    let start = input
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(input.len());
+    input
+        .get(start..)
+        .is_some_and(|rest| rest.starts_with(b"HEAD "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_head_request;
+
+    #[test]
+    fn recognises_head_requests_before_parsing() {
+        assert!(is_head_request(b"HEAD / HTTP/1.1\r\n"));
+        assert!(is_head_request(b"\r\nHEAD /x"));
+        assert!(!is_head_request(b"GET / HTTP/1.1\r\n"));
+        assert!(!is_head_request(b"HEADER"));
+        assert!(!is_head_request(b""));
     }
 }
