@@ -113,10 +113,12 @@ impl AppState {
         if request.backend.is_none() {
             request.backend.clone_from(&self.backend);
         }
-        let method = match request.method {
-            Method::Head => Method::Get,
-            m => m,
-        };
+        // A HEAD request is a GET whose body is not sent: the handler sees GET
+        // so that headers such as Content-Length match GET's exactly.
+        if request.method == Method::Head {
+            request.method = Method::Get;
+        }
+        let method = request.method;
         let allowed = service.allowed();
         let result = catch_unwind(AssertUnwindSafe(|| service.call(method, &request)));
         let outcome = match result {
