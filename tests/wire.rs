@@ -368,3 +368,25 @@ fn refused_head_request_gets_no_body() {
     }
     server.stop();
 }
+
+#[test]
+fn empty_lines_between_requests_are_ignored_but_bounded() {
+    let server = echo_server();
+    let mut c = Client::connect(server.local_addr());
+    c.send(
+        "GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n\r\n\r\nGET /healthz HTTP/1.1\r\nHost: h\r\n\r\n",
+    );
+    assert_eq!(c.read_response().status, 200);
+    assert_eq!(c.read_response().status, 200);
+    // A stray CRLF after a response does not start a request.
+    c.send("\r\n");
+    c.send("GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(c.read_response().status, 200);
+    // An endless run of empty lines is refused.
+    let mut c = Client::connect(server.local_addr());
+    c.send("\r\n".repeat(64));
+    let r = c.read_response();
+    assert_eq!(r.status, 400);
+    c.assert_closed();
+    server.stop();
+}

@@ -27,6 +27,8 @@ const LINGER: Duration = Duration::from_millis(500);
 const LINGER_MAX_BYTES: usize = 256 * 1024;
 /// Buffers larger than this are released when a connection goes idle.
 const IDLE_KEEP_CAPACITY: usize = 4096;
+/// Most bytes of empty lines tolerated before a request line.
+const MAX_BLANK_LINE_BYTES: usize = 8;
 
 /// What the connection is doing.
 enum State {
@@ -94,6 +96,8 @@ pub(crate) struct Conn {
     peer_eof: bool,
     /// When the current request head began arriving.
     head_started: Option<Instant>,
+    /// Bytes of empty lines skipped before the current request line.
+    blank_bytes: usize,
     /// Idle, header or body deadline.
     read_deadline: Option<Instant>,
     /// Deadline for a client that stopped reading our output.
@@ -123,6 +127,7 @@ impl Conn {
             maybe_readable: true,
             peer_eof: false,
             head_started: None,
+            blank_bytes: 0,
             read_deadline: Some(now + idle),
             write_deadline: None,
             bytes_read: 0,
@@ -246,8 +251,27 @@ impl Conn {
             }
             match &mut self.state {
                 State::Head => {
+                    // RFC 9112 §2.2: empty lines before a request line are
+                    // ignored, but only a few, so they cannot keep a
+                    // connection alive for ever.
+                    let input = self.rbuf.get(self.rpos..).unwrap_or_default();
+                    let blank = input
+                        .iter()
+                        .take_while(|&&b| b == b'\r' || b == b'\n')
+                        .count();
+                    if blank > 0 {
+                        self.rpos += blank;
+                        self.blank_bytes += blank;
+                        if self.blank_bytes > MAX_BLANK_LINE_BYTES {
+                            self.fail(ApiError::bad_request("too many empty lines"), cx);
+                            return;
+                        }
+                    }
                     let input = self.rbuf.get(self.rpos..).unwrap_or_default();
                     if input.is_empty() {
+                        if blank > 0 {
+                            self.head_started = None;
+                        }
                         return;
                     }
                     if self.head_started.is_none() {
@@ -267,6 +291,7 @@ impl Conn {
                         }
                         Ok(Some((head, used))) => {
                             self.rpos += used;
+                            self.blank_bytes = 0;
                             let started = self.head_started.take().unwrap_or(cx.now);
                             let limits = &cx.config.limits;
                             match BodyDecoder::for_framing(
