@@ -2,3 +2,5 @@
 #![allow(dead_code)]
 
 pub mod crud_suite;
+pub mod http;
+pub mod http_crud_suite;
