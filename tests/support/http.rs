@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A response as received.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Resp {
     /// The status code.
     pub status: u16,
@@ -22,6 +22,18 @@ pub struct Resp {
     pub headers: Vec<(String, String)>,
     /// The body bytes (empty for `HEAD`, `204`, `304`).
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Resp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.text();
+        let shown: String = text.chars().take(600).collect();
+        f.debug_struct("Resp")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &shown)
+            .finish()
+    }
 }
 
 impl Resp {
@@ -162,9 +174,9 @@ impl Client {
             .map_err(|e| format!("write: {e}"))?;
         let resp = read_response(conn, head);
         match &resp {
-            Ok(r) if r
-                .header("connection")
-                .is_some_and(|c| c.eq_ignore_ascii_case("close")) =>
+            Ok(r)
+                if r.header("connection")
+                    .is_some_and(|c| c.eq_ignore_ascii_case("close")) =>
             {
                 self.conn = None
             }

@@ -215,7 +215,7 @@ impl Drop for Server {
 /// Asserts the status, showing the response when it differs.
 #[track_caller]
 pub fn expect(r: &Resp, status: u16) {
-    assert_eq!(r.status, status, "unexpected response: {r:?} {}", r.text());
+    assert_eq!(r.status, status, "unexpected response: {r:?}");
 }
 
 /// Asserts a successful JSON response with `status` and returns its body.
@@ -349,9 +349,7 @@ fn item(base: &str, row: &Json) -> String {
 /// A strong entity tag: quoted, not weak.
 #[track_caller]
 fn strong_etag(r: &Resp) -> String {
-    let tag = r
-        .header("etag")
-        .unwrap_or_else(|| panic!("no ETag: {r:?}"));
+    let tag = r.header("etag").unwrap_or_else(|| panic!("no ETag: {r:?}"));
     assert!(
         tag.len() >= 2 && tag.starts_with('"') && tag.ends_with('"'),
         "{tag}"
@@ -364,7 +362,10 @@ fn strong_etag(r: &Resp) -> String {
 pub fn post_creates_row_with_id_defaults_location_and_etag(tdb: &dyn TestDb) {
     let s = person_server(tdb, "post");
     let mut c = s.client();
-    let r = c.post("/person", &json!({"name": "Ada", "email": "ada@example.com"}));
+    let r = c.post(
+        "/person",
+        &json!({"name": "Ada", "email": "ada@example.com"}),
+    );
     let row = expect_json(&r, 201);
     let id = id_of(&row);
     assert!(id > 0);
@@ -496,7 +497,10 @@ pub fn put_replaces_the_whole_row(tdb: &dyn TestDb) {
 pub fn patch_changes_only_the_fields_sent(tdb: &dyn TestDb) {
     let s = person_server(tdb, "patch");
     let mut c = s.client();
-    let r = c.post("/person", &json!({"name": "Ada", "email": "ada@x", "age": 36}));
+    let r = c.post(
+        "/person",
+        &json!({"name": "Ada", "email": "ada@x", "age": 36}),
+    );
     let row = expect_json(&r, 201);
     let path = item("/person", &row);
 
@@ -514,7 +518,10 @@ pub fn patch_changes_only_the_fields_sent(tdb: &dyn TestDb) {
     // Null on a non-null field is a 422 and writes nothing.
     expect_invalid(&c.patch(&path, &json!({"name": null})), &["name"]);
     expect_invalid(
-        &c.patch(&path, &json!({"name": null, "email_verified": null, "age": 1})),
+        &c.patch(
+            &path,
+            &json!({"name": null, "email_verified": null, "age": 1}),
+        ),
         &["email_verified", "name"],
     );
     assert_eq!(expect_json(&c.get(&path), 200), want);
@@ -646,7 +653,16 @@ pub fn unknown_paths_are_404(tdb: &dyn TestDb) {
     }
 }
 
-const BAD_IDS: &[&str] = &["-1", "0", "1e3", "99999999999999999999", "abc", "01", "1.0", "+1"];
+const BAD_IDS: &[&str] = &[
+    "-1",
+    "0",
+    "1e3",
+    "99999999999999999999",
+    "abc",
+    "01",
+    "1.0",
+    "+1",
+];
 
 pub fn ids_that_are_not_positive_integers_are_404(tdb: &dyn TestDb) {
     let s = person_server(tdb, "badids");
@@ -728,13 +744,21 @@ pub fn bodies_that_are_not_json_objects_are_400(tdb: &dyn TestDb) {
         b"{\"name\": \"\xff\"}",
     ];
     for body in bodies {
-        for (m, p) in [("POST", "/person"), ("PUT", path.as_str()), ("PATCH", path.as_str())] {
+        for (m, p) in [
+            ("POST", "/person"),
+            ("PUT", path.as_str()),
+            ("PATCH", path.as_str()),
+        ] {
             let r = c.raw_json(m, p, body);
             problem(&r, 400);
         }
     }
     // No body at all.
-    for (m, p) in [("POST", "/person"), ("PUT", path.as_str()), ("PATCH", path.as_str())] {
+    for (m, p) in [
+        ("POST", "/person"),
+        ("PUT", path.as_str()),
+        ("PATCH", path.as_str()),
+    ] {
         problem(&c.send(m, p, &[], None), 400);
     }
     assert_eq!(count(&mut c, "/person"), 1);
@@ -755,7 +779,11 @@ pub fn non_json_content_types_are_415(tdb: &dyn TestDb) {
         "application/xml",
         "text/json",
     ] {
-        for (m, p) in [("POST", "/person"), ("PUT", path.as_str()), ("PATCH", path.as_str())] {
+        for (m, p) in [
+            ("POST", "/person"),
+            ("PUT", path.as_str()),
+            ("PATCH", path.as_str()),
+        ] {
             let r = c.send(m, p, &[("Content-Type", ct)], Some(body));
             problem(&r, 415);
         }
@@ -947,8 +975,14 @@ pub fn if_match_mismatch_is_412_and_writes_nothing(tdb: &dyn TestDb) {
     );
     let tag2 = strong_etag(&p);
     assert_eq!(expect_json(&p, 200)["name"], json!("Ada"));
-    problem(&c.send("DELETE", &path, &[("If-Match", tag1.as_str())], None), 412);
-    expect(&c.send("DELETE", &path, &[("If-Match", tag2.as_str())], None), 204);
+    problem(
+        &c.send("DELETE", &path, &[("If-Match", tag1.as_str())], None),
+        412,
+    );
+    expect(
+        &c.send("DELETE", &path, &[("If-Match", tag2.as_str())], None),
+        204,
+    );
     problem(&c.get(&path), 404);
     // `*` matches any existing row, and no missing one.
     let b = create_person(&mut c, "Bob", "bob@x");
@@ -972,7 +1006,10 @@ pub fn require_if_match_answers_428_without_it(tdb: &dyn TestDb) {
     let tag = strong_etag(&r);
     let path = item("/person", &row);
     problem(&c.patch(&path, &json!({"name": "Eve"})), 428);
-    problem(&c.put(&path, &json!({"name": "Eve", "email": "eve@x"})), 428);
+    problem(
+        &c.put(&path, &json!({"name": "Eve", "email": "eve@x"})),
+        428,
+    );
     problem(&c.delete(&path), 428);
     let g = c.get(&path);
     assert_eq!(expect_json(&g, 200), row);
@@ -990,7 +1027,10 @@ pub fn require_if_match_answers_428_without_it(tdb: &dyn TestDb) {
         &c.send("DELETE", &path, &[("If-Match", "\"stale\"")], None),
         412,
     );
-    expect(&c.send("DELETE", &path, &[("If-Match", tag.as_str())], None), 204);
+    expect(
+        &c.send("DELETE", &path, &[("If-Match", tag.as_str())], None),
+        204,
+    );
 }
 
 pub fn if_none_match_answers_304(tdb: &dyn TestDb) {
@@ -1038,7 +1078,10 @@ pub fn versioned_model_rejects_a_stale_version(tdb: &dyn TestDb) {
     let p = c.patch(&path, &json!({"name": "Ada L.", "version": 1}));
     let v2 = expect_json(&p, 200);
     assert_eq!(v2["version"], json!(2));
-    let doc = problem(&c.patch(&path, &json!({"name": "Stale", "version": 1})), 409);
+    let doc = problem(
+        &c.patch(&path, &json!({"name": "Stale", "version": 1})),
+        409,
+    );
     assert_eq!(doc["field"], json!("version"), "{doc}");
     let doc = problem(
         &c.put(
@@ -1298,7 +1341,10 @@ pub fn nullable_fields_and_defaults(tdb: &dyn TestDb) {
         .field("d_float", Field::float().default(0.5))
         .field("d_text", Field::text().default("dflt"))
         .field("d_bool", Field::boolean().default(true))
-        .field("d_dt", Field::datetime().default("2020-01-01T00:00:00+02:00"))
+        .field(
+            "d_dt",
+            Field::datetime().default("2020-01-01T00:00:00+02:00"),
+        )
         .field("d_json", Field::json().default(json!({"k": [1]})))
         .field("d_null", Field::text().nullable().default("x"));
     let s = Server::start(db, |app| app.register("/dflt", m));
@@ -1373,10 +1419,7 @@ pub fn bad_input_is_a_clean_4xx_and_writes_nothing(tdb: &dyn TestDb) {
     let a = create_person(&mut c, "Ada", "ada@x");
     let path = item("/person", &a);
     let deep_array = "[".repeat(10_000);
-    let deep_object = format!(
-        "{{\"name\": {}",
-        "{\"a\":".repeat(10_000)
-    );
+    let deep_object = format!("{{\"name\": {}", "{\"a\":".repeat(10_000));
     let deep_valid = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
     let in_field = format!(
         "{{\"name\": \"n\", \"email\": \"e\", \"age\": {}1{}}}",
@@ -1390,7 +1433,11 @@ pub fn bad_input_is_a_clean_4xx_and_writes_nothing(tdb: &dyn TestDb) {
         (b"{\"name\": \"unterminated}".to_vec(), 400, &[]),
         (b"{\"name\": \"bad escape \\q\"}".to_vec(), 400, &[]),
         (b"{\"name\": \"ctrl \x01 char\"}".to_vec(), 400, &[]),
-        (b"{\"name\": \"a\", \"email\": \"b\", \"age\": 01}".to_vec(), 400, &[]),
+        (
+            b"{\"name\": \"a\", \"email\": \"b\", \"age\": 01}".to_vec(),
+            400,
+            &[],
+        ),
         (b"{\"name\": 1, \"email\": \"b\"}".to_vec(), 422, &["name"]),
         (
             br#"{"name": "a", "email": "b", "email_verified": "true"}"#.to_vec(),
@@ -1434,7 +1481,11 @@ pub fn bad_input_is_a_clean_4xx_and_writes_nothing(tdb: &dyn TestDb) {
         ),
     ];
     for (body, status, fields) in &cases {
-        for (m, p) in [("POST", "/person"), ("PUT", path.as_str()), ("PATCH", path.as_str())] {
+        for (m, p) in [
+            ("POST", "/person"),
+            ("PUT", path.as_str()),
+            ("PATCH", path.as_str()),
+        ] {
             let r = c.raw_json(m, p, body);
             if *status == 422 {
                 expect_invalid(&r, fields);
@@ -1597,17 +1648,11 @@ pub fn custom_endpoint_overrides_post_and_list_stays_generated(tdb: &dyn TestDb)
     let m = post_model(&db).into_resource().endpoint(StampedPost);
     let s = Server::start(db, |app| app.register("/post", m));
     let mut alice = s.client_as("alice");
-    let r = alice.post(
-        "/post",
-        &json!({"title": "Hello", "created_by": "mallory"}),
-    );
+    let r = alice.post("/post", &json!({"title": "Hello", "created_by": "mallory"}));
     let row = expect_json(&r, 201);
     assert_eq!(row["created_by"], json!("alice"));
     assert_eq!(row["title"], json!("Hello"));
-    assert_eq!(
-        r.header("location"),
-        Some(item("/post", &row).as_str())
-    );
+    assert_eq!(r.header("location"), Some(item("/post", &row).as_str()));
     strong_etag(&r);
     expect_invalid(&alice.post("/post", &json!({"title": "  "})), &["title"]);
     // The generated validation still runs behind the override.
@@ -1708,7 +1753,9 @@ pub fn routes_require_a_token(tdb: &dyn TestDb) {
             } else {
                 problem(&r, 401);
             }
-            let www = r.header("www-authenticate").unwrap_or_else(|| panic!("{r:?}"));
+            let www = r
+                .header("www-authenticate")
+                .unwrap_or_else(|| panic!("{r:?}"));
             assert!(www.starts_with("Bearer"), "{www}");
             assert_eq!(www.contains("invalid_token"), sent, "{auth:?}: {www}");
         }
@@ -1736,7 +1783,10 @@ pub fn public_get_with_authenticated_writes(tdb: &dyn TestDb) {
     assert_eq!(expect_json(&anon.get(&path), 200), a);
     expect(&anon.send("HEAD", &path, &[], None), 200);
     problem(&anon.patch(&path, &json!({"name": "Eve"})), 401);
-    problem(&anon.put(&path, &json!({"name": "Eve", "email": "e@x"})), 401);
+    problem(
+        &anon.put(&path, &json!({"name": "Eve", "email": "e@x"})),
+        401,
+    );
     problem(&anon.delete(&path), 401);
     assert_eq!(expect_json(&anon.get(&path), 200), a);
     expect(&c.delete(&path), 204);
@@ -1779,7 +1829,10 @@ pub fn scoped_rows_are_invisible_to_other_users(tdb: &dyn TestDb) {
         &bob.send(
             "PATCH",
             &theirs,
-            &[("Content-Type", "application/json"), ("If-Match", a2_tag.as_str())],
+            &[
+                ("Content-Type", "application/json"),
+                ("If-Match", a2_tag.as_str()),
+            ],
             Some(br#"{"body": "hijacked"}"#),
         ),
         404,
@@ -1871,7 +1924,10 @@ pub fn concurrent_if_match_patches_have_one_winner(tdb: &dyn TestDb) {
                 let r = c.send(
                     "PATCH",
                     &path,
-                    &[("Content-Type", "application/json"), ("If-Match", tag.as_str())],
+                    &[
+                        ("Content-Type", "application/json"),
+                        ("If-Match", tag.as_str()),
+                    ],
                     Some(body.as_bytes()),
                 );
                 (t, r)
@@ -1884,7 +1940,12 @@ pub fn concurrent_if_match_patches_have_one_winner(tdb: &dyn TestDb) {
         .filter(|(_, r)| r.status == 200)
         .map(|(t, _)| *t)
         .collect();
-    assert_eq!(winners.len(), 1, "{:?}", results.iter().map(|(_, r)| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        winners.len(),
+        1,
+        "{:?}",
+        results.iter().map(|(_, r)| r.status).collect::<Vec<_>>()
+    );
     for (_, r) in &results {
         if r.status != 200 {
             problem(r, 412);
