@@ -106,12 +106,12 @@ impl Client {
         }
     }
 
-    fn connect(&self) -> BufReader<TcpStream> {
-        let s = TcpStream::connect(self.addr).unwrap();
+    fn connect(&self) -> Result<BufReader<TcpStream>, String> {
+        let s = TcpStream::connect(self.addr).map_err(|e| format!("connect: {e}"))?;
         s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
         s.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
         s.set_nodelay(true).unwrap();
-        BufReader::new(s)
+        Ok(BufReader::new(s))
     }
 
     /// Sends one request and reads its response. `headers` are sent as
@@ -165,10 +165,10 @@ impl Client {
     }
 
     fn exchange(&mut self, bytes: &[u8], head: bool) -> Result<Resp, String> {
-        if self.conn.is_none() {
-            self.conn = Some(self.connect());
-        }
-        let conn = self.conn.as_mut().unwrap();
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            None => self.conn.insert(self.connect()?),
+        };
         conn.get_mut()
             .write_all(bytes)
             .map_err(|e| format!("write: {e}"))?;

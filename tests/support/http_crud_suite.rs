@@ -79,9 +79,11 @@ macro_rules! http_crud_tests {
             excluded_delete_is_405,
             custom_endpoint_overrides_post_and_list_stays_generated,
             custom_endpoint_runs_its_own_sql,
+            endpoint_without_methods_is_refused_at_start,
             routes_require_a_token,
             public_get_with_authenticated_writes,
             scoped_rows_are_invisible_to_other_users,
+            rows_scoped_by_a_missing_claim_are_forbidden,
             concurrent_creates_each_land_exactly_once,
             concurrent_if_match_patches_have_one_winner,
         );
@@ -164,19 +166,23 @@ pub struct Server {
     pub db: TestDatabase,
 }
 
+/// The suite's configuration for `db`: port 0, the suite's secret, no logs.
+pub fn config(db: &TestDatabase) -> Config {
+    Config {
+        port: 0,
+        database_url: db.url.clone(),
+        jwt_secrets: vec![SECRET.to_vec()],
+        log_level: LogLevel::Off,
+        workers: 4,
+        reactors: 1,
+        ..Config::default()
+    }
+}
+
 impl Server {
     /// Starts `build(app)` on `db` with the suite's secret and no logging.
     pub fn start(db: TestDatabase, build: impl FnOnce(LightApi) -> LightApi) -> Server {
-        let config = Config {
-            port: 0,
-            database_url: db.url.clone(),
-            jwt_secrets: vec![SECRET.to_vec()],
-            log_level: LogLevel::Off,
-            workers: 4,
-            reactors: 1,
-            ..Config::default()
-        };
-        let handle = build(LightApi::with_config(config))
+        let handle = build(LightApi::with_config(config(&db)))
             .start()
             .unwrap_or_else(|e| panic!("server did not start: {e}"));
         Server {
@@ -790,12 +796,20 @@ pub fn non_json_content_types_are_415(tdb: &dyn TestDb) {
     }
     assert_eq!(count(&mut c, "/person"), 1);
     assert_eq!(expect_json(&c.get(&path), 200), a);
+    // No Content-Type at all is read as JSON.
+    let r = c.send(
+        "POST",
+        "/person",
+        &[],
+        Some(br#"{"name": "Nat", "email": "nat@x"}"#),
+    );
+    expect_json(&r, 201);
     // JSON with parameters, or a +json type, is fine.
     let r = c.send(
         "POST",
         "/person",
         &[("Content-Type", "application/json; charset=utf-8")],
-        Some(body),
+        Some(br#"{"name": "Eve", "email": "eve@x"}"#),
     );
     expect_json(&r, 201);
     let r = c.send(
@@ -1705,6 +1719,28 @@ pub fn custom_endpoint_runs_its_own_sql(tdb: &dyn TestDb) {
     problem(&s.anon().get("/post_stats?by=alice"), 401);
 }
 
+/// An endpoint that forgets to declare its verbs.
+struct Undeclared;
+
+impl Endpoint for Undeclared {
+    fn post(&self, _req: &Request) -> HandlerResult {
+        Err(ApiError::Forbidden)
+    }
+}
+
+/// An override that would be silently ignored (the generated POST would run
+/// instead of the user's checks) is a start-up error naming the fix.
+pub fn endpoint_without_methods_is_refused_at_start(tdb: &dyn TestDb) {
+    let db = tdb.database("undeclared");
+    let m = person(&db).into_resource().endpoint(Undeclared);
+    let err = LightApi::with_config(config(&db))
+        .register("/person", m)
+        .start()
+        .map(ServerHandle::stop)
+        .unwrap_err();
+    assert!(err.to_string().contains("methods"), "{err}");
+}
+
 // ------------------------------------------------------------------- auth
 
 pub fn routes_require_a_token(tdb: &dyn TestDb) {
@@ -1858,6 +1894,38 @@ pub fn scoped_rows_are_invisible_to_other_users(tdb: &dyn TestDb) {
     assert_eq!(count(&mut bob, "/note"), 1);
     expect(&alice.delete(&theirs), 204);
     assert_eq!(expect_json(&bob.get(&item("/note", &b1)), 200), b1);
+}
+
+pub fn rows_scoped_by_a_missing_claim_are_forbidden(tdb: &dyn TestDb) {
+    let db = tdb.database("tenant");
+    let m = Model::new(&db.table("doc"))
+        .field("title", Field::text())
+        .scope("tenant_id", "tenant");
+    let s = Server::start(db, |app| app.register("/doc", m));
+    let mut extra = serde_json::Map::new();
+    extra.insert("tenant".into(), json!("t1"));
+    let t1 = sign_subject(
+        "carol",
+        Duration::from_secs(3600),
+        unix_now(),
+        extra,
+        SECRET,
+    );
+    let mut carol = Client::with_token(s.addr, &t1);
+    let row = expect_json(&carol.post("/doc", &json!({"title": "x"})), 201);
+    assert_eq!(row["tenant_id"], json!("t1"));
+    // A valid token without the claim: 403, and nothing is shown or written.
+    let mut alice = s.client();
+    problem(&alice.get("/doc"), 403);
+    problem(&alice.get(&item("/doc", &row)), 403);
+    problem(&alice.post("/doc", &json!({"title": "y"})), 403);
+    problem(
+        &alice.patch(&item("/doc", &row), &json!({"title": "y"})),
+        403,
+    );
+    problem(&alice.delete(&item("/doc", &row)), 403);
+    let list = expect_json(&carol.get("/doc"), 200);
+    assert_eq!(list["results"], json!([row]));
 }
 
 // ------------------------------------------------------------ concurrency
