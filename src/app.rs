@@ -220,6 +220,15 @@ impl LightApi {
             };
             add("/auth/login", Arc::new(EndpointService::new(endpoint)))?;
         }
+        // Declaration mistakes are reported before the database is touched.
+        if let Some((path, reason)) = registrations
+            .iter()
+            .find_map(|(p, r)| r.error.as_ref().map(|e| (p, e)))
+        {
+            return Err(ConfigError::Declaration {
+                reason: format!("{path}: {reason}"),
+            });
+        }
         let models: Vec<Model> = registrations
             .iter()
             .filter_map(|(_, r)| r.resource.as_ref().map(|r| r.model().clone()))
@@ -237,11 +246,6 @@ impl LightApi {
         )?;
         let cursor_key = CursorKey::derive(&signing_secret);
         for (path, reg) in registrations {
-            if let Some(reason) = reg.error {
-                return Err(ConfigError::Declaration {
-                    reason: format!("{path}: {reason}"),
-                });
-            }
             let base = path
                 .strip_suffix('/')
                 .filter(|p| !p.is_empty())

@@ -118,6 +118,10 @@ impl Resource {
     /// Hands the verbs `endpoint.methods()` lists to `endpoint`; the others
     /// stay generated. Inside it, [`Request::crud`] runs the generated
     /// behaviour and [`Request::backend`] gives the database.
+    ///
+    /// The endpoint must list its verbs with [`Endpoint::methods`]: one that
+    /// does not is refused at start-up, since its handlers would otherwise
+    /// never run and the generated ones would answer in their place.
     #[must_use]
     pub fn endpoint(mut self, endpoint: impl Endpoint) -> Resource {
         self.endpoint = Some(Arc::new(endpoint));
@@ -222,7 +226,19 @@ impl From<Model> for Registration {
 
 impl From<Resource> for Registration {
     fn from(resource: Resource) -> Self {
-        Registration::resource(resource)
+        let undeclared = resource
+            .endpoint
+            .as_ref()
+            .is_some_and(|e| e.methods().is_none());
+        let mut registration = Registration::resource(resource);
+        if undeclared {
+            registration.error = Some(
+                "the endpoint given to Resource::endpoint must list the verbs it takes over \
+                 with Endpoint::methods"
+                    .to_owned(),
+            );
+        }
+        registration
     }
 }
 

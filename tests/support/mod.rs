@@ -6,6 +6,8 @@
 #![allow(dead_code)]
 
 pub mod crud_suite;
+pub mod http;
+pub mod http_crud_suite;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
