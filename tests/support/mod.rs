@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 
 pub mod crud_suite;
+pub mod servers;
