@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod crud_suite;
+pub mod http;
 pub mod servers;
