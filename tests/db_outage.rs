@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-
 use lightapi::auth::jwt::{sign_subject, unix_now};
 use lightapi::{Config, Field, LightApi, LogLevel, Model};
 use support::http::{send, Reply};
@@ -111,13 +110,15 @@ fn outage_answers_503_then_recovers(server: Server) {
     let url = fresh
         .url
         .replacen(&server.address(), &proxy.addr.to_string(), 1);
-    let mut config = Config::default();
-    config.port = 0;
-    config.database_url = url;
-    config.database_pool = 4;
-    config.jwt_secrets = vec![SECRET.as_bytes().to_vec()];
-    config.log_level = LogLevel::Off;
-    config.workers = 2;
+    let config = Config {
+        port: 0,
+        database_url: url,
+        database_pool: 4,
+        jwt_secrets: vec![SECRET.as_bytes().to_vec()],
+        log_level: LogLevel::Off,
+        workers: 2,
+        ..Config::default()
+    };
     let handle = LightApi::with_config(config)
         .register("/person", person())
         .start()

@@ -161,14 +161,12 @@ fn decode(v: mysql::Value, kind: Option<FieldType>, index: usize) -> Result<Valu
         }
         (Some(FieldType::Float) | None, mysql::Value::Double(f)) => Value::Float(f),
         (Some(FieldType::Float) | None, mysql::Value::Float(f)) => Value::Float(f.into()),
-        (Some(FieldType::Json), mysql::Value::Bytes(b)) => Value::Json(
-            serde_json::from_slice(&b).map_err(|e| bad(format!("bad json: {e}")))?,
-        ),
-        (Some(FieldType::Integer), mysql::Value::Bytes(b)) => Value::Integer(
-            text(b)?
-                .parse()
-                .map_err(|_| bad("not an integer".into()))?,
-        ),
+        (Some(FieldType::Json), mysql::Value::Bytes(b)) => {
+            Value::Json(serde_json::from_slice(&b).map_err(|e| bad(format!("bad json: {e}")))?)
+        }
+        (Some(FieldType::Integer), mysql::Value::Bytes(b)) => {
+            Value::Integer(text(b)?.parse().map_err(|_| bad("not an integer".into()))?)
+        }
         (Some(FieldType::Float), mysql::Value::Bytes(b)) => {
             Value::Float(text(b)?.parse().map_err(|_| bad("not a float".into()))?)
         }
@@ -211,7 +209,9 @@ impl Conn for MySession {
             // DDL and other parameterless statements: the text protocol.
             self.conn.query_drop(sql).map_err(map_err)?;
         } else {
-            self.conn.exec_drop(sql, params(params_)?).map_err(map_err)?;
+            self.conn
+                .exec_drop(sql, params(params_)?)
+                .map_err(map_err)?;
         }
         Ok(self.conn.affected_rows())
     }
@@ -325,10 +325,7 @@ mod tests {
             duplicate_key("Duplicate entry 'a@x' for key 'person.email'").as_deref(),
             Some("email")
         );
-        assert_eq!(
-            duplicate_key("Duplicate entry '1' for key 'PRIMARY'"),
-            None
-        );
+        assert_eq!(duplicate_key("Duplicate entry '1' for key 'PRIMARY'"), None);
         assert_eq!(
             foreign_key_column(
                 "Cannot add or update a child row: a foreign key constraint fails \

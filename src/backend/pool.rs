@@ -320,6 +320,67 @@ impl<K: Connector> Drop for PooledBackend<K> {
     }
 }
 
+/// The parts of `scheme://user[:password]@host[:port]/database`.
+#[cfg(any(feature = "mssql", feature = "oracle"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UrlParts {
+    pub(crate) user: String,
+    pub(crate) password: String,
+    pub(crate) host: String,
+    pub(crate) port: Option<u16>,
+    pub(crate) database: String,
+}
+
+/// Splits a database URL (user and password percent-decoded).
+#[cfg(any(feature = "mssql", feature = "oracle"))]
+pub(crate) fn parse_url(url: &str) -> Result<UrlParts, BackendError> {
+    let invalid = |reason: &str| BackendError::InvalidUrl {
+        reason: reason.to_owned(),
+    };
+    let (_, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid("expected scheme://user:password@host:port/database"))?;
+    let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
+    let (auth, location) = rest.rsplit_once('@').unwrap_or(("", rest));
+    let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
+    let (hostport, database) = location.split_once('/').unwrap_or((location, ""));
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            Some(p.parse::<u16>().map_err(|_| invalid("bad port number"))?),
+        ),
+        None => (hostport, None),
+    };
+    if host.is_empty() {
+        return Err(invalid("no host"));
+    }
+    Ok(UrlParts {
+        user: percent_decode(user)?,
+        password: percent_decode(password)?,
+        host: host.to_owned(),
+        port,
+        database: percent_decode(database)?,
+    })
+}
+
+#[cfg(any(feature = "mssql", feature = "oracle"))]
+fn percent_decode(s: &str) -> Result<String, BackendError> {
+    let invalid = || BackendError::InvalidUrl {
+        reason: "bad percent-encoding".to_owned(),
+    };
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex: String = bytes.by_ref().take(2).map(char::from).collect();
+            out.push(u8::from_str_radix(&hex, 16).map_err(|_| invalid())?);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).map_err(|_| invalid())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -459,10 +520,28 @@ mod tests {
         assert!(matches!(r, Err(BackendError::Internal { .. })));
         assert_eq!(
             *lock(&fake.log),
-            [
-                "BEGIN", "INSERT", "COMMIT", "BEGIN", "INSERT", "ROLLBACK", "BEGIN", "ROLLBACK"
-            ]
+            ["BEGIN", "INSERT", "COMMIT", "BEGIN", "INSERT", "ROLLBACK", "BEGIN", "ROLLBACK"]
         );
+    }
+
+    #[cfg(any(feature = "mssql", feature = "oracle"))]
+    #[test]
+    fn urls_split_into_parts() {
+        let p = parse_url("mssql://sa:p%40ss@db.local:1433/app?x=1").unwrap();
+        assert_eq!(
+            p,
+            UrlParts {
+                user: "sa".into(),
+                password: "p@ss".into(),
+                host: "db.local".into(),
+                port: Some(1433),
+                database: "app".into(),
+            }
+        );
+        let p = parse_url("oracle://scott@h/XEPDB1").unwrap();
+        assert_eq!((p.port, p.password.as_str()), (None, ""));
+        assert!(parse_url("oracle://u@:1/x").is_err());
+        assert!(parse_url("oracle://u@h:x/x").is_err());
     }
 
     #[test]

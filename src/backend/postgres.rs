@@ -83,7 +83,7 @@ fn split_schema(url: &str) -> Result<(String, Option<String>), BackendError> {
     let mut rest = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.strip_prefix("schema=") {
-            Some(s) if s.is_empty() => {
+            Some("") => {
                 return Err(BackendError::InvalidUrl {
                     reason: "empty schema= parameter".to_owned(),
                 })
@@ -351,9 +351,9 @@ fn decode(
         (Some(FieldType::Float), Value::Integer(i)) => Value::Float(i as f64),
         (Some(FieldType::Boolean), Value::Integer(i)) => Value::Boolean(i != 0),
         (Some(FieldType::Integer), Value::Boolean(b)) => Value::Integer(i64::from(b)),
-        (Some(FieldType::Json), Value::Text(t)) => Value::Json(
-            serde_json::from_str(&t).map_err(|e| bad(format!("bad json: {e}")))?,
-        ),
+        (Some(FieldType::Json), Value::Text(t)) => {
+            Value::Json(serde_json::from_str(&t).map_err(|e| bad(format!("bad json: {e}")))?)
+        }
         (None, v) => v,
         (Some(k), v) => {
             let fits = matches!(

@@ -36,7 +36,10 @@ impl Server {
                 "LIGHTAPI_TEST_POSTGRES_URL",
                 "postgres://postgres@127.0.0.1:5432/test",
             ),
-            Server::Mysql => ("LIGHTAPI_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+            Server::Mysql => (
+                "LIGHTAPI_TEST_MYSQL_URL",
+                "mysql://root@127.0.0.1:3306/test",
+            ),
         };
         std::env::var(var).unwrap_or_else(|_| default.to_owned())
     }
@@ -111,11 +114,11 @@ impl FreshDb {
             }
             Server::Mysql => {
                 let (prefix, rest) = base.rsplit_once('/').unwrap();
-                let query = rest.split_once('?').map_or(String::new(), |(_, q)| format!("?{q}"));
+                let query = rest
+                    .split_once('?')
+                    .map_or(String::new(), |(_, q)| format!("?{q}"));
                 (
-                    format!(
-                        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-                    ),
+                    format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
                     format!("{prefix}/{name}{query}"),
                 )
             }
