@@ -114,6 +114,9 @@ pub enum FilterOp {
     IsNull(bool),
     /// Case-insensitive substring (text fields); `%` and `_` match literally.
     Contains(String),
+    /// Any of these filters (`OR`); the enclosing [`Filter::field`] is
+    /// ignored.
+    Any(Vec<Filter>),
 }
 
 /// One filter of a [`ListQuery`].
@@ -206,7 +209,7 @@ pub struct ColumnInfo {
 ///
 /// ```
 /// use lightapi::backend::sql::select_columns;
-/// use lightapi::model::{Field, FieldType, Model};
+/// use lightapi::model::{Field, Model};
 /// let m = Model::new("t").field("a", Field::text()).versioned();
 /// let cols: Vec<_> = select_columns(&m).into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(cols, ["id", "a", "version"]);
@@ -609,6 +612,21 @@ fn field_nullable(model: &Model, name: &str) -> bool {
 }
 
 fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), BackendError> {
+    if let FilterOp::Any(alternatives) = &filter.op {
+        if alternatives.is_empty() {
+            b.push("1 = 0");
+            return Ok(());
+        }
+        b.push("(");
+        for (i, f) in alternatives.iter().enumerate() {
+            if i > 0 {
+                b.push(" OR ");
+            }
+            push_filter(b, model, f)?;
+        }
+        b.push(")");
+        return Ok(());
+    }
     let field = check_column(model, &filter.field)?;
     if field.is_some_and(Field::is_write_only) {
         return Err(BackendError::InvalidQuery {
@@ -666,6 +684,7 @@ fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), Ba
                 .param(Value::Text(pattern))
                 .push(") ESCAPE '!'");
         }
+        FilterOp::Any(_) => {}
     }
     Ok(())
 }
@@ -1047,7 +1066,7 @@ pub fn introspect(d: Dialect, table: &str) -> (Sql, [FieldType; 3]) {
 /// Decodes one row of [`introspect`]'s query.
 ///
 /// ```
-/// use lightapi::backend::{sql, Dialect, Value};
+/// use lightapi::backend::{sql, Value};
 /// let row = [Value::Text("email".into()), Value::Text("TEXT".into()), Value::Integer(1)];
 /// let info = sql::column_info(&row).unwrap();
 /// assert!(!info.nullable);
