@@ -504,7 +504,8 @@ pub fn validate_database_url(url: &str) -> Result<(), ConfigError> {
         )));
     };
     match scheme {
-        "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb" => {}
+        "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb" | "mssql" | "sqlserver"
+        | "oracle" => {}
         other => return Err(invalid(format!("unsupported scheme {other:?}"))),
     }
     if rest.is_empty() {

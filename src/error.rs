@@ -324,6 +324,12 @@ impl From<BackendError> for ApiError {
                 }
             }
             BackendError::InvalidQuery { message } => ApiError::BadRequest { detail: message },
+            BackendError::InvalidValue { field, reason } => ApiError::Validation {
+                errors: vec![FieldError {
+                    field: field.unwrap_or_default(),
+                    message: reason,
+                }],
+            },
             other => ApiError::Internal {
                 cause: other.to_string(),
             },

@@ -423,8 +423,14 @@ pub fn create_table(d: Dialect, model: &Model) -> Vec<String> {
         ));
     }
     cols.extend(constraints);
+    // MySQL: 4-byte UTF-8, and binary comparison so that unique keys and
+    // filters are case-sensitive as on the other dialects.
+    let options = match d {
+        Dialect::Mysql => " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+        _ => "",
+    };
     let mut out = vec![format!(
-        "CREATE TABLE {if_not_exists}{table} ({})",
+        "CREATE TABLE {if_not_exists}{table} ({}){options}",
         cols.join(", ")
     )];
     out.extend(indexes);
@@ -1022,7 +1028,9 @@ pub fn introspect(d: Dialect, table: &str) -> (Sql, [FieldType; 3]) {
             FieldType::Integer,
         ),
         Dialect::Postgres => (
-            "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
+            // The columns are domains (`sql_identifier`, …): cast to plain text.
+            "SELECT column_name::text, data_type::text, is_nullable::text \
+             FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
                 .to_owned(),
             FieldType::Text,

@@ -13,10 +13,12 @@ use serde_json::{json, Value};
 use crate::auth::Access;
 use crate::backend::sql::{Keyset, ListQuery, Order};
 use crate::backend::Backend;
+use crate::backend::Dialect;
 use crate::crud::cursor::{CursorKey, Position};
 use crate::crud::ops::{self, scope_for, Precondition, Record};
 use crate::crud::query::{parse_list_query, ListRequest, Paging, QueryRules};
 use crate::crud::validate::{validate_create, validate_patch, validate_replace};
+use crate::crud::validate::{FieldError, Row};
 use crate::crud::Scope;
 use crate::endpoint::{offered, Endpoint, HandlerResult, Registration, Service};
 use crate::error::ApiError;
@@ -318,6 +320,7 @@ impl Crud {
     pub fn create(&self, req: &Request) -> HandlerResult {
         let body = req.json()?;
         let row = validate_create(&self.model, &body)?;
+        self.storable(&row)?;
         let record = ops::create(&*self.backend, &self.model, row, self.scope(req)?.as_ref())?;
         let base = req.path().trim_end_matches('/');
         let location = format!("{base}/{}", record.id);
@@ -472,6 +475,33 @@ impl Crud {
         }))
     }
 
+    /// Refuses values the database cannot store as sent: PostgreSQL text
+    /// and JSONB cannot hold U+0000, so such a field is a `422` naming it
+    /// rather than a silently altered value.
+    fn storable(&self, row: &Row) -> Result<(), ApiError> {
+        if self.backend.dialect() != Dialect::Postgres {
+            return Ok(());
+        }
+        let errors: Vec<FieldError> = row
+            .values()
+            .iter()
+            .filter(|(_, v)| match v {
+                crate::backend::Value::Text(t) => t.contains('\0'),
+                crate::backend::Value::Json(j) => json_has_nul(j),
+                _ => false,
+            })
+            .map(|(name, _)| FieldError {
+                field: name.clone(),
+                message: "the database cannot store the character U+0000 (NUL)".into(),
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation { errors })
+        }
+    }
+
     /// A cursor value back in the column's type.
     fn typed(&self, field: &str, v: &Value) -> Option<crate::backend::Value> {
         match self.model.field_named(field) {
@@ -527,6 +557,7 @@ impl Crud {
         let scope = self.scope(req)?;
         let record = if partial {
             let row = validate_patch(&self.model, &body)?;
+            self.storable(&row)?;
             ops::patch(
                 &*self.backend,
                 &self.model,
@@ -537,6 +568,7 @@ impl Crud {
             )
         } else {
             let row = validate_replace(&self.model, &body)?;
+            self.storable(&row)?;
             ops::replace(
                 &*self.backend,
                 &self.model,
@@ -571,6 +603,15 @@ impl Crud {
             e => e.into(),
         })?;
         Ok(Response::new(StatusCode::NO_CONTENT))
+    }
+}
+
+fn json_has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(json_has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
     }
 }
 

@@ -8,6 +8,8 @@
 pub mod crud_suite;
 pub mod http;
 pub mod http_crud_suite;
+pub mod servers;
+pub mod simple_http;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -82,7 +82,8 @@ fn create_table_mysql() {
         "CREATE TABLE IF NOT EXISTS `person` (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \
          `name` VARCHAR(100) NOT NULL, `email` VARCHAR(768) NOT NULL UNIQUE, `age` BIGINT, \
          `score` DOUBLE NOT NULL, `verified` BOOLEAN NOT NULL, `born` DATETIME(6), `extra` JSON, \
-         `team` BIGINT, FOREIGN KEY (`team`) REFERENCES `team` (`id`))"
+         `team` BIGINT, FOREIGN KEY (`team`) REFERENCES `team` (`id`)) \
+         DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
     );
     assert_eq!(ddl[1], "CREATE INDEX `ix_person_team` ON `person` (`team`)");
 }

@@ -110,6 +110,9 @@ macro_rules! http_crud_tests {
         #[test]
         fn $case() {
             let db = $db;
+            if !$crate::support::http_crud_suite::TestDb::available(&db) {
+                return;
+            }
             $crate::support::http_crud_suite::$case(&db);
         }
     )*};
@@ -120,6 +123,18 @@ pub trait TestDb {
     /// A database (URL plus table prefix) no other running case uses.
     /// `case` names the case, for file or schema names.
     fn database(&self, case: &str) -> TestDatabase;
+
+    /// Whether the server answers; when it does not, this prints a
+    /// `SKIPPED:` line with the reason and the case returns.
+    fn available(&self) -> bool {
+        true
+    }
+
+    /// Whether text and JSON values may contain U+0000 (PostgreSQL refuses
+    /// them with a `422` naming the field).
+    fn stores_nul(&self) -> bool {
+        true
+    }
 }
 
 /// A database URL for one case, a table-name prefix, and what to do when the
