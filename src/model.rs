@@ -398,10 +398,10 @@ impl Field {
                     let f = n.as_f64().unwrap_or(f64::NAN);
                     if !f.is_finite() || f.fract() != 0.0 {
                         Err("expected an integer, got a fractional number".to_owned())
-                    } else if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0)
-                        .contains(&f)
-                    {
-                        // Exact: every integral f64 in this range is an i64.
+                    } else if f > -9_223_372_036_854_775_808.0 && f < 9_223_372_036_854_775_808.0 {
+                        // Exact: every integral f64 in this range is an i64. The
+                        // bound -2^63 itself is excluded: an integer literal below
+                        // `i64::MIN` (which `as_i64` refused) rounds to it.
                         #[allow(clippy::cast_possible_truncation)]
                         Ok(Value::Integer(f as i64))
                     } else {
