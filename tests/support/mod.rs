@@ -5,6 +5,7 @@
 //! No sleeps for synchronisation: waiting is polling with a deadline.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod crud_suite;
 
 use std::io::{self, Read, Write};
