@@ -478,20 +478,15 @@ impl Crud {
                 return Ok(Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", record.etag));
             }
         }
-        let fields = match req.query_param("fields") {
-            None => None,
-            Some(list) => {
-                let params = [("fields".to_string(), list.to_string())];
-                parse_list_query(&self.model, &self.rules, &params, 1, 1)
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?
-                    .fields
-            }
-        };
         if let Some(name) = req.query().iter().map(|(n, _)| n).find(|n| *n != "fields") {
             return Err(ApiError::bad_request(format!(
                 "unknown query parameter `{name}`"
             )));
         }
+        // Only `fields` is left; the list parser refuses it repeated.
+        let fields = parse_list_query(&self.model, &self.rules, req.query(), 1, 1)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .fields;
         let etag = record.etag.clone();
         let body = project(vec![record], fields.as_deref())
             .pop()
