@@ -62,7 +62,7 @@ fn write_only_never_leaves(url: &str) {
     let put = api.with_body("PUT", &item, &[], &json!({"login": "ada", "password": "p"}));
     assert_eq!(put.status, 200, "{}", body_text(&put));
     assert_eq!(keys(&put.json()), all);
-    for list in [format!("{path}"), format!("{path}?cursor=")] {
+    for list in [path.clone(), format!("{path}?cursor=")] {
         let page = api.get_ok(&list);
         assert_eq!(keys(&page["results"][0]), all);
     }
