@@ -23,16 +23,19 @@ pub(crate) enum RouteDoc<'a> {
     Item(&'a Crud),
 }
 
-const ERRORS: [(u16, &str); 10] = [
+const ERRORS: [(u16, &str); 13] = [
     (400, "Malformed request or query"),
     (401, "Missing or invalid bearer token"),
     (403, "Not permitted"),
     (404, "Not found"),
     (409, "Conflict with stored data"),
     (412, "If-Match does not match"),
+    (413, "Body too large"),
+    (414, "Request target too long"),
     (415, "Body is not JSON"),
     (422, "Invalid fields"),
     (428, "If-Match required"),
+    (431, "Request header fields too large"),
     (503, "Database unavailable"),
 ];
 
@@ -188,10 +191,10 @@ fn operation(pattern: &str, method: Method, doc: &RouteDoc<'_>, access: &Access)
     for (code, text) in ERRORS {
         let relevant = match code {
             401 | 403 => !access.is_public(),
-            404 => true,
+            404 | 414 | 431 => true,
             400 | 503 | 409 => !matches!(doc, RouteDoc::Custom) || code == 400,
             412 | 428 => matches!(doc, RouteDoc::Item(_)) && method != Method::Get,
-            415 | 422 => matches!(method, Method::Post | Method::Put | Method::Patch),
+            413 | 415 | 422 => matches!(method, Method::Post | Method::Put | Method::Patch),
             _ => false,
         };
         if relevant {

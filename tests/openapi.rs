@@ -235,6 +235,12 @@ fn list_parameters_cover_filters_ordering_and_pagination() {
         .unwrap()
         .iter()
         .all(|p| p["name"] != "search"));
+    // Limits of the HTTP layer are documented too.
+    for code in ["400", "414", "431"] {
+        assert!(list["responses"].get(code).is_some(), "{code}");
+    }
+    let post = &doc["paths"]["/product"]["post"]["responses"];
+    assert!(post.get("413").is_some() && post.get("422").is_some());
     let schema = &list["responses"]["200"]["content"]["application/json"]["schema"];
     assert_eq!(
         schema["oneOf"],

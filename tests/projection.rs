@@ -154,6 +154,25 @@ fn fields_selects_a_subset(url: &str) {
         api.assert_rejects(&format!("{path}/{id}?{bad}"), "fields");
     }
     api.assert_rejects(&format!("{path}/{id}?login=u1"), "login");
+    // Checked before the conditional answer and before the lookup.
+    let etag = api
+        .get(&format!("{path}/{id}"))
+        .header("etag")
+        .unwrap()
+        .to_string();
+    for inm in ["*".to_string(), etag] {
+        let r = api.send(
+            "GET",
+            &format!("{path}/{id}?fields=nope"),
+            &[
+                &format!("Authorization: Bearer {}", api.token),
+                &format!("If-None-Match: {inm}"),
+            ],
+            None,
+        );
+        r.assert_problem(400);
+    }
+    api.assert_rejects(&format!("{path}/999999?fields=nope"), "fields");
 }
 
 #[test]
