@@ -165,7 +165,26 @@ impl Cors {
 
     /// Adds the CORS headers of an actual (non-preflight) response.
     pub(crate) fn decorate(&self, req: &Request, resp: &mut Response) {
-        resp.insert_header("Vary", "Origin");
+        let varies = resp
+            .headers()
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
+            .any(|(_, v)| {
+                v.split(',')
+                    .any(|x| x.trim() == "*" || x.trim().eq_ignore_ascii_case("origin"))
+            });
+        if !varies {
+            resp.insert_header("Vary", "Origin");
+        }
+        // The grant is this layer's alone: never duplicated or mixed with
+        // one an endpoint set.
+        for h in [
+            "Access-Control-Allow-Origin",
+            "Access-Control-Expose-Headers",
+            "Access-Control-Allow-Credentials",
+        ] {
+            resp.remove_header(h);
+        }
         let Some(origin) = req.header("origin").filter(|o| self.allows(o)) else {
             return;
         };

@@ -60,6 +60,7 @@ impl Middleware for Timing {
     fn after(&self, req: &Request, resp: &mut Response) {
         if let Some(Started(t)) = req.extension::<Started>() {
             let ms = t.elapsed().as_secs_f64() * 1000.0;
+            resp.remove_header("Server-Timing");
             resp.insert_header("Server-Timing", format!("app;dur={ms:.3}"));
         }
     }
@@ -97,6 +98,7 @@ impl Middleware for RequestId {
 
     fn after(&self, req: &Request, resp: &mut Response) {
         if let Some(RequestIdValue(id)) = req.extension::<RequestIdValue>() {
+            resp.remove_header("X-Request-Id");
             resp.insert_header("X-Request-Id", id.clone());
         }
     }

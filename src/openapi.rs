@@ -6,6 +6,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::auth::Access;
+use crate::crud::cursor::MAX_CURSOR_BYTES;
+use crate::crud::query::{max_page, MAX_IN_VALUES};
 use crate::crud::Crud;
 use crate::endpoint::Service;
 use crate::http::method::Method;
@@ -21,16 +23,19 @@ pub(crate) enum RouteDoc<'a> {
     Item(&'a Crud),
 }
 
-const ERRORS: [(u16, &str); 10] = [
+const ERRORS: [(u16, &str); 13] = [
     (400, "Malformed request or query"),
     (401, "Missing or invalid bearer token"),
     (403, "Not permitted"),
     (404, "Not found"),
     (409, "Conflict with stored data"),
     (412, "If-Match does not match"),
+    (413, "Body too large"),
+    (414, "Request target too long"),
     (415, "Body is not JSON"),
     (422, "Invalid fields"),
     (428, "If-Match required"),
+    (431, "Request header fields too large"),
     (503, "Database unavailable"),
 ];
 
@@ -141,12 +146,10 @@ fn operation(pattern: &str, method: Method, doc: &RouteDoc<'_>, access: &Access)
             );
             responses.insert("201".into(), row_response("Created", reference("")));
         }
-        (RouteDoc::Item(_), Method::Get) => {
-            params.push(json!({"name": "fields", "in": "query", "required": false,
-                "description": "Comma-separated readable fields to return",
-                "schema": {"type": "string"}}));
+        (RouteDoc::Item(c), Method::Get) => {
+            params.push(fields_parameter(c.model()));
             params.push(header_param("If-None-Match"));
-            responses.insert("200".into(), row_response("The row", reference("")));
+            responses.insert("200".into(), row_response("The row", reference("Fields")));
             responses.insert("304".into(), json!({"description": "Not modified"}));
         }
         (RouteDoc::Item(_), Method::Put | Method::Patch) => {
@@ -174,6 +177,7 @@ fn operation(pattern: &str, method: Method, doc: &RouteDoc<'_>, access: &Access)
                     "type": "object", "required": ["token", "token_type", "expires_in"],
                     "properties": {"token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"}}
                 }}}}));
+                responses.insert("401".into(), problem("Invalid credentials"));
                 responses.insert("429".into(), problem("Too many attempts"));
             } else {
                 if matches!(method, Method::Post | Method::Put | Method::Patch) {
@@ -187,10 +191,10 @@ fn operation(pattern: &str, method: Method, doc: &RouteDoc<'_>, access: &Access)
     for (code, text) in ERRORS {
         let relevant = match code {
             401 | 403 => !access.is_public(),
-            404 => true,
+            404 | 414 | 431 => true,
             400 | 503 | 409 => !matches!(doc, RouteDoc::Custom) || code == 400,
             412 | 428 => matches!(doc, RouteDoc::Item(_)) && method != Method::Get,
-            415 | 422 => matches!(method, Method::Post | Method::Put | Method::Patch),
+            413 | 415 | 422 => matches!(method, Method::Post | Method::Put | Method::Patch),
             _ => false,
         };
         if relevant {
@@ -322,74 +326,131 @@ fn add_model_schemas(schemas: &mut Map<String, Value>, crud: &Crud) {
         create.insert("version".into(), json!({"type": "integer"}));
         create_schema["properties"] = Value::Object(create);
     }
+    // A stored row as written responses return it: every readable field.
     schemas.insert(
         name.clone(),
-        json!({"type": "object", "properties": read, "required": read_required}),
+        json!({"type": "object", "properties": read.clone(), "required": read_required,
+            "additionalProperties": false}),
+    );
+    // A row as `GET` returns it: `?fields=` may leave out any field.
+    schemas.insert(
+        format!("{name}Fields"),
+        json!({"type": "object", "properties": read, "additionalProperties": false,
+            "description": "The row's readable fields, or the subset `fields` asked for"}),
     );
     schemas.insert(format!("{name}Create"), create_schema);
     schemas.insert(
         format!("{name}Patch"),
         json!({"type": "object", "properties": patch, "additionalProperties": false}),
     );
-    let rows = json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{name}")}});
+    let rows =
+        json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{name}Fields")}});
     let link = json!({"type": ["string", "null"]});
     schemas.insert(
         format!("{name}Page"),
         json!({"type": "object", "required": ["count", "pages", "next", "previous", "results"],
+            "additionalProperties": false,
             "properties": {"count": {"type": "integer", "minimum": 0}, "pages": {"type": "integer", "minimum": 1},
                 "next": link, "previous": link, "results": rows}}),
     );
     schemas.insert(
         format!("{name}CursorPage"),
         json!({"type": "object", "required": ["next", "previous", "results"],
+            "additionalProperties": false,
             "properties": {"next": link, "previous": link, "results": rows}}),
     );
+}
+
+/// The readable field names of `model`, `id` first.
+fn readable_fields(model: &Model) -> Vec<String> {
+    let mut out = vec!["id".to_string()];
+    out.extend(
+        model
+            .fields()
+            .iter()
+            .filter(|(_, f)| !f.is_write_only())
+            .map(|(n, _)| n.clone()),
+    );
+    if model.is_versioned() {
+        out.push("version".into());
+    }
+    out
+}
+
+/// The `fields` query parameter: a comma-separated subset of the readable
+/// fields.
+pub(crate) fn fields_parameter(model: &Model) -> Value {
+    json!({"name": "fields", "in": "query", "required": false,
+        "description": "Comma-separated readable fields to return (the others are left out)",
+        "style": "form", "explode": false,
+        "schema": {"type": "array", "minItems": 1, "items": {"enum": readable_fields(model)}}})
 }
 
 fn list_parameters(crud: &Crud) -> Vec<Value> {
     let model = crud.model();
     let rules = crud.query_rules();
-    let (_, max) = crud.page_sizes();
+    let (default_size, max) = crud.page_sizes();
     let q = |name: &str, schema: Value, description: &str| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    // A comma-separated list (`a,b`), as OpenAPI spells it.
+    let list = |name: &str, schema: Value, description: &str| {
+        let mut p = q(name, schema, description);
+        p["style"] = json!("form");
+        p["explode"] = json!(false);
+        p
+    };
     let mut out = vec![
         q(
             "page",
-            json!({"type": "integer", "minimum": 1, "maximum": i64::MAX}),
-            "Page number (page pagination)",
+            json!({"type": "integer", "minimum": 1, "maximum": max_page(max)}),
+            "Page number (page pagination); not with `cursor`",
         ),
         q(
             "page_size",
-            json!({"type": "integer", "minimum": 1, "maximum": max}),
+            json!({"type": "integer", "minimum": 1, "maximum": max, "default": default_size}),
             "Rows per page",
         ),
         q(
             "cursor",
-            json!({"type": "string"}),
-            "Opaque keyset cursor from `next`/`previous`; empty for the first page",
+            json!({"type": "string", "maxLength": MAX_CURSOR_BYTES,
+                "pattern": "^([A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+)?$"}),
+            "Keyset pagination: empty for the first page, else the opaque, signed cursor of a \
+             `next`/`previous` link (anything else is a 400); not with `page`",
         ),
-        q(
-            "fields",
-            json!({"type": "string"}),
-            "Comma-separated readable fields to return",
-        ),
+        fields_parameter(model),
     ];
     let mut orderable: Vec<&str> = rules.ordering.iter().map(String::as_str).collect();
     orderable.push("id");
-    let key = format!("-?({})", orderable.join("|"));
-    out.push(q(
+    let keys: Vec<String> = orderable
+        .iter()
+        .flat_map(|f| [f.to_string(), format!("-{f}")])
+        .collect();
+    // Each field at most once, in either direction.
+    let once: Vec<Value> = orderable
+        .iter()
+        .map(|f| json!({"contains": {"enum": [f, format!("-{f}")]}, "minContains": 0, "maxContains": 1}))
+        .collect();
+    out.push(list(
         "ordering",
-        json!({"type": "string", "pattern": format!("^{key}(,{key})*$")}),
-        &format!("Sort keys, `-` for descending: {}", orderable.join(", ")),
+        json!({"type": "array", "items": {"enum": keys}, "allOf": once}),
+        &format!(
+            "Sort keys, `-` for descending, each field once: {}; `id` breaks ties",
+            orderable.join(", ")
+        ),
     ));
     if !rules.search.is_empty() {
         out.push(q(
             "search",
             json!({"type": "string"}),
-            &format!("Case-insensitive substring of {}", rules.search.join(", ")),
+            &format!(
+                "Case-insensitive substring of {} (`%` and `_` are literal)",
+                rules.search.join(", ")
+            ),
         ));
     }
-    let mut filterable: Vec<(String, Value)> =
-        vec![("id".into(), json!({"type": "integer", "format": "int64"}))];
+    let mut filterable: Vec<(String, Value)> = vec![(
+        "id".into(),
+        json!({"type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX}),
+    )];
     for f in &rules.filter {
         if let Some(field) = model.field_named(f) {
             if field.is_write_only() || field.field_type() == FieldType::Json {
@@ -410,10 +471,17 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
         for op in ["", "__ne", "__lt", "__lte", "__gt", "__gte"] {
             out.push(q(&format!("{f}{op}"), schema.clone(), "Filter"));
         }
-        out.push(q(
+        // Text items cannot hold the separator; `x__in=` is the one empty
+        // string. Other types need at least one value.
+        let (item, min) = if schema["type"] == "string" && schema.get("format").is_none() {
+            (json!({"type": "string", "pattern": "^[^,]*$"}), 0)
+        } else {
+            (schema, 1)
+        };
+        out.push(list(
             &format!("{f}__in"),
-            json!({"type": "string"}),
-            "Comma-separated values",
+            json!({"type": "array", "items": item, "minItems": min, "maxItems": MAX_IN_VALUES}),
+            "One of these comma-separated values",
         ));
         out.push(q(
             &format!("{f}__isnull"),

@@ -85,6 +85,19 @@ impl fmt::Display for QueryParamError {
 
 impl std::error::Error for QueryParamError {}
 
+/// Most values one `__in` filter may list.
+pub const MAX_IN_VALUES: usize = 100;
+
+/// The largest page number accepted when pages hold at most `max_size`
+/// rows: the offset of any page stays within `i64`.
+///
+/// ```
+/// assert_eq!(lightapi::crud::query::max_page(1), i64::MAX as u64);
+/// ```
+pub fn max_page(max_size: u64) -> u64 {
+    i64::MAX as u64 / max_size.max(1)
+}
+
 const RESERVED: [&str; 6] = [
     "page",
     "page_size",
@@ -158,8 +171,9 @@ pub fn parse_list_query(
         },
         (Some(p), None) => {
             let page = positive("page", p)?;
-            if page.checked_mul(size).is_none_or(|n| n > i64::MAX as u64) {
-                return Err(err("page", "is too large".into()));
+            let most = max_page(max_size);
+            if page > most {
+                return Err(err("page", format!("must be at most {most}")));
             }
             Paging::Page { page, size }
         }
@@ -248,8 +262,8 @@ fn parse_filter(
         "gte" => FilterOp::Gte(typed(value)?),
         "in" => {
             let items: Vec<&str> = value.split(',').collect();
-            if items.len() > 100 {
-                return Err("at most 100 values".into());
+            if items.len() > MAX_IN_VALUES {
+                return Err(format!("at most {MAX_IN_VALUES} values"));
             }
             FilterOp::In(items.into_iter().map(typed).collect::<Result<_, _>>()?)
         }
@@ -272,6 +286,7 @@ fn parse_filter(
 
 fn parse_ordering(rules: &QueryRules, spec: &str) -> Result<Vec<Order>, String> {
     let mut out: Vec<Order> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
     for key in spec.split(',') {
         let (field, descending) = match key.strip_prefix('-') {
             Some(f) => (f, true),
@@ -280,23 +295,27 @@ fn parse_ordering(rules: &QueryRules, spec: &str) -> Result<Vec<Order>, String> 
         if field != "id" && !rules.ordering.iter().any(|f| f == field) {
             return Err(format!("cannot order by `{field}`"));
         }
-        if out.iter().any(|o| o.field == field) {
+        if seen.contains(&field) {
             return Err(format!("`{field}` given twice"));
         }
-        out.push(Order {
-            field: field.to_string(),
-            descending,
-        });
-        if field == "id" {
-            break;
+        // `id` is unique: keys after it are checked but change nothing.
+        if !seen.contains(&"id") {
+            out.push(Order {
+                field: field.to_string(),
+                descending,
+            });
         }
+        seen.push(field);
     }
     Ok(out)
 }
 
 fn parse_fields(model: &Model, list: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
-    for f in list.split(',').filter(|f| !f.is_empty()) {
+    for f in list.split(',') {
+        if f.is_empty() {
+            return Err("has an empty field name".into());
+        }
         let readable = f == "id"
             || (model.is_versioned() && f == "version")
             || model.field_named(f).is_some_and(|x| !x.is_write_only());
@@ -306,9 +325,6 @@ fn parse_fields(model: &Model, list: &str) -> Result<Vec<String>, String> {
         if !out.iter().any(|o| o == f) {
             out.push(f.to_string());
         }
-    }
-    if out.is_empty() {
-        return Err("names no field".into());
     }
     Ok(out)
 }

@@ -517,26 +517,23 @@ impl Crud {
     /// `404` for an id that is not a positive integer or no such row.
     pub fn get(&self, req: &Request) -> HandlerResult {
         let id = path_id(req)?;
+        // The query is checked first: a bad one is a 400 even when the row
+        // is missing or the answer would be a 304.
+        if let Some(name) = req.query().iter().map(|(n, _)| n).find(|n| *n != "fields") {
+            return Err(ApiError::bad_request(format!(
+                "unknown query parameter `{name}`"
+            )));
+        }
+        // Only `fields` is left; the list parser refuses it repeated.
+        let fields = parse_list_query(&self.model, &self.rules, req.query(), 1, 1)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .fields;
         let record = ops::get(&*self.backend, &self.model, id, self.scope(req)?.as_ref())?
             .ok_or_else(|| not_found(&self.model, id))?;
         if let Some(inm) = req.header("if-none-match") {
             if none_match_hits(inm, &record.etag) {
                 return Ok(Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", record.etag));
             }
-        }
-        let fields = match req.query_param("fields") {
-            None => None,
-            Some(list) => {
-                let params = [("fields".to_string(), list.to_string())];
-                parse_list_query(&self.model, &self.rules, &params, 1, 1)
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?
-                    .fields
-            }
-        };
-        if let Some(name) = req.query().iter().map(|(n, _)| n).find(|n| *n != "fields") {
-            return Err(ApiError::bad_request(format!(
-                "unknown query parameter `{name}`"
-            )));
         }
         let etag = record.etag.clone();
         let body = project(vec![record], fields.as_deref())

@@ -5,6 +5,7 @@
 //! No sleeps for synchronisation: waiting is polling with a deadline.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod crud_suite;
 pub mod http;
 pub mod http_crud_suite;
