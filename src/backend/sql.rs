@@ -791,6 +791,16 @@ fn push_keyset(
             message: "the keyset position does not match the ordering".to_owned(),
         });
     }
+    // A redundant bound on the first key lets every database seek an index
+    // on it instead of scanning: the expansion below alone is an `OR`.
+    if let (Some((column, desc, false)), Some(v)) = (keys.first(), values.first()) {
+        if keys.len() > 1 && !v.is_null() {
+            b.ident(column)
+                .push(if *desc { " <= " } else { " >= " })
+                .param(v.clone())
+                .push(" AND ");
+        }
+    }
     b.push("(");
     for k in 0..keys.len() {
         if k > 0 {

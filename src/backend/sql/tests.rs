@@ -401,9 +401,9 @@ fn keyset_expands_mixed_directions_and_nulls() {
     let s = select_list(Dialect::Postgres, &m, &q, None).unwrap();
     assert_eq!(
         s.text,
-        "SELECT \"id\", \"a\", \"b\" FROM \"t\" WHERE ((\"a\" > $1) OR (\"a\" = $2 AND (\"b\" < $3 OR \"b\" IS NULL)) \
-         OR (\"a\" = $4 AND \"b\" = $5 AND \"id\" > $6)) \
-         ORDER BY \"a\", CASE WHEN \"b\" IS NULL THEN 0 ELSE 1 END DESC, \"b\" DESC, \"id\" LIMIT $7"
+        "SELECT \"id\", \"a\", \"b\" FROM \"t\" WHERE \"a\" >= $1 AND ((\"a\" > $2) OR (\"a\" = $3 AND (\"b\" < $4 OR \"b\" IS NULL)) \
+         OR (\"a\" = $5 AND \"b\" = $6 AND \"id\" > $7)) \
+         ORDER BY \"a\", CASE WHEN \"b\" IS NULL THEN 0 ELSE 1 END DESC, \"b\" DESC, \"id\" LIMIT $8"
     );
     let q = ListQuery {
         order,
@@ -415,7 +415,7 @@ fn keyset_expands_mixed_directions_and_nulls() {
     };
     let s = select_list(Dialect::Sqlite, &m, &q, None).unwrap();
     assert!(s.text.contains(
-        "WHERE ((\"a\" > ?) OR (\"a\" = ? AND 1 = 0) OR (\"a\" = ? AND \"b\" IS NULL AND \"id\" > ?))"
+        "WHERE \"a\" >= ? AND ((\"a\" > ?) OR (\"a\" = ? AND 1 = 0) OR (\"a\" = ? AND \"b\" IS NULL AND \"id\" > ?))"
     ));
     let bad = ListQuery {
         after: Some(Keyset {
