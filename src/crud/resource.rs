@@ -552,29 +552,22 @@ impl Crud {
         let body = req.json()?;
         let precondition = precondition(req);
         let scope = self.scope(req)?;
-        let record = if partial {
-            let row = validate_patch(&self.model, &body)?;
-            self.storable(&row)?;
-            ops::patch(
-                &*self.backend,
-                &self.model,
-                id,
-                row,
-                precondition,
-                scope.as_ref(),
-            )
+        // PUT and PATCH differ only in validation: a replace row carries
+        // every writable field, a patch row only those sent.
+        let row = if partial {
+            validate_patch(&self.model, &body)?
         } else {
-            let row = validate_replace(&self.model, &body)?;
-            self.storable(&row)?;
-            ops::replace(
-                &*self.backend,
-                &self.model,
-                id,
-                row,
-                precondition,
-                scope.as_ref(),
-            )
-        }
+            validate_replace(&self.model, &body)?
+        };
+        self.storable(&row)?;
+        let record = ops::patch(
+            &*self.backend,
+            &self.model,
+            id,
+            row,
+            precondition,
+            scope.as_ref(),
+        )
         .map_err(|e| match e {
             ops::CrudError::NotFound => not_found(&self.model, id),
             e => e.into(),
