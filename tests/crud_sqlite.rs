@@ -47,22 +47,7 @@ macro_rules! sqlite_file_tests {
     )*};
 }
 
-sqlite_file_tests!(
-    every_type_round_trips,
-    defaults_ids_and_write_only,
-    unique_violation_is_a_conflict_on_the_field,
-    foreign_key_violation_is_a_conflict,
-    if_match_mismatch_writes_nothing,
-    replace_resets_and_patch_keeps,
-    versioned_models_lock_optimistically,
-    require_if_match_is_enforced,
-    concurrent_creates_each_land_once,
-    concurrent_if_match_patches_have_one_winner,
-    table_mismatch_is_detected,
-    scoping_hides_other_owners_rows,
-    list_filters_orders_and_pages,
-    missing_server_value_is_reported,
-);
+for_each_crud_case!(sqlite_file_tests);
 
 #[test]
 fn memory_database_runs_the_suite() {

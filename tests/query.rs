@@ -505,6 +505,22 @@ fn previous_links_walk_back(url: &str) {
     }
 }
 
+/// Calls `$run!` with every scenario of this file (and an optional server).
+macro_rules! for_each_query_case {
+    ($run:ident $(, $server:expr)?) => {
+        $run!($($server;)?
+            operators_with_valid_and_invalid_values,
+            search_treats_wildcards_and_quotes_literally,
+            ordering_is_stable_across_pages,
+            lists_are_paginated_by_default,
+            whitelist_rejections,
+            tampered_cursors_are_rejected,
+            cursor_pages_are_consistent_under_concurrent_writes,
+            previous_links_walk_back,
+        );
+    };
+}
+
 macro_rules! sqlite_tests {
     ($($name:ident),* $(,)?) => {$(
         #[test]
@@ -516,16 +532,7 @@ macro_rules! sqlite_tests {
 }
 
 mod sqlite {
-    sqlite_tests!(
-        operators_with_valid_and_invalid_values,
-        search_treats_wildcards_and_quotes_literally,
-        ordering_is_stable_across_pages,
-        lists_are_paginated_by_default,
-        whitelist_rejections,
-        tampered_cursors_are_rejected,
-        cursor_pages_are_consistent_under_concurrent_writes,
-        previous_links_walk_back,
-    );
+    for_each_query_case!(sqlite_tests);
     use super::support::api::database_url;
 }
 
@@ -545,29 +552,11 @@ macro_rules! live_tests {
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::support::servers::{FreshDb, Server};
-    live_tests!(Server::Postgres;
-        operators_with_valid_and_invalid_values,
-        search_treats_wildcards_and_quotes_literally,
-        ordering_is_stable_across_pages,
-        lists_are_paginated_by_default,
-        whitelist_rejections,
-        tampered_cursors_are_rejected,
-        cursor_pages_are_consistent_under_concurrent_writes,
-        previous_links_walk_back,
-    );
+    for_each_query_case!(live_tests, Server::Postgres);
 }
 
 #[cfg(feature = "mysql")]
 mod mysql {
     use super::support::servers::{FreshDb, Server};
-    live_tests!(Server::Mysql;
-        operators_with_valid_and_invalid_values,
-        search_treats_wildcards_and_quotes_literally,
-        ordering_is_stable_across_pages,
-        lists_are_paginated_by_default,
-        whitelist_rejections,
-        tampered_cursors_are_rejected,
-        cursor_pages_are_consistent_under_concurrent_writes,
-        previous_links_walk_back,
-    );
+    for_each_query_case!(live_tests, Server::Mysql);
 }
