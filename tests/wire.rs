@@ -390,3 +390,37 @@ fn empty_lines_between_requests_are_ignored_but_bounded() {
     c.assert_closed();
     server.stop();
 }
+
+/// Answers 16 MiB, more than the socket buffers hold.
+struct Huge;
+
+impl Endpoint for Huge {
+    fn get(&self, _req: &Request) -> HandlerResult {
+        Ok(Response::new(StatusCode::OK).with_body(lightapi::Body::Bytes(vec![b'x'; 16 << 20])))
+    }
+    fn access(&self, _m: Method) -> lightapi::Access {
+        lightapi::Access::Public
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
+    let server = start_with(
+        |c| c.timeouts.write = Duration::from_millis(300),
+        |a| a.register("/huge", Huge),
+    );
+    let mut c = Client::connect(server.local_addr());
+    c.send("GET /huge HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(eventually(Duration::from_secs(3), || server
+        .open_connections()
+        == 1));
+    // The client never reads; the server gives up on it.
+    assert!(
+        eventually(Duration::from_secs(5), || server.open_connections() == 0),
+        "the stalled connection is closed"
+    );
+    // Others are served meanwhile and afterwards.
+    let mut other = Client::connect(server.local_addr());
+    assert_eq!(other.get("/healthz", "").status, 200);
+    server.stop();
+}

@@ -166,7 +166,7 @@ impl Conn {
                 return Verdict::Close;
             }
             self.process(cx);
-            if self.flush(cx.now).is_err() {
+            if self.flush(cx.now, cx.config.timeouts.write).is_err() {
                 return Verdict::Close;
             }
             if let Some(v) = self.after_flush(cx) {
@@ -463,7 +463,8 @@ impl Conn {
     }
 
     /// Writes queued output until done or the socket is full.
-    fn flush(&mut self, now: Instant) -> io::Result<()> {
+    /// A client that takes no output for `write_timeout` is dropped.
+    fn flush(&mut self, now: Instant, write_timeout: Duration) -> io::Result<()> {
         while self.wpos < self.wbuf.len() {
             match self
                 .stream
@@ -477,7 +478,7 @@ impl Conn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if self.write_deadline.is_none() {
-                        self.write_deadline = Some(now + Duration::from_secs(3600));
+                        self.write_deadline = Some(now + write_timeout);
                     }
                     return Ok(());
                 }
@@ -522,15 +523,11 @@ impl Conn {
                 Some(self.read_deadline.unwrap_or(cx.now + t.idle))
             }
             State::Head => Some(self.head_started.unwrap_or(cx.now) + t.header_read),
-            State::Body { started, .. } => {
-                Some(*started + t.header_read.max(Duration::ZERO) + t.body_read)
-            }
+            // The body's time counts from the start of its request.
+            State::Body { started, .. } => Some(*started + t.header_read + t.body_read),
             State::Waiting(_) | State::Closing => None,
             State::Lingering { until, .. } => Some(*until),
         };
-        if self.write_deadline.is_some() {
-            self.write_deadline = self.write_deadline.map(|d| d.min(cx.now + t.write));
-        }
     }
 
     fn release_buffers(&mut self) {
