@@ -71,6 +71,12 @@ impl AppState {
 
     fn route_inner(&self, mut req: Request) -> Result<Routed, Box<(Request, Response)>> {
         let method = req.method;
+        if req.target == "*" {
+            // `OPTIONS *` asks about the server as a whole (RFC 9110 §9.3.7).
+            let resp = Response::new(StatusCode::NO_CONTENT)
+                .with_header("Allow", MethodSet::ALL.to_allow_header());
+            return Err(Box::new((req, resp)));
+        }
         let (entry, params) = match self.router.lookup(req.path()) {
             Ok(found) => found,
             Err(e) => return Err(Box::new((req, ApiError::from(e).into_response()))),

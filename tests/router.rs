@@ -163,3 +163,14 @@ fn query_is_decoded_and_bad_escapes_are_400() {
     assert_eq!(c.get("/items", "").status, 200);
     s.stop();
 }
+
+#[test]
+fn options_star_describes_the_server() {
+    let server = support::start(|a| a);
+    let mut c = support::Client::connect(server.local_addr());
+    c.send("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n");
+    let r = c.read_response();
+    assert_eq!(r.status, 204);
+    assert!(r.header("allow").unwrap().contains("GET"));
+    server.stop();
+}
