@@ -11,12 +11,17 @@ use crate::auth::jwt::{unix_now, JwtConfig, JwtError};
 use crate::auth::login::Login;
 use crate::auth::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::auth::{Access, Authenticator, LoginValidator};
+use crate::backend::{connect, Backend, PoolOptions, Synchronous};
 use crate::config::{Config, ConfigError};
+use crate::crud::ops::ensure_table;
+use crate::crud::resource::build_routes;
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{Endpoint, EndpointService, HandlerResult, Registration, Service};
+use crate::error::ApiError;
 use crate::http::method::Method;
 use crate::http::request::Request;
 use crate::log::Logger;
+use crate::model::{check_models, Model, ModelError};
 use crate::router::Router;
 use crate::server::{self, ServerHandle};
 
@@ -48,7 +53,11 @@ impl std::fmt::Debug for LightApi {
             .field("config", &self.config)
             .field(
                 "paths",
-                &self.registrations.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+                &self
+                    .registrations
+                    .iter()
+                    .map(|(p, _)| p)
+                    .collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -174,14 +183,31 @@ impl LightApi {
             };
             add("/auth/login", Arc::new(EndpointService::new(endpoint)))?;
         }
+        let models: Vec<Model> = registrations
+            .iter()
+            .filter_map(|(_, r)| r.resource.as_ref().map(|r| r.model().clone()))
+            .collect();
+        let backend = if models.is_empty() {
+            None
+        } else {
+            Some(open_database(&config, &models)?)
+        };
+        add("/readyz", Arc::new(EndpointService::new(Readyz)))?;
         for (path, reg) in registrations {
             if let Some(reason) = reg.error {
                 return Err(ConfigError::Declaration {
                     reason: format!("{path}: {reason}"),
                 });
             }
-            let base = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(&path);
-            for (suffix, service) in reg.routes {
+            let base = path
+                .strip_suffix('/')
+                .filter(|p| !p.is_empty())
+                .unwrap_or(&path);
+            let mut routes = reg.routes;
+            if let (Some(resource), Some(db)) = (reg.resource, &backend) {
+                routes.extend(build_routes(resource, Arc::clone(db)));
+            }
+            for (suffix, service) in routes {
                 add(&format!("{base}{suffix}"), service)?;
             }
         }
@@ -192,8 +218,13 @@ impl LightApi {
                 log,
             },
             log,
+            backend: backend.clone(),
         };
-        server::start(config, app, with_signals, Vec::new())
+        let mut on_stop: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
+        if let Some(db) = backend {
+            on_stop.push(Box::new(move || db.close()));
+        }
+        server::start(config, app, with_signals, on_stop)
     }
 }
 
@@ -247,7 +278,64 @@ fn jwt_config(config: &Config, log: &Logger) -> Result<JwtConfig, ConfigError> {
 fn random_secret() -> std::io::Result<Vec<u8>> {
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes())
+    Ok(bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into_bytes())
+}
+
+/// Connects to `LIGHTAPI_DATABASE_URL`, checks the models, and creates or
+/// checks their tables.
+fn open_database(config: &Config, models: &[Model]) -> Result<Arc<dyn Backend>, ConfigError> {
+    let declaration = |e: ModelError| ConfigError::Declaration {
+        reason: e.to_string(),
+    };
+    for m in models {
+        m.check().map_err(declaration)?;
+    }
+    check_models(models).map_err(declaration)?;
+    let options = PoolOptions {
+        max_read_connections: config.database_pool,
+        synchronous: if config.sqlite_synchronous_full {
+            Synchronous::Full
+        } else {
+            Synchronous::Normal
+        },
+        ..PoolOptions::default()
+    };
+    let db = connect(&config.database_url, &options).map_err(|e| ConfigError::Database {
+        reason: e.to_string(),
+    })?;
+    for m in models {
+        ensure_table(&*db, m).map_err(|e| ConfigError::Database {
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(db)
+}
+
+/// `GET /readyz`: `200` when the database answers, else `503`.
+struct Readyz;
+
+impl Endpoint for Readyz {
+    fn methods(&self) -> Option<&[Method]> {
+        Some(&[Method::Get])
+    }
+
+    fn get(&self, req: &Request) -> HandlerResult {
+        if let Some(db) = req.backend() {
+            db.ping().map_err(|e| ApiError::Unavailable {
+                cause: e.to_string(),
+                retry_after: 1,
+            })?;
+        }
+        Ok(json!({"status": "ready"}).into())
+    }
+
+    fn access(&self, _method: Method) -> Access {
+        Access::Public
+    }
 }
 
 /// `GET /healthz`: liveness, no database.

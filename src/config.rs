@@ -160,6 +160,13 @@ pub struct Config {
     /// Login attempts per client address per hour
     /// (`LIGHTAPI_LOGIN_PER_HOUR`, default 100).
     pub login_per_hour: u32,
+    /// Database connections per process (`LIGHTAPI_DATABASE_POOL`, default 8):
+    /// SQLite read connections, or the PostgreSQL/MySQL pool size.
+    pub database_pool: usize,
+    /// SQLite durability (`LIGHTAPI_SQLITE_SYNCHRONOUS`): `normal` (default;
+    /// acknowledged writes survive a process crash) or `full` (they also
+    /// survive power loss).
+    pub sqlite_synchronous_full: bool,
     /// Handler threads (`LIGHTAPI_WORKERS`, default: number of cores).
     pub workers: usize,
     /// Event-loop threads (`LIGHTAPI_REACTORS`, default: number of cores).
@@ -178,7 +185,10 @@ impl fmt::Debug for Config {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("database_url", &self.database_url)
-            .field("jwt_secrets", &format_args!("[{} redacted]", self.jwt_secrets.len()))
+            .field(
+                "jwt_secrets",
+                &format_args!("[{} redacted]", self.jwt_secrets.len()),
+            )
             .field("jwt_ttl", &self.jwt_ttl)
             .field("jwt_leeway", &self.jwt_leeway)
             .field("jwt_require_exp", &self.jwt_require_exp)
@@ -186,6 +196,8 @@ impl fmt::Debug for Config {
             .field("jwt_audience", &self.jwt_audience)
             .field("login_per_minute", &self.login_per_minute)
             .field("login_per_hour", &self.login_per_hour)
+            .field("database_pool", &self.database_pool)
+            .field("sqlite_synchronous_full", &self.sqlite_synchronous_full)
             .field("workers", &self.workers)
             .field("reactors", &self.reactors)
             .field("log_level", &self.log_level)
@@ -213,6 +225,8 @@ impl Default for Config {
             jwt_audience: None,
             login_per_minute: 10,
             login_per_hour: 100,
+            database_pool: 8,
+            sqlite_synchronous_full: false,
             workers: cores(),
             reactors: cores(),
             log_level: LogLevel::Info,
@@ -336,7 +350,8 @@ impl Config {
             c.jwt_ttl = Duration::from_secs(parse_num("LIGHTAPI_JWT_TTL_SECS", &v, 1, 31_536_000)?);
         }
         if let Some(v) = get("LIGHTAPI_JWT_LEEWAY_SECS") {
-            c.jwt_leeway = Duration::from_secs(parse_num("LIGHTAPI_JWT_LEEWAY_SECS", &v, 0, 86_400)?);
+            c.jwt_leeway =
+                Duration::from_secs(parse_num("LIGHTAPI_JWT_LEEWAY_SECS", &v, 0, 86_400)?);
         }
         c.jwt_issuer = get("LIGHTAPI_JWT_ISSUER");
         c.jwt_audience = get("LIGHTAPI_JWT_AUDIENCE");
@@ -345,6 +360,21 @@ impl Config {
         }
         if let Some(v) = get("LIGHTAPI_LOGIN_PER_HOUR") {
             c.login_per_hour = parse_num("LIGHTAPI_LOGIN_PER_HOUR", &v, 1, 100_000_000)? as u32;
+        }
+        if let Some(v) = get("LIGHTAPI_DATABASE_POOL") {
+            c.database_pool = parse_num("LIGHTAPI_DATABASE_POOL", &v, 1, 1024)? as usize;
+        }
+        if let Some(v) = get("LIGHTAPI_SQLITE_SYNCHRONOUS") {
+            c.sqlite_synchronous_full = match v.trim().to_ascii_lowercase().as_str() {
+                "normal" => false,
+                "full" => true,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        variable: "LIGHTAPI_SQLITE_SYNCHRONOUS",
+                        reason: format!("{v:?} is not normal or full"),
+                    })
+                }
+            };
         }
         if let Some(v) = get("LIGHTAPI_WORKERS") {
             c.workers = parse_num("LIGHTAPI_WORKERS", &v, 1, 1024)? as usize;
@@ -359,11 +389,27 @@ impl Config {
             })?;
         }
         let sizes: [(&'static str, &mut usize, u64); 5] = [
-            ("LIGHTAPI_MAX_BODY_BYTES", &mut c.limits.max_body_bytes, 1 << 40),
-            ("LIGHTAPI_MAX_HEAD_BYTES", &mut c.limits.max_head_bytes, 1 << 20),
+            (
+                "LIGHTAPI_MAX_BODY_BYTES",
+                &mut c.limits.max_body_bytes,
+                1 << 40,
+            ),
+            (
+                "LIGHTAPI_MAX_HEAD_BYTES",
+                &mut c.limits.max_head_bytes,
+                1 << 20,
+            ),
             ("LIGHTAPI_MAX_HEADERS", &mut c.limits.max_headers, 10_000),
-            ("LIGHTAPI_MAX_URI_BYTES", &mut c.limits.max_uri_bytes, 1 << 20),
-            ("LIGHTAPI_MAX_CONNECTIONS", &mut c.limits.max_connections, 1 << 22),
+            (
+                "LIGHTAPI_MAX_URI_BYTES",
+                &mut c.limits.max_uri_bytes,
+                1 << 20,
+            ),
+            (
+                "LIGHTAPI_MAX_CONNECTIONS",
+                &mut c.limits.max_connections,
+                1 << 22,
+            ),
         ];
         for (name, slot, max) in sizes {
             if let Some(v) = get(name) {
@@ -518,7 +564,10 @@ mod tests {
             ("LIGHTAPI_HOST", "0.0.0.0"),
             ("LIGHTAPI_PORT", "0"),
             ("LIGHTAPI_WORKERS", "3"),
-            ("LIGHTAPI_JWT_SECRET", "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210"),
+            (
+                "LIGHTAPI_JWT_SECRET",
+                "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210",
+            ),
             ("LIGHTAPI_IDLE_TIMEOUT_MS", "250"),
             ("LIGHTAPI_DATABASE_URL", "sqlite::memory:"),
         ])

@@ -7,6 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::auth::Authenticator;
+use crate::backend::Backend;
 use crate::endpoint::Service;
 use crate::error::ApiError;
 use crate::http::method::{Method, MethodSet};
@@ -27,6 +28,7 @@ pub(crate) struct AppState {
     pub(crate) router: Router<RouteEntry>,
     pub(crate) auth: Authenticator,
     pub(crate) log: Logger,
+    pub(crate) backend: Option<Arc<dyn Backend>>,
 }
 
 /// A request matched to its handler, ready to run.
@@ -55,7 +57,9 @@ impl AppState {
         let allowed = entry.allowed;
         if method == Method::Options {
             let allow = allowed.to_allow_header();
-            return Plan::Respond(Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow));
+            return Plan::Respond(
+                Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow),
+            );
         }
         if !allowed.contains(method) {
             return Plan::Respond(
@@ -63,7 +67,11 @@ impl AppState {
             );
         }
         req.params = params;
-        let access_method = if method == Method::Head { Method::Get } else { method };
+        let access_method = if method == Method::Head {
+            Method::Get
+        } else {
+            method
+        };
         let access = entry.service.access(access_method);
         if let Err(e) = self.auth.authorize(&access, &mut req) {
             return Plan::Respond(e.into_response());
@@ -81,7 +89,13 @@ impl AppState {
 
     /// Runs the handler; a panic becomes a `500` and the server carries on.
     pub(crate) fn execute(&self, routed: Routed) -> Response {
-        let Routed { service, request } = routed;
+        let Routed {
+            service,
+            mut request,
+        } = routed;
+        if request.backend.is_none() {
+            request.backend.clone_from(&self.backend);
+        }
         let method = match request.method {
             Method::Head => Method::Get,
             m => m,
@@ -107,11 +121,8 @@ impl AppState {
 
     fn error_response(&self, e: ApiError, allowed: MethodSet, req: &Request) -> Response {
         if let Some(cause) = e.log_cause() {
-            self.log.error(&format!(
-                "{} {} failed: {cause}",
-                req.method,
-                req.path()
-            ));
+            self.log
+                .error(&format!("{} {} failed: {cause}", req.method, req.path()));
         }
         match e {
             ApiError::Route(RouteError::MethodNotAllowed { allow }) if allow.is_empty() => {

@@ -171,13 +171,27 @@ impl<E: Endpoint> Service for EndpointService<E> {
 /// model. Built with `.into()`; `LightApi::register` does that for you.
 pub struct Registration {
     pub(crate) routes: Vec<(String, Arc<dyn Service>)>,
+    pub(crate) resource: Option<crate::crud::resource::Resource>,
     pub(crate) error: Option<String>,
+}
+
+impl Registration {
+    pub(crate) fn resource(resource: crate::crud::resource::Resource) -> Registration {
+        Registration {
+            routes: Vec::new(),
+            resource: Some(resource),
+            error: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Registration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registration")
-            .field("routes", &self.routes.iter().map(|(p, _)| p).collect::<Vec<_>>())
+            .field(
+                "routes",
+                &self.routes.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            )
             .field("error", &self.error)
             .finish()
     }
@@ -187,6 +201,7 @@ impl<E: Endpoint> From<E> for Registration {
     fn from(endpoint: E) -> Self {
         Registration {
             routes: vec![(String::new(), Arc::new(EndpointService::new(endpoint)))],
+            resource: None,
             error: None,
         }
     }

@@ -8,6 +8,9 @@ use std::fmt;
 
 use serde_json::{json, Map, Value};
 
+use crate::backend::BackendError;
+pub use crate::crud::FieldError;
+use crate::crud::{CrudError, ValidationErrors};
 use crate::http::chunked::ChunkedError;
 use crate::http::method::MethodSet;
 use crate::http::parse::ParseError;
@@ -15,15 +18,6 @@ use crate::http::query::QueryError;
 use crate::http::response::{Body, Response};
 use crate::http::status::StatusCode;
 use crate::router::RouteError;
-
-/// One invalid field of a request body (a `422` lists all of them).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    /// The field name.
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
 
 /// The error type handlers return, and what every layer error becomes.
 ///
@@ -213,9 +207,7 @@ impl ApiError {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 format!("invalid fields: {}", fields.join(", "))
             }
-            ApiError::Unauthorized { token_sent: false } => {
-                "a bearer token is required".into()
-            }
+            ApiError::Unauthorized { token_sent: false } => "a bearer token is required".into(),
             ApiError::Unauthorized { token_sent: true } => {
                 "the bearer token is invalid or expired".into()
             }
@@ -272,7 +264,8 @@ impl ApiError {
                     "Bearer"
                 },
             ),
-            ApiError::TooManyRequests { retry_after } | ApiError::Unavailable { retry_after, .. } => {
+            ApiError::TooManyRequests { retry_after }
+            | ApiError::Unavailable { retry_after, .. } => {
                 r.insert_header("Retry-After", retry_after.to_string());
             }
             _ => {}
@@ -299,6 +292,65 @@ impl std::error::Error for ApiError {
             ApiError::Query(e) => Some(e),
             ApiError::Route(e) => Some(e),
             _ => None,
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(e: ValidationErrors) -> Self {
+        match e {
+            ValidationErrors::NotObject { .. } => ApiError::BadRequest {
+                detail: e.to_string(),
+            },
+            ValidationErrors::Invalid { errors } => ApiError::Validation { errors },
+        }
+    }
+}
+
+impl From<BackendError> for ApiError {
+    fn from(e: BackendError) -> Self {
+        match e {
+            BackendError::Conflict { field, .. } | BackendError::Constraint { field } => {
+                let detail = match &field {
+                    Some(f) => format!("the value of `{f}` conflicts with stored data"),
+                    None => "the request conflicts with stored data".into(),
+                };
+                ApiError::Conflict { field, detail }
+            }
+            BackendError::Unavailable { .. } | BackendError::Busy | BackendError::Closed => {
+                ApiError::Unavailable {
+                    cause: e.to_string(),
+                    retry_after: 1,
+                }
+            }
+            BackendError::InvalidQuery { message } => ApiError::BadRequest { detail: message },
+            other => ApiError::Internal {
+                cause: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<CrudError> for ApiError {
+    fn from(e: CrudError) -> Self {
+        match e {
+            CrudError::NotFound => ApiError::not_found("no such row"),
+            CrudError::PreconditionFailed => ApiError::PreconditionFailed,
+            CrudError::PreconditionRequired => ApiError::PreconditionRequired,
+            CrudError::VersionConflict { .. } => ApiError::Conflict {
+                field: Some("version".into()),
+                detail: e.to_string(),
+            },
+            CrudError::Conflict { ref field, .. } => ApiError::Conflict {
+                field: field.clone(),
+                detail: e.to_string(),
+            },
+            CrudError::InvalidQuery { message } => ApiError::BadRequest { detail: message },
+            CrudError::MissingClaim { .. } => ApiError::Forbidden,
+            CrudError::Backend { source } => source.into(),
+            other => ApiError::Internal {
+                cause: other.to_string(),
+            },
         }
     }
 }
@@ -354,7 +406,13 @@ mod tests {
             (ApiError::Forbidden, 403),
             (ApiError::PreconditionFailed, 412),
             (ApiError::PreconditionRequired, 428),
-            (ApiError::Unavailable { cause: "x".into(), retry_after: 1 }, 503),
+            (
+                ApiError::Unavailable {
+                    cause: "x".into(),
+                    retry_after: 1,
+                },
+                503,
+            ),
             (ApiError::Panic { cause: "x".into() }, 500),
         ];
         for (e, code) in cases {
@@ -366,8 +424,14 @@ mod tests {
     fn problem_document_shape() {
         let r = ApiError::Validation {
             errors: vec![
-                FieldError { field: "a".into(), message: "required".into() },
-                FieldError { field: "b".into(), message: "not a boolean".into() },
+                FieldError {
+                    field: "a".into(),
+                    message: "required".into(),
+                },
+                FieldError {
+                    field: "b".into(),
+                    message: "not a boolean".into(),
+                },
             ],
         }
         .into_response();
@@ -392,7 +456,10 @@ mod tests {
         let r = ApiError::Unauthorized { token_sent: false }.into_response();
         assert_eq!(r.header("www-authenticate"), Some("Bearer"));
         let r = ApiError::Unauthorized { token_sent: true }.into_response();
-        assert_eq!(r.header("www-authenticate"), Some("Bearer error=\"invalid_token\""));
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer error=\"invalid_token\"")
+        );
         let r = ApiError::TooManyRequests { retry_after: 7 }.into_response();
         assert_eq!(r.header("retry-after"), Some("7"));
     }

@@ -39,12 +39,15 @@
 
 pub mod app;
 pub mod auth;
+pub mod backend;
 pub mod config;
+pub mod crud;
 pub(crate) mod dispatch;
 pub mod endpoint;
 pub mod error;
 pub mod http;
 pub(crate) mod log;
+pub mod model;
 pub mod router;
 pub mod server;
 
@@ -58,4 +61,5 @@ pub use http::method::{Method, MethodSet};
 pub use http::request::Request;
 pub use http::response::{Body, Response};
 pub use http::status::StatusCode;
+pub use model::{Field, Model};
 pub use server::ServerHandle;

@@ -29,10 +29,23 @@ impl Logger {
     }
 
     /// One access line: method, path, status, bytes, microseconds.
-    pub(crate) fn access(&self, method: Method, path: &str, status: u16, bytes: usize, micros: u128) {
+    pub(crate) fn access(
+        &self,
+        method: Method,
+        path: &str,
+        status: u16,
+        bytes: usize,
+        micros: u128,
+    ) {
         if self.access_enabled() {
-            let path: String = path.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
-            emit(&format!("{} access {method} {path} {status} {bytes} {micros}us\n", timestamp()));
+            let path: String = path
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
+            emit(&format!(
+                "{} access {method} {path} {status} {bytes} {micros}us\n",
+                timestamp()
+            ));
         }
     }
 
@@ -72,7 +85,9 @@ fn emit(line: &str) {
 
 /// RFC 3339 UTC time with milliseconds.
 fn timestamp() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = d.as_secs();
     let (y, m, day) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;

@@ -332,9 +332,15 @@ pub fn reference_decode(
                 return Err(());
             }
         }
-        let digits_end = size_part.iter().position(|b| !b.is_ascii_hexdigit()).unwrap_or(size_part.len());
+        let digits_end = size_part
+            .iter()
+            .position(|b| !b.is_ascii_hexdigit())
+            .unwrap_or(size_part.len());
         let (digits, ws) = size_part.split_at(digits_end);
-        if digits.is_empty() || digits.len() > MAX_CHUNK_SIZE_DIGITS || !ws.iter().all(|&b| b == b' ' || b == b'\t') {
+        if digits.is_empty()
+            || digits.len() > MAX_CHUNK_SIZE_DIGITS
+            || !ws.iter().all(|&b| b == b' ' || b == b'\t')
+        {
             return Err(());
         }
         let text = std::str::from_utf8(digits).map_err(|_| ())?;
@@ -351,7 +357,8 @@ pub fn reference_decode(
                     return Ok(Some((body, pos)));
                 }
                 if l.first().is_some_and(|&b| b == b' ' || b == b'\t')
-                    || l.iter().any(|&b| b == 0 || (b < 32 && b != b'\t') || b == 127)
+                    || l.iter()
+                        .any(|&b| b == 0 || (b < 32 && b != b'\t') || b == 127)
                 {
                     return Err(());
                 }
@@ -394,8 +401,10 @@ mod tests {
         Ok((out, r))
     }
 
+    type Outcome = Result<(Vec<u8>, usize, bool), ChunkedError>;
+
     /// Feeds the input split at every byte boundary (hyper's `block_at`).
-    fn split_everywhere(input: &[u8]) -> Vec<Result<(Vec<u8>, usize, bool), ChunkedError>> {
+    fn split_everywhere(input: &[u8]) -> Vec<Outcome> {
         (0..=input.len())
             .map(|cut| {
                 let mut d = ChunkedDecoder::new(1 << 20, 8192);
@@ -412,7 +421,8 @@ mod tests {
 
     #[test]
     fn decodes_chunks_extensions_and_trailers() {
-        let input = b"4;name=val\r\nWiki\r\n5 \r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nX-T: 1\r\n\r\n";
+        let input =
+            b"4;name=val\r\nWiki\r\n5 \r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nX-T: 1\r\n\r\n";
         let (out, r) = whole(input).unwrap();
         assert_eq!(out, b"Wikipedia in\r\n\r\nchunks.");
         assert!(r.done);
@@ -442,7 +452,11 @@ mod tests {
         ];
         for c in cases {
             assert!(whole(c).is_err(), "{:?}", String::from_utf8_lossy(c));
-            assert!(reference_decode(c, 1 << 20, 8192).is_err(), "ref {:?}", String::from_utf8_lossy(c));
+            assert!(
+                reference_decode(c, 1 << 20, 8192).is_err(),
+                "ref {:?}",
+                String::from_utf8_lossy(c)
+            );
         }
     }
 

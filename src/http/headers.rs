@@ -75,11 +75,10 @@ impl Headers {
 
     /// Every value of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.entries.iter().filter_map(move |e| {
-            self.slice(e.name)
-                .eq_ignore_ascii_case(name.as_bytes())
-                .then(|| self.slice(e.value))
-        })
+        self.entries
+            .iter()
+            .filter(move |e| self.slice(e.name).eq_ignore_ascii_case(name.as_bytes()))
+            .map(move |e| self.slice(e.value))
     }
 
     /// Whether `name` is present.

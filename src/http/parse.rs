@@ -334,7 +334,9 @@ fn parse_with<'b>(
             headers: out,
             framing,
             keep_alive,
-            expect_continue: expect_continue && version == Version::Http11 && framing != Framing::Empty,
+            expect_continue: expect_continue
+                && version == Version::Http11
+                && framing != Framing::Empty,
         },
         used,
     )))
@@ -343,7 +345,10 @@ fn parse_with<'b>(
 /// Refuses an over-long request target before the whole head has arrived,
 /// so `414` wins over `431` when the URI alone is too long.
 fn check_request_line(buf: &[u8], limits: &Limits) -> Result<(), ParseError> {
-    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
     let rest = buf.get(start..).unwrap_or_default();
     let line_end = rest.iter().position(|&b| b == b'\n');
     let line = line_end.map_or(rest, |e| rest.get(..e).unwrap_or_default());
@@ -398,7 +403,9 @@ fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
     }
     value
         .iter()
-        .try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+        .try_fold(0u64, |n, &d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
         .ok_or(bad)
 }
 
@@ -481,7 +488,8 @@ mod tests {
 
     #[test]
     fn identical_repeated_content_length_is_accepted() {
-        let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n");
+        let h =
+            head(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n");
         assert_eq!(h.framing, Framing::Length(3));
     }
 
@@ -500,12 +508,24 @@ mod tests {
         );
         // Even before the line is complete.
         let partial = format!("GET /{}", "a".repeat(9000));
-        assert_eq!(err(partial.as_bytes()), ParseError::UriTooLong { limit: 8192 });
-        let big_head = format!("GET / HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n", "a".repeat(9000));
-        assert_eq!(err(big_head.as_bytes()), ParseError::HeadTooLarge { limit: 8192 });
+        assert_eq!(
+            err(partial.as_bytes()),
+            ParseError::UriTooLong { limit: 8192 }
+        );
+        let big_head = format!(
+            "GET / HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n",
+            "a".repeat(9000)
+        );
+        assert_eq!(
+            err(big_head.as_bytes()),
+            ParseError::HeadTooLarge { limit: 8192 }
+        );
         let many: String = (0..101).map(|i| format!("X{i}: v\r\n")).collect();
         let raw = format!("GET / HTTP/1.1\r\nHost: h\r\n{many}\r\n");
-        assert_eq!(err(raw.as_bytes()), ParseError::TooManyHeaders { limit: 100 });
+        assert_eq!(
+            err(raw.as_bytes()),
+            ParseError::TooManyHeaders { limit: 100 }
+        );
         let hundred: String = (0..99).map(|i| format!("X{i}: v\r\n")).collect();
         let raw = format!("GET / HTTP/1.1\r\nHost: h\r\n{hundred}\r\n");
         assert!(parse(raw.as_bytes()).unwrap().is_some());
@@ -517,25 +537,40 @@ mod tests {
             err(body.as_bytes()),
             ParseError::BodyTooLarge { limit: 1 << 20 }
         );
-        assert!(parse(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n").is_err());
+        assert!(parse(
+            b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n"
+        )
+        .is_err());
     }
 
     #[test]
     fn methods_versions_and_expectations() {
-        assert_eq!(err(b"BREW / HTTP/1.1\r\nHost: h\r\n\r\n"), ParseError::UnknownMethod);
+        assert_eq!(
+            err(b"BREW / HTTP/1.1\r\nHost: h\r\n\r\n"),
+            ParseError::UnknownMethod
+        );
         assert!(parse(b"GET / HTTP/2.0\r\nHost: h\r\n\r\n").is_err());
         assert_eq!(
             err(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\n"),
             ParseError::UnsupportedExpectation
         );
-        let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n");
+        let h = head(
+            b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n",
+        );
         assert!(h.expect_continue);
         assert!(head(b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n").target == "*");
     }
 
     #[test]
     fn garbage_never_panics() {
-        let samples: &[&[u8]] = &[b"\0\0\0\r\n\r\n", b"\r\n\r\n", b"GET", b" / HTTP/1.1\r\n\r\n", b"\xff\xfe\r\n\r\n", b"GET /\xff HTTP/1.1\r\nHost: h\r\n\r\n"];
+        let samples: &[&[u8]] = &[
+            b"\0\0\0\r\n\r\n",
+            b"\r\n\r\n",
+            b"GET",
+            b" / HTTP/1.1\r\n\r\n",
+            b"\xff\xfe\r\n\r\n",
+            b"GET /\xff HTTP/1.1\r\nHost: h\r\n\r\n",
+        ];
         for s in samples {
             let _ = parse(s);
         }

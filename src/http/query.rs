@@ -62,7 +62,10 @@ fn hex(b: u8) -> Option<u8> {
 /// ```
 pub fn decode_component(input: &str, plus_as_space: bool) -> Result<Cow<'_, str>, QueryError> {
     let bytes = input.as_bytes();
-    if !bytes.iter().any(|&b| b == b'%' || (plus_as_space && b == b'+')) {
+    if !bytes
+        .iter()
+        .any(|&b| b == b'%' || (plus_as_space && b == b'+'))
+    {
         return Ok(Cow::Borrowed(input));
     }
     let mut out = Vec::with_capacity(bytes.len());

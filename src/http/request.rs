@@ -39,6 +39,8 @@ pub struct Request {
     pub(crate) params: Params,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) claims: Option<crate::auth::Claims>,
+    pub(crate) backend: Option<Arc<dyn crate::backend::Backend>>,
+    pub(crate) crud: Option<Arc<crate::crud::Crud>>,
 }
 
 impl Request {
@@ -60,6 +62,8 @@ impl Request {
             params: Vec::new(),
             peer: None,
             claims: None,
+            backend: None,
+            crud: None,
         }
     }
 
@@ -176,6 +180,19 @@ impl Request {
     /// The client's address.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer
+    }
+
+    /// The application's database, in handlers of an application that has
+    /// one (any model registered). Run your own parameterised SQL with
+    /// [`crate::backend::read_with`] and [`crate::backend::write_with`].
+    pub fn backend(&self) -> Option<&Arc<dyn crate::backend::Backend>> {
+        self.backend.as_ref()
+    }
+
+    /// The generated operations of the model this endpoint is tied to (see
+    /// [`crate::crud::Resource::endpoint`]).
+    pub fn crud(&self) -> Option<&crate::crud::Crud> {
+        self.crud.as_deref()
     }
 
     /// The verified JWT claims of the caller, on authenticated routes.

@@ -96,7 +96,11 @@ impl Response {
 
     /// Adds a header (builder style).
     #[must_use]
-    pub fn with_header(mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) -> Self {
+    pub fn with_header(
+        mut self,
+        name: impl Into<HeaderText>,
+        value: impl Into<HeaderText>,
+    ) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
@@ -290,6 +294,9 @@ mod tests {
         let mut b = [0u8; 20];
         assert_eq!(format_usize(0, &mut b), b"0");
         assert_eq!(format_usize(1_048_576, &mut b), b"1048576");
-        assert_eq!(format_usize(usize::MAX, &mut b), usize::MAX.to_string().as_bytes());
+        assert_eq!(
+            format_usize(usize::MAX, &mut b),
+            usize::MAX.to_string().as_bytes()
+        );
     }
 }

@@ -122,7 +122,10 @@ mod tests {
 
     #[test]
     fn display_has_reason() {
-        assert_eq!(StatusCode::PAYLOAD_TOO_LARGE.to_string(), "413 Content Too Large");
+        assert_eq!(
+            StatusCode::PAYLOAD_TOO_LARGE.to_string(),
+            "413 Content Too Large"
+        );
         assert_eq!(StatusCode::from_u16(600), None);
     }
 }

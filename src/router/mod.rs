@@ -33,7 +33,11 @@ impl fmt::Display for RouteError {
         match self {
             RouteError::NotFound => f.write_str("no route matches the path"),
             RouteError::MethodNotAllowed { allow } => {
-                write!(f, "method not allowed; allowed: {}", allow.to_allow_header())
+                write!(
+                    f,
+                    "method not allowed; allowed: {}",
+                    allow.to_allow_header()
+                )
             }
         }
     }
@@ -175,7 +179,12 @@ impl<T> Router<T> {
         Ok((value, params))
     }
 
-    fn walk<'p>(&self, node: usize, rest: &'p str, params: &mut Vec<(Arc<str>, &'p str)>) -> Option<usize> {
+    fn walk<'p>(
+        &self,
+        node: usize,
+        rest: &'p str,
+        params: &mut Vec<(Arc<str>, &'p str)>,
+    ) -> Option<usize> {
         let (seg, tail) = match rest.split_once('/') {
             Some((s, t)) => (s, Some(t)),
             None => (rest, None),
@@ -249,14 +258,26 @@ mod tests {
         assert_eq!(find(&r, "/person/7"), Some((2, vec!["7".into()])));
         assert_eq!(find(&r, "/person/7/"), Some((2, vec!["7".into()])));
         assert_eq!(find(&r, "/person/me"), Some((3, vec![])));
-        assert_eq!(find(&r, "/person/me/friends/x%20y"), Some((4, vec!["me".into(), "x y".into()])));
+        assert_eq!(
+            find(&r, "/person/me/friends/x%20y"),
+            Some((4, vec!["me".into(), "x y".into()]))
+        );
         assert_eq!(find(&r, "/person/me/settings"), Some((5, vec![])));
     }
 
     #[test]
     fn unknown_paths_are_not_found() {
         let r = router();
-        for p in ["/people", "/person//", "//person", "/person/7/x", "person", "", "/person/%zz", "/person/%ff"] {
+        for p in [
+            "/people",
+            "/person//",
+            "//person",
+            "/person/7/x",
+            "person",
+            "",
+            "/person/%zz",
+            "/person/%ff",
+        ] {
             assert_eq!(find(&r, p), None, "{p}");
         }
     }

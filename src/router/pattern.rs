@@ -47,7 +47,9 @@ pub fn parse_pattern(pattern: &str) -> Result<Vec<Segment>, PatternError> {
         pattern: pattern.to_string(),
         reason,
     };
-    let rest = pattern.strip_prefix('/').ok_or_else(|| err("must start with /"))?;
+    let rest = pattern
+        .strip_prefix('/')
+        .ok_or_else(|| err("must start with /"))?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     if rest.is_empty() {
         return Ok(Vec::new());
@@ -60,16 +62,23 @@ pub fn parse_pattern(pattern: &str) -> Result<Vec<Segment>, PatternError> {
         if let Some(inner) = seg.strip_prefix('{') {
             let name = inner.strip_suffix('}').ok_or_else(|| err("unclosed {"))?;
             let mut chars = name.chars();
-            let ok_start = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+            let ok_start = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
             if !ok_start || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(err("parameter names must be identifiers"));
             }
-            if out.iter().any(|s| matches!(s, Segment::Param(p) if p == name)) {
+            if out
+                .iter()
+                .any(|s| matches!(s, Segment::Param(p) if p == name))
+            {
                 return Err(err("repeated parameter name"));
             }
             out.push(Segment::Param(name.to_string()));
         } else if seg.contains(['{', '}', '?', '#', ' ']) {
-            return Err(err("braces must enclose a whole segment; no ?, # or spaces"));
+            return Err(err(
+                "braces must enclose a whole segment; no ?, # or spaces",
+            ));
         } else {
             out.push(Segment::Static(seg.to_string()));
         }
@@ -83,7 +92,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_patterns() {
-        for bad in ["", "x", "/a//b", "/{", "/{1x}", "/a{b}", "/{a}/{a}", "/a?b", "/{}"] {
+        for bad in [
+            "", "x", "/a//b", "/{", "/{1x}", "/a{b}", "/{a}/{a}", "/a?b", "/{}",
+        ] {
             assert!(parse_pattern(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_pattern("/").unwrap(), vec![]);

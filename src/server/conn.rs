@@ -99,7 +99,13 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(stream: TcpStream, peer: SocketAddr, gen: u32, now: Instant, idle: Duration) -> Conn {
+    pub(crate) fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        gen: u32,
+        now: Instant,
+        idle: Duration,
+    ) -> Conn {
         Conn {
             stream,
             peer,
@@ -133,7 +139,9 @@ impl Conn {
     /// in flight, no output pending. Such a connection may be closed at
     /// shutdown without losing anything.
     pub(crate) fn is_idle(&self) -> bool {
-        matches!(self.state, State::Head) && self.unconsumed().is_empty() && self.wpos >= self.wbuf.len()
+        matches!(self.state, State::Head)
+            && self.unconsumed().is_empty()
+            && self.wpos >= self.wbuf.len()
     }
 
     /// Reads, processes and writes until nothing more can happen now.
@@ -155,7 +163,8 @@ impl Conn {
                 break;
             }
         }
-        if self.peer_eof && !matches!(self.state, State::Waiting(_)) && self.wpos >= self.wbuf.len() {
+        if self.peer_eof && !matches!(self.state, State::Waiting(_)) && self.wpos >= self.wbuf.len()
+        {
             // The client is gone (or half-closed) and nothing is owed to it.
             return Verdict::Close;
         }
@@ -197,10 +206,14 @@ impl Conn {
             match self.stream.read(cx.scratch) {
                 Ok(0) => self.peer_eof = true,
                 Ok(n) => {
-                    if self.rbuf.len() == self.rpos && self.head_started.is_none() && matches!(self.state, State::Head) {
+                    if self.rbuf.len() == self.rpos
+                        && self.head_started.is_none()
+                        && matches!(self.state, State::Head)
+                    {
                         self.head_started = Some(cx.now);
                     }
-                    self.rbuf.extend_from_slice(cx.scratch.get(..n).unwrap_or_default());
+                    self.rbuf
+                        .extend_from_slice(cx.scratch.get(..n).unwrap_or_default());
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.maybe_readable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -242,11 +255,16 @@ impl Conn {
                             self.rpos += used;
                             let started = self.head_started.take().unwrap_or(cx.now);
                             let limits = &cx.config.limits;
-                            match BodyDecoder::for_framing(head.framing, limits.max_body_bytes, limits.max_head_bytes) {
+                            match BodyDecoder::for_framing(
+                                head.framing,
+                                limits.max_body_bytes,
+                                limits.max_head_bytes,
+                            ) {
                                 None => self.dispatch(head, Vec::new(), started, cx),
                                 Some(decoder) => {
                                     if head.expect_continue && self.rpos == self.rbuf.len() {
-                                        self.wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                                        self.wbuf
+                                            .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                                     }
                                     self.state = State::Body {
                                         head: Box::new(head),
@@ -277,8 +295,12 @@ impl Conn {
                             if !d.done {
                                 return;
                             }
-                            let State::Body { head, body, started, .. } =
-                                std::mem::replace(&mut self.state, State::Head)
+                            let State::Body {
+                                head,
+                                body,
+                                started,
+                                ..
+                            } = std::mem::replace(&mut self.state, State::Head)
                             else {
                                 return;
                             };
@@ -319,6 +341,8 @@ impl Conn {
             params: Vec::new(),
             peer: Some(self.peer),
             claims: None,
+            backend: None,
+            crud: None,
         };
         match cx.app.route(request) {
             Plan::Respond(response) => self.respond(response, pending, cx),
@@ -352,18 +376,35 @@ impl Conn {
         let before = self.wbuf.len();
         response.write_into(&mut self.wbuf, cx.date, pending.head_only, keep_alive);
         if let Some(path) = &pending.path {
-            let micros = cx.now.saturating_duration_since(pending.started).as_micros();
-            let micros = micros.max(Instant::now().saturating_duration_since(pending.started).as_micros());
-            cx.app
-                .log
-                .access(pending.method, path, response.status().as_u16(), self.wbuf.len() - before, micros);
+            let micros = cx
+                .now
+                .saturating_duration_since(pending.started)
+                .as_micros();
+            let micros = micros.max(
+                Instant::now()
+                    .saturating_duration_since(pending.started)
+                    .as_micros(),
+            );
+            cx.app.log.access(
+                pending.method,
+                path,
+                response.status().as_u16(),
+                self.wbuf.len() - before,
+                micros,
+            );
         }
-        self.state = if keep_alive { State::Head } else { State::Closing };
+        self.state = if keep_alive {
+            State::Head
+        } else {
+            State::Closing
+        };
     }
 
     /// Answers a refused request and closes.
     fn fail(&mut self, e: ApiError, cx: &mut Cx<'_>) {
-        cx.app.log.debug(&format!("{}: refused request: {e}", self.peer));
+        cx.app
+            .log
+            .debug(&format!("{}: refused request: {e}", self.peer));
         let response = e.into_response();
         response.write_into(&mut self.wbuf, cx.date, false, false);
         self.state = State::Closing;
@@ -372,7 +413,10 @@ impl Conn {
     /// Writes queued output until done or the socket is full.
     fn flush(&mut self, now: Instant) -> io::Result<()> {
         while self.wpos < self.wbuf.len() {
-            match self.stream.write(self.wbuf.get(self.wpos..).unwrap_or_default()) {
+            match self
+                .stream
+                .write(self.wbuf.get(self.wpos..).unwrap_or_default())
+            {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     self.wpos += n;
@@ -419,11 +463,23 @@ impl Conn {
         self.read_deadline = match &self.state {
             State::Head if self.unconsumed().is_empty() && self.wpos >= self.wbuf.len() => {
                 self.release_buffers();
-                Some(self.read_deadline.filter(|_| self.head_started.is_none()).unwrap_or(cx.now + t.idle))
-                    .map(|d| if self.head_started.is_some() { cx.now + t.idle } else { d })
+                Some(
+                    self.read_deadline
+                        .filter(|_| self.head_started.is_none())
+                        .unwrap_or(cx.now + t.idle),
+                )
+                .map(|d| {
+                    if self.head_started.is_some() {
+                        cx.now + t.idle
+                    } else {
+                        d
+                    }
+                })
             }
             State::Head => Some(self.head_started.unwrap_or(cx.now) + t.header_read),
-            State::Body { started, .. } => Some(*started + t.header_read.max(Duration::ZERO) + t.body_read),
+            State::Body { started, .. } => {
+                Some(*started + t.header_read.max(Duration::ZERO) + t.body_read)
+            }
             State::Waiting(_) | State::Closing => None,
             State::Lingering { until, .. } => Some(*until),
         };
@@ -460,7 +516,10 @@ impl Conn {
             State::Body { .. } => {}
             _ => return Verdict::Close,
         }
-        let timeout = ApiError::status(StatusCode::REQUEST_TIMEOUT, "the request was not received in time");
+        let timeout = ApiError::status(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request was not received in time",
+        );
         self.fail(timeout, cx);
         self.read_deadline = None;
         self.drive(cx)

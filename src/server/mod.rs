@@ -29,7 +29,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn add_waker(&self, w: Arc<Waker>) {
-        self.wakers.lock().unwrap_or_else(PoisonError::into_inner).push(w);
+        self.wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(w);
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {
@@ -38,7 +41,12 @@ impl Shared {
 
     pub(crate) fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::Release);
-        for w in self.wakers.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+        for w in self
+            .wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             let _ = w.wake();
         }
     }
@@ -59,7 +67,9 @@ pub struct ServerHandle {
 
 impl std::fmt::Debug for ServerHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerHandle").field("addr", &self.addr).finish()
+        f.debug_struct("ServerHandle")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 

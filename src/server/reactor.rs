@@ -59,7 +59,8 @@ impl Reactor {
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         shared.add_waker(Arc::clone(&waker));
         let mut listener = listener;
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
         let mut signal = signal;
         if let Some(s) = signal.as_mut() {
             poll.registry().register(s, SIGNAL, Interest::READABLE)?;
@@ -199,12 +200,20 @@ impl Reactor {
         if self.shared.open.fetch_add(1, Ordering::AcqRel) >= max || self.conns.is_full() {
             self.shared.open.fetch_sub(1, Ordering::AcqRel);
             refuse(&mut stream, self.date.as_bytes());
-            self.app.log.warn(&format!("connection cap {max} reached; refused {peer}"));
+            self.app
+                .log
+                .warn(&format!("connection cap {max} reached; refused {peer}"));
             return;
         }
         let _ = stream.set_nodelay(true);
         self.next_gen = self.next_gen.wrapping_add(1);
-        let conn = Conn::new(stream, peer, self.next_gen, Instant::now(), self.config.timeouts.idle);
+        let conn = Conn::new(
+            stream,
+            peer,
+            self.next_gen,
+            Instant::now(),
+            self.config.timeouts.idle,
+        );
         let Some(token) = self.conns.insert(conn) else {
             self.shared.open.fetch_sub(1, Ordering::AcqRel);
             return;

@@ -83,7 +83,8 @@ impl Pool {
         let (lock, cv) = &*self.queue;
         lock.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
         cv.notify_all();
-        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
         for t in threads {
             let _ = t.join();
         }
@@ -113,7 +114,15 @@ fn run(queue: &(Mutex<Queue>, Condvar), app: &AppState) {
         } = job;
         let response = app.execute(routed);
         // The reactor may be gone at shutdown; nothing is left to answer.
-        if reply.tx.send(Done { token, gen, response }).is_ok() {
+        if reply
+            .tx
+            .send(Done {
+                token,
+                gen,
+                response,
+            })
+            .is_ok()
+        {
             let _ = reply.waker.wake();
         }
     }

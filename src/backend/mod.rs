@@ -1,0 +1,536 @@
+//! Database backends: the [`Backend`] trait, stored [`Value`]s, [`BackendError`]
+//! and [`connect`].
+//!
+//! A backend hands out connections ([`Conn`]) for reads and runs write jobs in
+//! transactions. Everything above it (`crud::ops`, custom endpoints) is
+//! written once against `Arc<dyn Backend>` and the SQL built by [`sql`].
+//!
+//! # Custom SQL from an endpoint
+//!
+//! Values are always bound parameters; write the placeholders of the
+//! backend's [`Dialect`] (or build them with [`Dialect::placeholder`]).
+//!
+//! ```
+//! use lightapi::backend::{self, read_with, write_with, PoolOptions, Value};
+//! use lightapi::model::FieldType;
+//!
+//! let db = backend::connect("sqlite::memory:", &PoolOptions::default())?;
+//! write_with(&*db, |conn| {
+//!     conn.execute("CREATE TABLE counter (n INTEGER NOT NULL)", &[])?;
+//!     conn.execute("INSERT INTO counter (n) VALUES (?)", &[Value::Integer(41)])
+//! })?;
+//! let rows = read_with(&*db, |conn| {
+//!     conn.query("SELECT n + 1 FROM counter", &[], &[FieldType::Integer])
+//! })?;
+//! assert_eq!(rows, vec![vec![Value::Integer(42)]]);
+//! db.close();
+//! # Ok::<(), lightapi::backend::BackendError>(())
+//! ```
+
+pub mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::model::datetime::format_rfc3339;
+use crate::model::FieldType;
+
+pub use sql::Dialect;
+
+/// A value as stored in (or read from) a column, and as bound to a parameter.
+///
+/// ```
+/// use lightapi::backend::Value;
+/// assert_eq!(Value::DateTime(0).to_json(), serde_json::json!("1970-01-01T00:00:00.000000Z"));
+/// assert_eq!(Value::Boolean(true).to_json(), serde_json::json!(true));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL `NULL`.
+    Null,
+    /// A 64-bit integer.
+    Integer(i64),
+    /// A 64-bit float.
+    Float(f64),
+    /// UTF-8 text (may contain NUL).
+    Text(String),
+    /// A boolean (stored as 0/1 where the database has no boolean type).
+    Boolean(bool),
+    /// An instant in microseconds since the epoch, UTC.
+    DateTime(i64),
+    /// A JSON document.
+    Json(serde_json::Value),
+}
+
+impl Value {
+    /// The JSON a client sees for this value: datetimes as normalised RFC
+    /// 3339 text, non-finite floats (never stored by lightapi) as `null`.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Integer(i) => (*i).into(),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::Text(s) => serde_json::Value::String(s.clone()),
+            Value::Boolean(b) => (*b).into(),
+            Value::DateTime(us) => serde_json::Value::String(format_rfc3339(*us)),
+            Value::Json(j) => j.clone(),
+        }
+    }
+
+    /// Whether this is [`Value::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+}
+
+/// What a constraint violation reported as [`BackendError::Conflict`] was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConflictKind {
+    /// A unique (or primary key) value already exists.
+    Unique,
+    /// A foreign key names a row that does not exist, or a referenced row is
+    /// still referenced.
+    ForeignKey,
+}
+
+/// An error from a backend. Causes are for the log, never for clients.
+///
+/// ```
+/// use lightapi::backend::{BackendError, ConflictKind};
+/// let e = BackendError::Conflict { field: Some("email".into()), kind: ConflictKind::Unique };
+/// assert_eq!(e.to_string(), "unique constraint violated on `email`");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// A unique or foreign-key constraint failed (HTTP 409).
+    Conflict {
+        /// The column, when the database says which.
+        field: Option<String>,
+        /// Which kind of constraint.
+        kind: ConflictKind,
+    },
+    /// A NOT NULL or CHECK constraint failed: the server sent a bad row.
+    Constraint {
+        /// The column, when known.
+        field: Option<String>,
+    },
+    /// The database cannot be reached or cannot store data right now (HTTP 503).
+    Unavailable {
+        /// What happened, for the log.
+        cause: String,
+    },
+    /// The database stayed locked by another process past the busy timeout.
+    Busy,
+    /// The backend was closed.
+    Closed,
+    /// The database schema does not match the model (at start-up).
+    Schema {
+        /// Which table and column, and how.
+        message: String,
+    },
+    /// A list query names something the model cannot filter or order on.
+    InvalidQuery {
+        /// What is wrong, safe to show to clients.
+        message: String,
+    },
+    /// The URL is not a database URL this build understands.
+    InvalidUrl {
+        /// Why.
+        reason: String,
+    },
+    /// The URL needs a cargo feature this build was compiled without.
+    FeatureDisabled {
+        /// The URL scheme (`postgres`, `mysql`, …).
+        scheme: String,
+        /// The cargo feature to enable.
+        feature: &'static str,
+    },
+    /// Anything else (a driver error, an undecodable column); logged, never shown.
+    Internal {
+        /// What happened, for the log.
+        cause: String,
+    },
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind_name = |k: &ConflictKind| match k {
+            ConflictKind::Unique => "unique",
+            ConflictKind::ForeignKey => "foreign key",
+        };
+        match self {
+            BackendError::Conflict {
+                field: Some(field),
+                kind,
+            } => write!(f, "{} constraint violated on `{field}`", kind_name(kind)),
+            BackendError::Conflict { field: None, kind } => {
+                write!(f, "{} constraint violated", kind_name(kind))
+            }
+            BackendError::Constraint { field: Some(field) } => {
+                write!(f, "constraint violated on `{field}`")
+            }
+            BackendError::Constraint { field: None } => f.write_str("constraint violated"),
+            BackendError::Unavailable { cause } => write!(f, "database unavailable: {cause}"),
+            BackendError::Busy => f.write_str("database busy"),
+            BackendError::Closed => f.write_str("database backend closed"),
+            BackendError::Schema { message } => write!(f, "schema mismatch: {message}"),
+            BackendError::InvalidQuery { message } => write!(f, "invalid query: {message}"),
+            BackendError::InvalidUrl { reason } => write!(f, "invalid database url: {reason}"),
+            BackendError::FeatureDisabled { scheme, feature } => write!(
+                f,
+                "database url scheme `{scheme}` needs the cargo feature `{feature}` (lightapi = {{ features = [\"{feature}\"] }})"
+            ),
+            BackendError::Internal { cause } => write!(f, "database error: {cause}"),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// A connection lent to a read or write closure.
+///
+/// `columns` gives the type of each result column, used to decode it
+/// (a datetime from its stored text, a boolean from 0/1, …). Result columns
+/// beyond `columns` are decoded by their native storage type.
+pub trait Conn {
+    /// Runs a query and returns every row.
+    ///
+    /// # Errors
+    ///
+    /// A driver error mapped to [`BackendError`], or a column that does not
+    /// decode as its [`FieldType`].
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        columns: &[FieldType],
+    ) -> Result<Vec<Vec<Value>>, BackendError>;
+
+    /// Runs a statement and returns the number of rows it changed.
+    ///
+    /// # Errors
+    ///
+    /// A driver error mapped to [`BackendError`].
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, BackendError>;
+
+    /// Runs an insert whose id comes back through an out parameter (Oracle's
+    /// `RETURNING … INTO`, see [`sql::Insert::ReturningId`]) and returns it.
+    ///
+    /// # Errors
+    ///
+    /// The default implementation returns [`BackendError::Internal`]: only
+    /// backends whose dialect needs it implement it.
+    fn insert_returning_id(&mut self, sql: &str, params: &[Value]) -> Result<i64, BackendError> {
+        let _ = (sql, params);
+        Err(BackendError::Internal {
+            cause: "insert_returning_id is not supported by this backend".to_owned(),
+        })
+    }
+}
+
+/// What a write job returns: any `Send` value, downcast by [`write_with`].
+pub type WriteOutput = Box<dyn Any + Send>;
+
+/// A write job: runs in a transaction on the backend's writer, possibly on
+/// another thread, which is why it is `Send + 'static`.
+pub type WriteJob = Box<dyn FnOnce(&mut dyn Conn) -> Result<WriteOutput, BackendError> + Send>;
+
+/// A database backend, shared as `Arc<dyn Backend>`.
+///
+/// Use [`read_with`] and [`write_with`] rather than the raw methods.
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// The SQL dialect to build statements for.
+    fn dialect(&self) -> Dialect;
+
+    /// Lends a read connection to `f`. Reads see committed data only.
+    ///
+    /// # Errors
+    ///
+    /// `f`'s error, or a failure to get a connection.
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError>;
+
+    /// Runs `job` in a transaction: its writes are committed if it returns
+    /// `Ok` and rolled back if it returns `Err` (or panics). `Ok` is returned
+    /// only once the commit is durable. The job must not issue transaction
+    /// statements (`BEGIN`, `COMMIT`, …) itself.
+    ///
+    /// # Errors
+    ///
+    /// The job's error, or the commit's.
+    fn write(&self, job: WriteJob) -> Result<WriteOutput, BackendError>;
+
+    /// Checks that the database answers.
+    ///
+    /// # Errors
+    ///
+    /// [`BackendError::Unavailable`] (or another error) when it does not.
+    fn ping(&self) -> Result<(), BackendError>;
+
+    /// Finishes queued writes and closes every connection; later calls fail
+    /// with [`BackendError::Closed`]. Idempotent.
+    fn close(&self);
+}
+
+/// Runs `f` with a read connection and returns its result.
+///
+/// # Errors
+///
+/// `f`'s error or the backend's.
+///
+/// ```
+/// use lightapi::backend::{connect, read_with, PoolOptions, Value};
+/// let db = connect("sqlite::memory:", &PoolOptions::default())?;
+/// let one = read_with(&*db, |c| c.query("SELECT 1", &[], &[]))?;
+/// assert_eq!(one, vec![vec![Value::Integer(1)]]);
+/// # Ok::<(), lightapi::backend::BackendError>(())
+/// ```
+pub fn read_with<T>(
+    backend: &dyn Backend,
+    f: impl FnOnce(&mut dyn Conn) -> Result<T, BackendError>,
+) -> Result<T, BackendError> {
+    let mut f = Some(f);
+    let mut out = None;
+    backend.read(&mut |conn| {
+        if let Some(f) = f.take() {
+            out = Some(f(conn)?);
+        }
+        Ok(())
+    })?;
+    out.ok_or_else(|| BackendError::Internal {
+        cause: "read closure was not run".to_owned(),
+    })
+}
+
+/// Runs `f` in a write transaction and returns its result (see
+/// [`Backend::write`]).
+///
+/// # Errors
+///
+/// `f`'s error (its writes rolled back) or the backend's.
+///
+/// ```
+/// use lightapi::backend::{connect, write_with, PoolOptions};
+/// let db = connect("sqlite::memory:", &PoolOptions::default())?;
+/// let n = write_with(&*db, |c| c.execute("CREATE TABLE t (x INTEGER)", &[]))?;
+/// assert_eq!(n, 0);
+/// # Ok::<(), lightapi::backend::BackendError>(())
+/// ```
+pub fn write_with<T: Send + 'static>(
+    backend: &dyn Backend,
+    f: impl FnOnce(&mut dyn Conn) -> Result<T, BackendError> + Send + 'static,
+) -> Result<T, BackendError> {
+    let out = backend.write(Box::new(move |conn: &mut dyn Conn| {
+        f(conn).map(|t| Box::new(t) as WriteOutput)
+    }))?;
+    out.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| BackendError::Internal {
+            cause: "write job returned an unexpected type".to_owned(),
+        })
+}
+
+/// SQLite durability level (`PRAGMA synchronous`) in WAL mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// Survives a process crash (`SIGKILL`); the last commits may be lost on
+    /// power failure. The default.
+    #[default]
+    Normal,
+    /// Survives power loss too, at the cost of an fsync per commit group.
+    Full,
+}
+
+/// Connection and writer settings.
+///
+/// ```
+/// use lightapi::backend::{PoolOptions, Synchronous};
+/// let opts = PoolOptions { synchronous: Synchronous::Full, ..PoolOptions::default() };
+/// assert_eq!(opts.max_read_connections, 8);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Most read connections kept open (they are opened on demand).
+    pub max_read_connections: usize,
+    /// How long to wait for a lock held by another process.
+    pub busy_timeout: Duration,
+    /// SQLite durability level.
+    pub synchronous: Synchronous,
+    /// Most write jobs committed together in one transaction.
+    pub max_group_size: usize,
+    /// Most write jobs waiting for the writer; callers block beyond it.
+    pub max_queued_writes: usize,
+}
+
+/// Default for [`PoolOptions::max_read_connections`].
+pub const DEFAULT_MAX_READ_CONNECTIONS: usize = 8;
+/// Default for [`PoolOptions::busy_timeout`].
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default for [`PoolOptions::max_group_size`].
+pub const DEFAULT_MAX_GROUP_SIZE: usize = 256;
+/// Default for [`PoolOptions::max_queued_writes`].
+pub const DEFAULT_MAX_QUEUED_WRITES: usize = 4096;
+
+impl Default for PoolOptions {
+    fn default() -> PoolOptions {
+        PoolOptions {
+            max_read_connections: DEFAULT_MAX_READ_CONNECTIONS,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            synchronous: Synchronous::Normal,
+            max_group_size: DEFAULT_MAX_GROUP_SIZE,
+            max_queued_writes: DEFAULT_MAX_QUEUED_WRITES,
+        }
+    }
+}
+
+/// Opens a backend for a database URL.
+///
+/// - `sqlite://path.db` (relative), `sqlite:///abs/path.db`, `sqlite::memory:`
+///   (a private in-memory database) — feature `sqlite`, on by default;
+/// - `postgres://`, `postgresql://` — feature `postgres`;
+/// - `mysql://`, `mariadb://` — feature `mysql`.
+///
+/// # Errors
+///
+/// [`BackendError::InvalidUrl`] for an unknown scheme or empty path,
+/// [`BackendError::FeatureDisabled`] naming the cargo feature to enable, or
+/// the error opening the database.
+///
+/// ```
+/// use lightapi::backend::{connect, BackendError, PoolOptions};
+/// let err = connect("postgres://localhost/db", &PoolOptions::default()).unwrap_err();
+/// assert!(matches!(err, BackendError::FeatureDisabled { feature: "postgres", .. }));
+/// ```
+pub fn connect(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    let (scheme, rest) = url
+        .split_once(':')
+        .ok_or_else(|| BackendError::InvalidUrl {
+            reason: "expected scheme:…, e.g. sqlite://lightapi.db".to_owned(),
+        })?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "sqlite" => connect_sqlite(rest, options),
+        s @ ("postgres" | "postgresql") => Err(BackendError::FeatureDisabled {
+            scheme: s.to_owned(),
+            feature: "postgres",
+        }),
+        s @ ("mysql" | "mariadb") => Err(BackendError::FeatureDisabled {
+            scheme: s.to_owned(),
+            feature: "mysql",
+        }),
+        other => Err(BackendError::InvalidUrl {
+            reason: format!(
+                "unknown scheme `{other}` (expected sqlite, postgres, postgresql, mysql or mariadb)"
+            ),
+        }),
+    }
+}
+
+#[cfg(feature = "sqlite")]
+fn connect_sqlite(rest: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    let target = if rest == ":memory:" || rest == "//:memory:" {
+        sqlite::Target::Memory
+    } else if let Some(path) = rest.strip_prefix("//") {
+        if path.is_empty() {
+            return Err(BackendError::InvalidUrl {
+                reason: "empty sqlite path (expected sqlite://path.db)".to_owned(),
+            });
+        }
+        sqlite::Target::File(path.into())
+    } else {
+        return Err(BackendError::InvalidUrl {
+            reason: "expected sqlite://path.db or sqlite::memory:".to_owned(),
+        });
+    };
+    Ok(Arc::new(sqlite::SqliteBackend::open(target, options)?))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn connect_sqlite(_rest: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    Err(BackendError::FeatureDisabled {
+        scheme: "sqlite".to_owned(),
+        feature: "sqlite",
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_the_missing_feature() {
+        let o = PoolOptions::default();
+        for (url, feature) in [
+            ("postgres://u@h/db", "postgres"),
+            ("postgresql://h/db", "postgres"),
+            ("mysql://h/db", "mysql"),
+            ("mariadb://h/db", "mysql"),
+        ] {
+            match connect(url, &o) {
+                Err(BackendError::FeatureDisabled { feature: f, .. }) => assert_eq!(f, feature),
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            connect("redis://x", &o),
+            Err(BackendError::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            connect("nothing", &o),
+            Err(BackendError::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            connect("sqlite://", &o),
+            Err(BackendError::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            connect("sqlite:foo.db", &o),
+            Err(BackendError::InvalidUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn displays_are_lowercase() {
+        let errors = [
+            BackendError::Busy,
+            BackendError::Closed,
+            BackendError::Unavailable { cause: "x".into() },
+            BackendError::Schema {
+                message: "table `t`".into(),
+            },
+            BackendError::FeatureDisabled {
+                scheme: "mysql".into(),
+                feature: "mysql",
+            },
+        ];
+        for e in errors {
+            let s = e.to_string();
+            assert!(s.starts_with(char::is_lowercase), "{s}");
+            assert!(!s.ends_with('.'), "{s}");
+        }
+    }
+
+    #[test]
+    fn value_to_json() {
+        assert_eq!(Value::Float(f64::NAN).to_json(), serde_json::Value::Null);
+        assert_eq!(
+            Value::Integer(i64::MIN).to_json(),
+            serde_json::json!(i64::MIN)
+        );
+        assert_eq!(
+            Value::Text("\u{0}".into()).to_json(),
+            serde_json::json!("\u{0}")
+        );
+    }
+}
