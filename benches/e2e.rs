@@ -76,12 +76,14 @@ fn main() {
         Settings::from_env(2.0)
     };
     let filter = std::env::var("LIGHTAPI_BENCH_FILTER").unwrap_or_default();
-    let mut config = Config::default();
-    config.port = 0;
-    config.log_level = LogLevel::Off;
-    config.reactors = server_threads();
-    config.workers = 1;
-    config.jwt_secrets = vec![SECRET.to_vec()];
+    let config = Config {
+        port: 0,
+        log_level: LogLevel::Off,
+        reactors: server_threads(),
+        workers: 1,
+        jwt_secrets: vec![SECRET.to_vec()],
+        ..Config::default()
+    };
     let app = bench_app::register_protected(bench_app::register(LightApi::with_config(config)));
     let server = app.start().expect("the benchmark server starts");
     let addr = server.local_addr();

@@ -51,6 +51,9 @@ pub mod model;
 pub mod router;
 pub mod server;
 
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use app::LightApi;
 pub use auth::{Access, Claims};
 pub use config::{Config, ConfigError, Limits, LogLevel, Timeouts};
