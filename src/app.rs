@@ -101,6 +101,7 @@ impl LightApi {
     ///
     /// ```
     /// let app = lightapi::LightApi::new().configure(|c| c.port = 0);
+    /// # drop(app);
     /// ```
     #[must_use]
     pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> LightApi {
@@ -124,6 +125,7 @@ impl LightApi {
     /// let app = LightApi::new().login(|c: &Credentials| {
     ///     Ok((c.username == "alice" && c.password == "wonderland").then(Default::default))
     /// });
+    /// # drop(app);
     /// ```
     #[must_use]
     pub fn login(mut self, validator: impl LoginValidator) -> LightApi {

@@ -24,7 +24,7 @@ use crate::router::RouteError;
 /// ```
 /// use lightapi::{ApiError, StatusCode};
 /// let e = ApiError::not_found("no such order");
-/// assert_eq!(e.status(), StatusCode::NOT_FOUND);
+/// assert_eq!(e.status_code(), StatusCode::NOT_FOUND);
 /// let r = e.into_response();
 /// assert_eq!(r.header("content-type"), Some("application/problem+json"));
 /// ```
