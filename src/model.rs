@@ -807,7 +807,7 @@ pub fn check_identifier(name: &str) -> Result<(), ModelError> {
 /// A declaration mistake in a [`Model`].
 ///
 /// ```
-/// use lightapi::model::{Field, Model, ModelError};
+/// use lightapi::model::{Field, Model};
 /// let err = Model::new("t").field("id", Field::integer()).check().unwrap_err();
 /// assert_eq!(err.to_string(), "model `t`: field `id` is reserved");
 /// ```

@@ -206,7 +206,7 @@ pub struct ColumnInfo {
 ///
 /// ```
 /// use lightapi::backend::sql::select_columns;
-/// use lightapi::model::{Field, FieldType, Model};
+/// use lightapi::model::{Field, Model};
 /// let m = Model::new("t").field("a", Field::text()).versioned();
 /// let cols: Vec<_> = select_columns(&m).into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(cols, ["id", "a", "version"]);
@@ -1039,7 +1039,7 @@ pub fn introspect(d: Dialect, table: &str) -> (Sql, [FieldType; 3]) {
 /// Decodes one row of [`introspect`]'s query.
 ///
 /// ```
-/// use lightapi::backend::{sql, Dialect, Value};
+/// use lightapi::backend::{sql, Value};
 /// let row = [Value::Text("email".into()), Value::Text("TEXT".into()), Value::Integer(1)];
 /// let info = sql::column_info(&row).unwrap();
 /// assert!(!info.nullable);

@@ -299,7 +299,7 @@ fn set_foreign_keys(model: &Model, row: &Row) -> Vec<String> {
 ///
 /// ```
 /// use lightapi::backend::{connect, write_with, PoolOptions};
-/// use lightapi::crud::{ops, CrudError};
+/// use lightapi::crud::ops;
 /// use lightapi::model::{Field, Model};
 /// let db = connect("sqlite::memory:", &PoolOptions::default())?;
 /// write_with(&*db, |c| c.execute("CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT)", &[]))?;
