@@ -15,9 +15,15 @@ cd "$(dirname "$0")/.."
 CONNS=${CONNS:-10000}
 PORT=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
 
-# Both this shell's children need the descriptors: the server one per
-# connection, the client one per connection.
-ulimit -n $((CONNS * 2 + 1024))
+# The server and the client each need one descriptor per connection:
+# raise the soft limit as far as the hard limit allows.
+WANT=$((CONNS + 1024))
+HARD=$(ulimit -Hn)
+if [ "$HARD" != unlimited ] && [ "$HARD" -lt "$WANT" ]; then
+  echo "the hard descriptor limit ($HARD) is below $WANT; run with a lower CONNS" >&2
+  exit 1
+fi
+ulimit -n "$WANT"
 
 cargo build --release --example bench --example custom >/dev/null 2>&1 \
   || cargo build --release --example bench --example custom
