@@ -65,3 +65,17 @@ fn jwt_verify_seeds_hold_their_invariants() {
 fn conn_bytes_seeds_get_one_response_per_request() {
     replay("conn_bytes", lightapi::__fuzz::check_conn_bytes);
 }
+
+/// Fuzzing finding (`route_match`): when the route the trie prefers has a
+/// parameter that does not percent-decode, lookup answers "not found" even
+/// if another route would match the path without decoding anything. This
+/// pins that behaviour so that changing it is a deliberate decision.
+#[test]
+fn preferred_route_with_undecodable_parameter_is_not_found() {
+    let mut r = lightapi::router::Router::new();
+    r.insert("/f/{m}", 1).unwrap();
+    r.insert("/{a}/%02", 2).unwrap();
+    assert!(r.lookup("/f/%zz").is_err());
+    assert_eq!(*r.lookup("/g/%02").unwrap().0, 2);
+    assert_eq!(*r.lookup("/f/%02").unwrap().0, 1);
+}
