@@ -54,6 +54,9 @@ pub(crate) mod openapi;
 pub mod router;
 pub mod server;
 
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use app::LightApi;
 pub use auth::{Access, Claims};
 pub use config::{Config, ConfigError, Limits, LogLevel, Timeouts};

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Resident memory of examples/bench: idle, then holding 10,000 idle
+# keep-alive connections (each has completed one request), then checks the
+# server still answers a new client. Also reports the stripped size of the
+# release build of examples/custom.
+#
+#   bash benches/memory.sh            # 10,000 connections
+#   CONNS=2000 bash benches/memory.sh
+#
+# Targets: idle RSS <= 4 MB; RSS with 10,000 idle connections <= 60 MB;
+# stripped examples/custom <= 2 MB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNS=${CONNS:-10000}
+PORT=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+
+# The server and the client each need one descriptor per connection:
+# raise the soft limit as far as the hard limit allows.
+WANT=$((CONNS + 1024))
+HARD=$(ulimit -Hn)
+if [ "$HARD" != unlimited ] && [ "$HARD" -lt "$WANT" ]; then
+  echo "the hard descriptor limit ($HARD) is below $WANT; run with a lower CONNS" >&2
+  exit 1
+fi
+ulimit -n "$WANT"
+
+cargo build --release --example bench --example custom >/dev/null 2>&1 \
+  || cargo build --release --example bench --example custom
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+LIGHTAPI_HOST=127.0.0.1 LIGHTAPI_PORT=$PORT LIGHTAPI_LOG=error \
+LIGHTAPI_IDLE_TIMEOUT_MS=600000 LIGHTAPI_MAX_CONNECTIONS=$((CONNS + 100)) \
+  target/release/examples/bench &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+
+# Wait for the port, without leaving a connection open.
+python3 - "$PORT" <<'PY'
+import socket, sys, time
+deadline = time.time() + 10
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit("server did not start")
+        time.sleep(0.05)
+PY
+sleep 1
+IDLE=$(rss_kib $SERVER)
+echo "idle RSS: ${IDLE} KiB ($(awk -v k=$IDLE 'BEGIN {printf "%.2f", k/1024}') MiB), threads: $(ls /proc/$SERVER/task | wc -l)"
+
+# Open the connections, send one request on each, read each response, keep
+# them all open; then report RSS and check a fresh client is still served.
+python3 - "$PORT" "$CONNS" "$SERVER" <<'PY'
+import selectors, socket, sys, time
+port, n, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+req = b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+socks, sel = [], selectors.DefaultSelector()
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(req)
+    socks.append(s)
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ, bytearray())
+    if i % 500 == 499:
+        time.sleep(0.01)  # let the server keep up with accept
+pending, deadline = n, time.time() + 60
+while pending and time.time() < deadline:
+    for key, _ in sel.select(timeout=1):
+        data = key.fileobj.recv(4096)
+        if not data:
+            sys.exit("a connection was closed by the server")
+        key.data.extend(data)
+        if key.data.endswith(b"Hello, World!"):
+            sel.unregister(key.fileobj)
+            pending -= 1
+if pending:
+    sys.exit(f"{pending} connections got no response")
+time.sleep(1)
+rss = int([l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")][0])
+print(f"RSS with {n} idle keep-alive connections: {rss} KiB ({rss/1024:.2f} MiB)")
+c = socket.create_connection(("127.0.0.1", port), timeout=5)
+c.sendall(req)
+reply = b""
+while not reply.endswith(b"Hello, World!"):
+    chunk = c.recv(4096)
+    if not chunk:
+        break
+    reply += chunk
+print("still answering:", reply.split(b"\r\n", 1)[0].decode())
+# The held connections are still open: none has seen end of input.
+alive = 0
+for s in socks:
+    try:
+        alive += 0 if s.recv(1) == b"" else 1
+    except BlockingIOError:
+        alive += 1
+print(f"held connections still open: {alive} of {n}")
+PY
+
+cp target/release/examples/custom /tmp/lightapi-custom-stripped
+strip /tmp/lightapi-custom-stripped
+SIZE=$(stat -c %s /tmp/lightapi-custom-stripped)
+echo "stripped examples/custom: ${SIZE} bytes ($(awk -v b=$SIZE 'BEGIN {printf "%.2f", b/1048576}') MiB)"

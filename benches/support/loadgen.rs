@@ -1,0 +1,501 @@
+//! The project's own HTTP/1.1 load generator: one thread, one `mio::Poll`,
+//! `N` keep-alive connections, each sending a batch of `pipeline` identical
+//! requests and waiting for every response before sending the next batch
+//! (closed loop, like wrk). Responses are framed by `Content-Length`.
+//!
+//! Latencies go into a fixed-bucket histogram (no allocation per request).
+//! For a pipelined workload the latency recorded is that of the whole batch
+//! (write of the first request to the last response), once per batch.
+//!
+//! Server CPU time is measured for a server running in the same process:
+//! the process's `utime + stime` (`/proc/self/stat`) minus this thread's own
+//! (`/proc/thread-self/stat`), sampled when measurement starts and ends. Any
+//! other thread of the process must be idle during a run.
+//!
+//! Shared by `benches/e2e.rs` and the comparison crate (`benches/compare`)
+//! through `#[path]`, so both drive servers identically.
+
+#![allow(dead_code)]
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+
+/// Bytes read per `read` call; also the size of each connection's buffer.
+const READ_BUF: usize = 64 * 1024;
+/// How long the generator waits for outstanding responses after the run.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Run length and concurrency, from `LIGHTAPI_BENCH_*` variables.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Open connections (`LIGHTAPI_BENCH_CONNS`, default 64).
+    pub conns: usize,
+    /// Measured time per workload (`LIGHTAPI_BENCH_SECS`, default 3).
+    pub duration: Duration,
+    /// Unmeasured ramp-up before it (`LIGHTAPI_BENCH_WARMUP_MS`, default 500).
+    pub warmup: Duration,
+}
+
+impl Settings {
+    /// The settings from the environment, with `default_secs` when
+    /// `LIGHTAPI_BENCH_SECS` is not set.
+    pub fn from_env(default_secs: f64) -> Settings {
+        let num = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        Settings {
+            conns: num("LIGHTAPI_BENCH_CONNS").map_or(64, |n| n.max(1.0) as usize),
+            duration: Duration::from_secs_f64(
+                num("LIGHTAPI_BENCH_SECS").unwrap_or(default_secs).max(0.1),
+            ),
+            warmup: Duration::from_millis(
+                num("LIGHTAPI_BENCH_WARMUP_MS").map_or(500, |n| n.max(0.0) as u64),
+            ),
+        }
+    }
+}
+
+/// What to send: one request's bytes, repeated `pipeline` times per write.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// Shown in reports.
+    pub name: String,
+    /// One complete request.
+    pub request: Vec<u8>,
+    /// Requests per write (1 = no pipelining).
+    pub pipeline: usize,
+}
+
+impl Workload {
+    /// `GET path` with the headers wrk sends, plus `extra` header lines
+    /// (each ending in CRLF).
+    pub fn get(name: &str, path: &str, extra: &str, pipeline: usize) -> Workload {
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\nConnection: keep-alive\r\n{extra}\r\n"
+        );
+        Workload {
+            name: name.to_string(),
+            request: request.into_bytes(),
+            pipeline: pipeline.max(1),
+        }
+    }
+}
+
+/// Fixed log-linear buckets: values below 32 exactly, above that 32
+/// sub-buckets per power of two (≤ 3.2 % relative error).
+pub struct Histogram {
+    counts: Box<[u64; BUCKETS]>,
+    total: u64,
+}
+
+const SUB_BITS: u32 = 5;
+const SUB: u64 = 1 << SUB_BITS;
+const BUCKETS: usize = (SUB + (64 - SUB_BITS as u64) * SUB) as usize;
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            counts: Box::new([0; BUCKETS]),
+            total: 0,
+        }
+    }
+}
+
+impl Histogram {
+    fn index(v: u64) -> usize {
+        if v < SUB {
+            return v as usize;
+        }
+        let e = 63 - v.leading_zeros();
+        let mantissa = (v >> (e - SUB_BITS)) - SUB;
+        (SUB + u64::from(e - SUB_BITS) * SUB + mantissa) as usize
+    }
+
+    /// The largest value that lands in bucket `i`.
+    fn upper(i: usize) -> u64 {
+        let i = i as u64;
+        if i < SUB {
+            return i;
+        }
+        let e = (i - SUB) / SUB + u64::from(SUB_BITS);
+        let m = (i - SUB) % SUB;
+        ((SUB + m + 1) << (e - u64::from(SUB_BITS))) - 1
+    }
+
+    /// Records one value.
+    pub fn record(&mut self, v: u64) {
+        if let Some(c) = self.counts.get_mut(Self::index(v)) {
+            *c += 1;
+            self.total += 1;
+        }
+    }
+
+    /// Number of values recorded.
+    pub fn len(&self) -> u64 {
+        self.total
+    }
+
+    /// The value at quantile `q` (0..=1), as the bucket's upper bound.
+    pub fn quantile(&self, q: f64) -> u64 {
+        if self.total == 0 {
+            return 0;
+        }
+        let rank = ((q * self.total as f64).ceil() as u64).clamp(1, self.total);
+        let mut seen = 0;
+        for (i, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return Self::upper(i);
+            }
+        }
+        Self::upper(BUCKETS - 1)
+    }
+}
+
+/// The outcome of one run.
+pub struct Report {
+    /// The workload's name.
+    pub name: String,
+    /// Responses received during the measured window.
+    pub requests: u64,
+    /// Responses whose status was not 200, plus connections lost.
+    pub errors: u64,
+    /// The measured window.
+    pub elapsed: Duration,
+    /// Batch latencies in nanoseconds.
+    pub latency: Histogram,
+    /// Server CPU time during the window (`None` when /proc is unreadable).
+    pub server_cpu: Option<Duration>,
+}
+
+impl Report {
+    /// Requests per second.
+    pub fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Median latency.
+    pub fn p50(&self) -> Duration {
+        Duration::from_nanos(self.latency.quantile(0.50))
+    }
+
+    /// 99th-percentile latency.
+    pub fn p99(&self) -> Duration {
+        Duration::from_nanos(self.latency.quantile(0.99))
+    }
+
+    /// Server CPU microseconds per request.
+    pub fn cpu_us_per_request(&self) -> Option<f64> {
+        let cpu = self.server_cpu?;
+        (self.requests > 0).then(|| cpu.as_secs_f64() * 1e6 / self.requests as f64)
+    }
+
+    /// One line: name, req/s, p50, p99, CPU per request, errors.
+    pub fn line(&self) -> String {
+        let cpu = self
+            .cpu_us_per_request()
+            .map_or_else(|| "   n/a".to_string(), |c| format!("{c:6.2}"));
+        format!(
+            "{:<28} {:>11.0} req/s  p50 {:>9}  p99 {:>9}  cpu {} µs/req  errors {}",
+            self.name,
+            self.rps(),
+            fmt_duration(self.p50()),
+            fmt_duration(self.p99()),
+            cpu,
+            self.errors
+        )
+    }
+}
+
+/// `123µs` or `1.23ms`.
+pub fn fmt_duration(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.0}µs")
+    } else {
+        format!("{:.2}ms", us / 1000.0)
+    }
+}
+
+/// CPU time (user + system) of the whole process and of the calling
+/// thread, from procfs, in clock ticks converted to a `Duration`.
+fn cpu_times() -> Option<(Duration, Duration)> {
+    Some((
+        proc_cpu("/proc/self/stat")?,
+        proc_cpu("/proc/thread-self/stat")?,
+    ))
+}
+
+fn proc_cpu(path: &str) -> Option<Duration> {
+    let text = std::fs::read_to_string(path).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields overall, the 12th and 13th after ")".
+    let rest = text.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(ticks(utime + stime))
+}
+
+fn ticks(n: u64) -> Duration {
+    Duration::from_secs_f64(n as f64 / clock_ticks_per_second() as f64)
+}
+
+fn clock_ticks_per_second() -> u64 {
+    use std::sync::OnceLock;
+    static HZ: OnceLock<u64> = OnceLock::new();
+    *HZ.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100)
+    })
+}
+
+struct Client {
+    stream: TcpStream,
+    /// `pipeline` copies of the request, written from `wpos`.
+    wpos: usize,
+    rbuf: Vec<u8>,
+    rlen: usize,
+    /// Responses still owed for the batch in flight.
+    outstanding: usize,
+    sent_at: Instant,
+    dead: bool,
+}
+
+enum Parsed {
+    /// A whole response of this many bytes with this status.
+    Response {
+        len: usize,
+        status: u16,
+    },
+    Partial,
+    Invalid,
+}
+
+/// Frames one response at the start of `buf` by its `Content-Length`.
+fn parse_response(buf: &[u8]) -> Parsed {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if buf.len() > 16 * 1024 {
+            Parsed::Invalid
+        } else {
+            Parsed::Partial
+        };
+    };
+    let head = &buf[..end];
+    let status = match head.get(9..12).and_then(|s| std::str::from_utf8(s).ok()) {
+        Some(s) => s.parse::<u16>().unwrap_or(0),
+        None => return Parsed::Invalid,
+    };
+    let mut length = 0usize;
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > 15 && line[..15].eq_ignore_ascii_case(b"content-length:") {
+            match std::str::from_utf8(&line[15..])
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+            {
+                Some(n) => length = n,
+                None => return Parsed::Invalid,
+            }
+        }
+    }
+    let total = end + 4 + length;
+    if buf.len() < total {
+        Parsed::Partial
+    } else {
+        Parsed::Response { len: total, status }
+    }
+}
+
+/// Runs `workload` against `addr` and reports on the measured window.
+///
+/// # Errors
+/// When connecting or polling fails.
+pub fn run(addr: SocketAddr, workload: &Workload, settings: &Settings) -> io::Result<Report> {
+    let batch: Vec<u8> = workload.request.repeat(workload.pipeline);
+    let mut poll = Poll::new()?;
+    let mut clients = Vec::with_capacity(settings.conns);
+    for i in 0..settings.conns {
+        let std_stream = std::net::TcpStream::connect(addr)?;
+        std_stream.set_nodelay(true)?;
+        std_stream.set_nonblocking(true)?;
+        let mut stream = TcpStream::from_std(std_stream);
+        poll.registry().register(
+            &mut stream,
+            Token(i),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        clients.push(Client {
+            stream,
+            wpos: 0,
+            rbuf: vec![0u8; READ_BUF],
+            rlen: 0,
+            outstanding: 0,
+            sent_at: Instant::now(),
+            dead: false,
+        });
+    }
+    let mut events = Events::with_capacity(1024);
+    let mut latency = Histogram::default();
+    let mut requests = 0u64;
+    let mut errors = 0u64;
+    let start = Instant::now();
+    let measure_from = start + settings.warmup;
+    let measure_to = measure_from + settings.duration;
+    let mut measuring = false;
+    let mut cpu_start = None;
+    let mut cpu_end = None;
+    let (mut window_start, mut window_end) = (measure_from, measure_to);
+    // Kick every connection off.
+    for c in clients.iter_mut() {
+        start_batch(c, workload.pipeline);
+        errors += u64::from(pump(c, &batch, None, &mut 0, &mut 0));
+    }
+    loop {
+        let now = Instant::now();
+        if !measuring && now >= measure_from && now < measure_to {
+            measuring = true;
+            window_start = now;
+            cpu_start = cpu_times();
+        }
+        if now >= measure_to {
+            if cpu_end.is_none() {
+                cpu_end = cpu_times();
+                window_end = now;
+                measuring = false;
+            }
+            let busy = clients.iter().any(|c| !c.dead && c.outstanding > 0);
+            if !busy || now >= measure_to + DRAIN {
+                break;
+            }
+        }
+        let wait = if now < measure_to {
+            (if measuring { measure_to } else { measure_from }).saturating_duration_since(now)
+        } else {
+            Duration::from_millis(10)
+        };
+        poll.poll(&mut events, Some(wait.max(Duration::from_micros(100))))?;
+        let sending = Instant::now() < measure_to;
+        for event in events.iter() {
+            let Some(c) = clients.get_mut(event.token().0) else {
+                continue;
+            };
+            loop {
+                if c.dead {
+                    break;
+                }
+                let (mut done, mut bad) = (0u64, 0u64);
+                let rec = if measuring { Some(&mut latency) } else { None };
+                let lost = pump(c, &batch, rec, &mut done, &mut bad);
+                if measuring {
+                    requests += done;
+                    errors += bad;
+                }
+                errors += u64::from(lost);
+                if c.dead || c.outstanding > 0 || !sending {
+                    break;
+                }
+                start_batch(c, workload.pipeline);
+            }
+        }
+    }
+    let server_cpu = match (cpu_start, cpu_end) {
+        (Some((p0, t0)), Some((p1, t1))) => {
+            Some((p1.saturating_sub(p0)).saturating_sub(t1.saturating_sub(t0)))
+        }
+        _ => None,
+    };
+    Ok(Report {
+        name: workload.name.clone(),
+        requests,
+        errors,
+        elapsed: window_end.saturating_duration_since(window_start),
+        latency,
+        server_cpu,
+    })
+}
+
+fn start_batch(c: &mut Client, pipeline: usize) {
+    c.wpos = 0;
+    c.outstanding = pipeline;
+    c.sent_at = Instant::now();
+}
+
+/// Writes what is pending and reads what has arrived; returns whether the
+/// connection was lost. Completed responses are counted in `done` (status
+/// 200) or `bad`; a completed batch's latency goes to `rec`.
+fn pump(
+    c: &mut Client,
+    batch: &[u8],
+    rec: Option<&mut Histogram>,
+    done: &mut u64,
+    bad: &mut u64,
+) -> bool {
+    while c.wpos < batch.len() {
+        match c.stream.write(&batch[c.wpos..]) {
+            Ok(0) => return lose(c),
+            Ok(n) => c.wpos += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return lose(c),
+        }
+    }
+    loop {
+        if c.rlen == c.rbuf.len() {
+            return lose(c);
+        }
+        match c.stream.read(&mut c.rbuf[c.rlen..]) {
+            Ok(0) => return lose(c),
+            Ok(n) => c.rlen += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return lose(c),
+        }
+    }
+    let mut used = 0;
+    loop {
+        match parse_response(&c.rbuf[used..c.rlen]) {
+            Parsed::Partial => break,
+            Parsed::Invalid => return lose(c),
+            Parsed::Response { len, status } => {
+                used += len;
+                if c.outstanding == 0 {
+                    // More responses than requests.
+                    return lose(c);
+                }
+                c.outstanding -= 1;
+                if status == 200 {
+                    *done += 1;
+                } else {
+                    *bad += 1;
+                }
+            }
+        }
+    }
+    if c.outstanding == 0 && used > 0 {
+        if let Some(h) = rec {
+            h.record(c.sent_at.elapsed().as_nanos() as u64);
+        }
+    }
+    if used > 0 {
+        c.rbuf.copy_within(used..c.rlen, 0);
+        c.rlen -= used;
+    }
+    false
+}
+
+fn lose(c: &mut Client) -> bool {
+    c.dead = true;
+    true
+}

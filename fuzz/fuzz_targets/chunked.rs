@@ -1,0 +1,4 @@
+//! Fuzz target `chunked`: see `lightapi::__fuzz::check_chunked` for the invariants.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lightapi::__fuzz::check_chunked(data));

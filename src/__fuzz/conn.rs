@@ -1,0 +1,303 @@
+//! `conn_bytes`: arbitrary bytes through a real connection of an
+//! in-process server on loopback, delivered in up to three pieces.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::tiny_limits;
+use crate::auth::Access;
+use crate::config::{Config, Limits, LogLevel};
+use crate::endpoint::{Endpoint, HandlerResult};
+use crate::http::chunked::ChunkedDecoder;
+use crate::http::method::Method;
+use crate::http::parse::{parse_head, Framing};
+use crate::http::request::Request;
+use crate::http::response::{Body, Response};
+use crate::http::status::StatusCode;
+use crate::server::ServerHandle;
+
+/// Most input bytes one case sends.
+const MAX_INPUT: usize = 64 * 1024;
+/// Most output bytes one case may receive.
+const MAX_OUTPUT: usize = 4 * 1024 * 1024;
+/// Time allowed for the server to answer and close.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// `GET /plaintext`, on the event loop.
+struct Inline;
+
+impl Endpoint for Inline {
+    fn methods(&self) -> Option<&[Method]> {
+        Some(&[Method::Get])
+    }
+    fn get(&self, _req: &Request) -> HandlerResult {
+        Ok(Response::new(StatusCode::OK).with_body(Body::Static(b"Hello, World!")))
+    }
+    fn access(&self, _method: Method) -> Access {
+        Access::Public
+    }
+    fn inline(&self) -> bool {
+        true
+    }
+}
+
+/// `/echo/{id}`, every verb, on the worker pool: answers the body's length.
+struct Echo;
+
+impl Endpoint for Echo {
+    fn get(&self, req: &Request) -> HandlerResult {
+        Ok(Response::text(format!("{} {:?}", req.path(), req.query())))
+    }
+    fn post(&self, req: &Request) -> HandlerResult {
+        Ok(Response::text(req.body().len().to_string()))
+    }
+    fn put(&self, req: &Request) -> HandlerResult {
+        Ok(Response::json(StatusCode::OK, &req.json()?))
+    }
+    fn access(&self, _method: Method) -> Access {
+        Access::Public
+    }
+}
+
+/// `/private`, requiring a token.
+struct Private;
+
+impl Endpoint for Private {
+    fn get(&self, _req: &Request) -> HandlerResult {
+        Ok(Response::new(StatusCode::NO_CONTENT))
+    }
+}
+
+struct Server {
+    addr: SocketAddr,
+    handle: ServerHandle,
+}
+
+fn server() -> &'static Mutex<Server> {
+    static SERVER: OnceLock<Mutex<Server>> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let config = Config {
+            port: 0,
+            log_level: LogLevel::Off,
+            reactors: 1,
+            workers: 1,
+            limits: conn_limits(),
+            jwt_secrets: vec![b"fuzz-secret-0123456789abcdef0123456789".to_vec()],
+            ..Config::default()
+        };
+        let handle = crate::LightApi::with_config(config)
+            .register("/plaintext", Inline)
+            .register("/echo/{id}", Echo)
+            .register("/private", Private)
+            .start()
+            .unwrap_or_else(|e| panic!("fuzz server: {e}"));
+        Mutex::new(Server {
+            addr: handle.local_addr(),
+            handle,
+        })
+    })
+}
+
+fn conn_limits() -> Limits {
+    Limits {
+        max_pending_write_bytes: 64 * 1024,
+        ..tiny_limits()
+    }
+}
+
+/// The responses (not counting `100 Continue`) the server owes for `input`
+/// followed by end of input, by the pure parser's reading of it: for each,
+/// whether it answers `HEAD` (so has no body despite its `Content-Length`).
+pub(crate) fn expected_responses(input: &[u8], limits: &Limits) -> Vec<bool> {
+    let mut rest = input;
+    let mut owed = Vec::new();
+    loop {
+        if rest.is_empty() {
+            return owed;
+        }
+        let (head, used) = match parse_head(rest, limits) {
+            // A refused head, or one cut short by end of input: one error.
+            Err(_) | Ok(None) => {
+                owed.push(false);
+                return owed;
+            }
+            Ok(Some(found)) => found,
+        };
+        owed.push(head.method == Method::Head);
+        rest = rest.get(used..).unwrap_or_default();
+        let body_ok = match head.framing {
+            Framing::Empty => true,
+            Framing::Length(len) => match usize::try_from(len).ok().and_then(|l| rest.get(l..)) {
+                Some(after) => {
+                    rest = after;
+                    true
+                }
+                None => false,
+            },
+            Framing::Chunked => {
+                let mut d = ChunkedDecoder::new(limits.max_body_bytes, limits.max_head_bytes);
+                match d.decode(rest, &mut Vec::new()) {
+                    Ok(r) if r.done => {
+                        rest = rest.get(r.consumed..).unwrap_or_default();
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        };
+        if !body_ok {
+            // A malformed or truncated body: an error (with a body)
+            // replaces the response, and the connection closes.
+            if let Some(last) = owed.last_mut() {
+                *last = false;
+            }
+            return owed;
+        }
+        if !head.keep_alive {
+            return owed;
+        }
+    }
+}
+
+/// Checks `out` holds exactly the responses `owed` describes, each a
+/// well-framed HTTP/1.1 response with `Date` and, unless bodiless,
+/// `Content-Length`; interim `100 Continue` responses are skipped. Returns
+/// how many final responses there are.
+fn count_responses(mut out: &[u8], owed: &[bool]) -> usize {
+    let mut n = 0;
+    while !out.is_empty() {
+        let end = out
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| {
+                panic!(
+                    "unterminated response head: {:?}",
+                    String::from_utf8_lossy(out)
+                )
+            });
+        let head = std::str::from_utf8(out.get(..end).unwrap_or_default())
+            .unwrap_or_else(|_| panic!("response head is not UTF-8"));
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or_default();
+        let code: u16 = status_line
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|s| s.get(..3))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+        out = out.get(end + 4..).unwrap_or_default();
+        if code == 100 {
+            assert_eq!(head, "HTTP/1.1 100 Continue");
+            continue;
+        }
+        let head_only = owed.get(n).copied().unwrap_or(false);
+        n += 1;
+        let mut length = None;
+        let mut date = false;
+        for line in lines {
+            let (name, value) = line
+                .split_once(": ")
+                .unwrap_or_else(|| panic!("bad header line {line:?}"));
+            if name.eq_ignore_ascii_case("content-length") {
+                assert!(length.is_none(), "two Content-Length headers");
+                length = Some(
+                    value
+                        .parse::<usize>()
+                        .unwrap_or_else(|_| panic!("bad length {value:?}")),
+                );
+            }
+            date |= name.eq_ignore_ascii_case("date");
+        }
+        assert!(date, "no Date in {head:?}");
+        let bodiless = code == 204 || code == 304 || code < 200;
+        match (bodiless, length) {
+            (true, Some(_)) => panic!("Content-Length on a {code}"),
+            (false, None) => panic!("no Content-Length on a {code}"),
+            (_, len) => {
+                let len = if head_only { 0 } else { len.unwrap_or(0) };
+                assert!(out.len() >= len, "body of a {code} cut short");
+                out = out.get(len..).unwrap_or_default();
+            }
+        }
+    }
+    n
+}
+
+/// Sends the input over one connection in up to three pieces, then ends
+/// the input. The first byte says how many split points follow (0–2), each
+/// a byte scaled to the input's length; the rest is what is sent.
+///
+/// Checks: the server answers and closes within [`PATIENCE`]; every
+/// response is well-framed; there is exactly one response per request as
+/// the pure parser frames the input (so pipelining never loses, duplicates
+/// or invents a response); the connection is released afterwards.
+pub fn check_conn_bytes(data: &[u8]) {
+    let (splits, payload) = match data.split_first() {
+        Some((&k, rest)) => {
+            let k = usize::from(k % 3).min(rest.len());
+            let (cuts, payload) = rest.split_at(k);
+            (cuts.to_vec(), payload)
+        }
+        None => (Vec::new(), data),
+    };
+    let payload = payload
+        .get(..MAX_INPUT.min(payload.len()))
+        .unwrap_or_default();
+    let mut cuts: Vec<usize> = splits
+        .iter()
+        .map(|&b| usize::from(b) * payload.len() / 256)
+        .collect();
+    cuts.sort_unstable();
+    let server = server().lock().unwrap_or_else(PoisonError::into_inner);
+    let mut stream = TcpStream::connect(server.addr).unwrap_or_else(|e| panic!("connect: {e}"));
+    stream
+        .set_nodelay(true)
+        .unwrap_or_else(|e| panic!("nodelay: {e}"));
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .unwrap_or_else(|e| panic!("timeout: {e}"));
+    let mut sent = 0;
+    for cut in cuts.into_iter().chain(std::iter::once(payload.len())) {
+        let piece = payload.get(sent..cut.max(sent)).unwrap_or_default();
+        // The server may close early (after an error): later writes may fail.
+        if !piece.is_empty() && stream.write_all(piece).is_err() {
+            break;
+        }
+        sent = cut.max(sent);
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let _ = stream.shutdown(Shutdown::Write);
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("no end of output after {:?}: {e}", started.elapsed()),
+        }
+        assert!(
+            out.len() <= MAX_OUTPUT,
+            "more than {MAX_OUTPUT} bytes of output"
+        );
+    }
+    let owed = expected_responses(payload, &conn_limits());
+    let got = count_responses(&out, &owed);
+    assert_eq!(
+        got,
+        owed.len(),
+        "responses for {:?}",
+        String::from_utf8_lossy(payload)
+    );
+    drop(stream);
+    let deadline = Instant::now() + PATIENCE;
+    while server.handle.open_connections() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the server kept the connection open"
+        );
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
