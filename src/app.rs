@@ -267,10 +267,7 @@ impl LightApi {
         let _ = openapi.body.set(body);
         let app = AppState {
             router,
-            auth: Authenticator {
-                jwt: (*jwt).clone(),
-                log,
-            },
+            auth: Authenticator::new((*jwt).clone(), log),
             log,
             backend: backend.clone(),
             middleware,

@@ -14,6 +14,7 @@ pub mod rate_limit;
 pub use jwt::{Claims, JwtConfig, JwtError};
 pub use rate_limit::{RateLimitConfig, RateLimiter, RetryAfter};
 pub mod access;
+mod cache;
 pub mod login;
 
 pub use access::Access;
@@ -26,11 +27,26 @@ use crate::log::Logger;
 /// Checks bearer tokens against route permissions (SPEC §5).
 #[derive(Debug)]
 pub(crate) struct Authenticator {
-    pub(crate) jwt: JwtConfig,
-    pub(crate) log: Logger,
+    jwt: JwtConfig,
+    log: Logger,
+    /// Tells this server's entries in the per-thread token cache apart.
+    id: u64,
 }
 
 impl Authenticator {
+    pub(crate) fn new(jwt: JwtConfig, log: Logger) -> Authenticator {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Authenticator {
+            jwt,
+            log,
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    fn verify(&self, token: &str) -> Result<Claims, JwtError> {
+        cache::verify(self.id, &self.jwt, token, jwt::unix_now())
+    }
+
     /// Attaches the caller's claims to `req`, or refuses: `401` without a
     /// valid token on a protected route, `403` when the token lacks the
     /// permission. Public routes accept a valid token (its claims are
@@ -38,14 +54,14 @@ impl Authenticator {
     pub(crate) fn authorize(&self, access: &Access, req: &mut Request) -> Result<(), ApiError> {
         // Only a `Bearer` credential counts as a token sent (RFC 6750 §3.1:
         // other schemes get a plain challenge without an error code).
-        let header = req
-            .headers
-            .get_bytes("authorization")
-            .filter(|v| v.len() >= 6 && v[..6].eq_ignore_ascii_case(b"bearer"));
+        let header = req.headers.get_bytes("authorization").filter(|v| {
+            v.get(..6)
+                .is_some_and(|s| s.eq_ignore_ascii_case(b"bearer"))
+        });
         let token = header.map(bearer_token);
         if access.is_public() {
             if let Some(Some(token)) = token {
-                req.claims = self.jwt.verify(token, jwt::unix_now()).ok();
+                req.claims = self.verify(token).ok();
             }
             return Ok(());
         }
@@ -54,7 +70,7 @@ impl Authenticator {
             Some(None) => return Err(ApiError::Unauthorized { token_sent: true }),
             Some(Some(t)) => t,
         };
-        let claims = self.jwt.verify(token, jwt::unix_now()).map_err(|e| {
+        let claims = self.verify(token).map_err(|e| {
             self.log.debug(&format!("token refused: {e}"));
             ApiError::Unauthorized { token_sent: true }
         })?;

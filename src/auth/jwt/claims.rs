@@ -1,5 +1,7 @@
 //! The verified claims a handler receives.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 /// The claims of a verified token: the payload's JSON object.
@@ -22,13 +24,15 @@ use serde_json::{Map, Value};
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Claims {
-    map: Map<String, Value>,
+    // Shared, so handing the same verified claims to many requests (see
+    // the token cache in `auth`) costs no copy.
+    map: Arc<Map<String, Value>>,
 }
 
 impl Claims {
     /// Wraps a claims object without verifying anything.
     pub fn from_map(map: Map<String, Value>) -> Self {
-        Self { map }
+        Self { map: Arc::new(map) }
     }
 
     /// The `sub` (subject) claim, when it is a string.
@@ -71,13 +75,13 @@ impl Claims {
 
     /// All claims, by value.
     pub fn into_map(self) -> Map<String, Value> {
-        self.map
+        Arc::try_unwrap(self.map).unwrap_or_else(|shared| (*shared).clone())
     }
 }
 
 impl From<Claims> for Map<String, Value> {
     fn from(claims: Claims) -> Self {
-        claims.map
+        claims.into_map()
     }
 }
 
