@@ -2,7 +2,7 @@
 //! `run()` (or `start()` to embed).
 
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::json;
@@ -13,6 +13,8 @@ use crate::auth::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::auth::{Access, Authenticator, LoginValidator};
 use crate::backend::{connect, Backend, PoolOptions, Synchronous};
 use crate::config::{Config, ConfigError};
+use crate::cors::{from_env_value as cors_from_env, Cors};
+use crate::crud::cursor::CursorKey;
 use crate::crud::ops::ensure_table;
 use crate::crud::resource::build_routes;
 use crate::dispatch::{AppState, RouteEntry};
@@ -20,8 +22,12 @@ use crate::endpoint::{Endpoint, EndpointService, HandlerResult, Registration, Se
 use crate::error::ApiError;
 use crate::http::method::Method;
 use crate::http::request::Request;
+use crate::http::response::{Body, Response};
+use crate::http::status::StatusCode;
 use crate::log::Logger;
+use crate::middleware::Middleware;
 use crate::model::{check_models, Model, ModelError};
+use crate::openapi;
 use crate::router::Router;
 use crate::server::{self, ServerHandle};
 
@@ -45,6 +51,8 @@ pub struct LightApi {
     config: Config,
     registrations: Vec<(String, Registration)>,
     login: Option<Box<dyn LoginValidator>>,
+    middleware: Vec<Arc<dyn Middleware>>,
+    cors: Option<Cors>,
 }
 
 impl std::fmt::Debug for LightApi {
@@ -89,6 +97,8 @@ impl LightApi {
             config,
             registrations: Vec::new(),
             login: None,
+            middleware: Vec::new(),
+            cors: None,
         }
     }
 
@@ -100,8 +110,7 @@ impl LightApi {
     /// Changes the configuration (builder style).
     ///
     /// ```
-    /// let app = lightapi::LightApi::new().configure(|c| c.port = 0);
-    /// # drop(app);
+    /// let _app = lightapi::LightApi::new().configure(|c| c.port = 0);
     /// ```
     #[must_use]
     pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> LightApi {
@@ -122,14 +131,33 @@ impl LightApi {
     /// ```
     /// use lightapi::auth::Credentials;
     /// use lightapi::LightApi;
-    /// let app = LightApi::new().login(|c: &Credentials| {
+    /// let _app = LightApi::new().login(|c: &Credentials| {
     ///     Ok((c.username == "alice" && c.password == "wonderland").then(Default::default))
     /// });
-    /// # drop(app);
     /// ```
     #[must_use]
     pub fn login(mut self, validator: impl LoginValidator) -> LightApi {
         self.login = Some(Box::new(validator));
+        self
+    }
+
+    /// Adds a middleware; they run in the order added before the endpoint,
+    /// and in reverse after it.
+    ///
+    /// ```
+    /// use lightapi::middleware::{RequestId, Timing};
+    /// let _app = lightapi::LightApi::new().middleware(RequestId::default()).middleware(Timing);
+    /// ```
+    #[must_use]
+    pub fn middleware(mut self, middleware: impl Middleware) -> LightApi {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Enables CORS with these settings (replacing `LIGHTAPI_CORS_ORIGINS`).
+    #[must_use]
+    pub fn cors(mut self, cors: Cors) -> LightApi {
+        self.cors = Some(cors);
         self
     }
 
@@ -157,9 +185,16 @@ impl LightApi {
             config,
             registrations,
             login,
+            middleware,
+            cors,
         } = self;
+        let cors = cors.or_else(|| config.cors_origins.as_deref().map(cors_from_env));
+        if let Some(c) = &cors {
+            c.validate()?;
+        }
         let log = Logger::new(config.log_level);
-        let jwt = Arc::new(jwt_config(&config, &log)?);
+        let (jwt, signing_secret) = jwt_config(&config, &log)?;
+        let jwt = Arc::new(jwt);
         let mut router: Router<RouteEntry> = Router::new();
         let mut add = |pattern: &str, service: Arc<dyn Service>| -> Result<(), ConfigError> {
             let allowed = service.allowed();
@@ -185,6 +220,15 @@ impl LightApi {
             };
             add("/auth/login", Arc::new(EndpointService::new(endpoint)))?;
         }
+        // Declaration mistakes are reported before the database is touched.
+        if let Some((path, reason)) = registrations
+            .iter()
+            .find_map(|(p, r)| r.error.as_ref().map(|e| (p, e)))
+        {
+            return Err(ConfigError::Declaration {
+                reason: format!("{path}: {reason}"),
+            });
+        }
         let models: Vec<Model> = registrations
             .iter()
             .filter_map(|(_, r)| r.resource.as_ref().map(|r| r.model().clone()))
@@ -195,24 +239,32 @@ impl LightApi {
             Some(open_database(&config, &models)?)
         };
         add("/readyz", Arc::new(EndpointService::new(Readyz)))?;
+        let openapi = Arc::new(OpenApi::default());
+        add(
+            "/openapi.json",
+            Arc::new(EndpointService::new(Arc::clone(&openapi))),
+        )?;
+        let cursor_key = CursorKey::derive(&signing_secret);
         for (path, reg) in registrations {
-            if let Some(reason) = reg.error {
-                return Err(ConfigError::Declaration {
-                    reason: format!("{path}: {reason}"),
-                });
-            }
             let base = path
                 .strip_suffix('/')
                 .filter(|p| !p.is_empty())
                 .unwrap_or(&path);
             let mut routes = reg.routes;
             if let (Some(resource), Some(db)) = (reg.resource, &backend) {
-                routes.extend(build_routes(resource, Arc::clone(db)));
+                routes.extend(build_routes(resource, Arc::clone(db), cursor_key.clone()));
             }
             for (suffix, service) in routes {
                 add(&format!("{base}{suffix}"), service)?;
             }
         }
+        let described: Vec<(String, &dyn Service)> = router
+            .routes()
+            .map(|(p, e)| (p.to_string(), &*e.service))
+            .collect();
+        let body =
+            serde_json::to_vec(&openapi::document(&described, "lightapi")).unwrap_or_default();
+        let _ = openapi.body.set(body);
         let app = AppState {
             router,
             auth: Authenticator {
@@ -221,6 +273,8 @@ impl LightApi {
             },
             log,
             backend: backend.clone(),
+            middleware,
+            cors,
         };
         let mut on_stop: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
         if let Some(db) = backend {
@@ -232,7 +286,7 @@ impl LightApi {
 
 /// The token verifier from the configuration; without a configured secret,
 /// a random one for this process, announced with a ready-to-use token.
-fn jwt_config(config: &Config, log: &Logger) -> Result<JwtConfig, ConfigError> {
+fn jwt_config(config: &Config, log: &Logger) -> Result<(JwtConfig, Vec<u8>), ConfigError> {
     let invalid = |e: JwtError| ConfigError::Invalid {
         variable: "LIGHTAPI_JWT_SECRET",
         reason: e.to_string(),
@@ -273,7 +327,7 @@ fn jwt_config(config: &Config, log: &Logger) -> Result<JwtConfig, ConfigError> {
              For a persistent secret: export LIGHTAPI_JWT_SECRET=$(openssl rand -hex 32)"
         ));
     }
-    Ok(jwt)
+    Ok((jwt, first.to_vec()))
 }
 
 /// 32 random bytes from the operating system, hex-encoded.
@@ -293,9 +347,6 @@ fn open_database(config: &Config, models: &[Model]) -> Result<Arc<dyn Backend>, 
     let declaration = |e: ModelError| ConfigError::Declaration {
         reason: e.to_string(),
     };
-    for m in models {
-        m.check().map_err(declaration)?;
-    }
     check_models(models).map_err(declaration)?;
     let options = PoolOptions {
         max_read_connections: config.database_pool,
@@ -309,12 +360,34 @@ fn open_database(config: &Config, models: &[Model]) -> Result<Arc<dyn Backend>, 
     let db = connect(&config.database_url, &options).map_err(|e| ConfigError::Database {
         reason: e.to_string(),
     })?;
-    for m in models {
+    for m in creation_order(models) {
         ensure_table(&*db, m).map_err(|e| ConfigError::Database {
             reason: e.to_string(),
         })?;
     }
     Ok(db)
+}
+
+/// The models ordered so that every table comes after the tables its
+/// foreign keys reference (self-references and cycles keep declaration
+/// order).
+fn creation_order(models: &[Model]) -> Vec<&Model> {
+    let mut done: Vec<&Model> = Vec::with_capacity(models.len());
+    let mut left: Vec<&Model> = models.iter().collect();
+    while !left.is_empty() {
+        let ready = left.iter().position(|m| {
+            m.fields().iter().all(|(_, f)| {
+                f.referenced_table().is_none_or(|t| {
+                    t == m.name()
+                        || done.iter().any(|d| d.name() == t)
+                        || !left.iter().any(|l| l.name() == t)
+                })
+            })
+        });
+        let next = left.remove(ready.unwrap_or(0));
+        done.push(next);
+    }
+    done
 }
 
 /// `GET /readyz`: `200` when the database answers, else `503`.
@@ -337,6 +410,33 @@ impl Endpoint for Readyz {
 
     fn access(&self, _method: Method) -> Access {
         Access::Public
+    }
+}
+
+/// `GET /openapi.json`: the document, made once at start-up.
+#[derive(Default)]
+struct OpenApi {
+    body: OnceLock<Vec<u8>>,
+}
+
+impl Endpoint for Arc<OpenApi> {
+    fn methods(&self) -> Option<&[Method]> {
+        Some(&[Method::Get])
+    }
+
+    fn get(&self, _req: &Request) -> HandlerResult {
+        let body = self.body.get().cloned().unwrap_or_default();
+        Ok(Response::new(StatusCode::OK)
+            .with_header("Content-Type", "application/json")
+            .with_body(Body::Bytes(body)))
+    }
+
+    fn access(&self, _method: Method) -> Access {
+        Access::Public
+    }
+
+    fn inline(&self) -> bool {
+        true
     }
 }
 

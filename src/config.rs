@@ -167,6 +167,9 @@ pub struct Config {
     /// acknowledged writes survive a process crash) or `full` (they also
     /// survive power loss).
     pub sqlite_synchronous_full: bool,
+    /// Origins allowed by CORS (`LIGHTAPI_CORS_ORIGINS`, comma-separated;
+    /// unset: CORS off).
+    pub cors_origins: Option<String>,
     /// Handler threads (`LIGHTAPI_WORKERS`, default: number of cores).
     pub workers: usize,
     /// Event-loop threads (`LIGHTAPI_REACTORS`, default: number of cores).
@@ -198,6 +201,7 @@ impl fmt::Debug for Config {
             .field("login_per_hour", &self.login_per_hour)
             .field("database_pool", &self.database_pool)
             .field("sqlite_synchronous_full", &self.sqlite_synchronous_full)
+            .field("cors_origins", &self.cors_origins)
             .field("workers", &self.workers)
             .field("reactors", &self.reactors)
             .field("log_level", &self.log_level)
@@ -227,6 +231,7 @@ impl Default for Config {
             login_per_hour: 100,
             database_pool: 8,
             sqlite_synchronous_full: false,
+            cors_origins: None,
             workers: cores(),
             reactors: cores(),
             log_level: LogLevel::Info,
@@ -376,6 +381,7 @@ impl Config {
                 }
             };
         }
+        c.cors_origins = get("LIGHTAPI_CORS_ORIGINS");
         if let Some(v) = get("LIGHTAPI_WORKERS") {
             c.workers = parse_num("LIGHTAPI_WORKERS", &v, 1, 1024)? as usize;
         }
@@ -498,7 +504,8 @@ pub fn validate_database_url(url: &str) -> Result<(), ConfigError> {
         )));
     };
     match scheme {
-        "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb" => {}
+        "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb" | "mssql" | "sqlserver"
+        | "oracle" => {}
         other => return Err(invalid(format!("unsupported scheme {other:?}"))),
     }
     if rest.is_empty() {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::auth::Authenticator;
 use crate::backend::Backend;
+use crate::cors::Cors;
 use crate::endpoint::Service;
 use crate::error::ApiError;
 use crate::http::method::{Method, MethodSet};
@@ -15,6 +16,7 @@ use crate::http::request::Request;
 use crate::http::response::Response;
 use crate::http::status::StatusCode;
 use crate::log::Logger;
+use crate::middleware::Middleware;
 use crate::router::{RouteError, Router};
 
 /// A registered route.
@@ -29,6 +31,8 @@ pub(crate) struct AppState {
     pub(crate) auth: Authenticator,
     pub(crate) log: Logger,
     pub(crate) backend: Option<Arc<dyn Backend>>,
+    pub(crate) middleware: Vec<Arc<dyn Middleware>>,
+    pub(crate) cors: Option<Cors>,
 }
 
 /// A request matched to its handler, ready to run.
@@ -42,29 +46,47 @@ pub(crate) enum Plan {
     /// Answer now (errors, `OPTIONS`, inline handlers).
     Respond(Response),
     /// Run the handler on the worker pool.
-    Run(Routed),
+    Run(Box<Routed>),
 }
 
 impl AppState {
-    /// Routes `req`, applies method rules and authentication, and runs inline
-    /// handlers on the spot.
+    /// Runs the `before` middlewares, routes `req`, applies method rules,
+    /// CORS preflight and authentication, and runs inline handlers on the
+    /// spot.
     pub(crate) fn route(&self, mut req: Request) -> Plan {
+        for (i, mw) in self.middleware.iter().enumerate() {
+            if let Some(resp) = mw.before(&mut req) {
+                return Plan::Respond(self.finish(&req, resp, i + 1));
+            }
+        }
+        match self.route_inner(req) {
+            Ok(routed) if routed.service.inline() => Plan::Respond(self.execute(routed)),
+            Ok(routed) => Plan::Run(Box::new(routed)),
+            Err(refused) => {
+                let (req, resp) = *refused;
+                Plan::Respond(self.finish(&req, resp, self.middleware.len()))
+            }
+        }
+    }
+
+    fn route_inner(&self, mut req: Request) -> Result<Routed, Box<(Request, Response)>> {
         let method = req.method;
         let (entry, params) = match self.router.lookup(req.path()) {
             Ok(found) => found,
-            Err(e) => return Plan::Respond(ApiError::from(e).into_response()),
+            Err(e) => return Err(Box::new((req, ApiError::from(e).into_response()))),
         };
         let allowed = entry.allowed;
         if method == Method::Options {
-            let allow = allowed.to_allow_header();
-            return Plan::Respond(
-                Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow),
-            );
+            let resp = match &self.cors {
+                Some(cors) if Cors::is_preflight(&req) => cors.preflight(&req, allowed),
+                _ => Response::new(StatusCode::NO_CONTENT)
+                    .with_header("Allow", allowed.to_allow_header()),
+            };
+            return Err(Box::new((req, resp)));
         }
         if !allowed.contains(method) {
-            return Plan::Respond(
-                ApiError::Route(RouteError::MethodNotAllowed { allow: allowed }).into_response(),
-            );
+            let e = ApiError::Route(RouteError::MethodNotAllowed { allow: allowed });
+            return Err(Box::new((req, e.into_response())));
         }
         req.params = params;
         let access_method = if method == Method::Head {
@@ -74,17 +96,12 @@ impl AppState {
         };
         let access = entry.service.access(access_method);
         if let Err(e) = self.auth.authorize(&access, &mut req) {
-            return Plan::Respond(e.into_response());
+            return Err(Box::new((req, e.into_response())));
         }
-        let routed = Routed {
+        Ok(Routed {
             service: Arc::clone(&entry.service),
             request: req,
-        };
-        if entry.service.inline() {
-            Plan::Respond(self.execute(routed))
-        } else {
-            Plan::Run(routed)
-        }
+        })
     }
 
     /// Runs the handler; a panic becomes a `500` and the server carries on.
@@ -96,10 +113,12 @@ impl AppState {
         if request.backend.is_none() {
             request.backend.clone_from(&self.backend);
         }
-        let method = match request.method {
-            Method::Head => Method::Get,
-            m => m,
-        };
+        // A HEAD request is a GET whose body is not sent: the handler sees GET
+        // so that headers such as Content-Length match GET's exactly.
+        if request.method == Method::Head {
+            request.method = Method::Get;
+        }
+        let method = request.method;
         let allowed = service.allowed();
         let result = catch_unwind(AssertUnwindSafe(|| service.call(method, &request)));
         let outcome = match result {
@@ -113,10 +132,27 @@ impl AppState {
                 Err(ApiError::Panic { cause })
             }
         };
-        match outcome {
+        let response = match outcome {
             Ok(response) => response,
             Err(e) => self.error_response(e, allowed, &request),
+        };
+        self.finish(&request, response, self.middleware.len())
+    }
+
+    /// Passes a response through the `after` hooks of the first `ran`
+    /// middlewares (in reverse) and adds CORS headers.
+    fn finish(&self, req: &Request, mut resp: Response, ran: usize) -> Response {
+        if let Some(done) = self.middleware.get(..ran) {
+            for mw in done.iter().rev() {
+                let _ = catch_unwind(AssertUnwindSafe(|| mw.after(req, &mut resp)));
+            }
         }
+        if let Some(cors) = &self.cors {
+            if !Cors::is_preflight(req) {
+                cors.decorate(req, &mut resp);
+            }
+        }
+        resp
     }
 
     fn error_response(&self, e: ApiError, allowed: MethodSet, req: &Request) -> Response {

@@ -127,6 +127,10 @@ pub(crate) trait Service: Send + Sync {
     fn access(&self, method: Method) -> Access;
     /// Whether it may run on the event loop.
     fn inline(&self) -> bool;
+    /// What the OpenAPI document says of it.
+    fn doc(&self) -> crate::openapi::RouteDoc<'_> {
+        crate::openapi::RouteDoc::Custom
+    }
 }
 
 pub(crate) struct EndpointService<E> {

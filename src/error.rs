@@ -56,6 +56,8 @@ pub enum ApiError {
         /// Whether a token was sent (adds `error="invalid_token"`).
         token_sent: bool,
     },
+    /// A login with a wrong username or password (`401`).
+    InvalidCredentials,
     /// Valid credentials without permission (`403`).
     Forbidden,
     /// Too many attempts (`429`).
@@ -162,7 +164,9 @@ impl ApiError {
             ApiError::Route(RouteError::MethodNotAllowed { .. }) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized { .. } | ApiError::InvalidCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -211,6 +215,7 @@ impl ApiError {
             ApiError::Unauthorized { token_sent: true } => {
                 "the bearer token is invalid or expired".into()
             }
+            ApiError::InvalidCredentials => "invalid username or password".into(),
             ApiError::Forbidden => "the token does not grant access to this resource".into(),
             ApiError::TooManyRequests { retry_after } => {
                 format!("too many attempts; retry after {retry_after} s")
@@ -324,6 +329,12 @@ impl From<BackendError> for ApiError {
                 }
             }
             BackendError::InvalidQuery { message } => ApiError::BadRequest { detail: message },
+            BackendError::InvalidValue { field, reason } => ApiError::Validation {
+                errors: vec![FieldError {
+                    field: field.unwrap_or_default(),
+                    message: reason,
+                }],
+            },
             other => ApiError::Internal {
                 cause: other.to_string(),
             },

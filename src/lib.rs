@@ -41,13 +41,16 @@ pub mod app;
 pub mod auth;
 pub mod backend;
 pub mod config;
+pub mod cors;
 pub mod crud;
 pub(crate) mod dispatch;
 pub mod endpoint;
 pub mod error;
 pub mod http;
 pub(crate) mod log;
+pub mod middleware;
 pub mod model;
+pub(crate) mod openapi;
 pub mod router;
 pub mod server;
 

@@ -389,26 +389,7 @@ impl Field {
             };
         }
         match (self.kind, json) {
-            (FieldType::Integer, J::Number(n)) => {
-                if let Some(i) = n.as_i64() {
-                    Ok(Value::Integer(i))
-                } else if n.is_u64() {
-                    Err("integer out of the 64-bit range".to_owned())
-                } else {
-                    let f = n.as_f64().unwrap_or(f64::NAN);
-                    if !f.is_finite() || f.fract() != 0.0 {
-                        Err("expected an integer, got a fractional number".to_owned())
-                    } else if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0)
-                        .contains(&f)
-                    {
-                        // Exact: every integral f64 in this range is an i64.
-                        #[allow(clippy::cast_possible_truncation)]
-                        Ok(Value::Integer(f as i64))
-                    } else {
-                        Err("integer out of the 64-bit range".to_owned())
-                    }
-                }
-            }
+            (FieldType::Integer, J::Number(n)) => exact_integer(n).map(Value::Integer),
             (FieldType::Float, J::Number(n)) => match n.as_f64() {
                 Some(f) if f.is_finite() => Ok(Value::Float(f)),
                 _ => Err("expected a finite number".to_owned()),
@@ -423,6 +404,9 @@ impl Field {
             (FieldType::DateTime, J::String(s)) => datetime::parse_rfc3339(s)
                 .map(Value::DateTime)
                 .map_err(|e| format!("expected an RFC 3339 datetime: {e}")),
+            (FieldType::Json, j) if has_non_finite_number(j) => {
+                Err("number out of the 64-bit floating-point range".to_owned())
+            }
             (FieldType::Json, j) => Ok(Value::Json(j.clone())),
             (kind, other) => Err(format!(
                 "expected {}, got {}",
@@ -430,6 +414,73 @@ impl Field {
                 json_kind(other)
             )),
         }
+    }
+}
+
+/// The integer a JSON number denotes exactly, if it is one and fits in an
+/// `i64`. Decided on the number's decimal text (kept as sent, see the
+/// `arbitrary_precision` feature of serde_json), so `1e3` and `2.0` are
+/// integers while `-9223372036854775809` or `1.0000000000000000001` are
+/// not rounded into one.
+fn exact_integer(n: &serde_json::Number) -> Result<i64, String> {
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    decimal_integer(&n.to_string())
+}
+
+fn decimal_integer(text: &str) -> Result<i64, String> {
+    let out_of_range = || "integer out of the 64-bit range".to_owned();
+    let fractional = || "expected an integer, got a fractional number".to_owned();
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = rest.split_once(['e', 'E']).unwrap_or((rest, "0"));
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let exponent: i64 = exponent.parse().unwrap_or(if exponent.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    });
+    let digits: String = format!("{int_part}{frac_part}");
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Ok(0);
+    }
+    let significant = digits.trim_end_matches('0');
+    let trailing_zeros = i64::try_from(digits.len() - significant.len()).unwrap_or(i64::MAX);
+    let frac_len = i64::try_from(frac_part.len()).unwrap_or(i64::MAX);
+    // value = significant × 10^scale
+    let scale = exponent
+        .saturating_sub(frac_len)
+        .saturating_add(trailing_zeros);
+    if scale < 0 {
+        return Err(fractional());
+    }
+    let len = i64::try_from(significant.len()).unwrap_or(i64::MAX);
+    if len.saturating_add(scale) > 19 {
+        // At least 10^19, beyond i64::MAX.
+        return Err(out_of_range());
+    }
+    let mut value: i128 = significant.parse().map_err(|_| out_of_range())?;
+    for _ in 0..scale {
+        value *= 10;
+    }
+    if negative {
+        value = -value;
+    }
+    i64::try_from(value).map_err(|_| out_of_range())
+}
+
+/// Whether a JSON document holds a number no `f64` can hold (such as
+/// `1e400`): refused in JSON fields, which not every database can store.
+fn has_non_finite_number(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().is_none_or(|f| !f.is_finite()),
+        serde_json::Value::Array(items) => items.iter().any(has_non_finite_number),
+        serde_json::Value::Object(map) => map.values().any(has_non_finite_number),
+        _ => false,
     }
 }
 
@@ -1029,6 +1080,62 @@ mod tests {
         let m = Model::new("n").scope("a", "sub").scope("b", "sub");
         assert_eq!(m.fields().len(), 1);
         assert_eq!(m.fields()[0].0, "b");
+    }
+
+    #[test]
+    fn integers_are_converted_exactly() {
+        let int = |text: &str| {
+            let json: serde_json::Value = serde_json::from_str(text).unwrap();
+            Field::integer().to_value(&json)
+        };
+        for (text, want) in [
+            ("0", 0),
+            ("-0", 0),
+            ("1e3", 1000),
+            ("2.0", 2),
+            ("1.5e1", 15),
+            ("-9223372036854775808", i64::MIN),
+            ("-9.223372036854775808e18", i64::MIN),
+            ("9223372036854775807", i64::MAX),
+            ("922337203685477580.7e1", i64::MAX),
+            ("0.00e5", 0),
+            ("1000e-3", 1),
+        ] {
+            assert_eq!(int(text), Ok(Value::Integer(want)), "{text}");
+        }
+        for text in [
+            "-9223372036854775809",
+            "9223372036854775808",
+            "99999999999999999999",
+            "1e19",
+            "1e400",
+            "-1e400",
+            "1e99999999999999999999",
+        ] {
+            assert_eq!(
+                int(text),
+                Err("integer out of the 64-bit range".to_owned()),
+                "{text}"
+            );
+        }
+        for text in [
+            "1.5",
+            "1.0000000000000000001",
+            "1e-400",
+            "9223372036854775807.5",
+        ] {
+            assert_eq!(
+                int(text),
+                Err("expected an integer, got a fractional number".to_owned()),
+                "{text}"
+            );
+        }
+        let float = |text: &str| Field::float().to_value(&serde_json::from_str(text).unwrap());
+        assert!(float("1e400").is_err());
+        assert_eq!(float("-1e308"), Ok(Value::Float(-1e308)));
+        let doc = |text: &str| Field::json().to_value(&serde_json::from_str(text).unwrap());
+        assert!(doc(r#"{"a": [1, 1e400]}"#).is_err());
+        assert!(doc(r#"{"a": [1, 1e300]}"#).is_ok());
     }
 
     #[test]

@@ -112,10 +112,10 @@ impl Endpoint for Login {
         let credentials = Credentials { username, password };
         let extra = match self.validator.validate(&credentials) {
             Ok(Some(extra)) => extra,
-            Ok(None) => return Err(ApiError::Unauthorized { token_sent: false }),
+            Ok(None) => return Err(ApiError::InvalidCredentials),
             Err(cause) => {
                 self.log.error(&format!("login validator failed: {cause}"));
-                return Err(ApiError::Unauthorized { token_sent: false });
+                return Err(ApiError::InvalidCredentials);
             }
         };
         let token = self

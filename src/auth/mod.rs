@@ -36,7 +36,12 @@ impl Authenticator {
     /// permission. Public routes accept a valid token (its claims are
     /// attached) and ignore an invalid one.
     pub(crate) fn authorize(&self, access: &Access, req: &mut Request) -> Result<(), ApiError> {
-        let header = req.headers.get_bytes("authorization");
+        // Only a `Bearer` credential counts as a token sent (RFC 6750 §3.1:
+        // other schemes get a plain challenge without an error code).
+        let header = req
+            .headers
+            .get_bytes("authorization")
+            .filter(|v| v.len() >= 6 && v[..6].eq_ignore_ascii_case(b"bearer"));
         let token = header.map(bearer_token);
         if access.is_public() {
             if let Some(Some(token)) = token {

@@ -27,6 +27,21 @@
 //! # Ok::<(), lightapi::backend::BackendError>(())
 //! ```
 
+#[cfg(feature = "mssql")]
+pub mod mssql;
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "oracle")]
+pub mod oracle;
+#[cfg(any(
+    feature = "postgres",
+    feature = "mysql",
+    feature = "mssql",
+    feature = "oracle"
+))]
+mod pool;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -122,6 +137,14 @@ pub enum BackendError {
         /// The column, when known.
         field: Option<String>,
     },
+    /// The database cannot store this value (PostgreSQL text with U+0000):
+    /// the client sent it (HTTP 422).
+    InvalidValue {
+        /// The column, when known.
+        field: Option<String>,
+        /// Why, safe to show to clients.
+        reason: String,
+    },
     /// The database cannot be reached or cannot store data right now (HTTP 503).
     Unavailable {
         /// What happened, for the log.
@@ -178,6 +201,14 @@ impl fmt::Display for BackendError {
                 write!(f, "constraint violated on `{field}`")
             }
             BackendError::Constraint { field: None } => f.write_str("constraint violated"),
+            BackendError::InvalidValue {
+                field: Some(field),
+                reason,
+            } => write!(f, "invalid value for `{field}`: {reason}"),
+            BackendError::InvalidValue {
+                field: None,
+                reason,
+            } => write!(f, "invalid value: {reason}"),
             BackendError::Unavailable { cause } => write!(f, "database unavailable: {cause}"),
             BackendError::Busy => f.write_str("database busy"),
             BackendError::Closed => f.write_str("database backend closed"),
@@ -399,7 +430,9 @@ impl Default for PoolOptions {
 /// - `sqlite://path.db` (relative), `sqlite:///abs/path.db`, `sqlite::memory:`
 ///   (a private in-memory database) — feature `sqlite`, on by default;
 /// - `postgres://`, `postgresql://` — feature `postgres`;
-/// - `mysql://`, `mariadb://` — feature `mysql`.
+/// - `mysql://`, `mariadb://` — feature `mysql`;
+/// - `mssql://`, `sqlserver://` — feature `mssql`; `oracle://` — feature
+///   `oracle` (both compiled, not yet verified against a live server).
 ///
 /// # Errors
 ///
@@ -409,8 +442,8 @@ impl Default for PoolOptions {
 ///
 /// ```
 /// use lightapi::backend::{connect, BackendError, PoolOptions};
-/// let err = connect("postgres://localhost/db", &PoolOptions::default()).unwrap_err();
-/// assert!(matches!(err, BackendError::FeatureDisabled { feature: "postgres", .. }));
+/// let err = connect("redis://localhost/db", &PoolOptions::default()).unwrap_err();
+/// assert!(matches!(err, BackendError::InvalidUrl { .. }));
 /// ```
 pub fn connect(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
     let (scheme, rest) = url
@@ -420,20 +453,76 @@ pub fn connect(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, Bac
         })?;
     match scheme.to_ascii_lowercase().as_str() {
         "sqlite" => connect_sqlite(rest, options),
-        s @ ("postgres" | "postgresql") => Err(BackendError::FeatureDisabled {
-            scheme: s.to_owned(),
-            feature: "postgres",
-        }),
-        s @ ("mysql" | "mariadb") => Err(BackendError::FeatureDisabled {
-            scheme: s.to_owned(),
-            feature: "mysql",
-        }),
+        "postgres" | "postgresql" => connect_postgres(url, options),
+        "mysql" | "mariadb" => connect_mysql(url, options),
+        "mssql" | "sqlserver" => connect_mssql(url, options),
+        "oracle" => connect_oracle(url, options),
         other => Err(BackendError::InvalidUrl {
             reason: format!(
-                "unknown scheme `{other}` (expected sqlite, postgres, postgresql, mysql or mariadb)"
+                "unknown scheme `{other}` (expected sqlite, postgres, postgresql, mysql, mariadb, \
+                 mssql or oracle)"
             ),
         }),
     }
+}
+
+#[cfg_attr(
+    all(
+        feature = "postgres",
+        feature = "mysql",
+        feature = "mssql",
+        feature = "oracle"
+    ),
+    allow(dead_code)
+)]
+fn feature_disabled(url: &str, feature: &'static str) -> BackendError {
+    BackendError::FeatureDisabled {
+        scheme: url
+            .split_once(':')
+            .map_or(url, |(s, _)| s)
+            .to_ascii_lowercase(),
+        feature,
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn connect_postgres(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    postgres::open(url, options)
+}
+
+#[cfg(not(feature = "postgres"))]
+fn connect_postgres(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    Err(feature_disabled(url, "postgres"))
+}
+
+#[cfg(feature = "mysql")]
+fn connect_mysql(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    mysql::open(url, options)
+}
+
+#[cfg(not(feature = "mysql"))]
+fn connect_mysql(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    Err(feature_disabled(url, "mysql"))
+}
+
+#[cfg(feature = "mssql")]
+fn connect_mssql(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    mssql::open(url, options)
+}
+
+#[cfg(not(feature = "mssql"))]
+fn connect_mssql(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    Err(feature_disabled(url, "mssql"))
+}
+
+#[cfg(feature = "oracle")]
+fn connect_oracle(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    oracle::open(url, options)
+}
+
+#[cfg(not(feature = "oracle"))]
+fn connect_oracle(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    Err(feature_disabled(url, "oracle"))
 }
 
 #[cfg(feature = "sqlite")]
@@ -471,12 +560,17 @@ mod tests {
     #[test]
     fn urls_name_the_missing_feature() {
         let o = PoolOptions::default();
-        for (url, feature) in [
-            ("postgres://u@h/db", "postgres"),
-            ("postgresql://h/db", "postgres"),
-            ("mysql://h/db", "mysql"),
-            ("mariadb://h/db", "mysql"),
+        for (url, feature, enabled) in [
+            ("postgres://u@h/db", "postgres", cfg!(feature = "postgres")),
+            ("postgresql://h/db", "postgres", cfg!(feature = "postgres")),
+            ("mysql://h/db", "mysql", cfg!(feature = "mysql")),
+            ("mariadb://h/db", "mysql", cfg!(feature = "mysql")),
+            ("mssql://h/db", "mssql", cfg!(feature = "mssql")),
+            ("oracle://h/db", "oracle", cfg!(feature = "oracle")),
         ] {
+            if enabled {
+                continue;
+            }
             match connect(url, &o) {
                 Err(BackendError::FeatureDisabled { feature: f, .. }) => assert_eq!(f, feature),
                 other => panic!("{url}: {other:?}"),

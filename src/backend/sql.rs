@@ -114,6 +114,9 @@ pub enum FilterOp {
     IsNull(bool),
     /// Case-insensitive substring (text fields); `%` and `_` match literally.
     Contains(String),
+    /// Any of these filters (`OR`); the enclosing [`Filter::field`] is
+    /// ignored.
+    Any(Vec<Filter>),
 }
 
 /// One filter of a [`ListQuery`].
@@ -420,8 +423,14 @@ pub fn create_table(d: Dialect, model: &Model) -> Vec<String> {
         ));
     }
     cols.extend(constraints);
+    // MySQL: 4-byte UTF-8, and binary comparison so that unique keys and
+    // filters are case-sensitive as on the other dialects.
+    let options = match d {
+        Dialect::Mysql => " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+        _ => "",
+    };
     let mut out = vec![format!(
-        "CREATE TABLE {if_not_exists}{table} ({})",
+        "CREATE TABLE {if_not_exists}{table} ({}){options}",
         cols.join(", ")
     )];
     out.extend(indexes);
@@ -603,6 +612,21 @@ fn field_nullable(model: &Model, name: &str) -> bool {
 }
 
 fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), BackendError> {
+    if let FilterOp::Any(alternatives) = &filter.op {
+        if alternatives.is_empty() {
+            b.push("1 = 0");
+            return Ok(());
+        }
+        b.push("(");
+        for (i, f) in alternatives.iter().enumerate() {
+            if i > 0 {
+                b.push(" OR ");
+            }
+            push_filter(b, model, f)?;
+        }
+        b.push(")");
+        return Ok(());
+    }
     let field = check_column(model, &filter.field)?;
     if field.is_some_and(Field::is_write_only) {
         return Err(BackendError::InvalidQuery {
@@ -660,6 +684,7 @@ fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), Ba
                 .param(Value::Text(pattern))
                 .push(") ESCAPE '!'");
         }
+        FilterOp::Any(_) => {}
     }
     Ok(())
 }
@@ -765,6 +790,16 @@ fn push_keyset(
         return Err(BackendError::InvalidQuery {
             message: "the keyset position does not match the ordering".to_owned(),
         });
+    }
+    // A redundant bound on the first key lets every database seek an index
+    // on it instead of scanning: the expansion below alone is an `OR`.
+    if let (Some((column, desc, false)), Some(v)) = (keys.first(), values.first()) {
+        if keys.len() > 1 && !v.is_null() {
+            b.ident(column)
+                .push(if *desc { " <= " } else { " >= " })
+                .param(v.clone())
+                .push(" AND ");
+        }
     }
     b.push("(");
     for k in 0..keys.len() {
@@ -1003,7 +1038,9 @@ pub fn introspect(d: Dialect, table: &str) -> (Sql, [FieldType; 3]) {
             FieldType::Integer,
         ),
         Dialect::Postgres => (
-            "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
+            // The columns are domains (`sql_identifier`, …): cast to plain text.
+            "SELECT column_name::text, data_type::text, is_nullable::text \
+             FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
                 .to_owned(),
             FieldType::Text,

@@ -35,3 +35,5 @@ pub use crate::backend::sql::Scope;
 pub use ops::{CrudError, Precondition, Record};
 pub use resource::{Crud, Resource};
 pub use validate::{FieldError, Row, ValidationErrors};
+pub mod cursor;
+pub mod query;

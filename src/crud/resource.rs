@@ -11,10 +11,14 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::auth::Access;
-use crate::backend::sql::ListQuery;
+use crate::backend::sql::{Keyset, ListQuery, Order};
 use crate::backend::Backend;
+use crate::backend::Dialect;
+use crate::crud::cursor::{CursorKey, Position};
 use crate::crud::ops::{self, scope_for, Precondition, Record};
+use crate::crud::query::{parse_list_query, ListRequest, Paging, QueryRules};
 use crate::crud::validate::{validate_create, validate_patch, validate_replace};
+use crate::crud::validate::{FieldError, Row};
 use crate::crud::Scope;
 use crate::endpoint::{offered, Endpoint, HandlerResult, Registration, Service};
 use crate::error::ApiError;
@@ -51,6 +55,7 @@ pub struct Resource {
     endpoint: Option<Arc<dyn Endpoint>>,
     page_size: u64,
     max_page_size: u64,
+    rules: QueryRules,
 }
 
 impl std::fmt::Debug for Resource {
@@ -77,6 +82,7 @@ impl Model {
             endpoint: None,
             page_size: DEFAULT_PAGE_SIZE,
             max_page_size: MAX_PAGE_SIZE,
+            rules: QueryRules::default(),
         }
     }
 }
@@ -114,6 +120,10 @@ impl Resource {
     /// Hands the verbs `endpoint.methods()` lists to `endpoint`; the others
     /// stay generated. Inside it, [`Request::crud`] runs the generated
     /// behaviour and [`Request::backend`] gives the database.
+    ///
+    /// The endpoint must list its verbs with [`Endpoint::methods`]: one that
+    /// does not is refused at start-up, since its handlers would otherwise
+    /// never run and the generated ones would answer in their place.
     #[must_use]
     pub fn endpoint(mut self, endpoint: impl Endpoint) -> Resource {
         self.endpoint = Some(Arc::new(endpoint));
@@ -128,9 +138,76 @@ impl Resource {
         self
     }
 
+    /// Fields clients may filter on (`?field=`, `?field__gte=`, …).
+    #[must_use]
+    pub fn filter_fields(mut self, fields: &[&str]) -> Resource {
+        self.rules.filter = fields.iter().map(|f| f.to_string()).collect();
+        self
+    }
+
+    /// Text fields `?search=` looks in (case-insensitive substring).
+    #[must_use]
+    pub fn search_fields(mut self, fields: &[&str]) -> Resource {
+        self.rules.search = fields.iter().map(|f| f.to_string()).collect();
+        self
+    }
+
+    /// Fields clients may order by (`?ordering=name,-price`).
+    #[must_use]
+    pub fn ordering_fields(mut self, fields: &[&str]) -> Resource {
+        self.rules.ordering = fields.iter().map(|f| f.to_string()).collect();
+        self
+    }
+
+    /// The ordering when the client gives none, as in `?ordering=`
+    /// (e.g. `"-created"`); `id` breaks ties.
+    #[must_use]
+    pub fn default_ordering(mut self, spec: &str) -> Resource {
+        self.rules.default_ordering = spec
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(|k| match k.strip_prefix('-') {
+                Some(f) => Order {
+                    field: f.to_string(),
+                    descending: true,
+                },
+                None => Order {
+                    field: k.to_string(),
+                    descending: false,
+                },
+            })
+            .collect();
+        self
+    }
+
     /// The model.
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// The query whitelist.
+    pub fn query_rules(&self) -> &QueryRules {
+        &self.rules
+    }
+
+    /// Default and largest page size.
+    pub fn page_sizes(&self) -> (u64, u64) {
+        (self.page_size, self.max_page_size)
+    }
+
+    /// The verbs offered on the collection (`false`) or item (`true`) route.
+    pub fn offered(&self, item: bool) -> MethodSet {
+        let mut allowed = offered(self.methods.as_deref(), &self.exclude)
+            .intersect(CrudService::serves(item).with(Method::Head));
+        if allowed.contains(Method::Get) {
+            allowed = allowed.with(Method::Head);
+        }
+        allowed.with(Method::Options)
+    }
+
+    /// The permission `method` requires.
+    pub fn access_of(&self, method: Method) -> Access {
+        self.access_for(method)
     }
 
     fn access_for(&self, method: Method) -> Access {
@@ -151,7 +228,19 @@ impl From<Model> for Registration {
 
 impl From<Resource> for Registration {
     fn from(resource: Resource) -> Self {
-        Registration::resource(resource)
+        let undeclared = resource
+            .endpoint
+            .as_ref()
+            .is_some_and(|e| e.methods().is_none());
+        let mut registration = Registration::resource(resource);
+        if undeclared {
+            registration.error = Some(
+                "the endpoint given to Resource::endpoint must list the verbs it takes over \
+                 with Endpoint::methods"
+                    .to_owned(),
+            );
+        }
+        registration
     }
 }
 
@@ -162,6 +251,8 @@ pub struct Crud {
     backend: Arc<dyn Backend>,
     page_size: u64,
     max_page_size: u64,
+    rules: QueryRules,
+    cursor_key: CursorKey,
 }
 
 impl std::fmt::Debug for Crud {
@@ -181,6 +272,16 @@ impl Crud {
     /// The database.
     pub fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend
+    }
+
+    /// The query whitelist.
+    pub fn query_rules(&self) -> &QueryRules {
+        &self.rules
+    }
+
+    /// Default and largest page size.
+    pub fn page_sizes(&self) -> (u64, u64) {
+        (self.page_size, self.max_page_size)
     }
 
     /// Runs the generated handler for `method` on `req` (collection route
@@ -219,71 +320,194 @@ impl Crud {
     pub fn create(&self, req: &Request) -> HandlerResult {
         let body = req.json()?;
         let row = validate_create(&self.model, &body)?;
+        self.storable(&row)?;
         let record = ops::create(&*self.backend, &self.model, row, self.scope(req)?.as_ref())?;
         let base = req.path().trim_end_matches('/');
         let location = format!("{base}/{}", record.id);
         Ok(record_response(StatusCode::CREATED, record).with_header("Location", location))
     }
 
-    /// `GET /collection`: one page of rows.
+    /// `GET /collection`: one page of rows, filtered, searched and ordered
+    /// as the query asks (see [`crate::crud::query`]).
     ///
     /// # Errors
-    /// `400` for a query parameter other than `page` and `page_size`, or a
-    /// value that is not a positive integer.
+    /// `400` naming the parameter for anything outside the whitelist, a
+    /// value of the wrong type, or an altered cursor.
     pub fn list(&self, req: &Request) -> HandlerResult {
-        let mut page = 1u64;
-        let mut page_size = self.page_size;
-        for (name, value) in req.query() {
-            let number = || -> Result<u64, ApiError> {
-                value
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| {
-                        ApiError::bad_request(format!("`{name}` must be a positive integer"))
-                    })
-            };
-            match name.as_str() {
-                "page" => page = number()?,
-                "page_size" => {
-                    page_size = number()?;
-                    if page_size > self.max_page_size {
-                        return Err(ApiError::bad_request(format!(
-                            "`page_size` must be at most {}",
-                            self.max_page_size
-                        )));
-                    }
-                }
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "unknown query parameter `{other}`"
-                    )))
-                }
-            }
-        }
+        let lr = parse_list_query(
+            &self.model,
+            &self.rules,
+            req.query(),
+            self.page_size,
+            self.max_page_size,
+        )
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let scope = self.scope(req)?;
-        let offset = (page - 1).saturating_mul(page_size);
+        let body = match &lr.paging {
+            &Paging::Page { page, size } => {
+                let query = ListQuery {
+                    filters: lr.filters.clone(),
+                    order: lr.order.clone(),
+                    limit: Some(size),
+                    offset: (page - 1).saturating_mul(size),
+                    after: None,
+                };
+                let rows = ops::list(&*self.backend, &self.model, &query, scope.as_ref())?;
+                let count = ops::count(&*self.backend, &self.model, &lr.filters, scope.as_ref())?;
+                let pages = count.div_ceil(size).max(1);
+                let link =
+                    |p: u64| Value::from(link_with(req, &[("page", &p.to_string())], &["cursor"]));
+                json!({
+                    "count": count,
+                    "pages": pages,
+                    "next": if page < pages { link(page + 1) } else { Value::Null },
+                    "previous": if page > 1 { link((page - 1).min(pages)) } else { Value::Null },
+                    "results": project(rows, lr.fields.as_deref()),
+                })
+            }
+            Paging::Cursor { token, size } => {
+                self.keyset_page(req, &lr, token.as_deref(), *size, scope.as_ref())?
+            }
+        };
+        Ok(body.into())
+    }
+
+    fn keyset_page(
+        &self,
+        req: &Request,
+        lr: &ListRequest,
+        token: Option<&str>,
+        size: u64,
+        scope: Option<&Scope>,
+    ) -> Result<Value, ApiError> {
+        let mut order = lr.order.clone();
+        if !order.iter().any(|o| o.field == "id") {
+            order.push(Order {
+                field: "id".into(),
+                descending: false,
+            });
+        }
+        let signature: Vec<String> = order
+            .iter()
+            .map(|o| format!("{}{}", if o.descending { "-" } else { "" }, o.field))
+            .collect();
+        let signature = signature.join(",");
+        let bad_cursor =
+            || ApiError::bad_request("query parameter `cursor`: invalid or altered cursor");
+        let position = token
+            .map(|t| self.cursor_key.decode(&signature, t))
+            .transpose()
+            .map_err(|_| bad_cursor())?;
+        let backwards = position.as_ref().is_some_and(|p| p.backwards);
+        let after = match &position {
+            None => None,
+            Some(p) => {
+                if p.values.len() != order.len() {
+                    return Err(bad_cursor());
+                }
+                let mut values = Vec::with_capacity(order.len());
+                for (o, v) in order.iter().zip(&p.values) {
+                    values.push(self.typed(&o.field, v).ok_or_else(bad_cursor)?);
+                }
+                Some(Keyset { values, id: p.id })
+            }
+        };
+        let query_order: Vec<Order> = if backwards {
+            order
+                .iter()
+                .map(|o| Order {
+                    field: o.field.clone(),
+                    descending: !o.descending,
+                })
+                .collect()
+        } else {
+            order.clone()
+        };
         let query = ListQuery {
-            limit: Some(page_size),
-            offset,
-            ..ListQuery::default()
+            filters: lr.filters.clone(),
+            order: query_order,
+            limit: Some(size.saturating_add(1)),
+            offset: 0,
+            after,
         };
-        let rows = ops::list(&*self.backend, &self.model, &query, scope.as_ref())?;
-        let count = ops::count(&*self.backend, &self.model, &[], scope.as_ref())?;
-        let pages = count.div_ceil(page_size).max(1);
-        let link = |p: u64| {
-            let base = req.path();
-            Value::from(format!("{base}?page={p}&page_size={page_size}"))
+        let mut rows = ops::list(&*self.backend, &self.model, &query, scope)?;
+        let more = rows.len() as u64 > size;
+        rows.truncate(size as usize);
+        if backwards {
+            rows.reverse();
+        }
+        let cursor_at = |r: &Record, backwards: bool| -> Value {
+            let values = order
+                .iter()
+                .map(|o| {
+                    if o.field == "id" {
+                        Value::from(r.id)
+                    } else {
+                        r.fields.get(&o.field).cloned().unwrap_or(Value::Null)
+                    }
+                })
+                .collect();
+            let pos = Position {
+                values,
+                id: r.id,
+                backwards,
+            };
+            let token = self.cursor_key.encode(&signature, &pos);
+            Value::from(link_with(req, &[("cursor", &token)], &["page"]))
         };
-        let results: Vec<Value> = rows.into_iter().map(|r| Value::Object(r.fields)).collect();
+        let (has_next, has_previous) = if backwards {
+            (true, more)
+        } else {
+            (more, position.is_some())
+        };
+        let next = match rows.last() {
+            Some(r) if has_next => cursor_at(r, false),
+            _ => Value::Null,
+        };
+        let previous = match rows.first() {
+            Some(r) if has_previous => cursor_at(r, true),
+            _ => Value::Null,
+        };
         Ok(json!({
-            "count": count,
-            "pages": pages,
-            "next": if page < pages { link(page + 1) } else { Value::Null },
-            "previous": if page > 1 { link((page - 1).min(pages)) } else { Value::Null },
-            "results": results,
-        })
-        .into())
+            "next": next,
+            "previous": previous,
+            "results": project(rows, lr.fields.as_deref()),
+        }))
+    }
+
+    /// Refuses values the database cannot store as sent: PostgreSQL text
+    /// and JSONB cannot hold U+0000, so such a field is a `422` naming it
+    /// rather than a silently altered value.
+    fn storable(&self, row: &Row) -> Result<(), ApiError> {
+        if self.backend.dialect() != Dialect::Postgres {
+            return Ok(());
+        }
+        let errors: Vec<FieldError> = row
+            .values()
+            .iter()
+            .filter(|(_, v)| match v {
+                crate::backend::Value::Text(t) => t.contains('\0'),
+                crate::backend::Value::Json(j) => json_has_nul(j),
+                _ => false,
+            })
+            .map(|(name, _)| FieldError {
+                field: name.clone(),
+                message: "the database cannot store the character U+0000 (NUL)".into(),
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation { errors })
+        }
+    }
+
+    /// A cursor value back in the column's type.
+    fn typed(&self, field: &str, v: &Value) -> Option<crate::backend::Value> {
+        match self.model.field_named(field) {
+            Some(f) => f.to_value(v).ok(),
+            None => v.as_i64().map(crate::backend::Value::Integer),
+        }
     }
 
     /// `GET /collection/{id}`: the row with its `ETag`; `304` when
@@ -293,6 +517,17 @@ impl Crud {
     /// `404` for an id that is not a positive integer or no such row.
     pub fn get(&self, req: &Request) -> HandlerResult {
         let id = path_id(req)?;
+        // The query is checked first: a bad one is a 400 even when the row
+        // is missing or the answer would be a 304.
+        if let Some(name) = req.query().iter().map(|(n, _)| n).find(|n| *n != "fields") {
+            return Err(ApiError::bad_request(format!(
+                "unknown query parameter `{name}`"
+            )));
+        }
+        // Only `fields` is left; the list parser refuses it repeated.
+        let fields = parse_list_query(&self.model, &self.rules, req.query(), 1, 1)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .fields;
         let record = ops::get(&*self.backend, &self.model, id, self.scope(req)?.as_ref())?
             .ok_or_else(|| not_found(&self.model, id))?;
         if let Some(inm) = req.header("if-none-match") {
@@ -300,7 +535,11 @@ impl Crud {
                 return Ok(Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", record.etag));
             }
         }
-        Ok(record_response(StatusCode::OK, record))
+        let etag = record.etag.clone();
+        let body = project(vec![record], fields.as_deref())
+            .pop()
+            .unwrap_or(Value::Null);
+        Ok(Response::json(StatusCode::OK, &body).with_header("ETag", etag))
     }
 
     /// `PUT` (full replace) or `PATCH` (partial) of `/collection/{id}`,
@@ -315,6 +554,7 @@ impl Crud {
         let scope = self.scope(req)?;
         let record = if partial {
             let row = validate_patch(&self.model, &body)?;
+            self.storable(&row)?;
             ops::patch(
                 &*self.backend,
                 &self.model,
@@ -325,6 +565,7 @@ impl Crud {
             )
         } else {
             let row = validate_replace(&self.model, &body)?;
+            self.storable(&row)?;
             ops::replace(
                 &*self.backend,
                 &self.model,
@@ -359,6 +600,64 @@ impl Crud {
             e => e.into(),
         })?;
         Ok(Response::new(StatusCode::NO_CONTENT))
+    }
+}
+
+fn json_has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(json_has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
+    }
+}
+
+/// The rows as JSON objects, with only `fields` when projected.
+fn project(rows: Vec<Record>, fields: Option<&[String]>) -> Vec<Value> {
+    rows.into_iter()
+        .map(|r| match fields {
+            None => Value::Object(r.fields),
+            Some(keep) => Value::Object(
+                r.fields
+                    .into_iter()
+                    .filter(|(k, _)| keep.iter().any(|f| f == k))
+                    .collect(),
+            ),
+        })
+        .collect()
+}
+
+/// The request's path and query with `set` parameters replaced and
+/// `drop` parameters removed, percent-encoded.
+fn link_with(req: &Request, set: &[(&str, &str)], drop: &[&str]) -> String {
+    let mut out = req.path().to_string();
+    let mut sep = '?';
+    let mut push = |out: &mut String, name: &str, value: &str| {
+        out.push(sep);
+        sep = '&';
+        encode_component(out, name);
+        out.push('=');
+        encode_component(out, value);
+    };
+    for (name, value) in req.query() {
+        if set.iter().any(|(n, _)| n == name) || drop.contains(&name.as_str()) {
+            continue;
+        }
+        push(&mut out, name, value);
+    }
+    for (name, value) in set {
+        push(&mut out, name, value);
+    }
+    out
+}
+
+fn encode_component(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~,".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
 }
 
@@ -449,7 +748,6 @@ impl Service for CrudService {
                 };
             }
         }
-        let _ = self.item;
         self.crud.handle(method, req)
     }
 
@@ -463,6 +761,14 @@ impl Service for CrudService {
     fn inline(&self) -> bool {
         false
     }
+
+    fn doc(&self) -> crate::openapi::RouteDoc<'_> {
+        if self.item {
+            crate::openapi::RouteDoc::Item(&self.crud)
+        } else {
+            crate::openapi::RouteDoc::Collection(&self.crud)
+        }
+    }
 }
 
 /// Builds the two routes of a resource: `("", collection)` and
@@ -470,6 +776,7 @@ impl Service for CrudService {
 pub(crate) fn build_routes(
     resource: Resource,
     backend: Arc<dyn Backend>,
+    cursor_key: CursorKey,
 ) -> Vec<(String, Arc<dyn Service>)> {
     let offered_verbs = offered(resource.methods.as_deref(), &resource.exclude);
     let access: [Access; 7] =
@@ -486,6 +793,8 @@ pub(crate) fn build_routes(
         backend,
         page_size: resource.page_size,
         max_page_size: resource.max_page_size,
+        rules: resource.rules,
+        cursor_key,
     });
     [false, true]
         .into_iter()

@@ -41,6 +41,7 @@ pub struct Request {
     pub(crate) claims: Option<crate::auth::Claims>,
     pub(crate) backend: Option<Arc<dyn crate::backend::Backend>>,
     pub(crate) crud: Option<Arc<crate::crud::Crud>>,
+    pub(crate) extensions: crate::middleware::Extensions,
 }
 
 impl Request {
@@ -64,6 +65,7 @@ impl Request {
             claims: None,
             backend: None,
             crud: None,
+            extensions: crate::middleware::Extensions::default(),
         }
     }
 
@@ -193,6 +195,16 @@ impl Request {
     /// [`crate::crud::Resource::endpoint`]).
     pub fn crud(&self) -> Option<&crate::crud::Crud> {
         self.crud.as_deref()
+    }
+
+    /// Attaches a value for later middleware or the handler (one per type).
+    pub fn insert_extension<T: std::any::Any + Send + Sync>(&mut self, value: T) {
+        self.extensions.insert(value);
+    }
+
+    /// A value attached with [`Request::insert_extension`].
+    pub fn extension<T: std::any::Any + Send + Sync>(&self) -> Option<&T> {
+        self.extensions.get::<T>()
     }
 
     /// The verified JWT claims of the caller, on authenticated routes.

@@ -163,6 +163,24 @@ impl Response {
     /// and 304 never carry a body. Header values with CR or LF are dropped
     /// so a handler cannot split the response.
     pub fn write_into(&self, out: &mut Vec<u8>, date: &[u8], head_only: bool, keep_alive: bool) {
+        let connection = if keep_alive {
+            ConnectionHeader::Omit
+        } else {
+            ConnectionHeader::Close
+        };
+        self.write_framed(out, date, head_only, connection);
+    }
+
+    /// Like [`Response::write_into`], with an explicit `Connection` header:
+    /// an HTTP/1.0 client keeps the connection only when the response says
+    /// `Connection: keep-alive` (RFC 9112 §9.3, appendix C.2.2).
+    pub fn write_framed(
+        &self,
+        out: &mut Vec<u8>,
+        date: &[u8],
+        head_only: bool,
+        connection: ConnectionHeader,
+    ) {
         out.extend_from_slice(b"HTTP/1.1 ");
         let code = self.status.as_u16();
         out.extend_from_slice(&[
@@ -191,14 +209,27 @@ impl Response {
             out.extend_from_slice(format_usize(self.body.len(), &mut digits));
             out.extend_from_slice(b"\r\n");
         }
-        if !keep_alive {
-            out.extend_from_slice(b"Connection: close\r\n");
+        match connection {
+            ConnectionHeader::Omit => {}
+            ConnectionHeader::KeepAlive => out.extend_from_slice(b"Connection: keep-alive\r\n"),
+            ConnectionHeader::Close => out.extend_from_slice(b"Connection: close\r\n"),
         }
         out.extend_from_slice(b"\r\n");
         if !bodiless && !head_only {
             out.extend_from_slice(self.body.as_bytes());
         }
     }
+}
+
+/// The `Connection` header the server adds to a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionHeader {
+    /// None: the HTTP/1.1 default, the connection stays open.
+    Omit,
+    /// `Connection: keep-alive`, for HTTP/1.0 clients that asked for it.
+    KeepAlive,
+    /// `Connection: close`: the server closes after this response.
+    Close,
 }
 
 impl From<Value> for Response {
@@ -264,6 +295,15 @@ mod tests {
         assert!(w.contains("Content-Length: 5\r\n"));
         assert!(w.contains("Connection: close\r\n"));
         assert!(w.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn keep_alive_is_announced_when_asked() {
+        let mut out = Vec::new();
+        Response::text("x").write_framed(&mut out, DATE, false, ConnectionHeader::KeepAlive);
+        let w = String::from_utf8(out).unwrap();
+        assert!(w.contains("\r\nConnection: keep-alive\r\n"), "{w}");
+        assert_eq!(w.matches("Connection").count(), 1);
     }
 
     #[test]

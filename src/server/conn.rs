@@ -13,10 +13,10 @@ use crate::dispatch::{AppState, Plan};
 use crate::error::ApiError;
 use crate::http::body::BodyDecoder;
 use crate::http::method::Method;
-use crate::http::parse::{parse_head, Head};
+use crate::http::parse::{parse_head, Head, Version};
 use crate::http::query::parse_query;
 use crate::http::request::Request;
-use crate::http::response::Response;
+use crate::http::response::{ConnectionHeader, Response};
 use crate::http::status::StatusCode;
 use crate::server::worker::{Job, Pool, ReplyTo};
 
@@ -27,6 +27,8 @@ const LINGER: Duration = Duration::from_millis(500);
 const LINGER_MAX_BYTES: usize = 256 * 1024;
 /// Buffers larger than this are released when a connection goes idle.
 const IDLE_KEEP_CAPACITY: usize = 4096;
+/// Most bytes of empty lines tolerated before a request line.
+const MAX_BLANK_LINE_BYTES: usize = 8;
 
 /// What the connection is doing.
 enum State {
@@ -53,6 +55,8 @@ pub(crate) struct Pending {
     path: Option<String>,
     head_only: bool,
     keep_alive: bool,
+    /// An HTTP/1.0 request (persistence must be announced).
+    http10: bool,
     started: Instant,
 }
 
@@ -92,10 +96,15 @@ pub(crate) struct Conn {
     peer_eof: bool,
     /// When the current request head began arriving.
     head_started: Option<Instant>,
+    /// Bytes of empty lines skipped before the current request line.
+    blank_bytes: usize,
     /// Idle, header or body deadline.
     read_deadline: Option<Instant>,
     /// Deadline for a client that stopped reading our output.
     write_deadline: Option<Instant>,
+    /// Bytes read from and written to the socket so far.
+    bytes_read: u64,
+    bytes_written: u64,
 }
 
 impl Conn {
@@ -118,8 +127,11 @@ impl Conn {
             maybe_readable: true,
             peer_eof: false,
             head_started: None,
+            blank_bytes: 0,
             read_deadline: Some(now + idle),
             write_deadline: None,
+            bytes_read: 0,
+            bytes_written: 0,
         }
     }
 
@@ -147,7 +159,9 @@ impl Conn {
     /// Reads, processes and writes until nothing more can happen now.
     pub(crate) fn drive(&mut self, cx: &mut Cx<'_>) -> Verdict {
         loop {
-            let before = (self.rbuf.len(), self.rpos, self.wbuf.len(), self.wpos);
+            // Lengths alone can repeat (a drained buffer refilled to the same
+            // size), so the byte counters are part of "progress".
+            let before = self.progress();
             if let Err(_e) = self.fill(cx) {
                 return Verdict::Close;
             }
@@ -158,8 +172,7 @@ impl Conn {
             if let Some(v) = self.after_flush(cx) {
                 return v;
             }
-            let after = (self.rbuf.len(), self.rpos, self.wbuf.len(), self.wpos);
-            if before == after {
+            if before == self.progress() {
                 break;
             }
         }
@@ -170,6 +183,11 @@ impl Conn {
         }
         self.update_deadlines(cx);
         Verdict::Open
+    }
+
+    fn progress(&self) -> (usize, usize, usize, usize, u64, u64) {
+        let (r, w) = (self.bytes_read, self.bytes_written);
+        (self.rbuf.len(), self.rpos, self.wbuf.len(), self.wpos, r, w)
     }
 
     /// Reads while the socket has data and the input cap allows.
@@ -214,6 +232,7 @@ impl Conn {
                     }
                     self.rbuf
                         .extend_from_slice(cx.scratch.get(..n).unwrap_or_default());
+                    self.bytes_read += n as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.maybe_readable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -232,8 +251,27 @@ impl Conn {
             }
             match &mut self.state {
                 State::Head => {
+                    // RFC 9112 §2.2: empty lines before a request line are
+                    // ignored, but only a few, so they cannot keep a
+                    // connection alive for ever.
+                    let input = self.rbuf.get(self.rpos..).unwrap_or_default();
+                    let blank = input
+                        .iter()
+                        .take_while(|&&b| b == b'\r' || b == b'\n')
+                        .count();
+                    if blank > 0 {
+                        self.rpos += blank;
+                        self.blank_bytes += blank;
+                        if self.blank_bytes > MAX_BLANK_LINE_BYTES {
+                            self.fail(ApiError::bad_request("too many empty lines"), cx);
+                            return;
+                        }
+                    }
                     let input = self.rbuf.get(self.rpos..).unwrap_or_default();
                     if input.is_empty() {
+                        if blank > 0 {
+                            self.head_started = None;
+                        }
                         return;
                     }
                     if self.head_started.is_none() {
@@ -253,6 +291,7 @@ impl Conn {
                         }
                         Ok(Some((head, used))) => {
                             self.rpos += used;
+                            self.blank_bytes = 0;
                             let started = self.head_started.take().unwrap_or(cx.now);
                             let limits = &cx.config.limits;
                             match BodyDecoder::for_framing(
@@ -322,6 +361,7 @@ impl Conn {
             path: cx.app.log.access_enabled().then(|| head.path().to_string()),
             head_only,
             keep_alive,
+            http10: head.version == Version::Http10,
             started,
         };
         let query = match head.query().map(parse_query).transpose() {
@@ -343,12 +383,13 @@ impl Conn {
             claims: None,
             backend: None,
             crud: None,
+            extensions: Default::default(),
         };
         match cx.app.route(request) {
             Plan::Respond(response) => self.respond(response, pending, cx),
             Plan::Run(routed) => {
                 cx.pool.submit(Job {
-                    routed,
+                    routed: *routed,
                     token: cx.token,
                     gen: self.gen,
                     reply: cx.reply.clone(),
@@ -374,7 +415,12 @@ impl Conn {
     fn respond(&mut self, response: Response, pending: Pending, cx: &mut Cx<'_>) {
         let keep_alive = pending.keep_alive && !cx.draining;
         let before = self.wbuf.len();
-        response.write_into(&mut self.wbuf, cx.date, pending.head_only, keep_alive);
+        let connection = match (keep_alive, pending.http10) {
+            (false, _) => ConnectionHeader::Close,
+            (true, true) => ConnectionHeader::KeepAlive,
+            (true, false) => ConnectionHeader::Omit,
+        };
+        response.write_framed(&mut self.wbuf, cx.date, pending.head_only, connection);
         if let Some(path) = &pending.path {
             let micros = cx
                 .now
@@ -398,6 +444,7 @@ impl Conn {
         } else {
             State::Closing
         };
+        self.read_deadline = None;
     }
 
     /// Answers a refused request and closes.
@@ -406,7 +453,12 @@ impl Conn {
             .log
             .debug(&format!("{}: refused request: {e}", self.peer));
         let response = e.into_response();
-        response.write_into(&mut self.wbuf, cx.date, false, false);
+        // Never a body in answer to HEAD, even a refused one.
+        let head_only = match &self.state {
+            State::Body { head, .. } => head.method == Method::Head,
+            _ => is_head_request(self.unconsumed()),
+        };
+        response.write_into(&mut self.wbuf, cx.date, head_only, false);
         self.state = State::Closing;
     }
 
@@ -420,6 +472,7 @@ impl Conn {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     self.wpos += n;
+                    self.bytes_written += n as u64;
                     self.write_deadline = None;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -463,18 +516,10 @@ impl Conn {
         self.read_deadline = match &self.state {
             State::Head if self.unconsumed().is_empty() && self.wpos >= self.wbuf.len() => {
                 self.release_buffers();
-                Some(
-                    self.read_deadline
-                        .filter(|_| self.head_started.is_none())
-                        .unwrap_or(cx.now + t.idle),
-                )
-                .map(|d| {
-                    if self.head_started.is_some() {
-                        cx.now + t.idle
-                    } else {
-                        d
-                    }
-                })
+                self.head_started = None;
+                // `respond` clears the deadline, so the idle time counts
+                // from the last response, not from the connection's start.
+                Some(self.read_deadline.unwrap_or(cx.now + t.idle))
             }
             State::Head => Some(self.head_started.unwrap_or(cx.now) + t.header_read),
             State::Body { started, .. } => {
@@ -527,9 +572,36 @@ impl Conn {
 
     /// At shutdown: close now if nothing is owed, else finish and close.
     pub(crate) fn begin_drain(&mut self, cx: &mut Cx<'_>) -> Verdict {
-        if self.is_idle() {
+        // A lingering connection has been answered in full already.
+        if self.is_idle() || matches!(self.state, State::Lingering { .. }) {
             return Verdict::Close;
         }
         self.drive(cx)
+    }
+}
+
+/// Whether unparsed input starts a `HEAD` request (after the empty lines a
+/// server may skip), for refusals of heads that did not parse.
+fn is_head_request(input: &[u8]) -> bool {
+    let start = input
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(input.len());
+    input
+        .get(start..)
+        .is_some_and(|rest| rest.starts_with(b"HEAD "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_head_request;
+
+    #[test]
+    fn recognises_head_requests_before_parsing() {
+        assert!(is_head_request(b"HEAD / HTTP/1.1\r\n"));
+        assert!(is_head_request(b"\r\nHEAD /x"));
+        assert!(!is_head_request(b"GET / HTTP/1.1\r\n"));
+        assert!(!is_head_request(b"HEADER"));
+        assert!(!is_head_request(b""));
     }
 }

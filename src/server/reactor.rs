@@ -28,6 +28,10 @@ const WAKER: Token = Token(usize::MAX - 2);
 const SIGNAL: Token = Token(usize::MAX - 3);
 /// Bytes read from a socket per call.
 const READ_CHUNK: usize = 16 * 1024;
+/// Refused sockets held open briefly at most, per reactor.
+const MAX_REFUSED_HELD: usize = 64;
+/// How long a refused socket is held.
+const REFUSED_LINGER: Duration = Duration::from_millis(200);
 
 pub(crate) struct Reactor {
     poll: Poll,
@@ -44,6 +48,7 @@ pub(crate) struct Reactor {
     scratch: Box<[u8]>,
     next_gen: u32,
     tick: Duration,
+    refused: Vec<(mio::net::TcpStream, Instant)>,
 }
 
 impl Reactor {
@@ -87,6 +92,7 @@ impl Reactor {
             scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
             next_gen: 0,
             tick,
+            refused: Vec::new(),
         })
     }
 
@@ -200,6 +206,12 @@ impl Reactor {
         if self.shared.open.fetch_add(1, Ordering::AcqRel) >= max || self.conns.is_full() {
             self.shared.open.fetch_sub(1, Ordering::AcqRel);
             refuse(&mut stream, self.date.as_bytes());
+            // Keep the refused socket a moment and drain what the client
+            // sent, so closing it does not reset the 503 away.
+            if self.refused.len() < MAX_REFUSED_HELD {
+                drain(&mut stream);
+                self.refused.push((stream, Instant::now() + REFUSED_LINGER));
+            }
             self.app
                 .log
                 .warn(&format!("connection cap {max} reached; refused {peer}"));
@@ -239,6 +251,10 @@ impl Reactor {
     }
 
     fn sweep(&mut self, now: Instant) {
+        self.refused.retain_mut(|(stream, until)| {
+            drain(stream);
+            now < *until
+        });
         let tokens: Vec<usize> = self.conns.tokens().collect();
         for token in tokens {
             let (mut cx, conn) = self.cx(token);
@@ -276,6 +292,17 @@ impl Reactor {
                     self.close(token);
                 }
             }
+        }
+    }
+}
+
+/// Reads and discards whatever a refused client has sent so far.
+fn drain(stream: &mut mio::net::TcpStream) {
+    let mut buf = [0u8; 1024];
+    for _ in 0..16 {
+        match std::io::Read::read(stream, &mut buf) {
+            Ok(n) if n > 0 => {}
+            _ => break,
         }
     }
 }

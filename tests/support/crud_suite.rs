@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
 use lightapi::backend::sql::{Filter, FilterOp, Keyset, ListQuery, Order};
-use lightapi::backend::{write_with, Backend, ConflictKind, Value};
+use lightapi::backend::{write_with, Backend, BackendError, ConflictKind, Dialect, Value};
 use lightapi::crud::ops::{self, scope_for, Precondition};
 use lightapi::crud::validate::{validate_create, validate_patch, validate_replace};
 use lightapi::crud::{CrudError, Scope};
@@ -62,7 +62,30 @@ pub fn every_type_round_trips(db: Arc<dyn Backend>) {
         json!({"i": -1, "f": 1e-300, "t": "日本語 \t\n\r \\ \"", "b": false,
                "d": "1969-12-31T23:59:59.999999Z", "j": "a string", "n": ""}),
     ];
-    for body in cases {
+    for mut body in cases {
+        let has_nul = ["t", "n"]
+            .iter()
+            .any(|k| body[*k].as_str().is_some_and(|s| s.contains('\u{0}')));
+        if has_nul && db.dialect() == Dialect::Postgres {
+            // PostgreSQL text cannot hold U+0000: the value is refused
+            // (422) and nothing is stored; the rest of the case must still
+            // round-trip.
+            let e = create(&db, &m, body.clone()).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    CrudError::Backend {
+                        source: BackendError::InvalidValue { .. }
+                    }
+                ),
+                "{e:?}"
+            );
+            for k in ["t", "n"] {
+                if let Some(s) = body[k].as_str() {
+                    body[k] = json!(s.replace('\u{0}', ""));
+                }
+            }
+        }
         let j_null = body["j"].is_null();
         if j_null {
             // A non-null JSON field rejects null.

@@ -82,7 +82,8 @@ fn create_table_mysql() {
         "CREATE TABLE IF NOT EXISTS `person` (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \
          `name` VARCHAR(100) NOT NULL, `email` VARCHAR(768) NOT NULL UNIQUE, `age` BIGINT, \
          `score` DOUBLE NOT NULL, `verified` BOOLEAN NOT NULL, `born` DATETIME(6), `extra` JSON, \
-         `team` BIGINT, FOREIGN KEY (`team`) REFERENCES `team` (`id`))"
+         `team` BIGINT, FOREIGN KEY (`team`) REFERENCES `team` (`id`)) \
+         DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
     );
     assert_eq!(ddl[1], "CREATE INDEX `ix_person_team` ON `person` (`team`)");
 }
@@ -400,9 +401,9 @@ fn keyset_expands_mixed_directions_and_nulls() {
     let s = select_list(Dialect::Postgres, &m, &q, None).unwrap();
     assert_eq!(
         s.text,
-        "SELECT \"id\", \"a\", \"b\" FROM \"t\" WHERE ((\"a\" > $1) OR (\"a\" = $2 AND (\"b\" < $3 OR \"b\" IS NULL)) \
-         OR (\"a\" = $4 AND \"b\" = $5 AND \"id\" > $6)) \
-         ORDER BY \"a\", CASE WHEN \"b\" IS NULL THEN 0 ELSE 1 END DESC, \"b\" DESC, \"id\" LIMIT $7"
+        "SELECT \"id\", \"a\", \"b\" FROM \"t\" WHERE \"a\" >= $1 AND ((\"a\" > $2) OR (\"a\" = $3 AND (\"b\" < $4 OR \"b\" IS NULL)) \
+         OR (\"a\" = $5 AND \"b\" = $6 AND \"id\" > $7)) \
+         ORDER BY \"a\", CASE WHEN \"b\" IS NULL THEN 0 ELSE 1 END DESC, \"b\" DESC, \"id\" LIMIT $8"
     );
     let q = ListQuery {
         order,
@@ -414,7 +415,7 @@ fn keyset_expands_mixed_directions_and_nulls() {
     };
     let s = select_list(Dialect::Sqlite, &m, &q, None).unwrap();
     assert!(s.text.contains(
-        "WHERE ((\"a\" > ?) OR (\"a\" = ? AND 1 = 0) OR (\"a\" = ? AND \"b\" IS NULL AND \"id\" > ?))"
+        "WHERE \"a\" >= ? AND ((\"a\" > ?) OR (\"a\" = ? AND 1 = 0) OR (\"a\" = ? AND \"b\" IS NULL AND \"id\" > ?))"
     ));
     let bad = ListQuery {
         after: Some(Keyset {

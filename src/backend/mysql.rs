@@ -1,0 +1,364 @@
+//! The MySQL / MariaDB backend (feature `mysql`), on the synchronous
+//! [`mysql`] crate (rust-mysql-simple) built with `default-features = false`
+//! and `minimal-rust`: no TLS, no C libraries.
+//!
+//! URL: `mysql://user[:password]@host[:port]/database[?params]` (or
+//! `mariadb://`), with the parameters of [`mysql::Opts`]. Connections use
+//! TCP even to `127.0.0.1` (`prefer_socket=false`), report *found* rather
+//! than *changed* rows (`CLIENT_FOUND_ROWS`, so an update that changes
+//! nothing still finds its row), talk `utf8mb4`, run in strict SQL mode, and
+//! time out connecting after 5 seconds.
+//!
+//! Types: `BIGINT`, `DOUBLE`, `VARCHAR(n)`/`LONGTEXT`, `BOOLEAN`
+//! (`TINYINT(1)`), `DATETIME(6)` holding UTC, and `JSON`. Tables are created
+//! with `utf8mb4` and the binary collation `utf8mb4_bin`, so comparisons and
+//! unique keys are case- and accent-sensitive as on the other backends.
+//!
+//! Connections come from the shared pool (see `pool.rs`), each with the
+//! driver's prepared-statement cache; broken connections are replaced.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mysql::consts::CapabilityFlags;
+use mysql::prelude::Queryable;
+use mysql::{Opts, OptsBuilder, Params};
+
+use super::pool::{Connector, PooledBackend, Session};
+use super::{Backend, BackendError, ConflictKind, Conn, Dialect, PoolOptions, Value};
+use crate::model::datetime::{civil_from_days, days_from_civil};
+use crate::model::FieldType;
+
+/// Default connect timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// Opens a pooled MySQL/MariaDB backend for `url` and checks that it answers.
+///
+/// # Errors
+///
+/// [`BackendError::InvalidUrl`] for a URL the driver does not accept,
+/// [`BackendError::Unavailable`] when the server cannot be reached.
+pub fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => {
+            format!("mysql://{rest}")
+        }
+        _ => url.to_owned(),
+    };
+    let opts = Opts::from_url(&url).map_err(|e| BackendError::InvalidUrl {
+        reason: e.to_string(),
+    })?;
+    let label = format!(
+        "mysql {}:{}/{}",
+        opts.get_ip_or_hostname(),
+        opts.get_tcp_port(),
+        opts.get_db_name().unwrap_or("")
+    );
+    let opts: Opts = OptsBuilder::from_opts(opts)
+        .prefer_socket(false)
+        .tcp_connect_timeout(Some(CONNECT_TIMEOUT))
+        .stmt_cache_size(STATEMENT_CACHE_CAPACITY)
+        .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
+        .init(vec![
+            "SET NAMES utf8mb4",
+            "SET SESSION sql_mode = IF(@@SESSION.sql_mode = '', 'STRICT_ALL_TABLES', \
+             CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES'))",
+        ])
+        .into();
+    let connector = MyConnector { opts, label };
+    Ok(Arc::new(PooledBackend::open(
+        connector,
+        options.max_read_connections,
+        options.busy_timeout,
+    )?))
+}
+
+struct MyConnector {
+    opts: Opts,
+    label: String,
+}
+
+impl Connector for MyConnector {
+    type Session = MySession;
+
+    fn connect(&self) -> Result<MySession, BackendError> {
+        let conn = mysql::Conn::new(self.opts.clone()).map_err(map_err)?;
+        Ok(MySession { conn })
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Mysql
+    }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+struct MySession {
+    conn: mysql::Conn,
+}
+
+fn params(values: &[Value]) -> Result<Params, BackendError> {
+    if values.is_empty() {
+        return Ok(Params::Empty);
+    }
+    values
+        .iter()
+        .map(to_mysql)
+        .collect::<Result<Vec<_>, _>>()
+        .map(Params::Positional)
+}
+
+fn to_mysql(v: &Value) -> Result<mysql::Value, BackendError> {
+    Ok(match v {
+        Value::Null => mysql::Value::NULL,
+        Value::Integer(i) => mysql::Value::Int(*i),
+        Value::Float(f) => mysql::Value::Double(*f),
+        Value::Text(s) => mysql::Value::Bytes(s.as_bytes().to_vec()),
+        Value::Boolean(b) => mysql::Value::Int(i64::from(*b)),
+        Value::DateTime(us) => {
+            let days = us.div_euclid(MICROS_PER_DAY);
+            let in_day = us.rem_euclid(MICROS_PER_DAY);
+            let (y, mo, d) = civil_from_days(days);
+            let secs = in_day / 1_000_000;
+            let bad = || BackendError::InvalidValue {
+                field: None,
+                reason: "datetime out of the database's range".to_owned(),
+            };
+            let small = |n: i64| u8::try_from(n).map_err(|_| bad());
+            mysql::Value::Date(
+                u16::try_from(y).map_err(|_| bad())?,
+                small(mo)?,
+                small(d)?,
+                small(secs / 3600)?,
+                small(secs / 60 % 60)?,
+                small(secs % 60)?,
+                u32::try_from(in_day % 1_000_000).map_err(|_| bad())?,
+            )
+        }
+        Value::Json(j) => mysql::Value::Bytes(j.to_string().into_bytes()),
+    })
+}
+
+fn decode(v: mysql::Value, kind: Option<FieldType>, index: usize) -> Result<Value, BackendError> {
+    let bad = |what: String| BackendError::Internal {
+        cause: format!("column {index}: {what}"),
+    };
+    let text = |b: Vec<u8>| String::from_utf8(b).map_err(|_| bad("text is not utf-8".into()));
+    Ok(match (kind, v) {
+        (_, mysql::Value::NULL) => Value::Null,
+        (Some(FieldType::Boolean), mysql::Value::Int(i)) => Value::Boolean(i != 0),
+        (Some(FieldType::Boolean), mysql::Value::UInt(u)) => Value::Boolean(u != 0),
+        #[allow(clippy::cast_precision_loss)]
+        (Some(FieldType::Float), mysql::Value::Int(i)) => Value::Float(i as f64),
+        (Some(FieldType::Integer) | None, mysql::Value::Int(i)) => Value::Integer(i),
+        (Some(FieldType::Integer) | None, mysql::Value::UInt(u)) => {
+            Value::Integer(i64::try_from(u).map_err(|_| bad("integer out of range".into()))?)
+        }
+        (Some(FieldType::Float) | None, mysql::Value::Double(f)) => Value::Float(f),
+        (Some(FieldType::Float) | None, mysql::Value::Float(f)) => Value::Float(f.into()),
+        (Some(FieldType::Json), mysql::Value::Bytes(b)) => {
+            Value::Json(serde_json::from_slice(&b).map_err(|e| bad(format!("bad json: {e}")))?)
+        }
+        (Some(FieldType::Integer), mysql::Value::Bytes(b)) => {
+            Value::Integer(text(b)?.parse().map_err(|_| bad("not an integer".into()))?)
+        }
+        (Some(FieldType::Float), mysql::Value::Bytes(b)) => {
+            Value::Float(text(b)?.parse().map_err(|_| bad("not a float".into()))?)
+        }
+        (Some(FieldType::Text) | None, mysql::Value::Bytes(b)) => Value::Text(text(b)?),
+        (Some(FieldType::DateTime) | None, mysql::Value::Date(y, mo, d, h, mi, s, us)) => {
+            let days = days_from_civil(y.into(), mo.into(), d.into());
+            let secs = i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);
+            Value::DateTime(days * MICROS_PER_DAY + secs * 1_000_000 + i64::from(us))
+        }
+        (kind, other) => {
+            return Err(bad(format!(
+                "expected {}, found {other:?}",
+                kind.map_or("a value", FieldType::name)
+            )))
+        }
+    })
+}
+
+impl Conn for MySession {
+    fn query(
+        &mut self,
+        sql: &str,
+        params_: &[Value],
+        columns: &[FieldType],
+    ) -> Result<Vec<Vec<Value>>, BackendError> {
+        let rows: Vec<mysql::Row> = self.conn.exec(sql, params(params_)?).map_err(map_err)?;
+        rows.into_iter()
+            .map(|row| {
+                row.unwrap()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| decode(v, columns.get(i).copied(), i))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn execute(&mut self, sql: &str, params_: &[Value]) -> Result<u64, BackendError> {
+        if params_.is_empty() {
+            // DDL and other parameterless statements: the text protocol.
+            self.conn.query_drop(sql).map_err(map_err)?;
+        } else {
+            self.conn
+                .exec_drop(sql, params(params_)?)
+                .map_err(map_err)?;
+        }
+        Ok(self.conn.affected_rows())
+    }
+}
+
+impl Session for MySession {
+    fn begin(&mut self) -> Result<(), BackendError> {
+        self.conn.query_drop("BEGIN").map_err(map_err)
+    }
+
+    fn commit(&mut self) -> Result<(), BackendError> {
+        self.conn.query_drop("COMMIT").map_err(map_err)
+    }
+
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        self.conn.query_drop("ROLLBACK").map_err(map_err)
+    }
+
+    fn ping(&mut self) -> Result<(), BackendError> {
+        self.conn.query_drop("SELECT 1").map_err(map_err)
+    }
+}
+
+/// The text between the first `open` and the following `close`.
+fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = s.find(open)? + open.len();
+    let rest = s.get(start..)?;
+    rest.find(close).and_then(|end| rest.get(..end))
+}
+
+/// `Duplicate entry 'a@x' for key 'email'` (MariaDB) or `… for key
+/// 'person.email'` (MySQL 8) → `Some("email")`; lightapi names a unique
+/// index after its column.
+fn duplicate_key(message: &str) -> Option<String> {
+    let (_, key) = message.rsplit_once(" for key '")?;
+    let key = key.strip_suffix('\'')?;
+    let key = key.rsplit('.').next()?;
+    (!key.is_empty() && key != "PRIMARY").then(|| key.to_owned())
+}
+
+/// `… FOREIGN KEY (`team`) REFERENCES …` → `Some("team")`.
+fn foreign_key_column(message: &str) -> Option<String> {
+    let cols = between(message, "FOREIGN KEY (", ")")?;
+    (!cols.contains(',')).then(|| cols.trim_matches('`').to_owned())
+}
+
+/// Maps a driver error to a [`BackendError`].
+fn map_err(e: mysql::Error) -> BackendError {
+    match &e {
+        mysql::Error::MySqlError(m) => match m.code {
+            1062 | 1586 => BackendError::Conflict {
+                field: duplicate_key(&m.message),
+                kind: ConflictKind::Unique,
+            },
+            1452 | 1216 => BackendError::Conflict {
+                field: foreign_key_column(&m.message),
+                kind: ConflictKind::ForeignKey,
+            },
+            1451 | 1217 => BackendError::Conflict {
+                field: None,
+                kind: ConflictKind::ForeignKey,
+            },
+            1048 => BackendError::Constraint {
+                field: between(&m.message, "Column '", "'").map(str::to_owned),
+            },
+            3819 | 4025 => BackendError::Constraint { field: None },
+            1205 | 1213 => BackendError::Busy,
+            1040 | 1053 | 1077 | 1079 | 1152 | 1184 | 1927 | 2006 | 2013 => {
+                BackendError::Unavailable {
+                    cause: e.to_string(),
+                }
+            }
+            _ => BackendError::Internal {
+                cause: e.to_string(),
+            },
+        },
+        mysql::Error::IoError(_) | mysql::Error::CodecError(_) => BackendError::Unavailable {
+            cause: e.to_string(),
+        },
+        mysql::Error::DriverError(d) => match d {
+            mysql::DriverError::MismatchedStmtParams(..)
+            | mysql::DriverError::Params(_)
+            | mysql::DriverError::MixedParams => BackendError::Internal {
+                cause: e.to_string(),
+            },
+            _ => BackendError::Unavailable {
+                cause: e.to_string(),
+            },
+        },
+        mysql::Error::UrlError(_) => BackendError::InvalidUrl {
+            reason: e.to_string(),
+        },
+        _ => BackendError::Internal {
+            cause: e.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_messages_name_the_column() {
+        assert_eq!(
+            duplicate_key("Duplicate entry 'a@x' for key 'email'").as_deref(),
+            Some("email")
+        );
+        assert_eq!(
+            duplicate_key("Duplicate entry 'a@x' for key 'person.email'").as_deref(),
+            Some("email")
+        );
+        assert_eq!(duplicate_key("Duplicate entry '1' for key 'PRIMARY'"), None);
+        assert_eq!(
+            foreign_key_column(
+                "Cannot add or update a child row: a foreign key constraint fails \
+                 (`test`.`member`, CONSTRAINT `member_ibfk_1` FOREIGN KEY (`team`) \
+                 REFERENCES `team` (`id`))"
+            )
+            .as_deref(),
+            Some("team")
+        );
+    }
+
+    #[test]
+    fn datetimes_convert_both_ways() {
+        for us in [
+            0,
+            -1,
+            1_709_208_000_123_456,
+            253_402_300_799_999_999,
+            -62_167_219_200_000_000,
+        ] {
+            let v = to_mysql(&Value::DateTime(us)).unwrap();
+            assert_eq!(
+                decode(v, Some(FieldType::DateTime), 0).unwrap(),
+                Value::DateTime(us)
+            );
+        }
+    }
+
+    #[test]
+    fn unreachable_server_is_unavailable() {
+        let e = open("mysql://root@127.0.0.1:1/test", &PoolOptions::default()).unwrap_err();
+        assert!(matches!(e, BackendError::Unavailable { .. }), "{e:?}");
+        let e = open("mysql://root@h:notaport/x", &PoolOptions::default()).unwrap_err();
+        assert!(matches!(e, BackendError::InvalidUrl { .. }), "{e:?}");
+    }
+}

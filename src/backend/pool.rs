@@ -1,0 +1,563 @@
+//! The connection pool shared by the network backends (PostgreSQL, MySQL,
+//! MS-SQL, Oracle) and the [`Backend`] built on it.
+//!
+//! - At most `max` connections are open; they are opened on demand and
+//!   checked out/returned under a short lock (never held during a query). A
+//!   caller finding every connection busy waits up to the busy timeout, then
+//!   gets [`BackendError::Busy`] (HTTP 503).
+//! - A connection whose query failed with [`BackendError::Unavailable`] (an
+//!   I/O error, a closed socket, a server shutting down) is discarded, and so
+//!   is every idle one (they most likely share its fate: the server
+//!   restarted or the network went away). The next checkout connects anew;
+//!   while the server stays down, that fails fast with `Unavailable` (HTTP 503
+//!   with `Retry-After`), and service resumes by itself once it is back.
+//! - A read, a ping, or the `BEGIN` of a write that fails that way on a
+//!   connection *reused from the idle list* is retried once on a fresh
+//!   connection, so a server restart between two requests costs no request.
+//!   A write job itself is never retried: it may have run.
+//! - Writes run in `BEGIN … COMMIT` on one connection; an error or a panic
+//!   in the job rolls back.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::{Backend, BackendError, Conn, Dialect, WriteJob, WriteOutput};
+
+/// Opens connections for a [`Pool`].
+pub(crate) trait Connector: Send + Sync + 'static {
+    /// The connection type.
+    type Session: Session;
+
+    /// Opens a new connection, ready for use.
+    fn connect(&self) -> Result<Self::Session, BackendError>;
+
+    /// The SQL dialect of the database.
+    fn dialect(&self) -> Dialect;
+
+    /// What to show in `Debug` output (never a password).
+    fn label(&self) -> &str;
+}
+
+/// One open connection: a [`Conn`] plus transaction control.
+pub(crate) trait Session: Conn + Send + 'static {
+    /// Starts a transaction.
+    fn begin(&mut self) -> Result<(), BackendError>;
+    /// Commits the open transaction.
+    fn commit(&mut self) -> Result<(), BackendError>;
+    /// Rolls the open transaction back.
+    fn rollback(&mut self) -> Result<(), BackendError>;
+    /// Checks that the connection answers (`SELECT 1`).
+    fn ping(&mut self) -> Result<(), BackendError>;
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+struct State<S> {
+    idle: Vec<S>,
+    open: usize,
+    closed: bool,
+}
+
+/// A bounded pool of [`Session`]s.
+pub(crate) struct Pool<K: Connector> {
+    connector: K,
+    max: usize,
+    wait: Duration,
+    state: Mutex<State<K::Session>>,
+    available: Condvar,
+}
+
+/// A checked-out session, returned to the pool on drop unless discarded.
+pub(crate) struct Lease<'p, K: Connector> {
+    pool: &'p Pool<K>,
+    session: Option<K::Session>,
+    reused: bool,
+}
+
+impl<K: Connector> Lease<'_, K> {
+    fn session(&mut self) -> Result<&mut K::Session, BackendError> {
+        self.session.as_mut().ok_or(BackendError::Closed)
+    }
+
+    /// Closes the connection instead of returning it to the pool.
+    fn discard(mut self) {
+        if self.session.take().is_some() {
+            lock(&self.pool.state).open -= 1;
+            self.pool.available.notify_one();
+        }
+    }
+}
+
+impl<K: Connector> Drop for Lease<'_, K> {
+    fn drop(&mut self) {
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        let mut st = lock(&self.pool.state);
+        if st.closed {
+            st.open -= 1;
+        } else {
+            st.idle.push(session);
+        }
+        drop(st);
+        self.pool.available.notify_one();
+    }
+}
+
+impl<K: Connector> Pool<K> {
+    fn new(connector: K, max: usize, wait: Duration) -> Pool<K> {
+        Pool {
+            connector,
+            max: max.max(1),
+            wait,
+            state: Mutex::new(State {
+                idle: Vec::new(),
+                open: 0,
+                closed: false,
+            }),
+            available: Condvar::new(),
+        }
+    }
+
+    fn checkout(&self) -> Result<Lease<'_, K>, BackendError> {
+        let deadline = Instant::now() + self.wait;
+        let mut st = lock(&self.state);
+        loop {
+            if st.closed {
+                return Err(BackendError::Closed);
+            }
+            if let Some(session) = st.idle.pop() {
+                return Ok(Lease {
+                    pool: self,
+                    session: Some(session),
+                    reused: true,
+                });
+            }
+            if st.open < self.max {
+                st.open += 1;
+                drop(st);
+                return match self.connector.connect() {
+                    Ok(session) => Ok(Lease {
+                        pool: self,
+                        session: Some(session),
+                        reused: false,
+                    }),
+                    Err(e) => {
+                        lock(&self.state).open -= 1;
+                        self.available.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(BackendError::Busy);
+            }
+            st = self
+                .available
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Closes every idle connection (after one of them proved broken).
+    fn discard_idle(&self) {
+        let mut st = lock(&self.state);
+        let n = st.idle.len();
+        st.idle.clear();
+        st.open -= n;
+        drop(st);
+        self.available.notify_all();
+    }
+
+    fn close(&self) {
+        let mut st = lock(&self.state);
+        st.closed = true;
+        let n = st.idle.len();
+        st.idle.clear();
+        st.open -= n;
+        drop(st);
+        self.available.notify_all();
+    }
+
+    /// Number of open connections (for tests).
+    #[cfg(test)]
+    fn open_count(&self) -> usize {
+        lock(&self.state).open
+    }
+}
+
+/// Whether an error means the connection it happened on is unusable.
+fn is_broken(e: &BackendError) -> bool {
+    matches!(e, BackendError::Unavailable { .. })
+}
+
+/// A [`Backend`] over a [`Pool`].
+pub(crate) struct PooledBackend<K: Connector> {
+    pool: Pool<K>,
+}
+
+impl<K: Connector> fmt::Debug for PooledBackend<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PooledBackend")
+            .field("database", &self.pool.connector.label())
+            .field("max_connections", &self.pool.max)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: Connector> PooledBackend<K> {
+    /// A backend with at most `max` connections; callers wait up to `wait`
+    /// for one. One connection is opened at once, so that a bad URL or an
+    /// unreachable server is reported at start-up.
+    pub(crate) fn open(
+        connector: K,
+        max: usize,
+        wait: Duration,
+    ) -> Result<PooledBackend<K>, BackendError> {
+        let backend = PooledBackend {
+            pool: Pool::new(connector, max, wait),
+        };
+        backend.ping()?;
+        Ok(backend)
+    }
+
+    /// Runs `f` on a session; a connection-level failure on a reused
+    /// connection is retried once on a new one.
+    fn with_session<T>(
+        &self,
+        mut f: impl FnMut(&mut K::Session) -> Result<T, BackendError>,
+    ) -> Result<T, BackendError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut lease = self.pool.checkout()?;
+            let reused = lease.reused;
+            match f(lease.session()?) {
+                Err(e) if is_broken(&e) => {
+                    lease.discard();
+                    self.pool.discard_idle();
+                    if reused && attempt == 1 {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl<K: Connector> Backend for PooledBackend<K> {
+    fn dialect(&self) -> Dialect {
+        self.pool.connector.dialect()
+    }
+
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError> {
+        self.with_session(|s| f(s))
+    }
+
+    fn write(&self, job: WriteJob) -> Result<WriteOutput, BackendError> {
+        let mut attempt = 0;
+        let mut lease = loop {
+            attempt += 1;
+            let mut lease = self.pool.checkout()?;
+            let reused = lease.reused;
+            match lease.session()?.begin() {
+                Ok(()) => break lease,
+                Err(e) if is_broken(&e) => {
+                    lease.discard();
+                    self.pool.discard_idle();
+                    if reused && attempt == 1 {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let session = lease.session()?;
+        let result = catch_unwind(AssertUnwindSafe(|| job(&mut *session))).unwrap_or_else(|_| {
+            Err(BackendError::Internal {
+                cause: "write job panicked".to_owned(),
+            })
+        });
+        let result = match result {
+            Ok(out) => session.commit().map(|()| out),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            if is_broken(e) {
+                lease.discard();
+                self.pool.discard_idle();
+            } else if session.rollback().is_err() {
+                lease.discard();
+            }
+        }
+        result
+    }
+
+    fn ping(&self) -> Result<(), BackendError> {
+        self.with_session(Session::ping)
+    }
+
+    fn close(&self) {
+        self.pool.close();
+    }
+}
+
+impl<K: Connector> Drop for PooledBackend<K> {
+    fn drop(&mut self) {
+        self.pool.close();
+    }
+}
+
+/// The parts of `scheme://user[:password]@host[:port]/database`.
+#[cfg(any(feature = "mssql", feature = "oracle"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UrlParts {
+    pub(crate) user: String,
+    pub(crate) password: String,
+    pub(crate) host: String,
+    pub(crate) port: Option<u16>,
+    pub(crate) database: String,
+}
+
+/// Splits a database URL (user and password percent-decoded).
+#[cfg(any(feature = "mssql", feature = "oracle"))]
+pub(crate) fn parse_url(url: &str) -> Result<UrlParts, BackendError> {
+    let invalid = |reason: &str| BackendError::InvalidUrl {
+        reason: reason.to_owned(),
+    };
+    let (_, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid("expected scheme://user:password@host:port/database"))?;
+    let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
+    let (auth, location) = rest.rsplit_once('@').unwrap_or(("", rest));
+    let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
+    let (hostport, database) = location.split_once('/').unwrap_or((location, ""));
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            Some(p.parse::<u16>().map_err(|_| invalid("bad port number"))?),
+        ),
+        None => (hostport, None),
+    };
+    if host.is_empty() {
+        return Err(invalid("no host"));
+    }
+    Ok(UrlParts {
+        user: percent_decode(user)?,
+        password: percent_decode(password)?,
+        host: host.to_owned(),
+        port,
+        database: percent_decode(database)?,
+    })
+}
+
+#[cfg(any(feature = "mssql", feature = "oracle"))]
+fn percent_decode(s: &str) -> Result<String, BackendError> {
+    let invalid = || BackendError::InvalidUrl {
+        reason: "bad percent-encoding".to_owned(),
+    };
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex: String = bytes.by_ref().take(2).map(char::from).collect();
+            out.push(u8::from_str_radix(&hex, 16).map_err(|_| invalid())?);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).map_err(|_| invalid())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::backend::{read_with, write_with, Value};
+    use crate::model::FieldType;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A fake server: `down` makes connects and queries fail as a network
+    /// error would; `log` records transaction statements.
+    #[derive(Default)]
+    struct Fake {
+        down: AtomicBool,
+        connects: AtomicUsize,
+        log: Mutex<Vec<String>>,
+    }
+
+    struct FakeConnector(Arc<Fake>);
+
+    struct FakeSession {
+        fake: Arc<Fake>,
+        generation: usize,
+    }
+
+    fn down() -> BackendError {
+        BackendError::Unavailable {
+            cause: "connection refused".into(),
+        }
+    }
+
+    impl FakeSession {
+        fn check(&self) -> Result<(), BackendError> {
+            if self.fake.down.load(Ordering::SeqCst) {
+                Err(down())
+            } else {
+                Ok(())
+            }
+        }
+        fn log(&self, s: &str) -> Result<(), BackendError> {
+            self.check()?;
+            lock(&self.fake.log).push(s.to_owned());
+            Ok(())
+        }
+    }
+
+    impl Conn for FakeSession {
+        fn query(
+            &mut self,
+            _sql: &str,
+            _params: &[Value],
+            _columns: &[FieldType],
+        ) -> Result<Vec<Vec<Value>>, BackendError> {
+            self.check()?;
+            Ok(vec![vec![Value::Integer(
+                i64::try_from(self.generation).unwrap(),
+            )]])
+        }
+        fn execute(&mut self, sql: &str, _params: &[Value]) -> Result<u64, BackendError> {
+            self.log(sql)?;
+            Ok(1)
+        }
+    }
+
+    impl Session for FakeSession {
+        fn begin(&mut self) -> Result<(), BackendError> {
+            self.log("BEGIN")
+        }
+        fn commit(&mut self) -> Result<(), BackendError> {
+            self.log("COMMIT")
+        }
+        fn rollback(&mut self) -> Result<(), BackendError> {
+            self.log("ROLLBACK")
+        }
+        fn ping(&mut self) -> Result<(), BackendError> {
+            self.check()
+        }
+    }
+
+    impl Connector for FakeConnector {
+        type Session = FakeSession;
+        fn connect(&self) -> Result<FakeSession, BackendError> {
+            if self.0.down.load(Ordering::SeqCst) {
+                return Err(down());
+            }
+            let generation = self.0.connects.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(FakeSession {
+                fake: Arc::clone(&self.0),
+                generation,
+            })
+        }
+        fn dialect(&self) -> Dialect {
+            Dialect::Postgres
+        }
+        fn label(&self) -> &str {
+            "fake"
+        }
+    }
+
+    fn backend(max: usize) -> (Arc<Fake>, PooledBackend<FakeConnector>) {
+        let fake = Arc::new(Fake::default());
+        let b = PooledBackend::open(
+            FakeConnector(Arc::clone(&fake)),
+            max,
+            Duration::from_millis(200),
+        )
+        .unwrap();
+        (fake, b)
+    }
+
+    #[test]
+    fn outage_is_unavailable_and_recovery_needs_no_restart() {
+        let (fake, db) = backend(4);
+        let first = read_with(&db, |c| c.query("q", &[], &[])).unwrap();
+        assert_eq!(first, vec![vec![Value::Integer(1)]]);
+        fake.down.store(true, Ordering::SeqCst);
+        let e = read_with(&db, |c| c.query("q", &[], &[])).unwrap_err();
+        assert!(matches!(e, BackendError::Unavailable { .. }), "{e:?}");
+        assert_eq!(db.pool.open_count(), 0);
+        assert!(matches!(db.ping(), Err(BackendError::Unavailable { .. })));
+        fake.down.store(false, Ordering::SeqCst);
+        // A new connection, without any restart.
+        let again = read_with(&db, |c| c.query("q", &[], &[])).unwrap();
+        assert_eq!(again, vec![vec![Value::Integer(2)]]);
+    }
+
+    #[test]
+    fn writes_commit_or_roll_back() {
+        let (fake, db) = backend(2);
+        write_with(&db, |c| c.execute("INSERT", &[])).unwrap();
+        let r: Result<(), _> = write_with(&db, |c| {
+            c.execute("INSERT", &[])?;
+            Err(BackendError::Busy)
+        });
+        assert_eq!(r, Err(BackendError::Busy));
+        let r: Result<(), BackendError> = write_with(&db, |_| panic!("job bug"));
+        assert!(matches!(r, Err(BackendError::Internal { .. })));
+        assert_eq!(
+            *lock(&fake.log),
+            ["BEGIN", "INSERT", "COMMIT", "BEGIN", "INSERT", "ROLLBACK", "BEGIN", "ROLLBACK"]
+        );
+    }
+
+    #[cfg(any(feature = "mssql", feature = "oracle"))]
+    #[test]
+    fn urls_split_into_parts() {
+        let p = parse_url("mssql://sa:p%40ss@db.local:1433/app?x=1").unwrap();
+        assert_eq!(
+            p,
+            UrlParts {
+                user: "sa".into(),
+                password: "p@ss".into(),
+                host: "db.local".into(),
+                port: Some(1433),
+                database: "app".into(),
+            }
+        );
+        let p = parse_url("oracle://scott@h/XEPDB1").unwrap();
+        assert_eq!((p.port, p.password.as_str()), (None, ""));
+        assert!(parse_url("oracle://u@:1/x").is_err());
+        assert!(parse_url("oracle://u@h:x/x").is_err());
+    }
+
+    #[test]
+    fn the_pool_is_bounded_and_waits_then_is_busy() {
+        let (_fake, db) = backend(2);
+        let db = Arc::new(db);
+        let a = db.pool.checkout().unwrap();
+        let b = db.pool.checkout().unwrap();
+        assert!(matches!(db.pool.checkout(), Err(BackendError::Busy)));
+        drop(a);
+        let c = db.pool.checkout().unwrap();
+        assert!(c.reused);
+        drop((b, c));
+        assert_eq!(db.pool.open_count(), 2);
+        db.close();
+        assert_eq!(db.pool.open_count(), 0);
+        assert!(matches!(db.ping(), Err(BackendError::Closed)));
+    }
+}

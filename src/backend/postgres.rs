@@ -1,0 +1,488 @@
+//! The PostgreSQL backend (feature `postgres`), on the synchronous
+//! [`postgres`] crate (rust-postgres; no TLS, no extra type crates beyond
+//! `serde_json`).
+//!
+//! URL: `postgres://user[:password]@host[:port]/database[?params]` (or
+//! `postgresql://`), with the connection parameters of
+//! [`postgres::Config`] (`connect_timeout`, `options`, …) plus
+//! `schema=NAME`, which runs `SET search_path TO "NAME"` on every new
+//! connection (handy for one schema per tenant or per test run).
+//! `connect_timeout` defaults to 5 seconds.
+//!
+//! Types: `BIGINT`, `DOUBLE PRECISION`, `TEXT`/`VARCHAR(n)`, `BOOLEAN`,
+//! `TIMESTAMPTZ` (microseconds, UTC) and `JSONB` (so object keys come back
+//! in PostgreSQL's order, and duplicate keys collapse). PostgreSQL text
+//! cannot hold U+0000: such a value is refused as
+//! [`BackendError::InvalidValue`] (HTTP 422).
+//!
+//! Connections come from the shared pool (see `pool.rs`): at most
+//! [`PoolOptions::max_read_connections`], each with a cache of prepared
+//! statements; broken connections are replaced.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use postgres::types::{FromSql, IsNull, ToSql, Type};
+use postgres::{Client, NoTls, Statement};
+
+use super::pool::{Connector, PooledBackend, Session};
+use super::{Backend, BackendError, ConflictKind, Conn, Dialect, PoolOptions, Value};
+use crate::model::datetime::format_rfc3339;
+use crate::model::FieldType;
+
+/// Microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
+const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
+/// Default connect timeout when the URL has none.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+type BoxError = Box<dyn StdError + Sync + Send>;
+
+/// Opens a pooled PostgreSQL backend for `url` and checks that it answers.
+///
+/// # Errors
+///
+/// [`BackendError::InvalidUrl`] for a URL the driver does not accept,
+/// [`BackendError::Unavailable`] when the server cannot be reached.
+pub fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    let (url, schema) = split_schema(url)?;
+    let mut config = postgres::Config::from_str(&url).map_err(|e| BackendError::InvalidUrl {
+        reason: e.to_string(),
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+    }
+    let label = format!(
+        "postgres {:?}/{}",
+        config.get_hosts(),
+        config.get_dbname().unwrap_or("")
+    );
+    let connector = PgConnector {
+        config,
+        search_path: schema.map(|s| format!("SET search_path TO {}", Dialect::Postgres.quote(&s))),
+        label,
+    };
+    Ok(Arc::new(PooledBackend::open(
+        connector,
+        options.max_read_connections,
+        options.busy_timeout,
+    )?))
+}
+
+/// Removes the `schema=` parameter from a URL's query.
+fn split_schema(url: &str) -> Result<(String, Option<String>), BackendError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut schema = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.strip_prefix("schema=") {
+            Some("") => {
+                return Err(BackendError::InvalidUrl {
+                    reason: "empty schema= parameter".to_owned(),
+                })
+            }
+            Some(s) => schema = Some(s.to_owned()),
+            None => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    Ok((url, schema))
+}
+
+struct PgConnector {
+    config: postgres::Config,
+    search_path: Option<String>,
+    label: String,
+}
+
+impl Connector for PgConnector {
+    type Session = PgSession;
+
+    fn connect(&self) -> Result<PgSession, BackendError> {
+        let mut client = self.config.connect(NoTls).map_err(map_err)?;
+        if let Some(set) = &self.search_path {
+            client.batch_execute(set).map_err(map_err)?;
+        }
+        Ok(PgSession {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+struct PgSession {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl PgSession {
+    fn prepare(&mut self, sql: &str) -> Result<Statement, BackendError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self.client.prepare(sql).map_err(map_err)?;
+        if self.statements.len() >= STATEMENT_CACHE_CAPACITY {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+}
+
+impl Conn for PgSession {
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        columns: &[FieldType],
+    ) -> Result<Vec<Vec<Value>>, BackendError> {
+        let stmt = self.prepare(sql)?;
+        let params: Vec<PgParam<'_>> = params.iter().map(PgParam).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let rows = self.client.query(&stmt, &refs).map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| decode(row, i, columns.get(i).copied()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, BackendError> {
+        if params.is_empty() && !sql.contains('$') {
+            // DDL and other parameterless statements: no prepare round trip.
+            let stmt = self.client.execute(sql, &[]).map_err(map_err)?;
+            return Ok(stmt);
+        }
+        let stmt = self.prepare(sql)?;
+        let params: Vec<PgParam<'_>> = params.iter().map(PgParam).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        self.client.execute(&stmt, &refs).map_err(map_err)
+    }
+}
+
+impl Session for PgSession {
+    fn begin(&mut self) -> Result<(), BackendError> {
+        self.client.batch_execute("BEGIN").map_err(map_err)
+    }
+
+    fn commit(&mut self) -> Result<(), BackendError> {
+        self.client.batch_execute("COMMIT").map_err(map_err)
+    }
+
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        self.client.batch_execute("ROLLBACK").map_err(map_err)
+    }
+
+    fn ping(&mut self) -> Result<(), BackendError> {
+        if self.client.is_closed() {
+            return Err(BackendError::Unavailable {
+                cause: "connection closed".to_owned(),
+            });
+        }
+        self.client.batch_execute("SELECT 1").map_err(map_err)
+    }
+}
+
+/// A [`Value`] bound to a parameter of whatever type PostgreSQL inferred
+/// for it (an integer to `INT4`, a datetime to `TIMESTAMPTZ`, …).
+#[derive(Debug)]
+struct PgParam<'a>(&'a Value);
+
+fn mismatch(value: &Value, ty: &Type) -> BoxError {
+    format!("cannot bind {value:?} to a parameter of type {ty}").into()
+}
+
+impl ToSql for PgParam<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        let text_like = matches!(
+            *ty,
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+        );
+        match self.0 {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Integer(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                #[allow(clippy::cast_precision_loss)]
+                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
+                _ if text_like => i.to_string().to_sql(ty, out),
+                _ => Err(mismatch(self.0, ty)),
+            },
+            Value::Float(f) => match *ty {
+                Type::FLOAT8 => f.to_sql(ty, out),
+                #[allow(clippy::cast_possible_truncation)]
+                Type::FLOAT4 => (*f as f32).to_sql(ty, out),
+                _ => Err(mismatch(self.0, ty)),
+            },
+            Value::Text(s) if text_like => s.as_str().to_sql(ty, out),
+            Value::Text(_) => Err(mismatch(self.0, ty)),
+            Value::Boolean(b) => match *ty {
+                Type::BOOL => b.to_sql(ty, out),
+                Type::INT8 | Type::INT4 | Type::INT2 => {
+                    PgParam(&Value::Integer(i64::from(*b))).to_sql(ty, out)
+                }
+                _ => Err(mismatch(self.0, ty)),
+            },
+            Value::DateTime(us) => match *ty {
+                Type::TIMESTAMPTZ | Type::TIMESTAMP => us
+                    .checked_sub(PG_EPOCH_OFFSET_US)
+                    .ok_or("datetime out of range")?
+                    .to_sql(&Type::INT8, out),
+                _ if text_like => format_rfc3339(*us).to_sql(ty, out),
+                _ => Err(mismatch(self.0, ty)),
+            },
+            Value::Json(j) => match *ty {
+                Type::JSON | Type::JSONB => j.to_sql(ty, out),
+                _ if text_like => j.to_string().to_sql(ty, out),
+                _ => Err(mismatch(self.0, ty)),
+            },
+        }
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// A `TIMESTAMPTZ`/`TIMESTAMP` as microseconds since 1970-01-01 UTC.
+struct Micros(i64);
+
+impl<'a> FromSql<'a> for Micros {
+    fn from_sql(_ty: &Type, raw: &'a [u8]) -> Result<Micros, BoxError> {
+        let t = i64::from_sql(&Type::INT8, raw)?;
+        if t == i64::MAX || t == i64::MIN {
+            return Err("infinite timestamp".into());
+        }
+        Ok(Micros(
+            t.checked_add(PG_EPOCH_OFFSET_US)
+                .ok_or("timestamp out of range")?,
+        ))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::TIMESTAMPTZ | Type::TIMESTAMP)
+    }
+}
+
+fn decode(
+    row: &postgres::Row,
+    index: usize,
+    kind: Option<FieldType>,
+) -> Result<Value, BackendError> {
+    let bad = |what: String| BackendError::Internal {
+        cause: format!("column {index}: {what}"),
+    };
+    let get_err = |e: postgres::Error| bad(e.to_string());
+    let ty = row
+        .columns()
+        .get(index)
+        .map(|c| c.type_().clone())
+        .ok_or_else(|| bad("no such column".to_owned()))?;
+    let native = match ty {
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(index)
+            .map_err(get_err)?
+            .map(Value::Boolean),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(index)
+            .map_err(get_err)?
+            .map(|v| Value::Integer(v.into())),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(index)
+            .map_err(get_err)?
+            .map(|v| Value::Integer(v.into())),
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(index)
+            .map_err(get_err)?
+            .map(Value::Integer),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(index)
+            .map_err(get_err)?
+            .map(|v| Value::Float(v.into())),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(index)
+            .map_err(get_err)?
+            .map(Value::Float),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => row
+            .try_get::<_, Option<String>>(index)
+            .map_err(get_err)?
+            .map(Value::Text),
+        Type::TIMESTAMPTZ | Type::TIMESTAMP => row
+            .try_get::<_, Option<Micros>>(index)
+            .map_err(get_err)?
+            .map(|m| Value::DateTime(m.0)),
+        Type::JSON | Type::JSONB => row
+            .try_get::<_, Option<serde_json::Value>>(index)
+            .map_err(get_err)?
+            .map(Value::Json),
+        other => return Err(bad(format!("unsupported PostgreSQL type {other}"))),
+    };
+    let Some(native) = native else {
+        return Ok(Value::Null);
+    };
+    Ok(match (kind, native) {
+        #[allow(clippy::cast_precision_loss)]
+        (Some(FieldType::Float), Value::Integer(i)) => Value::Float(i as f64),
+        (Some(FieldType::Boolean), Value::Integer(i)) => Value::Boolean(i != 0),
+        (Some(FieldType::Integer), Value::Boolean(b)) => Value::Integer(i64::from(b)),
+        (Some(FieldType::Json), Value::Text(t)) => {
+            Value::Json(serde_json::from_str(&t).map_err(|e| bad(format!("bad json: {e}")))?)
+        }
+        (None, v) => v,
+        (Some(k), v) => {
+            let fits = matches!(
+                (k, &v),
+                (FieldType::Integer, Value::Integer(_))
+                    | (FieldType::Float, Value::Float(_))
+                    | (FieldType::Text, Value::Text(_))
+                    | (FieldType::Boolean, Value::Boolean(_))
+                    | (FieldType::DateTime, Value::DateTime(_))
+                    | (FieldType::Json, Value::Json(_))
+            );
+            if !fits {
+                return Err(bad(format!("expected {}, found {ty}", k.name())));
+            }
+            v
+        }
+    })
+}
+
+/// `Key (email)=(ada@x) already exists.` → `Some("email")`; `None` for a
+/// composite key.
+fn key_column(detail: Option<&str>) -> Option<String> {
+    let rest = detail?.strip_prefix("Key (")?;
+    let (cols, _) = rest.split_once(")=")?;
+    (!cols.contains(',') && !cols.is_empty()).then(|| cols.trim_matches('"').to_owned())
+}
+
+/// Maps a driver error to a [`BackendError`].
+fn map_err(e: postgres::Error) -> BackendError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        return match code {
+            "23505" => BackendError::Conflict {
+                field: key_column(db.detail()),
+                kind: ConflictKind::Unique,
+            },
+            "23503" => BackendError::Conflict {
+                field: db
+                    .detail()
+                    .filter(|d| !d.contains("still referenced"))
+                    .and_then(|d| key_column(Some(d))),
+                kind: ConflictKind::ForeignKey,
+            },
+            "23502" => BackendError::Constraint {
+                field: db.column().map(str::to_owned),
+            },
+            "23514" | "23P01" => BackendError::Constraint { field: None },
+            "22021" | "22P05" => BackendError::InvalidValue {
+                field: None,
+                reason: "the database cannot store this value (U+0000 in text)".to_owned(),
+            },
+            "40001" | "40P01" | "55P03" => BackendError::Busy,
+            "57P01" | "57P02" | "57P03" | "53300" | "53100" => BackendError::Unavailable {
+                cause: e.to_string(),
+            },
+            c if c.starts_with("08") => BackendError::Unavailable {
+                cause: e.to_string(),
+            },
+            _ => BackendError::Internal {
+                cause: e.to_string(),
+            },
+        };
+    }
+    let io = e
+        .source()
+        .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some());
+    let text = match e.source() {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    };
+    if io
+        || e.is_closed()
+        || text.starts_with("error connecting")
+        || text.starts_with("error communicating")
+        || text.starts_with("timeout")
+        || text.starts_with("connection closed")
+    {
+        BackendError::Unavailable { cause: text }
+    } else {
+        BackendError::Internal { cause: text }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_parameter_is_taken_out_of_the_url() {
+        assert_eq!(
+            split_schema("postgres://u@h/db?schema=s1&connect_timeout=3").unwrap(),
+            (
+                "postgres://u@h/db?connect_timeout=3".to_owned(),
+                Some("s1".to_owned())
+            )
+        );
+        assert_eq!(
+            split_schema("postgres://u@h/db").unwrap(),
+            ("postgres://u@h/db".to_owned(), None)
+        );
+        assert_eq!(
+            split_schema("postgres://u@h/db?schema=x").unwrap().0,
+            "postgres://u@h/db"
+        );
+        assert!(split_schema("postgres://u@h/db?schema=").is_err());
+    }
+
+    #[test]
+    fn key_columns_come_from_the_detail() {
+        assert_eq!(
+            key_column(Some("Key (email)=(a@x) already exists.")).as_deref(),
+            Some("email")
+        );
+        assert_eq!(key_column(Some("Key (a, b)=(1, 2) already exists.")), None);
+        assert_eq!(key_column(Some("Failing row contains")), None);
+        assert_eq!(key_column(None), None);
+    }
+
+    #[test]
+    fn unreachable_server_is_unavailable() {
+        // Port 1 on loopback: nothing listens there.
+        let e = open(
+            "postgres://postgres@127.0.0.1:1/test?connect_timeout=2",
+            &PoolOptions::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, BackendError::Unavailable { .. }), "{e:?}");
+        let e = open("postgres://u@h/db?bogus_option=1", &PoolOptions::default()).unwrap_err();
+        assert!(matches!(e, BackendError::InvalidUrl { .. }), "{e:?}");
+    }
+}

@@ -1,0 +1,255 @@
+//! CORS (the Fetch standard): allowed origins, preflight answered without
+//! authentication, `Vary: Origin` on every answer that depends on it.
+
+use crate::config::ConfigError;
+use crate::http::method::MethodSet;
+use crate::http::request::Request;
+use crate::http::response::Response;
+use crate::http::status::StatusCode;
+
+/// Default `Access-Control-Max-Age` in seconds.
+pub const DEFAULT_MAX_AGE_SECS: u64 = 600;
+
+/// Cross-origin settings.
+///
+/// ```
+/// use lightapi::cors::Cors;
+/// let cors = Cors::new()
+///     .allow_origin("https://app.example.com")
+///     .allow_credentials(true);
+/// assert!(cors.validate().is_ok());
+/// assert!(Cors::new().allow_origin("*").allow_credentials(true).validate().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cors {
+    origins: Vec<String>,
+    credentials: bool,
+    allow_headers: Vec<String>,
+    expose_headers: Vec<String>,
+    max_age_secs: u64,
+}
+
+impl Default for Cors {
+    fn default() -> Self {
+        Cors::new()
+    }
+}
+
+impl Cors {
+    /// No origins allowed yet; `Authorization`, `Content-Type`, `If-Match`,
+    /// `If-None-Match` allowed as request headers; `ETag` and `Location`
+    /// exposed.
+    pub fn new() -> Cors {
+        Cors {
+            origins: Vec::new(),
+            credentials: false,
+            allow_headers: [
+                "authorization",
+                "content-type",
+                "if-match",
+                "if-none-match",
+                "x-request-id",
+            ]
+            .map(String::from)
+            .to_vec(),
+            expose_headers: ["ETag", "Location", "Retry-After", "X-Request-Id"]
+                .map(String::from)
+                .to_vec(),
+            max_age_secs: DEFAULT_MAX_AGE_SECS,
+        }
+    }
+
+    /// Allows an origin (`https://host[:port]`), or `*` for any.
+    #[must_use]
+    pub fn allow_origin(mut self, origin: &str) -> Cors {
+        self.origins.push(origin.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Allows cookies and `Authorization` from the browser
+    /// (`Access-Control-Allow-Credentials: true`).
+    #[must_use]
+    pub fn allow_credentials(mut self, yes: bool) -> Cors {
+        self.credentials = yes;
+        self
+    }
+
+    /// Allows another request header in preflights.
+    #[must_use]
+    pub fn allow_header(mut self, name: &str) -> Cors {
+        self.allow_headers.push(name.to_ascii_lowercase());
+        self
+    }
+
+    /// Sets `Access-Control-Max-Age`.
+    #[must_use]
+    pub fn max_age_secs(mut self, secs: u64) -> Cors {
+        self.max_age_secs = secs;
+        self
+    }
+
+    /// Refuses `*` together with credentials.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming `LIGHTAPI_CORS_ORIGINS`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.credentials && self.origins.iter().any(|o| o == "*") {
+            return Err(ConfigError::Invalid {
+                variable: "LIGHTAPI_CORS_ORIGINS",
+                reason: "`*` cannot be combined with credentials; list the origins".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn allows(&self, origin: &str) -> bool {
+        self.origins.iter().any(|o| o == "*" || o == origin)
+    }
+
+    fn allow_origin_value<'a>(&self, origin: &'a str) -> &'a str {
+        if !self.credentials && self.origins.iter().any(|o| o == "*") {
+            "*"
+        } else {
+            origin
+        }
+    }
+
+    /// Whether `req` is a CORS preflight.
+    pub(crate) fn is_preflight(req: &Request) -> bool {
+        req.method() == crate::http::method::Method::Options
+            && req.headers().contains("origin")
+            && req.headers().contains("access-control-request-method")
+    }
+
+    /// The answer to a preflight for a route offering `allowed`.
+    pub(crate) fn preflight(&self, req: &Request, allowed: MethodSet) -> Response {
+        let mut r =
+            Response::new(StatusCode::NO_CONTENT).with_header("Allow", allowed.to_allow_header());
+        r.insert_header(
+            "Vary",
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+        );
+        let Some(origin) = req.header("origin").filter(|o| self.allows(o)) else {
+            return r;
+        };
+        let requested = req.header("access-control-request-method").unwrap_or("");
+        let method_ok = crate::http::method::Method::from_bytes(requested.as_bytes())
+            .is_some_and(|m| allowed.contains(m));
+        let headers_ok = req
+            .header("access-control-request-headers")
+            .map(|h| {
+                h.split(',')
+                    .map(|x| x.trim().to_ascii_lowercase())
+                    .filter(|x| !x.is_empty())
+                    .all(|x| self.allow_headers.contains(&x))
+            })
+            .unwrap_or(true);
+        if !(method_ok && headers_ok) {
+            return r;
+        }
+        r.insert_header(
+            "Access-Control-Allow-Origin",
+            self.allow_origin_value(origin).to_string(),
+        );
+        r.insert_header("Access-Control-Allow-Methods", allowed.to_allow_header());
+        r.insert_header(
+            "Access-Control-Allow-Headers",
+            self.allow_headers.join(", "),
+        );
+        r.insert_header("Access-Control-Max-Age", self.max_age_secs.to_string());
+        if self.credentials {
+            r.insert_header("Access-Control-Allow-Credentials", "true");
+        }
+        r
+    }
+
+    /// Adds the CORS headers of an actual (non-preflight) response.
+    pub(crate) fn decorate(&self, req: &Request, resp: &mut Response) {
+        let varies = resp
+            .headers()
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
+            .any(|(_, v)| {
+                v.split(',')
+                    .any(|x| x.trim() == "*" || x.trim().eq_ignore_ascii_case("origin"))
+            });
+        if !varies {
+            resp.insert_header("Vary", "Origin");
+        }
+        // The grant is this layer's alone: never duplicated or mixed with
+        // one an endpoint set.
+        for h in [
+            "Access-Control-Allow-Origin",
+            "Access-Control-Expose-Headers",
+            "Access-Control-Allow-Credentials",
+        ] {
+            resp.remove_header(h);
+        }
+        let Some(origin) = req.header("origin").filter(|o| self.allows(o)) else {
+            return;
+        };
+        resp.insert_header(
+            "Access-Control-Allow-Origin",
+            self.allow_origin_value(origin).to_string(),
+        );
+        resp.insert_header(
+            "Access-Control-Expose-Headers",
+            self.expose_headers.join(", "),
+        );
+        if self.credentials {
+            resp.insert_header("Access-Control-Allow-Credentials", "true");
+        }
+    }
+}
+
+/// The origins of `LIGHTAPI_CORS_ORIGINS` (comma-separated), if set.
+pub(crate) fn from_env_value(v: &str) -> Cors {
+    v.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .fold(Cors::new(), Cors::allow_origin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::method::Method;
+
+    fn preflight(origin: &str, method: &str) -> Request {
+        Request::new(Method::Options, "/x")
+            .with_header("Origin", origin)
+            .with_header("Access-Control-Request-Method", method)
+    }
+
+    #[test]
+    fn preflight_for_allowed_origin_and_method() {
+        let c = Cors::new().allow_origin("https://a.example");
+        let allowed = MethodSet::from_slice(&[Method::Get, Method::Post]);
+        let r = c.preflight(&preflight("https://a.example", "POST"), allowed);
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("https://a.example")
+        );
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        let r = c.preflight(&preflight("https://evil.example", "POST"), allowed);
+        assert_eq!(r.header("access-control-allow-origin"), None);
+        let r = c.preflight(&preflight("https://a.example", "DELETE"), allowed);
+        assert_eq!(r.header("access-control-allow-origin"), None);
+    }
+
+    #[test]
+    fn wildcard_without_credentials_only() {
+        let c = Cors::new().allow_origin("*");
+        let mut resp = Response::new(StatusCode::OK);
+        c.decorate(
+            &Request::new(Method::Get, "/").with_header("Origin", "https://x"),
+            &mut resp,
+        );
+        assert_eq!(resp.header("access-control-allow-origin"), Some("*"));
+        assert!(c.clone().allow_credentials(true).validate().is_err());
+        assert_eq!(
+            from_env_value("https://a, https://b/").origins,
+            vec!["https://a", "https://b"]
+        );
+    }
+}

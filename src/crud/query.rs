@@ -1,0 +1,433 @@
+//! The query string of `GET /collection` (SPEC §6): whitelisted filters,
+//! search, ordering, field projection and pagination, parsed into a
+//! [`ListQuery`] — never into SQL text.
+//!
+//! | parameter | meaning |
+//! |---|---|
+//! | `field=v` | equal (`field__eq=v` too) |
+//! | `field__ne`, `__lt`, `__lte`, `__gt`, `__gte` | comparisons |
+//! | `field__in=a,b` | one of |
+//! | `field__isnull=true\|false` | null or not |
+//! | `search=term` | case-insensitive substring over the search fields |
+//! | `ordering=a,-b` | sort keys (`-` descending); `id` breaks ties |
+//! | `fields=a,b` | only these fields in each row |
+//! | `page`, `page_size` | page pagination |
+//! | `cursor` | keyset pagination (empty: first page) |
+//!
+//! Values are typed by the field; a bad value, an unknown parameter or a
+//! field outside the whitelist is a `400` naming the parameter.
+
+use std::fmt;
+
+use crate::backend::sql::{Filter, FilterOp, Order};
+use crate::backend::Value;
+use crate::model::{FieldType, Model};
+
+/// Which fields a resource lets clients filter, search and order on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryRules {
+    /// Fields usable in filters (`id` is always allowed).
+    pub filter: Vec<String>,
+    /// Text fields `?search=` looks in.
+    pub search: Vec<String>,
+    /// Fields usable in `?ordering=` (`id` is always allowed).
+    pub ordering: Vec<String>,
+    /// Ordering when the client gives none (default: `id`).
+    pub default_ordering: Vec<Order>,
+}
+
+/// How the client asked to page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paging {
+    /// `?page=&page_size=`.
+    Page {
+        /// 1-based page number.
+        page: u64,
+        /// Rows per page.
+        size: u64,
+    },
+    /// `?cursor=` (`None`: the first page).
+    Cursor {
+        /// The opaque cursor as sent.
+        token: Option<String>,
+        /// Rows per page.
+        size: u64,
+    },
+}
+
+/// A parsed list request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListRequest {
+    /// Filters, combined with `AND`.
+    pub filters: Vec<Filter>,
+    /// Ordering keys (without the `id` tiebreak).
+    pub order: Vec<Order>,
+    /// Requested fields, if projected.
+    pub fields: Option<Vec<String>>,
+    /// Pagination.
+    pub paging: Paging,
+}
+
+/// A query parameter that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryParamError {
+    /// The parameter as sent.
+    pub param: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for QueryParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "query parameter `{}`: {}", self.param, self.message)
+    }
+}
+
+impl std::error::Error for QueryParamError {}
+
+/// Most values one `__in` filter may list.
+pub const MAX_IN_VALUES: usize = 100;
+
+/// The largest page number accepted when pages hold at most `max_size`
+/// rows: the offset of any page stays within `i64`.
+///
+/// ```
+/// assert_eq!(lightapi::crud::query::max_page(1), i64::MAX as u64);
+/// ```
+pub fn max_page(max_size: u64) -> u64 {
+    i64::MAX as u64 / max_size.max(1)
+}
+
+const RESERVED: [&str; 6] = [
+    "page",
+    "page_size",
+    "cursor",
+    "ordering",
+    "search",
+    "fields",
+];
+
+/// Parses the query parameters of a list request.
+///
+/// # Errors
+/// The first parameter that is unknown, outside the whitelist, repeated
+/// (for the reserved ones), or has a value of the wrong type.
+///
+/// ```
+/// use lightapi::crud::query::{parse_list_query, QueryRules};
+/// use lightapi::model::{Field, Model};
+/// let m = Model::new("item").field("price", Field::float()).field("name", Field::text());
+/// let rules = QueryRules { filter: vec!["price".into()], ..Default::default() };
+/// let q = vec![("price__gte".to_string(), "10".to_string())];
+/// assert_eq!(parse_list_query(&m, &rules, &q, 50, 1000).unwrap().filters.len(), 1);
+/// let bad = vec![("name".to_string(), "x".to_string())];
+/// assert!(parse_list_query(&m, &rules, &bad, 50, 1000).is_err());
+/// ```
+pub fn parse_list_query(
+    model: &Model,
+    rules: &QueryRules,
+    params: &[(String, String)],
+    default_size: u64,
+    max_size: u64,
+) -> Result<ListRequest, QueryParamError> {
+    let err = |param: &str, message: String| QueryParamError {
+        param: param.to_string(),
+        message,
+    };
+    for r in RESERVED {
+        if params.iter().filter(|(n, _)| n == r).count() > 1 {
+            return Err(err(r, "given more than once".into()));
+        }
+    }
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let positive = |name: &str, v: &str| -> Result<u64, QueryParamError> {
+        v.parse::<u64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| err(name, "must be a positive integer".into()))
+    };
+    let size = match get("page_size") {
+        None => default_size,
+        Some(v) => {
+            let n = positive("page_size", v)?;
+            if n > max_size {
+                return Err(err("page_size", format!("must be at most {max_size}")));
+            }
+            n
+        }
+    };
+    let paging = match (get("page"), get("cursor")) {
+        (Some(_), Some(_)) => {
+            return Err(err("cursor", "cannot be combined with `page`".into()));
+        }
+        (_, Some(token)) => Paging::Cursor {
+            token: (!token.is_empty()).then(|| token.to_string()),
+            size,
+        },
+        (Some(p), None) => {
+            let page = positive("page", p)?;
+            let most = max_page(max_size);
+            if page > most {
+                return Err(err("page", format!("must be at most {most}")));
+            }
+            Paging::Page { page, size }
+        }
+        (None, None) => Paging::Page { page: 1, size },
+    };
+    let mut filters = Vec::new();
+    for (name, value) in params {
+        if RESERVED.contains(&name.as_str()) {
+            continue;
+        }
+        filters.push(parse_filter(model, rules, name, value).map_err(|m| err(name, m))?);
+    }
+    if let Some(term) = get("search") {
+        if rules.search.is_empty() {
+            return Err(err("search", "this resource has no search fields".into()));
+        }
+        if !term.is_empty() {
+            let alternatives = rules
+                .search
+                .iter()
+                .map(|f| Filter {
+                    field: f.clone(),
+                    op: FilterOp::Contains(term.to_string()),
+                })
+                .collect();
+            filters.push(Filter {
+                field: String::new(),
+                op: FilterOp::Any(alternatives),
+            });
+        }
+    }
+    let order = match get("ordering") {
+        None | Some("") => rules.default_ordering.clone(),
+        Some(spec) => parse_ordering(rules, spec).map_err(|m| err("ordering", m))?,
+    };
+    let fields = match get("fields") {
+        None => None,
+        Some(list) => Some(parse_fields(model, list).map_err(|m| err("fields", m))?),
+    };
+    Ok(ListRequest {
+        filters,
+        order,
+        fields,
+        paging,
+    })
+}
+
+fn parse_filter(
+    model: &Model,
+    rules: &QueryRules,
+    name: &str,
+    value: &str,
+) -> Result<Filter, String> {
+    let (field, op) = match name.rsplit_once("__") {
+        Some((f, op)) if !f.is_empty() => (f, op),
+        _ => (name, "eq"),
+    };
+    let kind = if field == "id" {
+        FieldType::Integer
+    } else if rules.filter.iter().any(|f| f == field) {
+        match model.field_named(field) {
+            Some(f) if !f.is_write_only() => f.field_type(),
+            _ => return Err("is not a filterable field".into()),
+        }
+    } else {
+        return Err("is not a known parameter or filterable field".into());
+    };
+    if kind == FieldType::Json {
+        return Err("JSON fields cannot be filtered".into());
+    }
+    let typed = |text: &str| -> Result<Value, String> {
+        match model.field_named(field) {
+            Some(f) => f.parse_text(text),
+            None => text
+                .parse::<i64>()
+                .map(Value::Integer)
+                .map_err(|_| "expected a 64-bit integer".into()),
+        }
+    };
+    let op = match op {
+        "eq" => FilterOp::Eq(typed(value)?),
+        "ne" => FilterOp::Ne(typed(value)?),
+        "lt" => FilterOp::Lt(typed(value)?),
+        "lte" => FilterOp::Lte(typed(value)?),
+        "gt" => FilterOp::Gt(typed(value)?),
+        "gte" => FilterOp::Gte(typed(value)?),
+        "in" => {
+            let items: Vec<&str> = value.split(',').collect();
+            if items.len() > MAX_IN_VALUES {
+                return Err(format!("at most {MAX_IN_VALUES} values"));
+            }
+            FilterOp::In(items.into_iter().map(typed).collect::<Result<_, _>>()?)
+        }
+        "isnull" => match value {
+            "true" | "1" => FilterOp::IsNull(true),
+            "false" | "0" => FilterOp::IsNull(false),
+            _ => return Err("expected true or false".into()),
+        },
+        other => {
+            return Err(format!(
+                "unknown operator `{other}` (use eq, ne, lt, lte, gt, gte, in, isnull)"
+            ))
+        }
+    };
+    Ok(Filter {
+        field: field.to_string(),
+        op,
+    })
+}
+
+fn parse_ordering(rules: &QueryRules, spec: &str) -> Result<Vec<Order>, String> {
+    let mut out: Vec<Order> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for key in spec.split(',') {
+        let (field, descending) = match key.strip_prefix('-') {
+            Some(f) => (f, true),
+            None => (key, false),
+        };
+        if field != "id" && !rules.ordering.iter().any(|f| f == field) {
+            return Err(format!("cannot order by `{field}`"));
+        }
+        if seen.contains(&field) {
+            return Err(format!("`{field}` given twice"));
+        }
+        // `id` is unique: keys after it are checked but change nothing.
+        if !seen.contains(&"id") {
+            out.push(Order {
+                field: field.to_string(),
+                descending,
+            });
+        }
+        seen.push(field);
+    }
+    Ok(out)
+}
+
+fn parse_fields(model: &Model, list: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in list.split(',') {
+        if f.is_empty() {
+            return Err("has an empty field name".into());
+        }
+        let readable = f == "id"
+            || (model.is_versioned() && f == "version")
+            || model.field_named(f).is_some_and(|x| !x.is_write_only());
+        if !readable {
+            return Err(format!("`{f}` is not a readable field"));
+        }
+        if !out.iter().any(|o| o == f) {
+            out.push(f.to_string());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Field;
+
+    fn model() -> Model {
+        Model::new("item")
+            .field("name", Field::text())
+            .field("price", Field::float())
+            .field("qty", Field::integer().nullable())
+            .field("secret", Field::text().write_only())
+            .field("meta", Field::json().nullable())
+    }
+
+    fn rules() -> QueryRules {
+        QueryRules {
+            filter: vec![
+                "name".into(),
+                "price".into(),
+                "qty".into(),
+                "secret".into(),
+                "meta".into(),
+            ],
+            search: vec!["name".into()],
+            ordering: vec!["name".into(), "price".into()],
+            default_ordering: vec![],
+        }
+    }
+
+    fn parse(q: &[(&str, &str)]) -> Result<ListRequest, QueryParamError> {
+        let q: Vec<(String, String)> = q
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        parse_list_query(&model(), &rules(), &q, 10, 100)
+    }
+
+    #[test]
+    fn operators_are_typed() {
+        let q = parse(&[
+            ("price__gte", "1.5"),
+            ("qty__in", "1,2,3"),
+            ("qty__isnull", "false"),
+            ("name", "x"),
+        ])
+        .unwrap();
+        assert_eq!(q.filters.len(), 4);
+        assert_eq!(q.filters[0].op, FilterOp::Gte(Value::Float(1.5)));
+        assert_eq!(
+            q.filters[1].op,
+            FilterOp::In(vec![
+                Value::Integer(1),
+                Value::Integer(2),
+                Value::Integer(3)
+            ])
+        );
+        for bad in [
+            ("price__gte", "cheap"),
+            ("qty", "1.5"),
+            ("qty__in", "1,x"),
+            ("qty__isnull", "maybe"),
+            ("qty__like", "1"),
+            ("nope", "1"),
+            ("secret", "x"),
+            ("meta", "{}"),
+            ("id", "abc"),
+        ] {
+            let e = parse(&[bad]).unwrap_err();
+            assert_eq!(e.param, bad.0, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ordering_search_fields_paging() {
+        let q = parse(&[
+            ("ordering", "-price,name"),
+            ("search", "a%b"),
+            ("fields", "id,name"),
+            ("page", "2"),
+            ("page_size", "5"),
+        ])
+        .unwrap();
+        assert_eq!(q.order.len(), 2);
+        assert!(q.order[0].descending);
+        assert_eq!(q.fields, Some(vec!["id".into(), "name".into()]));
+        assert_eq!(q.paging, Paging::Page { page: 2, size: 5 });
+        assert!(matches!(q.filters[0].op, FilterOp::Any(_)));
+        assert!(parse(&[("ordering", "qty")]).is_err());
+        assert!(parse(&[("fields", "secret")]).is_err());
+        assert!(parse(&[("page_size", "101")]).is_err());
+        assert!(parse(&[("page", "0")]).is_err());
+        assert!(parse(&[("page", "1"), ("page", "2")]).is_err());
+        assert!(parse(&[("page", "1"), ("cursor", "")]).is_err());
+        assert_eq!(
+            parse(&[("cursor", "")]).unwrap().paging,
+            Paging::Cursor {
+                token: None,
+                size: 10
+            }
+        );
+    }
+}

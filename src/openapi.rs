@@ -1,0 +1,493 @@
+//! `GET /openapi.json`: an OpenAPI 3.1 document generated from the
+//! registered routes — every path, method, parameter (filters, ordering,
+//! pagination, projection), request and response schema with the field
+//! constraints, error responses, and the bearer security scheme.
+
+use serde_json::{json, Map, Value};
+
+use crate::auth::Access;
+use crate::crud::cursor::MAX_CURSOR_BYTES;
+use crate::crud::query::{max_page, MAX_IN_VALUES};
+use crate::crud::Crud;
+use crate::endpoint::Service;
+use crate::http::method::Method;
+use crate::model::{Field, FieldType, Model};
+
+/// What the generator needs to know about one route.
+pub(crate) enum RouteDoc<'a> {
+    /// A hand-written endpoint: methods only, bodies are any JSON.
+    Custom,
+    /// The collection route of a model.
+    Collection(&'a Crud),
+    /// The item route of a model.
+    Item(&'a Crud),
+}
+
+const ERRORS: [(u16, &str); 13] = [
+    (400, "Malformed request or query"),
+    (401, "Missing or invalid bearer token"),
+    (403, "Not permitted"),
+    (404, "Not found"),
+    (409, "Conflict with stored data"),
+    (412, "If-Match does not match"),
+    (413, "Body too large"),
+    (414, "Request target too long"),
+    (415, "Body is not JSON"),
+    (422, "Invalid fields"),
+    (428, "If-Match required"),
+    (431, "Request header fields too large"),
+    (503, "Database unavailable"),
+];
+
+/// Builds the document for `routes` (pattern, service) in registration order.
+pub(crate) fn document(routes: &[(String, &dyn Service)], title: &str) -> Value {
+    let mut paths = Map::new();
+    let mut schemas = Map::new();
+    schemas.insert("Problem".into(), problem_schema());
+    for (pattern, service) in routes {
+        let mut item = Map::new();
+        let doc = service.doc();
+        if let RouteDoc::Collection(c) | RouteDoc::Item(c) = &doc {
+            add_model_schemas(&mut schemas, c);
+        }
+        let mut path_params = Vec::new();
+        for seg in pattern.split('/') {
+            if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                let schema = if matches!(doc, RouteDoc::Item(_)) && name == "id" {
+                    json!({"type": "integer", "format": "int64", "minimum": 1})
+                } else {
+                    json!({"type": "string"})
+                };
+                path_params
+                    .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
+            }
+        }
+        if !path_params.is_empty() {
+            item.insert("parameters".into(), Value::from(path_params));
+        }
+        for method in service.allowed().iter() {
+            if matches!(method, Method::Head | Method::Options) {
+                continue;
+            }
+            let op = operation(pattern, method, &doc, &service.access(method));
+            item.insert(method.as_str().to_ascii_lowercase(), op);
+        }
+        paths.insert(pattern.clone(), Value::Object(item));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            }
+        }
+    })
+}
+
+fn problem_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "field": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["field", "message"],
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}}
+                }
+            }
+        }
+    })
+}
+
+fn problem(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    })
+}
+
+fn json_body(schema: Value) -> Value {
+    json!({"content": {"application/json": {"schema": schema}}})
+}
+
+fn operation(pattern: &str, method: Method, doc: &RouteDoc<'_>, access: &Access) -> Value {
+    let mut op = Map::new();
+    let mut responses = Map::new();
+    let mut params: Vec<Value> = Vec::new();
+    let name = match doc {
+        RouteDoc::Collection(c) | RouteDoc::Item(c) => schema_name(c.model()),
+        RouteDoc::Custom => String::new(),
+    };
+    let reference = |suffix: &str| json!({"$ref": format!("#/components/schemas/{name}{suffix}")});
+    match (doc, method) {
+        (RouteDoc::Collection(c), Method::Get) => {
+            params.extend(list_parameters(c));
+            responses.insert(
+                "200".into(),
+                json!({"description": "A page of rows", "content": {"application/json": {"schema": {
+                    "oneOf": [reference("Page"), reference("CursorPage")]
+                }}}}),
+            );
+        }
+        (RouteDoc::Collection(_), Method::Post) => {
+            op.insert(
+                "requestBody".into(),
+                required(json_body(reference("Create"))),
+            );
+            responses.insert("201".into(), row_response("Created", reference("")));
+        }
+        (RouteDoc::Item(c), Method::Get) => {
+            params.push(fields_parameter(c.model()));
+            params.push(header_param("If-None-Match"));
+            responses.insert("200".into(), row_response("The row", reference("Fields")));
+            responses.insert("304".into(), json!({"description": "Not modified"}));
+        }
+        (RouteDoc::Item(_), Method::Put | Method::Patch) => {
+            let suffix = if method == Method::Put {
+                "Create"
+            } else {
+                "Patch"
+            };
+            params.push(header_param("If-Match"));
+            op.insert("requestBody".into(), required(json_body(reference(suffix))));
+            responses.insert("200".into(), row_response("The updated row", reference("")));
+        }
+        (RouteDoc::Item(_), Method::Delete) => {
+            params.push(header_param("If-Match"));
+            responses.insert("204".into(), json!({"description": "Deleted"}));
+        }
+        (RouteDoc::Custom, _) => {
+            if pattern == "/auth/login" {
+                op.insert(
+                    "requestBody".into(),
+                    required(json_body(json!({"type": "object", "required": ["username", "password"],
+                        "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}))),
+                );
+                responses.insert("200".into(), json!({"description": "A token", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["token", "token_type", "expires_in"],
+                    "properties": {"token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"}}
+                }}}}));
+                responses.insert("401".into(), problem("Invalid credentials"));
+                responses.insert("429".into(), problem("Too many attempts"));
+            } else {
+                if matches!(method, Method::Post | Method::Put | Method::Patch) {
+                    op.insert("requestBody".into(), json_body(json!({})));
+                }
+                responses.insert("200".into(), json!({"description": "Success", "content": {"application/json": {"schema": {}}}}));
+            }
+        }
+        _ => {}
+    }
+    for (code, text) in ERRORS {
+        let relevant = match code {
+            401 | 403 => !access.is_public(),
+            404 | 414 | 431 => true,
+            400 | 503 | 409 => !matches!(doc, RouteDoc::Custom) || code == 400,
+            412 | 428 => matches!(doc, RouteDoc::Item(_)) && method != Method::Get,
+            413 | 415 | 422 => matches!(method, Method::Post | Method::Put | Method::Patch),
+            _ => false,
+        };
+        if relevant {
+            responses.insert(code.to_string(), problem(text));
+        }
+    }
+    responses.insert("500".into(), problem("Internal error"));
+    op.insert(
+        "operationId".into(),
+        Value::from(operation_id(pattern, method)),
+    );
+    if !params.is_empty() {
+        op.insert("parameters".into(), Value::from(params));
+    }
+    op.insert("responses".into(), Value::Object(responses));
+    let security = if access.is_public() {
+        json!([])
+    } else {
+        json!([{"bearerAuth": []}])
+    };
+    op.insert("security".into(), security);
+    Value::Object(op)
+}
+
+fn required(mut body: Value) -> Value {
+    if let Some(o) = body.as_object_mut() {
+        o.insert("required".into(), Value::Bool(true));
+    }
+    body
+}
+
+fn row_response(description: &str, schema: Value) -> Value {
+    json!({
+        "description": description,
+        "headers": {"ETag": {"schema": {"type": "string"}}},
+        "content": {"application/json": {"schema": schema}}
+    })
+}
+
+fn header_param(name: &str) -> Value {
+    json!({"name": name, "in": "header", "required": false, "schema": {"type": "string"}})
+}
+
+fn operation_id(pattern: &str, method: Method) -> String {
+    let path: String = pattern
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!(
+        "{}{}",
+        method.as_str().to_ascii_lowercase(),
+        path.trim_end_matches('_')
+    )
+}
+
+fn schema_name(model: &Model) -> String {
+    let mut out = String::new();
+    for part in model.name().split('_') {
+        let mut chars = part.chars();
+        if let Some(c) = chars.next() {
+            out.extend(c.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out
+}
+
+/// The JSON Schema of one field's values.
+fn field_schema(field: &Field) -> Value {
+    let mut s = match field.field_type() {
+        FieldType::Integer => json!({"type": "integer", "format": "int64",
+            "minimum": i64::MIN, "maximum": i64::MAX}),
+        FieldType::Float => json!({"type": "number"}),
+        FieldType::Text => match field.max_length_chars() {
+            Some(n) => json!({"type": "string", "maxLength": n}),
+            None => json!({"type": "string"}),
+        },
+        FieldType::Boolean => json!({"type": "boolean"}),
+        FieldType::DateTime => json!({"type": "string", "format": "date-time"}),
+        _ => json!({}),
+    };
+    if field.is_nullable() {
+        if let Some(t) = s.get("type").cloned() {
+            s["type"] = json!([t, "null"]);
+        }
+    }
+    if let Some(d) = field.default_value() {
+        s["default"] = d.clone();
+    }
+    s
+}
+
+fn add_model_schemas(schemas: &mut Map<String, Value>, crud: &Crud) {
+    let model = crud.model();
+    let name = schema_name(model);
+    if schemas.contains_key(&name) {
+        return;
+    }
+    let mut read = Map::new();
+    read.insert(
+        "id".into(),
+        json!({"type": "integer", "format": "int64", "minimum": 1}),
+    );
+    let mut write = Map::new();
+    let mut required_write: Vec<Value> = Vec::new();
+    for (fname, field) in model.fields() {
+        if !field.is_write_only() {
+            read.insert(fname.clone(), field_schema(field));
+        }
+        if !field.is_read_only() {
+            write.insert(fname.clone(), field_schema(field));
+            if field.is_required() {
+                required_write.push(Value::from(fname.as_str()));
+            }
+        }
+    }
+    if model.is_versioned() {
+        read.insert("version".into(), json!({"type": "integer", "minimum": 1}));
+    }
+    let read_required: Vec<Value> = read.keys().map(|k| Value::from(k.as_str())).collect();
+    let mut patch = write.clone();
+    if model.is_versioned() {
+        patch.insert("version".into(), json!({"type": "integer"}));
+    }
+    let mut create = write;
+    let mut create_schema = json!({"type": "object", "properties": create.clone(),
+        "required": required_write, "additionalProperties": false});
+    if model.is_versioned() {
+        create.insert("version".into(), json!({"type": "integer"}));
+        create_schema["properties"] = Value::Object(create);
+    }
+    // A stored row as written responses return it: every readable field.
+    schemas.insert(
+        name.clone(),
+        json!({"type": "object", "properties": read.clone(), "required": read_required,
+            "additionalProperties": false}),
+    );
+    // A row as `GET` returns it: `?fields=` may leave out any field.
+    schemas.insert(
+        format!("{name}Fields"),
+        json!({"type": "object", "properties": read, "additionalProperties": false,
+            "description": "The row's readable fields, or the subset `fields` asked for"}),
+    );
+    schemas.insert(format!("{name}Create"), create_schema);
+    schemas.insert(
+        format!("{name}Patch"),
+        json!({"type": "object", "properties": patch, "additionalProperties": false}),
+    );
+    let rows =
+        json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{name}Fields")}});
+    let link = json!({"type": ["string", "null"]});
+    schemas.insert(
+        format!("{name}Page"),
+        json!({"type": "object", "required": ["count", "pages", "next", "previous", "results"],
+            "additionalProperties": false,
+            "properties": {"count": {"type": "integer", "minimum": 0}, "pages": {"type": "integer", "minimum": 1},
+                "next": link, "previous": link, "results": rows}}),
+    );
+    schemas.insert(
+        format!("{name}CursorPage"),
+        json!({"type": "object", "required": ["next", "previous", "results"],
+            "additionalProperties": false,
+            "properties": {"next": link, "previous": link, "results": rows}}),
+    );
+}
+
+/// The readable field names of `model`, `id` first.
+fn readable_fields(model: &Model) -> Vec<String> {
+    let mut out = vec!["id".to_string()];
+    out.extend(
+        model
+            .fields()
+            .iter()
+            .filter(|(_, f)| !f.is_write_only())
+            .map(|(n, _)| n.clone()),
+    );
+    if model.is_versioned() {
+        out.push("version".into());
+    }
+    out
+}
+
+/// The `fields` query parameter: a comma-separated subset of the readable
+/// fields.
+pub(crate) fn fields_parameter(model: &Model) -> Value {
+    json!({"name": "fields", "in": "query", "required": false,
+        "description": "Comma-separated readable fields to return (the others are left out)",
+        "style": "form", "explode": false,
+        "schema": {"type": "array", "minItems": 1, "items": {"enum": readable_fields(model)}}})
+}
+
+fn list_parameters(crud: &Crud) -> Vec<Value> {
+    let model = crud.model();
+    let rules = crud.query_rules();
+    let (default_size, max) = crud.page_sizes();
+    let q = |name: &str, schema: Value, description: &str| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    // A comma-separated list (`a,b`), as OpenAPI spells it.
+    let list = |name: &str, schema: Value, description: &str| {
+        let mut p = q(name, schema, description);
+        p["style"] = json!("form");
+        p["explode"] = json!(false);
+        p
+    };
+    let mut out = vec![
+        q(
+            "page",
+            json!({"type": "integer", "minimum": 1, "maximum": max_page(max)}),
+            "Page number (page pagination); not with `cursor`",
+        ),
+        q(
+            "page_size",
+            json!({"type": "integer", "minimum": 1, "maximum": max, "default": default_size}),
+            "Rows per page",
+        ),
+        q(
+            "cursor",
+            json!({"type": "string", "maxLength": MAX_CURSOR_BYTES,
+                "pattern": "^([A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+)?$"}),
+            "Keyset pagination: empty for the first page, else the opaque, signed cursor of a \
+             `next`/`previous` link (anything else is a 400); not with `page`",
+        ),
+        fields_parameter(model),
+    ];
+    let mut orderable: Vec<&str> = rules.ordering.iter().map(String::as_str).collect();
+    orderable.push("id");
+    let keys: Vec<String> = orderable
+        .iter()
+        .flat_map(|f| [f.to_string(), format!("-{f}")])
+        .collect();
+    // Each field at most once, in either direction.
+    let once: Vec<Value> = orderable
+        .iter()
+        .map(|f| json!({"contains": {"enum": [f, format!("-{f}")]}, "minContains": 0, "maxContains": 1}))
+        .collect();
+    out.push(list(
+        "ordering",
+        json!({"type": "array", "items": {"enum": keys}, "allOf": once}),
+        &format!(
+            "Sort keys, `-` for descending, each field once: {}; `id` breaks ties",
+            orderable.join(", ")
+        ),
+    ));
+    if !rules.search.is_empty() {
+        out.push(q(
+            "search",
+            json!({"type": "string"}),
+            &format!(
+                "Case-insensitive substring of {} (`%` and `_` are literal)",
+                rules.search.join(", ")
+            ),
+        ));
+    }
+    let mut filterable: Vec<(String, Value)> = vec![(
+        "id".into(),
+        json!({"type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX}),
+    )];
+    for f in &rules.filter {
+        if let Some(field) = model.field_named(f) {
+            if field.is_write_only() || field.field_type() == FieldType::Json {
+                continue;
+            }
+            let mut s = field_schema(field);
+            if let Some(o) = s.as_object_mut() {
+                o.remove("default");
+                o.remove("maxLength");
+                if let Some(Value::Array(types)) = o.get("type").cloned() {
+                    o.insert("type".into(), types.first().cloned().unwrap_or(Value::Null));
+                }
+            }
+            filterable.push((f.clone(), s));
+        }
+    }
+    for (f, schema) in filterable {
+        for op in ["", "__ne", "__lt", "__lte", "__gt", "__gte"] {
+            out.push(q(&format!("{f}{op}"), schema.clone(), "Filter"));
+        }
+        // Text items cannot hold the separator; `x__in=` is the one empty
+        // string. Other types need at least one value.
+        let (item, min) = if schema["type"] == "string" && schema.get("format").is_none() {
+            (json!({"type": "string", "pattern": "^[^,]*$"}), 0)
+        } else {
+            (schema, 1)
+        };
+        out.push(list(
+            &format!("{f}__in"),
+            json!({"type": "array", "items": item, "minItems": min, "maxItems": MAX_IN_VALUES}),
+            "One of these comma-separated values",
+        ));
+        out.push(q(
+            &format!("{f}__isnull"),
+            json!({"type": "boolean"}),
+            "Null or not",
+        ));
+    }
+    out
+}

@@ -1,0 +1,187 @@
+//! Database outages: a lightapi server on PostgreSQL (and one on MariaDB)
+//! reaches its database through a TCP proxy inside the test. Cutting the
+//! proxy (closing every forwarded connection and refusing new ones) makes
+//! requests answer `503` with `Retry-After`; resuming it brings service back
+//! without restarting anything. The shared database server is never
+//! stopped, so other tests running at the same time are not disturbed.
+//! Each part is skipped, with a printed `SKIPPED:` line, when its server
+//! does not answer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lightapi::auth::jwt::{sign_subject, unix_now};
+use lightapi::{Config, Field, LightApi, LogLevel, Model};
+use support::servers::{FreshDb, Server};
+use support::simple_http::{send, Reply};
+
+const SECRET: &str = "outage-test-secret-0123456789abcdef";
+
+#[derive(Default)]
+struct ProxyState {
+    cut: AtomicBool,
+    stop: AtomicBool,
+    streams: Mutex<Vec<TcpStream>>,
+}
+
+/// Forwards `127.0.0.1:ephemeral` to the database server.
+struct Proxy {
+    addr: SocketAddr,
+    state: Arc<ProxyState>,
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    let _ = io::copy(&mut from, &mut to);
+    let _ = to.shutdown(Shutdown::Both);
+    let _ = from.shutdown(Shutdown::Both);
+}
+
+impl Proxy {
+    fn start(upstream: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(ProxyState::default());
+        let st = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if st.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                if st.cut.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                st.streams
+                    .lock()
+                    .unwrap()
+                    .extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                std::thread::spawn(move || pipe(client, server));
+                std::thread::spawn(move || pipe(s2, c2));
+            }
+        });
+        Proxy { addr, state }
+    }
+
+    /// The database "goes away": open connections die, new ones are refused.
+    fn cut(&self) {
+        self.state.cut.store(true, Ordering::SeqCst);
+        for s in self.state.streams.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn resume(&self) {
+        self.state.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
+        self.cut();
+        // Wake the accept loop so that it sees `stop`.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn person() -> Model {
+    Model::new("person")
+        .field("name", Field::text())
+        .field("email", Field::text().unique())
+        .field("email_verified", Field::boolean().default(false))
+}
+
+fn outage_answers_503_then_recovers(server: Server) {
+    let Some(fresh) = FreshDb::new(server) else {
+        return;
+    };
+    let proxy = Proxy::start(server.address());
+    let url = fresh
+        .url
+        .replacen(&server.address(), &proxy.addr.to_string(), 1);
+    let config = Config {
+        port: 0,
+        database_url: url,
+        database_pool: 4,
+        jwt_secrets: vec![SECRET.as_bytes().to_vec()],
+        log_level: LogLevel::Off,
+        workers: 2,
+        ..Config::default()
+    };
+    let handle = LightApi::with_config(config)
+        .register("/person", person())
+        .start()
+        .unwrap();
+    let addr = handle.local_addr();
+    let token = sign_subject(
+        "tester",
+        Duration::from_secs(600),
+        unix_now(),
+        serde_json::Map::new(),
+        SECRET.as_bytes(),
+    );
+    let bearer = format!("Bearer {token}");
+    let auth = [("Authorization", bearer.as_str())];
+    let post = |email: &str| -> Reply {
+        let body = format!(r#"{{"name": "n", "email": "{email}"}}"#);
+        send(addr, "POST", "/person", &auth, Some(&body)).unwrap()
+    };
+    let get = |path: &str| send(addr, "GET", path, &auth, None).unwrap();
+
+    let created = post("a@x");
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = created.json()["id"].as_i64().unwrap();
+    let path = format!("/person/{id}");
+    assert_eq!(get(&path).status, 200);
+    assert_eq!(get("/person").status, 200);
+
+    proxy.cut();
+    for reply in [get(&path), get("/person"), post("b@x"), get("/readyz")] {
+        assert_eq!(reply.status, 503, "{reply:?}");
+        let retry: u64 = reply
+            .header("Retry-After")
+            .expect("Retry-After")
+            .parse()
+            .unwrap();
+        assert!(retry >= 1);
+        assert!(!reply.body.contains("error connecting"), "{}", reply.body);
+    }
+    // Still down: still 503, and quickly (connects are refused, not hung).
+    let t = Instant::now();
+    assert_eq!(get(&path).status, 503);
+    assert!(t.elapsed() < Duration::from_secs(5));
+
+    proxy.resume();
+    // Service resumes by itself: the very next request reconnects (a
+    // pooled connection found broken is replaced and the read retried).
+    let r = get(&path);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["email"], "a@x");
+    let again = post("c@x");
+    assert_eq!(again.status, 201, "{again:?}");
+    assert_eq!(get("/readyz").status, 200);
+    let list = get("/person").json();
+    assert_eq!(list["results"].as_array().unwrap().len(), 2, "{list}");
+    handle.stop();
+}
+
+#[test]
+fn postgres_outage_answers_503_then_recovers() {
+    outage_answers_503_then_recovers(Server::Postgres);
+}
+
+#[test]
+fn mysql_outage_answers_503_then_recovers() {
+    outage_answers_503_then_recovers(Server::Mysql);
+}

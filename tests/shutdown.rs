@@ -1,0 +1,188 @@
+//! Graceful shutdown (SPEC §7): in process through `ServerHandle`, and as a
+//! process through SIGTERM/SIGINT on the `custom` example.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use lightapi::{Access, Endpoint, HandlerResult, Method, Request};
+use serde_json::json;
+use support::{eventually, start, Client};
+
+/// Raises a flag when its handler starts, then takes 500 ms.
+struct Gate(Arc<AtomicBool>);
+
+impl Endpoint for Gate {
+    fn get(&self, _req: &Request) -> HandlerResult {
+        self.0.store(true, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(json!({"finished": true}).into())
+    }
+    fn access(&self, _m: Method) -> Access {
+        Access::Public
+    }
+}
+
+#[test]
+fn shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
+    let started = Arc::new(AtomicBool::new(false));
+    let server = start(|a| a.register("/gate", Gate(Arc::clone(&started))));
+    let addr = server.local_addr();
+    let mut idle = Client::connect(addr);
+    assert_eq!(idle.get("/healthz", "").status, 200);
+    let mut busy = Client::connect(addr);
+    busy.send("GET /gate HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert!(eventually(Duration::from_secs(3), || started.load(Ordering::SeqCst)));
+
+    server.shutdown();
+    // Idle keep-alive connections are closed at once.
+    assert!(
+        idle.is_closed_within(Duration::from_secs(2)),
+        "idle connection left open"
+    );
+    // New connections are refused.
+    assert!(
+        eventually(Duration::from_secs(2), || Client::try_connect(addr)
+            .is_err()),
+        "still accepting after shutdown"
+    );
+    // The request in flight is answered, and the connection then closes.
+    let r = busy.read_response();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["finished"], true);
+    assert!(r.closes());
+    busy.assert_closed();
+
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        server.join();
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("join() returns");
+}
+
+#[test]
+fn stop_with_no_connections_is_quick() {
+    let server = start(|a| a);
+    let addr = server.local_addr();
+    assert_eq!(Client::connect(addr).get("/healthz", "").status, 200);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        server.stop();
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(3))
+        .expect("stop() returns");
+    assert!(Client::try_connect(addr).is_err());
+}
+
+/// `target/debug/examples/custom`, next to this test's `target/debug/deps/`.
+fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let debug = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    debug.join("examples").join("custom")
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+struct Example {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn spawn_example() -> Example {
+    let bin = example_binary();
+    assert!(
+        bin.exists(),
+        "{} not built (cargo test builds examples)",
+        bin.display()
+    );
+    let port = free_port();
+    let child = Command::new(&bin)
+        .env("LIGHTAPI_PORT", port.to_string())
+        .env("LIGHTAPI_HOST", "127.0.0.1")
+        .env("LIGHTAPI_LOG", "warn")
+        .env(
+            "LIGHTAPI_JWT_SECRET",
+            std::str::from_utf8(support::SECRET).unwrap(),
+        )
+        .env("LIGHTAPI_WORKERS", "2")
+        .env("LIGHTAPI_REACTORS", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn example");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut ex = Example { child, addr };
+    let up = eventually(Duration::from_secs(10), || {
+        assert!(
+            matches!(ex.child.try_wait(), Ok(None)),
+            "example exited early"
+        );
+        let Ok(mut c) = Client::try_connect(addr) else {
+            return false;
+        };
+        c.try_send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            .is_ok()
+            && matches!(c.try_read(false), Ok(Some(r)) if r.status == 200)
+    });
+    assert!(up, "example never answered /healthz on {addr}");
+    ex
+}
+
+fn signal_exits_cleanly(signal: &str) {
+    let mut ex = spawn_example();
+    // The example is the seed's custom endpoint, behind authentication.
+    let mut c = Client::connect(ex.addr);
+    let auth = format!("Authorization: Bearer {}\r\n", support::token("ops", false));
+    assert_eq!(c.get("/custom", &auth).json()["message"], "GET request");
+    assert_eq!(c.get("/custom", "").status, 401);
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(ex.child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let mut exit = None;
+    let exited = eventually(Duration::from_secs(5), || {
+        exit = ex.child.try_wait().expect("wait");
+        exit.is_some()
+    });
+    assert!(exited, "example still running 5 s after SIG{signal}");
+    let exit = exit.unwrap();
+    assert!(exit.success(), "SIG{signal}: exit status {exit}");
+    assert!(c.is_closed_within(Duration::from_secs(1)));
+}
+
+#[test]
+fn example_exits_0_on_sigterm() {
+    signal_exits_cleanly("TERM");
+}
+
+#[test]
+fn example_exits_0_on_sigint() {
+    signal_exits_cleanly("INT");
+}
