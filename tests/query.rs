@@ -529,6 +529,7 @@ mod sqlite {
     use super::support::api::database_url;
 }
 
+#[allow(unused_macros)] // used only with the postgres/mysql features
 /// The same scenarios on live servers, each on a fresh schema/database;
 /// skipped with a printed reason when the server does not answer.
 macro_rules! live_tests {
