@@ -4,6 +4,8 @@
 //! `cargo bench --bench pagination` (set `LIGHTAPI_BENCH_ROWS` to change the
 //! table size).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
