@@ -12,7 +12,7 @@
 //! default 1: the load generator uses the other core of a 2-core machine),
 //! `LIGHTAPI_BENCH_FILTER` (run only workloads whose name contains it),
 //! `LIGHTAPI_BENCH_WORKERS` (handler threads for the database workloads,
-//! default 4), `LIGHTAPI_BENCH_POSTGRES_URL` (default
+//! default 8, the size of its database pool), `LIGHTAPI_BENCH_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`; the PostgreSQL workloads need
 //! `--features postgres` and are skipped, with the reason, otherwise).
 
@@ -45,7 +45,7 @@ fn server_threads() -> usize {
 
 /// Handler threads: the database workloads run there, not on the reactor.
 fn workers() -> usize {
-    env_num("LIGHTAPI_BENCH_WORKERS", 4).max(1)
+    env_num("LIGHTAPI_BENCH_WORKERS", 8).max(1)
 }
 
 fn postgres_url() -> String {
