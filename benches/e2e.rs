@@ -10,7 +10,11 @@
 //! 2), `LIGHTAPI_BENCH_WARMUP_MS` (default 500), `LIGHTAPI_BENCH_CONNS`
 //! (default 64), `LIGHTAPI_BENCH_SERVER_THREADS` (server event loops,
 //! default 1: the load generator uses the other core of a 2-core machine),
-//! `LIGHTAPI_BENCH_FILTER` (run only workloads whose name contains it).
+//! `LIGHTAPI_BENCH_FILTER` (run only workloads whose name contains it),
+//! `LIGHTAPI_BENCH_WORKERS` (handler threads for the database workloads,
+//! default 8, the size of its database pool), `LIGHTAPI_BENCH_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`; the PostgreSQL workloads need
+//! `--features postgres` and are skipped, with the reason, otherwise).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -28,11 +32,25 @@ use loadgen::{Report, Settings, Workload};
 /// The secret the in-process server and the token share.
 const SECRET: &[u8] = b"benchmark-secret-0123456789abcdef0123456789";
 
-fn server_threads() -> usize {
-    std::env::var("LIGHTAPI_BENCH_SERVER_THREADS")
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
+        .unwrap_or(default)
+}
+
+fn server_threads() -> usize {
+    env_num("LIGHTAPI_BENCH_SERVER_THREADS", 1)
+}
+
+/// Handler threads: the database workloads run there, not on the reactor.
+fn workers() -> usize {
+    env_num("LIGHTAPI_BENCH_WORKERS", 8).max(1)
+}
+
+fn postgres_url() -> String {
+    std::env::var("LIGHTAPI_BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A bearer token the server accepts, valid for a day.
@@ -46,19 +64,109 @@ fn token() -> String {
     )
 }
 
-/// The workloads, in order. `token` is the `Authorization` header line.
-fn workloads(auth: &str) -> Vec<Workload> {
+/// The workloads, in order. `auth` is the `Authorization` header line;
+/// `ids` and `protected_ids` the seeded rows of `/person` and
+/// `/protected/person`.
+fn workloads(auth: &str, ids: &[i64], protected_ids: &[i64]) -> Vec<Workload> {
     vec![
         Workload::get("plaintext", "/plaintext", "", 1),
         Workload::get("plaintext pipelined x16", "/plaintext", "", 16),
         Workload::get("json", "/json", "", 1),
         Workload::get("plaintext + jwt", "/protected/plaintext", auth, 1),
         Workload::get("json + jwt", "/protected/json", auth, 1),
-        // CRUD WORKLOADS GO HERE once database CRUD is merged, e.g.
-        // `Workload::get("person by id", "/person/1", "", 1)` and a POST
-        // workload for `POST /person` (the load generator then needs a
-        // request body; see `Workload::request`).
+        Workload::get_each(
+            "GET /person/{id}",
+            &bench_app::item_paths("/person", ids),
+            "",
+            1,
+        ),
+        Workload::post_json("POST /person", "/person", "", bench_app::PERSON_BODY),
+        Workload::get_each(
+            "GET /person/{id} + jwt",
+            &bench_app::item_paths("/protected/person", protected_ids),
+            auth,
+            1,
+        ),
+        Workload::post_json(
+            "POST /person + jwt",
+            "/protected/person",
+            auth,
+            bench_app::PERSON_BODY,
+        ),
     ]
+}
+
+fn run_all(
+    addr: std::net::SocketAddr,
+    list: Vec<Workload>,
+    settings: &Settings,
+    filter: &str,
+    reports: &mut Vec<Report>,
+) {
+    for w in list {
+        if !w.name.contains(filter) {
+            continue;
+        }
+        match loadgen::run(addr, &w, settings) {
+            Ok(r) => {
+                println!("{}", r.line());
+                reports.push(r);
+            }
+            Err(e) => println!("{:<28} failed: {e}", w.name),
+        }
+    }
+}
+
+/// `GET /person/{id}` and `POST /person` on PostgreSQL, in a fresh schema;
+/// skipped with the reason when the server (or the feature) is missing.
+fn postgres_workloads(settings: &Settings, filter: &str, reports: &mut Vec<Report>) {
+    let candidates = ["pg GET /person/{id}", "pg POST /person"];
+    if !candidates.iter().any(|n| n.contains(filter)) {
+        return;
+    }
+    let base = postgres_url();
+    let schema = format!("lightapi_e2e_{}", std::process::id());
+    let url = match bench_app::fresh_postgres_schema(&base, &schema) {
+        Ok(url) => url,
+        Err(reason) => {
+            println!("PostgreSQL workloads skipped: {reason}");
+            return;
+        }
+    };
+    let ids = match bench_app::seed(&url, "person", bench_app::SEED_ROWS) {
+        Ok(ids) => ids,
+        Err(reason) => {
+            println!("PostgreSQL workloads skipped: cannot seed: {reason}");
+            bench_app::drop_postgres_schema(&base, &schema);
+            return;
+        }
+    };
+    let config = Config {
+        port: 0,
+        log_level: LogLevel::Off,
+        reactors: server_threads(),
+        workers: workers(),
+        jwt_secrets: vec![SECRET.to_vec()],
+        database_url: url,
+        ..Config::default()
+    };
+    match bench_app::register(LightApi::with_config(config)).start() {
+        Ok(server) => {
+            let list = vec![
+                Workload::get_each(
+                    candidates[0],
+                    &bench_app::item_paths("/person", &ids),
+                    "",
+                    1,
+                ),
+                Workload::post_json(candidates[1], "/person", "", bench_app::PERSON_BODY),
+            ];
+            run_all(server.local_addr(), list, settings, filter, reports);
+            server.stop();
+        }
+        Err(e) => println!("PostgreSQL workloads skipped: the server did not start: {e}"),
+    }
+    bench_app::drop_postgres_schema(&base, &schema);
 }
 
 fn main() {
@@ -76,12 +184,18 @@ fn main() {
         Settings::from_env(2.0)
     };
     let filter = std::env::var("LIGHTAPI_BENCH_FILTER").unwrap_or_default();
+    let database_url = bench_app::fresh_sqlite("e2e");
+    let rows = bench_app::SEED_ROWS;
+    let ids = bench_app::seed(&database_url, "person", rows).expect("seeding SQLite");
+    let protected_ids =
+        bench_app::seed(&database_url, bench_app::PROTECTED_TABLE, rows).expect("seeding SQLite");
     let config = Config {
         port: 0,
         log_level: LogLevel::Off,
         reactors: server_threads(),
-        workers: 1,
+        workers: workers(),
         jwt_secrets: vec![SECRET.to_vec()],
+        database_url: database_url.clone(),
         ..Config::default()
     };
     let app = bench_app::register_protected(bench_app::register(LightApi::with_config(config)));
@@ -89,30 +203,28 @@ fn main() {
     let addr = server.local_addr();
     let auth = format!("Authorization: Bearer {}\r\n", token());
     println!(
-        "lightapi end-to-end: {} connections, {:?} per workload after {:?} warm-up, {} server thread(s), loopback {addr}",
+        "lightapi end-to-end: {} connections, {:?} per workload after {:?} warm-up, {} server thread(s), {} worker(s), SQLite (WAL) {database_url} with {rows} rows, loopback {addr}",
         settings.conns,
         settings.duration,
         settings.warmup,
-        server_threads()
+        server_threads(),
+        workers()
     );
     let mut reports: Vec<Report> = Vec::new();
-    for w in workloads(&auth) {
-        if !w.name.contains(filter.as_str()) {
-            continue;
-        }
-        match loadgen::run(addr, &w, &settings) {
-            Ok(r) => {
-                println!("{}", r.line());
-                reports.push(r);
-            }
-            Err(e) => println!("{:<28} failed: {e}", w.name),
-        }
-    }
+    run_all(
+        addr,
+        workloads(&auth, &ids, &protected_ids),
+        &settings,
+        &filter,
+        &mut reports,
+    );
+    server.stop();
+    bench_app::remove_sqlite(&database_url);
+    postgres_workloads(&settings, &filter, &mut reports);
     let rps = |name: &str| reports.iter().find(|r| r.name == name).map(Report::rps);
     if let (Some(open), Some(jwt)) = (rps("json"), rps("json + jwt")) {
         let ratio = jwt / open;
         let verdict = if ratio >= 0.9 { "met" } else { "MISSED" };
         println!("target: JWT-protected GET /json >= 0.9x the open one: {ratio:.2}x, {verdict}");
     }
-    server.stop();
 }

@@ -1,7 +1,14 @@
 //! The project's own HTTP/1.1 load generator: one thread, one `mio::Poll`,
-//! `N` keep-alive connections, each sending a batch of `pipeline` identical
-//! requests and waiting for every response before sending the next batch
-//! (closed loop, like wrk). Responses are framed by `Content-Length`.
+//! `N` keep-alive connections, each sending a batch of `pipeline` requests
+//! and waiting for every response before sending the next batch (closed
+//! loop, like wrk). Responses are framed by `Content-Length`.
+//!
+//! A workload is one request, or several that batches cycle through (e.g.
+//! `GET /person/1` … `/person/1000`), optionally with a fixed-width
+//! 20-digit slot that is overwritten with a number unique in the process
+//! before every send (e.g. a distinct e-mail in each `POST /person` body).
+//! Each connection assembles its batch in its own reused buffer, so
+//! neither costs an allocation per request.
 //!
 //! Latencies go into a fixed-bucket histogram (no allocation per request).
 //! For a pipelined workload the latency recorded is that of the whole batch
@@ -61,29 +68,110 @@ impl Settings {
     }
 }
 
-/// What to send: one request's bytes, repeated `pipeline` times per write.
+/// What to send: one request's bytes (or several to cycle through),
+/// `pipeline` requests per write.
 #[derive(Debug, Clone)]
 pub struct Workload {
     /// Shown in reports.
     pub name: String,
-    /// One complete request.
-    pub request: Vec<u8>,
+    /// Complete requests; consecutive requests cycle through them.
+    pub requests: Vec<Vec<u8>>,
+    /// Offset of a [`UNIQUE_DIGITS`]-wide slot in every request, filled
+    /// before each send with a number unique in this process.
+    pub unique_at: Option<usize>,
     /// Requests per write (1 = no pipelining).
     pub pipeline: usize,
+    /// The status that counts as success (200, or 201 for a create).
+    pub expect: u16,
+}
+
+/// The marker a body template uses for the unique number.
+pub const UNIQUE: &str = "{n}";
+/// Width of the unique number (zero-padded decimal of a `u64`).
+pub const UNIQUE_DIGITS: usize = 20;
+
+fn head(method: &str, path: &str, extra: &str) -> String {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\nConnection: keep-alive\r\n{extra}"
+    )
 }
 
 impl Workload {
     /// `GET path` with the headers wrk sends, plus `extra` header lines
     /// (each ending in CRLF).
     pub fn get(name: &str, path: &str, extra: &str, pipeline: usize) -> Workload {
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\nConnection: keep-alive\r\n{extra}\r\n"
+        Workload::get_each(name, &[path.to_string()], extra, pipeline)
+    }
+
+    /// `GET` of each of `paths` in turn (e.g. one row after another).
+    pub fn get_each(name: &str, paths: &[String], extra: &str, pipeline: usize) -> Workload {
+        Workload {
+            name: name.to_string(),
+            requests: paths
+                .iter()
+                .map(|p| format!("{}\r\n", head("GET", p, extra)).into_bytes())
+                .collect(),
+            unique_at: None,
+            pipeline: pipeline.max(1),
+            expect: 200,
+        }
+    }
+
+    /// `POST path` with a JSON body; the first [`UNIQUE`] in `body` becomes a
+    /// number unique in this process for every request. Success is `201`.
+    pub fn post_json(name: &str, path: &str, extra: &str, body: &str) -> Workload {
+        let (body, slot) = match body.split_once(UNIQUE) {
+            Some((a, b)) => (
+                format!("{a}{}{b}", "0".repeat(UNIQUE_DIGITS)),
+                Some(a.len()),
+            ),
+            None => (body.to_string(), None),
+        };
+        let head = format!(
+            "{}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            head("POST", path, extra),
+            body.len()
         );
         Workload {
             name: name.to_string(),
-            request: request.into_bytes(),
-            pipeline: pipeline.max(1),
+            unique_at: slot.map(|s| head.len() + s),
+            requests: vec![format!("{head}{body}").into_bytes()],
+            pipeline: 1,
+            expect: 201,
         }
+    }
+
+    /// The same workload, displayed as `name`.
+    pub fn named(&self, name: &str) -> Workload {
+        Workload {
+            name: name.to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+/// The next number for a [`UNIQUE`] slot: the process start time in
+/// seconds (mod 10^9) times 10^10, plus a counter, so runs of the same
+/// program against the same database do not collide either.
+fn next_unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static BASE: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = *BASE.get_or_init(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        (secs % 1_000_000_000) * 10_000_000_000
+    });
+    base + NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Writes `n` as zero-padded decimal into `slot` (no allocation).
+fn write_digits(slot: &mut [u8], mut n: u64) {
+    for b in slot.iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
     }
 }
 
@@ -164,7 +252,8 @@ pub struct Report {
     pub name: String,
     /// Responses received during the measured window.
     pub requests: u64,
-    /// Responses whose status was not 200, plus connections lost.
+    /// Responses whose status was not the expected one, plus connections
+    /// lost.
     pub errors: u64,
     /// The measured window.
     pub elapsed: Duration,
@@ -263,7 +352,9 @@ fn clock_ticks_per_second() -> u64 {
 
 struct Client {
     stream: TcpStream,
-    /// `pipeline` copies of the request, written from `wpos`.
+    /// The batch in flight (`pipeline` requests), written from `wpos`;
+    /// reused from batch to batch.
+    batch: Vec<u8>,
     wpos: usize,
     rbuf: Vec<u8>,
     rlen: usize,
@@ -323,7 +414,8 @@ fn parse_response(buf: &[u8]) -> Parsed {
 /// # Errors
 /// When connecting or polling fails.
 pub fn run(addr: SocketAddr, workload: &Workload, settings: &Settings) -> io::Result<Report> {
-    let batch: Vec<u8> = workload.request.repeat(workload.pipeline);
+    let longest = workload.requests.iter().map(Vec::len).max().unwrap_or(0);
+    let mut next_request = 0usize;
     let mut poll = Poll::new()?;
     let mut clients = Vec::with_capacity(settings.conns);
     for i in 0..settings.conns {
@@ -338,6 +430,7 @@ pub fn run(addr: SocketAddr, workload: &Workload, settings: &Settings) -> io::Re
         )?;
         clients.push(Client {
             stream,
+            batch: Vec::with_capacity(longest * workload.pipeline),
             wpos: 0,
             rbuf: vec![0u8; READ_BUF],
             rlen: 0,
@@ -359,8 +452,8 @@ pub fn run(addr: SocketAddr, workload: &Workload, settings: &Settings) -> io::Re
     let (mut window_start, mut window_end) = (measure_from, measure_to);
     // Kick every connection off.
     for c in clients.iter_mut() {
-        start_batch(c, workload.pipeline);
-        errors += u64::from(pump(c, &batch, None, &mut 0, &mut 0));
+        start_batch(c, workload, &mut next_request);
+        errors += u64::from(pump(c, workload.expect, None, &mut 0, &mut 0));
     }
     loop {
         let now = Instant::now();
@@ -397,7 +490,7 @@ pub fn run(addr: SocketAddr, workload: &Workload, settings: &Settings) -> io::Re
                 }
                 let (mut done, mut bad) = (0u64, 0u64);
                 let rec = if measuring { Some(&mut latency) } else { None };
-                let lost = pump(c, &batch, rec, &mut done, &mut bad);
+                let lost = pump(c, workload.expect, rec, &mut done, &mut bad);
                 if measuring {
                     requests += done;
                     errors += bad;
@@ -406,7 +499,7 @@ pub fn run(addr: SocketAddr, workload: &Workload, settings: &Settings) -> io::Re
                 if c.dead || c.outstanding > 0 || !sending {
                     break;
                 }
-                start_batch(c, workload.pipeline);
+                start_batch(c, workload, &mut next_request);
             }
         }
     }
@@ -426,24 +519,43 @@ pub fn run(addr: SocketAddr, workload: &Workload, settings: &Settings) -> io::Re
     })
 }
 
-fn start_batch(c: &mut Client, pipeline: usize) {
+/// Assembles the next batch in the connection's buffer: the next
+/// `pipeline` requests of the cycle, unique slots filled.
+fn start_batch(c: &mut Client, workload: &Workload, next_request: &mut usize) {
+    c.batch.clear();
+    for _ in 0..workload.pipeline {
+        let Some(request) = workload
+            .requests
+            .get(*next_request % workload.requests.len().max(1))
+        else {
+            break;
+        };
+        *next_request = next_request.wrapping_add(1);
+        let start = c.batch.len();
+        c.batch.extend_from_slice(request);
+        if let Some(at) = workload.unique_at {
+            if let Some(slot) = c.batch.get_mut(start + at..start + at + UNIQUE_DIGITS) {
+                write_digits(slot, next_unique());
+            }
+        }
+    }
     c.wpos = 0;
-    c.outstanding = pipeline;
+    c.outstanding = workload.pipeline;
     c.sent_at = Instant::now();
 }
 
 /// Writes what is pending and reads what has arrived; returns whether the
 /// connection was lost. Completed responses are counted in `done` (status
-/// 200) or `bad`; a completed batch's latency goes to `rec`.
+/// `expect`) or `bad`; a completed batch's latency goes to `rec`.
 fn pump(
     c: &mut Client,
-    batch: &[u8],
+    expect: u16,
     rec: Option<&mut Histogram>,
     done: &mut u64,
     bad: &mut u64,
 ) -> bool {
-    while c.wpos < batch.len() {
-        match c.stream.write(&batch[c.wpos..]) {
+    while c.wpos < c.batch.len() {
+        match c.stream.write(&c.batch[c.wpos..]) {
             Ok(0) => return lose(c),
             Ok(n) => c.wpos += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -475,7 +587,7 @@ fn pump(
                     return lose(c);
                 }
                 c.outstanding -= 1;
-                if status == 200 {
+                if status == expect {
                     *done += 1;
                 } else {
                     *bad += 1;
