@@ -189,3 +189,36 @@ fn sqlite_read_only_is_never_accepted() {
 fn sqlite_fields_selects_a_subset() {
     fields_selects_a_subset(&database_url("fields").url);
 }
+
+/// The same scenarios on live servers, each on a fresh schema/database;
+/// skipped with a printed reason when the server does not answer.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod live {
+    use super::support::servers::{FreshDb, Server};
+
+    fn each(f: fn(&str)) {
+        #[cfg(feature = "postgres")]
+        if let Some(db) = FreshDb::new(Server::Postgres) {
+            f(&db.url);
+        }
+        #[cfg(feature = "mysql")]
+        if let Some(db) = FreshDb::new(Server::Mysql) {
+            f(&db.url);
+        }
+    }
+
+    #[test]
+    fn write_only_never_leaves() {
+        each(super::write_only_never_leaves);
+    }
+
+    #[test]
+    fn read_only_is_never_accepted() {
+        each(super::read_only_is_never_accepted);
+    }
+
+    #[test]
+    fn fields_selects_a_subset() {
+        each(super::fields_selects_a_subset);
+    }
+}
