@@ -301,6 +301,24 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// The job's error, or the commit's.
     fn write(&self, job: WriteJob) -> Result<WriteOutput, BackendError>;
 
+    /// Runs one statement that writes and returns rows (an `INSERT …
+    /// RETURNING`), committed on its own. A database with autocommit runs
+    /// it in one round trip instead of `BEGIN`, the statement and `COMMIT`;
+    /// the default runs it as a [`Backend::write`] job. It is never retried
+    /// after it was sent.
+    ///
+    /// # Errors
+    ///
+    /// As [`Backend::write`].
+    fn write_statement(
+        &self,
+        sql: String,
+        params: Vec<Value>,
+        columns: Vec<FieldType>,
+    ) -> Result<Vec<Vec<Value>>, BackendError> {
+        statement_as_job(self, sql, params, columns)
+    }
+
     /// Checks that the database answers.
     ///
     /// # Errors
@@ -365,6 +383,24 @@ pub fn write_with<T: Send + 'static>(
         f(conn).map(|t| Box::new(t) as WriteOutput)
     }))?;
     out.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| BackendError::Internal {
+            cause: "write job returned an unexpected type".to_owned(),
+        })
+}
+
+/// [`Backend::write_statement`] as a write job (in a transaction).
+pub(crate) fn statement_as_job<B: Backend + ?Sized>(
+    backend: &B,
+    sql: String,
+    params: Vec<Value>,
+    columns: Vec<FieldType>,
+) -> Result<Vec<Vec<Value>>, BackendError> {
+    let out = backend.write(Box::new(move |conn: &mut dyn Conn| {
+        conn.query(&sql, &params, &columns)
+            .map(|rows| Box::new(rows) as WriteOutput)
+    }))?;
+    out.downcast::<Vec<Vec<Value>>>()
         .map(|b| *b)
         .map_err(|_| BackendError::Internal {
             cause: "write job returned an unexpected type".to_owned(),

@@ -382,21 +382,27 @@ pub fn create(
     let plan = sql::insert(d, model, row.into_values())?;
     let types = column_types(model);
     let by_id = sql::select_by_id(d, model, 0, None, false);
-    let values = write_with(backend, move |conn| match plan {
-        Insert::Returning(q) => first_row(conn.query(&q.text, &q.params, &types)?),
-        Insert::ThenSelect { insert, select } => {
-            conn.execute(&insert.text, &insert.params)?;
-            first_row(conn.query(&select.text, &select.params, &types)?)
-        }
-        Insert::ReturningId(q) => {
-            let id = conn.insert_returning_id(&q.text, &q.params)?;
-            let mut params = by_id.params;
-            if let Some(p) = params.first_mut() {
-                *p = Value::Integer(id);
+    let values = match plan {
+        // One statement: the backend may commit it in one round trip.
+        Insert::Returning(q) => backend
+            .write_statement(q.text, q.params, types)
+            .and_then(first_row),
+        plan => write_with(backend, move |conn| match plan {
+            Insert::Returning(q) => first_row(conn.query(&q.text, &q.params, &types)?),
+            Insert::ThenSelect { insert, select } => {
+                conn.execute(&insert.text, &insert.params)?;
+                first_row(conn.query(&select.text, &select.params, &types)?)
             }
-            first_row(conn.query(&by_id.text, &params, &types)?)
-        }
-    })
+            Insert::ReturningId(q) => {
+                let id = conn.insert_returning_id(&q.text, &q.params)?;
+                let mut params = by_id.params;
+                if let Some(p) = params.first_mut() {
+                    *p = Value::Integer(id);
+                }
+                first_row(conn.query(&by_id.text, &params, &types)?)
+            }
+        }),
+    }
     .map_err(|e| name_fk_conflict(e, &fks))?;
     to_record(model, values)
 }
