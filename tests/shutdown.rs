@@ -186,3 +186,42 @@ fn example_exits_0_on_sigterm() {
 fn example_exits_0_on_sigint() {
     signal_exits_cleanly("INT");
 }
+
+/// Stopping closes the database cleanly: SQLite's WAL is checkpointed into
+/// the database file and removed, and the data is there on the next start.
+#[test]
+fn stopping_closes_the_database_cleanly() {
+    let dir = std::env::temp_dir().join(format!("lightapi-close-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("close.db");
+    let url = format!("sqlite://{}", file.display());
+    let model = || lightapi::Model::new("note").field("text", lightapi::Field::text());
+    let server = support::start_with(
+        |c| c.database_url = url.clone(),
+        |a| a.register("/note", model()),
+    );
+    let mut c = support::Client::connect(server.local_addr());
+    let auth = format!("Authorization: Bearer {}\r\n", support::token("a", false));
+    let body = r#"{"text":"kept"}"#;
+    c.send(format!(
+        "POST /note HTTP/1.1\r\nHost: h\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    assert_eq!(c.read_response().status, 201);
+    assert_eq!(c.get("/note/1", &auth).status, 200);
+    drop(c);
+    server.stop();
+    let wal = dir.join("close.db-wal");
+    assert!(
+        !wal.exists(),
+        "the WAL is checkpointed and removed at shutdown"
+    );
+    let server = support::start_with(
+        |c| c.database_url = url.clone(),
+        |a| a.register("/note", model()),
+    );
+    let mut c = support::Client::connect(server.local_addr());
+    assert_eq!(c.get("/note/1", &auth).json()["text"], "kept");
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

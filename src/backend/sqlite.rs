@@ -593,6 +593,10 @@ impl super::Backend for SqliteBackend {
     fn close(&self) {
         match &self.inner {
             Inner::File(db) => {
+                // Readers first: the read-write connection must be the last
+                // to close, so SQLite checkpoints the WAL into the database
+                // file and removes it (a read-only one cannot).
+                db.readers.close();
                 db.writer
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -601,7 +605,6 @@ impl super::Backend for SqliteBackend {
                     // A writer thread that panicked has nothing left to flush.
                     let _ = handle.join();
                 }
-                db.readers.close();
             }
             Inner::Memory(m) => {
                 lock(m).take();
