@@ -116,6 +116,11 @@ impl AppState {
             service,
             mut request,
         } = routed;
+        // Handlers reach the model's operations and the database through
+        // the request; set here, once, for every kind of route.
+        if let Some(crud) = service.crud() {
+            request.crud = Some(Arc::clone(crud));
+        }
         if request.backend.is_none() {
             request.backend.clone_from(&self.backend);
         }

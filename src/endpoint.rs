@@ -127,6 +127,11 @@ pub(crate) trait Service: Send + Sync {
     fn access(&self, method: Method) -> Access;
     /// Whether it may run on the event loop.
     fn inline(&self) -> bool;
+    /// The model operations it serves, handed to handlers as
+    /// [`Request::crud`].
+    fn crud(&self) -> Option<&Arc<crate::crud::Crud>> {
+        None
+    }
     /// What the OpenAPI document says of it.
     fn doc(&self) -> crate::openapi::RouteDoc<'_> {
         crate::openapi::RouteDoc::Custom

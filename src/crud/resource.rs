@@ -728,15 +728,12 @@ impl Service for CrudService {
     fn call(&self, method: Method, req: &Request) -> HandlerResult {
         if let Some((endpoint, verbs)) = &self.endpoint {
             if verbs.contains(method) {
-                let mut req = req.clone();
-                req.crud = Some(Arc::clone(&self.crud));
-                req.backend = Some(Arc::clone(&self.crud.backend));
                 return match method {
-                    Method::Get | Method::Head => endpoint.get(&req),
-                    Method::Post => endpoint.post(&req),
-                    Method::Put => endpoint.put(&req),
-                    Method::Patch => endpoint.patch(&req),
-                    Method::Delete => endpoint.delete(&req),
+                    Method::Get | Method::Head => endpoint.get(req),
+                    Method::Post => endpoint.post(req),
+                    Method::Put => endpoint.put(req),
+                    Method::Patch => endpoint.patch(req),
+                    Method::Delete => endpoint.delete(req),
                     Method::Options => Err(ApiError::method_not_allowed()),
                 };
             }
@@ -753,6 +750,10 @@ impl Service for CrudService {
 
     fn inline(&self) -> bool {
         false
+    }
+
+    fn crud(&self) -> Option<&Arc<Crud>> {
+        Some(&self.crud)
     }
 
     fn doc(&self) -> crate::openapi::RouteDoc<'_> {
