@@ -41,6 +41,14 @@ pub(crate) struct Routed {
     pub(crate) request: Request,
 }
 
+/// Where a request goes after routing, method rules and authentication.
+enum Routing<'a> {
+    /// To this handler.
+    Found(&'a Arc<dyn Service>),
+    /// Nowhere: this answer (an error, `OPTIONS`) goes back at once.
+    Answer(Response),
+}
+
 /// What routing decided.
 pub(crate) enum Plan {
     /// Answer now (errors, `OPTIONS`, inline handlers).
@@ -52,47 +60,51 @@ pub(crate) enum Plan {
 impl AppState {
     /// Runs the `before` middlewares, routes `req`, applies method rules,
     /// CORS preflight and authentication, and runs inline handlers on the
-    /// spot.
-    pub(crate) fn route(&self, mut req: Request) -> Plan {
+    /// spot. A request that goes to the worker pool is taken out of `req`
+    /// (leaving a blank one); otherwise `req` stays with the caller, whose
+    /// buffers the next request on the connection reuses.
+    pub(crate) fn route(&self, req: &mut Request) -> Plan {
         for (i, mw) in self.middleware.iter().enumerate() {
-            if let Some(resp) = mw.before(&mut req) {
-                return Plan::Respond(self.finish(&req, resp, i + 1));
+            if let Some(resp) = mw.before(req) {
+                return Plan::Respond(self.finish(req, resp, i + 1));
             }
         }
         match self.route_inner(req) {
-            Ok(routed) if routed.service.inline() => Plan::Respond(self.execute(routed)),
-            Ok(routed) => Plan::Run(Box::new(routed)),
-            Err(refused) => {
-                let (req, resp) = *refused;
-                Plan::Respond(self.finish(&req, resp, self.middleware.len()))
+            Routing::Found(service) if service.inline() => {
+                Plan::Respond(self.execute(&**service, req))
             }
+            Routing::Found(service) => Plan::Run(Box::new(Routed {
+                service: Arc::clone(service),
+                request: std::mem::replace(req, Request::blank()),
+            })),
+            Routing::Answer(resp) => Plan::Respond(self.finish(req, resp, self.middleware.len())),
         }
     }
 
-    fn route_inner(&self, mut req: Request) -> Result<Routed, Box<(Request, Response)>> {
+    fn route_inner(&self, req: &mut Request) -> Routing<'_> {
         let method = req.method;
         if req.target == "*" {
             // `OPTIONS *` asks about the server as a whole (RFC 9110 §9.3.7).
-            let resp = Response::new(StatusCode::NO_CONTENT)
-                .with_header("Allow", MethodSet::ALL.to_allow_header());
-            return Err(Box::new((req, resp)));
+            return Routing::Answer(
+                Response::new(StatusCode::NO_CONTENT)
+                    .with_header("Allow", MethodSet::ALL.to_allow_header()),
+            );
         }
         let (entry, params) = match self.router.lookup(req.path()) {
             Ok(found) => found,
-            Err(e) => return Err(Box::new((req, ApiError::from(e).into_response()))),
+            Err(e) => return Routing::Answer(ApiError::from(e).into_response()),
         };
         let allowed = entry.allowed;
         if method == Method::Options {
-            let resp = match &self.cors {
-                Some(cors) if Cors::is_preflight(&req) => cors.preflight(&req, allowed),
+            return Routing::Answer(match &self.cors {
+                Some(cors) if Cors::is_preflight(req) => cors.preflight(req, allowed),
                 _ => Response::new(StatusCode::NO_CONTENT)
                     .with_header("Allow", allowed.to_allow_header()),
-            };
-            return Err(Box::new((req, resp)));
+            });
         }
         if !allowed.contains(method) {
             let e = ApiError::Route(RouteError::MethodNotAllowed { allow: allowed });
-            return Err(Box::new((req, e.into_response())));
+            return Routing::Answer(e.into_response());
         }
         req.params = params;
         let access_method = if method == Method::Head {
@@ -101,21 +113,14 @@ impl AppState {
             method
         };
         let access = entry.service.access(access_method);
-        if let Err(e) = self.auth.authorize(&access, &mut req) {
-            return Err(Box::new((req, e.into_response())));
+        if let Err(e) = self.auth.authorize(&access, req) {
+            return Routing::Answer(e.into_response());
         }
-        Ok(Routed {
-            service: Arc::clone(&entry.service),
-            request: req,
-        })
+        Routing::Found(&entry.service)
     }
 
     /// Runs the handler; a panic becomes a `500` and the server carries on.
-    pub(crate) fn execute(&self, routed: Routed) -> Response {
-        let Routed {
-            service,
-            mut request,
-        } = routed;
+    pub(crate) fn execute(&self, service: &dyn Service, request: &mut Request) -> Response {
         // Handlers reach the model's operations and the database through
         // the request; set here, once, for every kind of route.
         if let Some(crud) = service.crud() {
@@ -131,7 +136,7 @@ impl AppState {
         }
         let method = request.method;
         let allowed = service.allowed();
-        let result = catch_unwind(AssertUnwindSafe(|| service.call(method, &request)));
+        let result = catch_unwind(AssertUnwindSafe(|| service.call(method, request)));
         let outcome = match result {
             Ok(r) => r,
             Err(payload) => {
@@ -145,9 +150,9 @@ impl AppState {
         };
         let response = match outcome {
             Ok(response) => response,
-            Err(e) => self.error_response(e, allowed, &request),
+            Err(e) => self.error_response(e, allowed, request),
         };
-        self.finish(&request, response, self.middleware.len())
+        self.finish(request, response, self.middleware.len())
     }
 
     /// Passes a response through the `after` hooks of the first `ran`

@@ -116,6 +116,10 @@ impl Extensions {
         self.items.push(Box::new(value));
     }
 
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+    }
+
     pub(crate) fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.items.iter().find_map(|b| b.downcast_ref::<T>())
     }

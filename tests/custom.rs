@@ -273,3 +273,87 @@ fn public_routes_need_no_token() {
     assert_eq!(r.json(), json!({"status": "ok"}));
     s.stop();
 }
+
+/// Marks requests that carry `X-Mark` with an extension.
+struct Marker;
+
+struct Marked;
+
+impl lightapi::middleware::Middleware for Marker {
+    fn before(&self, req: &mut Request) -> Option<Response> {
+        if req.header("x-mark").is_some() {
+            req.insert_extension(Marked);
+        }
+        None
+    }
+}
+
+/// `support::describe` plus whether the request was marked; on the event
+/// loop or on a worker.
+struct Describe {
+    inline: bool,
+}
+
+impl Endpoint for Describe {
+    fn get(&self, req: &Request) -> HandlerResult {
+        let mut v = support::describe(req);
+        v["marked"] = json!(req.extension::<Marked>().is_some());
+        Ok(v.into())
+    }
+    fn post(&self, req: &Request) -> HandlerResult {
+        self.get(req)
+    }
+    fn access(&self, _m: Method) -> Access {
+        Access::Public
+    }
+    fn inline(&self) -> bool {
+        self.inline
+    }
+}
+
+/// A connection parses each request into the buffers of the one before;
+/// nothing of a request (query, fields, body, parameters, extensions) may
+/// reach the next, whether the handler runs inline or on a worker.
+#[test]
+fn pipelined_requests_share_nothing() {
+    let s = start(|a| {
+        a.middleware(Marker)
+            .register("/inline/{id}", Describe { inline: true })
+            .register("/worker/{id}", Describe { inline: false })
+    });
+    for kind in ["inline", "worker"] {
+        let mut c = Client::connect(s.local_addr());
+        c.send(format!(
+            "POST /{kind}/1?q=1&r=2 HTTP/1.1\r\nHost: x\r\nX-Mark: yes\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{{\"a\":1}}\
+             GET /{kind}/2 HTTP/1.1\r\nhost: y\r\n\r\n\
+             GET /{kind}/3/ HTTP/1.1\r\nHost: z\r\n\r\n"
+        ));
+        let first = c.read_response().json();
+        assert_eq!(first["method"], "POST", "{kind}");
+        assert_eq!(first["query"], json!([["q", "1"], ["r", "2"]]), "{kind}");
+        assert_eq!(first["body"], r#"{"a":1}"#, "{kind}");
+        assert_eq!(first["marked"], true, "{kind}");
+        assert_eq!(first["params"], json!({"id": "1"}), "{kind}");
+        // Field names as sent.
+        assert_eq!(first["headers"][1], json!(["X-Mark", "yes"]), "{kind}");
+        for (n, host, slash) in [(2, "y", ""), (3, "z", "/")] {
+            let next = c.read_response().json();
+            assert_eq!(next["method"], "GET", "{kind} {n}");
+            assert_eq!(
+                next["path"],
+                format!("/{kind}/{n}{slash}").as_str(),
+                "{kind} {n}"
+            );
+            assert_eq!(next["query"], json!([]), "{kind} {n}");
+            assert_eq!(
+                next["headers"].as_array().map(Vec::len),
+                Some(1),
+                "{kind} {n}"
+            );
+            assert_eq!(next["headers"][0][1], host, "{kind} {n}");
+            assert_eq!(next["body_len"], 0, "{kind} {n}");
+            assert_eq!(next["marked"], false, "{kind} {n}");
+            assert_eq!(next["params"], json!({"id": n.to_string()}), "{kind} {n}");
+        }
+    }
+}

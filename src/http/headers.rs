@@ -1,5 +1,6 @@
 //! Request header fields, stored compactly: one byte buffer and a list of
-//! offsets, so a request with many headers costs two allocations.
+//! offsets, so a request with many headers costs two allocations (none when
+//! a connection reuses them).
 
 use std::fmt;
 
@@ -11,8 +12,8 @@ struct Entry {
 
 /// The header fields of a request, in the order received.
 ///
-/// Names compare case-insensitively; values are raw bytes (`get` returns them
-/// as `&str` when they are UTF-8).
+/// Names compare case-insensitively and are kept as sent; values are raw
+/// bytes (`get` returns them as `&str` when they are UTF-8).
 ///
 /// ```
 /// use lightapi::Headers;
@@ -33,17 +34,48 @@ impl Headers {
         Headers::default()
     }
 
-    pub(crate) fn with_capacity(fields: usize, bytes: usize) -> Headers {
-        Headers {
-            buf: Vec::with_capacity(bytes),
-            entries: Vec::with_capacity(fields),
+    /// Removes every field, keeping the allocations for reuse.
+    pub(crate) fn clear(&mut self) {
+        self.buf.clear();
+        self.entries.clear();
+    }
+
+    /// The bytes held, for bounding what an idle connection keeps.
+    pub(crate) fn capacity_bytes(&self) -> usize {
+        self.buf.capacity() + self.entries.capacity() * std::mem::size_of::<Entry>()
+    }
+
+    /// Replaces every field with `fields`, all of which lie inside `block`
+    /// (the parsed head's header lines): `block` is copied once and each
+    /// field is recorded by its offsets in the copy. Fields outside `block`
+    /// are copied one by one instead.
+    pub(crate) fn fill_from_block(&mut self, block: &[u8], fields: &[httparse::Header<'_>]) {
+        self.clear();
+        self.entries.reserve(fields.len());
+        if u32::try_from(block.len()).is_ok() {
+            self.buf.extend_from_slice(block);
+        }
+        let (base, held) = (block.as_ptr() as usize, self.buf.len());
+        // Offset of `s` in the copy, if it lies in `block`; a slice before
+        // `block` wraps round to a huge offset and fails the bound.
+        let offsets = |s: &[u8]| {
+            let start = (s.as_ptr() as usize).wrapping_sub(base);
+            let end = start.wrapping_add(s.len());
+            // Both fit in u32: `held` does.
+            (start <= end && end <= held).then_some((start as u32, end as u32))
+        };
+        for h in fields {
+            match (offsets(h.name.as_bytes()), offsets(h.value)) {
+                (Some(name), Some(value)) => self.entries.push(Entry { name, value }),
+                _ => self.push(h.name.as_bytes(), h.value),
+            }
         }
     }
 
-    /// Appends a field; the name is stored in lower case.
+    /// Appends a field.
     pub fn push(&mut self, name: &[u8], value: &[u8]) {
         let start = self.buf.len();
-        self.buf.extend(name.iter().map(u8::to_ascii_lowercase));
+        self.buf.extend_from_slice(name);
         let mid = self.buf.len();
         self.buf.extend_from_slice(value);
         let end = self.buf.len();
@@ -86,7 +118,7 @@ impl Headers {
         self.get_bytes(name).is_some()
     }
 
-    /// Every field as `(lower-case name, value)`.
+    /// Every field as `(name, value)`, names as sent.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.entries.iter().map(|e| {
             let name = std::str::from_utf8(self.slice(e.name)).unwrap_or("");
@@ -128,5 +160,41 @@ mod tests {
         assert_eq!(h.get_bytes("other"), Some(&b"\xff"[..]));
         assert_eq!(h.len(), 3);
         assert!(!h.contains("missing"));
+    }
+
+    #[test]
+    fn fills_from_a_block_and_copes_with_fields_outside_it() {
+        let head = b"Host: a\r\nX-Long: b c\r\n";
+        let other = b"Outside";
+        let fields = [
+            httparse::Header {
+                name: std::str::from_utf8(&head[..4]).unwrap(),
+                value: &head[6..7],
+            },
+            httparse::Header {
+                name: std::str::from_utf8(&head[9..15]).unwrap(),
+                value: &head[17..20],
+            },
+            httparse::Header {
+                name: "Outside",
+                value: &other[..],
+            },
+        ];
+        let mut h = Headers::new();
+        h.push(b"stale", b"x");
+        h.fill_from_block(&head[..20], &fields);
+        let all: Vec<(&str, &[u8])> = h.iter().collect();
+        assert_eq!(
+            all,
+            vec![
+                ("Host", &b"a"[..]),
+                ("X-Long", &b"b c"[..]),
+                ("Outside", &b"Outside"[..])
+            ]
+        );
+        assert_eq!(h.get("x-long"), Some("b c"));
+        assert!(!h.contains("stale"));
+        h.fill_from_block(&[], &[]);
+        assert!(h.is_empty());
     }
 }

@@ -6,6 +6,7 @@
 pub mod body;
 pub mod chunked;
 pub mod date;
+mod fields;
 pub mod headers;
 pub mod method;
 pub mod parse;

@@ -6,6 +6,7 @@
 //! them is configurable.
 
 use std::fmt;
+use std::mem::MaybeUninit;
 
 use super::headers::Headers;
 use super::method::Method;
@@ -58,12 +59,27 @@ pub struct Head {
 impl Head {
     /// The path part of the target.
     pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+        split_target(&self.target).0
     }
 
     /// The query part of the target, without `?`.
     pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
+        split_target(&self.target).1
+    }
+}
+
+/// A request target split at its first `?` into path and query.
+///
+/// ```
+/// use lightapi::http::parse::split_target;
+/// assert_eq!(split_target("/a?b=1?c"), ("/a", Some("b=1?c")));
+/// assert_eq!(split_target("/a"), ("/a", None));
+/// ```
+pub fn split_target(target: &str) -> (&str, Option<&str>) {
+    // Targets are short: a plain scan beats the general substring search.
+    match target.bytes().position(|b| b == b'?') {
+        Some(i) => (target.get(..i).unwrap_or(target), target.get(i + 1..)),
+        None => (target, None),
     }
 }
 
@@ -165,26 +181,79 @@ impl std::error::Error for ParseError {}
 /// assert!(parse_head(b"GET / HTTP/1.1\r\nHo", &limits).unwrap().is_none());
 /// ```
 pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, ParseError> {
+    let mut target = String::new();
+    let mut headers = Headers::new();
+    Ok(
+        parse_into(buf, limits, &mut target, &mut headers)?.map(|(line, used)| {
+            (
+                Head {
+                    method: line.method,
+                    version: line.version,
+                    target,
+                    headers,
+                    framing: line.framing,
+                    keep_alive: line.keep_alive,
+                    expect_continue: line.expect_continue,
+                },
+                used,
+            )
+        }),
+    )
+}
+
+/// What a parsed head says besides its target and fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeadLine {
+    pub(crate) method: Method,
+    pub(crate) version: Version,
+    pub(crate) framing: Framing,
+    pub(crate) keep_alive: bool,
+    pub(crate) expect_continue: bool,
+}
+
+/// [`parse_head`] into buffers the caller reuses from request to request:
+/// `target` and `headers` are overwritten when a head is complete (and left
+/// alone otherwise), so a connection parses without allocating once its
+/// buffers have grown to its requests' size.
+pub(crate) fn parse_into(
+    buf: &[u8],
+    limits: &Limits,
+    target: &mut String,
+    headers: &mut Headers,
+) -> Result<Option<(HeadLine, usize)>, ParseError> {
     let max = limits.max_headers;
-    if max < STACK_HEADERS {
-        let mut headers = [httparse::EMPTY_HEADER; STACK_HEADERS];
-        parse_with(buf, limits, headers.get_mut(..max).unwrap_or_default())
+    if max <= STACK_HEADERS {
+        // Uninitialised slots: httparse writes each before it is read, and
+        // the array costs nothing to set up.
+        let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+        parse_with(
+            buf,
+            limits,
+            slots.get_mut(..max).unwrap_or_default(),
+            target,
+            headers,
+        )
     } else {
-        let mut headers = vec![httparse::EMPTY_HEADER; max];
-        parse_with(buf, limits, &mut headers)
+        let mut slots = Vec::with_capacity(max);
+        slots.resize_with(max, MaybeUninit::uninit);
+        parse_with(buf, limits, &mut slots, target, headers)
     }
 }
 
 fn parse_with<'b>(
     buf: &'b [u8],
     limits: &Limits,
-    headers: &mut [httparse::Header<'b>],
-) -> Result<Option<(Head, usize)>, ParseError> {
-    check_request_line(buf, limits)?;
-    let mut req = httparse::Request::new(headers);
-    let used = match req.parse(buf) {
+    slots: &mut [MaybeUninit<httparse::Header<'b>>],
+    target_out: &mut String,
+    out: &mut Headers,
+) -> Result<Option<(HeadLine, usize)>, ParseError> {
+    let mut req = httparse::Request::new(&mut []);
+    let used = match req.parse_with_uninit_headers(buf, slots) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
+            // `414` wins over `431` when the target alone is too long, and
+            // is known before the head is complete.
+            check_request_line(buf, limits)?;
             if buf.len() > limits.max_head_bytes {
                 return Err(ParseError::HeadTooLarge {
                     limit: limits.max_head_bytes,
@@ -192,18 +261,21 @@ fn parse_with<'b>(
             }
             return Ok(None);
         }
-        Err(e) => return Err(map_httparse(e, limits)),
+        Err(e) => {
+            check_request_line(buf, limits)?;
+            return Err(map_httparse(e, limits));
+        }
     };
-    if used > limits.max_head_bytes {
-        return Err(ParseError::HeadTooLarge {
-            limit: limits.max_head_bytes,
-        });
-    }
     let method_token = req.method.unwrap_or("");
     let target = req.path.unwrap_or("");
     if target.len() > limits.max_uri_bytes {
         return Err(ParseError::UriTooLong {
             limit: limits.max_uri_bytes,
+        });
+    }
+    if used > limits.max_head_bytes {
+        return Err(ParseError::HeadTooLarge {
+            limit: limits.max_head_bytes,
         });
     }
     let version = match req.version {
@@ -218,10 +290,6 @@ fn parse_with<'b>(
         });
     }
     let fields = &*req.headers;
-    let mut out = Headers::with_capacity(
-        fields.len(),
-        fields.iter().map(|h| h.name.len() + h.value.len()).sum(),
-    );
     let mut hosts = 0usize;
     let mut content_length: Option<u64> = None;
     let mut chunked = false;
@@ -231,60 +299,83 @@ fn parse_with<'b>(
     let mut expect_continue = false;
     for h in fields {
         let value = h.value;
-        if value.contains(&b'\r') || value.contains(&b'\n') || value.contains(&0) {
+        // httparse admits only HTAB, SP, VCHAR and obs-text in a value;
+        // checked again here, in one pass, so no later change can let a
+        // line break through.
+        let control = value.iter().fold(false, |bad, &b| {
+            bad | (b < 0x20 && b != b'\t') | (b == 0x7f)
+        });
+        if control {
             return Err(ParseError::Malformed {
                 reason: "control character in a header value",
             });
         }
         let name = h.name;
-        if name.eq_ignore_ascii_case("host") {
-            hosts += 1;
-        } else if name.eq_ignore_ascii_case("content-length") {
-            let n = parse_content_length(value)?;
-            match content_length {
-                Some(prev) if prev != n => {
-                    return Err(ParseError::AmbiguousFraming {
-                        reason: "differing Content-Length values",
-                    })
+        // Only names of a framing-relevant length are compared.
+        match name.len() {
+            4 if name.eq_ignore_ascii_case("host") => hosts += 1,
+            14 if name.eq_ignore_ascii_case("content-length") => {
+                let n = parse_content_length(value)?;
+                match content_length {
+                    Some(prev) if prev != n => {
+                        return Err(ParseError::AmbiguousFraming {
+                            reason: "differing Content-Length values",
+                        })
+                    }
+                    _ => content_length = Some(n),
                 }
-                _ => content_length = Some(n),
             }
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            te_seen = true;
-            for coding in split_tokens(value) {
-                if chunked {
-                    // Anything after `chunked`, even another `chunked`.
-                    return Err(ParseError::AmbiguousFraming {
-                        reason: "chunked is not the final transfer coding",
-                    });
+            17 if name.eq_ignore_ascii_case("transfer-encoding") => {
+                te_seen = true;
+                for coding in split_tokens(value) {
+                    if chunked {
+                        // Anything after `chunked`, even another `chunked`.
+                        return Err(ParseError::AmbiguousFraming {
+                            reason: "chunked is not the final transfer coding",
+                        });
+                    }
+                    if coding.eq_ignore_ascii_case(b"chunked") {
+                        chunked = true;
+                    } else if coding.is_empty() {
+                        return Err(ParseError::Malformed {
+                            reason: "empty transfer coding",
+                        });
+                    } else {
+                        return Err(ParseError::UnsupportedTransferCoding);
+                    }
                 }
-                if coding.eq_ignore_ascii_case(b"chunked") {
-                    chunked = true;
-                } else if coding.is_empty() {
-                    return Err(ParseError::Malformed {
-                        reason: "empty transfer coding",
-                    });
+            }
+            10 if name.eq_ignore_ascii_case("connection") => {
+                for token in split_tokens(value) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        conn_close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        conn_keep_alive = true;
+                    }
+                }
+            }
+            6 if name.eq_ignore_ascii_case("expect") => {
+                if value.eq_ignore_ascii_case(b"100-continue") {
+                    expect_continue = true;
                 } else {
-                    return Err(ParseError::UnsupportedTransferCoding);
+                    return Err(ParseError::UnsupportedExpectation);
                 }
             }
-        } else if name.eq_ignore_ascii_case("connection") {
-            for token in split_tokens(value) {
-                if token.eq_ignore_ascii_case(b"close") {
-                    conn_close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                    conn_keep_alive = true;
-                }
-            }
-        } else if name.eq_ignore_ascii_case("expect") {
-            if value.eq_ignore_ascii_case(b"100-continue") {
-                expect_continue = true;
-            } else {
-                return Err(ParseError::UnsupportedExpectation);
-            }
+            _ => {}
         }
-        out.push(name.as_bytes(), value);
     }
+    // The header lines, from the first name to the end of the last value:
+    // copied in one piece.
+    let block = match (fields.first(), fields.last()) {
+        (Some(first), Some(last)) => {
+            let base = buf.as_ptr() as usize;
+            let start = (first.name.as_ptr() as usize).saturating_sub(base);
+            let end = (last.value.as_ptr() as usize + last.value.len()).saturating_sub(base);
+            buf.get(start..end).unwrap_or_default()
+        }
+        _ => &[],
+    };
+    out.fill_from_block(block, fields);
     if hosts > 1 {
         return Err(ParseError::BadHost {
             reason: "repeated Host",
@@ -326,12 +417,12 @@ fn parse_with<'b>(
         Version::Http11 => !conn_close,
         Version::Http10 => conn_keep_alive && !conn_close,
     };
+    target_out.clear();
+    target_out.push_str(target);
     Ok(Some((
-        Head {
+        HeadLine {
             method,
             version,
-            target: target.to_string(),
-            headers: out,
             framing,
             keep_alive,
             expect_continue: expect_continue

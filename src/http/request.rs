@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::headers::Headers;
 use super::method::Method;
-use super::parse::Version;
+use super::parse::{split_target, Version};
 use crate::error::ApiError;
 
 /// Path parameters captured by `{name}` segments, in pattern order.
@@ -49,9 +49,9 @@ impl Request {
     /// `target` is decoded; an undecodable one is kept raw but yields no
     /// parameters.
     pub fn new(method: Method, target: &str) -> Request {
-        let query = target
-            .split_once('?')
-            .and_then(|(_, q)| super::query::parse_query(q).ok())
+        let query = split_target(target)
+            .1
+            .and_then(|q| super::query::parse_query(q).ok())
             .unwrap_or_default();
         Request {
             method,
@@ -67,6 +67,44 @@ impl Request {
             crud: None,
             extensions: crate::middleware::Extensions::default(),
         }
+    }
+
+    /// A request with nothing in it, allocating nothing: the slot a
+    /// connection parses its next request into.
+    pub(crate) fn blank() -> Request {
+        Request {
+            method: Method::Get,
+            version: Version::Http11,
+            target: String::new(),
+            query: Vec::new(),
+            headers: Headers::new(),
+            body: Vec::new(),
+            params: Vec::new(),
+            peer: None,
+            claims: None,
+            backend: None,
+            crud: None,
+            extensions: crate::middleware::Extensions::default(),
+        }
+    }
+
+    /// Forgets everything one request carried, keeping the buffers (target,
+    /// fields, body) for the next request on the same connection. The
+    /// application's backend stays: it is the same for every request.
+    pub(crate) fn recycle(&mut self) {
+        self.target.clear();
+        self.query.clear();
+        self.headers.clear();
+        self.body.clear();
+        self.params.clear();
+        self.claims = None;
+        self.crud = None;
+        self.extensions.clear();
+    }
+
+    /// Bytes held by the reusable buffers.
+    pub(crate) fn capacity_bytes(&self) -> usize {
+        self.target.capacity() + self.headers.capacity_bytes() + self.body.capacity()
     }
 
     /// Adds a header (builder style).
@@ -109,12 +147,12 @@ impl Request {
 
     /// The path, still percent-encoded as sent.
     pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+        split_target(&self.target).0
     }
 
     /// The raw query string, without `?`.
     pub fn raw_query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
+        split_target(&self.target).1
     }
 
     /// The decoded query parameters, in order.

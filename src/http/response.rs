@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use super::date::DATE_LEN;
+use super::fields::Fields;
 use super::status::StatusCode;
 
 /// A response body.
@@ -65,16 +67,17 @@ pub type HeaderText = Cow<'static, str>;
 #[derive(Debug, Clone)]
 pub struct Response {
     status: StatusCode,
-    headers: Vec<(HeaderText, HeaderText)>,
+    headers: Fields,
     body: Body,
 }
 
 impl Response {
     /// A response with no headers and no body.
+    #[inline]
     pub fn new(status: StatusCode) -> Response {
         Response {
             status,
-            headers: Vec::new(),
+            headers: Fields::default(),
             body: Body::Empty,
         }
     }
@@ -96,6 +99,7 @@ impl Response {
 
     /// Adds a header (builder style).
     #[must_use]
+    #[inline]
     pub fn with_header(
         mut self,
         name: impl Into<HeaderText>,
@@ -107,6 +111,7 @@ impl Response {
 
     /// Replaces the body (builder style).
     #[must_use]
+    #[inline]
     pub fn with_body(mut self, body: Body) -> Self {
         self.body = body;
         self
@@ -118,6 +123,7 @@ impl Response {
     }
 
     /// Adds a header.
+    #[inline]
     pub fn insert_header(&mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) {
         self.headers.push((name.into(), value.into()));
     }
@@ -128,6 +134,7 @@ impl Response {
     }
 
     /// The status.
+    #[inline]
     pub fn status(&self) -> StatusCode {
         self.status
     }
@@ -135,6 +142,7 @@ impl Response {
     /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
+            .as_slice()
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_ref())
@@ -142,10 +150,11 @@ impl Response {
 
     /// Every header.
     pub fn headers(&self) -> &[(HeaderText, HeaderText)] {
-        &self.headers
+        self.headers.as_slice()
     }
 
     /// The body.
+    #[inline]
     pub fn body(&self) -> &Body {
         &self.body
     }
@@ -181,20 +190,45 @@ impl Response {
         head_only: bool,
         connection: ConnectionHeader,
     ) {
-        out.extend_from_slice(b"HTTP/1.1 ");
-        let code = self.status.as_u16();
-        out.extend_from_slice(&[
-            b'0' + (code / 100) as u8,
-            b'0' + (code / 10 % 10) as u8,
-            b'0' + (code % 10) as u8,
-            b' ',
-        ]);
-        out.extend_from_slice(self.status.reason().as_bytes());
-        out.extend_from_slice(b"\r\nDate: ");
-        out.extend_from_slice(date);
+        let fields = self.headers.as_slice();
+        let body = if self.status.is_bodiless() || head_only {
+            0
+        } else {
+            self.body.len()
+        };
+        // One reservation for the whole response: status line, Date,
+        // Content-Length and Connection fit in 128 bytes.
+        out.reserve(
+            128 + body
+                + fields
+                    .iter()
+                    .map(|(n, v)| n.len() + v.len() + 4)
+                    .sum::<usize>(),
+        );
+        if let Some(line) = self.status.status_line() {
+            out.extend_from_slice(line);
+        } else {
+            let code = self.status.as_u16();
+            out.extend_from_slice(b"HTTP/1.1 ");
+            out.extend_from_slice(&[
+                b'0' + (code / 100 % 10) as u8,
+                b'0' + (code / 10 % 10) as u8,
+                b'0' + (code % 10) as u8,
+                b' ',
+            ]);
+            out.extend_from_slice(self.status.reason().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"Date: ");
+        // The cached date always has the fixed IMF-fixdate length: copied
+        // as a fixed-size block.
+        match <&[u8; DATE_LEN]>::try_from(date) {
+            Ok(fixed) => out.extend_from_slice(fixed),
+            Err(_) => out.extend_from_slice(date),
+        }
         out.extend_from_slice(b"\r\n");
         let bodiless = self.status.is_bodiless();
-        for (name, value) in &self.headers {
+        for (name, value) in fields {
             if !valid_header(name, value) || is_framing_header(name) {
                 continue;
             }
@@ -206,7 +240,10 @@ impl Response {
         if !bodiless {
             out.extend_from_slice(b"Content-Length: ");
             let mut digits = [0u8; 20];
-            out.extend_from_slice(format_usize(self.body.len(), &mut digits));
+            // Byte by byte: a few digits, where a copy call costs more.
+            for &d in format_usize(self.body.len(), &mut digits) {
+                out.push(d);
+            }
             out.extend_from_slice(b"\r\n");
         }
         match connection {
@@ -239,16 +276,48 @@ impl From<Value> for Response {
 }
 
 fn is_framing_header(name: &str) -> bool {
-    ["content-length", "transfer-encoding", "connection", "date"]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
+    // Compared only when the length could match.
+    match name.len() {
+        4 => name.eq_ignore_ascii_case("date"),
+        10 => name.eq_ignore_ascii_case("connection"),
+        14 => name.eq_ignore_ascii_case("content-length"),
+        17 => name.eq_ignore_ascii_case("transfer-encoding"),
+        _ => false,
+    }
 }
+
+/// `tchar` of RFC 9110 §5.6.2, the bytes a field name may hold.
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    t
+};
 
 fn valid_header(name: &str, value: &str) -> bool {
     !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && name.bytes().all(|b| TCHAR[usize::from(b)])
         && !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
 }
 

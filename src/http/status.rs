@@ -27,6 +27,15 @@ macro_rules! statuses {
                     _ => "",
                 }
             }
+
+            /// The whole HTTP/1.1 status line with its CRLF, for a named
+            /// code.
+            pub(crate) fn status_line(self) -> Option<&'static [u8]> {
+                match self.0 {
+                    $($code => Some(concat!("HTTP/1.1 ", $code, " ", $reason, "\r\n").as_bytes()),)*
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -127,5 +136,22 @@ mod tests {
             "413 Content Too Large"
         );
         assert_eq!(StatusCode::from_u16(600), None);
+    }
+
+    #[test]
+    fn status_lines_match_code_and_reason() {
+        for code in 100..600 {
+            let Some(s) = StatusCode::from_u16(code) else {
+                continue;
+            };
+            match s.status_line() {
+                Some(line) => assert_eq!(line, format!("HTTP/1.1 {s}\r\n").as_bytes()),
+                None => assert_eq!(s.reason(), "", "{code}"),
+            }
+        }
+        assert_eq!(
+            StatusCode::OK.status_line(),
+            Some(&b"HTTP/1.1 200 OK\r\n"[..])
+        );
     }
 }

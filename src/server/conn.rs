@@ -13,7 +13,7 @@ use crate::dispatch::{AppState, Plan};
 use crate::error::ApiError;
 use crate::http::body::BodyDecoder;
 use crate::http::method::Method;
-use crate::http::parse::{parse_head, Head, Version};
+use crate::http::parse::{parse_into, split_target, HeadLine, Version};
 use crate::http::query::parse_query;
 use crate::http::request::Request;
 use crate::http::response::{ConnectionHeader, Response};
@@ -34,11 +34,11 @@ const MAX_BLANK_LINE_BYTES: usize = 8;
 enum State {
     /// Waiting for, or reading, a request head.
     Head,
-    /// Reading the body of `head`.
+    /// Reading the body of the request whose head was parsed into
+    /// `Conn::req`; the body goes into `Conn::req.body`.
     Body {
-        head: Box<Head>,
+        line: HeadLine,
         decoder: BodyDecoder,
-        body: Vec<u8>,
         started: Instant,
     },
     /// A worker is running the handler; later requests wait their turn.
@@ -91,8 +91,14 @@ pub(crate) struct Conn {
     wbuf: Vec<u8>,
     wpos: usize,
     state: State,
-    /// Edge-triggered readiness: reads may succeed until one says WouldBlock.
+    /// The request being parsed; its buffers are reused by the next request
+    /// unless a worker took it.
+    req: Request,
+    /// Edge-triggered readiness: reads may succeed until one says
+    /// WouldBlock, or comes back short (below).
     maybe_readable: bool,
+    /// The peer's end was reported closed: read on to the end of input.
+    read_closed: bool,
     peer_eof: bool,
     /// When the current request head began arriving.
     head_started: Option<Instant>,
@@ -124,7 +130,9 @@ impl Conn {
             wbuf: Vec::new(),
             wpos: 0,
             state: State::Head,
+            req: Request::blank(),
             maybe_readable: true,
+            read_closed: false,
             peer_eof: false,
             head_started: None,
             blank_bytes: 0,
@@ -139,8 +147,11 @@ impl Conn {
         &mut self.stream
     }
 
-    pub(crate) fn mark_readable(&mut self) {
+    /// Notes a readiness event; `closed` when it also reported the peer's
+    /// end of input.
+    pub(crate) fn mark_readable(&mut self, closed: bool) {
         self.maybe_readable = true;
+        self.read_closed |= closed;
     }
 
     fn unconsumed(&self) -> &[u8] {
@@ -233,6 +244,14 @@ impl Conn {
                     self.rbuf
                         .extend_from_slice(cx.scratch.get(..n).unwrap_or_default());
                     self.bytes_read += n as u64;
+                    // A short read emptied the socket's queue: anything
+                    // arriving later raises a new edge-triggered event, so
+                    // the read that would only say WouldBlock is skipped
+                    // (one system call per batch of pipelined requests).
+                    // Once the peer's end was reported, read on to it.
+                    if n < cx.scratch.len() && !self.read_closed {
+                        self.maybe_readable = false;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.maybe_readable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -277,7 +296,12 @@ impl Conn {
                     if self.head_started.is_none() {
                         self.head_started = Some(cx.now);
                     }
-                    match parse_head(input, &cx.config.limits) {
+                    match parse_into(
+                        input,
+                        &cx.config.limits,
+                        &mut self.req.target,
+                        &mut self.req.headers,
+                    ) {
                         Ok(None) => {
                             if self.peer_eof {
                                 // A truncated head will never complete.
@@ -289,26 +313,26 @@ impl Conn {
                             self.fail(e.into(), cx);
                             return;
                         }
-                        Ok(Some((head, used))) => {
+                        Ok(Some((line, used))) => {
                             self.rpos += used;
                             self.blank_bytes = 0;
                             let started = self.head_started.take().unwrap_or(cx.now);
                             let limits = &cx.config.limits;
                             match BodyDecoder::for_framing(
-                                head.framing,
+                                line.framing,
                                 limits.max_body_bytes,
                                 limits.max_head_bytes,
                             ) {
-                                None => self.dispatch(head, Vec::new(), started, cx),
+                                None => self.dispatch(line, started, cx),
                                 Some(decoder) => {
-                                    if head.expect_continue && self.rpos == self.rbuf.len() {
+                                    if line.expect_continue && self.rpos == self.rbuf.len() {
                                         self.wbuf
                                             .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                                     }
+                                    self.req.body.clear();
                                     self.state = State::Body {
-                                        head: Box::new(head),
+                                        line,
                                         decoder,
-                                        body: Vec::new(),
                                         started,
                                     };
                                 }
@@ -316,8 +340,9 @@ impl Conn {
                         }
                     }
                 }
-                State::Body { decoder, body, .. } => {
+                State::Body { decoder, .. } => {
                     let input = self.rbuf.get(self.rpos..).unwrap_or_default();
+                    let body = &mut self.req.body;
                     if input.is_empty() {
                         if self.peer_eof {
                             self.fail(ApiError::bad_request("the request body ended early"), cx);
@@ -334,16 +359,12 @@ impl Conn {
                             if !d.done {
                                 return;
                             }
-                            let State::Body {
-                                head,
-                                body,
-                                started,
-                                ..
-                            } = std::mem::replace(&mut self.state, State::Head)
+                            let State::Body { line, started, .. } =
+                                std::mem::replace(&mut self.state, State::Head)
                             else {
                                 return;
                             };
-                            self.dispatch(*head, body, started, cx);
+                            self.dispatch(line, started, cx);
                         }
                     }
                 }
@@ -352,41 +373,39 @@ impl Conn {
         }
     }
 
-    /// Routes one complete request; answers it now or hands it to a worker.
-    fn dispatch(&mut self, head: Head, body: Vec<u8>, started: Instant, cx: &mut Cx<'_>) {
-        let keep_alive = head.keep_alive && !cx.draining;
-        let head_only = head.method == Method::Head;
+    /// Routes the complete request in `self.req`; answers it now or hands
+    /// it to a worker.
+    fn dispatch(&mut self, line: HeadLine, started: Instant, cx: &mut Cx<'_>) {
+        let keep_alive = line.keep_alive && !cx.draining;
+        let head_only = line.method == Method::Head;
+        let req = &mut self.req;
         let pending = Pending {
-            method: head.method,
-            path: cx.app.log.access_enabled().then(|| head.path().to_string()),
+            method: line.method,
+            path: cx.app.log.access_enabled().then(|| req.path().to_string()),
             head_only,
             keep_alive,
-            http10: head.version == Version::Http10,
+            http10: line.version == Version::Http10,
             started,
         };
-        let query = match head.query().map(parse_query).transpose() {
-            Ok(q) => q.unwrap_or_default(),
-            Err(e) => {
-                self.respond(ApiError::from(e).into_response(), pending, cx);
-                return;
+        req.method = line.method;
+        req.version = line.version;
+        req.peer = Some(self.peer);
+        req.query.clear();
+        if let Some(raw) = split_target(&req.target).1 {
+            match parse_query(raw) {
+                Ok(q) => req.query = q,
+                Err(e) => {
+                    req.recycle();
+                    self.respond(ApiError::from(e).into_response(), pending, cx);
+                    return;
+                }
             }
-        };
-        let request = Request {
-            method: head.method,
-            version: head.version,
-            target: head.target,
-            query,
-            headers: head.headers,
-            body,
-            params: Vec::new(),
-            peer: Some(self.peer),
-            claims: None,
-            backend: None,
-            crud: None,
-            extensions: Default::default(),
-        };
-        match cx.app.route(request) {
-            Plan::Respond(response) => self.respond(response, pending, cx),
+        }
+        match cx.app.route(req) {
+            Plan::Respond(response) => {
+                self.req.recycle();
+                self.respond(response, pending, cx);
+            }
             Plan::Run(routed) => {
                 cx.pool.submit(Job {
                     routed: *routed,
@@ -455,7 +474,7 @@ impl Conn {
         let response = e.into_response();
         // Never a body in answer to HEAD, even a refused one.
         let head_only = match &self.state {
-            State::Body { head, .. } => head.method == Method::Head,
+            State::Body { line, .. } => line.method == Method::Head,
             _ => is_head_request(self.unconsumed()),
         };
         response.write_into(&mut self.wbuf, cx.date, head_only, false);
@@ -531,6 +550,9 @@ impl Conn {
     }
 
     fn release_buffers(&mut self) {
+        if self.req.capacity_bytes() > IDLE_KEEP_CAPACITY {
+            self.req = Request::blank();
+        }
         if self.rbuf.capacity() > IDLE_KEEP_CAPACITY {
             self.rbuf = Vec::new();
             self.rpos = 0;

@@ -119,7 +119,7 @@ impl Reactor {
                     Token(t) => {
                         if let Some(c) = self.conns.get_mut(t) {
                             if event.is_readable() || event.is_read_closed() || event.is_error() {
-                                c.mark_readable();
+                                c.mark_readable(event.is_read_closed() || event.is_error());
                             }
                             self.drive(t);
                         }

@@ -112,7 +112,11 @@ fn run(queue: &(Mutex<Queue>, Condvar), app: &AppState) {
             gen,
             reply,
         } = job;
-        let response = app.execute(routed);
+        let Routed {
+            service,
+            mut request,
+        } = routed;
+        let response = app.execute(&*service, &mut request);
         // The reactor may be gone at shutdown; nothing is left to answer.
         if reply
             .tx
