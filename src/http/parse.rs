@@ -297,6 +297,16 @@ fn parse_with<'b>(
     let mut conn_close = false;
     let mut conn_keep_alive = false;
     let mut expect_continue = false;
+    // The header lines, from the first name to the end of the last value.
+    let block = match (fields.first(), fields.last()) {
+        (Some(first), Some(last)) => {
+            let base = buf.as_ptr() as usize;
+            let start = (first.name.as_ptr() as usize).saturating_sub(base);
+            let end = (last.value.as_ptr() as usize + last.value.len()).saturating_sub(base);
+            buf.get(start..end).unwrap_or_default()
+        }
+        _ => &[],
+    };
     for h in fields {
         let value = h.value;
         // httparse admits only HTAB, SP, VCHAR and obs-text in a value;
@@ -310,11 +320,11 @@ fn parse_with<'b>(
                 reason: "control character in a header value",
             });
         }
-        let name = h.name;
+        let name = h.name.as_bytes();
         // Only names of a framing-relevant length are compared.
         match name.len() {
-            4 if name.eq_ignore_ascii_case("host") => hosts += 1,
-            14 if name.eq_ignore_ascii_case("content-length") => {
+            4 if is_name(name, b"host") => hosts += 1,
+            14 if is_name(name, b"content-length") => {
                 let n = parse_content_length(value)?;
                 match content_length {
                     Some(prev) if prev != n => {
@@ -325,7 +335,7 @@ fn parse_with<'b>(
                     _ => content_length = Some(n),
                 }
             }
-            17 if name.eq_ignore_ascii_case("transfer-encoding") => {
+            17 if is_name(name, b"transfer-encoding") => {
                 te_seen = true;
                 for coding in split_tokens(value) {
                     if chunked {
@@ -345,7 +355,7 @@ fn parse_with<'b>(
                     }
                 }
             }
-            10 if name.eq_ignore_ascii_case("connection") => {
+            10 if is_name(name, b"connection") => {
                 for token in split_tokens(value) {
                     if token.eq_ignore_ascii_case(b"close") {
                         conn_close = true;
@@ -354,7 +364,7 @@ fn parse_with<'b>(
                     }
                 }
             }
-            6 if name.eq_ignore_ascii_case("expect") => {
+            6 if is_name(name, b"expect") => {
                 if value.eq_ignore_ascii_case(b"100-continue") {
                     expect_continue = true;
                 } else {
@@ -364,17 +374,7 @@ fn parse_with<'b>(
             _ => {}
         }
     }
-    // The header lines, from the first name to the end of the last value:
-    // copied in one piece.
-    let block = match (fields.first(), fields.last()) {
-        (Some(first), Some(last)) => {
-            let base = buf.as_ptr() as usize;
-            let start = (first.name.as_ptr() as usize).saturating_sub(base);
-            let end = (last.value.as_ptr() as usize + last.value.len()).saturating_sub(base);
-            buf.get(start..end).unwrap_or_default()
-        }
-        _ => &[],
-    };
+    // The header lines are copied in one piece.
     out.fill_from_block(block, fields);
     if hosts > 1 {
         return Err(ParseError::BadHost {
@@ -498,6 +498,14 @@ fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
             n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
         })
         .ok_or(bad)
+}
+
+/// Whether `name` (a token, as httparse admits) is `lower` in any case.
+/// Every byte of `lower` is a lower-case letter or `-`, and for token
+/// bytes setting bit 0x20 maps exactly the upper-case letters to lower case
+/// (the only other byte it could map to `-` is CR, never in a token).
+fn is_name(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
 }
 
 /// Comma-separated list elements with optional whitespace trimmed.
@@ -650,6 +658,14 @@ mod tests {
         );
         assert!(h.expect_continue);
         assert!(head(b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n").target == "*");
+    }
+
+    #[test]
+    fn framing_names_match_in_any_case() {
+        assert!(is_name(b"Content-Length", b"content-length"));
+        assert!(is_name(b"HOST", b"host"));
+        assert!(!is_name(b"hosts", b"host"));
+        assert!(!is_name(b"h0st", b"host"));
     }
 
     #[test]
