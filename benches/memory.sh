@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Resident memory of examples/bench: idle, then holding 10,000 idle
-# keep-alive connections (each has completed one request), then checks the
-# server still answers a new client. Also reports the stripped size of the
+# Resident memory: idle RSS of examples/person (the main example, on a fresh
+# SQLite file) and of examples/bench; then the bench server holding 10,000
+# idle keep-alive connections (each has completed one request), and a check
+# that it still answers a new client. Also reports the stripped size of the
 # release build of examples/custom.
+#
+# RSS counts file-backed pages (the binary's code, libc) that the kernel maps
+# from the page cache, shared with other processes and reclaimable; how many
+# it maps on a fault depends on the kernel and on what is cached. Each RSS
+# figure is therefore printed with its anonymous part (heap, stacks: the
+# memory the process itself uses) and its PSS (shared pages divided among
+# the processes mapping them).
 #
 #   bash benches/memory.sh            # 10,000 connections
 #   CONNS=2000 bash benches/memory.sh
@@ -25,19 +33,20 @@ if [ "$HARD" != unlimited ] && [ "$HARD" -lt "$WANT" ]; then
 fi
 ulimit -n "$WANT"
 
-cargo build --release --example bench --example custom >/dev/null 2>&1 \
-  || cargo build --release --example bench --example custom
+cargo build --release --example bench --example custom --example person >/dev/null 2>&1 \
+  || cargo build --release --example bench --example custom --example person
 
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
-LIGHTAPI_HOST=127.0.0.1 LIGHTAPI_PORT=$PORT LIGHTAPI_LOG=error \
-LIGHTAPI_IDLE_TIMEOUT_MS=600000 LIGHTAPI_MAX_CONNECTIONS=$((CONNS + 100)) \
-  target/release/examples/bench &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
+# "RSS KiB (MiB): anonymous A KiB, file-backed F KiB, PSS P KiB" for a pid.
+breakdown() {
+  awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Anonymous:/ {a=$2}
+       END {printf "%d KiB (%.2f MiB): anonymous %d KiB, file-backed %d KiB, PSS %d KiB\n", r, r/1024, a, r-a, p}' \
+    "/proc/$1/smaps_rollup"
+}
 
-# Wait for the port, without leaving a connection open.
-python3 - "$PORT" <<'PY'
+# Waits until something listens on port $1, without leaving a connection open.
+wait_port() {
+  python3 - "$1" <<'PY'
 import socket, sys, time
 deadline = time.time() + 10
 while True:
@@ -49,9 +58,30 @@ while True:
             sys.exit("server did not start")
         time.sleep(0.05)
 PY
+}
+
+# Idle examples/person, in a scratch directory (its database is a new file).
+PERSON_DIR=$(mktemp -d)
+PERSON_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+(cd "$PERSON_DIR" && LIGHTAPI_HOST=127.0.0.1 LIGHTAPI_PORT=$PERSON_PORT LIGHTAPI_LOG=error \
+  exec "$OLDPWD/target/release/examples/person") &
+PERSON=$!
+wait_port "$PERSON_PORT"
 sleep 1
-IDLE=$(rss_kib $SERVER)
-echo "idle RSS: ${IDLE} KiB ($(awk -v k=$IDLE 'BEGIN {printf "%.2f", k/1024}') MiB), threads: $(ls /proc/$SERVER/task | wc -l)"
+echo "idle RSS, examples/person: $(breakdown $PERSON), threads: $(ls /proc/$PERSON/task | wc -l)"
+kill $PERSON 2>/dev/null || true
+wait $PERSON 2>/dev/null || true
+rm -rf "$PERSON_DIR"
+
+LIGHTAPI_HOST=127.0.0.1 LIGHTAPI_PORT=$PORT LIGHTAPI_LOG=error \
+LIGHTAPI_IDLE_TIMEOUT_MS=600000 LIGHTAPI_MAX_CONNECTIONS=$((CONNS + 100)) \
+  target/release/examples/bench &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+
+wait_port "$PORT"
+sleep 1
+echo "idle RSS, examples/bench: $(breakdown $SERVER), threads: $(ls /proc/$SERVER/task | wc -l)"
 
 # Open the connections, send one request on each, read each response, keep
 # them all open; then report RSS and check a fresh client is still served.
@@ -81,8 +111,10 @@ while pending and time.time() < deadline:
 if pending:
     sys.exit(f"{pending} connections got no response")
 time.sleep(1)
-rss = int([l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")][0])
-print(f"RSS with {n} idle keep-alive connections: {rss} KiB ({rss/1024:.2f} MiB)")
+fields = {l.split(":")[0]: int(l.split()[1]) for l in open(f"/proc/{pid}/smaps_rollup") if l.split()[-1] == "kB"}
+rss, anon, pss = fields["Rss"], fields["Anonymous"], fields["Pss"]
+print(f"RSS with {n} idle keep-alive connections: {rss} KiB ({rss/1024:.2f} MiB): "
+      f"anonymous {anon} KiB, file-backed {rss - anon} KiB, PSS {pss} KiB")
 c = socket.create_connection(("127.0.0.1", port), timeout=5)
 c.sendall(req)
 reply = b""

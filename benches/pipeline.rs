@@ -1,0 +1,95 @@
+//! A fixed amount of event-loop work, for counting instructions rather than
+//! timing: the benchmark server in-process, one keep-alive connection, and
+//! `LIGHTAPI_PIPELINE_BATCHES` (default 3,000) batches of 16 pipelined
+//! `GET` requests to `LIGHTAPI_PIPELINE_PATH` (default `/plaintext`), each
+//! batch written at once and its 16 responses read before the next.
+//!
+//! Run alone it prints the wall time; `benches/instructions.sh` runs it
+//! under `valgrind --tool=callgrind` and reports the server thread's
+//! instructions per request, a figure that does not move with the load on
+//! the machine.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/lightapi_app.rs"]
+mod bench_app;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+use lightapi::{Config, LightApi, LogLevel};
+
+/// Requests per batch.
+const DEPTH: usize = 16;
+
+fn main() {
+    let batches: usize = std::env::var("LIGHTAPI_PIPELINE_BATCHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let path = std::env::var("LIGHTAPI_PIPELINE_PATH").unwrap_or_else(|_| "/plaintext".into());
+    let dir = std::env::temp_dir().join(format!("lightapi-pipeline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let config = Config {
+        port: 0,
+        log_level: LogLevel::Off,
+        reactors: 1,
+        workers: 2,
+        database_url: format!("sqlite://{}", dir.join("bench.db").display()),
+        ..Config::default()
+    };
+    let server = bench_app::register(LightApi::with_config(config))
+        .start()
+        .expect("the server starts");
+    let mut stream = TcpStream::connect(server.local_addr()).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let batch = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n"
+    )
+    .repeat(DEPTH);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pending = Vec::new();
+    let started = Instant::now();
+    for _ in 0..batches {
+        stream.write_all(batch.as_bytes()).expect("write");
+        pending.clear();
+        // Every response here carries Content-Length; count complete ones.
+        while complete_responses(&pending) < DEPTH {
+            let n = stream.read(&mut buf).expect("read");
+            assert!(n > 0, "the server closed the connection");
+            pending.extend_from_slice(&buf[..n]);
+        }
+    }
+    let elapsed = started.elapsed();
+    drop(stream);
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "{} requests to {path} in {} batches of {DEPTH}: {:.1} ms",
+        batches * DEPTH,
+        batches,
+        elapsed.as_secs_f64() * 1e3
+    );
+}
+
+/// How many complete `Content-Length`-framed responses `bytes` holds.
+fn complete_responses(bytes: &[u8]) -> usize {
+    let mut count = 0;
+    let mut rest = bytes;
+    while let Some(end) = rest.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&rest[..end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let total = end + 4 + length;
+        if rest.len() < total {
+            break;
+        }
+        count += 1;
+        rest = &rest[total..];
+    }
+    count
+}
