@@ -16,6 +16,7 @@ use crate::http::parse::{parse_head, Framing};
 use crate::http::request::Request;
 use crate::http::response::{Body, Response};
 use crate::http::status::StatusCode;
+use crate::server::conn::is_head_request;
 use crate::server::ServerHandle;
 
 /// Most input bytes one case sends.
@@ -118,9 +119,11 @@ pub(crate) fn expected_responses(input: &[u8], limits: &Limits) -> Vec<bool> {
             return owed;
         }
         let (head, used) = match parse_head(rest, limits) {
-            // A refused head, or one cut short by end of input: one error.
+            // A refused head, or one cut short by end of input: one error,
+            // without a body when the input starts a `HEAD` request (the
+            // client will read it as the answer to HEAD).
             Err(_) | Ok(None) => {
-                owed.push(false);
+                owed.push(is_head_request(rest));
                 return owed;
             }
             Ok(Some(found)) => found,
@@ -148,11 +151,8 @@ pub(crate) fn expected_responses(input: &[u8], limits: &Limits) -> Vec<bool> {
             }
         };
         if !body_ok {
-            // A malformed or truncated body: an error (with a body)
-            // replaces the response, and the connection closes.
-            if let Some(last) = owed.last_mut() {
-                *last = false;
-            }
+            // A malformed or truncated body: an error replaces the response
+            // (still without a body for HEAD), and the connection closes.
             return owed;
         }
         if !head.keep_alive {

@@ -601,7 +601,7 @@ impl Conn {
 
 /// Whether unparsed input starts a `HEAD` request (after the empty lines a
 /// server may skip), for refusals of heads that did not parse.
-fn is_head_request(input: &[u8]) -> bool {
+pub(crate) fn is_head_request(input: &[u8]) -> bool {
     let start = input
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
