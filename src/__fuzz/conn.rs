@@ -16,7 +16,7 @@ use crate::http::parse::{parse_head, Framing};
 use crate::http::request::Request;
 use crate::http::response::{Body, Response};
 use crate::http::status::StatusCode;
-use crate::server::conn::is_head_request;
+use crate::server::conn::{is_head_request, MAX_BLANK_LINE_BYTES};
 use crate::server::ServerHandle;
 
 /// Most input bytes one case sends.
@@ -115,6 +115,17 @@ pub(crate) fn expected_responses(input: &[u8], limits: &Limits) -> Vec<bool> {
     let mut rest = input;
     let mut owed = Vec::new();
     loop {
+        // Empty lines before a request line are skipped, up to a bound; past
+        // it, one error.
+        let blank = rest
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        rest = rest.get(blank..).unwrap_or_default();
+        if blank > MAX_BLANK_LINE_BYTES {
+            owed.push(is_head_request(rest));
+            return owed;
+        }
         if rest.is_empty() {
             return owed;
         }

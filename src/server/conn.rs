@@ -28,7 +28,7 @@ const LINGER_MAX_BYTES: usize = 256 * 1024;
 /// Buffers larger than this are released when a connection goes idle.
 const IDLE_KEEP_CAPACITY: usize = 4096;
 /// Most bytes of empty lines tolerated before a request line.
-const MAX_BLANK_LINE_BYTES: usize = 8;
+pub(crate) const MAX_BLANK_LINE_BYTES: usize = 8;
 
 /// What the connection is doing.
 enum State {
