@@ -116,14 +116,14 @@ pub(crate) fn expected_responses(input: &[u8], limits: &Limits) -> Vec<bool> {
     let mut owed = Vec::new();
     loop {
         // Empty lines before a request line are skipped, up to a bound; past
-        // it, one error.
+        // it, one error, always with a body (no request line was read).
         let blank = rest
             .iter()
             .take_while(|&&b| b == b'\r' || b == b'\n')
             .count();
         rest = rest.get(blank..).unwrap_or_default();
         if blank > MAX_BLANK_LINE_BYTES {
-            owed.push(is_head_request(rest));
+            owed.push(false);
             return owed;
         }
         if rest.is_empty() {

@@ -282,7 +282,11 @@ impl Conn {
                         self.rpos += blank;
                         self.blank_bytes += blank;
                         if self.blank_bytes > MAX_BLANK_LINE_BYTES {
-                            self.fail(ApiError::bad_request("too many empty lines"), cx);
+                            // No request line has been read: whatever
+                            // follows, this answer carries its body (so it
+                            // does not depend on how the input was split).
+                            let e = ApiError::bad_request("too many empty lines");
+                            self.refuse(e, false, cx);
                             return;
                         }
                     }
@@ -468,16 +472,21 @@ impl Conn {
 
     /// Answers a refused request and closes.
     fn fail(&mut self, e: ApiError, cx: &mut Cx<'_>) {
-        cx.app
-            .log
-            .debug(&format!("{}: refused request: {e}", self.peer));
-        let response = e.into_response();
         // Never a body in answer to HEAD, even a refused one.
         let head_only = match &self.state {
             State::Body { line, .. } => line.method == Method::Head,
             _ => is_head_request(self.unconsumed()),
         };
-        response.write_into(&mut self.wbuf, cx.date, head_only, false);
+        self.refuse(e, head_only, cx);
+    }
+
+    /// Answers a refusal (with a body unless `head_only`) and closes.
+    fn refuse(&mut self, e: ApiError, head_only: bool, cx: &mut Cx<'_>) {
+        cx.app
+            .log
+            .debug(&format!("{}: refused request: {e}", self.peer));
+        e.into_response()
+            .write_into(&mut self.wbuf, cx.date, head_only, false);
         self.state = State::Closing;
     }
 
