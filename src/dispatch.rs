@@ -135,7 +135,6 @@ impl AppState {
             request.method = Method::Get;
         }
         let method = request.method;
-        let allowed = service.allowed();
         let result = catch_unwind(AssertUnwindSafe(|| service.call(method, request)));
         let outcome = match result {
             Ok(r) => r,
@@ -150,7 +149,7 @@ impl AppState {
         };
         let response = match outcome {
             Ok(response) => response,
-            Err(e) => self.error_response(e, allowed, request),
+            Err(e) => self.error_response(e, service.allowed(), request),
         };
         self.finish(request, response, self.middleware.len())
     }

@@ -404,7 +404,9 @@ fn empty_lines_between_requests_are_ignored_but_bounded() {
     c.send("\r\n".repeat(8) + "HEAD /healthz HTTP/1.1\r\nHost: h\r\n\r\n");
     let r = c.read_response();
     assert_eq!(r.status, 400);
-    assert!(r.json()["detail"].as_str().is_some_and(|d| d.contains("empty lines")));
+    assert!(r.json()["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("empty lines")));
     c.assert_closed();
     server.stop();
 }
