@@ -10,6 +10,9 @@ use super::method::Method;
 use super::parse::{split_target, Version};
 use crate::error::ApiError;
 
+/// The largest body buffer a connection keeps for its next request.
+const KEEP_BODY_CAPACITY: usize = 4096;
+
 /// Path parameters captured by `{name}` segments, in pattern order.
 pub type Params = Vec<(Arc<str>, String)>;
 
@@ -89,13 +92,19 @@ impl Request {
     }
 
     /// Forgets everything one request carried, keeping the buffers (target,
-    /// fields, body) for the next request on the same connection. The
-    /// application's backend stays: it is the same for every request.
+    /// fields, and a body buffer of up to [`KEEP_BODY_CAPACITY`]) for the
+    /// next request on the same connection. The application's backend
+    /// stays: it is the same for every request.
     pub(crate) fn recycle(&mut self) {
         self.target.clear();
         self.query.clear();
         self.headers.clear();
-        self.body.clear();
+        if self.body.capacity() > KEEP_BODY_CAPACITY {
+            // One large upload does not pin its buffer to the connection.
+            self.body = Vec::new();
+        } else {
+            self.body.clear();
+        }
         self.params.clear();
         self.claims = None;
         self.crud = None;
@@ -277,6 +286,22 @@ mod tests {
         assert!(!is_json_media_type("text/plain"));
         assert!(!is_json_media_type("application/x-www-form-urlencoded"));
         assert!(!is_json_media_type("text/+json"));
+    }
+
+    #[test]
+    fn recycling_clears_everything_and_drops_a_large_body_buffer() {
+        let mut r = Request::new(Method::Post, "/a/1?x=1")
+            .with_header("X", "y")
+            .with_param("id", "1")
+            .with_body(vec![b'z'; 10]);
+        r.insert_extension(5u8);
+        r.recycle();
+        assert!(r.target.is_empty() && r.query().is_empty() && r.headers().is_empty());
+        assert!(r.params().is_empty() && r.body().is_empty() && r.extension::<u8>().is_none());
+        assert!(r.body.capacity() >= 10, "a small body buffer is kept");
+        r.body = vec![0; KEEP_BODY_CAPACITY + 1];
+        r.recycle();
+        assert_eq!(r.body.capacity(), 0, "a large one is not");
     }
 
     #[test]
