@@ -13,6 +13,8 @@
 
 #[path = "support/lightapi_app.rs"]
 mod bench_app;
+#[path = "support/loadgen.rs"]
+mod loadgen;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -73,23 +75,13 @@ fn main() {
     );
 }
 
-/// How many complete `Content-Length`-framed responses `bytes` holds.
-fn complete_responses(bytes: &[u8]) -> usize {
+/// How many complete responses `bytes` holds (framed as the load
+/// generator frames them).
+fn complete_responses(mut bytes: &[u8]) -> usize {
     let mut count = 0;
-    let mut rest = bytes;
-    while let Some(end) = rest.windows(4).position(|w| w == b"\r\n\r\n") {
-        let head = String::from_utf8_lossy(&rest[..end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        let total = end + 4 + length;
-        if rest.len() < total {
-            break;
-        }
+    while let loadgen::Parsed::Response { len, .. } = loadgen::parse_response(bytes) {
         count += 1;
-        rest = &rest[total..];
+        bytes = bytes.get(len..).unwrap_or_default();
     }
     count
 }

@@ -364,7 +364,7 @@ struct Client {
     dead: bool,
 }
 
-enum Parsed {
+pub enum Parsed {
     /// A whole response of this many bytes with this status.
     Response {
         len: usize,
@@ -375,7 +375,7 @@ enum Parsed {
 }
 
 /// Frames one response at the start of `buf` by its `Content-Length`.
-fn parse_response(buf: &[u8]) -> Parsed {
+pub fn parse_response(buf: &[u8]) -> Parsed {
     let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
         return if buf.len() > 16 * 1024 {
             Parsed::Invalid

@@ -297,16 +297,6 @@ fn parse_with<'b>(
     let mut conn_close = false;
     let mut conn_keep_alive = false;
     let mut expect_continue = false;
-    // The header lines, from the first name to the end of the last value.
-    let block = match (fields.first(), fields.last()) {
-        (Some(first), Some(last)) => {
-            let base = buf.as_ptr() as usize;
-            let start = (first.name.as_ptr() as usize).saturating_sub(base);
-            let end = (last.value.as_ptr() as usize + last.value.len()).saturating_sub(base);
-            buf.get(start..end).unwrap_or_default()
-        }
-        _ => &[],
-    };
     for h in fields {
         let value = h.value;
         // httparse admits only HTAB, SP, VCHAR and obs-text in a value;
@@ -321,60 +311,64 @@ fn parse_with<'b>(
             });
         }
         let name = h.name.as_bytes();
-        // Only names of a framing-relevant length are compared.
-        match name.len() {
-            4 if is_name(name, b"host") => hosts += 1,
-            14 if is_name(name, b"content-length") => {
-                let n = parse_content_length(value)?;
-                match content_length {
-                    Some(prev) if prev != n => {
-                        return Err(ParseError::AmbiguousFraming {
-                            reason: "differing Content-Length values",
-                        })
-                    }
-                    _ => content_length = Some(n),
+        if is_name(name, b"host") {
+            hosts += 1;
+        } else if is_name(name, b"content-length") {
+            let n = parse_content_length(value)?;
+            match content_length {
+                Some(prev) if prev != n => {
+                    return Err(ParseError::AmbiguousFraming {
+                        reason: "differing Content-Length values",
+                    })
                 }
+                _ => content_length = Some(n),
             }
-            17 if is_name(name, b"transfer-encoding") => {
-                te_seen = true;
-                for coding in split_tokens(value) {
-                    if chunked {
-                        // Anything after `chunked`, even another `chunked`.
-                        return Err(ParseError::AmbiguousFraming {
-                            reason: "chunked is not the final transfer coding",
-                        });
-                    }
-                    if coding.eq_ignore_ascii_case(b"chunked") {
-                        chunked = true;
-                    } else if coding.is_empty() {
-                        return Err(ParseError::Malformed {
-                            reason: "empty transfer coding",
-                        });
-                    } else {
-                        return Err(ParseError::UnsupportedTransferCoding);
-                    }
+        } else if is_name(name, b"transfer-encoding") {
+            te_seen = true;
+            for coding in split_tokens(value) {
+                if chunked {
+                    // Anything after `chunked`, even another `chunked`.
+                    return Err(ParseError::AmbiguousFraming {
+                        reason: "chunked is not the final transfer coding",
+                    });
                 }
-            }
-            10 if is_name(name, b"connection") => {
-                for token in split_tokens(value) {
-                    if token.eq_ignore_ascii_case(b"close") {
-                        conn_close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        conn_keep_alive = true;
-                    }
-                }
-            }
-            6 if is_name(name, b"expect") => {
-                if value.eq_ignore_ascii_case(b"100-continue") {
-                    expect_continue = true;
+                if coding.eq_ignore_ascii_case(b"chunked") {
+                    chunked = true;
+                } else if coding.is_empty() {
+                    return Err(ParseError::Malformed {
+                        reason: "empty transfer coding",
+                    });
                 } else {
-                    return Err(ParseError::UnsupportedExpectation);
+                    return Err(ParseError::UnsupportedTransferCoding);
                 }
             }
-            _ => {}
+        } else if is_name(name, b"connection") {
+            for token in split_tokens(value) {
+                if token.eq_ignore_ascii_case(b"close") {
+                    conn_close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    conn_keep_alive = true;
+                }
+            }
+        } else if is_name(name, b"expect") {
+            if value.eq_ignore_ascii_case(b"100-continue") {
+                expect_continue = true;
+            } else {
+                return Err(ParseError::UnsupportedExpectation);
+            }
         }
     }
-    // The header lines are copied in one piece.
+    // The header lines, from the first name to the end of the last value,
+    // are copied in one piece.
+    let block = match (fields.first(), fields.last()) {
+        (Some(first), Some(last)) => {
+            let base = buf.as_ptr() as usize;
+            let start = (first.name.as_ptr() as usize).saturating_sub(base);
+            let end = (last.value.as_ptr() as usize + last.value.len()).saturating_sub(base);
+            buf.get(start..end).unwrap_or_default()
+        }
+        _ => &[],
+    };
     out.fill_from_block(block, fields);
     if hosts > 1 {
         return Err(ParseError::BadHost {

@@ -10,9 +10,6 @@ use super::method::Method;
 use super::parse::{split_target, Version};
 use crate::error::ApiError;
 
-/// The largest body buffer a connection keeps for its next request.
-const KEEP_BODY_CAPACITY: usize = 4096;
-
 /// Path parameters captured by `{name}` segments, in pattern order.
 pub type Params = Vec<(Arc<str>, String)>;
 
@@ -58,17 +55,9 @@ impl Request {
             .unwrap_or_default();
         Request {
             method,
-            version: Version::Http11,
             target: target.to_string(),
             query,
-            headers: Headers::new(),
-            body: Vec::new(),
-            params: Vec::new(),
-            peer: None,
-            claims: None,
-            backend: None,
-            crud: None,
-            extensions: crate::middleware::Extensions::default(),
+            ..Request::blank()
         }
     }
 
@@ -92,14 +81,14 @@ impl Request {
     }
 
     /// Forgets everything one request carried, keeping the buffers (target,
-    /// fields, and a body buffer of up to [`KEEP_BODY_CAPACITY`]) for the
-    /// next request on the same connection. The application's backend
-    /// stays: it is the same for every request.
-    pub(crate) fn recycle(&mut self) {
+    /// fields, and a body buffer of up to `keep_body` bytes) for the next
+    /// request on the same connection. The application's backend stays: it
+    /// is the same for every request.
+    pub(crate) fn recycle(&mut self, keep_body: usize) {
         self.target.clear();
         self.query.clear();
         self.headers.clear();
-        if self.body.capacity() > KEEP_BODY_CAPACITY {
+        if self.body.capacity() > keep_body {
             // One large upload does not pin its buffer to the connection.
             self.body = Vec::new();
         } else {
@@ -290,17 +279,18 @@ mod tests {
 
     #[test]
     fn recycling_clears_everything_and_drops_a_large_body_buffer() {
+        const KEEP: usize = 4096;
         let mut r = Request::new(Method::Post, "/a/1?x=1")
             .with_header("X", "y")
             .with_param("id", "1")
             .with_body(vec![b'z'; 10]);
         r.insert_extension(5u8);
-        r.recycle();
+        r.recycle(KEEP);
         assert!(r.target.is_empty() && r.query().is_empty() && r.headers().is_empty());
         assert!(r.params().is_empty() && r.body().is_empty() && r.extension::<u8>().is_none());
         assert!(r.body.capacity() >= 10, "a small body buffer is kept");
-        r.body = vec![0; KEEP_BODY_CAPACITY + 1];
-        r.recycle();
+        r.body = vec![0; KEEP + 1];
+        r.recycle(KEEP);
         assert_eq!(r.body.capacity(), 0, "a large one is not");
     }
 

@@ -399,7 +399,7 @@ impl Conn {
             match parse_query(raw) {
                 Ok(q) => req.query = q,
                 Err(e) => {
-                    req.recycle();
+                    req.recycle(IDLE_KEEP_CAPACITY);
                     self.respond(ApiError::from(e).into_response(), pending, cx);
                     return;
                 }
@@ -407,7 +407,7 @@ impl Conn {
         }
         match cx.app.route(req) {
             Plan::Respond(response) => {
-                self.req.recycle();
+                self.req.recycle(IDLE_KEEP_CAPACITY);
                 self.respond(response, pending, cx);
             }
             Plan::Run(routed) => {
