@@ -262,8 +262,7 @@ impl LightApi {
             .routes()
             .map(|(p, e)| (p.to_string(), &*e.service))
             .collect();
-        let body =
-            serde_json::to_vec(&openapi::document(&described, "lightapi")).unwrap_or_default();
+        let body = openapi::document(&described, "lightapi");
         let _ = openapi.body.set(body);
         let app = AppState {
             router,

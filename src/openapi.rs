@@ -39,52 +39,91 @@ const ERRORS: [(u16, &str); 13] = [
     (503, "Database unavailable"),
 ];
 
-/// Builds the document for `routes` (pattern, service) in registration order.
-pub(crate) fn document(routes: &[(String, &dyn Service)], title: &str) -> Value {
-    let mut paths = Map::new();
+/// Builds the document for `routes` (pattern, service) in registration
+/// order, serialised.
+///
+/// The document is written piece by piece: one path item exists as a JSON
+/// tree at a time, so a large API does not need its whole document in
+/// memory as a tree (several times the size of its text) at start-up. Keys
+/// come out in the same sorted order a single `serde_json` object would
+/// give.
+pub(crate) fn document(routes: &[(String, &dyn Service)], title: &str) -> Vec<u8> {
     let mut schemas = Map::new();
     schemas.insert("Problem".into(), problem_schema());
-    for (pattern, service) in routes {
-        let mut item = Map::new();
-        let doc = service.doc();
-        if let RouteDoc::Collection(c) | RouteDoc::Item(c) = &doc {
+    for (_, service) in routes {
+        if let RouteDoc::Collection(c) | RouteDoc::Item(c) = service.doc() {
             add_model_schemas(&mut schemas, c);
         }
-        let mut path_params = Vec::new();
-        for seg in pattern.split('/') {
-            if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                let schema = if matches!(doc, RouteDoc::Item(_)) && name == "id" {
-                    json!({"type": "integer", "format": "int64", "minimum": 1})
-                } else {
-                    json!({"type": "string"})
-                };
-                path_params
-                    .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
-            }
-        }
-        if !path_params.is_empty() {
-            item.insert("parameters".into(), Value::from(path_params));
-        }
-        for method in service.allowed().iter() {
-            if matches!(method, Method::Head | Method::Options) {
-                continue;
-            }
-            let op = operation(pattern, method, &doc, &service.access(method));
-            item.insert(method.as_str().to_ascii_lowercase(), op);
-        }
-        paths.insert(pattern.clone(), Value::Object(item));
     }
-    json!({
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": env!("CARGO_PKG_VERSION")},
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-            }
+    let components = json!({
+        "schemas": schemas,
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         }
-    })
+    });
+    drop(schemas);
+    let info = json!({"title": title, "version": env!("CARGO_PKG_VERSION")});
+    // Path keys in sorted order; a pattern registered twice keeps its last
+    // registration, as inserting into a map would.
+    let mut order: Vec<usize> = (0..routes.len()).collect();
+    order.sort_by(|&a, &b| routes[a].0.cmp(&routes[b].0).then(b.cmp(&a)));
+    order.dedup_by(|later, earlier| routes[*later].0 == routes[*earlier].0);
+
+    let mut out = Vec::with_capacity(16 * 1024);
+    out.extend_from_slice(b"{\"components\":");
+    write_json(&mut out, &components);
+    drop(components);
+    out.extend_from_slice(b",\"info\":");
+    write_json(&mut out, &info);
+    out.extend_from_slice(b",\"openapi\":\"3.1.0\",\"paths\":{");
+    for (n, &i) in order.iter().enumerate() {
+        let (pattern, service) = &routes[i];
+        if n > 0 {
+            out.push(b',');
+        }
+        write_json(&mut out, &Value::from(pattern.as_str()));
+        out.push(b':');
+        write_json(&mut out, &path_item(pattern, *service));
+    }
+    out.extend_from_slice(b"}}");
+    out
+}
+
+/// Appends `value` as JSON. Writing a `Value` into a `Vec` cannot fail.
+fn write_json(out: &mut Vec<u8>, value: &Value) {
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// The path item of one route: its path parameters and one operation per
+/// method.
+fn path_item(pattern: &str, service: &dyn Service) -> Value {
+    let mut item = Map::new();
+    let doc = service.doc();
+    let mut path_params = Vec::new();
+    for seg in pattern.split('/') {
+        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let schema = if matches!(doc, RouteDoc::Item(_)) && name == "id" {
+                json!({"type": "integer", "format": "int64", "minimum": 1})
+            } else {
+                json!({"type": "string"})
+            };
+            path_params
+                .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
+        }
+    }
+    if !path_params.is_empty() {
+        item.insert("parameters".into(), Value::from(path_params));
+    }
+    for method in service.allowed().iter() {
+        if matches!(method, Method::Head | Method::Options) {
+            continue;
+        }
+        let op = operation(pattern, method, &doc, &service.access(method));
+        item.insert(method.as_str().to_ascii_lowercase(), op);
+    }
+    Value::Object(item)
 }
 
 fn problem_schema() -> Value {

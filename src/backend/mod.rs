@@ -45,6 +45,8 @@ pub mod postgres;
 pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "sqlite")]
+mod write_queue;
 
 use std::any::Any;
 use std::fmt;

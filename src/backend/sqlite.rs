@@ -23,14 +23,15 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, Connection, ErrorCode, OpenFlags, ToSql};
 
+use super::write_queue::WriteQueue;
 use super::{
     BackendError, ConflictKind, Conn, Dialect, PoolOptions, Synchronous, Value, WriteJob,
     WriteOutput,
@@ -303,19 +304,13 @@ fn run_group(conn: &Connection, jobs: Vec<Job>) {
     }
 }
 
-fn writer_loop(conn: Connection, rx: Receiver<Job>, max_group: usize) {
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < max_group {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
-        }
-        run_group(&conn, jobs);
+fn writer_loop(conn: Connection, queue: &WriteQueue<Job>, max_group: usize) {
+    let mut jobs = Vec::new();
+    while queue.take(&mut jobs, max_group) {
+        run_group(&conn, std::mem::take(&mut jobs));
     }
-    // All senders are gone: the backend was closed. Dropping the last
-    // connection checkpoints the WAL.
+    // The queue was closed and is empty: the backend was closed. Dropping
+    // the last connection checkpoints the WAL.
     drop(conn);
 }
 
@@ -418,7 +413,7 @@ impl ReadPool {
 
 struct FileDb {
     readers: ReadPool,
-    writer: RwLock<Option<SyncSender<Job>>>,
+    writer: Arc<WriteQueue<Job>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -499,11 +494,12 @@ impl SqliteBackend {
                     });
                 }
                 configure_writer(&conn, options)?;
-                let (tx, rx) = mpsc::sync_channel(options.max_queued_writes.max(1));
+                let queue = Arc::new(WriteQueue::new(options.max_queued_writes));
                 let max_group = options.max_group_size.max(1);
+                let taker = Arc::clone(&queue);
                 let thread = std::thread::Builder::new()
                     .name("lightapi-sqlite-writer".to_owned())
-                    .spawn(move || writer_loop(conn, rx, max_group))
+                    .spawn(move || writer_loop(conn, &taker, max_group))
                     .map_err(|e| BackendError::Internal {
                         cause: format!("cannot start the writer thread: {e}"),
                     })?;
@@ -520,7 +516,7 @@ impl SqliteBackend {
                             }),
                             available: Condvar::new(),
                         },
-                        writer: RwLock::new(Some(tx)),
+                        writer: queue,
                         thread: Mutex::new(Some(thread)),
                     }),
                 })
@@ -558,13 +554,7 @@ impl super::Backend for SqliteBackend {
         let job = Job { work: job, reply };
         match &self.inner {
             Inner::File(db) => {
-                let tx = db
-                    .writer
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone()
-                    .ok_or(BackendError::Closed)?;
-                tx.send(job).map_err(|_| BackendError::Closed)?;
+                db.writer.push(job).map_err(|_| BackendError::Closed)?;
             }
             Inner::Memory(m) => match lock(m).as_ref() {
                 Some(conn) => run_group(conn, vec![job]),
@@ -578,12 +568,7 @@ impl super::Backend for SqliteBackend {
 
     fn ping(&self) -> Result<(), BackendError> {
         if let Inner::File(db) = &self.inner {
-            if db
-                .writer
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_none()
-            {
+            if db.writer.is_closed() {
                 return Err(BackendError::Closed);
             }
         }
@@ -597,10 +582,7 @@ impl super::Backend for SqliteBackend {
                 // to close, so SQLite checkpoints the WAL into the database
                 // file and removes it (a read-only one cannot).
                 db.readers.close();
-                db.writer
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take();
+                db.writer.close();
                 if let Some(handle) = lock(&db.thread).take() {
                     // A writer thread that panicked has nothing left to flush.
                     let _ = handle.join();

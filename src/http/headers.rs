@@ -51,23 +51,28 @@ impl Headers {
     /// are copied one by one instead.
     pub(crate) fn fill_from_block(&mut self, block: &[u8], fields: &[httparse::Header<'_>]) {
         self.clear();
-        self.entries.reserve(fields.len());
-        if u32::try_from(block.len()).is_ok() {
-            self.buf.extend_from_slice(block);
-        }
-        let (base, held) = (block.as_ptr() as usize, self.buf.len());
-        // Offset of `s` in the copy, if it lies in `block`; a slice before
-        // `block` wraps round to a huge offset and fails the bound.
-        let offsets = |s: &[u8]| {
-            let start = (s.as_ptr() as usize).wrapping_sub(base);
-            let end = start.wrapping_add(s.len());
-            // Both fit in u32: `held` does.
-            (start <= end && end <= held).then_some((start as u32, end as u32))
-        };
-        for h in fields {
-            match (offsets(h.name.as_bytes()), offsets(h.value)) {
-                (Some(name), Some(value)) => self.entries.push(Entry { name, value }),
-                _ => self.push(h.name.as_bytes(), h.value),
+        self.buf.extend_from_slice(block);
+        let (base, held) = (block.as_ptr() as usize, block.len());
+        // Offsets in the copy, computed for every field in one pass; a
+        // slice outside `block` (before it: the subtraction wraps round to
+        // a huge offset) marks the whole set as unusable.
+        let mut outside = u32::try_from(held).is_err();
+        self.entries.extend(fields.iter().map(|h| {
+            let name = (h.name.as_ptr() as usize).wrapping_sub(base);
+            let value = (h.value.as_ptr() as usize).wrapping_sub(base);
+            let name_end = name.wrapping_add(h.name.len());
+            let value_end = value.wrapping_add(h.value.len());
+            outside |= name > name_end || name_end > held || value > value_end || value_end > held;
+            // Truncation only matters when `outside` is set.
+            Entry {
+                name: (name as u32, name_end as u32),
+                value: (value as u32, value_end as u32),
+            }
+        }));
+        if outside {
+            self.clear();
+            for h in fields {
+                self.push(h.name.as_bytes(), h.value);
             }
         }
     }

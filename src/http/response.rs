@@ -105,7 +105,7 @@ impl Response {
         name: impl Into<HeaderText>,
         value: impl Into<HeaderText>,
     ) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.insert_header(name, value);
         self
     }
 
@@ -123,9 +123,27 @@ impl Response {
     }
 
     /// Adds a header.
+    ///
+    /// A field that could split or re-frame the response is ignored: a
+    /// name that is not an RFC 9110 token, a value holding CR, LF or NUL,
+    /// and the fields the server writes itself (`Date`, `Connection`,
+    /// `Content-Length`, `Transfer-Encoding`).
+    ///
+    /// ```
+    /// use lightapi::{Response, StatusCode};
+    /// let mut r = Response::new(StatusCode::OK);
+    /// r.insert_header("X-Request", "a\r\nSet-Cookie: x=1");
+    /// r.insert_header("Content-Length", "99");
+    /// r.insert_header("X-Ok", "yes");
+    /// assert_eq!(r.headers().len(), 1);
+    /// assert_eq!(r.header("x-ok"), Some("yes"));
+    /// ```
     #[inline]
     pub fn insert_header(&mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) {
-        self.headers.push((name.into(), value.into()));
+        let (name, value) = (name.into(), value.into());
+        if valid_header(&name, &value) && !is_framing_header(&name) {
+            self.headers.push((name, value));
+        }
     }
 
     /// Removes every header called `name`.
@@ -169,8 +187,8 @@ impl Response {
     /// Adds `Date`, `Content-Length` (except on 1xx/204/304) and, when the
     /// connection will close, `Connection: close`. `head_only` (a `HEAD`
     /// request) keeps GET's `Content-Length` and omits the body; 1xx, 204
-    /// and 304 never carry a body. Header values with CR or LF are dropped
-    /// so a handler cannot split the response.
+    /// and 304 never carry a body. Fields that could split the response
+    /// never get this far (see [`Response::insert_header`]).
     pub fn write_into(&self, out: &mut Vec<u8>, date: &[u8], head_only: bool, keep_alive: bool) {
         let connection = if keep_alive {
             ConnectionHeader::Omit
@@ -191,22 +209,18 @@ impl Response {
         connection: ConnectionHeader,
     ) {
         let fields = self.headers.as_slice();
-        let body = if self.status.is_bodiless() || head_only {
-            0
+        let bodiless = self.status.is_bodiless();
+        let body = if bodiless || head_only {
+            &[][..]
         } else {
-            self.body.len()
+            self.body.as_bytes()
         };
-        // One reservation for the whole response: status line, Date,
-        // Content-Length and Connection fit in 128 bytes.
-        out.reserve(
-            128 + body
-                + fields
-                    .iter()
-                    .map(|(n, v)| n.len() + v.len() + 4)
-                    .sum::<usize>(),
-        );
-        if let Some(line) = self.status.status_line() {
-            out.extend_from_slice(line);
+        // One reservation for the whole response in the common case: status
+        // line, Date, Content-Length and Connection fit in 128 bytes, a
+        // field usually in 64.
+        out.reserve(128 + 64 * fields.len() + body.len());
+        if let Some(start) = self.status.head_start() {
+            out.extend_from_slice(start);
         } else {
             let code = self.status.as_u16();
             out.extend_from_slice(b"HTTP/1.1 ");
@@ -217,9 +231,8 @@ impl Response {
                 b' ',
             ]);
             out.extend_from_slice(self.status.reason().as_bytes());
-            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(b"\r\nDate: ");
         }
-        out.extend_from_slice(b"Date: ");
         // The cached date always has the fixed IMF-fixdate length: copied
         // as a fixed-size block.
         match <&[u8; DATE_LEN]>::try_from(date) {
@@ -227,11 +240,8 @@ impl Response {
             Err(_) => out.extend_from_slice(date),
         }
         out.extend_from_slice(b"\r\n");
-        let bodiless = self.status.is_bodiless();
+        // Every field was checked when it was added (`Response::insert_header`).
         for (name, value) in fields {
-            if !valid_header(name, value) || is_framing_header(name) {
-                continue;
-            }
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");
             out.extend_from_slice(value.as_bytes());
@@ -247,14 +257,13 @@ impl Response {
             out.extend_from_slice(b"\r\n");
         }
         match connection {
-            ConnectionHeader::Omit => {}
-            ConnectionHeader::KeepAlive => out.extend_from_slice(b"Connection: keep-alive\r\n"),
-            ConnectionHeader::Close => out.extend_from_slice(b"Connection: close\r\n"),
+            ConnectionHeader::Omit => out.extend_from_slice(b"\r\n"),
+            ConnectionHeader::KeepAlive => {
+                out.extend_from_slice(b"Connection: keep-alive\r\n\r\n");
+            }
+            ConnectionHeader::Close => out.extend_from_slice(b"Connection: close\r\n\r\n"),
         }
-        out.extend_from_slice(b"\r\n");
-        if !bodiless && !head_only {
-            out.extend_from_slice(self.body.as_bytes());
-        }
+        out.extend_from_slice(body);
     }
 }
 
@@ -393,6 +402,19 @@ mod tests {
         assert!(!w.contains("99"));
         assert!(!w.contains("Bad Name"));
         assert_eq!(w.matches("Content-Length").count(), 1);
+        assert_eq!(r.headers().len(), 1, "only Content-Type is kept");
+    }
+
+    #[test]
+    fn unnamed_status_codes_get_a_status_line_and_date() {
+        let code = StatusCode::from_u16(299).unwrap();
+        let w = wire(&Response::new(code), false, true);
+        assert!(w.starts_with("HTTP/1.1 299 "), "{w}");
+        assert!(
+            w.contains("\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n"),
+            "{w}"
+        );
+        assert!(w.ends_with("Content-Length: 0\r\n\r\n"), "{w}");
     }
 
     #[test]

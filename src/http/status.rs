@@ -28,11 +28,12 @@ macro_rules! statuses {
                 }
             }
 
-            /// The whole HTTP/1.1 status line with its CRLF, for a named
-            /// code.
-            pub(crate) fn status_line(self) -> Option<&'static [u8]> {
+            /// The whole HTTP/1.1 status line with its CRLF, followed by
+            /// the name of the `Date` field every response starts with, for
+            /// a named code: one copy for both.
+            pub(crate) fn head_start(self) -> Option<&'static [u8]> {
                 match self.0 {
-                    $($code => Some(concat!("HTTP/1.1 ", $code, " ", $reason, "\r\n").as_bytes()),)*
+                    $($code => Some(concat!("HTTP/1.1 ", $code, " ", $reason, "\r\nDate: ").as_bytes()),)*
                     _ => None,
                 }
             }
@@ -144,14 +145,14 @@ mod tests {
             let Some(s) = StatusCode::from_u16(code) else {
                 continue;
             };
-            match s.status_line() {
-                Some(line) => assert_eq!(line, format!("HTTP/1.1 {s}\r\n").as_bytes()),
+            match s.head_start() {
+                Some(line) => assert_eq!(line, format!("HTTP/1.1 {s}\r\nDate: ").as_bytes()),
                 None => assert_eq!(s.reason(), "", "{code}"),
             }
         }
         assert_eq!(
-            StatusCode::OK.status_line(),
-            Some(&b"HTTP/1.1 200 OK\r\n"[..])
+            StatusCode::OK.head_start(),
+            Some(&b"HTTP/1.1 200 OK\r\nDate: "[..])
         );
     }
 }

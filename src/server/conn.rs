@@ -400,7 +400,7 @@ impl Conn {
                 Ok(q) => req.query = q,
                 Err(e) => {
                     req.recycle(IDLE_KEEP_CAPACITY);
-                    self.respond(ApiError::from(e).into_response(), pending, cx);
+                    self.respond(&ApiError::from(e).into_response(), pending, cx);
                     return;
                 }
             }
@@ -408,7 +408,7 @@ impl Conn {
         match cx.app.route(req) {
             Plan::Respond(response) => {
                 self.req.recycle(IDLE_KEEP_CAPACITY);
-                self.respond(response, pending, cx);
+                self.respond(&response, pending, cx);
             }
             Plan::Run(routed) => {
                 cx.pool.submit(Job {
@@ -430,12 +430,12 @@ impl Conn {
         let State::Waiting(pending) = std::mem::replace(&mut self.state, State::Head) else {
             return Verdict::Open;
         };
-        self.respond(response, pending, cx);
+        self.respond(&response, pending, cx);
         self.drive(cx)
     }
 
     /// Queues a response and logs it.
-    fn respond(&mut self, response: Response, pending: Pending, cx: &mut Cx<'_>) {
+    fn respond(&mut self, response: &Response, pending: Pending, cx: &mut Cx<'_>) {
         let keep_alive = pending.keep_alive && !cx.draining;
         let before = self.wbuf.len();
         let connection = match (keep_alive, pending.http10) {
