@@ -65,8 +65,9 @@ impl AppState {
     /// buffers the next request on the connection reuses.
     pub(crate) fn route(&self, req: &mut Request) -> Plan {
         for (i, mw) in self.middleware.iter().enumerate() {
-            if let Some(resp) = mw.before(req) {
-                return Plan::Respond(self.finish(req, resp, i + 1));
+            if let Some(mut resp) = mw.before(req) {
+                self.finish(req, &mut resp, i + 1);
+                return Plan::Respond(resp);
             }
         }
         match self.route_inner(req) {
@@ -77,7 +78,10 @@ impl AppState {
                 service: Arc::clone(service),
                 request: std::mem::replace(req, Request::blank()),
             })),
-            Routing::Answer(resp) => Plan::Respond(self.finish(req, resp, self.middleware.len())),
+            Routing::Answer(mut resp) => {
+                self.finish(req, &mut resp, self.middleware.len());
+                Plan::Respond(resp)
+            }
         }
     }
 
@@ -147,27 +151,27 @@ impl AppState {
                 Err(ApiError::Panic { cause })
             }
         };
-        let response = match outcome {
+        let mut response = match outcome {
             Ok(response) => response,
             Err(e) => self.error_response(e, service.allowed(), request),
         };
-        self.finish(request, response, self.middleware.len())
+        self.finish(request, &mut response, self.middleware.len());
+        response
     }
 
     /// Passes a response through the `after` hooks of the first `ran`
     /// middlewares (in reverse) and adds CORS headers.
-    fn finish(&self, req: &Request, mut resp: Response, ran: usize) -> Response {
+    fn finish(&self, req: &Request, resp: &mut Response, ran: usize) {
         if let Some(done) = self.middleware.get(..ran) {
             for mw in done.iter().rev() {
-                let _ = catch_unwind(AssertUnwindSafe(|| mw.after(req, &mut resp)));
+                let _ = catch_unwind(AssertUnwindSafe(|| mw.after(req, resp)));
             }
         }
         if let Some(cors) = &self.cors {
             if !Cors::is_preflight(req) {
-                cors.decorate(req, &mut resp);
+                cors.decorate(req, resp);
             }
         }
-        resp
     }
 
     fn error_response(&self, e: ApiError, allowed: MethodSet, req: &Request) -> Response {

@@ -46,9 +46,9 @@ impl fmt::Display for RouteError {
 
 impl std::error::Error for RouteError {}
 
-/// Hashes path segments for the static-child maps: FNV-1a over the bytes,
-/// a few instructions per byte where the default SipHash costs a hundred
-/// per call. The keys of these maps are the registered routes' segments
+/// Hashes path segments for the static-child maps: a multiply-rotate hash
+/// (as FxHash) over eight bytes at a time, a few instructions per word
+/// where the default SipHash costs a hundred per call. The keys of these maps are the registered routes' segments
 /// (fixed at start-up, chosen by the application); a client only looks
 /// up, so it can make no chain longer than the routes themselves made.
 #[derive(Clone, Copy)]
@@ -60,11 +60,36 @@ impl Default for SegmentHasher {
     }
 }
 
+impl SegmentHasher {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
 impl Hasher for SegmentHasher {
+    /// Eight bytes at a time (the keys are fixed when routes are
+    /// registered; a request only chooses what is looked up).
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(w);
+            self.mix(u64::from_le_bytes(word));
         }
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let mut word = [0u8; 8];
+            word.get_mut(..tail.len())
+                .unwrap_or_default()
+                .copy_from_slice(tail);
+            // The length tells "a" from "a\0".
+            self.mix(u64::from_le_bytes(word) ^ ((tail.len() as u64) << 59));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.mix(u64::from(b));
     }
 
     fn finish(&self) -> u64 {
