@@ -359,6 +359,53 @@ fn index_name(table: &str, column: &str) -> String {
     short
 }
 
+/// Statements that serialise schema creation between processes sharing a
+/// database, so that several starting at once on an empty schema do not
+/// race on `CREATE TABLE`/`CREATE INDEX`: taken before a model's table is
+/// looked for again and created, released after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaLock {
+    /// Takes the lock, waiting for another holder. When `reports` is set it
+    /// answers one integer row, `1` once the lock is held.
+    pub acquire: &'static str,
+    /// Whether `acquire` answers a status row.
+    pub reports: bool,
+    /// Releases the lock (answering one integer row); `None` when the lock
+    /// ends with the write's transaction.
+    pub release: Option<&'static str>,
+}
+
+/// The schema lock for `d`: a transaction-scoped advisory lock on
+/// PostgreSQL, a named lock for the current database on MySQL/MariaDB
+/// (their DDL commits implicitly, so it is released explicitly). None for
+/// SQLite, whose single writer already orders schema creation, nor for SQL
+/// Server and Oracle.
+///
+/// ```
+/// use lightapi::backend::sql::{schema_lock, Dialect};
+/// assert!(schema_lock(Dialect::Sqlite).is_none());
+/// let pg = schema_lock(Dialect::Postgres).unwrap();
+/// assert!(pg.acquire.starts_with("SELECT pg_advisory_xact_lock("));
+/// assert!(pg.release.is_none());
+/// ```
+pub fn schema_lock(d: Dialect) -> Option<SchemaLock> {
+    match d {
+        // Any fixed key: advisory locks are per database.
+        Dialect::Postgres => Some(SchemaLock {
+            acquire: "SELECT pg_advisory_xact_lock(4871223117)",
+            reports: false,
+            release: None,
+        }),
+        // Named locks are server-wide: the name includes the database.
+        Dialect::Mysql => Some(SchemaLock {
+            acquire: "SELECT GET_LOCK(CONCAT('lightapi.schema.', DATABASE()), 60)",
+            reports: true,
+            release: Some("SELECT RELEASE_LOCK(CONCAT('lightapi.schema.', DATABASE()))"),
+        }),
+        Dialect::Sqlite | Dialect::MsSql | Dialect::Oracle => None,
+    }
+}
+
 /// `CREATE TABLE` and `CREATE INDEX` statements for a model, to run in order
 /// in one transaction. Unique columns get an inline `UNIQUE`; indexed,
 /// scope and foreign-key columns get an index; foreign keys are table-level

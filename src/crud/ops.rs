@@ -12,7 +12,7 @@
 use std::fmt;
 
 use crate::backend::sql::{self, Insert, ListQuery, Scope};
-use crate::backend::{read_with, write_with, Backend, BackendError, ConflictKind, Value};
+use crate::backend::{read_with, write_with, Backend, BackendError, ConflictKind, Conn, Value};
 use crate::crud::etag::{etag, if_match};
 use crate::crud::validate::Row;
 use crate::model::{FieldType, Model};
@@ -311,16 +311,17 @@ fn set_foreign_keys(model: &Model, row: &Row) -> Vec<String> {
 pub fn ensure_table(backend: &dyn Backend, model: &Model) -> Result<(), CrudError> {
     let d = backend.dialect();
     let (q, types) = sql::introspect(d, model.name());
-    let rows = read_with(backend, |c| c.query(&q.text, &q.params, &types))?;
+    let mut rows = read_with(backend, |c| c.query(&q.text, &q.params, &types))?;
     if rows.is_empty() {
+        // Another process may be creating it at this moment: under the
+        // schema lock, look again and create it only if still missing.
         let ddl = sql::create_table(d, model);
-        write_with(backend, move |c| {
-            for statement in &ddl {
-                c.execute(statement, &[])?;
-            }
-            Ok(())
+        rows = write_with(backend, move |c| {
+            create_if_missing(c, sql::schema_lock(d), &q, &types, &ddl)
         })?;
-        return Ok(());
+        if rows.is_empty() {
+            return Ok(());
+        }
     }
     let columns: Vec<sql::ColumnInfo> = rows.iter().filter_map(|r| sql::column_info(r)).collect();
     let table = model.name();
@@ -469,20 +470,52 @@ pub fn count(
     }
 }
 
+/// Looks for a table (`introspect`) and runs `ddl` when it is missing, all
+/// under `lock`; answers what `introspect` found (empty when it created
+/// the table).
+fn create_if_missing(
+    c: &mut dyn Conn,
+    lock: Option<sql::SchemaLock>,
+    introspect: &sql::Sql,
+    types: &[FieldType],
+    ddl: &[String],
+) -> Result<Vec<Vec<Value>>, BackendError> {
+    if let Some(lock) = lock {
+        if lock.reports {
+            let held = c.query(lock.acquire, &[], &[FieldType::Integer])?;
+            if held.first().and_then(|r| r.first()) != Some(&Value::Integer(1)) {
+                return Err(BackendError::Unavailable {
+                    cause: "timed out waiting for another process creating tables".to_owned(),
+                });
+            }
+        } else {
+            c.execute(lock.acquire, &[])?;
+        }
+    }
+    let result = (|| {
+        let found = c.query(&introspect.text, &introspect.params, types)?;
+        if found.is_empty() {
+            for statement in ddl {
+                c.execute(statement, &[])?;
+            }
+        }
+        Ok(found)
+    })();
+    if let Some(release) = lock.and_then(|l| l.release) {
+        // Ending the session would release it too; a failure here leaves
+        // the result as it is.
+        let _ = c.query(release, &[], &[FieldType::Integer]);
+    }
+    result
+}
+
 enum Outcome {
     Done(Vec<Value>),
     Deleted,
     NotFound,
+    PreconditionRequired,
     PreconditionFailed,
     VersionConflict(i64),
-}
-
-fn precondition_required(model: &Model, pre: &Precondition) -> Result<(), CrudError> {
-    if model.requires_if_match() && *pre == Precondition::None {
-        Err(CrudError::PreconditionRequired)
-    } else {
-        Ok(())
-    }
 }
 
 fn finish(model: &Model, outcome: Outcome) -> Result<Option<Record>, CrudError> {
@@ -490,18 +523,25 @@ fn finish(model: &Model, outcome: Outcome) -> Result<Option<Record>, CrudError> 
         Outcome::Done(values) => to_record(model, values).map(Some),
         Outcome::Deleted => Ok(None),
         Outcome::NotFound => Err(CrudError::NotFound),
+        Outcome::PreconditionRequired => Err(CrudError::PreconditionRequired),
         Outcome::PreconditionFailed => Err(CrudError::PreconditionFailed),
         Outcome::VersionConflict(current) => Err(CrudError::VersionConflict { current }),
     }
 }
 
-/// Checks If-Match and version against the locked current row.
+/// Checks If-Match (present when `required`: a missing row is reported
+/// before a missing precondition) and version against the locked current
+/// row.
 fn check_current(
     current: &[Value],
     pre: &Precondition,
+    required: bool,
     version_index: Option<usize>,
     expected_version: Option<i64>,
 ) -> Result<Option<i64>, Outcome> {
+    if required && *pre == Precondition::None {
+        return Err(Outcome::PreconditionRequired);
+    }
     if let Precondition::IfMatch(tags) = pre {
         if !if_match(tags, &etag(current)) {
             return Err(Outcome::PreconditionFailed);
@@ -529,7 +569,7 @@ fn modify(
     scope: Option<&Scope>,
 ) -> Result<Record, CrudError> {
     let scope = check_scope(model, scope)?;
-    precondition_required(model, &pre)?;
+    let required = model.requires_if_match();
     let d = backend.dialect();
     let expected_version = row.expected_version();
     let fks = set_foreign_keys(model, &row);
@@ -548,7 +588,8 @@ fn modify(
         else {
             return Ok(Outcome::NotFound);
         };
-        let version = match check_current(&current, &pre, version_index, expected_version) {
+        let version = match check_current(&current, &pre, required, version_index, expected_version)
+        {
             Ok(v) => v,
             Err(outcome) => return Ok(outcome),
         };
@@ -624,7 +665,7 @@ pub fn delete(
     scope: Option<&Scope>,
 ) -> Result<(), CrudError> {
     let scope = check_scope(model, scope)?;
-    precondition_required(model, &precondition)?;
+    let required = model.requires_if_match();
     let d = backend.dialect();
     let locked = sql::select_by_id(d, model, id, scope, true);
     let delete = sql::delete(d, model, id, scope);
@@ -637,7 +678,7 @@ pub fn delete(
         else {
             return Ok(Outcome::NotFound);
         };
-        if let Err(outcome) = check_current(&current, &precondition, None, None) {
+        if let Err(outcome) = check_current(&current, &precondition, required, None, None) {
             return Ok(outcome);
         }
         Ok(match conn.execute(&delete.text, &delete.params)? {

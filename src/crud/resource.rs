@@ -15,6 +15,7 @@ use crate::backend::sql::{Keyset, ListQuery, Order};
 use crate::backend::Backend;
 use crate::backend::Dialect;
 use crate::crud::cursor::{CursorKey, Position};
+use crate::crud::etag::if_match;
 use crate::crud::ops::{self, scope_for, Precondition, Record};
 use crate::crud::query::{parse_list_query, ListRequest, Paging, QueryRules};
 use crate::crud::validate::{validate_create, validate_patch, validate_replace};
@@ -549,17 +550,19 @@ impl Crud {
     /// `404`, `412`, `428`, `409`, `400`/`415`/`422` as SPEC §3 says.
     pub fn update(&self, req: &Request, partial: bool) -> HandlerResult {
         let id = path_id(req)?;
-        let body = req.json()?;
         let precondition = precondition(req);
         let scope = self.scope(req)?;
-        // PUT and PATCH differ only in validation: a replace row carries
-        // every writable field, a patch row only those sent.
-        let row = if partial {
-            validate_patch(&self.model, &body)?
-        } else {
-            validate_replace(&self.model, &body)?
+        // Preconditions are evaluated before the content is processed
+        // (RFC 9110 §13.2.1): when the body is refused too, the request is
+        // answered for its precondition first.
+        let row = match self.valid_row(req, partial) {
+            Ok(row) => row,
+            Err(e) => {
+                return Err(self
+                    .precondition_alone(id, &precondition, scope.as_ref())
+                    .unwrap_or(e))
+            }
         };
-        self.storable(&row)?;
         let record = ops::patch(
             &*self.backend,
             &self.model,
@@ -573,6 +576,47 @@ impl Crud {
             e => e.into(),
         })?;
         Ok(record_response(StatusCode::OK, record))
+    }
+
+    /// The body of a `PUT` or `PATCH` as a row to store. PUT and PATCH
+    /// differ only in validation: a replace row carries every writable
+    /// field, a patch row only those sent.
+    fn valid_row(&self, req: &Request, partial: bool) -> Result<Row, ApiError> {
+        let body = req.json()?;
+        let row = if partial {
+            validate_patch(&self.model, &body)?
+        } else {
+            validate_replace(&self.model, &body)?
+        };
+        self.storable(&row)?;
+        Ok(row)
+    }
+
+    /// What a write's precondition alone answers, for a request whose
+    /// content was refused: `404` for a missing row, `428` without a
+    /// required `If-Match`, `412` when it does not match; `None` when there
+    /// is no precondition or it holds, so the content's error stands.
+    fn precondition_alone(
+        &self,
+        id: i64,
+        precondition: &Precondition,
+        scope: Option<&Scope>,
+    ) -> Option<ApiError> {
+        if *precondition == Precondition::None && !self.model.requires_if_match() {
+            return None;
+        }
+        let record = match ops::get(&*self.backend, &self.model, id, scope) {
+            Ok(Some(record)) => record,
+            Ok(None) => return Some(not_found(&self.model, id)),
+            Err(e) => return Some(e.into()),
+        };
+        match precondition {
+            Precondition::None => Some(ApiError::PreconditionRequired),
+            Precondition::IfMatch(tags) if !if_match(tags, &record.etag) => {
+                Some(ApiError::PreconditionFailed)
+            }
+            Precondition::IfMatch(_) => None,
+        }
     }
 
     /// `DELETE /collection/{id}`: `204`, conditional on `If-Match`.

@@ -19,6 +19,7 @@ macro_rules! for_each_crud_case {
             require_if_match_is_enforced,
             concurrent_creates_each_land_once,
             concurrent_if_match_patches_have_one_winner,
+            concurrent_first_starts_create_the_table_once,
             table_mismatch_is_detected,
             scoping_hides_other_owners_rows,
             list_filters_orders_and_pages,
@@ -315,7 +316,43 @@ pub fn require_if_match_is_enforced(db: Arc<dyn Backend>) {
         ops::delete(&*db, &m, a.id, Precondition::None, None).unwrap_err(),
         CrudError::PreconditionRequired
     );
+    // A row that does not exist is 404 whether or not If-Match was sent.
+    let missing = a.id + 1000;
+    assert_eq!(
+        ops::delete(&*db, &m, missing, Precondition::None, None).unwrap_err(),
+        CrudError::NotFound
+    );
+    assert_eq!(
+        ops::patch(&*db, &m, missing, p.clone(), Precondition::None, None).unwrap_err(),
+        CrudError::NotFound
+    );
     ops::patch(&*db, &m, a.id, p, Precondition::IfMatch(vec![a.etag]), None).unwrap();
+    // Nothing was written by the refused requests.
+    assert_eq!(ops::count(&*db, &m, &[], None).unwrap(), 1);
+}
+
+/// Several processes (here: threads with their own connections) starting
+/// at once on a schema without the table: every one of them gets a usable
+/// table, and there is one.
+pub fn concurrent_first_starts_create_the_table_once(db: Arc<dyn Backend>) {
+    let m = Arc::new(person(&unique("first")).field("age", Field::integer().nullable().index()));
+    m.check().unwrap();
+    let barrier = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (db, m, barrier) = (Arc::clone(&db), Arc::clone(&m), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                ops::ensure_table(&*db, &m)
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+    ops::ensure_table(&*db, &m).unwrap();
+    create(&db, &m, json!({"name": "a", "email": "a@x", "age": 3})).unwrap();
+    assert_eq!(ops::count(&*db, &m, &[], None).unwrap(), 1);
 }
 
 pub fn concurrent_creates_each_land_once(db: Arc<dyn Backend>) {

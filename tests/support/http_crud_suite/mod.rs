@@ -84,6 +84,7 @@ macro_rules! http_crud_tests {
             foreign_key_violation_is_409,
             if_match_mismatch_is_412_and_writes_nothing,
             require_if_match_answers_428_without_it,
+            preconditions_are_answered_before_the_body,
             if_none_match_answers_304,
             versioned_model_rejects_a_stale_version,
             integers_round_trip,

@@ -665,6 +665,16 @@ pub fn require_if_match_answers_428_without_it(tdb: &dyn TestDb) {
         428,
     );
     problem(&c.delete(&path), 428);
+    // A bad body does not hide the missing precondition.
+    problem(&c.patch(&path, &json!({"nope": 1})), 428);
+    // A missing row is 404 whether or not If-Match was sent.
+    let missing = format!("/person/{}", row["id"].as_i64().unwrap() + 1000);
+    problem(&c.patch(&missing, &json!({"name": "Eve"})), 404);
+    problem(
+        &c.put(&missing, &json!({"name": "Eve", "email": "eve@x"})),
+        404,
+    );
+    problem(&c.delete(&missing), 404);
     let g = c.get(&path);
     assert_eq!(expect_json(&g, 200), row);
     assert_eq!(strong_etag(&g), tag);
@@ -685,6 +695,47 @@ pub fn require_if_match_answers_428_without_it(tdb: &dyn TestDb) {
         &c.send("DELETE", &path, &[("If-Match", tag.as_str())], None),
         204,
     );
+}
+
+/// Preconditions are evaluated before the content (RFC 9110 §13.2.1): a
+/// write whose If-Match fails and whose body is bad too is a 412, and one
+/// for a missing row a 404; with the precondition holding, the body's own
+/// error stands.
+pub fn preconditions_are_answered_before_the_body(tdb: &dyn TestDb) {
+    let db = tdb.database("prebody");
+    let m = person(&db);
+    let s = Server::start(db, |app| app.register("/person", m));
+    let mut c = s.client();
+    let r = c.post("/person", &json!({"name": "Ada", "email": "ada@x"}));
+    let row = expect_json(&r, 201);
+    let tag = strong_etag(&r);
+    let path = item("/person", &row);
+    let missing = format!("/person/{}", row["id"].as_i64().unwrap() + 1000);
+    let ct = ("Content-Type", "application/json");
+    let stale = ("If-Match", "\"stale\"");
+    let current = ("If-Match", tag.as_str());
+    let invalid = br#"{"name": 5, "nope": 1}"#;
+    for method in ["PUT", "PATCH"] {
+        problem(&c.send(method, &path, &[ct, stale], Some(invalid)), 412);
+        problem(
+            &c.send(method, &path, &[ct, stale], Some(b"{not json")),
+            412,
+        );
+        problem(
+            &c.send(method, &missing, &[ct, current], Some(invalid)),
+            404,
+        );
+        problem(&c.send(method, &path, &[ct, current], Some(invalid)), 422);
+        problem(&c.send(method, &path, &[ct], Some(invalid)), 422);
+        problem(
+            &c.send(method, &path, &[ct, current], Some(b"{not json")),
+            400,
+        );
+    }
+    // Nothing was written.
+    let g = c.get(&path);
+    assert_eq!(expect_json(&g, 200), row);
+    assert_eq!(strong_etag(&g), tag);
 }
 
 pub fn if_none_match_answers_304(tdb: &dyn TestDb) {
