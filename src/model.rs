@@ -339,13 +339,15 @@ impl Field {
     /// assert_eq!(Field::integer().parse_text("-7"), Ok(Value::Integer(-7)));
     /// assert_eq!(Field::boolean().parse_text("true"), Ok(Value::Boolean(true)));
     /// assert!(Field::integer().parse_text("99999999999999999999").is_err());
+    /// // The number syntax JSON (and so the OpenAPI document) allows.
+    /// assert_eq!(Field::integer().parse_text("2.0"), Ok(Value::Integer(2)));
+    /// assert_eq!(Field::integer().parse_text("1e3"), Ok(Value::Integer(1000)));
+    /// assert!(Field::integer().parse_text("2.5").is_err());
+    /// assert!(Field::integer().parse_text(" 2").is_err());
     /// ```
     pub fn parse_text(&self, text: &str) -> Result<Value, String> {
         match self.kind {
-            FieldType::Integer => text
-                .parse::<i64>()
-                .map(Value::Integer)
-                .map_err(|_| "expected a 64-bit integer".to_owned()),
+            FieldType::Integer => integer_text(text).map(Value::Integer),
             FieldType::Float => match text.parse::<f64>() {
                 Ok(f) if f.is_finite() => Ok(Value::Float(f)),
                 _ => Err("expected a finite number".to_owned()),
@@ -414,6 +416,24 @@ impl Field {
                 json_kind(other)
             )),
         }
+    }
+}
+
+/// The integer a query value denotes: decimal digits, or any JSON number
+/// that is exactly an integer (`2.0`, `1e3`), as the JSON Schema `integer`
+/// type the OpenAPI document gives such parameters allows.
+pub(crate) fn integer_text(text: &str) -> Result<i64, String> {
+    if let Ok(i) = text.parse::<i64>() {
+        return Ok(i);
+    }
+    let expected = || "expected a 64-bit integer".to_owned();
+    // The JSON number grammar, and nothing around it.
+    if text.trim() != text {
+        return Err(expected());
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Number(n)) => exact_integer(&n),
+        _ => Err(expected()),
     }
 }
 

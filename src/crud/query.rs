@@ -146,8 +146,9 @@ pub fn parse_list_query(
             .map(|(_, v)| v.as_str())
     };
     let positive = |name: &str, v: &str| -> Result<u64, QueryParamError> {
-        v.parse::<u64>()
+        crate::model::integer_text(v)
             .ok()
+            .and_then(|n| u64::try_from(n).ok())
             .filter(|n| *n >= 1)
             .ok_or_else(|| err(name, "must be a positive integer".into()))
     };
@@ -247,10 +248,7 @@ fn parse_filter(
     let typed = |text: &str| -> Result<Value, String> {
         match model.field_named(field) {
             Some(f) => f.parse_text(text),
-            None => text
-                .parse::<i64>()
-                .map(Value::Integer)
-                .map_err(|_| "expected a 64-bit integer".into()),
+            None => crate::model::integer_text(text).map(Value::Integer),
         }
     };
     let op = match op {
@@ -420,6 +418,20 @@ mod tests {
         assert!(parse(&[("fields", "secret")]).is_err());
         assert!(parse(&[("page_size", "101")]).is_err());
         assert!(parse(&[("page", "0")]).is_err());
+        // Integers in any JSON number form that is exactly one, as the
+        // OpenAPI document's `integer` allows.
+        let q = parse(&[("id", "1.0"), ("qty__lte", "2e1"), ("page", "3.0")]).unwrap();
+        assert_eq!(q.filters[0].op, FilterOp::Eq(Value::Integer(1)));
+        assert_eq!(q.filters[1].op, FilterOp::Lte(Value::Integer(20)));
+        assert_eq!(q.paging, Paging::Page { page: 3, size: 10 });
+        for bad in [
+            ("id", "1.5"),
+            ("qty", " 1"),
+            ("page", "1e-1"),
+            ("page", "-1.0"),
+        ] {
+            assert!(parse(&[bad]).is_err(), "{bad:?}");
+        }
         assert!(parse(&[("page", "1"), ("page", "2")]).is_err());
         assert!(parse(&[("page", "1"), ("cursor", "")]).is_err());
         assert_eq!(
