@@ -572,10 +572,7 @@ pub fn foreign_key_violation_is_409(tdb: &dyn TestDb) {
 pub fn if_match_mismatch_is_412_and_writes_nothing(tdb: &dyn TestDb) {
     let s = person_server(tdb, "412");
     let mut c = s.client();
-    let r = c.post("/person", &json!({"name": "Ada", "email": "ada@x"}));
-    let row = expect_json(&r, 201);
-    let tag0 = strong_etag(&r);
-    let path = item("/person", &row);
+    let (row, tag0, path) = create_ada(&mut c);
     let ct = ("Content-Type", "application/json");
     let weak = format!("W/{tag0}");
     for wrong in ["\"deadbeef\"", "\"\"", weak.as_str(), "\"x\", \"y\""] {
@@ -655,10 +652,7 @@ pub fn require_if_match_answers_428_without_it(tdb: &dyn TestDb) {
     let m = person(&db).require_if_match();
     let s = Server::start(db, |app| app.register("/person", m));
     let mut c = s.client();
-    let r = c.post("/person", &json!({"name": "Ada", "email": "ada@x"}));
-    let row = expect_json(&r, 201);
-    let tag = strong_etag(&r);
-    let path = item("/person", &row);
+    let (row, tag, path) = create_ada(&mut c);
     problem(&c.patch(&path, &json!({"name": "Eve"})), 428);
     problem(
         &c.put(&path, &json!({"name": "Eve", "email": "eve@x"})),
@@ -702,14 +696,9 @@ pub fn require_if_match_answers_428_without_it(tdb: &dyn TestDb) {
 /// for a missing row a 404; with the precondition holding, the body's own
 /// error stands.
 pub fn preconditions_are_answered_before_the_body(tdb: &dyn TestDb) {
-    let db = tdb.database("prebody");
-    let m = person(&db);
-    let s = Server::start(db, |app| app.register("/person", m));
+    let s = person_server(tdb, "prebody");
     let mut c = s.client();
-    let r = c.post("/person", &json!({"name": "Ada", "email": "ada@x"}));
-    let row = expect_json(&r, 201);
-    let tag = strong_etag(&r);
-    let path = item("/person", &row);
+    let (row, tag, path) = create_ada(&mut c);
     let missing = format!("/person/{}", row["id"].as_i64().unwrap() + 1000);
     let ct = ("Content-Type", "application/json");
     let stale = ("If-Match", "\"stale\"");
@@ -741,10 +730,7 @@ pub fn preconditions_are_answered_before_the_body(tdb: &dyn TestDb) {
 pub fn if_none_match_answers_304(tdb: &dyn TestDb) {
     let s = person_server(tdb, "304");
     let mut c = s.client();
-    let r = c.post("/person", &json!({"name": "Ada", "email": "ada@x"}));
-    let row = expect_json(&r, 201);
-    let tag = strong_etag(&r);
-    let path = item("/person", &row);
+    let (row, tag, path) = create_ada(&mut c);
     let weak = format!("W/{tag}");
     let listed = format!("\"other\", {tag}");
     for inm in [tag.as_str(), weak.as_str(), listed.as_str(), "*"] {
@@ -806,4 +792,13 @@ pub fn versioned_model_rejects_a_stale_version(tdb: &dyn TestDb) {
     let p = c.patch(&path, &json!({"age": 9}));
     assert_eq!(expect_json(&p, 200)["version"], json!(4));
     expect_invalid(&c.patch(&path, &json!({"version": "4"})), &["version"]);
+}
+
+/// Creates Ada through `c`: her row, its strong ETag and its item path.
+fn create_ada(c: &mut Client) -> (Json, String, String) {
+    let r = c.post("/person", &json!({"name": "Ada", "email": "ada@x"}));
+    let row = expect_json(&r, 201);
+    let tag = strong_etag(&r);
+    let path = item("/person", &row);
+    (row, tag, path)
 }
