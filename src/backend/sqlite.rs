@@ -31,7 +31,7 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, Connection, ErrorCode, OpenFlags, ToSql};
 
-use super::write_queue::WriteQueue;
+use super::write_queue::{CloseOnDrop, WriteQueue};
 use super::{
     BackendError, ConflictKind, Conn, Dialect, PoolOptions, Synchronous, Value, WriteJob,
     WriteOutput,
@@ -305,6 +305,7 @@ fn run_group(conn: &Connection, jobs: Vec<Job>) {
 }
 
 fn writer_loop(conn: Connection, queue: &WriteQueue<Job>, max_group: usize) {
+    let _stop = CloseOnDrop(queue);
     let mut jobs = Vec::new();
     while queue.take(&mut jobs, max_group) {
         run_group(&conn, std::mem::take(&mut jobs));

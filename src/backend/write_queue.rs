@@ -98,6 +98,21 @@ impl<T> WriteQueue<T> {
     }
 }
 
+/// Held by the consumer: when it stops, however it stops (a panic
+/// included), the queue is closed and the jobs still in it are dropped, so
+/// their callers get an error instead of waiting for ever.
+pub(crate) struct CloseOnDrop<'q, T>(pub(crate) &'q WriteQueue<T>);
+
+impl<T> Drop for CloseOnDrop<'_, T> {
+    fn drop(&mut self) {
+        self.0.close();
+        let mut rest = Vec::new();
+        while self.0.take(&mut rest, usize::MAX) {
+            rest.clear();
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -176,6 +191,26 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         q.close();
         assert_eq!(pusher.join().unwrap(), Err(2));
+    }
+
+    #[test]
+    fn a_consumer_that_dies_closes_the_queue_and_drops_what_waits() {
+        let q = Arc::new(WriteQueue::new(8));
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        q.push(tx).unwrap();
+        let consumer = {
+            let q = Arc::clone(&q);
+            std::thread::spawn(move || {
+                let _guard = CloseOnDrop(&*q);
+                panic!("the consumer failed");
+            })
+        };
+        assert!(consumer.join().is_err());
+        // The queued job was dropped: its caller is not left waiting.
+        assert!(rx.recv().is_err());
+        assert!(q.is_closed());
+        let (tx, _rx) = std::sync::mpsc::channel::<()>();
+        assert!(q.push(tx).is_err());
     }
 
     #[test]
