@@ -83,9 +83,10 @@ pub(crate) fn document(routes: &[(String, &dyn Service)], title: &str) -> Vec<u8
         }
         write_json(&mut out, &Value::from(pattern.as_str()));
         out.push(b':');
-        write_json(&mut out, &path_item(pattern, *service));
+        write_path_item(&mut out, pattern, *service);
     }
     out.extend_from_slice(b"}}");
+    out.shrink_to_fit();
     out
 }
 
@@ -96,10 +97,10 @@ fn write_json(out: &mut Vec<u8>, value: &Value) {
     }
 }
 
-/// The path item of one route: its path parameters and one operation per
-/// method.
-fn path_item(pattern: &str, service: &dyn Service) -> Value {
-    let mut item = Map::new();
+/// Appends the path item of one route: its path parameters and one
+/// operation per method, each built and written on its own, in the sorted
+/// key order a `serde_json` object would give.
+fn write_path_item(out: &mut Vec<u8>, pattern: &str, service: &dyn Service) {
     let doc = service.doc();
     let mut path_params = Vec::new();
     for seg in pattern.split('/') {
@@ -113,17 +114,35 @@ fn path_item(pattern: &str, service: &dyn Service) -> Value {
                 .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
         }
     }
-    if !path_params.is_empty() {
-        item.insert("parameters".into(), Value::from(path_params));
-    }
-    for method in service.allowed().iter() {
-        if matches!(method, Method::Head | Method::Options) {
-            continue;
+    // The keys in sorted order: `parameters` falls between `get` and
+    // `patch`; HEAD and OPTIONS are not documented as operations.
+    const KEYS: [(&str, Option<Method>); 6] = [
+        ("delete", Some(Method::Delete)),
+        ("get", Some(Method::Get)),
+        ("parameters", None),
+        ("patch", Some(Method::Patch)),
+        ("post", Some(Method::Post)),
+        ("put", Some(Method::Put)),
+    ];
+    let allowed = service.allowed();
+    out.push(b'{');
+    let mut first = true;
+    for (key, method) in KEYS {
+        let value = match method {
+            Some(m) if allowed.contains(m) => operation(pattern, m, &doc, &service.access(m)),
+            None if !path_params.is_empty() => Value::from(std::mem::take(&mut path_params)),
+            _ => continue,
+        };
+        if !first {
+            out.push(b',');
         }
-        let op = operation(pattern, method, &doc, &service.access(method));
-        item.insert(method.as_str().to_ascii_lowercase(), op);
+        first = false;
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        write_json(out, &value);
     }
-    Value::Object(item)
+    out.push(b'}');
 }
 
 fn problem_schema() -> Value {

@@ -55,6 +55,14 @@ fn every_route_and_method_is_documented_with_its_security() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/json"));
     let doc = r.json();
+    // Written piece by piece, the document is still one canonical JSON
+    // text: the bytes a `serde_json` object tree of it serialises to (keys
+    // sorted, no whitespace, every key once).
+    assert_eq!(
+        serde_json::to_vec(&doc).unwrap(),
+        r.body,
+        "the document is not in canonical form"
+    );
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
     assert_eq!(
