@@ -42,11 +42,11 @@ const ERRORS: [(u16, &str); 13] = [
 /// Builds the document for `routes` (pattern, service) in registration
 /// order, serialised.
 ///
-/// The document is written piece by piece: one path item exists as a JSON
-/// tree at a time, so a large API does not need its whole document in
-/// memory as a tree (several times the size of its text) at start-up. Keys
-/// come out in the same sorted order a single `serde_json` object would
-/// give.
+/// The document is written piece by piece: only the component schemas and
+/// one operation at a time exist as JSON trees, so a large API does not
+/// need its whole document in memory as a tree (several times the size of
+/// its text) at start-up. Keys come out in the same sorted order a single
+/// `serde_json` object would give.
 pub(crate) fn document(routes: &[(String, &dyn Service)], title: &str) -> Vec<u8> {
     let mut schemas = Map::new();
     schemas.insert("Problem".into(), problem_schema());

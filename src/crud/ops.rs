@@ -429,6 +429,38 @@ pub fn get(
         .transpose()
 }
 
+/// Checks a write's precondition alone against the stored row, without
+/// writing: the rule [`replace`], [`patch`] and [`delete`] apply inside
+/// their transaction, for a request refused for another reason (its body)
+/// that must still be answered for its precondition first.
+///
+/// # Errors
+///
+/// [`CrudError::NotFound`], [`CrudError::PreconditionRequired`],
+/// [`CrudError::PreconditionFailed`], or a backend error.
+pub fn check_precondition(
+    backend: &dyn Backend,
+    model: &Model,
+    id: i64,
+    precondition: &Precondition,
+    scope: Option<&Scope>,
+) -> Result<(), CrudError> {
+    let scope = check_scope(model, scope)?;
+    let q = sql::select_by_id(backend.dialect(), model, id, scope, false);
+    let types = column_types(model);
+    let rows = read_with(backend, |c| c.query(&q.text, &q.params, &types))?;
+    let outcome = match rows.first() {
+        None => Outcome::NotFound,
+        Some(current) => {
+            match check_current(current, precondition, model.requires_if_match(), None, None) {
+                Ok(_) => return Ok(()),
+                Err(outcome) => outcome,
+            }
+        }
+    };
+    finish(model, outcome).map(|_| ())
+}
+
 /// Lists the rows matching `query` within `scope`.
 ///
 /// # Errors

@@ -15,7 +15,6 @@ use crate::backend::sql::{Keyset, ListQuery, Order};
 use crate::backend::Backend;
 use crate::backend::Dialect;
 use crate::crud::cursor::{CursorKey, Position};
-use crate::crud::etag::if_match;
 use crate::crud::ops::{self, scope_for, Precondition, Record};
 use crate::crud::query::{parse_list_query, ListRequest, Paging, QueryRules};
 use crate::crud::validate::{validate_create, validate_patch, validate_replace};
@@ -571,10 +570,7 @@ impl Crud {
             precondition,
             scope.as_ref(),
         )
-        .map_err(|e| match e {
-            ops::CrudError::NotFound => not_found(&self.model, id),
-            e => e.into(),
-        })?;
+        .map_err(|e| self.write_error(id, e))?;
         Ok(record_response(StatusCode::OK, record))
     }
 
@@ -605,17 +601,16 @@ impl Crud {
         if *precondition == Precondition::None && !self.model.requires_if_match() {
             return None;
         }
-        let record = match ops::get(&*self.backend, &self.model, id, scope) {
-            Ok(Some(record)) => record,
-            Ok(None) => return Some(not_found(&self.model, id)),
-            Err(e) => return Some(e.into()),
-        };
-        match precondition {
-            Precondition::None => Some(ApiError::PreconditionRequired),
-            Precondition::IfMatch(tags) if !if_match(tags, &record.etag) => {
-                Some(ApiError::PreconditionFailed)
-            }
-            Precondition::IfMatch(_) => None,
+        ops::check_precondition(&*self.backend, &self.model, id, precondition, scope)
+            .err()
+            .map(|e| self.write_error(id, e))
+    }
+
+    /// The answer to a failed write on row `id`.
+    fn write_error(&self, id: i64, e: ops::CrudError) -> ApiError {
+        match e {
+            ops::CrudError::NotFound => not_found(&self.model, id),
+            e => e.into(),
         }
     }
 
@@ -632,10 +627,7 @@ impl Crud {
             precondition(req),
             self.scope(req)?.as_ref(),
         )
-        .map_err(|e| match e {
-            ops::CrudError::NotFound => not_found(&self.model, id),
-            e => e.into(),
-        })?;
+        .map_err(|e| self.write_error(id, e))?;
         Ok(Response::new(StatusCode::NO_CONTENT))
     }
 }

@@ -48,7 +48,8 @@ impl std::error::Error for RouteError {}
 
 /// Hashes path segments for the static-child maps: a multiply-rotate hash
 /// (as FxHash) over eight bytes at a time, a few instructions per word
-/// where the default SipHash costs a hundred per call. The keys of these maps are the registered routes' segments
+/// where the default SipHash costs a hundred per call. The keys of these
+/// maps are the registered routes' segments
 /// (fixed at start-up, chosen by the application); a client only looks
 /// up, so it can make no chain longer than the routes themselves made.
 #[derive(Clone, Copy)]
