@@ -3,10 +3,12 @@
 //! Patterns are stored in a segment trie, so a lookup costs one hash probe
 //! per path segment however many routes there are. Static segments win over
 //! parameters; when a static branch fails deeper down, the parameter branch
-//! is tried. `/a/b` and `/a/b/` are the same route.
+//! is tried, and a parameter branch is taken only when the segment
+//! percent-decodes. `/a/b` and `/a/b/` are the same route.
 
 pub mod pattern;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -225,8 +227,9 @@ impl<T> Router<T> {
     /// percent-decoded.
     ///
     /// # Errors
-    /// [`RouteError::NotFound`] when no pattern matches (or a parameter does
-    /// not decode to UTF-8).
+    /// [`RouteError::NotFound`] when no pattern matches. A parameter must
+    /// percent-decode to UTF-8 to match; when the preferred route's does
+    /// not, the next route that matches is taken.
     pub fn lookup(&self, path: &str) -> Result<(&T, Params), RouteError> {
         let trimmed = if path.len() > 1 {
             path.strip_suffix('/').unwrap_or(path)
@@ -239,7 +242,7 @@ impl<T> Router<T> {
             }
         }
         let rest = trimmed.strip_prefix('/').ok_or(RouteError::NotFound)?;
-        let mut raw: Vec<(Arc<str>, &str)> = Vec::new();
+        let mut raw: Vec<(Arc<str>, Cow<'_, str>)> = Vec::new();
         let found = if rest.is_empty() {
             self.node(0).value
         } else {
@@ -247,19 +250,21 @@ impl<T> Router<T> {
         };
         let idx = found.ok_or(RouteError::NotFound)?;
         let (_, value) = self.values.get(idx).ok_or(RouteError::NotFound)?;
-        let mut params = Params::with_capacity(raw.len());
-        for (name, v) in raw {
-            let decoded = decode_component(v, false).map_err(|_| RouteError::NotFound)?;
-            params.push((name, decoded.into_owned()));
-        }
+        let params = raw
+            .into_iter()
+            .map(|(name, v)| (name, v.into_owned()))
+            .collect();
         Ok((value, params))
     }
 
+    /// Matches `rest` below `node`, static segments first; a parameter
+    /// branch is taken only when the segment percent-decodes, so a path
+    /// whose preferred route cannot take it falls back to the next one.
     fn walk<'p>(
         &self,
         node: usize,
         rest: &'p str,
-        params: &mut Vec<(Arc<str>, &'p str)>,
+        params: &mut Vec<(Arc<str>, Cow<'p, str>)>,
     ) -> Option<usize> {
         // A plain scan: segments are short, and the general substring
         // search costs more to set up than to run here.
@@ -271,7 +276,7 @@ impl<T> Router<T> {
             return None;
         }
         let n = self.node(node);
-        let descend = |child: usize, params: &mut Vec<(Arc<str>, &'p str)>| match tail {
+        let descend = |child: usize, params: &mut Vec<(Arc<str>, Cow<'p, str>)>| match tail {
             None => self.node(child).value,
             Some(t) => self.walk(child, t, params),
         };
@@ -281,11 +286,13 @@ impl<T> Router<T> {
             }
         }
         if let Some((name, child)) = &n.param {
-            params.push((name.clone(), seg));
-            if let Some(v) = descend(*child, params) {
-                return Some(v);
+            if let Ok(decoded) = decode_component(seg, false) {
+                params.push((name.clone(), decoded));
+                if let Some(v) = descend(*child, params) {
+                    return Some(v);
+                }
+                params.pop();
             }
-            params.pop();
         }
         None
     }
@@ -370,6 +377,19 @@ mod tests {
         assert_eq!(find(&r, "/a/z/c"), Some((7, vec!["z".into()])));
         assert_eq!(find(&r, "/a/b/c//"), None);
         assert_eq!(find(&r, "/A/b/c"), None, "paths are case-sensitive");
+    }
+
+    #[test]
+    fn a_parameter_that_does_not_decode_falls_back_to_the_next_route() {
+        let mut r = router();
+        r.insert("/{kind}/%zz", 6).unwrap();
+        r.insert("/files/{name}", 7).unwrap();
+        // `/person/{id}` is preferred, but `%zz` is no escape: the
+        // parameter route below `{kind}` takes the path instead.
+        assert_eq!(find(&r, "/person/%zz"), Some((6, vec!["person".into()])));
+        assert_eq!(find(&r, "/files/%zz"), Some((6, vec!["files".into()])));
+        assert_eq!(find(&r, "/files/a%20b"), Some((7, vec!["a b".into()])));
+        assert_eq!(find(&r, "/files/%ff"), None, "not UTF-8, and no other route");
     }
 
     #[test]
