@@ -743,6 +743,24 @@ mod tests {
     const DEFAULT_READERS_FOR_TEST: usize = crate::backend::DEFAULT_MAX_READ_CONNECTIONS;
 
     #[test]
+    fn start_up_opens_no_read_connection() {
+        use crate::{Field, Model};
+        let (db, path) = file_db("startup");
+        let model = Model::new("person").field("name", Field::text());
+        // Created on the first start, checked on the second: both through
+        // the writer, so no reader is held by a server that has served
+        // nothing yet.
+        crate::crud::ops::ensure_table(&db, &model).unwrap();
+        crate::crud::ops::ensure_table(&db, &model).unwrap();
+        let Inner::File(f) = &db.inner else { panic!() };
+        assert_eq!(lock(&f.readers.state).open, 0);
+        read_with(&db, |c| c.query("SELECT COUNT(*) FROM person", &[], &[])).unwrap();
+        assert_eq!(lock(&f.readers.state).open, 1);
+        db.close();
+        cleanup(&path);
+    }
+
+    #[test]
     fn values_round_trip_through_sqlite() {
         let db = SqliteBackend::open(Target::Memory, &PoolOptions::default()).unwrap();
         let values = vec![

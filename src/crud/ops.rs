@@ -311,17 +311,15 @@ fn set_foreign_keys(model: &Model, row: &Row) -> Vec<String> {
 pub fn ensure_table(backend: &dyn Backend, model: &Model) -> Result<(), CrudError> {
     let d = backend.dialect();
     let (q, types) = sql::introspect(d, model.name());
-    let mut rows = read_with(backend, |c| c.query(&q.text, &q.params, &types))?;
+    // Looked up and created on the write connection, under the schema lock
+    // (another process may be creating it at this moment): start-up opens
+    // no read connection, which the first read opens when it needs one.
+    let ddl = sql::create_table(d, model);
+    let rows = write_with(backend, move |c| {
+        create_if_missing(c, sql::schema_lock(d), &q, &types, &ddl)
+    })?;
     if rows.is_empty() {
-        // Another process may be creating it at this moment: under the
-        // schema lock, look again and create it only if still missing.
-        let ddl = sql::create_table(d, model);
-        rows = write_with(backend, move |c| {
-            create_if_missing(c, sql::schema_lock(d), &q, &types, &ddl)
-        })?;
-        if rows.is_empty() {
-            return Ok(());
-        }
+        return Ok(());
     }
     let columns: Vec<sql::ColumnInfo> = rows.iter().filter_map(|r| sql::column_info(r)).collect();
     let table = model.name();

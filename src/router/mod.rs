@@ -389,7 +389,11 @@ mod tests {
         assert_eq!(find(&r, "/person/%zz"), Some((6, vec!["person".into()])));
         assert_eq!(find(&r, "/files/%zz"), Some((6, vec!["files".into()])));
         assert_eq!(find(&r, "/files/a%20b"), Some((7, vec!["a b".into()])));
-        assert_eq!(find(&r, "/files/%ff"), None, "not UTF-8, and no other route");
+        assert_eq!(
+            find(&r, "/files/%ff"),
+            None,
+            "not UTF-8, and no other route"
+        );
     }
 
     #[test]
