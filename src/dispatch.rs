@@ -6,7 +6,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crate::auth::Authenticator;
+use crate::auth::{Access, Authenticator};
 use crate::backend::Backend;
 use crate::cors::Cors;
 use crate::endpoint::Service;
@@ -100,11 +100,26 @@ impl AppState {
         };
         let allowed = entry.allowed;
         if method == Method::Options {
-            return Routing::Answer(match &self.cors {
-                Some(cors) if Cors::is_preflight(req) => cors.preflight(req, allowed),
-                _ => Response::new(StatusCode::NO_CONTENT)
+            if let Some(cors) = &self.cors {
+                if Cors::is_preflight(req) {
+                    return Routing::Answer(cors.preflight(req, allowed));
+                }
+            }
+            // Any other OPTIONS tells which methods the route has: public
+            // when one of them is, otherwise for a valid token only.
+            let public = allowed
+                .iter()
+                .filter(|&m| m != Method::Options && m != Method::Head)
+                .any(|m| entry.service.access(m).is_public());
+            if !public {
+                if let Err(e) = self.auth.authorize(&Access::Authenticated, req) {
+                    return Routing::Answer(e.into_response());
+                }
+            }
+            return Routing::Answer(
+                Response::new(StatusCode::NO_CONTENT)
                     .with_header("Allow", allowed.to_allow_header()),
-            });
+            );
         }
         if !allowed.contains(method) {
             let e = ApiError::Route(RouteError::MethodNotAllowed { allow: allowed });

@@ -253,8 +253,38 @@ fn permissions_per_route_and_method() {
     for p in ["/healthz", "/readyz", "/openapi.json"] {
         assert_eq!(c.get(p, "").status, 200, "{p} is public");
     }
+    // OPTIONS is as open as the route's most open method: `/note` has a
+    // public GET, so anyone may ask which methods it has.
+    c.send("OPTIONS /note HTTP/1.1\r\nHost: t\r\n\r\n".to_string());
+    let o = c.read_response();
+    assert_eq!(o.status, 204);
+    assert_eq!(o.header("allow"), Some("GET, HEAD, POST, OPTIONS"));
     server.stop();
     let _ = std::fs::remove_file(&db);
+}
+
+#[test]
+fn options_on_a_protected_route_needs_a_token() {
+    let server = start(|app| app.register("/echo", Private));
+    let mut c = Client::connect(server.local_addr());
+    c.send("OPTIONS /echo HTTP/1.1\r\nHost: t\r\n\r\n".to_string());
+    let r = c.read_response();
+    r.assert_problem(401);
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(r.header("allow"), None, "the methods are not told");
+    c.send("OPTIONS /echo HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer not-a-token\r\n\r\n");
+    c.read_response().assert_problem(401);
+    c.send(format!(
+        "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {}\r\n\r\n",
+        token("alice", false)
+    ));
+    let o = c.read_response();
+    assert_eq!(o.status, 204);
+    assert_eq!(o.header("allow"), Some("GET, HEAD, OPTIONS"));
+    // `OPTIONS *` names only the methods the server knows.
+    c.send("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n".to_string());
+    assert_eq!(c.read_response().status, 204);
+    server.stop();
 }
 
 #[test]

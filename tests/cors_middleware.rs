@@ -91,8 +91,12 @@ fn preflight_is_answered_without_authentication() {
         );
         assert!(vary_has_origin(&r));
     }
-    // A plain OPTIONS (not a preflight) is answered too, with `Allow`.
+    // A plain OPTIONS (not a preflight) is an ordinary request on a
+    // protected route: it needs the token, then gets `Allow`.
     let plain = send(&api, "OPTIONS", &path, &[]);
+    assert_eq!(plain.status, 401);
+    let auth = format!("Authorization: Bearer {}", api.token);
+    let plain = send(&api, "OPTIONS", &path, &[&auth]);
     assert_eq!(plain.status, 204);
     assert!(plain.header("allow").unwrap().contains("POST"));
 }

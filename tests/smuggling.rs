@@ -217,3 +217,20 @@ fn rejects_repeated_host() {
         400,
     );
 }
+
+/// RFC 9112 §3.2: a `Host` value that is not `host[:port]` is refused,
+/// including two values joined into one field.
+#[test]
+fn rejects_invalid_host_values() {
+    refused(
+        &[
+            "GET /echo HTTP/1.1\r\nHost: t, u\r\n\r\n",
+            "GET /echo HTTP/1.1\r\nHost: t u\r\n\r\n",
+            "GET /echo HTTP/1.1\r\nHost: user@t\r\n\r\n",
+            "GET /echo HTTP/1.1\r\nHost: t/x\r\n\r\n",
+            "GET /echo HTTP/1.1\r\nHost: t:80x\r\n\r\n",
+            "GET /echo HTTP/1.0\r\nHost: [::1\r\n\r\n",
+        ],
+        400,
+    );
+}

@@ -113,7 +113,8 @@ pub enum ParseError {
         /// What was wrong.
         reason: &'static str,
     },
-    /// A missing or repeated `Host` on HTTP/1.1.
+    /// A missing or repeated `Host` on HTTP/1.1, or a `Host` value that is
+    /// not `host[:port]` (RFC 9112 §3.2).
     BadHost {
         /// What was wrong.
         reason: &'static str,
@@ -304,6 +305,11 @@ fn parse_with<'b>(
         let name = h.name.as_bytes();
         if is_name(name, b"host") {
             hosts += 1;
+            if !valid_host(value) {
+                return Err(ParseError::BadHost {
+                    reason: "invalid Host value",
+                });
+            }
         } else if is_name(name, b"content-length") {
             let n = parse_content_length(value)?;
             match content_length {
@@ -502,6 +508,79 @@ fn is_name(name: &[u8], lower: &[u8]) -> bool {
     name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
 }
 
+/// Whether a `Host` value is `uri-host [ ":" port ]` (RFC 9112 §3.2,
+/// RFC 3986 §3.2.2): a bracketed IP literal or a reg-name (unreserved
+/// characters, sub-delims, percent escapes; IPv4 addresses are reg-names
+/// too), then optionally `:` and digits. Empty is allowed (a target URI
+/// without authority). A user-info part, a path, whitespace inside, or two
+/// values joined by a comma and a space are not.
+fn valid_host(value: &[u8]) -> bool {
+    let value = value.trim_ascii();
+    let (host, port) = if let Some(literal) = value.strip_prefix(b"[") {
+        let Some(end) = literal.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let (inside, after) = literal.split_at(end);
+        let after = after.get(1..).unwrap_or_default();
+        let inside_ok = !inside.is_empty()
+            && inside
+                .iter()
+                .all(|&b| b == b':' || HOST_CHAR[usize::from(b)] == 1);
+        if !inside_ok {
+            return false;
+        }
+        match after.split_first() {
+            None => return true,
+            Some((b':', port)) => (&[][..], port),
+            Some(_) => return false,
+        }
+    } else {
+        match value.iter().position(|&b| b == b':') {
+            Some(i) => (
+                value.get(..i).unwrap_or_default(),
+                value.get(i + 1..).unwrap_or_default(),
+            ),
+            None => (value, &[][..]),
+        }
+    };
+    let mut i = 0;
+    while let Some(&b) = host.get(i) {
+        match HOST_CHAR[usize::from(b)] {
+            1 => i += 1,
+            2 if host
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+            {
+                i += 3
+            }
+            _ => return false,
+        }
+    }
+    port.iter().all(u8::is_ascii_digit)
+}
+
+/// 1 for the characters of a reg-name (RFC 3986 unreserved and
+/// sub-delims), 2 for `%`, 0 for the rest.
+static HOST_CHAR: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphanumeric() {
+            1
+        } else {
+            match c {
+                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*'
+                | b'+' | b',' | b';' | b'=' => 1,
+                b'%' => 2,
+                _ => 0,
+            }
+        };
+        b += 1;
+    }
+    t
+};
+
 /// Comma-separated list elements with optional whitespace trimmed.
 fn split_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|&b| b == b',').map(|t| t.trim_ascii())
@@ -567,6 +646,11 @@ mod tests {
             (b"GET / HTTP/1.1\r\nHost: h\r\nX Y: a\r\n\r\n", "space in name"),
             (b"GET / HTTP/1.1\r\n\r\n", "no host"),
             (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "two hosts"),
+            (b"GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", "two hosts joined"),
+            (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "space in host"),
+            (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", "path in host"),
+            (b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", "userinfo in host"),
+            (b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n", "bad host on 1.0"),
             (b"GET http://x/ HTTP/1.1\r\nHost: h\r\n\r\n", "absolute form"),
         ];
         for (raw, why) in cases {
@@ -609,6 +693,38 @@ mod tests {
         let h =
             head(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n");
         assert_eq!(h.framing, Framing::Length(3));
+    }
+
+    #[test]
+    fn host_values_follow_the_uri_grammar() {
+        for good in [
+            "h",
+            "127.0.0.1:8080",
+            "[::1]:8000",
+            "[::1]",
+            "[v1.fe80::a+en1]",
+            "example.com:",
+            "xn--bcher-kva.example",
+            "a%41b",
+            "sub_domain.example~",
+            "",
+        ] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: {good}\r\n\r\n");
+            assert!(parse(raw.as_bytes()).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "[::1", "[::1]x", "[]", "[::1]:8a", "h:80a", "h:8:9", "a%4", "a%zz", "a b", "a, b",
+            "a/b", "u@a", "a\\b", "a\"b", "{a}", "a\u{80}",
+        ] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: {bad}\r\n\r\n");
+            assert_eq!(
+                err(raw.as_bytes()),
+                ParseError::BadHost {
+                    reason: "invalid Host value"
+                },
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
