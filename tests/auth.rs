@@ -255,7 +255,7 @@ fn permissions_per_route_and_method() {
     }
     // OPTIONS is as open as the route's most open method: `/note` has a
     // public GET, so anyone may ask which methods it has.
-    c.send("OPTIONS /note HTTP/1.1\r\nHost: t\r\n\r\n".to_string());
+    c.send("OPTIONS /note HTTP/1.1\r\nHost: t\r\n\r\n");
     let o = c.read_response();
     assert_eq!(o.status, 204);
     assert_eq!(o.header("allow"), Some("GET, HEAD, POST, OPTIONS"));
@@ -267,7 +267,7 @@ fn permissions_per_route_and_method() {
 fn options_on_a_protected_route_needs_a_token() {
     let server = start(|app| app.register("/echo", Private));
     let mut c = Client::connect(server.local_addr());
-    c.send("OPTIONS /echo HTTP/1.1\r\nHost: t\r\n\r\n".to_string());
+    c.send("OPTIONS /echo HTTP/1.1\r\nHost: t\r\n\r\n");
     let r = c.read_response();
     r.assert_problem(401);
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
@@ -282,7 +282,7 @@ fn options_on_a_protected_route_needs_a_token() {
     assert_eq!(o.status, 204);
     assert_eq!(o.header("allow"), Some("GET, HEAD, OPTIONS"));
     // `OPTIONS *` names only the methods the server knows.
-    c.send("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n".to_string());
+    c.send("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(c.read_response().status, 204);
     server.stop();
 }
