@@ -100,26 +100,7 @@ impl AppState {
         };
         let allowed = entry.allowed;
         if method == Method::Options {
-            if let Some(cors) = &self.cors {
-                if Cors::is_preflight(req) {
-                    return Routing::Answer(cors.preflight(req, allowed));
-                }
-            }
-            // Any other OPTIONS tells which methods the route has: public
-            // when one of them is, otherwise for a valid token only.
-            let public = allowed
-                .iter()
-                .filter(|&m| m != Method::Options && m != Method::Head)
-                .any(|m| entry.service.access(m).is_public());
-            if !public {
-                if let Err(e) = self.auth.authorize(&Access::Authenticated, req) {
-                    return Routing::Answer(e.into_response());
-                }
-            }
-            return Routing::Answer(
-                Response::new(StatusCode::NO_CONTENT)
-                    .with_header("Allow", allowed.to_allow_header()),
-            );
+            return self.options(&*entry.service, allowed, req);
         }
         if !allowed.contains(method) {
             let e = ApiError::Route(RouteError::MethodNotAllowed { allow: allowed });
@@ -136,6 +117,28 @@ impl AppState {
             return Routing::Answer(e.into_response());
         }
         Routing::Found(&entry.service)
+    }
+
+    /// `OPTIONS` on a route: a CORS preflight, or the route's `Allow` list
+    /// — public when one of its methods is, otherwise for a valid token.
+    fn options(&self, service: &dyn Service, allowed: MethodSet, req: &mut Request) -> Routing<'_> {
+        if let Some(cors) = &self.cors {
+            if Cors::is_preflight(req) {
+                return Routing::Answer(cors.preflight(req, allowed));
+            }
+        }
+        let public = allowed
+            .iter()
+            .filter(|&m| m != Method::Options && m != Method::Head)
+            .any(|m| service.access(m).is_public());
+        if !public {
+            if let Err(e) = self.auth.authorize(&Access::Authenticated, req) {
+                return Routing::Answer(e.into_response());
+            }
+        }
+        Routing::Answer(
+            Response::new(StatusCode::NO_CONTENT).with_header("Allow", allowed.to_allow_header()),
+        )
     }
 
     /// Runs the handler; a panic becomes a `500` and the server carries on.
