@@ -254,6 +254,17 @@ pub trait Conn {
     /// A driver error mapped to [`BackendError`].
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, BackendError>;
 
+    /// The collation text columns of new tables get, where the dialect
+    /// needs one named (MySQL/MariaDB: a binary one that does not ignore
+    /// trailing spaces, see [`sql::create_table`]); `None` elsewhere.
+    ///
+    /// # Errors
+    ///
+    /// A driver error mapped to [`BackendError`].
+    fn text_collation(&mut self) -> Result<Option<&'static str>, BackendError> {
+        Ok(None)
+    }
+
     /// Runs an insert whose id comes back through an out parameter (Oracle's
     /// `RETURNING … INTO`, see [`sql::Insert::ReturningId`]) and returns it.
     ///

@@ -11,8 +11,10 @@
 //!
 //! Types: `BIGINT`, `DOUBLE`, `VARCHAR(n)`/`LONGTEXT`, `BOOLEAN`
 //! (`TINYINT(1)`), `DATETIME(6)` holding UTC, and `JSON`. Tables are created
-//! with `utf8mb4` and the binary collation `utf8mb4_bin`, so comparisons and
-//! unique keys are case- and accent-sensitive as on the other backends.
+//! with `utf8mb4` and a binary collation without space padding
+//! (`utf8mb4_nopad_bin` on MariaDB, `utf8mb4_0900_bin` on MySQL 8), so
+//! comparisons and unique keys tell case, accents and trailing spaces apart
+//! as on the other backends.
 //!
 //! Connections come from the shared pool (see `pool.rs`), each with the
 //! driver's prepared-statement cache; broken connections are replaced.
@@ -215,7 +217,33 @@ impl Conn for MySession {
         }
         Ok(self.conn.affected_rows())
     }
+
+    fn text_collation(&mut self) -> Result<Option<&'static str>, BackendError> {
+        // `utf8mb4_bin` pads with spaces when comparing (`'a' = 'a '`,
+        // and a unique key holds only one of them), so a row scoped to
+        // `alice` would match a token for `alice `. The binary collations
+        // without padding: MariaDB's `utf8mb4_nopad_bin` (10.2+), MySQL
+        // 8's `utf8mb4_0900_bin`.
+        let names: Vec<String> = self
+            .conn
+            .query(
+                "SELECT COLLATION_NAME FROM information_schema.COLLATIONS \
+                 WHERE COLLATION_NAME IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')",
+            )
+            .map_err(map_err)?;
+        Ok(Some(
+            NO_PAD_COLLATIONS
+                .iter()
+                .find(|c| names.iter().any(|n| n == *c))
+                .copied()
+                .unwrap_or("utf8mb4_bin"),
+        ))
+    }
 }
+
+/// Binary `utf8mb4` collations that compare trailing spaces, preferred in
+/// this order.
+const NO_PAD_COLLATIONS: [&str; 2] = ["utf8mb4_nopad_bin", "utf8mb4_0900_bin"];
 
 impl Session for MySession {
     fn begin(&mut self) -> Result<(), BackendError> {

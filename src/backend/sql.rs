@@ -414,14 +414,22 @@ pub fn schema_lock(d: Dialect) -> Option<SchemaLock> {
 /// dialect cannot index unbounded text (MySQL `VARCHAR(768)`, MS-SQL
 /// `NVARCHAR(450)`, Oracle `VARCHAR2(1000 CHAR)`).
 ///
+/// MySQL/MariaDB tables are `utf8mb4` with the binary `collation` the
+/// server offers ([`Conn::text_collation`](super::Conn::text_collation);
+/// `utf8mb4_bin` when `None`): comparisons and unique keys then tell case,
+/// accents and trailing spaces apart, as on the other dialects. Other
+/// dialects ignore `collation`.
+///
 /// ```
 /// use lightapi::backend::{sql, Dialect};
 /// use lightapi::model::{Field, Model};
 /// let m = Model::new("person").field("email", Field::text().unique());
-/// let ddl = sql::create_table(Dialect::Sqlite, &m);
+/// let ddl = sql::create_table(Dialect::Sqlite, &m, None);
 /// assert_eq!(ddl[0], r#"CREATE TABLE IF NOT EXISTS "person" ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "email" TEXT NOT NULL UNIQUE)"#);
+/// let my = sql::create_table(Dialect::Mysql, &m, Some("utf8mb4_nopad_bin"));
+/// assert!(my[0].ends_with(" DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin"));
 /// ```
-pub fn create_table(d: Dialect, model: &Model) -> Vec<String> {
+pub fn create_table(d: Dialect, model: &Model, collation: Option<&str>) -> Vec<String> {
     let table = d.quote(model.name());
     let if_not_exists = match d {
         Dialect::Sqlite | Dialect::Postgres | Dialect::Mysql => "IF NOT EXISTS ",
@@ -471,10 +479,13 @@ pub fn create_table(d: Dialect, model: &Model) -> Vec<String> {
     }
     cols.extend(constraints);
     // MySQL: 4-byte UTF-8, and binary comparison so that unique keys and
-    // filters are case-sensitive as on the other dialects.
+    // filters are exact as on the other dialects.
     let options = match d {
-        Dialect::Mysql => " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-        _ => "",
+        Dialect::Mysql => format!(
+            " DEFAULT CHARSET=utf8mb4 COLLATE={}",
+            collation.unwrap_or("utf8mb4_bin")
+        ),
+        _ => String::new(),
     };
     let mut out = vec![format!(
         "CREATE TABLE {if_not_exists}{table} ({}){options}",

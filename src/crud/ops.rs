@@ -12,7 +12,9 @@
 use std::fmt;
 
 use crate::backend::sql::{self, Insert, ListQuery, Scope};
-use crate::backend::{read_with, write_with, Backend, BackendError, ConflictKind, Conn, Value};
+use crate::backend::{
+    read_with, write_with, Backend, BackendError, ConflictKind, Conn, Dialect, Value,
+};
 use crate::crud::etag::{etag, if_match};
 use crate::crud::validate::Row;
 use crate::model::{FieldType, Model};
@@ -314,9 +316,9 @@ pub fn ensure_table(backend: &dyn Backend, model: &Model) -> Result<(), CrudErro
     // Looked up and created on the write connection, under the schema lock
     // (another process may be creating it at this moment): start-up opens
     // no read connection, which the first read opens when it needs one.
-    let ddl = sql::create_table(d, model);
+    let model_ = model.clone();
     let rows = write_with(backend, move |c| {
-        create_if_missing(c, sql::schema_lock(d), &q, &types, &ddl)
+        create_if_missing(c, d, &q, &types, &model_)
     })?;
     if rows.is_empty() {
         return Ok(());
@@ -500,16 +502,17 @@ pub fn count(
     }
 }
 
-/// Looks for a table (`introspect`) and runs `ddl` when it is missing, all
-/// under `lock`; answers what `introspect` found (empty when it created
-/// the table).
+/// Looks for a table (`introspect`) and creates `model`'s when it is
+/// missing, all under the dialect's schema lock; answers what `introspect` found (empty when
+/// it created the table).
 fn create_if_missing(
     c: &mut dyn Conn,
-    lock: Option<sql::SchemaLock>,
+    d: Dialect,
     introspect: &sql::Sql,
     types: &[FieldType],
-    ddl: &[String],
+    model: &Model,
 ) -> Result<Vec<Vec<Value>>, BackendError> {
+    let lock = sql::schema_lock(d);
     if let Some(lock) = lock {
         if lock.reports {
             let held = c.query(lock.acquire, &[], &[FieldType::Integer])?;
@@ -525,8 +528,9 @@ fn create_if_missing(
     let result = (|| {
         let found = c.query(&introspect.text, &introspect.params, types)?;
         if found.is_empty() {
-            for statement in ddl {
-                c.execute(statement, &[])?;
+            let collation = c.text_collation()?;
+            for statement in sql::create_table(d, model, collation) {
+                c.execute(&statement, &[])?;
             }
         }
         Ok(found)

@@ -308,6 +308,39 @@ pub fn public_get_with_authenticated_writes(tdb: &dyn TestDb) {
     expect(&c.delete(&path), 204);
 }
 
+/// Text that differs only in trailing spaces is different text: for row
+/// scoping (a token for `alice ` is not alice), unique keys and exact
+/// filters, on every database (MySQL/MariaDB tables use a collation
+/// without space padding).
+pub fn trailing_spaces_are_significant(tdb: &dyn TestDb) {
+    let db = tdb.database("pad");
+    let m = Model::new(&db.table("note"))
+        .field("owner_id", Field::text())
+        .field("slug", Field::text().max_length(40).unique())
+        .scope("owner_id", "sub")
+        .into_resource()
+        .filter_fields(&["slug"]);
+    let s = Server::start(db, |app| app.register("/note", m));
+    let mut alice = s.client_as("alice");
+    let mut padded = s.client_as("alice ");
+    let a = expect_json(&alice.post("/note", &json!({"slug": "x"})), 201);
+    let mine = item("/note", &a);
+    let other = expect_json(&padded.get("/note"), 200);
+    assert_eq!(other["results"], json!([]));
+    problem(&padded.get(&mine), 404);
+    problem(&padded.patch(&mine, &json!({"slug": "taken"})), 404);
+    problem(&padded.delete(&mine), 404);
+    let p = expect_json(&padded.post("/note", &json!({"slug": "x  "})), 201);
+    assert_eq!(p["owner_id"], json!("alice "));
+    let b = expect_json(&alice.post("/note", &json!({"slug": "x "})), 201);
+    let exact = expect_json(&alice.get("/note?slug=x"), 200);
+    assert_eq!(exact["results"], json!([a]));
+    let spaced = expect_json(&alice.get("/note?slug=x%20"), 200);
+    assert_eq!(spaced["results"], json!([b]));
+    assert_eq!(expect_json(&alice.get("/note"), 200)["count"], json!(2));
+    assert_eq!(expect_json(&alice.get(&mine), 200), a);
+}
+
 pub fn scoped_rows_are_invisible_to_other_users(tdb: &dyn TestDb) {
     let db = tdb.database("scope");
     let m = Model::new(&db.table("note"))

@@ -102,6 +102,7 @@ macro_rules! http_crud_tests {
             routes_require_a_token,
             public_get_with_authenticated_writes,
             scoped_rows_are_invisible_to_other_users,
+            trailing_spaces_are_significant,
             rows_scoped_by_a_missing_claim_are_forbidden,
             concurrent_creates_each_land_exactly_once,
             concurrent_if_match_patches_have_one_winner,
