@@ -364,6 +364,7 @@ impl ReadPool {
         let conn = Connection::open_with_flags(&self.path, flags).map_err(map_err)?;
         conn.busy_timeout(self.busy_timeout).map_err(map_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        unicode_lower(&conn)?;
         Ok(conn)
     }
 
@@ -449,8 +450,39 @@ impl std::fmt::Debug for SqliteBackend {
     }
 }
 
+/// Replaces SQLite's `lower()`, which folds ASCII letters only, with one
+/// that lowercases all of Unicode, as PostgreSQL's and MySQL's do: the
+/// case-insensitive `?search=` (`LOWER(col) LIKE LOWER(?)`) then finds
+/// `Crème` for `CRÈME` on every backend.
+fn unicode_lower(conn: &Connection) -> Result<(), BackendError> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "lower",
+        1,
+        FunctionFlags::SQLITE_UTF8
+            | FunctionFlags::SQLITE_DETERMINISTIC
+            | FunctionFlags::SQLITE_INNOCUOUS,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Text(t) => match std::str::from_utf8(t) {
+                    Ok(s) => rusqlite::types::Value::Text(s.to_lowercase()),
+                    Err(_) => rusqlite::types::Value::Blob(t.to_vec()),
+                },
+                rusqlite::types::ValueRef::Null => rusqlite::types::Value::Null,
+                rusqlite::types::ValueRef::Integer(i) => {
+                    rusqlite::types::Value::Text(i.to_string())
+                }
+                rusqlite::types::ValueRef::Real(r) => rusqlite::types::Value::Text(r.to_string()),
+                rusqlite::types::ValueRef::Blob(b) => rusqlite::types::Value::Blob(b.to_vec()),
+            })
+        },
+    )
+    .map_err(map_err)
+}
+
 fn configure_writer(conn: &Connection, options: &PoolOptions) -> Result<(), BackendError> {
     conn.busy_timeout(options.busy_timeout).map_err(map_err)?;
+    unicode_lower(conn)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(map_err)?;
     let sync = match options.synchronous {
@@ -741,6 +773,29 @@ mod tests {
     }
 
     const DEFAULT_READERS_FOR_TEST: usize = crate::backend::DEFAULT_MAX_READ_CONNECTIONS;
+
+    #[test]
+    fn lower_folds_all_of_unicode_on_readers_and_the_writer() {
+        let (db, path) = file_db("lower");
+        let sql = "SELECT lower('ÉCOLE Ǆ ΣΑΣ'), lower(NULL), lower(12), lower('abc')";
+        let types = [FieldType::Text; 4];
+        let expect = vec![vec![
+            Value::Text("école ǆ σας".into()),
+            Value::Null,
+            Value::Text("12".into()),
+            Value::Text("abc".into()),
+        ]];
+        assert_eq!(
+            read_with(&db, |c| c.query(sql, &[], &types)).unwrap(),
+            expect
+        );
+        assert_eq!(
+            write_with(&db, move |c| c.query(sql, &[], &types)).unwrap(),
+            expect
+        );
+        db.close();
+        cleanup(&path);
+    }
 
     #[test]
     fn start_up_opens_no_read_connection() {
