@@ -265,6 +265,18 @@ pub trait Conn {
         Ok(None)
     }
 
+    /// The text columns of `table` whose comparisons ignore trailing spaces
+    /// (MySQL/MariaDB `PAD SPACE` collations such as `utf8mb4_bin`); empty
+    /// where the database has no such thing.
+    ///
+    /// # Errors
+    ///
+    /// A driver error mapped to [`BackendError`].
+    fn space_padded_columns(&mut self, table: &str) -> Result<Vec<String>, BackendError> {
+        let _ = table;
+        Ok(Vec::new())
+    }
+
     /// Runs an insert whose id comes back through an out parameter (Oracle's
     /// `RETURNING … INTO`, see [`sql::Insert::ReturningId`]) and returns it.
     ///

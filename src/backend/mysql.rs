@@ -218,6 +218,23 @@ impl Conn for MySession {
         Ok(self.conn.affected_rows())
     }
 
+    fn space_padded_columns(&mut self, table: &str) -> Result<Vec<String>, BackendError> {
+        let rows: Vec<(String, String)> = self
+            .conn
+            .exec(
+                "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+                 AND COLLATION_NAME IS NOT NULL ORDER BY ORDINAL_POSITION",
+                (table,),
+            )
+            .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .filter(|(_, collation)| !no_pad(collation))
+            .map(|(column, _)| column)
+            .collect())
+    }
+
     fn text_collation(&mut self) -> Result<Option<&'static str>, BackendError> {
         // `utf8mb4_bin` pads with spaces when comparing (`'a' = 'a '`,
         // and a unique key holds only one of them), so a row scoped to
@@ -239,6 +256,12 @@ impl Conn for MySession {
                 .unwrap_or("utf8mb4_bin"),
         ))
     }
+}
+
+/// Whether a collation compares trailing spaces (`NO PAD`): MariaDB names
+/// them `…_nopad_…`; MySQL 8's `…_0900_…` collations are all `NO PAD`.
+fn no_pad(collation: &str) -> bool {
+    collation.contains("_nopad_") || collation.contains("_0900_")
 }
 
 /// Binary `utf8mb4` collations that compare trailing spaces, preferred in

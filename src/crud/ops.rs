@@ -296,8 +296,9 @@ fn set_foreign_keys(model: &Model, row: &Row) -> Vec<String> {
 ///
 /// # Errors
 ///
-/// [`CrudError::Schema`] naming the table and column that do not match, or
-/// a backend error.
+/// [`CrudError::Schema`] naming the table and column that do not match
+/// (or, on MySQL/MariaDB, a scope column whose collation ignores trailing
+/// spaces), or a backend error.
 ///
 /// ```
 /// use lightapi::backend::{connect, write_with, PoolOptions};
@@ -317,11 +318,33 @@ pub fn ensure_table(backend: &dyn Backend, model: &Model) -> Result<(), CrudErro
     // (another process may be creating it at this moment): start-up opens
     // no read connection, which the first read opens when it needs one.
     let model_ = model.clone();
-    let rows = write_with(backend, move |c| {
-        create_if_missing(c, d, &q, &types, &model_)
+    let (rows, padded) = write_with(backend, move |c| {
+        let found = create_if_missing(c, d, &q, &types, &model_)?;
+        let padded = match model_.scope_rule() {
+            Some(_) if !found.is_empty() => c.space_padded_columns(model_.name())?,
+            _ => Vec::new(),
+        };
+        Ok((found, padded))
     })?;
     if rows.is_empty() {
         return Ok(());
+    }
+    if let Some(rule) = model.scope_rule() {
+        if padded.iter().any(|c| c == rule.column()) {
+            // `'alice' = 'alice '` holds there: a token for `alice ` would
+            // reach alice's rows.
+            return Err(CrudError::Schema {
+                message: format!(
+                    "table `{}`: the scope column `{}` has a collation that ignores trailing \
+                     spaces, so scoping would not be exact; convert the table with \
+                     ALTER TABLE {} CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin \
+                     (MariaDB) or utf8mb4_0900_bin (MySQL 8)",
+                    model.name(),
+                    rule.column(),
+                    model.name()
+                ),
+            });
+        }
     }
     let columns: Vec<sql::ColumnInfo> = rows.iter().filter_map(|r| sql::column_info(r)).collect();
     let table = model.name();
