@@ -456,6 +456,7 @@ impl std::fmt::Debug for SqliteBackend {
 /// `Crème` for `CRÈME` on every backend.
 fn unicode_lower(conn: &Connection) -> Result<(), BackendError> {
     use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::{Value as Sql, ValueRef};
     conn.create_scalar_function(
         "lower",
         1,
@@ -464,16 +465,13 @@ fn unicode_lower(conn: &Connection) -> Result<(), BackendError> {
             | FunctionFlags::SQLITE_INNOCUOUS,
         |ctx| {
             Ok(match ctx.get_raw(0) {
-                rusqlite::types::ValueRef::Text(t) => match std::str::from_utf8(t) {
-                    Ok(s) => rusqlite::types::Value::Text(s.to_lowercase()),
-                    Err(_) => rusqlite::types::Value::Blob(t.to_vec()),
-                },
-                rusqlite::types::ValueRef::Null => rusqlite::types::Value::Null,
-                rusqlite::types::ValueRef::Integer(i) => {
-                    rusqlite::types::Value::Text(i.to_string())
-                }
-                rusqlite::types::ValueRef::Real(r) => rusqlite::types::Value::Text(r.to_string()),
-                rusqlite::types::ValueRef::Blob(b) => rusqlite::types::Value::Blob(b.to_vec()),
+                // Text is UTF-8 here (the connection's encoding); bytes that
+                // are not are folded as the replacement character.
+                ValueRef::Text(t) => Sql::Text(String::from_utf8_lossy(t).to_lowercase()),
+                ValueRef::Null => Sql::Null,
+                ValueRef::Integer(i) => Sql::Text(i.to_string()),
+                ValueRef::Real(r) => Sql::Text(r.to_string()),
+                ValueRef::Blob(b) => Sql::Blob(b.to_vec()),
             })
         },
     )

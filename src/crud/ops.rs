@@ -317,11 +317,11 @@ pub fn ensure_table(backend: &dyn Backend, model: &Model) -> Result<(), CrudErro
     // Looked up and created on the write connection, under the schema lock
     // (another process may be creating it at this moment): start-up opens
     // no read connection, which the first read opens when it needs one.
-    let model_ = model.clone();
+    let owned = model.clone();
     let (rows, padded) = write_with(backend, move |c| {
-        let found = create_if_missing(c, d, &q, &types, &model_)?;
-        let padded = match model_.scope_rule() {
-            Some(_) if !found.is_empty() => c.space_padded_columns(model_.name())?,
+        let found = create_if_missing(c, d, &q, &types, &owned)?;
+        let padded = match owned.scope_rule() {
+            Some(_) if !found.is_empty() => c.space_padded_columns(owned.name())?,
             _ => Vec::new(),
         };
         Ok((found, padded))
