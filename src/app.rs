@@ -11,12 +11,12 @@ use crate::auth::jwt::{unix_now, JwtConfig, JwtError};
 use crate::auth::login::Login;
 use crate::auth::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::auth::{Access, Authenticator, LoginValidator};
-use crate::backend::{connect, Backend, PoolOptions, Synchronous};
+use crate::backend::{connect, Backend, BackendError, PoolOptions, Synchronous};
 use crate::config::{Config, ConfigError};
 use crate::cors::{from_env_value as cors_from_env, Cors};
 use crate::crud::cursor::CursorKey;
-use crate::crud::ops::ensure_table;
 use crate::crud::resource::build_routes;
+use crate::crud::tables::{is_unavailable, Tables};
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{Endpoint, EndpointService, HandlerResult, Registration, Service};
 use crate::error::ApiError;
@@ -233,12 +233,18 @@ impl LightApi {
             .iter()
             .filter_map(|(_, r)| r.resource.as_ref().map(|r| r.model().clone()))
             .collect();
-        let backend = if models.is_empty() {
-            None
+        let (backend, tables) = if models.is_empty() {
+            (None, None)
         } else {
-            Some(open_database(&config, &models)?)
+            let (db, tables) = open_database(&config, &models, log)?;
+            (Some(db), Some(tables))
         };
-        add("/readyz", Arc::new(EndpointService::new(Readyz)))?;
+        add(
+            "/readyz",
+            Arc::new(EndpointService::new(Readyz {
+                tables: tables.clone(),
+            })),
+        )?;
         let openapi = Arc::new(OpenApi::default());
         add(
             "/openapi.json",
@@ -251,8 +257,13 @@ impl LightApi {
                 .filter(|p| !p.is_empty())
                 .unwrap_or(&path);
             let mut routes = reg.routes;
-            if let (Some(resource), Some(db)) = (reg.resource, &backend) {
-                routes.extend(build_routes(resource, Arc::clone(db), cursor_key.clone()));
+            if let (Some(resource), Some(db), Some(tables)) = (reg.resource, &backend, &tables) {
+                routes.extend(build_routes(
+                    resource,
+                    Arc::clone(db),
+                    Arc::clone(tables),
+                    cursor_key.clone(),
+                ));
             }
             for (suffix, service) in routes {
                 add(&format!("{base}{suffix}"), service)?;
@@ -338,8 +349,14 @@ fn random_secret() -> std::io::Result<Vec<u8>> {
 }
 
 /// Connects to `LIGHTAPI_DATABASE_URL`, checks the models, and creates or
-/// checks their tables.
-fn open_database(config: &Config, models: &[Model]) -> Result<Arc<dyn Backend>, ConfigError> {
+/// checks their tables. A network database that does not answer is not a
+/// start-up error: the server starts, and the tables are made on the first
+/// request after the database answers (until then, `503`).
+fn open_database(
+    config: &Config,
+    models: &[Model],
+    log: Logger,
+) -> Result<(Arc<dyn Backend>, Arc<Tables>), ConfigError> {
     let declaration = |e: ModelError| ConfigError::Declaration {
         reason: e.to_string(),
     };
@@ -353,15 +370,35 @@ fn open_database(config: &Config, models: &[Model]) -> Result<Arc<dyn Backend>, 
         },
         ..PoolOptions::default()
     };
-    let db = connect(&config.database_url, &options).map_err(|e| ConfigError::Database {
+    let database = |e: &dyn std::fmt::Display| ConfigError::Database {
         reason: e.to_string(),
-    })?;
-    for m in creation_order(models) {
-        ensure_table(&*db, m).map_err(|e| ConfigError::Database {
-            reason: e.to_string(),
-        })?;
+    };
+    // SQLite is a local file: not answering is a mistake, never a wait.
+    let network = !config.database_url.starts_with("sqlite:");
+    let db = match connect(&config.database_url, &options) {
+        Ok(db) => db,
+        Err(e @ BackendError::Unavailable { .. }) if network => {
+            log.warn(&format!(
+                "{e}; starting anyway: model routes and /readyz answer 503 until it answers"
+            ));
+            let lazy = PoolOptions {
+                connect_at_open: false,
+                ..options
+            };
+            connect(&config.database_url, &lazy).map_err(|e| database(&e))?
+        }
+        Err(e) => return Err(database(&e)),
+    };
+    let ordered = creation_order(models).into_iter().cloned().collect();
+    let tables = Arc::new(Tables::new(Arc::clone(&db), ordered, log));
+    match tables.ensure_now() {
+        Ok(()) => {}
+        Err(e) if network && is_unavailable(&e) => log.warn(&format!(
+            "{e}; starting anyway: the tables are made once the database answers"
+        )),
+        Err(e) => return Err(database(&e)),
     }
-    Ok(db)
+    Ok((db, tables))
 }
 
 /// The models ordered so that every table comes after the tables its
@@ -387,7 +424,10 @@ fn creation_order(models: &[Model]) -> Vec<&Model> {
 }
 
 /// `GET /readyz`: `200` when the database answers, else `503`.
-struct Readyz;
+struct Readyz {
+    /// The models' tables, when there are models.
+    tables: Option<Arc<Tables>>,
+}
 
 impl Endpoint for Readyz {
     fn methods(&self) -> Option<&[Method]> {
@@ -400,6 +440,9 @@ impl Endpoint for Readyz {
                 cause: e.to_string(),
                 retry_after: 1,
             })?;
+        }
+        if let Some(tables) = &self.tables {
+            tables.check()?;
         }
         Ok(json!({"status": "ready"}).into())
     }

@@ -185,3 +185,103 @@ fn postgres_outage_answers_503_then_recovers() {
 fn mysql_outage_answers_503_then_recovers() {
     outage_answers_503_then_recovers(Server::Mysql);
 }
+
+/// The database does not answer when the server starts: it starts anyway,
+/// answers the model routes and `/readyz` with 503 + `Retry-After` (and
+/// everything else normally), and creates its tables on the first request
+/// after the database answers — no restart.
+fn start_without_database_then_recover(server: Server) {
+    let Some(fresh) = FreshDb::new(server) else {
+        return;
+    };
+    let proxy = Proxy::start(server.address());
+    proxy.cut();
+    let url = fresh
+        .url
+        .replacen(&server.address(), &proxy.addr.to_string(), 1);
+    let config = Config {
+        port: 0,
+        database_url: url,
+        database_pool: 4,
+        jwt_secrets: vec![SECRET.as_bytes().to_vec()],
+        log_level: LogLevel::Off,
+        workers: 2,
+        ..Config::default()
+    };
+    let handle = LightApi::with_config(config)
+        .register("/person", person())
+        .start()
+        .expect("starts while the database is down");
+    let addr = handle.local_addr();
+    let token = sign_subject(
+        "tester",
+        Duration::from_secs(600),
+        unix_now(),
+        serde_json::Map::new(),
+        SECRET.as_bytes(),
+    );
+    let bearer = format!("Bearer {token}");
+    let auth = [("Authorization", bearer.as_str())];
+    let get = |path: &str| send(addr, "GET", path, &auth, None).unwrap();
+    assert_eq!(get("/healthz").status, 200);
+    assert_eq!(get("/openapi.json").status, 200);
+    for path in ["/readyz", "/person", "/person/1"] {
+        let reply = get(path);
+        assert_eq!(reply.status, 503, "{path}: {reply:?}");
+        assert!(reply.header("Retry-After").is_some(), "{path}");
+    }
+    let body = r#"{"name": "n", "email": "a@x"}"#;
+    let r = send(addr, "POST", "/person", &auth, Some(body)).unwrap();
+    assert_eq!(r.status, 503, "{r:?}");
+
+    proxy.resume();
+    // Within a few retry intervals the tables exist and requests succeed.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = get("/readyz");
+        if r.status == 200 {
+            break;
+        }
+        assert_eq!(r.status, 503, "{r:?}");
+        assert!(Instant::now() < deadline, "never became ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let created = send(addr, "POST", "/person", &auth, Some(body)).unwrap();
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = created.json()["id"].as_i64().unwrap();
+    assert_eq!(get(&format!("/person/{id}")).json()["email"], "a@x");
+    handle.stop();
+}
+
+#[test]
+fn postgres_start_without_database_then_recover() {
+    start_without_database_then_recover(Server::Postgres);
+}
+
+#[test]
+fn mysql_start_without_database_then_recover() {
+    start_without_database_then_recover(Server::Mysql);
+}
+
+/// SQLite is a local file: one that cannot be opened is a mistake that
+/// stops start-up with the reason, never a wait.
+#[cfg(feature = "sqlite")]
+#[test]
+fn an_unopenable_sqlite_file_stops_start_up() {
+    let dir = std::env::temp_dir().join(format!("lightapi-unopenable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = Config {
+        port: 0,
+        // A directory, not a database file.
+        database_url: format!("sqlite://{}", dir.display()),
+        jwt_secrets: vec![SECRET.as_bytes().to_vec()],
+        log_level: LogLevel::Off,
+        ..Config::default()
+    };
+    let e = LightApi::with_config(config)
+        .register("/person", person())
+        .start()
+        .expect_err("start-up fails");
+    assert!(matches!(e, lightapi::ConfigError::Database { .. }), "{e:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

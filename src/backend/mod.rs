@@ -463,6 +463,10 @@ pub struct PoolOptions {
     pub max_group_size: usize,
     /// Most write jobs waiting for the writer; callers block beyond it.
     pub max_queued_writes: usize,
+    /// Network databases: open one connection at once, so that a bad URL
+    /// or an unreachable server is an error from [`connect`] (default). When
+    /// `false`, connections are only opened on demand.
+    pub connect_at_open: bool,
 }
 
 /// Default for [`PoolOptions::max_read_connections`].
@@ -482,6 +486,7 @@ impl Default for PoolOptions {
             synchronous: Synchronous::Normal,
             max_group_size: DEFAULT_MAX_GROUP_SIZE,
             max_queued_writes: DEFAULT_MAX_QUEUED_WRITES,
+            connect_at_open: true,
         }
     }
 }

@@ -54,6 +54,7 @@ pub fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, Backen
         MsConnector { config, label },
         options.max_read_connections,
         options.busy_timeout,
+        options.connect_at_open,
     )?))
 }
 

@@ -52,6 +52,7 @@ pub fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, Backen
         },
         options.max_read_connections,
         options.busy_timeout,
+        options.connect_at_open,
     )?))
 }
 

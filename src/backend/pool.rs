@@ -214,17 +214,20 @@ impl<K: Connector> fmt::Debug for PooledBackend<K> {
 
 impl<K: Connector> PooledBackend<K> {
     /// A backend with at most `max` connections; callers wait up to `wait`
-    /// for one. One connection is opened at once, so that a bad URL or an
-    /// unreachable server is reported at start-up.
+    /// for one. With `connect_now`, one connection is opened at once, so
+    /// that a bad URL or an unreachable server is reported at start-up.
     pub(crate) fn open(
         connector: K,
         max: usize,
         wait: Duration,
+        connect_now: bool,
     ) -> Result<PooledBackend<K>, BackendError> {
         let backend = PooledBackend {
             pool: Pool::new(connector, max, wait),
         };
-        backend.ping()?;
+        if connect_now {
+            backend.ping()?;
+        }
         Ok(backend)
     }
 
@@ -511,6 +514,7 @@ mod tests {
             FakeConnector(Arc::clone(&fake)),
             max,
             Duration::from_millis(200),
+            true,
         )
         .unwrap();
         (fake, b)

@@ -29,6 +29,7 @@
 pub mod etag;
 pub mod ops;
 pub mod resource;
+pub(crate) mod tables;
 pub mod validate;
 
 pub use crate::backend::sql::Scope;

@@ -6,6 +6,7 @@
 //! [`Resource`] restricts the verbs, sets their permissions, and lets a
 //! custom [`Endpoint`] take over some verbs while the rest stay generated.
 
+use crate::crud::tables::Tables;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -740,6 +741,8 @@ fn none_match_hits(header: &str, etag: &str) -> bool {
 /// A generated route: the collection or the item route of one model.
 pub(crate) struct CrudService {
     crud: Arc<Crud>,
+    /// Answers 503 until the model's table is in place.
+    tables: Arc<Tables>,
     item: bool,
     allowed: MethodSet,
     access: [Access; 7],
@@ -762,6 +765,7 @@ impl Service for CrudService {
     }
 
     fn call(&self, method: Method, req: &Request) -> HandlerResult {
+        self.tables.check()?;
         if let Some((endpoint, verbs)) = &self.endpoint {
             if verbs.contains(method) {
                 return match method {
@@ -806,6 +810,7 @@ impl Service for CrudService {
 pub(crate) fn build_routes(
     resource: Resource,
     backend: Arc<dyn Backend>,
+    tables: Arc<Tables>,
     cursor_key: CursorKey,
 ) -> Vec<(String, Arc<dyn Service>)> {
     let offered_verbs = offered(resource.methods.as_deref(), &resource.exclude);
@@ -835,6 +840,7 @@ pub(crate) fn build_routes(
             }
             let service: Arc<dyn Service> = Arc::new(CrudService {
                 crud: Arc::clone(&crud),
+                tables: Arc::clone(&tables),
                 item,
                 allowed: allowed.with(Method::Options),
                 access: access.clone(),

@@ -1,0 +1,103 @@
+//! The tables of the registered models: created or checked at start-up, or,
+//! when a network database does not answer then, on the first request
+//! after it does. Until then model routes and `/readyz` answer `503` with
+//! `Retry-After`, and the server serves everything else.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::backend::{Backend, BackendError};
+use crate::crud::ops::{ensure_table, CrudError};
+use crate::error::ApiError;
+use crate::log::Logger;
+use crate::model::Model;
+
+/// How often requests may trigger another attempt while the tables are not
+/// in place; in between they are answered `503` at once.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// The models' tables on one backend, and whether they are in place.
+pub(crate) struct Tables {
+    backend: Arc<dyn Backend>,
+    /// In creation order (referenced tables first).
+    models: Vec<Model>,
+    ready: AtomicBool,
+    /// When the last failed attempt started; held while one runs.
+    last_attempt: Mutex<Option<Instant>>,
+    log: Logger,
+}
+
+impl Tables {
+    /// `models` in creation order.
+    pub(crate) fn new(backend: Arc<dyn Backend>, models: Vec<Model>, log: Logger) -> Tables {
+        Tables {
+            backend,
+            models,
+            ready: AtomicBool::new(false),
+            last_attempt: Mutex::new(None),
+            log,
+        }
+    }
+
+    /// Creates or checks every table now.
+    ///
+    /// # Errors
+    /// As [`ensure_table`]: a schema mismatch, or the database's error.
+    pub(crate) fn ensure_now(&self) -> Result<(), CrudError> {
+        for m in &self.models {
+            ensure_table(&*self.backend, m)?;
+        }
+        self.ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// `Ok` once the tables are in place. Before that, one request a
+    /// second tries again; the others, and a failed try, get `503`.
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
+        if self.ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let unavailable = |cause: String| ApiError::Unavailable {
+            cause,
+            retry_after: 1,
+        };
+        // Another request is trying right now (connecting can take the
+        // connect timeout): do not queue behind it.
+        let Ok(mut last) = self.last_attempt.try_lock() else {
+            return Err(unavailable("the tables are being created".to_owned()));
+        };
+        if self.ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if last.is_some_and(|t| now.saturating_duration_since(t) < RETRY_EVERY) {
+            return Err(unavailable(
+                "the database was unavailable a moment ago".to_owned(),
+            ));
+        }
+        *last = Some(now);
+        match self.ensure_now() {
+            Ok(()) => {
+                self.log
+                    .info("the database answers: tables created or checked");
+                Ok(())
+            }
+            Err(e) => {
+                self.log.warn(&format!("tables not ready: {e}"));
+                Err(unavailable(e.to_string()))
+            }
+        }
+    }
+}
+
+/// Whether a start-up failure is the database not answering (start, and
+/// keep trying), rather than a mistake to report (stop).
+pub(crate) fn is_unavailable(e: &CrudError) -> bool {
+    matches!(
+        e,
+        CrudError::Backend {
+            source: BackendError::Unavailable { .. } | BackendError::Busy
+        }
+    )
+}
