@@ -4,7 +4,7 @@
 //! `Retry-After`, and the server serves everything else.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 use crate::backend::{Backend, BackendError};
@@ -64,8 +64,14 @@ impl Tables {
         };
         // Another request is trying right now (connecting can take the
         // connect timeout): do not queue behind it.
-        let Ok(mut last) = self.last_attempt.try_lock() else {
-            return Err(unavailable("the tables are being created".to_owned()));
+        let mut last = match self.last_attempt.try_lock() {
+            Ok(guard) => guard,
+            // A panic during an earlier attempt left nothing half-done
+            // that a new attempt cannot redo.
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                return Err(unavailable("the tables are being created".to_owned()));
+            }
         };
         if self.ready.load(Ordering::Acquire) {
             return Ok(());
