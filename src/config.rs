@@ -511,6 +511,19 @@ pub fn validate_database_url(url: &str) -> Result<(), ConfigError> {
     if rest.is_empty() {
         return Err(invalid(format!("{url:?} names no database")));
     }
+    // MySQL/MariaDB connect without a database, but lightapi's tables need
+    // one: `mysql://user@host:3306/name`.
+    if matches!(scheme, "mysql" | "mariadb") {
+        let name = rest
+            .split_once('/')
+            .map(|(_, path)| path.split(['?', '#']).next().unwrap_or_default())
+            .unwrap_or_default();
+        if name.is_empty() {
+            return Err(invalid(format!(
+                "{url:?} names no database (expected {scheme}://user@host:3306/database)"
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -551,6 +564,11 @@ mod tests {
             ("LIGHTAPI_HOST", "not a host"),
             ("LIGHTAPI_DATABASE_URL", "ftp://x"),
             ("LIGHTAPI_DATABASE_URL", "lightapi.db"),
+            ("LIGHTAPI_DATABASE_URL", "mysql://root@127.0.0.1:3306"),
+            (
+                "LIGHTAPI_DATABASE_URL",
+                "mariadb://root@127.0.0.1:3306/?x=1",
+            ),
             ("LIGHTAPI_JWT_SECRET", "short"),
             ("LIGHTAPI_WORKERS", "0"),
             ("LIGHTAPI_LOG", "loud"),

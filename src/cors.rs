@@ -93,11 +93,23 @@ impl Cors {
     /// # Errors
     /// [`ConfigError::Invalid`] naming `LIGHTAPI_CORS_ORIGINS`.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            variable: "LIGHTAPI_CORS_ORIGINS",
+            reason,
+        };
+        if self.origins.is_empty() {
+            return Err(invalid("no origin listed".into()));
+        }
+        if let Some(bad) = self.origins.iter().find(|o| *o != "*" && !is_origin(o)) {
+            return Err(invalid(format!(
+                "{bad:?} is not an origin (scheme://host[:port], no path, as browsers send \
+                 it in `Origin`), nor `*`"
+            )));
+        }
         if self.credentials && self.origins.iter().any(|o| o == "*") {
-            return Err(ConfigError::Invalid {
-                variable: "LIGHTAPI_CORS_ORIGINS",
-                reason: "`*` cannot be combined with credentials; list the origins".into(),
-            });
+            return Err(invalid(
+                "`*` cannot be combined with credentials; list the origins".into(),
+            ));
         }
         Ok(())
     }
@@ -203,6 +215,50 @@ impl Cors {
 }
 
 /// The origins of `LIGHTAPI_CORS_ORIGINS` (comma-separated), if set.
+/// Whether `o` is an origin as a browser sends it: `scheme://host[:port]`,
+/// a lower-case scheme, no user-info, path, query or trailing slash.
+/// `null` (sent by sandboxed documents and local files) is not accepted:
+/// allowing it would admit any of them.
+fn is_origin(o: &str) -> bool {
+    let Some((scheme, authority)) = o.split_once("://") else {
+        return false;
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((inside, after)) if !inside.is_empty() => {
+                if !inside
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+                {
+                    return false;
+                }
+                match after.strip_prefix(':') {
+                    Some(port) => ("[v6]", port),
+                    None if after.is_empty() => ("[v6]", "0"),
+                    None => return false,
+                }
+            }
+            _ => return false,
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, port),
+            None => (authority, "0"),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && (host == "[v6]"
+            || host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '%')));
+    let port_ok = !port.is_empty() && port.len() <= 5 && port.chars().all(|c| c.is_ascii_digit());
+    scheme_ok && host_ok && port_ok
+}
+
 pub(crate) fn from_env_value(v: &str) -> Cors {
     v.split(',')
         .map(str::trim)
@@ -219,6 +275,44 @@ mod tests {
         Request::new(Method::Options, "/x")
             .with_header("Origin", origin)
             .with_header("Access-Control-Request-Method", method)
+    }
+
+    #[test]
+    fn origins_must_be_what_browsers_send() {
+        for good in [
+            "https://a.example",
+            "http://localhost:3000",
+            "http://127.0.0.1:8080",
+            "http://[::1]:3000",
+            "app+x://host-1.example",
+            // A trailing slash is dropped by `allow_origin`.
+            "http://a.com/",
+        ] {
+            assert!(Cors::new().allow_origin(good).validate().is_ok(), "{good}");
+        }
+        for bad in [
+            "garbage",
+            "http://a.com/path",
+            "http://exa mple.com",
+            "://",
+            "null",
+            "HTTP://A.COM",
+            "http://u@a.com",
+            "http://a.com:",
+            "http://a.com:80x",
+            "http://[::1",
+        ] {
+            let e = Cors::new().allow_origin(bad).validate().unwrap_err();
+            assert!(
+                e.to_string().starts_with("LIGHTAPI_CORS_ORIGINS"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(from_env_value(",,,").validate().is_err(), "no origin");
+        assert!(from_env_value("*").validate().is_ok());
+        assert!(from_env_value("https://a.example, http://b.example:8080")
+            .validate()
+            .is_ok());
     }
 
     #[test]

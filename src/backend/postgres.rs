@@ -386,6 +386,9 @@ fn key_column(detail: Option<&str>) -> Option<String> {
 fn map_err(e: postgres::Error) -> BackendError {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
+        // `postgres::Error` displays as "db error" alone: keep the server's
+        // message for the log and start-up errors.
+        let cause = || format!("{e}: {} (SQLSTATE {code})", db.message());
         return match code {
             "23505" => BackendError::Conflict {
                 field: key_column(db.detail()),
@@ -407,15 +410,11 @@ fn map_err(e: postgres::Error) -> BackendError {
                 reason: "the database cannot store this value (U+0000 in text)".to_owned(),
             },
             "40001" | "40P01" | "55P03" => BackendError::Busy,
-            "57P01" | "57P02" | "57P03" | "53300" | "53100" => BackendError::Unavailable {
-                cause: e.to_string(),
-            },
-            c if c.starts_with("08") => BackendError::Unavailable {
-                cause: e.to_string(),
-            },
-            _ => BackendError::Internal {
-                cause: e.to_string(),
-            },
+            "57P01" | "57P02" | "57P03" | "53300" | "53100" => {
+                BackendError::Unavailable { cause: cause() }
+            }
+            c if c.starts_with("08") => BackendError::Unavailable { cause: cause() },
+            _ => BackendError::Internal { cause: cause() },
         };
     }
     let io = e
