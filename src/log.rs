@@ -28,10 +28,11 @@ impl Logger {
         self.enabled(LogLevel::Info)
     }
 
-    /// One access line: method, path, status, bytes, microseconds.
+    /// One access line: method, path, status, bytes, microseconds (`-` for
+    /// the method and path of a request refused before they were read).
     pub(crate) fn access(
         &self,
-        method: Method,
+        method: Option<Method>,
         path: &str,
         status: u16,
         bytes: usize,
@@ -42,6 +43,7 @@ impl Logger {
                 .chars()
                 .map(|c| if c.is_control() { '?' } else { c })
                 .collect();
+            let method = method.map_or("-", Method::as_str);
             emit(&format!(
                 "{} access {method} {path} {status} {bytes} {micros}us\n",
                 timestamp()

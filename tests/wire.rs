@@ -444,3 +444,71 @@ fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
     assert_eq!(other.get("/healthz", "").status, 200);
     server.stop();
 }
+
+/// SPEC §8: one access line per request, including requests refused
+/// before routing (a body over the limit, a head that does not parse);
+/// `-` stands for a method or path that could not be read.
+#[test]
+fn refused_requests_get_an_access_line_too() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("person");
+    assert!(bin.exists(), "build the examples first: {}", bin.display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("lightapi-access-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(bin)
+        .env("LIGHTAPI_PORT", port.to_string())
+        .env("LIGHTAPI_LOG", "info")
+        .env(
+            "LIGHTAPI_JWT_SECRET",
+            "access-log-test-secret-0123456789abcdef",
+        )
+        .env(
+            "LIGHTAPI_DATABASE_URL",
+            format!("sqlite://{}", dir.join("p.db").display()),
+        )
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    assert!(eventually(Duration::from_secs(10), || {
+        Client::try_connect(addr).is_ok()
+    }));
+    let mut c = Client::connect(addr);
+    assert_eq!(c.get("/healthz", "").status, 200);
+    let mut c = Client::connect(addr);
+    c.send("POST /person HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n");
+    c.read_response().assert_problem(413);
+    let mut c = Client::connect(addr);
+    c.send("GET /x HTTP/1.1\r\nHost: t\r\nBad Header: y\r\n\r\n");
+    c.read_response().assert_problem(400);
+    let mut c = Client::connect(addr);
+    c.send("\x01\x02 nonsense\r\n\r\n");
+    c.read_response().assert_problem(400);
+    let _ = child.kill();
+    let _ = child.wait();
+    let log: Vec<String> = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| l.contains(" access "))
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    let has = |needle: &str| log.iter().any(|l| l.contains(needle));
+    assert!(has(" access GET /healthz 200 "), "{log:#?}");
+    assert!(has(" access POST /person 413 "), "{log:#?}");
+    assert!(has(" access GET /x 400 "), "{log:#?}");
+    assert!(has(" access - - 400 "), "{log:#?}");
+    assert_eq!(log.len(), 4, "{log:#?}");
+}

@@ -455,7 +455,7 @@ impl Conn {
                     .as_micros(),
             );
             cx.app.log.access(
-                pending.method,
+                Some(pending.method),
                 path,
                 response.status().as_u16(),
                 self.wbuf.len() - before,
@@ -480,13 +480,36 @@ impl Conn {
         self.refuse(e, head_only, cx);
     }
 
-    /// Answers a refusal (with a body unless `head_only`) and closes.
+    /// Answers a refusal (with a body unless `head_only`), logs its access
+    /// line, and closes.
     fn refuse(&mut self, e: ApiError, head_only: bool, cx: &mut Cx<'_>) {
         cx.app
             .log
             .debug(&format!("{}: refused request: {e}", self.peer));
-        e.into_response()
-            .write_into(&mut self.wbuf, cx.date, head_only, false);
+        let before = self.wbuf.len();
+        let response = e.into_response();
+        response.write_into(&mut self.wbuf, cx.date, head_only, false);
+        if cx.app.log.access_enabled() {
+            // The method and path when the head was read (a refused body,
+            // a timeout), else `-`.
+            let (method, path, started) = match &self.state {
+                State::Body { line, started, .. } => {
+                    (Some(line.method), self.req.path(), Some(*started))
+                }
+                _ => match request_line(self.unconsumed()) {
+                    Some((method, path)) => (Some(method), path, self.head_started),
+                    None => (None, "-", self.head_started),
+                },
+            };
+            let micros = started.map_or(0, |t| cx.now.saturating_duration_since(t).as_micros());
+            cx.app.log.access(
+                method,
+                path,
+                response.status().as_u16(),
+                self.wbuf.len() - before,
+                micros,
+            );
+        }
         self.state = State::Closing;
     }
 
@@ -610,6 +633,17 @@ impl Conn {
 
 /// Whether unparsed input starts a `HEAD` request (after the empty lines a
 /// server may skip), for refusals of heads that did not parse.
+/// The method and path of a request line at the start of `input`, read
+/// loosely (for the access line of a refused request): `None` unless the
+/// method is known and the target is UTF-8.
+fn request_line(input: &[u8]) -> Option<(Method, &str)> {
+    let line = input.split(|&b| b == b'\n').next()?;
+    let mut parts = line.split(|&b| b == b' ');
+    let method = Method::from_bytes(parts.next()?)?;
+    let target = std::str::from_utf8(parts.next()?).ok()?;
+    Some((method, split_target(target).0))
+}
+
 pub(crate) fn is_head_request(input: &[u8]) -> bool {
     let start = input
         .iter()
