@@ -6,7 +6,6 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -331,20 +330,8 @@ fn scoped_rows_cannot_be_reached_through_filters() {
 /// step: it logs a working token.
 #[test]
 fn generated_secret_logs_a_working_token() {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("person");
-    assert!(bin.exists(), "build the examples first: {}", bin.display());
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let bin = support::example_bin("person");
+    let port = support::free_port();
     let dir = std::env::temp_dir().join(format!("lightapi-gen-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut child = Command::new(bin)

@@ -102,11 +102,12 @@ fn person() -> Model {
         .field("email_verified", Field::boolean().default(false))
 }
 
-fn outage_answers_503_then_recovers(server: Server) {
-    let Some(fresh) = FreshDb::new(server) else {
-        return;
-    };
-    let proxy = Proxy::start(server.address());
+/// The server with `/person` on `fresh`, reached through `proxy`.
+fn start_through(
+    fresh: &FreshDb,
+    server: Server,
+    proxy: &Proxy,
+) -> Result<lightapi::ServerHandle, lightapi::ConfigError> {
     let url = fresh
         .url
         .replacen(&server.address(), &proxy.addr.to_string(), 1);
@@ -119,11 +120,13 @@ fn outage_answers_503_then_recovers(server: Server) {
         workers: 2,
         ..Config::default()
     };
-    let handle = LightApi::with_config(config)
+    LightApi::with_config(config)
         .register("/person", person())
         .start()
-        .unwrap();
-    let addr = handle.local_addr();
+}
+
+/// An `Authorization` value for a valid token.
+fn bearer() -> String {
     let token = sign_subject(
         "tester",
         Duration::from_secs(600),
@@ -131,7 +134,17 @@ fn outage_answers_503_then_recovers(server: Server) {
         serde_json::Map::new(),
         SECRET.as_bytes(),
     );
-    let bearer = format!("Bearer {token}");
+    format!("Bearer {token}")
+}
+
+fn outage_answers_503_then_recovers(server: Server) {
+    let Some(fresh) = FreshDb::new(server) else {
+        return;
+    };
+    let proxy = Proxy::start(server.address());
+    let handle = start_through(&fresh, server, &proxy).unwrap();
+    let addr = handle.local_addr();
+    let bearer = bearer();
     let auth = [("Authorization", bearer.as_str())];
     let post = |email: &str| -> Reply {
         let body = format!(r#"{{"name": "n", "email": "{email}"}}"#);
@@ -196,31 +209,9 @@ fn start_without_database_then_recover(server: Server) {
     };
     let proxy = Proxy::start(server.address());
     proxy.cut();
-    let url = fresh
-        .url
-        .replacen(&server.address(), &proxy.addr.to_string(), 1);
-    let config = Config {
-        port: 0,
-        database_url: url,
-        database_pool: 4,
-        jwt_secrets: vec![SECRET.as_bytes().to_vec()],
-        log_level: LogLevel::Off,
-        workers: 2,
-        ..Config::default()
-    };
-    let handle = LightApi::with_config(config)
-        .register("/person", person())
-        .start()
-        .expect("starts while the database is down");
+    let handle = start_through(&fresh, server, &proxy).expect("starts while the database is down");
     let addr = handle.local_addr();
-    let token = sign_subject(
-        "tester",
-        Duration::from_secs(600),
-        unix_now(),
-        serde_json::Map::new(),
-        SECRET.as_bytes(),
-    );
-    let bearer = format!("Bearer {token}");
+    let bearer = bearer();
     let auth = [("Authorization", bearer.as_str())];
     let get = |path: &str| send(addr, "GET", path, &auth, None).unwrap();
     assert_eq!(get("/healthz").status, 200);

@@ -452,20 +452,8 @@ fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
 fn refused_requests_get_an_access_line_too() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("person");
-    assert!(bin.exists(), "build the examples first: {}", bin.display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let bin = support::example_bin("person");
+    let port = support::free_port();
     let dir = std::env::temp_dir().join(format!("lightapi-access-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut child = Command::new(bin)

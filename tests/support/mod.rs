@@ -72,6 +72,31 @@ pub fn token(subject: &str, admin: bool) -> String {
     )
 }
 
+/// The built `examples/<name>` binary beside this test's (`cargo test`
+/// builds the examples first).
+#[allow(dead_code)]
+pub fn example_bin(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(bin.exists(), "build the examples first: {}", bin.display());
+    bin
+}
+
+/// A free port on 127.0.0.1 (bound and released).
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Polls `f` until it is true or `within` has passed.
 pub fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + within;
