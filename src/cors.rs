@@ -227,36 +227,16 @@ fn is_origin(o: &str) -> bool {
         && scheme
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        match rest.split_once(']') {
-            Some((inside, after)) if !inside.is_empty() => {
-                if !inside
-                    .chars()
-                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
-                {
-                    return false;
-                }
-                match after.strip_prefix(':') {
-                    Some(port) => ("[v6]", port),
-                    None if after.is_empty() => ("[v6]", "0"),
-                    None => return false,
-                }
-            }
-            _ => return false,
-        }
-    } else {
-        match authority.rsplit_once(':') {
-            Some((host, port)) => (host, port),
-            None => (authority, "0"),
-        }
+    // The authority is what a `Host` field holds (the same grammar), but
+    // never empty, and a port, when there is one, of one to five digits.
+    let port_ok = match authority.rsplit_once(':') {
+        Some((_, port)) if !port.contains(']') => (1..=5).contains(&port.len()),
+        _ => true,
     };
-    let host_ok = !host.is_empty()
-        && (host == "[v6]"
-            || host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '%')));
-    let port_ok = !port.is_empty() && port.len() <= 5 && port.chars().all(|c| c.is_ascii_digit());
-    scheme_ok && host_ok && port_ok
+    scheme_ok
+        && !authority.is_empty()
+        && port_ok
+        && crate::http::parse::valid_host(authority.as_bytes())
 }
 
 pub(crate) fn from_env_value(v: &str) -> Cors {

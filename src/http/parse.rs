@@ -514,7 +514,7 @@ fn is_name(name: &[u8], lower: &[u8]) -> bool {
 /// too), then optionally `:` and digits. Empty is allowed (a target URI
 /// without authority). A user-info part, a path, whitespace inside, or two
 /// values joined by a comma and a space are not.
-fn valid_host(value: &[u8]) -> bool {
+pub(crate) fn valid_host(value: &[u8]) -> bool {
     // httparse has trimmed the optional whitespace around the value
     // (`host_values_follow_the_uri_grammar` checks it).
     // The usual value, a name or address and perhaps a port, in one pass
