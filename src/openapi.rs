@@ -489,7 +489,7 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
         .collect();
     out.push(list(
         "ordering",
-        json!({"type": "array", "items": {"enum": keys}, "allOf": once}),
+        json!({"type": "array", "minItems": 1, "items": {"enum": keys}, "allOf": once}),
         &format!(
             "Sort keys, `-` for descending, each field once: {}; `id` breaks ties",
             orderable.join(", ")

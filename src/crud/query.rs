@@ -207,7 +207,7 @@ pub fn parse_list_query(
         }
     }
     let order = match get("ordering") {
-        None | Some("") => rules.default_ordering.clone(),
+        None => rules.default_ordering.clone(),
         Some(spec) => parse_ordering(rules, spec).map_err(|m| err("ordering", m))?,
     };
     let fields = match get("fields") {
@@ -415,6 +415,8 @@ mod tests {
         assert_eq!(q.paging, Paging::Page { page: 2, size: 5 });
         assert!(matches!(q.filters[0].op, FilterOp::Any(_)));
         assert!(parse(&[("ordering", "qty")]).is_err());
+        // An empty list names no key (the OpenAPI schema says at least one).
+        assert!(parse(&[("ordering", "")]).is_err());
         assert!(parse(&[("fields", "secret")]).is_err());
         assert!(parse(&[("page_size", "101")]).is_err());
         assert!(parse(&[("page", "0")]).is_err());
