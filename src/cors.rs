@@ -1,11 +1,9 @@
 //! CORS (the Fetch standard): allowed origins, preflight answered without
 //! authentication, `Vary: Origin` on every answer that depends on it.
 
-use crate::config::ConfigError;
-use crate::http::method::MethodSet;
-use crate::http::request::Request;
-use crate::http::response::Response;
-use crate::http::status::StatusCode;
+use std::fmt;
+
+use crate::http::{MethodSet, Request, Response, StatusCode};
 
 /// Default `Access-Control-Max-Age` in seconds.
 pub const DEFAULT_MAX_AGE_SECS: u64 = 600;
@@ -13,7 +11,7 @@ pub const DEFAULT_MAX_AGE_SECS: u64 = 600;
 /// Cross-origin settings.
 ///
 /// ```
-/// use lightapi::cors::Cors;
+/// use lightapi::Cors;
 /// let cors = Cors::new()
 ///     .allow_origin("https://app.example.com")
 ///     .allow_credentials(true);
@@ -88,28 +86,20 @@ impl Cors {
         self
     }
 
-    /// Refuses `*` together with credentials.
+    /// Checks the settings: at least one origin, each an origin as
+    /// browsers send it (or `*`), and `*` never with credentials.
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] naming `LIGHTAPI_CORS_ORIGINS`.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |reason: String| ConfigError::Invalid {
-            variable: "LIGHTAPI_CORS_ORIGINS",
-            reason,
-        };
+    /// The first [`CorsError`] found.
+    pub fn validate(&self) -> Result<(), CorsError> {
         if self.origins.is_empty() {
-            return Err(invalid("no origin listed".into()));
+            return Err(CorsError::NoOrigin);
         }
         if let Some(bad) = self.origins.iter().find(|o| *o != "*" && !is_origin(o)) {
-            return Err(invalid(format!(
-                "{bad:?} is not an origin (scheme://host[:port], no path, as browsers send \
-                 it in `Origin`), nor `*`"
-            )));
+            return Err(CorsError::NotAnOrigin { value: bad.clone() });
         }
         if self.credentials && self.origins.iter().any(|o| o == "*") {
-            return Err(invalid(
-                "`*` cannot be combined with credentials; list the origins".into(),
-            ));
+            return Err(CorsError::WildcardWithCredentials);
         }
         Ok(())
     }
@@ -128,7 +118,7 @@ impl Cors {
 
     /// Whether `req` is a CORS preflight.
     pub(crate) fn is_preflight(req: &Request) -> bool {
-        req.method() == crate::http::method::Method::Options
+        req.method() == crate::http::Method::Options
             && req.headers().contains("origin")
             && req.headers().contains("access-control-request-method")
     }
@@ -145,7 +135,7 @@ impl Cors {
             return r;
         };
         let requested = req.header("access-control-request-method").unwrap_or("");
-        let method_ok = crate::http::method::Method::from_bytes(requested.as_bytes())
+        let method_ok = crate::http::Method::from_bytes(requested.as_bytes())
             .is_some_and(|m| allowed.contains(m));
         let headers_ok = req
             .header("access-control-request-headers")
@@ -214,7 +204,6 @@ impl Cors {
     }
 }
 
-/// The origins of `LIGHTAPI_CORS_ORIGINS` (comma-separated), if set.
 /// Whether `o` is an origin as a browser sends it: `scheme://host[:port]`,
 /// a lower-case scheme, no user-info, path, query or trailing slash.
 /// `null` (sent by sandboxed documents and local files) is not accepted:
@@ -239,17 +228,43 @@ fn is_origin(o: &str) -> bool {
         && crate::http::parse::valid_host(authority.as_bytes())
 }
 
-pub(crate) fn from_env_value(v: &str) -> Cors {
-    v.split(',')
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .fold(Cors::new(), Cors::allow_origin)
+/// A CORS setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CorsError {
+    /// No origin is allowed.
+    NoOrigin,
+    /// A value that is neither an origin nor `*`.
+    NotAnOrigin {
+        /// The value.
+        value: String,
+    },
+    /// `*` together with credentials, which browsers refuse.
+    WildcardWithCredentials,
 }
+
+impl fmt::Display for CorsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CorsError::NoOrigin => f.write_str("no origin listed"),
+            CorsError::NotAnOrigin { value } => write!(
+                f,
+                "{value:?} is not an origin (scheme://host[:port], no path, as browsers send \
+                 it in `Origin`), nor `*`"
+            ),
+            CorsError::WildcardWithCredentials => {
+                f.write_str("`*` cannot be combined with credentials; list the origins")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CorsError {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::method::Method;
+    use crate::http::Method;
 
     fn preflight(origin: &str, method: &str) -> Request {
         Request::new(Method::Options, "/x")
@@ -283,16 +298,10 @@ mod tests {
             "http://[::1",
         ] {
             let e = Cors::new().allow_origin(bad).validate().unwrap_err();
-            assert!(
-                e.to_string().starts_with("LIGHTAPI_CORS_ORIGINS"),
-                "{bad}: {e}"
-            );
+            assert!(matches!(e, CorsError::NotAnOrigin { .. }), "{bad}: {e}");
         }
-        assert!(from_env_value(",,,").validate().is_err(), "no origin");
-        assert!(from_env_value("*").validate().is_ok());
-        assert!(from_env_value("https://a.example, http://b.example:8080")
-            .validate()
-            .is_ok());
+        assert_eq!(Cors::new().validate(), Err(CorsError::NoOrigin));
+        assert!(Cors::new().allow_origin("*").validate().is_ok());
     }
 
     #[test]
@@ -320,9 +329,15 @@ mod tests {
             &mut resp,
         );
         assert_eq!(resp.header("access-control-allow-origin"), Some("*"));
-        assert!(c.clone().allow_credentials(true).validate().is_err());
         assert_eq!(
-            from_env_value("https://a, https://b/").origins,
+            c.clone().allow_credentials(true).validate(),
+            Err(CorsError::WildcardWithCredentials)
+        );
+        assert_eq!(
+            Cors::new()
+                .allow_origin("https://a")
+                .allow_origin("https://b/")
+                .origins,
             vec!["https://a", "https://b"]
         );
     }

@@ -3,18 +3,15 @@
 //! runs on the event loop; the second ([`AppState::execute`]) runs on a worker,
 //! or inline for handlers that never block.
 
+use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::auth::{Access, Authenticator};
-use crate::backend::Backend;
 use crate::cors::Cors;
 use crate::endpoint::Service;
 use crate::error::ApiError;
-use crate::http::method::{Method, MethodSet};
-use crate::http::request::Request;
-use crate::http::response::Response;
-use crate::http::status::StatusCode;
+use crate::http::{Method, MethodSet, Request, Response, StatusCode};
 use crate::log::Logger;
 use crate::middleware::Middleware;
 use crate::router::{RouteError, Router};
@@ -30,7 +27,9 @@ pub(crate) struct AppState {
     pub(crate) router: Router<RouteEntry>,
     pub(crate) auth: Authenticator,
     pub(crate) log: Logger,
-    pub(crate) backend: Option<Arc<dyn Backend>>,
+    /// The application's database (an `Arc<dyn Backend>`), attached to
+    /// every request a handler sees.
+    pub(crate) backend: Option<Arc<dyn Any + Send + Sync>>,
     pub(crate) middleware: Vec<Arc<dyn Middleware>>,
     pub(crate) cors: Option<Cors>,
 }
@@ -86,8 +85,8 @@ impl AppState {
     }
 
     fn route_inner(&self, req: &mut Request) -> Routing<'_> {
-        let method = req.method;
-        if req.target == "*" {
+        let method = req.method();
+        if req.is_asterisk() {
             // `OPTIONS *` asks about the server as a whole (RFC 9110 §9.3.7).
             return Routing::Answer(
                 Response::new(StatusCode::NO_CONTENT)
@@ -106,7 +105,7 @@ impl AppState {
             let e = ApiError::Route(RouteError::MethodNotAllowed { allow: allowed });
             return Routing::Answer(e.into_response());
         }
-        req.params = params;
+        req.set_params(params);
         let access_method = if method == Method::Head {
             Method::Get
         } else {
@@ -114,7 +113,7 @@ impl AppState {
         };
         let access = entry.service.access(access_method);
         if let Err(e) = self.auth.authorize(&access, req) {
-            return Routing::Answer(e.into_response());
+            return Routing::Answer(ApiError::from(e).into_response());
         }
         Routing::Found(&entry.service)
     }
@@ -133,7 +132,7 @@ impl AppState {
             .any(|m| service.access(m).is_public());
         if !public {
             if let Err(e) = self.auth.authorize(&Access::Authenticated, req) {
-                return Routing::Answer(e.into_response());
+                return Routing::Answer(ApiError::from(e).into_response());
             }
         }
         Routing::Answer(
@@ -143,20 +142,15 @@ impl AppState {
 
     /// Runs the handler; a panic becomes a `500` and the server carries on.
     pub(crate) fn execute(&self, service: &dyn Service, request: &mut Request) -> Response {
-        // Handlers reach the model's operations and the database through
-        // the request; set here, once, for every kind of route.
-        if let Some(crud) = service.crud() {
-            request.crud = Some(Arc::clone(crud));
-        }
-        if request.backend.is_none() {
-            request.backend.clone_from(&self.backend);
+        // Handlers reach the database through the request; attached here,
+        // once, for every kind of route.
+        if let Some(backend) = &self.backend {
+            request.extensions_mut().insert_shared(Arc::clone(backend));
         }
         // A HEAD request is a GET whose body is not sent: the handler sees GET
         // so that headers such as Content-Length match GET's exactly.
-        if request.method == Method::Head {
-            request.method = Method::Get;
-        }
-        let method = request.method;
+        request.serve_head_as_get();
+        let method = request.method();
         let result = catch_unwind(AssertUnwindSafe(|| service.call(method, request)));
         let outcome = match result {
             Ok(r) => r,
@@ -195,13 +189,13 @@ impl AppState {
     fn error_response(&self, e: ApiError, allowed: MethodSet, req: &Request) -> Response {
         if let Some(cause) = e.log_cause() {
             self.log
-                .error(&format!("{} {} failed: {cause}", req.method, req.path()));
+                .error(&format!("{} {} failed: {cause}", req.method(), req.path()));
         }
         match e {
             ApiError::Route(RouteError::MethodNotAllowed { allow }) if allow.is_empty() => {
                 // A verb the endpoint did not implement: `Allow` comes from
                 // the route, minus that verb.
-                let allow = allowed.without(req.method);
+                let allow = allowed.without(req.method());
                 ApiError::Route(RouteError::MethodNotAllowed { allow }).into_response()
             }
             e => e.into_response(),

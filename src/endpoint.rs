@@ -1,12 +1,8 @@
 //! Custom endpoints: implement the verbs you need; the rest answer `405`.
 
-use std::sync::Arc;
-
 use crate::auth::Access;
 use crate::error::ApiError;
-use crate::http::method::{Method, MethodSet};
-use crate::http::request::Request;
-use crate::http::response::Response;
+use crate::http::{Method, MethodSet, Request, Response};
 
 /// What a handler returns: a [`Response`] (a `serde_json::Value` converts
 /// into a `200` JSON response with `.into()`) or an [`ApiError`].
@@ -121,23 +117,32 @@ pub(crate) fn offered(methods: Option<&[Method]>, exclude: &[Method]) -> MethodS
 pub(crate) trait Service: Send + Sync {
     /// Methods offered, including `HEAD` and `OPTIONS`.
     fn allowed(&self) -> MethodSet;
-    /// Handles `method` (never `HEAD` or `OPTIONS`).
-    fn call(&self, method: Method, req: &Request) -> HandlerResult;
+    /// Handles `method` (never `HEAD` or `OPTIONS`); may attach extensions
+    /// for the handler it runs.
+    fn call(&self, method: Method, req: &mut Request) -> HandlerResult;
     /// The permission `method` requires.
     fn access(&self, method: Method) -> Access;
     /// Whether it may run on the event loop.
     fn inline(&self) -> bool;
-    /// The model operations it serves, handed to handlers as
-    /// [`Request::crud`].
-    fn crud(&self) -> Option<&Arc<crate::crud::Crud>> {
-        None
-    }
-    /// What the OpenAPI document says of it.
-    fn doc(&self) -> crate::openapi::RouteDoc<'_> {
-        crate::openapi::RouteDoc::Custom
+}
+
+/// Runs the verb `method` of `endpoint`.
+pub(crate) fn call_endpoint<E: Endpoint + ?Sized>(
+    endpoint: &E,
+    method: Method,
+    req: &Request,
+) -> HandlerResult {
+    match method {
+        Method::Get | Method::Head => endpoint.get(req),
+        Method::Post => endpoint.post(req),
+        Method::Put => endpoint.put(req),
+        Method::Patch => endpoint.patch(req),
+        Method::Delete => endpoint.delete(req),
+        Method::Options => Err(ApiError::method_not_allowed()),
     }
 }
 
+/// A custom endpoint as a [`Service`].
 pub(crate) struct EndpointService<E> {
     endpoint: E,
     allowed: MethodSet,
@@ -155,16 +160,8 @@ impl<E: Endpoint> Service for EndpointService<E> {
         self.allowed
     }
 
-    fn call(&self, method: Method, req: &Request) -> HandlerResult {
-        let e = &self.endpoint;
-        match method {
-            Method::Get | Method::Head => e.get(req),
-            Method::Post => e.post(req),
-            Method::Put => e.put(req),
-            Method::Patch => e.patch(req),
-            Method::Delete => e.delete(req),
-            Method::Options => Err(ApiError::method_not_allowed()),
-        }
+    fn call(&self, method: Method, req: &mut Request) -> HandlerResult {
+        call_endpoint(&self.endpoint, method, req)
     }
 
     fn access(&self, method: Method) -> Access {
@@ -173,46 +170,6 @@ impl<E: Endpoint> Service for EndpointService<E> {
 
     fn inline(&self) -> bool {
         self.endpoint.inline()
-    }
-}
-
-/// Something that can be registered at a path: a custom [`Endpoint`] or a
-/// model. Built with `.into()`; `LightApi::register` does that for you.
-pub struct Registration {
-    pub(crate) routes: Vec<(String, Arc<dyn Service>)>,
-    pub(crate) resource: Option<crate::crud::resource::Resource>,
-    pub(crate) error: Option<String>,
-}
-
-impl Registration {
-    pub(crate) fn resource(resource: crate::crud::resource::Resource) -> Registration {
-        Registration {
-            routes: Vec::new(),
-            resource: Some(resource),
-            error: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for Registration {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registration")
-            .field(
-                "routes",
-                &self.routes.iter().map(|(p, _)| p).collect::<Vec<_>>(),
-            )
-            .field("error", &self.error)
-            .finish()
-    }
-}
-
-impl<E: Endpoint> From<E> for Registration {
-    fn from(endpoint: E) -> Self {
-        Registration {
-            routes: vec![(String::new(), Arc::new(EndpointService::new(endpoint)))],
-            resource: None,
-            error: None,
-        }
     }
 }
 

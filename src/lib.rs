@@ -4,6 +4,20 @@
 //! hand-written endpoints beside it.
 //!
 //! ```no_run
+//! use lightapi::{Field, LightApi, Model};
+//!
+//! fn main() -> Result<(), lightapi::StartError> {
+//!     let person = Model::new("person")
+//!         .field("name", Field::text())
+//!         .field("email", Field::text().unique())
+//!         .field("email_verified", Field::boolean().default(false));
+//!     LightApi::from_env()?.register("/person", person).run()
+//! }
+//! ```
+//!
+//! A custom endpoint implements the verbs it needs; the others answer `405`:
+//!
+//! ```no_run
 //! use lightapi::{Endpoint, HandlerResult, LightApi, Method, Request};
 //! use serde_json::json;
 //!
@@ -21,7 +35,7 @@
 //!     }
 //! }
 //!
-//! fn main() -> Result<(), lightapi::ConfigError> {
+//! fn main() -> Result<(), lightapi::StartError> {
 //!     LightApi::from_env()?.register("/custom", Custom).run()
 //! }
 //! ```
@@ -30,42 +44,47 @@
 //!
 //! ```text
 //! socket ─▶ server::reactor ─▶ server::conn ─▶ http::parse ─▶ router
-//!        ─▶ auth ─▶ endpoint | crud ─▶ backend ─▶ http::response ─▶ server::conn
+//!        ─▶ auth ─▶ endpoint | resource ─▶ crud ─▶ backend ─▶ http::response ─▶ server::conn
 //! ```
 //!
-//! Each stage is a module of the same name. `http` is pure (no I/O), so it is
+//! Each stage is a module of the same name, and no module imports one
+//! above it. `http` is the bottom layer and pure (no I/O), so it is
 //! unit-tested, fuzzed and benchmarked on byte slices.
 #![doc(test(attr(deny(warnings))))]
 
-pub mod app;
+mod app;
 pub mod auth;
 pub mod backend;
+mod calendar;
 pub mod config;
-pub mod cors;
-pub mod crud;
-pub(crate) mod dispatch;
-pub mod endpoint;
+mod cors;
+mod crud;
+mod dispatch;
+mod endpoint;
 pub mod error;
+mod hex;
 pub mod http;
-pub(crate) mod log;
+mod log;
 pub mod middleware;
 pub mod model;
-pub(crate) mod openapi;
-pub mod router;
-pub mod server;
+mod openapi;
+pub mod prelude;
+pub mod resource;
+mod router;
+mod server;
+mod sync;
 
+#[cfg(feature = "__private")]
 #[doc(hidden)]
-pub mod __fuzz;
+pub mod __private;
 
-pub use app::LightApi;
+pub use app::{LightApi, Registration};
 pub use auth::{Access, Claims};
-pub use config::{Config, ConfigError, Limits, LogLevel, Timeouts};
-pub use endpoint::{Endpoint, HandlerResult, Registration};
-pub use error::{ApiError, FieldError};
-pub use http::headers::Headers;
-pub use http::method::{Method, MethodSet};
-pub use http::request::Request;
-pub use http::response::{Body, Response};
-pub use http::status::StatusCode;
-pub use model::{Field, Model};
+pub use config::Config;
+pub use cors::Cors;
+pub use endpoint::{Endpoint, HandlerResult};
+pub use error::{ApiError, FieldError, StartError};
+pub use http::{Body, Headers, Method, MethodSet, Request, Response, StatusCode};
+pub use model::{Field, FieldType, Model, Value};
+pub use resource::{Crud, Resource};
 pub use server::ServerHandle;

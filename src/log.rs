@@ -5,8 +5,7 @@ use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::LogLevel;
-use crate::http::date::civil_from_days;
-use crate::http::method::Method;
+use crate::http::Method;
 
 /// Writes log lines at or above a level.
 #[derive(Debug, Clone, Copy)]
@@ -90,14 +89,10 @@ fn timestamp() -> String {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = d.as_secs();
-    let (y, m, day) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
+    let seconds = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
+        "{}.{:03}Z",
+        crate::calendar::format_seconds(seconds),
         d.subsec_millis()
     )
 }

@@ -7,12 +7,10 @@
 //! `before` runs on the event loop for every request, so it must not block;
 //! `after` runs wherever the response was made.
 
-use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::http::request::Request;
-use crate::http::response::Response;
+use crate::http::{Request, Response};
 
 /// A request/response hook.
 ///
@@ -101,39 +99,5 @@ impl Middleware for RequestId {
             resp.remove_header("X-Request-Id");
             resp.insert_header("X-Request-Id", id.clone());
         }
-    }
-}
-
-/// Type-keyed values middlewares attach to a request.
-#[derive(Default)]
-pub(crate) struct Extensions {
-    items: Vec<Box<dyn Any + Send + Sync>>,
-}
-
-impl Extensions {
-    pub(crate) fn insert<T: Any + Send + Sync>(&mut self, value: T) {
-        self.items.retain(|b| !b.is::<T>());
-        self.items.push(Box::new(value));
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.items.clear();
-    }
-
-    pub(crate) fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.items.iter().find_map(|b| b.downcast_ref::<T>())
-    }
-}
-
-impl Clone for Extensions {
-    /// Extensions are per request; a cloned request starts without them.
-    fn clone(&self) -> Self {
-        Extensions::default()
-    }
-}
-
-impl std::fmt::Debug for Extensions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Extensions({})", self.items.len())
     }
 }

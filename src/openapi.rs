@@ -8,13 +8,24 @@ use serde_json::{json, Map, Value};
 use crate::auth::Access;
 use crate::crud::cursor::MAX_CURSOR_BYTES;
 use crate::crud::query::{max_page, MAX_IN_VALUES};
-use crate::crud::Crud;
 use crate::endpoint::Service;
-use crate::http::method::Method;
+use crate::http::Method;
 use crate::model::{Field, FieldType, Model};
+use crate::resource::Crud;
 
-/// What the generator needs to know about one route.
-pub(crate) enum RouteDoc<'a> {
+/// One route as the generator sees it.
+pub(crate) struct RouteDoc<'a> {
+    /// The route's pattern.
+    pub(crate) pattern: &'a str,
+    /// Its methods and their permissions.
+    pub(crate) service: &'a dyn Service,
+    /// What serves it.
+    pub(crate) kind: RouteKind<'a>,
+}
+
+/// What serves a route.
+#[derive(Clone, Copy)]
+pub(crate) enum RouteKind<'a> {
     /// A hand-written endpoint: methods only, bodies are any JSON.
     Custom,
     /// The collection route of a model.
@@ -39,19 +50,18 @@ const ERRORS: [(u16, &str); 13] = [
     (503, "Database unavailable"),
 ];
 
-/// Builds the document for `routes` (pattern, service) in registration
-/// order, serialised.
+/// Builds the document for `routes` in registration order, serialised.
 ///
 /// The document is written piece by piece: only the component schemas and
 /// one operation at a time exist as JSON trees, so a large API does not
 /// need its whole document in memory as a tree (several times the size of
 /// its text) at start-up. Keys come out in the same sorted order a single
 /// `serde_json` object would give.
-pub(crate) fn document(routes: &[(String, &dyn Service)], title: &str) -> Vec<u8> {
+pub(crate) fn document(routes: &[RouteDoc<'_>], title: &str) -> Vec<u8> {
     let mut schemas = Map::new();
     schemas.insert("Problem".into(), problem_schema());
-    for (_, service) in routes {
-        if let RouteDoc::Collection(c) | RouteDoc::Item(c) = service.doc() {
+    for route in routes {
+        if let RouteKind::Collection(c) | RouteKind::Item(c) = route.kind {
             add_model_schemas(&mut schemas, c);
         }
     }
@@ -66,8 +76,8 @@ pub(crate) fn document(routes: &[(String, &dyn Service)], title: &str) -> Vec<u8
     // Path keys in sorted order; a pattern registered twice keeps its last
     // registration, as inserting into a map would.
     let mut order: Vec<usize> = (0..routes.len()).collect();
-    order.sort_by(|&a, &b| routes[a].0.cmp(&routes[b].0).then(b.cmp(&a)));
-    order.dedup_by(|later, earlier| routes[*later].0 == routes[*earlier].0);
+    order.sort_by(|&a, &b| routes[a].pattern.cmp(routes[b].pattern).then(b.cmp(&a)));
+    order.dedup_by(|later, earlier| routes[*later].pattern == routes[*earlier].pattern);
 
     let mut out = Vec::with_capacity(16 * 1024);
     out.extend_from_slice(b"{\"components\":");
@@ -77,13 +87,13 @@ pub(crate) fn document(routes: &[(String, &dyn Service)], title: &str) -> Vec<u8
     write_json(&mut out, &info);
     out.extend_from_slice(b",\"openapi\":\"3.1.0\",\"paths\":{");
     for (n, &i) in order.iter().enumerate() {
-        let (pattern, service) = &routes[i];
+        let route = &routes[i];
         if n > 0 {
             out.push(b',');
         }
-        write_json(&mut out, &Value::from(pattern.as_str()));
+        write_json(&mut out, &Value::from(route.pattern));
         out.push(b':');
-        write_path_item(&mut out, pattern, *service);
+        write_path_item(&mut out, route);
     }
     out.extend_from_slice(b"}}");
     out.shrink_to_fit();
@@ -100,12 +110,12 @@ fn write_json(out: &mut Vec<u8>, value: &Value) {
 /// Appends the path item of one route: its path parameters and one
 /// operation per method, each built and written on its own, in the sorted
 /// key order a `serde_json` object would give.
-fn write_path_item(out: &mut Vec<u8>, pattern: &str, service: &dyn Service) {
-    let doc = service.doc();
+fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
+    let (pattern, service, doc) = (route.pattern, route.service, route.kind);
     let mut path_params = Vec::new();
     for seg in pattern.split('/') {
         if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let schema = if matches!(doc, RouteDoc::Item(_)) && name == "id" {
+            let schema = if matches!(doc, RouteKind::Item(_)) && name == "id" {
                 json!({"type": "integer", "format": "int64", "minimum": 1})
             } else {
                 json!({"type": "string"})
@@ -178,17 +188,17 @@ fn json_body(schema: Value) -> Value {
     json!({"content": {"application/json": {"schema": schema}}})
 }
 
-fn operation(pattern: &str, method: Method, doc: &RouteDoc<'_>, access: &Access) -> Value {
+fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access) -> Value {
     let mut op = Map::new();
     let mut responses = Map::new();
     let mut params: Vec<Value> = Vec::new();
     let name = match doc {
-        RouteDoc::Collection(c) | RouteDoc::Item(c) => schema_name(c.model()),
-        RouteDoc::Custom => String::new(),
+        RouteKind::Collection(c) | RouteKind::Item(c) => schema_name(c.model()),
+        RouteKind::Custom => String::new(),
     };
     let reference = |suffix: &str| json!({"$ref": format!("#/components/schemas/{name}{suffix}")});
     match (doc, method) {
-        (RouteDoc::Collection(c), Method::Get) => {
+        (RouteKind::Collection(c), Method::Get) => {
             params.extend(list_parameters(c));
             responses.insert(
                 "200".into(),
@@ -197,20 +207,20 @@ fn operation(pattern: &str, method: Method, doc: &RouteDoc<'_>, access: &Access)
                 }}}}),
             );
         }
-        (RouteDoc::Collection(_), Method::Post) => {
+        (RouteKind::Collection(_), Method::Post) => {
             op.insert(
                 "requestBody".into(),
                 required(json_body(reference("Create"))),
             );
             responses.insert("201".into(), row_response("Created", reference("")));
         }
-        (RouteDoc::Item(c), Method::Get) => {
+        (RouteKind::Item(c), Method::Get) => {
             params.push(fields_parameter(c.model()));
             params.push(header_param("If-None-Match"));
             responses.insert("200".into(), row_response("The row", reference("Fields")));
             responses.insert("304".into(), json!({"description": "Not modified"}));
         }
-        (RouteDoc::Item(_), Method::Put | Method::Patch) => {
+        (RouteKind::Item(_), Method::Put | Method::Patch) => {
             let suffix = if method == Method::Put {
                 "Create"
             } else {
@@ -220,11 +230,11 @@ fn operation(pattern: &str, method: Method, doc: &RouteDoc<'_>, access: &Access)
             op.insert("requestBody".into(), required(json_body(reference(suffix))));
             responses.insert("200".into(), row_response("The updated row", reference("")));
         }
-        (RouteDoc::Item(_), Method::Delete) => {
+        (RouteKind::Item(_), Method::Delete) => {
             params.push(header_param("If-Match"));
             responses.insert("204".into(), json!({"description": "Deleted"}));
         }
-        (RouteDoc::Custom, _) => {
+        (RouteKind::Custom, _) => {
             if pattern == "/auth/login" {
                 op.insert(
                     "requestBody".into(),
@@ -250,8 +260,8 @@ fn operation(pattern: &str, method: Method, doc: &RouteDoc<'_>, access: &Access)
         let relevant = match code {
             401 | 403 => !access.is_public(),
             404 | 414 | 431 => true,
-            400 | 503 | 409 => !matches!(doc, RouteDoc::Custom) || code == 400,
-            412 | 428 => matches!(doc, RouteDoc::Item(_)) && method != Method::Get,
+            400 | 503 | 409 => !matches!(doc, RouteKind::Custom) || code == 400,
+            412 | 428 => matches!(doc, RouteKind::Item(_)) && method != Method::Get,
             413 | 415 | 422 => matches!(method, Method::Post | Method::Put | Method::Patch),
             _ => false,
         };

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::Claims;
-use crate::http::request::Request;
+use crate::http::Request;
 
 /// A user-supplied permission check over the claims and the request.
 pub type CheckFn = dyn Fn(&Claims, &Request) -> bool + Send + Sync;

@@ -96,7 +96,7 @@ mod tests {
         let mut m = Map::new();
         m.insert("sub".into(), json!("a"));
         m.insert("exp".into(), json!(exp));
-        super::super::jwt::sign(&m, SECRET)
+        JwtConfig::new(SECRET).unwrap().sign(&m)
     }
 
     #[test]

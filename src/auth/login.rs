@@ -1,20 +1,8 @@
-//! `POST /auth/login`: credentials checked by the application's validator,
-//! answered with a signed token; rate-limited per client address.
+//! Login credentials and the application's check of them.
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use serde_json::{json, Map, Value};
-
-use super::jwt::{unix_now, JwtConfig};
-use super::rate_limit::RateLimiter;
-use super::Access;
-use crate::endpoint::{Endpoint, HandlerResult};
-use crate::error::ApiError;
-use crate::http::method::Method;
-use crate::http::request::Request;
-use crate::log::Logger;
+use serde_json::{Map, Value};
 
 /// The credentials a client sent to `POST /auth/login`.
 #[derive(Clone, PartialEq, Eq)]
@@ -74,58 +62,5 @@ where
 {
     fn validate(&self, credentials: &Credentials) -> Result<Option<Map<String, Value>>, String> {
         self(credentials)
-    }
-}
-
-pub(crate) struct Login {
-    pub(crate) validator: Box<dyn LoginValidator>,
-    pub(crate) jwt: Arc<JwtConfig>,
-    pub(crate) limiter: RateLimiter,
-    pub(crate) ttl: Duration,
-    pub(crate) log: Logger,
-}
-
-impl Endpoint for Login {
-    fn methods(&self) -> Option<&[Method]> {
-        Some(&[Method::Post])
-    }
-
-    fn access(&self, _method: Method) -> Access {
-        Access::Public
-    }
-
-    fn post(&self, req: &Request) -> HandlerResult {
-        if let Some(peer) = req.peer_addr() {
-            if let Err(retry) = self.limiter.check(peer.ip(), Instant::now()) {
-                return Err(ApiError::TooManyRequests {
-                    retry_after: retry.seconds,
-                });
-            }
-        }
-        let body = req.json()?;
-        let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
-        let (Some(username), Some(password)) = (field("username"), field("password")) else {
-            return Err(ApiError::bad_request(
-                "expected a JSON object with string fields username and password",
-            ));
-        };
-        let credentials = Credentials { username, password };
-        let extra = match self.validator.validate(&credentials) {
-            Ok(Some(extra)) => extra,
-            Ok(None) => return Err(ApiError::InvalidCredentials),
-            Err(cause) => {
-                self.log.error(&format!("login validator failed: {cause}"));
-                return Err(ApiError::InvalidCredentials);
-            }
-        };
-        let token = self
-            .jwt
-            .sign_subject(&credentials.username, self.ttl, unix_now(), extra);
-        Ok(json!({
-            "token": token,
-            "token_type": "Bearer",
-            "expires_in": self.ttl.as_secs(),
-        })
-        .into())
     }
 }

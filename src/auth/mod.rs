@@ -1,30 +1,49 @@
-//! Authentication building blocks: HS256 JSON Web Tokens and the login rate limiter.
+//! Authentication: HS256 tokens, route permissions, the caller's claims on
+//! the request, login credentials and the login rate limiter.
 //!
-//! Both modules are pure: no I/O, and the clock is always a parameter. The HTTP layer
-//! reads the `Authorization` header, calls [`jwt::verify`] and maps every [`JwtError`]
-//! to one generic `401`; `POST /auth/login` asks [`RateLimiter::check`] before checking
-//! credentials and answers `429` with the [`RetryAfter`] seconds.
-//!
-//! - [`jwt`]: signing and strict verification of HS256 tokens ([`JwtConfig`], [`Claims`]).
-//! - [`rate_limit`]: a bounded, thread-safe per-address attempt counter.
+//! The pure parts ([`JwtConfig`], the rate limiter) take the clock as a
+//! parameter. [`Authenticator`] reads the `Authorization` header of a
+//! request, verifies the bearer token (through a small per-thread cache),
+//! checks the route's [`Access`] and attaches the [`Claims`] to the request,
+//! where handlers read them with [`ClaimsExt::claims`].
 
-pub mod jwt;
-pub mod rate_limit;
-
-pub use jwt::{Claims, JwtConfig, JwtError};
-pub use rate_limit::{RateLimitConfig, RateLimiter, RetryAfter};
-pub mod access;
+mod access;
 mod cache;
-pub mod login;
+mod error;
+pub(crate) mod jwt;
+mod login;
+pub(crate) mod rate_limit;
 
-pub use access::Access;
+pub use access::{Access, CheckFn};
+pub use error::AuthError;
+pub use jwt::{unix_now, Claims, JwtConfig, JwtError, MAX_TOKEN_BYTES, MIN_SECRET_BYTES};
 pub use login::{Credentials, LoginValidator};
 
-use crate::error::ApiError;
-use crate::http::request::Request;
+use crate::http::Request;
 use crate::log::Logger;
 
-/// Checks bearer tokens against route permissions (SPEC §5).
+/// The caller's verified claims on a request.
+///
+/// ```
+/// use lightapi::auth::{Claims, ClaimsExt};
+/// use lightapi::{Method, Request};
+/// let map = serde_json::json!({"sub": "alice"}).as_object().cloned().unwrap_or_default();
+/// let req = Request::new(Method::Get, "/").with_extension(Claims::from_map(map));
+/// assert_eq!(req.claims().and_then(|c| c.sub()), Some("alice"));
+/// ```
+pub trait ClaimsExt {
+    /// The verified claims of the caller: on every route that needs a
+    /// token, and on public routes when a valid token was sent.
+    fn claims(&self) -> Option<&Claims>;
+}
+
+impl ClaimsExt for Request {
+    fn claims(&self) -> Option<&Claims> {
+        self.extension::<Claims>()
+    }
+}
+
+/// Checks bearer tokens against route permissions.
 #[derive(Debug)]
 pub(crate) struct Authenticator {
     jwt: JwtConfig,
@@ -44,40 +63,42 @@ impl Authenticator {
     }
 
     fn verify(&self, token: &str) -> Result<Claims, JwtError> {
-        cache::verify(self.id, &self.jwt, token, jwt::unix_now())
+        cache::verify(self.id, &self.jwt, token, unix_now())
     }
 
-    /// Attaches the caller's claims to `req`, or refuses: `401` without a
-    /// valid token on a protected route, `403` when the token lacks the
-    /// permission. Public routes accept a valid token (its claims are
-    /// attached) and ignore an invalid one.
-    pub(crate) fn authorize(&self, access: &Access, req: &mut Request) -> Result<(), ApiError> {
+    /// Attaches the caller's claims to `req`, or refuses: no valid token on a
+    /// protected route, or a token without the permission. Public routes
+    /// accept a valid token (its claims are attached) and ignore an invalid
+    /// one.
+    pub(crate) fn authorize(&self, access: &Access, req: &mut Request) -> Result<(), AuthError> {
         // Only a `Bearer` credential counts as a token sent (RFC 6750 §3.1:
         // other schemes get a plain challenge without an error code).
-        let header = req.headers.get_bytes("authorization").filter(|v| {
+        let header = req.headers().get_bytes("authorization").filter(|v| {
             v.get(..6)
                 .is_some_and(|s| s.eq_ignore_ascii_case(b"bearer"))
         });
         let token = header.map(bearer_token);
         if access.is_public() {
             if let Some(Some(token)) = token {
-                req.claims = self.verify(token).ok();
+                if let Ok(claims) = self.verify(token) {
+                    req.insert_extension(claims);
+                }
             }
             return Ok(());
         }
         let token = match token {
-            None => return Err(ApiError::Unauthorized { token_sent: false }),
-            Some(None) => return Err(ApiError::Unauthorized { token_sent: true }),
+            None => return Err(AuthError::MissingToken),
+            Some(None) => return Err(AuthError::InvalidToken { source: None }),
             Some(Some(t)) => t,
         };
         let claims = self.verify(token).map_err(|e| {
             self.log.debug(&format!("token refused: {e}"));
-            ApiError::Unauthorized { token_sent: true }
+            AuthError::InvalidToken { source: Some(e) }
         })?;
         if !access.permits(&claims, req) {
-            return Err(ApiError::Forbidden);
+            return Err(AuthError::Forbidden);
         }
-        req.claims = Some(claims);
+        req.insert_extension(claims);
         Ok(())
     }
 }

@@ -35,7 +35,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Default attempts per client per minute.
@@ -126,11 +126,6 @@ impl RateLimiter {
         }
     }
 
-    /// The limits in force.
-    pub fn config(&self) -> &RateLimitConfig {
-        &self.config
-    }
-
     /// Records an attempt from `addr` at `now`, or refuses it.
     ///
     /// # Errors
@@ -141,7 +136,7 @@ impl RateLimiter {
         let addr = normalize(addr);
         // A panic while the lock was held cannot leave the maps inconsistent with each
         // other (see `State::make_room`), so a poisoned lock is still usable.
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = crate::sync::lock(&self.state);
         let State { clients, by_age } = &mut *state;
 
         if !clients.contains_key(&addr) {
@@ -186,12 +181,9 @@ impl RateLimiter {
     }
 
     /// How many addresses are tracked now (never more than `max_tracked_clients`).
-    pub fn tracked_clients(&self) -> usize {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clients
-            .len()
+    #[cfg(test)]
+    pub(crate) fn tracked_clients(&self) -> usize {
+        crate::sync::lock(&self.state).clients.len()
     }
 }
 
@@ -391,7 +383,7 @@ mod tests {
             assert!(limiter.tracked_clients() <= cap);
         }
         assert_eq!(limiter.tracked_clients(), cap);
-        let state = limiter.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = crate::sync::lock(&limiter.state);
         assert_eq!(state.by_age.len(), state.clients.len());
     }
 
@@ -414,7 +406,7 @@ mod tests {
         assert_eq!(limiter.check(v4(5), now), Ok(()));
         assert_eq!(limiter.tracked_clients(), 3);
         // Client 3 is still remembered with its hour count.
-        let state = limiter.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = crate::sync::lock(&limiter.state);
         assert_eq!(state.clients.get(&v4(3)).map(|e| e.hour_count), Some(10));
         assert!(!state.clients.contains_key(&v4(1)));
         assert!(!state.clients.contains_key(&v4(2)));

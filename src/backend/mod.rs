@@ -53,56 +53,30 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::datetime::format_rfc3339;
+use crate::http::Request;
 use crate::model::FieldType;
 
+pub use crate::config::Synchronous;
+pub use crate::model::Value;
 pub use sql::Dialect;
 
-/// A value as stored in (or read from) a column, and as bound to a parameter.
+/// The application's database on a request: set for every handler of an
+/// application that has one (any model registered).
 ///
 /// ```
-/// use lightapi::backend::Value;
-/// assert_eq!(Value::DateTime(0).to_json(), serde_json::json!("1970-01-01T00:00:00.000000Z"));
-/// assert_eq!(Value::Boolean(true).to_json(), serde_json::json!(true));
+/// use lightapi::backend::BackendExt;
+/// use lightapi::{Method, Request};
+/// assert!(Request::new(Method::Get, "/").backend().is_none());
 /// ```
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    /// SQL `NULL`.
-    Null,
-    /// A 64-bit integer.
-    Integer(i64),
-    /// A 64-bit float.
-    Float(f64),
-    /// UTF-8 text (may contain NUL).
-    Text(String),
-    /// A boolean (stored as 0/1 where the database has no boolean type).
-    Boolean(bool),
-    /// An instant in microseconds since the epoch, UTC.
-    DateTime(i64),
-    /// A JSON document.
-    Json(serde_json::Value),
+pub trait BackendExt {
+    /// The database, to run your own parameterised SQL with [`read_with`]
+    /// and [`write_with`].
+    fn backend(&self) -> Option<&Arc<dyn Backend>>;
 }
 
-impl Value {
-    /// The JSON a client sees for this value: datetimes as normalised RFC
-    /// 3339 text, non-finite floats (never stored by lightapi) as `null`.
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Value::Null => serde_json::Value::Null,
-            Value::Integer(i) => (*i).into(),
-            Value::Float(f) => serde_json::Number::from_f64(*f)
-                .map(serde_json::Value::Number)
-                .unwrap_or(serde_json::Value::Null),
-            Value::Text(s) => serde_json::Value::String(s.clone()),
-            Value::Boolean(b) => (*b).into(),
-            Value::DateTime(us) => serde_json::Value::String(format_rfc3339(*us)),
-            Value::Json(j) => j.clone(),
-        }
-    }
-
-    /// Whether this is [`Value::Null`].
-    pub fn is_null(&self) -> bool {
-        matches!(self, Value::Null)
+impl BackendExt for Request {
+    fn backend(&self) -> Option<&Arc<dyn Backend>> {
+        self.extension::<Arc<dyn Backend>>()
     }
 }
 
@@ -306,6 +280,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// The SQL dialect to build statements for.
     fn dialect(&self) -> Dialect;
 
+    /// Why this database cannot store `value` as sent, if it cannot (a
+    /// client-facing reason, so the value is refused rather than silently
+    /// altered). `None` by default.
+    fn refusal(&self, value: &Value) -> Option<&'static str> {
+        let _ = value;
+        None
+    }
+
     /// Lends a read connection to `f`. Reads see committed data only.
     ///
     /// # Errors
@@ -430,18 +412,6 @@ pub(crate) fn statement_as_job<B: Backend + ?Sized>(
         .map_err(|_| BackendError::Internal {
             cause: "write job returned an unexpected type".to_owned(),
         })
-}
-
-/// SQLite durability level (`PRAGMA synchronous`) in WAL mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Synchronous {
-    /// Survives a process crash (`SIGKILL`); the last commits may be lost on
-    /// power failure. The default.
-    #[default]
-    Normal,
-    /// Survives power loss too, at the cost of an fsync per commit group.
-    Full,
 }
 
 /// Connection and writer settings.
@@ -679,18 +649,5 @@ mod tests {
             assert!(s.starts_with(char::is_lowercase), "{s}");
             assert!(!s.ends_with('.'), "{s}");
         }
-    }
-
-    #[test]
-    fn value_to_json() {
-        assert_eq!(Value::Float(f64::NAN).to_json(), serde_json::Value::Null);
-        assert_eq!(
-            Value::Integer(i64::MIN).to_json(),
-            serde_json::json!(i64::MIN)
-        );
-        assert_eq!(
-            Value::Text("\u{0}".into()).to_json(),
-            serde_json::json!("\u{0}")
-        );
     }
 }

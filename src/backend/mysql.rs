@@ -28,7 +28,7 @@ use mysql::{Opts, OptsBuilder, Params};
 
 use super::pool::{Connector, PooledBackend, Session};
 use super::{Backend, BackendError, ConflictKind, Conn, Dialect, PoolOptions, Value};
-use crate::model::datetime::{civil_from_days, days_from_civil};
+use crate::calendar::{civil_from_days, days_from_civil};
 use crate::model::FieldType;
 
 /// Default connect timeout.

@@ -21,7 +21,7 @@ use oracle::sql_type::{OracleType, Timestamp, ToSql};
 
 use super::pool::{parse_url, Connector, PooledBackend, Session};
 use super::{Backend, BackendError, ConflictKind, Conn, Dialect, PoolOptions, Value};
-use crate::model::datetime::{civil_from_days, days_from_civil};
+use crate::calendar::{civil_from_days, days_from_civil};
 use crate::model::FieldType;
 
 const DEFAULT_PORT: u16 = 1521;

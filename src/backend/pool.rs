@@ -20,7 +20,9 @@
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex};
+
+use crate::sync::lock;
 use std::time::{Duration, Instant};
 
 use super::{Backend, BackendError, Conn, Dialect, Value, WriteJob, WriteOutput};
@@ -39,6 +41,13 @@ pub(crate) trait Connector: Send + Sync + 'static {
 
     /// What to show in `Debug` output (never a password).
     fn label(&self) -> &str;
+
+    /// Why the database cannot store `value` as sent, if it cannot (see
+    /// [`Backend::refusal`]).
+    fn refusal(&self, value: &Value) -> Option<&'static str> {
+        let _ = value;
+        None
+    }
 }
 
 /// One open connection: a [`Conn`] plus transaction control.
@@ -51,10 +60,6 @@ pub(crate) trait Session: Conn + Send + 'static {
     fn rollback(&mut self) -> Result<(), BackendError>;
     /// Checks that the connection answers (`SELECT 1`).
     fn ping(&mut self) -> Result<(), BackendError>;
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 struct State<S> {
@@ -158,11 +163,7 @@ impl<K: Connector> Pool<K> {
             if now >= deadline {
                 return Err(BackendError::Busy);
             }
-            st = self
-                .available
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            st = crate::sync::wait_timeout(&self.available, st, deadline - now);
         }
     }
 
@@ -260,6 +261,10 @@ impl<K: Connector> PooledBackend<K> {
 impl<K: Connector> Backend for PooledBackend<K> {
     fn dialect(&self) -> Dialect {
         self.pool.connector.dialect()
+    }
+
+    fn refusal(&self, value: &Value) -> Option<&'static str> {
+        self.pool.connector.refusal(value)
     }
 
     fn read(
@@ -393,20 +398,11 @@ pub(crate) fn parse_url(url: &str) -> Result<UrlParts, BackendError> {
 
 #[cfg(any(feature = "mssql", feature = "oracle"))]
 fn percent_decode(s: &str) -> Result<String, BackendError> {
-    let invalid = || BackendError::InvalidUrl {
-        reason: "bad percent-encoding".to_owned(),
-    };
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes();
-    while let Some(b) = bytes.next() {
-        if b == b'%' {
-            let hex: String = bytes.by_ref().take(2).map(char::from).collect();
-            out.push(u8::from_str_radix(&hex, 16).map_err(|_| invalid())?);
-        } else {
-            out.push(b);
-        }
-    }
-    String::from_utf8(out).map_err(|_| invalid())
+    crate::http::query::decode_component(s, false)
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| BackendError::InvalidUrl {
+            reason: "bad percent-encoding".to_owned(),
+        })
 }
 
 #[cfg(test)]

@@ -128,6 +128,25 @@ impl Connector for PgConnector {
     fn label(&self) -> &str {
         &self.label
     }
+
+    /// PostgreSQL text and JSONB cannot hold U+0000.
+    fn refusal(&self, value: &Value) -> Option<&'static str> {
+        let has_nul = match value {
+            Value::Text(t) => t.contains('\0'),
+            Value::Json(j) => json_has_nul(j),
+            _ => false,
+        };
+        has_nul.then_some("the database cannot store the character U+0000 (NUL)")
+    }
+}
+
+fn json_has_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(json_has_nul),
+        serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
+    }
 }
 
 struct PgSession {

@@ -24,7 +24,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, SyncSender};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
+
+use crate::sync::lock;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -50,10 +52,6 @@ pub enum Target {
     File(PathBuf),
     /// A private in-memory database.
     Memory,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Maps a rusqlite error to a [`BackendError`].
@@ -395,10 +393,7 @@ impl ReadPool {
                     }
                 };
             }
-            st = self
-                .available
-                .wait(st)
-                .unwrap_or_else(PoisonError::into_inner);
+            st = crate::sync::wait(&self.available, st);
         }
     }
 
@@ -803,8 +798,8 @@ mod tests {
         // Created on the first start, checked on the second: both through
         // the writer, so no reader is held by a server that has served
         // nothing yet.
-        crate::crud::ops::ensure_table(&db, &model).unwrap();
-        crate::crud::ops::ensure_table(&db, &model).unwrap();
+        crate::crud::schema::ensure_table(&db, &model).unwrap();
+        crate::crud::schema::ensure_table(&db, &model).unwrap();
         let Inner::File(f) = &db.inner else { panic!() };
         assert_eq!(lock(&f.readers.state).open, 0);
         read_with(&db, |c| c.query("SELECT COUNT(*) FROM person", &[], &[])).unwrap();

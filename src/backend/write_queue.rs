@@ -5,7 +5,7 @@
 //! every slot when the database is opened.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Capacity kept by an empty queue after a burst.
 const KEEP_CAPACITY: usize = 64;
@@ -40,7 +40,7 @@ impl<T> WriteQueue<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         // A job is moved in or out whole: a panic elsewhere cannot leave
         // the queue half-updated.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.state)
     }
 
     /// Queues `job`, waiting while the queue is full; gives it back when
@@ -48,10 +48,7 @@ impl<T> WriteQueue<T> {
     pub(crate) fn push(&self, job: T) -> Result<(), T> {
         let mut state = self.lock();
         while !state.closed && state.jobs.len() >= self.max {
-            state = self
-                .not_full
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = crate::sync::wait(&self.not_full, state);
         }
         if state.closed {
             return Err(job);
@@ -67,10 +64,7 @@ impl<T> WriteQueue<T> {
     pub(crate) fn take(&self, into: &mut Vec<T>, most: usize) -> bool {
         let mut state = self.lock();
         while state.jobs.is_empty() && !state.closed {
-            state = self
-                .not_empty
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = crate::sync::wait(&self.not_empty, state);
         }
         if state.jobs.is_empty() {
             return false;

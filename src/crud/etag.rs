@@ -6,11 +6,9 @@
 //! therefore changes with any column, including write-only ones, and is the
 //! same on every backend for the same stored values.
 
-use std::fmt::Write as _;
-
 use sha2::{Digest, Sha256};
 
-use crate::backend::Value;
+use crate::model::Value;
 
 /// The strong ETag of a stored row (values in `sql::select_columns` order,
 /// `id` first).
@@ -56,9 +54,7 @@ pub fn etag(values: &[Value]) -> String {
     let digest = h.finalize();
     let mut out = String::with_capacity(34);
     out.push('"');
-    for b in digest.iter().take(16) {
-        let _ = write!(out, "{b:02x}");
-    }
+    crate::hex::encode_into(&mut out, digest.get(..16).unwrap_or_default());
     out.push('"');
     out
 }

@@ -1,40 +1,21 @@
-//! CRUD on models: validation of client JSON ([`validate`]), strong ETags
-//! ([`etag`]) and the backend-agnostic operations ([`ops`]) the HTTP layer
-//! calls.
-//!
-//! ```
-//! use lightapi::backend::{connect, PoolOptions};
-//! use lightapi::crud::{ops, validate};
-//! use lightapi::model::{Field, Model};
-//! use serde_json::json;
-//!
-//! let person = Model::new("person")
-//!     .field("name", Field::text())
-//!     .field("email", Field::text().unique())
-//!     .field("email_verified", Field::boolean().default(false));
-//! let db = connect("sqlite::memory:", &PoolOptions::default())?;
-//! ops::ensure_table(&*db, &person)?;
-//!
-//! let row = validate::validate_create(&person, &json!({"name": "Ada", "email": "ada@example.com"}))?;
-//! let created = ops::create(&*db, &person, row, None)?;
-//! assert_eq!(created.fields["email_verified"], json!(false));
-//!
-//! let patch = validate::validate_patch(&person, &json!({"email_verified": true}))?;
-//! let updated = ops::patch(&*db, &person, created.id, patch, ops::Precondition::IfMatch(vec![created.etag.clone()]), None)?;
-//! assert_ne!(updated.etag, created.etag);
-//! assert_eq!(updated.fields["email_verified"], json!(true));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! Operations on models, written once over [`Backend`](crate::backend::Backend):
+//! client JSON to typed rows ([`validate`]), the list query grammar
+//! ([`query`]), the table of each model ([`schema`], [`tables`]), the
+//! create/read/update/delete operations with their preconditions ([`ops`]),
+//! keyset paging ([`keyset`], [`cursor`]) and strong ETags ([`etag`]). No
+//! HTTP here: the generated routes (`resource`) turn requests into these
+//! calls and their results into responses.
 
+pub mod cursor;
+mod error;
 pub mod etag;
+pub(crate) mod keyset;
 pub mod ops;
-pub mod resource;
+pub mod query;
+pub mod schema;
 pub(crate) mod tables;
 pub mod validate;
 
-pub use crate::backend::sql::Scope;
-pub use ops::{CrudError, Precondition, Record};
-pub use resource::{Crud, Resource};
+pub use error::CrudError;
+pub use query::QueryParamError;
 pub use validate::{FieldError, Row, ValidationErrors};
-pub mod cursor;
-pub mod query;

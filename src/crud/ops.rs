@@ -9,14 +9,11 @@
 //! [`crate::model::ScopeRule`] (see [`scope_for`]); another row's owner
 //! sees [`CrudError::NotFound`].
 
-use std::fmt;
-
+use super::error::CrudError;
+use super::etag::{etag, if_match};
+use super::validate::Row;
 use crate::backend::sql::{self, Insert, ListQuery, Scope};
-use crate::backend::{
-    read_with, write_with, Backend, BackendError, ConflictKind, Conn, Dialect, Value,
-};
-use crate::crud::etag::{etag, if_match};
-use crate::crud::validate::Row;
+use crate::backend::{read_with, write_with, Backend, BackendError, ConflictKind, Value};
 use crate::model::{FieldType, Model};
 
 /// A stored row as clients see it.
@@ -39,126 +36,6 @@ pub enum Precondition {
     None,
     /// The row's current ETag must be one of these (or `*`: any existing row).
     IfMatch(Vec<String>),
-}
-
-/// An error from a CRUD operation.
-///
-/// ```
-/// use lightapi::crud::CrudError;
-/// assert_eq!(CrudError::NotFound.to_string(), "no such row");
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum CrudError {
-    /// No row with that id (within the caller's scope) — HTTP 404.
-    NotFound,
-    /// `If-Match` did not match the current row; nothing written — HTTP 412.
-    PreconditionFailed,
-    /// The model requires `If-Match` and none was given — HTTP 428.
-    PreconditionRequired,
-    /// The body's `version` is not the current one; nothing written — HTTP 409.
-    VersionConflict {
-        /// The current version.
-        current: i64,
-    },
-    /// A unique or foreign-key constraint failed — HTTP 409.
-    Conflict {
-        /// The column, when known.
-        field: Option<String>,
-        /// Which constraint.
-        kind: ConflictKind,
-    },
-    /// A list query the model does not allow — HTTP 400.
-    InvalidQuery {
-        /// Client-safe description.
-        message: String,
-    },
-    /// The scope claim is missing from the token or unusable — HTTP 403.
-    MissingClaim {
-        /// The claim name.
-        claim: String,
-    },
-    /// A scoped model was used without its scope (or with another column):
-    /// a server bug, refused rather than leaking rows — HTTP 500.
-    ScopeMismatch {
-        /// The model.
-        model: String,
-    },
-    /// A non-null read-only field had no value on create: the server must
-    /// set it with [`Row::set`] — HTTP 500.
-    MissingValue {
-        /// The field.
-        field: String,
-    },
-    /// The existing table does not match the model (start-up).
-    Schema {
-        /// Which table and column, and how.
-        message: String,
-    },
-    /// Any other backend failure (503 for `Unavailable`/`Busy`, else 500).
-    Backend {
-        /// The backend error.
-        source: BackendError,
-    },
-}
-
-impl fmt::Display for CrudError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CrudError::NotFound => f.write_str("no such row"),
-            CrudError::PreconditionFailed => f.write_str("the row has changed (etag mismatch)"),
-            CrudError::PreconditionRequired => f.write_str("this resource requires if-match"),
-            CrudError::VersionConflict { current } => {
-                write!(f, "version conflict: the current version is {current}")
-            }
-            CrudError::Conflict {
-                field: Some(field),
-                kind: ConflictKind::Unique,
-            } => write!(f, "a row with this `{field}` already exists"),
-            CrudError::Conflict {
-                field: Some(field), ..
-            } => write!(
-                f,
-                "`{field}` references a row that does not exist, or is referenced"
-            ),
-            CrudError::Conflict { field: None, kind } => match kind {
-                ConflictKind::Unique => f.write_str("a row with these values already exists"),
-                _ => f.write_str("a referenced row does not exist, or the row is referenced"),
-            },
-            CrudError::InvalidQuery { message } => write!(f, "invalid query: {message}"),
-            CrudError::MissingClaim { claim } => {
-                write!(f, "the token has no usable `{claim}` claim")
-            }
-            CrudError::ScopeMismatch { model } => {
-                write!(f, "model `{model}` was used without its row scope")
-            }
-            CrudError::MissingValue { field } => {
-                write!(f, "no value for read-only field `{field}`")
-            }
-            CrudError::Schema { message } => write!(f, "schema mismatch: {message}"),
-            CrudError::Backend { source } => fmt::Display::fmt(source, f),
-        }
-    }
-}
-
-impl std::error::Error for CrudError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            CrudError::Backend { source } => Some(source),
-            _ => None,
-        }
-    }
-}
-
-impl From<BackendError> for CrudError {
-    fn from(e: BackendError) -> CrudError {
-        match e {
-            BackendError::Conflict { field, kind } => CrudError::Conflict { field, kind },
-            BackendError::InvalidQuery { message } => CrudError::InvalidQuery { message },
-            BackendError::Schema { message } => CrudError::Schema { message },
-            source => CrudError::Backend { source },
-        }
-    }
 }
 
 /// The [`Scope`] of a scoped model for a caller's claims (`None` for an
@@ -290,90 +167,6 @@ fn set_foreign_keys(model: &Model, row: &Row) -> Vec<String> {
         .collect()
 }
 
-/// Creates the model's table (and indexes) if it does not exist, or checks
-/// that the existing table has every column with a compatible type and
-/// nullability. Extra columns are ignored.
-///
-/// # Errors
-///
-/// [`CrudError::Schema`] naming the table and column that do not match
-/// (or, on MySQL/MariaDB, a scope column whose collation ignores trailing
-/// spaces), or a backend error.
-///
-/// ```
-/// use lightapi::backend::{connect, write_with, PoolOptions};
-/// use lightapi::crud::ops;
-/// use lightapi::model::{Field, Model};
-/// let db = connect("sqlite::memory:", &PoolOptions::default())?;
-/// write_with(&*db, |c| c.execute("CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT)", &[]))?;
-/// let person = Model::new("person").field("name", Field::text()).field("email", Field::text());
-/// let err = ops::ensure_table(&*db, &person).unwrap_err();
-/// assert_eq!(err.to_string(), "schema mismatch: table `person` has no column `email`");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn ensure_table(backend: &dyn Backend, model: &Model) -> Result<(), CrudError> {
-    let d = backend.dialect();
-    let (q, types) = sql::introspect(d, model.name());
-    // Looked up and created on the write connection, under the schema lock
-    // (another process may be creating it at this moment): start-up opens
-    // no read connection, which the first read opens when it needs one.
-    let owned = model.clone();
-    let (rows, padded) = write_with(backend, move |c| {
-        let found = create_if_missing(c, d, &q, &types, &owned)?;
-        let padded = match owned.scope_rule() {
-            Some(_) if !found.is_empty() => c.space_padded_columns(owned.name())?,
-            _ => Vec::new(),
-        };
-        Ok((found, padded))
-    })?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    if let Some(rule) = model.scope_rule() {
-        if padded.iter().any(|c| c == rule.column()) {
-            // `'alice' = 'alice '` holds there: a token for `alice ` would
-            // reach alice's rows.
-            return Err(CrudError::Schema {
-                message: format!(
-                    "table `{}`: the scope column `{}` has a collation that ignores trailing \
-                     spaces, so scoping would not be exact; convert the table with \
-                     ALTER TABLE {} CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin \
-                     (MariaDB) or utf8mb4_0900_bin (MySQL 8)",
-                    model.name(),
-                    rule.column(),
-                    model.name()
-                ),
-            });
-        }
-    }
-    let columns: Vec<sql::ColumnInfo> = rows.iter().filter_map(|r| sql::column_info(r)).collect();
-    let table = model.name();
-    for (name, kind) in sql::select_columns(model) {
-        let Some(col) = columns.iter().find(|c| c.name == name) else {
-            return Err(CrudError::Schema {
-                message: format!("table `{table}` has no column `{name}`"),
-            });
-        };
-        if !sql::type_matches(d, kind, &col.data_type) {
-            return Err(CrudError::Schema {
-                message: format!(
-                    "table `{table}`: column `{name}` has type `{}`, which cannot hold {kind}",
-                    col.data_type
-                ),
-            });
-        }
-        let nullable = model.field_named(name).is_some_and(|f| f.is_nullable());
-        if nullable && !col.nullable {
-            return Err(CrudError::Schema {
-                message: format!(
-                    "table `{table}`: column `{name}` is NOT NULL but the field is nullable"
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
 /// Inserts a validated row (the scope column is set from `scope`) and
 /// returns the stored row with its id, defaults and ETag. The write is
 /// durable when this returns.
@@ -481,7 +274,7 @@ pub fn check_precondition(
             }
         }
     };
-    finish(model, outcome).map(|_| ())
+    finish(model, id, outcome).map(|_| ())
 }
 
 /// Lists the rows matching `query` within `scope`.
@@ -525,47 +318,6 @@ pub fn count(
     }
 }
 
-/// Looks for a table (`introspect`) and creates `model`'s when it is
-/// missing, all under the dialect's schema lock; answers what `introspect` found (empty when
-/// it created the table).
-fn create_if_missing(
-    c: &mut dyn Conn,
-    d: Dialect,
-    introspect: &sql::Sql,
-    types: &[FieldType],
-    model: &Model,
-) -> Result<Vec<Vec<Value>>, BackendError> {
-    let lock = sql::schema_lock(d);
-    if let Some(lock) = lock {
-        if lock.reports {
-            let held = c.query(lock.acquire, &[], &[FieldType::Integer])?;
-            if held.first().and_then(|r| r.first()) != Some(&Value::Integer(1)) {
-                return Err(BackendError::Unavailable {
-                    cause: "timed out waiting for another process creating tables".to_owned(),
-                });
-            }
-        } else {
-            c.execute(lock.acquire, &[])?;
-        }
-    }
-    let result = (|| {
-        let found = c.query(&introspect.text, &introspect.params, types)?;
-        if found.is_empty() {
-            let collation = c.text_collation()?;
-            for statement in sql::create_table(d, model, collation) {
-                c.execute(&statement, &[])?;
-            }
-        }
-        Ok(found)
-    })();
-    if let Some(release) = lock.and_then(|l| l.release) {
-        // Ending the session would release it too; a failure here leaves
-        // the result as it is.
-        let _ = c.query(release, &[], &[FieldType::Integer]);
-    }
-    result
-}
-
 enum Outcome {
     Done(Vec<Value>),
     Deleted,
@@ -575,11 +327,14 @@ enum Outcome {
     VersionConflict(i64),
 }
 
-fn finish(model: &Model, outcome: Outcome) -> Result<Option<Record>, CrudError> {
+fn finish(model: &Model, id: i64, outcome: Outcome) -> Result<Option<Record>, CrudError> {
     match outcome {
         Outcome::Done(values) => to_record(model, values).map(Some),
         Outcome::Deleted => Ok(None),
-        Outcome::NotFound => Err(CrudError::NotFound),
+        Outcome::NotFound => Err(CrudError::NotFound {
+            model: model.name().to_owned(),
+            id,
+        }),
         Outcome::PreconditionRequired => Err(CrudError::PreconditionRequired),
         Outcome::PreconditionFailed => Err(CrudError::PreconditionFailed),
         Outcome::VersionConflict(current) => Err(CrudError::VersionConflict { current }),
@@ -617,7 +372,19 @@ fn check_current(
     }
 }
 
-fn modify(
+/// Updates a row with a validated row: a full replace (PUT, from
+/// [`validate_replace`](super::validate::validate_replace)) or a partial
+/// update (PATCH, from [`validate_patch`](super::validate::validate_patch)),
+/// which differ only in validation. Conditional on `pre` and, for a
+/// versioned model, on the body's `version` (an empty patch of a versioned
+/// model still increments it); checked and written in one transaction.
+///
+/// # Errors
+///
+/// [`CrudError::NotFound`], [`CrudError::PreconditionFailed`],
+/// [`CrudError::PreconditionRequired`], [`CrudError::VersionConflict`],
+/// [`CrudError::Conflict`], or a backend error. Nothing is written on error.
+pub fn update(
     backend: &dyn Backend,
     model: &Model,
     id: i64,
@@ -665,45 +432,10 @@ fn modify(
         Ok(Outcome::Done(first_row(row)?))
     })
     .map_err(|e| name_fk_conflict(e, &fks))?;
-    finish(model, outcome)?.ok_or(CrudError::NotFound)
-}
-
-/// Full replace (PUT) of a row with a [`crate::crud::validate::validate_replace`]d
-/// row, conditional on `precondition` and, for a versioned model, on the
-/// body's `version`; checked and written in one transaction.
-///
-/// # Errors
-///
-/// [`CrudError::NotFound`], [`CrudError::PreconditionFailed`],
-/// [`CrudError::PreconditionRequired`], [`CrudError::VersionConflict`],
-/// [`CrudError::Conflict`], or a backend error. Nothing is written on error.
-pub fn replace(
-    backend: &dyn Backend,
-    model: &Model,
-    id: i64,
-    row: Row,
-    precondition: Precondition,
-    scope: Option<&Scope>,
-) -> Result<Record, CrudError> {
-    modify(backend, model, id, row, precondition, scope)
-}
-
-/// Partial update (PATCH) with a [`crate::crud::validate::validate_patch`]ed
-/// row; otherwise as [`replace`]. An empty patch of a versioned model still
-/// increments its version.
-///
-/// # Errors
-///
-/// As [`replace`].
-pub fn patch(
-    backend: &dyn Backend,
-    model: &Model,
-    id: i64,
-    row: Row,
-    precondition: Precondition,
-    scope: Option<&Scope>,
-) -> Result<Record, CrudError> {
-    modify(backend, model, id, row, precondition, scope)
+    finish(model, id, outcome)?.ok_or_else(|| CrudError::NotFound {
+        model: model.name().to_owned(),
+        id,
+    })
 }
 
 /// Deletes a row, conditional on `precondition` (checked in the same
@@ -743,5 +475,5 @@ pub fn delete(
             _ => Outcome::Deleted,
         })
     })?;
-    finish(model, outcome).map(|_| ())
+    finish(model, id, outcome).map(|_| ())
 }

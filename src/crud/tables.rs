@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
+use super::error::CrudError;
+use super::schema::ensure_table;
 use crate::backend::{Backend, BackendError};
-use crate::crud::ops::{ensure_table, CrudError};
-use crate::error::ApiError;
 use crate::log::Logger;
 use crate::model::Model;
 
@@ -53,14 +53,14 @@ impl Tables {
     }
 
     /// `Ok` once the tables are in place. Before that, one request a
-    /// second tries again; the others, and a failed try, get `503`.
-    pub(crate) fn check(&self) -> Result<(), ApiError> {
+    /// second tries again; the others, and a failed try, are told the
+    /// database is unavailable.
+    pub(crate) fn check(&self) -> Result<(), CrudError> {
         if self.ready.load(Ordering::Acquire) {
             return Ok(());
         }
-        let unavailable = |cause: String| ApiError::Unavailable {
-            cause,
-            retry_after: 1,
+        let unavailable = |cause: String| CrudError::Backend {
+            source: BackendError::Unavailable { cause },
         };
         // Another request is trying right now (connecting can take the
         // connect timeout): do not queue behind it.

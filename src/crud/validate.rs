@@ -16,8 +16,8 @@
 
 use std::fmt;
 
-use crate::backend::Value;
-use crate::model::{json_kind, Model, VERSION_COLUMN};
+use crate::backend::Backend;
+use crate::model::{json_kind, Model, Value, VERSION_COLUMN};
 
 /// Validated column values, ready for [`crate::crud::ops`].
 ///
@@ -276,6 +276,30 @@ pub fn validate_replace(model: &Model, body: &serde_json::Value) -> Result<Row, 
 /// ```
 pub fn validate_patch(model: &Model, body: &serde_json::Value) -> Result<Row, ValidationErrors> {
     validate(model, body, Mode::Patch)
+}
+
+/// Refuses values `backend` cannot store as sent (PostgreSQL text holding
+/// U+0000), naming each such field, rather than letting them be altered.
+///
+/// # Errors
+///
+/// [`ValidationErrors::Invalid`] with one [`FieldError`] per such field.
+pub fn check_storable(backend: &dyn Backend, row: &Row) -> Result<(), ValidationErrors> {
+    let errors: Vec<FieldError> = row
+        .values()
+        .iter()
+        .filter_map(|(name, v)| {
+            backend.refusal(v).map(|reason| FieldError {
+                field: name.clone(),
+                message: reason.to_owned(),
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationErrors::Invalid { errors })
+    }
 }
 
 #[cfg(test)]

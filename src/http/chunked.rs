@@ -173,7 +173,7 @@ impl ChunkedDecoder {
 
     fn step(&mut self, b: u8) -> Result<State, ChunkedError> {
         Ok(match self.state {
-            State::Size { digits } => match (hex_value(b), b) {
+            State::Size { digits } => match (crate::hex::digit_value(b), b) {
                 (Some(v), _) => {
                     if digits == MAX_CHUNK_SIZE_DIGITS {
                         return Err(ChunkedError::SizeOverflow);
@@ -275,15 +275,6 @@ impl ChunkedDecoder {
     }
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// A deliberately simple, non-incremental decoder used as the reference in
 /// differential tests and fuzzing: it sees the whole input at once.
 ///
@@ -291,6 +282,7 @@ fn hex_value(b: u8) -> Option<u8> {
 /// if invalid. It applies the same caps as [`ChunkedDecoder`].
 #[doc(hidden)]
 #[allow(clippy::result_unit_err)]
+#[cfg(any(test, feature = "__private"))]
 pub fn reference_decode(
     input: &[u8],
     max_body_bytes: usize,

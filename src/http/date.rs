@@ -9,7 +9,7 @@ pub const DATE_LEN: usize = 29;
 /// A formatted `Date` value for the current second.
 ///
 /// ```
-/// use lightapi::http::date::DateCache;
+/// use lightapi::__private::http::date::DateCache;
 /// let mut d = DateCache::new();
 /// d.refresh();
 /// assert!(d.as_bytes().ends_with(b" GMT"));
@@ -71,7 +71,7 @@ pub fn format_imf(secs: u64) -> [u8; DATE_LEN] {
     ];
     let days = secs / 86_400;
     let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days as i64);
+    let (y, m, d) = crate::calendar::civil_from_days(days as i64);
     let (hh, mm, ss) = (rem / 3600, rem / 60 % 60, rem % 60);
     let wd = DAYS[(days % 7) as usize];
     let mon = MONTHS[((m as usize).clamp(1, 12)) - 1];
@@ -87,21 +87,6 @@ pub fn format_imf(secs: u64) -> [u8; DATE_LEN] {
     out[20..22].copy_from_slice(&two(mm));
     out[23..25].copy_from_slice(&two(ss));
     out
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
-/// calendar (Howard Hinnant's algorithm).
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]

@@ -39,15 +39,6 @@ impl fmt::Display for QueryError {
 
 impl std::error::Error for QueryError {}
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// Percent-decodes `input`; with `plus_as_space`, `+` becomes a space (query
 /// strings) rather than staying `+` (paths).
 ///
@@ -73,8 +64,8 @@ pub fn decode_component(input: &str, plus_as_space: bool) -> Result<Cow<'_, str>
     while let Some(&b) = bytes.get(i) {
         match b {
             b'%' => {
-                let hi = bytes.get(i + 1).copied().and_then(hex);
-                let lo = bytes.get(i + 2).copied().and_then(hex);
+                let hi = bytes.get(i + 1).copied().and_then(crate::hex::digit_value);
+                let lo = bytes.get(i + 2).copied().and_then(crate::hex::digit_value);
                 match (hi, lo) {
                     (Some(h), Some(l)) => out.push(h << 4 | l),
                     _ => return Err(QueryError::BadEscape { at: i }),

@@ -1,14 +1,19 @@
-//! The request a handler receives.
+//! The request a handler receives: what came off the wire, plus typed
+//! extensions the layers above attach.
 
+use std::any::Any;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::extensions::Extensions;
 use super::headers::Headers;
+use super::json::{self, BodyError};
+use super::limits::MessageLimits;
 use super::method::Method;
-use super::parse::{split_target, Version};
-use crate::error::ApiError;
+use super::parse::{parse_into, split_target, HeadLine, ParseError, Version};
+use super::query::{parse_query, QueryError};
 
 /// Path parameters captured by `{name}` segments, in pattern order.
 pub type Params = Vec<(Arc<str>, String)>;
@@ -16,8 +21,11 @@ pub type Params = Vec<(Arc<str>, String)>;
 /// An HTTP request with its body fully received.
 ///
 /// Handlers get the method, path, path parameters, the decoded query, the
-/// headers, the body as bytes and as JSON, and (with authentication on) the
-/// caller's verified claims.
+/// headers and the body (as bytes and as JSON). What the server learns
+/// about the request — the caller's verified claims, the database, a
+/// middleware's data — travels as [`Extensions`], read through the
+/// accessor traits of the layers that attach them (`ClaimsExt`,
+/// `BackendExt`, `ResourceExt`).
 ///
 /// ```
 /// use lightapi::{Method, Request};
@@ -30,18 +38,15 @@ pub type Params = Vec<(Arc<str>, String)>;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Request {
-    pub(crate) method: Method,
-    pub(crate) version: Version,
-    pub(crate) target: String,
-    pub(crate) query: Vec<(String, String)>,
-    pub(crate) headers: Headers,
-    pub(crate) body: Vec<u8>,
-    pub(crate) params: Params,
-    pub(crate) peer: Option<SocketAddr>,
-    pub(crate) claims: Option<crate::auth::Claims>,
-    pub(crate) backend: Option<Arc<dyn crate::backend::Backend>>,
-    pub(crate) crud: Option<Arc<crate::crud::Crud>>,
-    pub(crate) extensions: crate::middleware::Extensions,
+    method: Method,
+    version: Version,
+    target: String,
+    query: Vec<(String, String)>,
+    headers: Headers,
+    body: Vec<u8>,
+    params: Params,
+    peer: Option<SocketAddr>,
+    extensions: Extensions,
 }
 
 impl Request {
@@ -51,7 +56,7 @@ impl Request {
     pub fn new(method: Method, target: &str) -> Request {
         let query = split_target(target)
             .1
-            .and_then(|q| super::query::parse_query(q).ok())
+            .and_then(|q| parse_query(q).ok())
             .unwrap_or_default();
         Request {
             method,
@@ -73,17 +78,41 @@ impl Request {
             body: Vec::new(),
             params: Vec::new(),
             peer: None,
-            claims: None,
-            backend: None,
-            crud: None,
-            extensions: crate::middleware::Extensions::default(),
+            extensions: Extensions::default(),
         }
+    }
+
+    /// Parses a request head from the start of `input` into this request's
+    /// target and header buffers (reused from the previous request), leaving
+    /// them alone when the head is incomplete.
+    pub(crate) fn parse_head(
+        &mut self,
+        input: &[u8],
+        limits: &MessageLimits,
+    ) -> Result<Option<(HeadLine, usize)>, ParseError> {
+        parse_into(input, limits, &mut self.target, &mut self.headers)
+    }
+
+    /// Takes the request line's facts and the client's address once the
+    /// head is parsed, and decodes the query.
+    pub(crate) fn begin(
+        &mut self,
+        line: &HeadLine,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), QueryError> {
+        self.method = line.method;
+        self.version = line.version;
+        self.peer = peer;
+        self.query.clear();
+        if let Some(raw) = split_target(&self.target).1 {
+            self.query = parse_query(raw)?;
+        }
+        Ok(())
     }
 
     /// Forgets everything one request carried, keeping the buffers (target,
     /// fields, and a body buffer of up to `keep_body` bytes) for the next
-    /// request on the same connection. The application's backend stays: it
-    /// is the same for every request.
+    /// request on the same connection.
     pub(crate) fn recycle(&mut self, keep_body: usize) {
         self.target.clear();
         self.query.clear();
@@ -95,14 +124,35 @@ impl Request {
             self.body.clear();
         }
         self.params.clear();
-        self.claims = None;
-        self.crud = None;
         self.extensions.clear();
     }
 
     /// Bytes held by the reusable buffers.
     pub(crate) fn capacity_bytes(&self) -> usize {
         self.target.capacity() + self.headers.capacity_bytes() + self.body.capacity()
+    }
+
+    /// The buffer the body is decoded into.
+    pub(crate) fn body_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.body
+    }
+
+    /// Sets the path parameters the router captured.
+    pub(crate) fn set_params(&mut self, params: Params) {
+        self.params = params;
+    }
+
+    /// Serves a `HEAD` request as the `GET` it mirrors, so that a handler's
+    /// headers (`Content-Length` above all) match `GET`'s exactly.
+    pub(crate) fn serve_head_as_get(&mut self) {
+        if self.method == Method::Head {
+            self.method = Method::Get;
+        }
+    }
+
+    /// Whether the target is `*` (`OPTIONS *`, about the server as a whole).
+    pub(crate) fn is_asterisk(&self) -> bool {
+        self.target == "*"
     }
 
     /// Adds a header (builder style).
@@ -126,10 +176,26 @@ impl Request {
         self
     }
 
-    /// Sets the caller's claims (builder style).
+    /// Sets the client's address (builder style).
     #[must_use]
-    pub fn with_claims(mut self, claims: crate::auth::Claims) -> Request {
-        self.claims = Some(claims);
+    pub fn with_peer_addr(mut self, peer: SocketAddr) -> Request {
+        self.peer = Some(peer);
+        self
+    }
+
+    /// Attaches an extension (builder style), e.g. the claims a handler
+    /// under test should see.
+    ///
+    /// ```
+    /// use lightapi::auth::{Claims, ClaimsExt};
+    /// use lightapi::{Method, Request};
+    /// let claims = Claims::from_json(serde_json::json!({"sub": "alice"})).unwrap();
+    /// let req = Request::new(Method::Get, "/").with_extension(claims);
+    /// assert_eq!(req.claims().and_then(|c| c.sub()), Some("alice"));
+    /// ```
+    #[must_use]
+    pub fn with_extension<T: Any + Send + Sync>(mut self, value: T) -> Request {
+        self.extensions.insert(value);
         self
     }
 
@@ -184,22 +250,10 @@ impl Request {
     /// The body parsed as JSON.
     ///
     /// # Errors
-    /// `400` when the body is empty or not valid JSON, `415` when a
-    /// `Content-Type` other than JSON was sent.
-    pub fn json(&self) -> Result<Value, ApiError> {
-        if let Some(ct) = self.header("content-type") {
-            if !is_json_media_type(ct) {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-        }
-        if self.body.is_empty() {
-            return Err(ApiError::BadRequest {
-                detail: "the request body is empty; a JSON document was expected".into(),
-            });
-        }
-        serde_json::from_slice(&self.body).map_err(|e| ApiError::BadRequest {
-            detail: format!("the request body is not valid JSON: {e}"),
-        })
+    /// [`BodyError`]: a `Content-Type` other than JSON (`415`), an empty
+    /// body or one that is not valid JSON (`400`).
+    pub fn json(&self) -> Result<Value, BodyError> {
+        json::parse(&self.headers, &self.body)
     }
 
     /// The value of path parameter `name` (percent-decoded).
@@ -220,62 +274,30 @@ impl Request {
         self.peer
     }
 
-    /// The application's database, in handlers of an application that has
-    /// one (any model registered). Run your own parameterised SQL with
-    /// [`crate::backend::read_with`] and [`crate::backend::write_with`].
-    pub fn backend(&self) -> Option<&Arc<dyn crate::backend::Backend>> {
-        self.backend.as_ref()
+    /// The extensions attached to this request.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
-    /// The generated operations of the model this endpoint is tied to (see
-    /// [`crate::crud::Resource::endpoint`]).
-    pub fn crud(&self) -> Option<&crate::crud::Crud> {
-        self.crud.as_deref()
+    /// The extensions, to attach values to (middleware does this).
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
     }
 
     /// Attaches a value for later middleware or the handler (one per type).
-    pub fn insert_extension<T: std::any::Any + Send + Sync>(&mut self, value: T) {
+    pub fn insert_extension<T: Any + Send + Sync>(&mut self, value: T) {
         self.extensions.insert(value);
     }
 
     /// A value attached with [`Request::insert_extension`].
-    pub fn extension<T: std::any::Any + Send + Sync>(&self) -> Option<&T> {
+    pub fn extension<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.extensions.get::<T>()
     }
-
-    /// The verified JWT claims of the caller, on authenticated routes.
-    pub fn claims(&self) -> Option<&crate::auth::Claims> {
-        self.claims.as_ref()
-    }
-}
-
-/// Whether a `Content-Type` value names JSON (`application/json` or a
-/// `+json` suffix), ignoring parameters.
-pub fn is_json_media_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case("application/json")
-        || (essence.len() > 5
-            && essence
-                .get(essence.len() - 5..)
-                .is_some_and(|s| s.eq_ignore_ascii_case("+json"))
-            && essence
-                .get(..12)
-                .is_some_and(|s| s.eq_ignore_ascii_case("application/")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_media_types() {
-        assert!(is_json_media_type("application/json"));
-        assert!(is_json_media_type("Application/JSON; charset=utf-8"));
-        assert!(is_json_media_type("application/merge-patch+json"));
-        assert!(!is_json_media_type("text/plain"));
-        assert!(!is_json_media_type("application/x-www-form-urlencoded"));
-        assert!(!is_json_media_type("text/+json"));
-    }
 
     #[test]
     fn recycling_clears_everything_and_drops_a_large_body_buffer() {
@@ -297,10 +319,10 @@ mod tests {
     #[test]
     fn json_errors() {
         let r = Request::new(Method::Post, "/").with_body(b"{".to_vec());
-        assert!(matches!(r.json(), Err(ApiError::BadRequest { .. })));
+        assert!(matches!(r.json(), Err(BodyError::Invalid { .. })));
         let r = Request::new(Method::Post, "/")
             .with_header("Content-Type", "text/plain")
             .with_body(b"{}".to_vec());
-        assert!(matches!(r.json(), Err(ApiError::UnsupportedMediaType)));
+        assert!(matches!(r.json(), Err(BodyError::UnsupportedMediaType)));
     }
 }

@@ -104,31 +104,6 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01.
-pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// Parses an RFC 3339 datetime to microseconds since the epoch, UTC.
 ///
 /// # Errors
@@ -222,9 +197,11 @@ pub fn parse_rfc3339(text: &str) -> Result<i64, DateTimeError> {
     if second > 59 {
         return Err(DateTimeError::OutOfRange { part: "seconds" });
     }
-    let seconds =
-        days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second
-            - offset_seconds;
+    let seconds = crate::calendar::days_from_civil(year, month, day) * SECONDS_PER_DAY
+        + hour * 3600
+        + minute * 60
+        + second
+        - offset_seconds;
     let total = seconds * MICROS_PER_SECOND + micros;
     if !(MIN_MICROS..=MAX_MICROS).contains(&total) {
         return Err(DateTimeError::OutOfRange { part: "year" });
@@ -246,15 +223,7 @@ pub fn format_rfc3339(micros: i64) -> String {
     let micros = micros.clamp(MIN_MICROS, MAX_MICROS);
     let seconds = micros.div_euclid(MICROS_PER_SECOND);
     let frac = micros.rem_euclid(MICROS_PER_SECOND);
-    let days = seconds.div_euclid(SECONDS_PER_DAY);
-    let sod = seconds.rem_euclid(SECONDS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{frac:06}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
+    format!("{}.{frac:06}Z", crate::calendar::format_seconds(seconds))
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 
 pub mod pattern;
 
+pub use pattern::PatternError;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -15,8 +17,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::http::query::decode_component;
-use crate::http::request::Params;
-use pattern::{parse_pattern, PatternError, Segment};
+use crate::http::{MethodSet, Params};
+use pattern::{parse_pattern, Segment};
 
 /// Why a path has no route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +29,7 @@ pub enum RouteError {
     /// A route matches, but not for this method.
     MethodNotAllowed {
         /// The methods it does allow.
-        allow: crate::http::method::MethodSet,
+        allow: MethodSet,
     },
 }
 

@@ -6,19 +6,13 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
-
 use crate::config::Config;
-use crate::dispatch::{AppState, Plan};
+use crate::dispatch::{AppState, Plan, Routed};
 use crate::error::ApiError;
 use crate::http::body::BodyDecoder;
-use crate::http::method::Method;
-use crate::http::parse::{parse_into, split_target, HeadLine, Version};
-use crate::http::query::parse_query;
-use crate::http::request::Request;
-use crate::http::response::{ConnectionHeader, Response};
-use crate::http::status::StatusCode;
-use crate::server::worker::{Job, Pool, ReplyTo};
+use crate::http::parse::{split_target, HeadLine};
+use crate::http::ConnectionHeader;
+use crate::http::{MessageLimits, Method, Request, Response, StatusCode, Version};
 
 /// How long a closing connection keeps draining input so the client sees
 /// its response instead of a reset.
@@ -69,12 +63,33 @@ pub(crate) enum Verdict {
     Close,
 }
 
+/// The byte stream a connection reads and writes: a socket, or memory in
+/// tests and fuzzing.
+pub(crate) trait Transport: Read + Write {
+    /// Closes the write direction: the peer reads the end of input.
+    fn shutdown_write(&mut self) -> io::Result<()>;
+}
+
+impl Transport for mio::net::TcpStream {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
+/// Where requests whose handler may block are sent to run, and how their
+/// response finds its way back to [`Conn::complete`].
+pub(crate) trait Jobs {
+    /// Runs `routed` for connection `token` (generation `gen`) elsewhere.
+    fn submit(&self, routed: Routed, token: usize, gen: u32);
+}
+
 /// What the reactor lends a connection while driving it.
 pub(crate) struct Cx<'a> {
     pub(crate) app: &'a AppState,
     pub(crate) config: &'a Config,
-    pub(crate) pool: &'a Pool,
-    pub(crate) reply: &'a ReplyTo,
+    /// The limits of one request message, from `config`.
+    pub(crate) limits: &'a MessageLimits,
+    pub(crate) jobs: &'a dyn Jobs,
     pub(crate) token: usize,
     pub(crate) date: &'a [u8],
     pub(crate) scratch: &'a mut [u8],
@@ -82,9 +97,9 @@ pub(crate) struct Cx<'a> {
     pub(crate) draining: bool,
 }
 
-pub(crate) struct Conn {
-    stream: TcpStream,
-    peer: SocketAddr,
+pub(crate) struct Conn<S> {
+    stream: S,
+    peer: Option<SocketAddr>,
     pub(crate) gen: u32,
     rbuf: Vec<u8>,
     rpos: usize,
@@ -113,14 +128,14 @@ pub(crate) struct Conn {
     bytes_written: u64,
 }
 
-impl Conn {
+impl<S: Transport> Conn<S> {
     pub(crate) fn new(
-        stream: TcpStream,
-        peer: SocketAddr,
+        stream: S,
+        peer: Option<SocketAddr>,
         gen: u32,
         now: Instant,
         idle: Duration,
-    ) -> Conn {
+    ) -> Conn<S> {
         Conn {
             stream,
             peer,
@@ -143,7 +158,7 @@ impl Conn {
         }
     }
 
-    pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
+    pub(crate) fn stream_mut(&mut self) -> &mut S {
         &mut self.stream
     }
 
@@ -300,12 +315,7 @@ impl Conn {
                     if self.head_started.is_none() {
                         self.head_started = Some(cx.now);
                     }
-                    match parse_into(
-                        input,
-                        &cx.config.limits,
-                        &mut self.req.target,
-                        &mut self.req.headers,
-                    ) {
+                    match self.req.parse_head(input, cx.limits) {
                         Ok(None) => {
                             if self.peer_eof {
                                 // A truncated head will never complete.
@@ -321,7 +331,7 @@ impl Conn {
                             self.rpos += used;
                             self.blank_bytes = 0;
                             let started = self.head_started.take().unwrap_or(cx.now);
-                            let limits = &cx.config.limits;
+                            let limits = cx.limits;
                             match BodyDecoder::for_framing(
                                 line.framing,
                                 limits.max_body_bytes,
@@ -333,7 +343,7 @@ impl Conn {
                                         self.wbuf
                                             .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                                     }
-                                    self.req.body.clear();
+                                    self.req.body_mut().clear();
                                     self.state = State::Body {
                                         line,
                                         decoder,
@@ -346,7 +356,7 @@ impl Conn {
                 }
                 State::Body { decoder, .. } => {
                     let input = self.rbuf.get(self.rpos..).unwrap_or_default();
-                    let body = &mut self.req.body;
+                    let body = self.req.body_mut();
                     if input.is_empty() {
                         if self.peer_eof {
                             self.fail(ApiError::bad_request("the request body ended early"), cx);
@@ -391,19 +401,10 @@ impl Conn {
             http10: line.version == Version::Http10,
             started,
         };
-        req.method = line.method;
-        req.version = line.version;
-        req.peer = Some(self.peer);
-        req.query.clear();
-        if let Some(raw) = split_target(&req.target).1 {
-            match parse_query(raw) {
-                Ok(q) => req.query = q,
-                Err(e) => {
-                    req.recycle(IDLE_KEEP_CAPACITY);
-                    self.respond(&ApiError::from(e).into_response(), pending, cx);
-                    return;
-                }
-            }
+        if let Err(e) = req.begin(&line, self.peer) {
+            req.recycle(IDLE_KEEP_CAPACITY);
+            self.respond(&ApiError::from(e).into_response(), pending, cx);
+            return;
         }
         match cx.app.route(req) {
             Plan::Respond(response) => {
@@ -411,12 +412,7 @@ impl Conn {
                 self.respond(&response, pending, cx);
             }
             Plan::Run(routed) => {
-                cx.pool.submit(Job {
-                    routed: *routed,
-                    token: cx.token,
-                    gen: self.gen,
-                    reply: cx.reply.clone(),
-                });
+                cx.jobs.submit(*routed, cx.token, self.gen);
                 self.state = State::Waiting(pending);
             }
         }
@@ -483,9 +479,9 @@ impl Conn {
     /// Answers a refusal (with a body unless `head_only`), logs its access
     /// line, and closes.
     fn refuse(&mut self, e: ApiError, head_only: bool, cx: &mut Cx<'_>) {
-        cx.app
-            .log
-            .debug(&format!("{}: refused request: {e}", self.peer));
+        if let Some(peer) = self.peer {
+            cx.app.log.debug(&format!("{peer}: refused request: {e}"));
+        }
         let before = self.wbuf.len();
         let response = e.into_response();
         response.write_into(&mut self.wbuf, cx.date, head_only, false);
@@ -549,7 +545,7 @@ impl Conn {
             if self.peer_eof {
                 return Some(Verdict::Close);
             }
-            let _ = self.stream.shutdown(Shutdown::Write);
+            let _ = self.stream.shutdown_write();
             self.state = State::Lingering {
                 until: cx.now + LINGER,
                 discarded: 0,
@@ -655,8 +651,12 @@ pub(crate) fn is_head_request(input: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::is_head_request;
+    use crate::config::{Config, LogLevel};
+    use crate::server::memory::MemoryConn;
+    use crate::{Access, Endpoint, HandlerResult, LightApi, Method, Request, Response};
 
     #[test]
     fn recognises_head_requests_before_parsing() {
@@ -665,5 +665,112 @@ mod tests {
         assert!(!is_head_request(b"GET / HTTP/1.1\r\n"));
         assert!(!is_head_request(b"HEADER"));
         assert!(!is_head_request(b""));
+    }
+
+    /// Echoes the path and body length; `inline` ones run on the event loop.
+    struct Echo {
+        inline: bool,
+    }
+
+    impl Endpoint for Echo {
+        fn get(&self, req: &Request) -> HandlerResult {
+            Ok(Response::text(req.path().to_owned()))
+        }
+        fn post(&self, req: &Request) -> HandlerResult {
+            Ok(Response::text(format!("{} bytes", req.body().len())))
+        }
+        fn access(&self, _method: Method) -> Access {
+            Access::Public
+        }
+        fn inline(&self) -> bool {
+            self.inline
+        }
+    }
+
+    fn conn() -> MemoryConn {
+        let mut config = Config::default();
+        config.log = LogLevel::Off;
+        config.limits.max_body_bytes = 64;
+        let built = LightApi::with_config(config)
+            .register("/fast/{x}", Echo { inline: true })
+            .register("/slow/{x}", Echo { inline: false })
+            .build()
+            .unwrap();
+        MemoryConn::new(built)
+    }
+
+    fn text(c: &mut MemoryConn) -> String {
+        String::from_utf8_lossy(c.output()).into_owned()
+    }
+
+    #[test]
+    fn pipelined_requests_are_answered_in_order_across_inline_and_worker_handlers() {
+        let mut c = conn();
+        c.feed(
+            b"GET /slow/1 HTTP/1.1\r\nHost: h\r\n\r\nGET /fast/2 HTTP/1.1\r\nHost: h\r\n\r\n\
+              GET /slow/3 HTTP/1.1\r\nHost: h\r\n\r\n",
+        );
+        let out = text(&mut c);
+        let order: Vec<usize> = ["/slow/1", "/fast/2", "/slow/3"]
+            .iter()
+            .map(|p| out.find(&format!("\r\n\r\n{p}")).unwrap())
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{out}");
+        assert!(!c.is_closed());
+        c.finish();
+        assert!(c.is_closed());
+    }
+
+    #[test]
+    fn a_body_split_at_every_byte_arrives_whole() {
+        let raw = b"POST /slow/b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
+                    3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+        for cut in 1..raw.len() {
+            let mut c = conn();
+            c.feed(&raw[..cut]);
+            c.feed(&raw[cut..]);
+            let out = text(&mut c);
+            assert!(out.ends_with("\r\n\r\n5 bytes"), "cut {cut}: {out}");
+            assert_eq!(out.matches("HTTP/1.1 200").count(), 1, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn a_refused_head_is_answered_once_and_closes() {
+        let mut c = conn();
+        c.feed(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\nGET /fast/x HTTP/1.1\r\n\r\n");
+        let out = text(&mut c);
+        assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
+        assert_eq!(out.matches("HTTP/1.1").count(), 1, "{out}");
+        assert!(out.contains("Connection: close"), "{out}");
+        c.finish();
+        assert!(c.is_closed());
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_refused_unread() {
+        let mut c = conn();
+        c.feed(b"POST /slow/x HTTP/1.1\r\nHost: h\r\nContent-Length: 65\r\n\r\n");
+        assert!(text(&mut c).starts_with("HTTP/1.1 413 "));
+    }
+
+    #[test]
+    fn output_larger_than_the_socket_buffer_is_written_in_turns() {
+        let mut c = conn();
+        let one = b"GET /fast/abcdefghijklmnopqrstuvwxyz HTTP/1.1\r\nHost: h\r\n\r\n";
+        let many: Vec<u8> = one.iter().copied().cycle().take(one.len() * 200).collect();
+        c.feed(&many);
+        c.finish();
+        assert_eq!(text(&mut c).matches("HTTP/1.1 200").count(), 200);
+        assert!(c.is_closed());
+    }
+
+    #[test]
+    fn expect_continue_is_answered_before_the_body() {
+        let mut c = conn();
+        c.feed(b"POST /slow/x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+        assert_eq!(text(&mut c), "HTTP/1.1 100 Continue\r\n\r\n");
+        c.feed(b"hi");
+        assert!(text(&mut c).ends_with("2 bytes"));
     }
 }

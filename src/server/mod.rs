@@ -2,6 +2,8 @@
 //! sequence (stop accepting, finish in-flight requests, stop the workers).
 
 pub(crate) mod conn;
+#[cfg(any(test, feature = "__private"))]
+pub(crate) mod memory;
 pub(crate) mod reactor;
 pub(crate) mod signal;
 pub(crate) mod slab;
@@ -9,13 +11,14 @@ pub(crate) mod worker;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use mio::Waker;
 
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 use crate::dispatch::AppState;
+use crate::error::StartError;
 use reactor::Reactor;
 use worker::Pool;
 
@@ -29,10 +32,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn add_waker(&self, w: Arc<Waker>) {
-        self.wakers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(w);
+        crate::sync::lock(&self.wakers).push(w);
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {
@@ -41,12 +41,7 @@ impl Shared {
 
     pub(crate) fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::Release);
-        for w in self
-            .wakers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
+        for w in crate::sync::lock(&self.wakers).iter() {
             let _ = w.wake();
         }
     }
@@ -115,30 +110,31 @@ pub(crate) fn start(
     app: AppState,
     with_signals: bool,
     on_stop: Vec<Box<dyn FnOnce() + Send>>,
-) -> Result<ServerHandle, ConfigError> {
-    let addr = config.bind_addr();
-    let bind_err = |e: std::io::Error| ConfigError::Bind {
-        addr,
-        reason: e.to_string(),
-    };
+) -> Result<ServerHandle, StartError> {
+    let addr = config.server.bind_addr();
+    let bind_err = |source: std::io::Error| StartError::Bind { addr, source };
     let listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
     listener.set_nonblocking(true).map_err(bind_err)?;
     let local = listener.local_addr().map_err(bind_err)?;
     let app = Arc::new(app);
     let config = Arc::new(config);
-    let pool = Arc::new(Pool::start(config.workers, Arc::clone(&app)).map_err(bind_err)?);
+    let pool = Arc::new(
+        Pool::start(config.server.workers, Arc::clone(&app)).map_err(|source| {
+            StartError::Thread {
+                name: "worker".into(),
+                source,
+            }
+        })?,
+    );
     let shared = Arc::new(Shared::default());
-    let signal_stream = if with_signals {
-        Some(signal::install().map_err(|e| ConfigError::Invalid {
-            variable: "signals",
-            reason: format!("cannot install SIGINT/SIGTERM handlers: {e}"),
-        })?)
+    let mut signal_stream = if with_signals {
+        Some(signal::install().map_err(|source| StartError::Signals { source })?)
     } else {
         None
     };
-    let mut signal_stream = signal_stream;
-    let mut reactors = Vec::with_capacity(config.reactors);
-    for i in 0..config.reactors.max(1) {
+    let reactor_count = config.server.reactors.max(1);
+    let mut reactors = Vec::with_capacity(reactor_count);
+    for i in 0..reactor_count {
         let l = listener.try_clone().map_err(bind_err)?;
         let reactor = Reactor::new(
             mio::net::TcpListener::from_std(l),
@@ -148,16 +144,19 @@ pub(crate) fn start(
             Arc::clone(&config),
             Arc::clone(&pool),
         )
-        .map_err(bind_err)?;
+        .map_err(|source| StartError::EventLoop { source })?;
         let t = std::thread::Builder::new()
             .name(format!("lightapi-reactor-{i}"))
             .spawn(move || reactor.run())
-            .map_err(bind_err)?;
+            .map_err(|source| StartError::Thread {
+                name: "reactor".into(),
+                source,
+            })?;
         reactors.push(t);
     }
     app.log.info(&format!(
-        "listening on http://{local} ({} reactors, {} workers)",
-        config.reactors, config.workers
+        "listening on http://{local} ({reactor_count} reactors, {} workers)",
+        config.server.workers
     ));
     Ok(ServerHandle {
         addr: local,

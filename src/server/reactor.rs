@@ -17,11 +17,13 @@ use crate::config::Config;
 use crate::dispatch::AppState;
 use crate::error::ApiError;
 use crate::http::date::DateCache;
-use crate::http::status::StatusCode;
+use crate::http::{MessageLimits, StatusCode};
 use crate::server::conn::{Conn, Cx, Verdict};
 use crate::server::slab::Slab;
-use crate::server::worker::{Done, Pool, ReplyTo};
+use crate::server::worker::{Done, Pool, PoolJobs, ReplyTo};
 use crate::server::Shared;
+
+type TcpConn = Conn<mio::net::TcpStream>;
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
@@ -37,13 +39,13 @@ pub(crate) struct Reactor {
     poll: Poll,
     listener: Option<TcpListener>,
     signal: Option<UnixStream>,
-    conns: Slab<Conn>,
+    conns: Slab<TcpConn>,
     done_rx: Receiver<Done>,
-    reply: ReplyTo,
+    jobs: PoolJobs,
     shared: Arc<Shared>,
     app: Arc<AppState>,
     config: Arc<Config>,
-    pool: Arc<Pool>,
+    limits: MessageLimits,
     date: DateCache,
     scratch: Box<[u8]>,
     next_gen: u32,
@@ -83,11 +85,14 @@ impl Reactor {
             signal,
             conns: Slab::new(config.limits.max_connections),
             done_rx,
-            reply: ReplyTo { tx, waker },
+            jobs: PoolJobs {
+                pool,
+                reply: ReplyTo { tx, waker },
+            },
             shared,
             app,
+            limits: config.limits.message(),
             config,
-            pool,
             date: DateCache::new(),
             scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
             next_gen: 0,
@@ -148,12 +153,12 @@ impl Reactor {
         }
     }
 
-    fn cx(&mut self, token: usize) -> (Cx<'_>, Option<&mut Conn>) {
+    fn cx(&mut self, token: usize) -> (Cx<'_>, Option<&mut TcpConn>) {
         let cx = Cx {
             app: &self.app,
             config: &self.config,
-            pool: &self.pool,
-            reply: &self.reply,
+            limits: &self.limits,
+            jobs: &self.jobs,
             token,
             date: self.date.as_bytes(),
             scratch: &mut self.scratch,
@@ -221,7 +226,7 @@ impl Reactor {
         self.next_gen = self.next_gen.wrapping_add(1);
         let conn = Conn::new(
             stream,
-            peer,
+            Some(peer),
             self.next_gen,
             Instant::now(),
             self.config.timeouts.idle,
@@ -310,11 +315,12 @@ fn drain(stream: &mut mio::net::TcpStream) {
 /// Answers a client over the connection cap with `503` and closes.
 fn refuse(stream: &mut mio::net::TcpStream, date: &[u8]) {
     let mut out = Vec::with_capacity(256);
-    ApiError::Unavailable {
-        cause: "connection cap".into(),
-        retry_after: 1,
-    }
+    ApiError::status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is at its connection limit; retry shortly",
+    )
     .into_response()
+    .with_header("Retry-After", "1")
     .with_header("X-Refused", StatusCode::SERVICE_UNAVAILABLE.reason())
     .write_into(&mut out, date, false, false);
     let _ = stream.write(&out);

@@ -5,13 +5,14 @@
 
 use std::collections::VecDeque;
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use mio::Waker;
 
 use crate::dispatch::{AppState, Routed};
-use crate::http::response::Response;
+use crate::http::Response;
+use crate::server::conn::Jobs;
 
 /// Where a finished response goes: the owning reactor's queue and waker.
 #[derive(Clone)]
@@ -38,6 +39,24 @@ pub(crate) struct Job {
 struct Queue {
     jobs: VecDeque<Job>,
     closed: bool,
+}
+
+/// The worker pool as the place an event loop sends its jobs, answering
+/// that loop.
+pub(crate) struct PoolJobs {
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) reply: ReplyTo,
+}
+
+impl Jobs for PoolJobs {
+    fn submit(&self, routed: Routed, token: usize, gen: u32) {
+        self.pool.submit(Job {
+            routed,
+            token,
+            gen,
+            reply: self.reply.clone(),
+        });
+    }
 }
 
 /// A fixed set of handler threads sharing one queue.
@@ -72,7 +91,7 @@ impl Pool {
 
     pub(crate) fn submit(&self, job: Job) {
         let (lock, cv) = &*self.queue;
-        let mut q = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut q = crate::sync::lock(&lock);
         q.jobs.push_back(job);
         drop(q);
         cv.notify_one();
@@ -81,10 +100,9 @@ impl Pool {
     /// Lets the queued jobs finish, then joins every thread.
     pub(crate) fn shutdown(&self) {
         let (lock, cv) = &*self.queue;
-        lock.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
+        crate::sync::lock(&lock).closed = true;
         cv.notify_all();
-        let threads =
-            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        let threads = std::mem::take(&mut *crate::sync::lock(&self.threads));
         for t in threads {
             let _ = t.join();
         }
@@ -95,7 +113,7 @@ fn run(queue: &(Mutex<Queue>, Condvar), app: &AppState) {
     let (lock, cv) = queue;
     loop {
         let job = {
-            let mut q = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut q = crate::sync::lock(&lock);
             loop {
                 if let Some(job) = q.jobs.pop_front() {
                     break job;
@@ -103,7 +121,7 @@ fn run(queue: &(Mutex<Queue>, Condvar), app: &AppState) {
                 if q.closed {
                     return;
                 }
-                q = cv.wait(q).unwrap_or_else(PoisonError::into_inner);
+                q = crate::sync::wait(&cv, q);
             }
         };
         let Job {

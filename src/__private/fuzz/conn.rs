@@ -1,30 +1,23 @@
-//! `conn_bytes`: arbitrary bytes through a real connection of an
-//! in-process server on loopback, delivered in up to three pieces.
+//! `conn_bytes`: arbitrary bytes through one connection of an application,
+//! driven in memory, delivered in up to three pieces.
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
 
 use super::tiny_limits;
 use crate::auth::Access;
-use crate::config::{Config, Limits, LogLevel};
+use crate::config::{Config, JwtSecret, Limits, LogLevel};
+use crate::dispatch::AppState;
 use crate::endpoint::{Endpoint, HandlerResult};
 use crate::http::chunked::ChunkedDecoder;
-use crate::http::method::Method;
 use crate::http::parse::{parse_head, Framing};
-use crate::http::request::Request;
-use crate::http::response::{Body, Response};
-use crate::http::status::StatusCode;
+use crate::http::{Body, Method, Request, Response, StatusCode};
 use crate::server::conn::{is_head_request, MAX_BLANK_LINE_BYTES};
-use crate::server::ServerHandle;
+use crate::server::memory::MemoryConn;
 
 /// Most input bytes one case sends.
 const MAX_INPUT: usize = 64 * 1024;
 /// Most output bytes one case may receive.
 const MAX_OUTPUT: usize = 4 * 1024 * 1024;
-/// Time allowed for the server to answer and close.
-const PATIENCE: Duration = Duration::from_secs(5);
 
 /// `GET /plaintext`, on the event loop.
 struct Inline;
@@ -71,41 +64,31 @@ impl Endpoint for Private {
     }
 }
 
-struct Server {
-    addr: SocketAddr,
-    handle: ServerHandle,
-}
-
-fn server() -> &'static Mutex<Server> {
-    static SERVER: OnceLock<Mutex<Server>> = OnceLock::new();
-    SERVER.get_or_init(|| {
-        let config = Config {
-            port: 0,
-            log_level: LogLevel::Off,
-            reactors: 1,
-            workers: 1,
-            limits: conn_limits(),
-            jwt_secrets: vec![b"fuzz-secret-0123456789abcdef0123456789".to_vec()],
-            ..Config::default()
-        };
-        let handle = crate::LightApi::with_config(config)
+/// The application every case talks to, built once.
+fn app() -> &'static (Arc<AppState>, Arc<Config>) {
+    static APP: OnceLock<(Arc<AppState>, Arc<Config>)> = OnceLock::new();
+    APP.get_or_init(|| {
+        let mut config = Config::default();
+        config.server.port = 0;
+        config.log = LogLevel::Off;
+        config.limits = conn_limits();
+        config.jwt.secrets = JwtSecret::new(b"fuzz-secret-0123456789abcdef0123456789".to_vec())
+            .into_iter()
+            .collect();
+        let built = crate::LightApi::with_config(config)
             .register("/plaintext", Inline)
             .register("/echo/{id}", Echo)
             .register("/private", Private)
-            .start()
-            .unwrap_or_else(|e| panic!("fuzz server: {e}"));
-        Mutex::new(Server {
-            addr: handle.local_addr(),
-            handle,
-        })
+            .build()
+            .unwrap_or_else(|e| panic!("fuzz application: {e}"));
+        (Arc::new(built.app), Arc::new(built.config))
     })
 }
 
 fn conn_limits() -> Limits {
-    Limits {
-        max_pending_write_bytes: 64 * 1024,
-        ..tiny_limits()
-    }
+    let mut limits = tiny_limits();
+    limits.max_pending_write_bytes = 64 * 1024;
+    limits
 }
 
 /// The responses (not counting `100 Continue`) the server owes for `input`
@@ -129,7 +112,7 @@ pub(crate) fn expected_responses(input: &[u8], limits: &Limits) -> Vec<bool> {
         if rest.is_empty() {
             return owed;
         }
-        let (head, used) = match parse_head(rest, limits) {
+        let (head, used) = match parse_head(rest, &limits.message()) {
             // A refused head, or one cut short by end of input: one error,
             // without a body when the input starts a `HEAD` request (the
             // client will read it as the answer to HEAD).
@@ -235,14 +218,14 @@ fn count_responses(mut out: &[u8], owed: &[bool]) -> usize {
     n
 }
 
-/// Sends the input over one connection in up to three pieces, then ends
-/// the input. The first byte says how many split points follow (0–2), each
-/// a byte scaled to the input's length; the rest is what is sent.
+/// Sends the input over one connection in up to three pieces (one
+/// readiness event each), then ends the input. The first byte says how many
+/// split points follow (0–2), each a byte scaled to the input's length; the
+/// rest is what is sent.
 ///
-/// Checks: the server answers and closes within [`PATIENCE`]; every
-/// response is well-framed; there is exactly one response per request as
-/// the pure parser frames the input (so pipelining never loses, duplicates
-/// or invents a response); the connection is released afterwards.
+/// Checks: the server answers and closes; every response is well-framed;
+/// there is exactly one response per request as the pure parser frames the
+/// input (so pipelining never loses, duplicates or invents a response).
 pub fn check_conn_bytes(data: &[u8]) {
     let (splits, payload) = match data.split_first() {
         Some((&k, rest)) => {
@@ -260,40 +243,23 @@ pub fn check_conn_bytes(data: &[u8]) {
         .map(|&b| usize::from(b) * payload.len() / 256)
         .collect();
     cuts.sort_unstable();
-    let server = server().lock().unwrap_or_else(PoisonError::into_inner);
-    let mut stream = TcpStream::connect(server.addr).unwrap_or_else(|e| panic!("connect: {e}"));
-    stream
-        .set_nodelay(true)
-        .unwrap_or_else(|e| panic!("nodelay: {e}"));
-    stream
-        .set_read_timeout(Some(PATIENCE))
-        .unwrap_or_else(|e| panic!("timeout: {e}"));
+    let (app, config) = app();
+    let mut conn = MemoryConn::shared(Arc::clone(app), Arc::clone(config));
     let mut sent = 0;
     for cut in cuts.into_iter().chain(std::iter::once(payload.len())) {
         let piece = payload.get(sent..cut.max(sent)).unwrap_or_default();
-        // The server may close early (after an error): later writes may fail.
-        if !piece.is_empty() && stream.write_all(piece).is_err() {
-            break;
+        if !piece.is_empty() && !conn.is_closed() {
+            conn.feed(piece);
         }
         sent = cut.max(sent);
-        std::thread::sleep(Duration::from_micros(200));
     }
-    let _ = stream.shutdown(Shutdown::Write);
-    let started = Instant::now();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => out.extend_from_slice(buf.get(..n).unwrap_or_default()),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
-            Err(e) => panic!("no end of output after {:?}: {e}", started.elapsed()),
-        }
-        assert!(
-            out.len() <= MAX_OUTPUT,
-            "more than {MAX_OUTPUT} bytes of output"
-        );
-    }
+    conn.finish();
+    assert!(conn.is_closed(), "the server kept the connection open");
+    let out = conn.output().to_vec();
+    assert!(
+        out.len() <= MAX_OUTPUT,
+        "more than {MAX_OUTPUT} bytes of output"
+    );
     let owed = expected_responses(payload, &conn_limits());
     let got = count_responses(&out, &owed);
     assert_eq!(
@@ -302,13 +268,4 @@ pub fn check_conn_bytes(data: &[u8]) {
         "responses for {:?}",
         String::from_utf8_lossy(payload)
     );
-    drop(stream);
-    let deadline = Instant::now() + PATIENCE;
-    while server.handle.open_connections() > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the server kept the connection open"
-        );
-        std::thread::sleep(Duration::from_micros(100));
-    }
 }

@@ -19,18 +19,18 @@ use crate::config::Limits;
 use crate::http::chunked::{reference_decode, ChunkedDecoder, ChunkedError, Decoded};
 use crate::http::parse::{parse_head, Framing, Head, ParseError};
 use crate::http::query::{decode_component, parse_query, MAX_QUERY_PARAMS};
+use crate::http::MessageLimits;
 use crate::router::pattern::{parse_pattern, Segment};
 use crate::router::Router;
 
 /// Small limits, so that short fuzz inputs reach every limit.
 pub fn tiny_limits() -> Limits {
-    Limits {
-        max_head_bytes: 256,
-        max_body_bytes: 512,
-        max_headers: 8,
-        max_uri_bytes: 64,
-        ..Limits::default()
-    }
+    let mut limits = Limits::default();
+    limits.max_head_bytes = 256;
+    limits.max_body_bytes = 512;
+    limits.max_headers = 8;
+    limits.max_uri_bytes = 64;
+    limits
 }
 
 /// `parse_head` under the default and the tiny limits: no panic; a parsed
@@ -38,7 +38,7 @@ pub fn tiny_limits() -> Limits {
 /// re-parsing exactly the head gives the same result; a strict prefix of a
 /// complete head is never accepted.
 pub fn check_parse_head(data: &[u8]) {
-    for limits in [Limits::default(), tiny_limits()] {
+    for limits in [Limits::default().message(), tiny_limits().message()] {
         let result = parse_head(data, &limits);
         match &result {
             Ok(None) => assert!(
@@ -66,7 +66,7 @@ pub fn check_parse_head(data: &[u8]) {
     }
 }
 
-fn check_head_limits(head: &Head, used: usize, len: usize, limits: &Limits) {
+fn check_head_limits(head: &Head, used: usize, len: usize, limits: &MessageLimits) {
     assert!(used > 0 && used <= len, "used {used} of {len}");
     assert!(
         used <= limits.max_head_bytes,
@@ -91,7 +91,7 @@ fn check_head_limits(head: &Head, used: usize, len: usize, limits: &Limits) {
     assert!(head.target.starts_with('/') || head.target == "*");
 }
 
-fn check_parse_error(e: &ParseError, limits: &Limits) {
+fn check_parse_error(e: &ParseError, limits: &MessageLimits) {
     let shown = e.to_string();
     assert!(!shown.is_empty() && !shown.ends_with('.'));
     match e {

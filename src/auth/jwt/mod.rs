@@ -27,15 +27,15 @@
 //! # Example
 //!
 //! ```
-//! use lightapi::auth::jwt::{self, JwtConfig};
+//! use lightapi::auth::JwtConfig;
 //! use std::time::Duration;
 //!
 //! let config = JwtConfig::new(b"0123456789abcdef0123456789abcdef".to_vec())?;
 //! let now = 1_700_000_000;
 //! let token = config.sign_subject("alice", Duration::from_secs(3600), now, Default::default());
-//! let claims = jwt::verify(&token, &config, now)?;
+//! let claims = config.verify(&token, now)?;
 //! assert_eq!(claims.sub(), Some("alice"));
-//! # Ok::<(), lightapi::auth::jwt::JwtError>(())
+//! # Ok::<(), lightapi::auth::JwtError>(())
 //! ```
 
 mod claims;
@@ -193,7 +193,7 @@ impl JwtConfig {
     /// [`JwtError::WeakSecret`] when `secret` is shorter than [`MIN_SECRET_BYTES`].
     ///
     /// ```
-    /// use lightapi::auth::jwt::{JwtConfig, JwtError};
+    /// use lightapi::auth::{JwtConfig, JwtError};
     ///
     /// assert!(JwtConfig::new(vec![7u8; 32]).is_ok());
     /// assert!(matches!(JwtConfig::new(b"hunter2"), Err(JwtError::WeakSecret { .. })));
@@ -341,37 +341,6 @@ fn hmac_key(secret: &[u8]) -> HmacSha256 {
     HmacSha256::new_from_slice(secret).expect("hmac accepts keys of any length")
 }
 
-/// Signs `claims` with `secret`, header `{"alg":"HS256","typ":"JWT"}`.
-///
-/// This does not check the length of `secret`; [`JwtConfig::new`] does, and verification
-/// needs a `JwtConfig`.
-///
-/// ```
-/// use lightapi::auth::jwt;
-/// use serde_json::{Map, Value};
-///
-/// let mut claims = Map::new();
-/// claims.insert("sub".into(), Value::from("alice"));
-/// let token = jwt::sign(&claims, b"0123456789abcdef0123456789abcdef");
-/// assert!(token.starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."));
-/// ```
-pub fn sign(claims: &Map<String, Value>, secret: &[u8]) -> String {
-    sign_with_key(claims, &hmac_key(secret))
-}
-
-/// Signs a token for `subject` valid for `ttl` from `now` (unix seconds): `extra` plus
-/// `sub`, `iat = now` and `exp = now + ttl` (these three override the same names in
-/// `extra`). Sub-second parts of `ttl` are ignored.
-pub fn sign_subject(
-    subject: &str,
-    ttl: Duration,
-    now: u64,
-    extra: Map<String, Value>,
-    secret: &[u8],
-) -> String {
-    sign(&subject_claims(subject, ttl, now, extra), secret)
-}
-
 fn subject_claims(
     subject: &str,
     ttl: Duration,
@@ -406,7 +375,7 @@ fn sign_with_key(claims: &Map<String, Value>, key: &HmacSha256) -> String {
 }
 
 /// The current time in unix seconds (0 if the clock is before 1970). The one impure
-/// function here, for callers of [`verify`] and [`sign_subject`].
+/// function here, for callers of [`verify`] and [`JwtConfig::sign_subject`].
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -423,11 +392,11 @@ pub fn unix_now() -> u64 {
 /// claim errors.
 ///
 /// ```
-/// use lightapi::auth::jwt::{self, JwtConfig, JwtError};
+/// use lightapi::auth::{JwtConfig, JwtError};
 ///
 /// let config = JwtConfig::new([1u8; 32])?;
 /// assert_eq!(
-///     jwt::verify("not.a.token", &config, 0),
+///     config.verify("not.a.token", 0),
 ///     Err(JwtError::Malformed { reason: "invalid base64url" }),
 /// );
 /// # Ok::<(), JwtError>(())

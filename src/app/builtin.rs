@@ -1,0 +1,150 @@
+//! The routes every application has: `/healthz`, `/readyz`,
+//! `/openapi.json`, and `/auth/login` when a login validator is given.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::auth::rate_limit::RateLimiter;
+use crate::auth::{unix_now, Access, AuthError, Credentials, JwtConfig, LoginValidator};
+use crate::backend::{BackendError, BackendExt};
+use crate::crud::tables::Tables;
+use crate::endpoint::{Endpoint, HandlerResult};
+use crate::error::ApiError;
+use crate::http::{Body, Method, Request, Response, StatusCode};
+use crate::log::Logger;
+
+/// `GET /healthz`: liveness, no database.
+pub(super) struct Healthz;
+
+impl Endpoint for Healthz {
+    fn methods(&self) -> Option<&[Method]> {
+        Some(&[Method::Get])
+    }
+
+    fn get(&self, _req: &Request) -> HandlerResult {
+        Ok(json!({"status": "ok"}).into())
+    }
+
+    fn access(&self, _method: Method) -> Access {
+        Access::Public
+    }
+
+    fn inline(&self) -> bool {
+        true
+    }
+}
+
+/// `GET /readyz`: `200` when the database answers, else `503`.
+pub(super) struct Readyz {
+    /// The models' tables, when there are models.
+    pub(super) tables: Option<Arc<Tables>>,
+}
+
+impl Endpoint for Readyz {
+    fn methods(&self) -> Option<&[Method]> {
+        Some(&[Method::Get])
+    }
+
+    fn get(&self, req: &Request) -> HandlerResult {
+        if let Some(db) = req.backend() {
+            // Whatever stops the database from answering, it is not ready.
+            db.ping().map_err(|e| BackendError::Unavailable {
+                cause: e.to_string(),
+            })?;
+        }
+        if let Some(tables) = &self.tables {
+            tables.check()?;
+        }
+        Ok(json!({"status": "ready"}).into())
+    }
+
+    fn access(&self, _method: Method) -> Access {
+        Access::Public
+    }
+}
+
+/// `GET /openapi.json`: the document, made once at start-up.
+#[derive(Default)]
+pub(super) struct OpenApi {
+    pub(super) body: OnceLock<Vec<u8>>,
+}
+
+impl Endpoint for Arc<OpenApi> {
+    fn methods(&self) -> Option<&[Method]> {
+        Some(&[Method::Get])
+    }
+
+    fn get(&self, _req: &Request) -> HandlerResult {
+        let body = self.body.get().cloned().unwrap_or_default();
+        Ok(Response::new(StatusCode::OK)
+            .with_header("Content-Type", "application/json")
+            .with_body(Body::Bytes(body)))
+    }
+
+    fn access(&self, _method: Method) -> Access {
+        Access::Public
+    }
+
+    fn inline(&self) -> bool {
+        true
+    }
+}
+
+/// `POST /auth/login`: credentials checked by the application's
+/// validator, answered with a signed token; rate-limited per client
+/// address.
+pub(super) struct Login {
+    pub(super) validator: Box<dyn LoginValidator>,
+    pub(super) jwt: Arc<JwtConfig>,
+    pub(super) limiter: RateLimiter,
+    pub(super) ttl: Duration,
+    pub(super) log: Logger,
+}
+
+impl Endpoint for Login {
+    fn methods(&self) -> Option<&[Method]> {
+        Some(&[Method::Post])
+    }
+
+    fn access(&self, _method: Method) -> Access {
+        Access::Public
+    }
+
+    fn post(&self, req: &Request) -> HandlerResult {
+        if let Some(peer) = req.peer_addr() {
+            if let Err(retry) = self.limiter.check(peer.ip(), Instant::now()) {
+                return Err(AuthError::TooManyAttempts {
+                    retry_after: retry.seconds,
+                }
+                .into());
+            }
+        }
+        let body = req.json()?;
+        let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
+        let (Some(username), Some(password)) = (field("username"), field("password")) else {
+            return Err(ApiError::bad_request(
+                "expected a JSON object with string fields username and password",
+            ));
+        };
+        let credentials = Credentials { username, password };
+        let extra = match self.validator.validate(&credentials) {
+            Ok(Some(extra)) => extra,
+            Ok(None) => return Err(AuthError::InvalidCredentials.into()),
+            Err(cause) => {
+                self.log.error(&format!("login validator failed: {cause}"));
+                return Err(AuthError::InvalidCredentials.into());
+            }
+        };
+        let token = self
+            .jwt
+            .sign_subject(&credentials.username, self.ttl, unix_now(), extra);
+        Ok(json!({
+            "token": token,
+            "token_type": "Bearer",
+            "expires_in": self.ttl.as_secs(),
+        })
+        .into())
+    }
+}

@@ -1,0 +1,77 @@
+//! The application's database at start-up: connected, its models checked,
+//! their tables made or checked.
+
+use std::sync::Arc;
+
+use crate::backend::{connect, Backend, BackendError, PoolOptions};
+use crate::config::Config;
+use crate::crud::tables::{is_unavailable, Tables};
+use crate::error::StartError;
+use crate::log::Logger;
+use crate::model::{check_models, Model};
+
+/// Connects to the configured database, checks the models, and creates or
+/// checks their tables. A network database that does not answer is not a
+/// start-up error: the server starts, and the tables are made on the first
+/// request after the database answers (until then, `503`).
+pub(super) fn open(
+    config: &Config,
+    models: &[Model],
+    log: Logger,
+) -> Result<(Arc<dyn Backend>, Arc<Tables>), StartError> {
+    check_models(models).map_err(|e| StartError::declaration(None, e))?;
+    let options = PoolOptions {
+        max_read_connections: config.database.pool,
+        synchronous: config.database.sqlite_synchronous,
+        ..PoolOptions::default()
+    };
+    let url = config.database.url.as_str();
+    // SQLite is a local file: not answering is a mistake, never a wait.
+    let network = !config.database.url.is_sqlite();
+    let db = match connect(url, &options) {
+        Ok(db) => db,
+        Err(e @ BackendError::Unavailable { .. }) if network => {
+            log.warn(&format!(
+                "{e}; starting anyway: model routes and /readyz answer 503 until it answers"
+            ));
+            let lazy = PoolOptions {
+                connect_at_open: false,
+                ..options
+            };
+            connect(url, &lazy)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let ordered = creation_order(models).into_iter().cloned().collect();
+    let tables = Arc::new(Tables::new(Arc::clone(&db), ordered, log));
+    match tables.ensure_now() {
+        Ok(()) => {}
+        Err(e) if network && is_unavailable(&e) => log.warn(&format!(
+            "{e}; starting anyway: the tables are made once the database answers"
+        )),
+        Err(e) => return Err(e.into()),
+    }
+    Ok((db, tables))
+}
+
+/// The models ordered so that every table comes after the tables its
+/// foreign keys reference (self-references and cycles keep declaration
+/// order).
+fn creation_order(models: &[Model]) -> Vec<&Model> {
+    let mut done: Vec<&Model> = Vec::with_capacity(models.len());
+    let mut left: Vec<&Model> = models.iter().collect();
+    while !left.is_empty() {
+        let ready = left.iter().position(|m| {
+            m.fields().iter().all(|(_, f)| {
+                f.referenced_table().is_none_or(|t| {
+                    t == m.name()
+                        || done.iter().any(|d| d.name() == t)
+                        || !left.iter().any(|l| l.name() == t)
+                })
+            })
+        });
+        let next = left.remove(ready.unwrap_or(0));
+        done.push(next);
+    }
+    done
+}

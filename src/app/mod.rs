@@ -1,0 +1,336 @@
+//! `LightApi`: the application builder. Register models and endpoints, then
+//! `run()` (or `start()` to embed).
+
+mod builtin;
+mod database;
+mod registration;
+mod secret;
+
+use std::any::Any;
+use std::sync::Arc;
+
+pub use registration::Registration;
+
+use crate::auth::rate_limit::{RateLimitConfig, RateLimiter};
+use crate::auth::{Authenticator, LoginValidator};
+use crate::config::{Config, ConfigError};
+use crate::cors::Cors;
+use crate::crud::cursor::CursorKey;
+use crate::dispatch::{AppState, RouteEntry};
+use crate::endpoint::{EndpointService, Service};
+use crate::error::StartError;
+use crate::log::Logger;
+use crate::middleware::Middleware;
+use crate::model::Model;
+use crate::openapi::{self, RouteDoc, RouteKind};
+use crate::resource::{build_routes, Crud};
+use crate::router::Router;
+use crate::server::{self, ServerHandle};
+use builtin::{Healthz, Login, OpenApi, Readyz};
+use registration::Kind;
+
+/// The application: configuration plus everything registered on it.
+///
+/// ```no_run
+/// use lightapi::{Endpoint, HandlerResult, LightApi, Method, Request};
+/// use serde_json::json;
+///
+/// struct Hello;
+/// impl Endpoint for Hello {
+///     fn methods(&self) -> Option<&[Method]> { Some(&[Method::Get]) }
+///     fn get(&self, _req: &Request) -> HandlerResult { Ok(json!({"hello": "world"}).into()) }
+/// }
+///
+/// fn main() -> Result<(), lightapi::StartError> {
+///     LightApi::from_env()?.register("/hello", Hello).run()
+/// }
+/// ```
+pub struct LightApi {
+    config: Config,
+    registrations: Vec<(String, Registration)>,
+    login: Option<Box<dyn LoginValidator>>,
+    middleware: Vec<Arc<dyn Middleware>>,
+}
+
+impl std::fmt::Debug for LightApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LightApi")
+            .field("config", &self.config)
+            .field(
+                "paths",
+                &self
+                    .registrations
+                    .iter()
+                    .map(|(p, _)| p)
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Default for LightApi {
+    fn default() -> Self {
+        LightApi::with_config(Config::default())
+    }
+}
+
+impl LightApi {
+    /// An application with [`Config::default`].
+    pub fn new() -> LightApi {
+        LightApi::default()
+    }
+
+    /// An application configured from the `LIGHTAPI_*` variables.
+    ///
+    /// # Errors
+    /// The first variable that does not parse, named in the message.
+    pub fn from_env() -> Result<LightApi, ConfigError> {
+        Ok(LightApi::with_config(Config::from_env()?))
+    }
+
+    /// An application with an explicit configuration.
+    pub fn with_config(config: Config) -> LightApi {
+        LightApi {
+            config,
+            registrations: Vec::new(),
+            login: None,
+            middleware: Vec::new(),
+        }
+    }
+
+    /// The configuration, to change in code.
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
+    }
+
+    /// Changes the configuration (builder style).
+    ///
+    /// ```
+    /// let _app = lightapi::LightApi::new().configure(|c| c.server.port = 0);
+    /// ```
+    #[must_use]
+    pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> LightApi {
+        f(&mut self.config);
+        self
+    }
+
+    /// Registers an endpoint or a model at `path` (a pattern such as
+    /// `/person` or `/orders/{id}`). Mistakes are reported by `start`/`run`.
+    #[must_use]
+    pub fn register(mut self, path: &str, item: impl Into<Registration>) -> LightApi {
+        self.registrations.push((path.to_string(), item.into()));
+        self
+    }
+
+    /// Enables `POST /auth/login`, checking credentials with `validator`.
+    ///
+    /// ```
+    /// use lightapi::auth::Credentials;
+    /// use lightapi::LightApi;
+    /// let _app = LightApi::new().login(|c: &Credentials| {
+    ///     Ok((c.username == "alice" && c.password == "wonderland").then(Default::default))
+    /// });
+    /// ```
+    #[must_use]
+    pub fn login(mut self, validator: impl LoginValidator) -> LightApi {
+        self.login = Some(Box::new(validator));
+        self
+    }
+
+    /// Adds a middleware; they run in the order added before the endpoint,
+    /// and in reverse after it.
+    ///
+    /// ```
+    /// use lightapi::middleware::{RequestId, Timing};
+    /// let _app = lightapi::LightApi::new().middleware(RequestId::default()).middleware(Timing);
+    /// ```
+    #[must_use]
+    pub fn middleware(mut self, middleware: impl Middleware) -> LightApi {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Enables CORS with these settings (replacing `LIGHTAPI_CORS_ORIGINS`).
+    #[must_use]
+    pub fn cors(mut self, cors: Cors) -> LightApi {
+        self.config.cors = Some(cors);
+        self
+    }
+
+    /// Binds and starts serving in background threads; returns at once.
+    ///
+    /// # Errors
+    /// Any [`StartError`]: a bad declaration, an address that cannot be
+    /// bound, a thread that cannot start, a database that cannot be
+    /// prepared.
+    pub fn start(self) -> Result<ServerHandle, StartError> {
+        self.launch(false)
+    }
+
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
+    ///
+    /// # Errors
+    /// As [`LightApi::start`].
+    pub fn run(self) -> Result<(), StartError> {
+        let handle = self.launch(true)?;
+        handle.join();
+        Ok(())
+    }
+
+    fn launch(self, with_signals: bool) -> Result<ServerHandle, StartError> {
+        let Built {
+            config,
+            app,
+            on_stop,
+        } = self.build()?;
+        server::start(config, app, with_signals, on_stop)
+    }
+
+    /// Everything a server runs, from the declarations: the routes, the
+    /// authenticator, the database with its tables, the OpenAPI document.
+    pub(crate) fn build(self) -> Result<Built, StartError> {
+        let LightApi {
+            config,
+            mut registrations,
+            login,
+            middleware,
+        } = self;
+        if let Some(c) = &config.cors {
+            c.validate()
+                .map_err(|e| StartError::declaration(Some("CORS"), e))?;
+        }
+        let log = Logger::new(config.log);
+        let (jwt, signing_secret) = secret::jwt_config(&config.jwt, &log)?;
+        let jwt = Arc::new(jwt);
+        let mut router: Router<RouteEntry> = Router::new();
+        let mut add = |pattern: &str, service: Arc<dyn Service>| -> Result<(), StartError> {
+            let allowed = service.allowed();
+            router
+                .insert(pattern, RouteEntry { service, allowed })
+                .map_err(|e| StartError::declaration(Some(pattern), e))
+        };
+        add("/healthz", Arc::new(EndpointService::new(Healthz)))?;
+        if let Some(validator) = login {
+            let limiter = RateLimiter::new(RateLimitConfig {
+                per_minute: config.login.per_minute,
+                per_hour: config.login.per_hour,
+                ..RateLimitConfig::default()
+            });
+            let endpoint = Login {
+                validator,
+                jwt: Arc::clone(&jwt),
+                limiter,
+                ttl: config.jwt.ttl,
+                log,
+            };
+            add("/auth/login", Arc::new(EndpointService::new(endpoint)))?;
+        }
+        // Declaration mistakes are reported before the database is touched.
+        if let Some((path, reason)) = registrations
+            .iter_mut()
+            .find_map(|(p, r)| r.error.take().map(|e| (p.clone(), e)))
+        {
+            return Err(StartError::Declaration {
+                at: Some(path),
+                source: reason,
+            });
+        }
+        let models: Vec<Model> = registrations
+            .iter()
+            .filter_map(|(_, r)| match &r.kind {
+                Kind::Resource(r) => Some(r.model().clone()),
+                Kind::Endpoint(_) => None,
+            })
+            .collect();
+        let (backend, tables) = if models.is_empty() {
+            (None, None)
+        } else {
+            let (db, tables) = database::open(&config, &models, log)?;
+            (Some(db), Some(tables))
+        };
+        add(
+            "/readyz",
+            Arc::new(EndpointService::new(Readyz {
+                tables: tables.clone(),
+            })),
+        )?;
+        let openapi = Arc::new(OpenApi::default());
+        add(
+            "/openapi.json",
+            Arc::new(EndpointService::new(Arc::clone(&openapi))),
+        )?;
+        let cursor_key = CursorKey::derive(&signing_secret);
+        let mut cruds: Vec<(String, Arc<Crud>)> = Vec::new();
+        for (path, reg) in registrations {
+            let base = path
+                .strip_suffix('/')
+                .filter(|p| !p.is_empty())
+                .unwrap_or(&path);
+            match reg.kind {
+                Kind::Endpoint(service) => add(base, service)?,
+                Kind::Resource(resource) => {
+                    let (Some(db), Some(tables)) = (&backend, &tables) else {
+                        continue;
+                    };
+                    let (crud, routes) = build_routes(
+                        *resource,
+                        Arc::clone(db),
+                        Arc::clone(tables),
+                        cursor_key.clone(),
+                    );
+                    for (suffix, service) in routes {
+                        let pattern = format!("{base}{suffix}");
+                        cruds.push((pattern.clone(), Arc::clone(&crud)));
+                        add(&pattern, service)?;
+                    }
+                }
+            }
+        }
+        let described: Vec<RouteDoc<'_>> = router
+            .routes()
+            .map(|(pattern, entry)| {
+                let kind = match cruds.iter().find(|(p, _)| p == pattern) {
+                    Some((p, crud)) if p.ends_with("/{id}") => RouteKind::Item(crud),
+                    Some((_, crud)) => RouteKind::Collection(crud),
+                    None => RouteKind::Custom,
+                };
+                RouteDoc {
+                    pattern,
+                    service: &*entry.service,
+                    kind,
+                }
+            })
+            .collect();
+        let body = openapi::document(&described, "lightapi");
+        drop(described);
+        let _ = openapi.body.set(body);
+        let backend_extension = backend
+            .clone()
+            .map(|db| Arc::new(db) as Arc<dyn Any + Send + Sync>);
+        let app = AppState {
+            router,
+            auth: Authenticator::new((*jwt).clone(), log),
+            log,
+            backend: backend_extension,
+            middleware,
+            cors: config.cors.clone(),
+        };
+        let mut on_stop: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
+        if let Some(db) = backend {
+            on_stop.push(Box::new(move || db.close()));
+        }
+        Ok(Built {
+            config,
+            app,
+            on_stop,
+        })
+    }
+}
+
+/// A built application, ready to serve.
+pub(crate) struct Built {
+    pub(crate) config: Config,
+    pub(crate) app: AppState,
+    /// What to run when the server has stopped (closing the database).
+    pub(crate) on_stop: Vec<Box<dyn FnOnce() + Send>>,
+}

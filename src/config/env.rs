@@ -1,0 +1,282 @@
+//! Reading the `LIGHTAPI_*` variables: each one parsed to its typed value,
+//! or an error naming it.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::{Config, ConfigError, DatabaseUrl, JwtSecret, LogLevel, Synchronous};
+use crate::cors::Cors;
+
+/// The configuration the variables `lookup` returns describe, over the
+/// defaults.
+pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    let mut c = Config::default();
+    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    if let Some(v) = get("LIGHTAPI_HOST") {
+        c.server.host = parse_host(&v)?;
+    }
+    if let Some(v) = get("LIGHTAPI_PORT") {
+        c.server.port = parse_num("LIGHTAPI_PORT", &v, 0, u64::from(u16::MAX))? as u16;
+    }
+    if let Some(v) = get("LIGHTAPI_WORKERS") {
+        c.server.workers = parse_num("LIGHTAPI_WORKERS", &v, 1, 1024)? as usize;
+    }
+    if let Some(v) = get("LIGHTAPI_REACTORS") {
+        c.server.reactors = parse_num("LIGHTAPI_REACTORS", &v, 1, 256)? as usize;
+    }
+    if let Some(v) = get("LIGHTAPI_DATABASE_URL") {
+        c.database.url = DatabaseUrl::new(&v)?;
+    }
+    if let Some(v) = get("LIGHTAPI_DATABASE_POOL") {
+        c.database.pool = parse_num("LIGHTAPI_DATABASE_POOL", &v, 1, 1024)? as usize;
+    }
+    if let Some(v) = get("LIGHTAPI_SQLITE_SYNCHRONOUS") {
+        c.database.sqlite_synchronous = match v.trim().to_ascii_lowercase().as_str() {
+            "normal" => Synchronous::Normal,
+            "full" => Synchronous::Full,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    variable: "LIGHTAPI_SQLITE_SYNCHRONOUS",
+                    reason: format!("{v:?} is not normal or full"),
+                })
+            }
+        };
+    }
+    if let Some(v) = lookup("LIGHTAPI_JWT_SECRET") {
+        c.jwt.secrets = parse_secrets(&v)?;
+    }
+    if let Some(v) = get("LIGHTAPI_JWT_TTL_SECS") {
+        c.jwt.ttl = Duration::from_secs(parse_num("LIGHTAPI_JWT_TTL_SECS", &v, 1, 31_536_000)?);
+    }
+    if let Some(v) = get("LIGHTAPI_JWT_LEEWAY_SECS") {
+        c.jwt.leeway = Duration::from_secs(parse_num("LIGHTAPI_JWT_LEEWAY_SECS", &v, 0, 86_400)?);
+    }
+    c.jwt.issuer = get("LIGHTAPI_JWT_ISSUER");
+    c.jwt.audience = get("LIGHTAPI_JWT_AUDIENCE");
+    if let Some(v) = get("LIGHTAPI_LOGIN_PER_MINUTE") {
+        c.login.per_minute = parse_num("LIGHTAPI_LOGIN_PER_MINUTE", &v, 1, 1_000_000)? as u32;
+    }
+    if let Some(v) = get("LIGHTAPI_LOGIN_PER_HOUR") {
+        c.login.per_hour = parse_num("LIGHTAPI_LOGIN_PER_HOUR", &v, 1, 100_000_000)? as u32;
+    }
+    if let Some(v) = get("LIGHTAPI_CORS_ORIGINS") {
+        c.cors = Some(parse_cors_origins(&v)?);
+    }
+    if let Some(v) = get("LIGHTAPI_LOG") {
+        c.log = v.parse::<LogLevel>()?;
+    }
+    let sizes: [(&'static str, &mut usize, u64); 5] = [
+        (
+            "LIGHTAPI_MAX_BODY_BYTES",
+            &mut c.limits.max_body_bytes,
+            1 << 40,
+        ),
+        (
+            "LIGHTAPI_MAX_HEAD_BYTES",
+            &mut c.limits.max_head_bytes,
+            1 << 20,
+        ),
+        ("LIGHTAPI_MAX_HEADERS", &mut c.limits.max_headers, 10_000),
+        (
+            "LIGHTAPI_MAX_URI_BYTES",
+            &mut c.limits.max_uri_bytes,
+            1 << 20,
+        ),
+        (
+            "LIGHTAPI_MAX_CONNECTIONS",
+            &mut c.limits.max_connections,
+            1 << 22,
+        ),
+    ];
+    for (name, slot, max) in sizes {
+        if let Some(v) = get(name) {
+            *slot = parse_num(name, &v, 1, max)? as usize;
+        }
+    }
+    let times: [(&'static str, &mut Duration); 5] = [
+        ("LIGHTAPI_HEADER_TIMEOUT_MS", &mut c.timeouts.header_read),
+        ("LIGHTAPI_BODY_TIMEOUT_MS", &mut c.timeouts.body_read),
+        ("LIGHTAPI_IDLE_TIMEOUT_MS", &mut c.timeouts.idle),
+        ("LIGHTAPI_WRITE_TIMEOUT_MS", &mut c.timeouts.write),
+        ("LIGHTAPI_SHUTDOWN_TIMEOUT_MS", &mut c.timeouts.shutdown),
+    ];
+    for (name, slot) in times {
+        if let Some(v) = get(name) {
+            *slot = Duration::from_millis(parse_num(name, &v, 1, 86_400_000)?);
+        }
+    }
+    Ok(c)
+}
+
+fn parse_host(v: &str) -> Result<IpAddr, ConfigError> {
+    let v = v.trim();
+    if v.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::from([127, 0, 0, 1]));
+    }
+    v.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| ConfigError::Invalid {
+            variable: "LIGHTAPI_HOST",
+            reason: format!("{v:?} is not an IP address"),
+        })
+}
+
+fn parse_num(variable: &'static str, v: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    let invalid = || ConfigError::Invalid {
+        variable,
+        reason: format!("{v:?} is not a whole number from {min} to {max}"),
+    };
+    let n: u64 = v.trim().parse().map_err(|_| invalid())?;
+    if n < min || n > max {
+        return Err(invalid());
+    }
+    Ok(n)
+}
+
+fn parse_secrets(v: &str) -> Result<Vec<JwtSecret>, ConfigError> {
+    v.split(',')
+        .map(|s| JwtSecret::new(s.trim().as_bytes().to_vec()))
+        .collect()
+}
+
+/// `LIGHTAPI_CORS_ORIGINS`: origins separated by commas, or `*`.
+fn parse_cors_origins(v: &str) -> Result<Cors, ConfigError> {
+    let cors = v
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .fold(Cors::new(), Cors::allow_origin);
+    cors.validate().map_err(|e| ConfigError::Invalid {
+        variable: "LIGHTAPI_CORS_ORIGINS",
+        reason: e.to_string(),
+    })?;
+    Ok(cors)
+}
+
+/// Checks the shape of a database URL: a known scheme and a database named.
+pub(super) fn validate_database_url(url: &str) -> Result<(), ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        variable: "LIGHTAPI_DATABASE_URL",
+        reason,
+    };
+    if url == "sqlite::memory:" {
+        return Ok(());
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(invalid(format!(
+            "{url:?} is not a URL (expected sqlite://path.db, sqlite::memory:, postgres://… or mysql://…)"
+        )));
+    };
+    match scheme {
+        "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb" | "mssql" | "sqlserver"
+        | "oracle" => {}
+        other => return Err(invalid(format!("unsupported scheme {other:?}"))),
+    }
+    if rest.is_empty() {
+        return Err(invalid(format!("{url:?} names no database")));
+    }
+    // MySQL/MariaDB connect without a database, but lightapi's tables need
+    // one: `mysql://user@host:3306/name`.
+    if matches!(scheme, "mysql" | "mariadb") {
+        let name = rest
+            .split_once('/')
+            .map(|(_, path)| path.split(['?', '#']).next().unwrap_or_default())
+            .unwrap_or_default();
+        if name.is_empty() {
+            return Err(invalid(format!(
+                "{url:?} names no database (expected {scheme}://user@host:3306/database)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        read(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults() {
+        let c = env(&[]).unwrap();
+        assert_eq!(c.server.bind_addr().to_string(), "127.0.0.1:8000");
+        assert_eq!(c.database.url.as_str(), "sqlite://lightapi.db");
+        assert_eq!(c.limits.max_head_bytes, 8192);
+        assert_eq!(c.limits.max_body_bytes, 1 << 20);
+        assert_eq!(c.limits.max_headers, 100);
+        assert_eq!(c.limits.max_uri_bytes, 8192);
+        assert!(c.jwt.secrets.is_empty());
+        assert!(c.cors.is_none());
+        assert_eq!(c.log, LogLevel::Info);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: &[(&str, &str)] = &[
+            ("LIGHTAPI_PORT", "80000"),
+            ("LIGHTAPI_PORT", "http"),
+            ("LIGHTAPI_HOST", "not a host"),
+            ("LIGHTAPI_DATABASE_URL", "ftp://x"),
+            ("LIGHTAPI_DATABASE_URL", "lightapi.db"),
+            ("LIGHTAPI_DATABASE_URL", "mysql://root@127.0.0.1:3306"),
+            (
+                "LIGHTAPI_DATABASE_URL",
+                "mariadb://root@127.0.0.1:3306/?x=1",
+            ),
+            ("LIGHTAPI_JWT_SECRET", "short"),
+            ("LIGHTAPI_WORKERS", "0"),
+            ("LIGHTAPI_LOG", "loud"),
+            ("LIGHTAPI_MAX_BODY_BYTES", "-1"),
+            ("LIGHTAPI_IDLE_TIMEOUT_MS", "soon"),
+            ("LIGHTAPI_CORS_ORIGINS", "example.com"),
+            ("LIGHTAPI_SQLITE_SYNCHRONOUS", "sometimes"),
+        ];
+        for (var, value) in cases {
+            let err = env(&[(var, value)]).unwrap_err();
+            let line = err.to_string();
+            assert!(line.starts_with(var), "{line}");
+            assert!(!line.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn overrides_apply() {
+        let c = env(&[
+            ("LIGHTAPI_HOST", "0.0.0.0"),
+            ("LIGHTAPI_PORT", "0"),
+            ("LIGHTAPI_WORKERS", "3"),
+            (
+                "LIGHTAPI_JWT_SECRET",
+                "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210",
+            ),
+            ("LIGHTAPI_IDLE_TIMEOUT_MS", "250"),
+            ("LIGHTAPI_DATABASE_URL", "sqlite::memory:"),
+            (
+                "LIGHTAPI_CORS_ORIGINS",
+                "https://a.example, http://b.example:8080",
+            ),
+            ("LIGHTAPI_SQLITE_SYNCHRONOUS", "FULL"),
+        ])
+        .unwrap();
+        assert_eq!(c.server.port, 0);
+        assert_eq!(c.server.workers, 3);
+        assert_eq!(c.jwt.secrets.len(), 2);
+        assert_eq!(c.timeouts.idle, Duration::from_millis(250));
+        assert_eq!(c.database.sqlite_synchronous, Synchronous::Full);
+        assert!(c.cors.is_some());
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+    }
+}

@@ -1,0 +1,530 @@
+//! Configuration: every setting, limit and timeout in one place, grouped by
+//! concern, with documented defaults; read from `LIGHTAPI_*` environment
+//! variables (see [`Config::from_env`]) and overridable in code.
+//!
+//! ```
+//! use lightapi::config::Config;
+//! let mut config = Config::default();
+//! config.server.port = 0; // any free port
+//! config.limits.max_body_bytes = 64 * 1024;
+//! assert_eq!(config.server.host.to_string(), "127.0.0.1");
+//! assert_eq!(config.database.url.as_str(), "sqlite://lightapi.db");
+//! ```
+
+mod env;
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::cors::Cors;
+use crate::http::MessageLimits;
+
+pub use crate::http::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_URI_BYTES,
+};
+
+/// Default cap on open connections across all event loops.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16 * 1024;
+/// Default cap on bytes of responses waiting to be written on one connection
+/// before the server stops reading further pipelined requests from it.
+pub const DEFAULT_MAX_PENDING_WRITE_BYTES: usize = 256 * 1024;
+/// Default time a client has to send a complete request head.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a client has to send a complete request body.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time an idle keep-alive connection stays open.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time a client has to accept a response it stopped reading.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time in-flight requests get to finish at shutdown.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default database URL.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://lightapi.db";
+/// Default number of database connections per process.
+pub const DEFAULT_DATABASE_POOL: usize = 8;
+/// Minimum length of an HS256 secret.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// The whole configuration of a server, grouped by concern.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub struct Config {
+    /// Address and threads.
+    pub server: ServerConfig,
+    /// The database.
+    pub database: DatabaseConfig,
+    /// Token verification and issuing.
+    pub jwt: JwtSettings,
+    /// `POST /auth/login`.
+    pub login: LoginConfig,
+    /// Cross-origin requests (`LIGHTAPI_CORS_ORIGINS`); off when `None`.
+    pub cors: Option<Cors>,
+    /// Size limits on what clients may send and hold.
+    pub limits: Limits,
+    /// Timeouts of connections and shutdown.
+    pub timeouts: Timeouts,
+    /// How much is logged (`LIGHTAPI_LOG`, default `info`).
+    pub log: LogLevel,
+}
+
+/// Where the server listens and how many threads it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Bind address (`LIGHTAPI_HOST`, default `127.0.0.1`).
+    pub host: IpAddr,
+    /// Bind port (`LIGHTAPI_PORT`, default `8000`; `0` picks a free port).
+    pub port: u16,
+    /// Handler threads (`LIGHTAPI_WORKERS`, default: the number of cores).
+    pub workers: usize,
+    /// Event-loop threads (`LIGHTAPI_REACTORS`, default: the number of cores).
+    pub reactors: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 8000,
+            workers: cores(),
+            reactors: cores(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The socket address to bind.
+    pub fn bind_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The database and how it is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DatabaseConfig {
+    /// Which database (`LIGHTAPI_DATABASE_URL`, default `sqlite://lightapi.db`).
+    pub url: DatabaseUrl,
+    /// Database connections per process (`LIGHTAPI_DATABASE_POOL`, default 8).
+    pub pool: usize,
+    /// SQLite durability (`LIGHTAPI_SQLITE_SYNCHRONOUS`, default `normal`).
+    pub sqlite_synchronous: Synchronous,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: DatabaseUrl(DEFAULT_DATABASE_URL.to_owned()),
+            pool: DEFAULT_DATABASE_POOL,
+            sqlite_synchronous: Synchronous::Normal,
+        }
+    }
+}
+
+/// SQLite durability level (`PRAGMA synchronous`) in WAL mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// Survives a process crash (`SIGKILL`); the last commits may be lost on
+    /// power failure. The default.
+    #[default]
+    Normal,
+    /// Survives power loss too, at the cost of an fsync per commit group.
+    Full,
+}
+
+/// A database URL with a known scheme and a database named:
+/// `sqlite://path.db`, `sqlite::memory:`, `postgres://…`, `mysql://…`
+/// (and `mssql://…`, `oracle://…` behind their features).
+///
+/// ```
+/// use lightapi::config::DatabaseUrl;
+/// let url: DatabaseUrl = "postgres://postgres@127.0.0.1/test".parse()?;
+/// assert_eq!(url.scheme(), "postgres");
+/// assert!("mysql://root@127.0.0.1:3306".parse::<DatabaseUrl>().is_err());
+/// # Ok::<(), lightapi::config::ConfigError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Checks `url`'s shape: a known scheme and a database named.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming `LIGHTAPI_DATABASE_URL`.
+    pub fn new(url: &str) -> Result<DatabaseUrl, ConfigError> {
+        env::validate_database_url(url.trim())?;
+        Ok(DatabaseUrl(url.trim().to_owned()))
+    }
+
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The scheme, lower-case (`sqlite`, `postgres`, `mysql`, …).
+    pub fn scheme(&self) -> String {
+        self.0
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    }
+
+    /// Whether this is a SQLite database (a local file or memory).
+    pub fn is_sqlite(&self) -> bool {
+        self.scheme() == "sqlite"
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DatabaseUrl::new(s)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    /// The URL without its password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_password(&self.0))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// `scheme://user:password@host/...` with the password replaced.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// An HS256 secret of at least [`MIN_JWT_SECRET_BYTES`] bytes; its `Debug`
+/// never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JwtSecret(Vec<u8>);
+
+impl JwtSecret {
+    /// Checks the length of `secret`.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming `LIGHTAPI_JWT_SECRET` for a short secret.
+    pub fn new(secret: impl Into<Vec<u8>>) -> Result<JwtSecret, ConfigError> {
+        let secret = secret.into();
+        if secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::Invalid {
+                variable: "LIGHTAPI_JWT_SECRET",
+                reason: format!(
+                    "each secret must be at least {MIN_JWT_SECRET_BYTES} bytes (got {}); \
+                     generate one with: openssl rand -hex 32",
+                    secret.len()
+                ),
+            });
+        }
+        Ok(JwtSecret(secret))
+    }
+
+    /// The secret's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JwtSecret([redacted])")
+    }
+}
+
+/// Token verification and issuing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwtSettings {
+    /// HS256 secrets (`LIGHTAPI_JWT_SECRET`, several separated by `,` for key
+    /// rotation: the first signs, all verify). Empty: a random per-process
+    /// secret is generated at start-up.
+    pub secrets: Vec<JwtSecret>,
+    /// Lifetime of tokens issued by `POST /auth/login`
+    /// (`LIGHTAPI_JWT_TTL_SECS`, default 3600 s).
+    pub ttl: Duration,
+    /// Clock leeway for `exp` and `nbf` (`LIGHTAPI_JWT_LEEWAY_SECS`, default 60 s).
+    pub leeway: Duration,
+    /// Whether tokens must carry `exp` (default true).
+    pub require_exp: bool,
+    /// Required `iss`, if any (`LIGHTAPI_JWT_ISSUER`).
+    pub issuer: Option<String>,
+    /// Required `aud`, if any (`LIGHTAPI_JWT_AUDIENCE`).
+    pub audience: Option<String>,
+}
+
+impl Default for JwtSettings {
+    fn default() -> Self {
+        JwtSettings {
+            secrets: Vec::new(),
+            ttl: Duration::from_secs(3600),
+            leeway: Duration::from_secs(60),
+            require_exp: true,
+            issuer: None,
+            audience: None,
+        }
+    }
+}
+
+/// `POST /auth/login`'s limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoginConfig {
+    /// Login attempts per client address per minute
+    /// (`LIGHTAPI_LOGIN_PER_MINUTE`, default 10).
+    pub per_minute: u32,
+    /// Login attempts per client address per hour
+    /// (`LIGHTAPI_LOGIN_PER_HOUR`, default 100).
+    pub per_hour: u32,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        LoginConfig {
+            per_minute: 10,
+            per_hour: 100,
+        }
+    }
+}
+
+/// Size limits on what a client may send and make the server hold.
+/// Exceeding a message limit is answered with its own status and the
+/// connection is closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Request line plus headers, in bytes (`431` beyond;
+    /// `LIGHTAPI_MAX_HEAD_BYTES`, default 8 KiB).
+    pub max_head_bytes: usize,
+    /// Request body, in bytes (`413` beyond, the body is not read;
+    /// `LIGHTAPI_MAX_BODY_BYTES`, default 1 MiB).
+    pub max_body_bytes: usize,
+    /// Number of header fields (`431` beyond; `LIGHTAPI_MAX_HEADERS`,
+    /// default 100).
+    pub max_headers: usize,
+    /// Request target, in bytes (`414` beyond, which takes precedence over
+    /// `431`; `LIGHTAPI_MAX_URI_BYTES`, default 8 KiB).
+    pub max_uri_bytes: usize,
+    /// Open connections across the server; further clients get a `503` and
+    /// are closed instead of being left unanswered
+    /// (`LIGHTAPI_MAX_CONNECTIONS`, default 16,384).
+    pub max_connections: usize,
+    /// Response bytes queued on one connection before reading pauses
+    /// (default 256 KiB).
+    pub max_pending_write_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_head_bytes: DEFAULT_MAX_HEAD_BYTES,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_headers: DEFAULT_MAX_HEADERS,
+            max_uri_bytes: DEFAULT_MAX_URI_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_pending_write_bytes: DEFAULT_MAX_PENDING_WRITE_BYTES,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits on one request message.
+    pub fn message(&self) -> MessageLimits {
+        MessageLimits {
+            max_head_bytes: self.max_head_bytes,
+            max_body_bytes: self.max_body_bytes,
+            max_headers: self.max_headers,
+            max_uri_bytes: self.max_uri_bytes,
+        }
+    }
+}
+
+/// Timeouts of the connection state machine and of shutdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// From the first byte of a request head to its end (`408` then close;
+    /// `LIGHTAPI_HEADER_TIMEOUT_MS`, default 10 s).
+    pub header_read: Duration,
+    /// From the end of the head to the end of the body (`408` then close;
+    /// `LIGHTAPI_BODY_TIMEOUT_MS`, default 30 s).
+    pub body_read: Duration,
+    /// How long a keep-alive connection may sit idle between requests
+    /// (`LIGHTAPI_IDLE_TIMEOUT_MS`, default 60 s).
+    pub idle: Duration,
+    /// How long a response may wait for a client that does not read it
+    /// (`LIGHTAPI_WRITE_TIMEOUT_MS`, default 30 s).
+    pub write: Duration,
+    /// How long in-flight requests get to finish after shutdown begins
+    /// (`LIGHTAPI_SHUTDOWN_TIMEOUT_MS`, default 10 s).
+    pub shutdown: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_read: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read: DEFAULT_BODY_READ_TIMEOUT,
+            idle: DEFAULT_IDLE_TIMEOUT,
+            write: DEFAULT_WRITE_TIMEOUT,
+            shutdown: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+}
+
+/// How much the server logs. Access lines are written at [`LogLevel::Info`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[non_exhaustive]
+pub enum LogLevel {
+    /// Nothing at all.
+    Off,
+    /// Failures only.
+    Error,
+    /// Failures and warnings.
+    Warn,
+    /// Start-up, shutdown and one access line per request (the default).
+    #[default]
+    Info,
+    /// Everything, including causes of client errors.
+    Debug,
+}
+
+impl FromStr for LogLevel {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "off" | "none" => LogLevel::Off,
+            "error" => LogLevel::Error,
+            "warn" | "warning" => LogLevel::Warn,
+            "info" => LogLevel::Info,
+            "debug" | "trace" => LogLevel::Debug,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    variable: "LIGHTAPI_LOG",
+                    reason: format!("{s:?} is not one of off, error, warn, info, debug"),
+                })
+            }
+        })
+    }
+}
+
+/// A configuration value that cannot be used. Its `Display` is one line
+/// naming the variable; its `Debug` is the same line, so
+/// `fn main() -> Result<(), _>` prints no backtrace.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A variable's value does not parse or is out of range.
+    Invalid {
+        /// The variable, e.g. `LIGHTAPI_PORT`.
+        variable: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Invalid { variable, reason } => write!(f, "{variable}: {reason}"),
+        }
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the `LIGHTAPI_*` variables over the defaults: `LIGHTAPI_HOST`,
+    /// `LIGHTAPI_PORT`, `LIGHTAPI_WORKERS`, `LIGHTAPI_REACTORS`,
+    /// `LIGHTAPI_DATABASE_URL`, `LIGHTAPI_DATABASE_POOL`,
+    /// `LIGHTAPI_SQLITE_SYNCHRONOUS`, `LIGHTAPI_JWT_SECRET`,
+    /// `LIGHTAPI_JWT_TTL_SECS`, `LIGHTAPI_JWT_LEEWAY_SECS`,
+    /// `LIGHTAPI_JWT_ISSUER`, `LIGHTAPI_JWT_AUDIENCE`,
+    /// `LIGHTAPI_LOGIN_PER_MINUTE`, `LIGHTAPI_LOGIN_PER_HOUR`,
+    /// `LIGHTAPI_CORS_ORIGINS`, `LIGHTAPI_LOG`, the limits
+    /// `LIGHTAPI_MAX_BODY_BYTES`, `LIGHTAPI_MAX_HEAD_BYTES`,
+    /// `LIGHTAPI_MAX_HEADERS`, `LIGHTAPI_MAX_URI_BYTES`,
+    /// `LIGHTAPI_MAX_CONNECTIONS`, and the timeouts in milliseconds
+    /// `LIGHTAPI_HEADER_TIMEOUT_MS`, `LIGHTAPI_BODY_TIMEOUT_MS`,
+    /// `LIGHTAPI_IDLE_TIMEOUT_MS`, `LIGHTAPI_WRITE_TIMEOUT_MS`,
+    /// `LIGHTAPI_SHUTDOWN_TIMEOUT_MS`.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable that does not parse or
+    /// is out of range.
+    ///
+    /// ```
+    /// let config = lightapi::config::Config::from_env().expect("valid environment");
+    /// assert!(config.server.workers >= 1);
+    /// ```
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::from_env`], reading variables through `lookup`
+    /// (for tests and embedding).
+    ///
+    /// # Errors
+    /// As [`Config::from_env`].
+    ///
+    /// ```
+    /// use lightapi::config::Config;
+    /// let err = Config::from_lookup(|name| (name == "LIGHTAPI_PORT").then(|| "http".to_string()))
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("LIGHTAPI_PORT:"));
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        env::read(lookup)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_displayed() {
+        let url: DatabaseUrl = "postgres://app:s3cret@db:5432/prod".parse().unwrap();
+        assert_eq!(url.to_string(), "postgres://app:***@db:5432/prod");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        let plain: DatabaseUrl = "sqlite://a@b.db".parse().unwrap();
+        assert_eq!(plain.to_string(), "sqlite://a@b.db");
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(JwtSecret::new(b"short".to_vec()).is_err());
+        let s = JwtSecret::new(vec![b'k'; 32]).unwrap();
+        assert_eq!(format!("{s:?}"), "JwtSecret([redacted])");
+    }
+}

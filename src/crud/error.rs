@@ -1,0 +1,136 @@
+//! Why a model operation failed.
+
+use std::fmt;
+
+use crate::backend::{BackendError, ConflictKind};
+
+/// An error from a CRUD operation.
+///
+/// ```
+/// use lightapi::error::CrudError;
+/// let e = CrudError::NotFound { model: "person".into(), id: 7 };
+/// assert_eq!(e.to_string(), "no person with id 7");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CrudError {
+    /// No row with that id (within the caller's scope) — HTTP 404.
+    NotFound {
+        /// The model.
+        model: String,
+        /// The id asked for.
+        id: i64,
+    },
+    /// `If-Match` did not match the current row; nothing written — HTTP 412.
+    PreconditionFailed,
+    /// The model requires `If-Match` and none was given — HTTP 428.
+    PreconditionRequired,
+    /// The body's `version` is not the current one; nothing written — HTTP 409.
+    VersionConflict {
+        /// The current version.
+        current: i64,
+    },
+    /// A unique or foreign-key constraint failed — HTTP 409.
+    Conflict {
+        /// The column, when known.
+        field: Option<String>,
+        /// Which constraint.
+        kind: ConflictKind,
+    },
+    /// A keyset cursor this server did not make for this ordering — HTTP 400.
+    InvalidCursor,
+    /// A list query the model does not allow — HTTP 400.
+    InvalidQuery {
+        /// Client-safe description.
+        message: String,
+    },
+    /// The scope claim is missing from the token or unusable — HTTP 403.
+    MissingClaim {
+        /// The claim name.
+        claim: String,
+    },
+    /// A scoped model was used without its scope (or with another column):
+    /// a server bug, refused rather than leaking rows — HTTP 500.
+    ScopeMismatch {
+        /// The model.
+        model: String,
+    },
+    /// A non-null read-only field had no value on create: the server must
+    /// set it with [`Row::set`] — HTTP 500.
+    MissingValue {
+        /// The field.
+        field: String,
+    },
+    /// The existing table does not match the model (start-up).
+    Schema {
+        /// Which table and column, and how.
+        message: String,
+    },
+    /// Any other backend failure (503 for `Unavailable`/`Busy`, else 500).
+    Backend {
+        /// The backend error.
+        source: BackendError,
+    },
+}
+
+impl fmt::Display for CrudError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CrudError::NotFound { model, id } => write!(f, "no {model} with id {id}"),
+            CrudError::PreconditionFailed => f.write_str("the row has changed (etag mismatch)"),
+            CrudError::PreconditionRequired => f.write_str("this resource requires if-match"),
+            CrudError::VersionConflict { current } => {
+                write!(f, "version conflict: the current version is {current}")
+            }
+            CrudError::Conflict {
+                field: Some(field),
+                kind: ConflictKind::Unique,
+            } => write!(f, "a row with this `{field}` already exists"),
+            CrudError::Conflict {
+                field: Some(field), ..
+            } => write!(
+                f,
+                "`{field}` references a row that does not exist, or is referenced"
+            ),
+            CrudError::Conflict { field: None, kind } => match kind {
+                ConflictKind::Unique => f.write_str("a row with these values already exists"),
+                _ => f.write_str("a referenced row does not exist, or the row is referenced"),
+            },
+            CrudError::InvalidCursor => {
+                f.write_str("query parameter `cursor`: invalid or altered cursor")
+            }
+            CrudError::InvalidQuery { message } => write!(f, "invalid query: {message}"),
+            CrudError::MissingClaim { claim } => {
+                write!(f, "the token has no usable `{claim}` claim")
+            }
+            CrudError::ScopeMismatch { model } => {
+                write!(f, "model `{model}` was used without its row scope")
+            }
+            CrudError::MissingValue { field } => {
+                write!(f, "no value for read-only field `{field}`")
+            }
+            CrudError::Schema { message } => write!(f, "schema mismatch: {message}"),
+            CrudError::Backend { source } => fmt::Display::fmt(source, f),
+        }
+    }
+}
+
+impl std::error::Error for CrudError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CrudError::Backend { source } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<BackendError> for CrudError {
+    fn from(e: BackendError) -> CrudError {
+        match e {
+            BackendError::Conflict { field, kind } => CrudError::Conflict { field, kind },
+            BackendError::InvalidQuery { message } => CrudError::InvalidQuery { message },
+            BackendError::Schema { message } => CrudError::Schema { message },
+            source => CrudError::Backend { source },
+        }
+    }
+}

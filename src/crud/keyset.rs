@@ -1,0 +1,148 @@
+//! Keyset paging: one page of rows after (or before) a signed cursor
+//! position in an ordering, with the cursors of the neighbouring pages.
+//! The HTTP layer only renders the tokens as links.
+
+use serde_json::Value as Json;
+
+use super::cursor::{CursorKey, Position};
+use super::error::CrudError;
+use super::ops::{self, Record};
+use crate::backend::sql::{Filter, Keyset, ListQuery, Order, Scope};
+use crate::backend::Backend;
+use crate::model::{Model, Value};
+
+/// A page of rows and the cursor tokens of the pages around it.
+#[derive(Debug)]
+pub(crate) struct KeysetPage {
+    /// The rows, in the requested order.
+    pub(crate) rows: Vec<Record>,
+    /// The cursor of the next page, if there is one.
+    pub(crate) next: Option<String>,
+    /// The cursor of the previous page, if there is one.
+    pub(crate) previous: Option<String>,
+}
+
+/// What one keyset page is asked for.
+pub(crate) struct KeysetRequest<'a> {
+    pub(crate) filters: &'a [Filter],
+    /// The ordering keys without the `id` tiebreak.
+    pub(crate) order: &'a [Order],
+    /// The cursor as sent (`None`: the first page).
+    pub(crate) token: Option<&'a str>,
+    pub(crate) size: u64,
+    pub(crate) scope: Option<&'a Scope>,
+}
+
+/// The page `request` asks for.
+///
+/// # Errors
+/// [`CrudError::InvalidCursor`] for a cursor this server did not make for
+/// this ordering, or a backend error.
+pub(crate) fn page(
+    backend: &dyn Backend,
+    model: &Model,
+    key: &CursorKey,
+    request: &KeysetRequest<'_>,
+) -> Result<KeysetPage, CrudError> {
+    let mut order = request.order.to_vec();
+    if !order.iter().any(|o| o.field == "id") {
+        order.push(Order {
+            field: "id".into(),
+            descending: false,
+        });
+    }
+    let signature: Vec<String> = order
+        .iter()
+        .map(|o| format!("{}{}", if o.descending { "-" } else { "" }, o.field))
+        .collect();
+    let signature = signature.join(",");
+    let position = request
+        .token
+        .map(|t| key.decode(&signature, t))
+        .transpose()
+        .map_err(|_| CrudError::InvalidCursor)?;
+    let backwards = position.as_ref().is_some_and(|p| p.backwards);
+    let after = match &position {
+        None => None,
+        Some(p) => {
+            if p.values.len() != order.len() {
+                return Err(CrudError::InvalidCursor);
+            }
+            let mut values = Vec::with_capacity(order.len());
+            for (o, v) in order.iter().zip(&p.values) {
+                values.push(typed(model, &o.field, v).ok_or(CrudError::InvalidCursor)?);
+            }
+            Some(Keyset { values, id: p.id })
+        }
+    };
+    let query_order: Vec<Order> = if backwards {
+        order
+            .iter()
+            .map(|o| Order {
+                field: o.field.clone(),
+                descending: !o.descending,
+            })
+            .collect()
+    } else {
+        order.clone()
+    };
+    let query = ListQuery {
+        filters: request.filters.to_vec(),
+        order: query_order,
+        limit: Some(request.size.saturating_add(1)),
+        offset: 0,
+        after,
+    };
+    let mut rows = ops::list(backend, model, &query, request.scope)?;
+    let more = rows.len() as u64 > request.size;
+    rows.truncate(usize::try_from(request.size).unwrap_or(usize::MAX));
+    if backwards {
+        rows.reverse();
+    }
+    let cursor_at = |r: &Record, backwards: bool| -> String {
+        let values = order
+            .iter()
+            .map(|o| {
+                if o.field == "id" {
+                    Json::from(r.id)
+                } else {
+                    r.fields.get(&o.field).cloned().unwrap_or(Json::Null)
+                }
+            })
+            .collect();
+        key.encode(
+            &signature,
+            &Position {
+                values,
+                id: r.id,
+                backwards,
+            },
+        )
+    };
+    let (has_next, has_previous) = if backwards {
+        (true, more)
+    } else {
+        (more, position.is_some())
+    };
+    let next = rows
+        .last()
+        .filter(|_| has_next)
+        .map(|r| cursor_at(r, false));
+    let previous = rows
+        .first()
+        .filter(|_| has_previous)
+        .map(|r| cursor_at(r, true));
+    Ok(KeysetPage {
+        rows,
+        next,
+        previous,
+    })
+}
+
+/// A cursor value back in its column's type.
+fn typed(model: &Model, field: &str, v: &Json) -> Option<Value> {
+    match model.field_named(field) {
+        Some(f) => f.to_value(v).ok(),
+        None => v.as_i64().map(Value::Integer),
+    }
+}

@@ -1,0 +1,537 @@
+//! The one place where errors become HTTP: [`ApiError`] wraps every layer's
+//! error whole (its `source()` kept), and only [`ApiError::status_code`]
+//! and the problem document's `detail` choose the status and the text, so
+//! one failure reads the same from every route. [`StartError`] is what
+//! start-up reports.
+//!
+//! Layer errors know nothing about HTTP. Causes of `500`s and `503`s are
+//! kept for the log and never sent.
+
+mod start;
+
+use std::fmt;
+
+use serde_json::{json, Map, Value};
+
+pub use crate::auth::AuthError;
+pub use crate::backend::{BackendError, ConflictKind};
+pub use crate::config::ConfigError;
+pub use crate::cors::CorsError;
+pub use crate::crud::{CrudError, FieldError, QueryParamError, ValidationErrors};
+pub use crate::http::{BodyError, ChunkedError, ParseError, QueryError};
+pub use crate::model::ModelError;
+pub use crate::router::{PatternError, RouteError};
+pub use start::StartError;
+
+use crate::http::{Body, MethodSet, Response, StatusCode};
+
+/// What a cause is kept as for the log.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error type handlers return, and what every layer error becomes.
+///
+/// ```
+/// use lightapi::{ApiError, StatusCode};
+/// let e = ApiError::not_found("no such order");
+/// assert_eq!(e.status_code(), StatusCode::NOT_FOUND);
+/// let r = e.into_response();
+/// assert_eq!(r.header("content-type"), Some("application/problem+json"));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The request head was refused.
+    Parse(ParseError),
+    /// The chunked body was refused.
+    Chunked(ChunkedError),
+    /// The body is not the JSON a handler expected.
+    Body(BodyError),
+    /// The query string does not decode.
+    Query(QueryError),
+    /// No route, or the method is not allowed.
+    Route(RouteError),
+    /// Authentication or authorisation refused the caller.
+    Auth(AuthError),
+    /// A body that failed validation.
+    Validation(ValidationErrors),
+    /// A list query parameter that cannot be used.
+    ListQuery(QueryParamError),
+    /// A model operation failed.
+    Crud(CrudError),
+    /// The database failed or refused.
+    Backend(BackendError),
+    /// Any status with a detail, chosen by a handler.
+    Status {
+        /// The status.
+        status: StatusCode,
+        /// Shown to the client.
+        detail: String,
+    },
+    /// A handler's own failure (`500`); the cause is logged, never sent.
+    Internal {
+        /// The cause, for the log only.
+        source: BoxError,
+    },
+    /// A handler panicked (`500`).
+    Panic {
+        /// The panic message, for the log only.
+        cause: String,
+    },
+}
+
+impl ApiError {
+    /// `404` with a detail.
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::status(StatusCode::NOT_FOUND, detail)
+    }
+
+    /// `400` with a detail.
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::status(StatusCode::BAD_REQUEST, detail)
+    }
+
+    /// Any status with a detail.
+    pub fn status(status: StatusCode, detail: impl Into<String>) -> ApiError {
+        ApiError::Status {
+            status,
+            detail: detail.into(),
+        }
+    }
+
+    /// `500`, keeping the cause for the log.
+    ///
+    /// ```
+    /// let e = lightapi::ApiError::internal("the ledger is closed");
+    /// assert_eq!(e.status_code().as_u16(), 500);
+    /// ```
+    pub fn internal(cause: impl Into<BoxError>) -> ApiError {
+        ApiError::Internal {
+            source: cause.into(),
+        }
+    }
+
+    /// `422` listing bad fields.
+    pub fn validation(errors: Vec<FieldError>) -> ApiError {
+        ApiError::Validation(ValidationErrors::Invalid { errors })
+    }
+
+    /// `405`; the server fills in `Allow` from the route.
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::Route(RouteError::MethodNotAllowed {
+            allow: MethodSet::EMPTY,
+        })
+    }
+
+    /// The status this error answers with: the one status table.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Parse(e) => match e {
+                ParseError::HeadTooLarge { .. } | ParseError::TooManyHeaders { .. } => {
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+                }
+                ParseError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+                ParseError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                ParseError::UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+                ParseError::UnknownMethod | ParseError::UnsupportedTransferCoding => {
+                    StatusCode::NOT_IMPLEMENTED
+                }
+                ParseError::UnsupportedExpectation => StatusCode::EXPECTATION_FAILED,
+                _ => StatusCode::BAD_REQUEST,
+            },
+            ApiError::Chunked(ChunkedError::BodyTooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Body(BodyError::UnsupportedMediaType) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Chunked(_)
+            | ApiError::Body(_)
+            | ApiError::Query(_)
+            | ApiError::ListQuery(_)
+            | ApiError::Validation(ValidationErrors::NotObject { .. }) => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Route(RouteError::NotFound) => StatusCode::NOT_FOUND,
+            ApiError::Route(RouteError::MethodNotAllowed { .. }) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Auth(e) => match e {
+                AuthError::Forbidden => StatusCode::FORBIDDEN,
+                AuthError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNAUTHORIZED,
+            },
+            ApiError::Crud(e) => crud_status(e),
+            ApiError::Backend(e) => backend_status(e),
+            ApiError::Status { status, .. } => *status,
+            ApiError::Internal { .. } | ApiError::Panic { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Whether the connection must close after this error: every refusal of
+    /// the request framing, since the next request's start is unknown.
+    pub fn must_close(&self) -> bool {
+        matches!(self, ApiError::Parse(_) | ApiError::Chunked(_))
+    }
+
+    /// The cause to log for a failure that is the server's (a `5xx`).
+    pub fn log_cause(&self) -> Option<String> {
+        match self {
+            ApiError::Panic { cause } => Some(cause.clone()),
+            ApiError::Internal { source } => Some(source.to_string()),
+            ApiError::Crud(e) if crud_status(e).as_u16() >= 500 => Some(e.to_string()),
+            ApiError::Backend(e) if backend_status(e).as_u16() >= 500 => Some(e.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The problem document's human `detail`.
+    pub fn detail(&self) -> String {
+        if self.status_code().as_u16() == 500 {
+            return "internal error".into();
+        }
+        match self {
+            ApiError::Parse(e) => e.to_string(),
+            ApiError::Chunked(e) => e.to_string(),
+            ApiError::Body(e) => e.to_string(),
+            ApiError::Query(e) => format!("the query string does not decode: {e}"),
+            ApiError::Route(RouteError::NotFound) => "no resource at this path".into(),
+            ApiError::Route(RouteError::MethodNotAllowed { .. }) => {
+                "this method is not allowed on this resource".into()
+            }
+            ApiError::Auth(e) => e.to_string(),
+            ApiError::Validation(ValidationErrors::Invalid { errors }) => fields_detail(errors),
+            ApiError::Validation(e) => e.to_string(),
+            ApiError::ListQuery(e) => e.to_string(),
+            ApiError::Crud(CrudError::Backend { source }) | ApiError::Backend(source) => {
+                backend_detail(source)
+            }
+            ApiError::Crud(e) => crud_detail(e),
+            ApiError::Status { detail, .. } => detail.clone(),
+            ApiError::Internal { .. } | ApiError::Panic { .. } => "internal error".into(),
+        }
+    }
+
+    /// The bad fields a `422` lists.
+    fn field_errors(&self) -> Option<Vec<FieldError>> {
+        match self {
+            ApiError::Validation(ValidationErrors::Invalid { errors }) => Some(errors.clone()),
+            ApiError::Crud(CrudError::Backend {
+                source: BackendError::InvalidValue { field, reason },
+            })
+            | ApiError::Backend(BackendError::InvalidValue { field, reason }) => {
+                Some(vec![FieldError {
+                    field: field.clone().unwrap_or_default(),
+                    message: reason.clone(),
+                }])
+            }
+            _ => None,
+        }
+    }
+
+    /// The field a `409` is about, when known.
+    fn conflict_field(&self) -> Option<&str> {
+        match self {
+            ApiError::Crud(CrudError::Conflict { field, .. })
+            | ApiError::Crud(CrudError::Backend {
+                source: BackendError::Conflict { field, .. } | BackendError::Constraint { field },
+            })
+            | ApiError::Backend(
+                BackendError::Conflict { field, .. } | BackendError::Constraint { field },
+            ) => field.as_deref(),
+            ApiError::Crud(CrudError::VersionConflict { .. }) => Some("version"),
+            _ => None,
+        }
+    }
+
+    /// The RFC 9457 problem document and the headers this error implies
+    /// (`Allow`, `WWW-Authenticate`, `Retry-After`).
+    pub fn into_response(self) -> Response {
+        let status = self.status_code();
+        let mut doc = Map::new();
+        doc.insert("type".into(), Value::from("about:blank"));
+        doc.insert("title".into(), Value::from(status.reason()));
+        doc.insert("status".into(), Value::from(status.as_u16()));
+        doc.insert("detail".into(), Value::from(self.detail()));
+        if let Some(errors) = self.field_errors() {
+            let list: Vec<Value> = errors
+                .iter()
+                .map(|e| json!({"field": e.field, "message": e.message}))
+                .collect();
+            doc.insert("errors".into(), Value::from(list));
+        }
+        if status == StatusCode::CONFLICT {
+            if let Some(field) = self.conflict_field() {
+                doc.insert("field".into(), Value::from(field));
+            }
+        }
+        let body = serde_json::to_vec(&Value::Object(doc)).unwrap_or_default();
+        let mut r = Response::new(status)
+            .with_header("Content-Type", "application/problem+json")
+            .with_body(Body::Bytes(body));
+        match &self {
+            ApiError::Route(RouteError::MethodNotAllowed { allow }) => {
+                r.insert_header("Allow", allow.to_allow_header());
+            }
+            ApiError::Auth(AuthError::MissingToken) => {
+                r.insert_header("WWW-Authenticate", "Bearer")
+            }
+            ApiError::Auth(AuthError::InvalidToken { .. }) => {
+                r.insert_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            }
+            ApiError::Auth(AuthError::TooManyAttempts { retry_after }) => {
+                r.insert_header("Retry-After", retry_after.to_string());
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                r.insert_header("Retry-After", "1");
+            }
+            _ => {}
+        }
+        r
+    }
+}
+
+fn crud_status(e: &CrudError) -> StatusCode {
+    match e {
+        CrudError::NotFound { .. } => StatusCode::NOT_FOUND,
+        CrudError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+        CrudError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+        CrudError::VersionConflict { .. } | CrudError::Conflict { .. } => StatusCode::CONFLICT,
+        CrudError::InvalidCursor | CrudError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+        CrudError::MissingClaim { .. } => StatusCode::FORBIDDEN,
+        CrudError::Backend { source } => backend_status(source),
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn backend_status(e: &BackendError) -> StatusCode {
+    match e {
+        BackendError::Conflict { .. } | BackendError::Constraint { .. } => StatusCode::CONFLICT,
+        BackendError::InvalidValue { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        BackendError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+        BackendError::Unavailable { .. } | BackendError::Busy | BackendError::Closed => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn crud_detail(e: &CrudError) -> String {
+    match e {
+        CrudError::PreconditionFailed => {
+            "If-Match does not match the current version; nothing was written".into()
+        }
+        CrudError::PreconditionRequired => "this resource requires If-Match on writes".into(),
+        CrudError::MissingClaim { .. } => AuthError::Forbidden.to_string(),
+        CrudError::InvalidQuery { message } => message.clone(),
+        e => e.to_string(),
+    }
+}
+
+fn backend_detail(e: &BackendError) -> String {
+    match e {
+        BackendError::Conflict { field, kind } => CrudError::Conflict {
+            field: field.clone(),
+            kind: *kind,
+        }
+        .to_string(),
+        BackendError::Constraint { field: Some(f) } => {
+            format!("the value of `{f}` conflicts with stored data")
+        }
+        BackendError::Constraint { field: None } => "the request conflicts with stored data".into(),
+        BackendError::InvalidValue { field, .. } => fields_detail(&[FieldError {
+            field: field.clone().unwrap_or_default(),
+            message: String::new(),
+        }]),
+        BackendError::InvalidQuery { message } => message.clone(),
+        BackendError::Unavailable { .. } | BackendError::Busy | BackendError::Closed => {
+            "the database is unavailable; retry shortly".into()
+        }
+        _ => "internal error".into(),
+    }
+}
+
+fn fields_detail(errors: &[FieldError]) -> String {
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    format!("invalid fields: {}", fields.join(", "))
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.status_code();
+        match self.log_cause() {
+            Some(cause) => write!(f, "{}: {cause}", status.as_u16()),
+            None => write!(f, "{}: {}", status.as_u16(), self.detail()),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ApiError::Parse(e) => Some(e),
+            ApiError::Chunked(e) => Some(e),
+            ApiError::Body(e) => Some(e),
+            ApiError::Query(e) => Some(e),
+            ApiError::Route(e) => Some(e),
+            ApiError::Auth(e) => Some(e),
+            ApiError::Validation(e) => Some(e),
+            ApiError::ListQuery(e) => Some(e),
+            ApiError::Crud(e) => Some(e),
+            ApiError::Backend(e) => Some(e),
+            ApiError::Internal { source } => Some(&**source),
+            ApiError::Status { .. } | ApiError::Panic { .. } => None,
+        }
+    }
+}
+
+macro_rules! wrap {
+    ($($ty:ty => $variant:ident),* $(,)?) => {
+        $(impl From<$ty> for ApiError {
+            fn from(e: $ty) -> Self {
+                ApiError::$variant(e)
+            }
+        })*
+    };
+}
+
+wrap! {
+    ParseError => Parse,
+    ChunkedError => Chunked,
+    BodyError => Body,
+    QueryError => Query,
+    RouteError => Route,
+    AuthError => Auth,
+    ValidationErrors => Validation,
+    QueryParamError => ListQuery,
+    CrudError => Crud,
+    BackendError => Backend,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(r: &Response) -> Value {
+        serde_json::from_slice(r.body().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn status_table() {
+        let cases: Vec<(ApiError, u16)> = vec![
+            (ParseError::HeadTooLarge { limit: 1 }.into(), 431),
+            (ParseError::TooManyHeaders { limit: 1 }.into(), 431),
+            (ParseError::UriTooLong { limit: 1 }.into(), 414),
+            (ParseError::BodyTooLarge { limit: 1 }.into(), 413),
+            (ParseError::AmbiguousFraming { reason: "x" }.into(), 400),
+            (ParseError::UnsupportedTransferCoding.into(), 501),
+            (ChunkedError::BadSize.into(), 400),
+            (ChunkedError::BodyTooLarge { limit: 1 }.into(), 413),
+            (BodyError::UnsupportedMediaType.into(), 415),
+            (BodyError::Empty.into(), 400),
+            (RouteError::NotFound.into(), 404),
+            (ApiError::method_not_allowed(), 405),
+            (ApiError::validation(vec![]), 422),
+            (
+                ValidationErrors::NotObject { found: "an array" }.into(),
+                400,
+            ),
+            (AuthError::InvalidToken { source: None }.into(), 401),
+            (AuthError::MissingToken.into(), 401),
+            (AuthError::InvalidCredentials.into(), 401),
+            (AuthError::Forbidden.into(), 403),
+            (AuthError::TooManyAttempts { retry_after: 1 }.into(), 429),
+            (CrudError::PreconditionFailed.into(), 412),
+            (CrudError::PreconditionRequired.into(), 428),
+            (
+                CrudError::NotFound {
+                    model: "t".into(),
+                    id: 1,
+                }
+                .into(),
+                404,
+            ),
+            (CrudError::VersionConflict { current: 2 }.into(), 409),
+            (CrudError::InvalidCursor.into(), 400),
+            (
+                CrudError::MissingClaim {
+                    claim: "sub".into(),
+                }
+                .into(),
+                403,
+            ),
+            (BackendError::Unavailable { cause: "x".into() }.into(), 503),
+            (BackendError::Busy.into(), 503),
+            (BackendError::Internal { cause: "x".into() }.into(), 500),
+            (ApiError::Panic { cause: "x".into() }, 500),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.status_code().as_u16(), code, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn one_violation_reads_the_same_from_every_layer() {
+        let backend = BackendError::Conflict {
+            field: Some("email".into()),
+            kind: ConflictKind::Unique,
+        };
+        let from_backend = ApiError::from(backend.clone());
+        let from_crud = ApiError::from(CrudError::from(backend));
+        assert_eq!(from_backend.detail(), from_crud.detail());
+        assert_eq!(
+            from_backend.detail(),
+            "a row with this `email` already exists"
+        );
+        let (a, b) = (from_backend.into_response(), from_crud.into_response());
+        assert_eq!(body(&a), body(&b));
+        assert_eq!(body(&a)["field"], "email");
+    }
+
+    #[test]
+    fn causes_are_kept_as_sources() {
+        use std::error::Error as _;
+        let e = ApiError::from(CrudError::from(BackendError::Internal {
+            cause: "disk full".into(),
+        }));
+        assert!(e.source().is_some());
+        assert_eq!(e.log_cause().as_deref(), Some("database error: disk full"));
+        assert_eq!(e.detail(), "internal error");
+    }
+
+    #[test]
+    fn problem_document_shape() {
+        let r = ApiError::validation(vec![
+            FieldError {
+                field: "a".into(),
+                message: "required".into(),
+            },
+            FieldError {
+                field: "b".into(),
+                message: "not a boolean".into(),
+            },
+        ])
+        .into_response();
+        let b = body(&r);
+        assert_eq!(b["status"], 422);
+        assert_eq!(b["title"], "Unprocessable Content");
+        assert_eq!(b["detail"], "invalid fields: a, b");
+        assert_eq!(b["errors"].as_array().unwrap().len(), 2);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    }
+
+    #[test]
+    fn internal_causes_are_not_sent() {
+        let r = ApiError::internal("SELECT secret FROM users").into_response();
+        let text = String::from_utf8_lossy(r.body().as_bytes()).to_string();
+        assert!(!text.contains("SELECT"));
+        assert_eq!(body(&r)["detail"], "internal error");
+    }
+
+    #[test]
+    fn auth_headers() {
+        let r = ApiError::from(AuthError::MissingToken).into_response();
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+        let r = ApiError::from(AuthError::InvalidToken { source: None }).into_response();
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer error=\"invalid_token\"")
+        );
+        let r = ApiError::from(AuthError::TooManyAttempts { retry_after: 7 }).into_response();
+        assert_eq!(r.header("retry-after"), Some("7"));
+        let r = ApiError::from(BackendError::Closed).into_response();
+        assert_eq!(r.header("retry-after"), Some("1"));
+    }
+}

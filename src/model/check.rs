@@ -1,0 +1,379 @@
+//! Declaration checks: every mistake in a model is found at start-up and
+//! reported as a [`ModelError`], never by a panic.
+
+use std::fmt;
+
+use super::field::FieldType;
+use super::{Model, ID_COLUMN, MAX_IDENTIFIER_BYTES, VERSION_COLUMN};
+
+impl Model {
+    /// Checks the declaration on its own: identifiers, duplicates, reserved
+    /// names, option combinations and default types. A foreign key may only
+    /// name this model's own table here; use [`check_models`] to check
+    /// references between models.
+    ///
+    /// # Errors
+    ///
+    /// The first declaration mistake found, as a [`ModelError`].
+    ///
+    /// ```
+    /// use lightapi::model::{Field, Model, ModelError};
+    /// let bad = Model::new("person").field("age", Field::integer().default("old"));
+    /// assert!(matches!(bad.check(), Err(ModelError::InvalidDefault { .. })));
+    /// ```
+    pub fn check(&self) -> Result<(), ModelError> {
+        self.check_against(&[self.name.as_str()])
+    }
+
+    fn check_against(&self, tables: &[&str]) -> Result<(), ModelError> {
+        check_identifier(&self.name)?;
+        if let Some(dup) = self.duplicates.first() {
+            return Err(ModelError::DuplicateField {
+                model: self.name.clone(),
+                field: dup.clone(),
+            });
+        }
+        for (name, field) in &self.fields {
+            check_identifier(name)?;
+            let reserved = name.eq_ignore_ascii_case(ID_COLUMN)
+                || (self.versioned && name.eq_ignore_ascii_case(VERSION_COLUMN));
+            if reserved {
+                return Err(ModelError::ReservedField {
+                    model: self.name.clone(),
+                    field: name.clone(),
+                });
+            }
+            if let Some(other) = self.fields.iter().find(|(n, _)| {
+                n != name && n.eq_ignore_ascii_case(name) && n.as_str() > name.as_str()
+            }) {
+                return Err(ModelError::DuplicateField {
+                    model: self.name.clone(),
+                    field: other.0.clone(),
+                });
+            }
+            let option_error = |reason: &str| ModelError::InvalidOption {
+                model: self.name.clone(),
+                field: name.clone(),
+                reason: reason.to_owned(),
+            };
+            match field.max_length {
+                Some(_) if field.kind != FieldType::Text => {
+                    return Err(option_error("max_length applies to text fields only"))
+                }
+                Some(0) => return Err(option_error("max_length must be at least 1")),
+                _ => {}
+            }
+            if field.read_only && field.write_only {
+                return Err(option_error(
+                    "a field cannot be both read-only and write-only",
+                ));
+            }
+            if let Some(table) = &field.references {
+                check_identifier(table)?;
+                if field.kind != FieldType::Integer {
+                    return Err(option_error("a foreign key must be an integer field"));
+                }
+                if !tables.contains(&table.as_str()) {
+                    return Err(ModelError::UnknownReference {
+                        model: self.name.clone(),
+                        field: name.clone(),
+                        table: table.clone(),
+                    });
+                }
+            }
+            if let Some(default) = &field.default {
+                if let Err(reason) = field.to_value(default) {
+                    return Err(ModelError::InvalidDefault {
+                        model: self.name.clone(),
+                        field: name.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks several models together: each one as by [`Model::check`], table
+/// names distinct, and every foreign key naming one of these tables.
+///
+/// # Errors
+///
+/// The first declaration mistake found.
+///
+/// ```
+/// use lightapi::model::{check_models, Field, Model};
+/// let person = Model::new("person").field("name", Field::text());
+/// let post = Model::new("post").field("author", Field::integer().references("person"));
+/// assert!(check_models(&[person.clone(), post.clone()]).is_ok());
+/// assert!(check_models(&[post]).is_err());
+/// ```
+pub fn check_models(models: &[Model]) -> Result<(), ModelError> {
+    let tables: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    for (i, m) in models.iter().enumerate() {
+        if tables
+            .iter()
+            .take(i)
+            .any(|t| t.eq_ignore_ascii_case(&m.name))
+        {
+            return Err(ModelError::DuplicateModel {
+                name: m.name.clone(),
+            });
+        }
+        m.check_against(&tables)?;
+    }
+    Ok(())
+}
+
+/// Checks that `name` is a valid identifier: `[A-Za-z_][A-Za-z0-9_]*`, at
+/// most [`MAX_IDENTIFIER_BYTES`] bytes.
+///
+/// # Errors
+///
+/// [`ModelError::InvalidIdentifier`] otherwise.
+///
+/// ```
+/// use lightapi::model::check_identifier;
+/// assert!(check_identifier("email_verified").is_ok());
+/// assert!(check_identifier("1abc").is_err());
+/// assert!(check_identifier("a; DROP TABLE x").is_err());
+/// ```
+pub fn check_identifier(name: &str) -> Result<(), ModelError> {
+    let bytes = name.as_bytes();
+    let ok = match bytes.split_first() {
+        Some((first, rest)) => {
+            (first.is_ascii_alphabetic() || *first == b'_')
+                && rest.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                && bytes.len() <= MAX_IDENTIFIER_BYTES
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidIdentifier {
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// A declaration mistake in a [`Model`].
+///
+/// ```
+/// use lightapi::model::{Field, Model};
+/// let err = Model::new("t").field("id", Field::integer()).check().unwrap_err();
+/// assert_eq!(err.to_string(), "model `t`: field `id` is reserved");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// A table or field name that is not `[A-Za-z_][A-Za-z0-9_]*` of at most 63 bytes.
+    InvalidIdentifier {
+        /// The offending name.
+        name: String,
+    },
+    /// A field declared twice (names compare case-insensitively).
+    DuplicateField {
+        /// The model.
+        model: String,
+        /// The field.
+        field: String,
+    },
+    /// `id`, or `version` on a versioned model.
+    ReservedField {
+        /// The model.
+        model: String,
+        /// The field.
+        field: String,
+    },
+    /// A default that does not fit the field.
+    InvalidDefault {
+        /// The model.
+        model: String,
+        /// The field.
+        field: String,
+        /// Why it does not fit.
+        reason: String,
+    },
+    /// An option that does not apply (e.g. `max_length` on an integer).
+    InvalidOption {
+        /// The model.
+        model: String,
+        /// The field.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A foreign key to a table that is not declared.
+    UnknownReference {
+        /// The model.
+        model: String,
+        /// The field.
+        field: String,
+        /// The unknown table.
+        table: String,
+    },
+    /// Two models with the same table name.
+    DuplicateModel {
+        /// The table name.
+        name: String,
+    },
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::InvalidIdentifier { name } => write!(
+                f,
+                "invalid identifier {name:?}: expected [A-Za-z_][A-Za-z0-9_]* of at most {MAX_IDENTIFIER_BYTES} bytes"
+            ),
+            ModelError::DuplicateField { model, field } => {
+                write!(f, "model `{model}`: field `{field}` is declared twice")
+            }
+            ModelError::ReservedField { model, field } => {
+                write!(f, "model `{model}`: field `{field}` is reserved")
+            }
+            ModelError::InvalidDefault {
+                model,
+                field,
+                reason,
+            } => write!(f, "model `{model}`: default of field `{field}` {reason}"),
+            ModelError::InvalidOption {
+                model,
+                field,
+                reason,
+            } => write!(f, "model `{model}`: field `{field}`: {reason}"),
+            ModelError::UnknownReference {
+                model,
+                field,
+                table,
+            } => write!(
+                f,
+                "model `{model}`: field `{field}` references unknown table `{table}`"
+            ),
+            ModelError::DuplicateModel { name } => write!(f, "model `{name}` is declared twice"),
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::model::Field;
+    use serde_json::json;
+
+    fn err(m: &Model) -> ModelError {
+        m.check().unwrap_err()
+    }
+
+    #[test]
+    fn accepts_the_person_model() {
+        let person = Model::new("person")
+            .field("name", Field::text())
+            .field("email", Field::text().unique())
+            .field("email_verified", Field::boolean().default(false));
+        person.check().unwrap();
+    }
+
+    #[test]
+    fn rejects_bad_identifiers() {
+        for bad in ["", "1a", "a-b", "a b", "é", "a\"b", &"x".repeat(64)] {
+            assert!(
+                matches!(
+                    err(&Model::new("t").field(bad, Field::text())),
+                    ModelError::InvalidIdentifier { .. }
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(Model::new("x".repeat(63).as_str()).check().is_ok());
+        assert!(Model::new("bad name").check().is_err());
+    }
+
+    #[test]
+    fn rejects_duplicates_and_reserved_names() {
+        let m = Model::new("t")
+            .field("a", Field::text())
+            .field("a", Field::text());
+        assert!(matches!(err(&m), ModelError::DuplicateField { .. }));
+        let m = Model::new("t")
+            .field("a", Field::text())
+            .field("A", Field::text());
+        assert!(matches!(err(&m), ModelError::DuplicateField { .. }));
+        let m = Model::new("t").field("ID", Field::integer());
+        assert!(matches!(err(&m), ModelError::ReservedField { .. }));
+        let m = Model::new("t").field("version", Field::integer());
+        assert!(m.check().is_ok());
+        assert!(matches!(
+            err(&m.versioned()),
+            ModelError::ReservedField { .. }
+        ));
+    }
+
+    #[test]
+    fn rejects_defaults_of_the_wrong_type() {
+        let cases = [
+            Field::integer().default("x"),
+            Field::integer().default(1.5),
+            Field::float().default(true),
+            Field::text().default(3),
+            Field::text().max_length(2).default("abc"),
+            Field::boolean().default(0),
+            Field::datetime().default("yesterday"),
+            Field::text().default(serde_json::Value::Null),
+        ];
+        for f in cases {
+            let m = Model::new("t").field("f", f.clone());
+            assert!(
+                matches!(err(&m), ModelError::InvalidDefault { .. }),
+                "{f:?}"
+            );
+        }
+        let ok = Model::new("t")
+            .field("a", Field::integer().default(1))
+            .field("b", Field::float().default(2))
+            .field("c", Field::datetime().default("2020-02-29T12:00:00+02:00"))
+            .field("d", Field::json().default(json!({"k": [1]})))
+            .field(
+                "e",
+                Field::text().nullable().default(serde_json::Value::Null),
+            );
+        ok.check().unwrap();
+    }
+
+    #[test]
+    fn checks_options_and_references() {
+        let m = Model::new("t").field("a", Field::integer().max_length(3));
+        assert!(matches!(err(&m), ModelError::InvalidOption { .. }));
+        let m = Model::new("t").field("a", Field::text().max_length(0));
+        assert!(matches!(err(&m), ModelError::InvalidOption { .. }));
+        let m = Model::new("t").field("a", Field::text().read_only().write_only());
+        assert!(matches!(err(&m), ModelError::InvalidOption { .. }));
+        let m = Model::new("t").field("a", Field::integer().references("other"));
+        assert!(matches!(err(&m), ModelError::UnknownReference { .. }));
+        let m = Model::new("t").field("parent", Field::integer().nullable().references("t"));
+        m.check().unwrap();
+        let other = Model::new("other");
+        let m = Model::new("t").field("a", Field::integer().references("other"));
+        check_models(&[other.clone(), m]).unwrap();
+        assert!(matches!(
+            check_models(&[other.clone(), other]),
+            Err(ModelError::DuplicateModel { .. })
+        ));
+    }
+
+    #[test]
+    fn display_is_lowercase_without_period() {
+        let e = ModelError::UnknownReference {
+            model: "t".into(),
+            field: "f".into(),
+            table: "x".into(),
+        };
+        let s = e.to_string();
+        assert!(s.starts_with(char::is_lowercase) && !s.ends_with('.'));
+    }
+}

@@ -1,0 +1,298 @@
+//! Field declarations: a column's type and options.
+
+use std::fmt;
+
+/// The storage type of a field (and of a column read back from the database).
+///
+/// ```
+/// use lightapi::model::{Field, FieldType};
+///
+/// assert_eq!(Field::datetime().field_type(), FieldType::DateTime);
+/// assert_eq!(FieldType::Json.name(), "json");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FieldType {
+    /// A 64-bit signed integer.
+    Integer,
+    /// A finite 64-bit float.
+    Float,
+    /// UTF-8 text, optionally limited by [`Field::max_length`].
+    Text,
+    /// `true` or `false`.
+    Boolean,
+    /// An instant, RFC 3339 text on the wire, microseconds since the epoch (UTC) inside.
+    DateTime,
+    /// Any JSON value.
+    Json,
+}
+
+impl FieldType {
+    /// The lowercase name used in messages (`"integer"`, `"datetime"`, …).
+    ///
+    /// ```
+    /// assert_eq!(lightapi::model::FieldType::Integer.name(), "integer");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::Integer => "integer",
+            FieldType::Float => "float",
+            FieldType::Text => "text",
+            FieldType::Boolean => "boolean",
+            FieldType::DateTime => "datetime",
+            FieldType::Json => "json",
+        }
+    }
+}
+
+impl fmt::Display for FieldType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One declared column: its type and options. Built with the constructors
+/// ([`Field::text`], …) and chained options.
+///
+/// Fields are non-null by default; a non-null field without a default is
+/// required on create and on full replace (PUT).
+///
+/// ```
+/// use lightapi::model::Field;
+///
+/// let f = Field::text().max_length(80).nullable();
+/// assert!(f.is_nullable());
+/// assert_eq!(f.max_length_chars(), Some(80));
+/// assert!(!f.is_required());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub(super) kind: FieldType,
+    pub(super) nullable: bool,
+    pub(super) default: Option<serde_json::Value>,
+    pub(super) unique: bool,
+    pub(super) index: bool,
+    pub(super) max_length: Option<usize>,
+    pub(super) references: Option<String>,
+    pub(super) read_only: bool,
+    pub(super) write_only: bool,
+}
+
+impl Field {
+    fn of(kind: FieldType) -> Field {
+        Field {
+            kind,
+            nullable: false,
+            default: None,
+            unique: false,
+            index: false,
+            max_length: None,
+            references: None,
+            read_only: false,
+            write_only: false,
+        }
+    }
+
+    /// A 64-bit integer field.
+    ///
+    /// ```
+    /// let age = lightapi::model::Field::integer().nullable();
+    /// # assert!(age.is_nullable());
+    /// ```
+    pub fn integer() -> Field {
+        Field::of(FieldType::Integer)
+    }
+
+    /// A float field (finite values only).
+    ///
+    /// ```
+    /// let score = lightapi::model::Field::float().default(0.5);
+    /// # assert!(score.default_value().is_some());
+    /// ```
+    pub fn float() -> Field {
+        Field::of(FieldType::Float)
+    }
+
+    /// A text field.
+    ///
+    /// ```
+    /// let name = lightapi::model::Field::text().max_length(100);
+    /// # assert_eq!(name.max_length_chars(), Some(100));
+    /// ```
+    pub fn text() -> Field {
+        Field::of(FieldType::Text)
+    }
+
+    /// A boolean field.
+    ///
+    /// ```
+    /// let verified = lightapi::model::Field::boolean().default(false);
+    /// # assert!(!verified.is_required());
+    /// ```
+    pub fn boolean() -> Field {
+        Field::of(FieldType::Boolean)
+    }
+
+    /// A datetime field (RFC 3339 on the wire; see [`datetime`]).
+    ///
+    /// ```
+    /// let at = lightapi::model::Field::datetime().default("2024-01-01T00:00:00Z");
+    /// # assert!(at.default_value().is_some());
+    /// ```
+    pub fn datetime() -> Field {
+        Field::of(FieldType::DateTime)
+    }
+
+    /// A JSON field holding any JSON value.
+    ///
+    /// ```
+    /// let extra = lightapi::model::Field::json().nullable();
+    /// # assert!(extra.is_nullable());
+    /// ```
+    pub fn json() -> Field {
+        Field::of(FieldType::Json)
+    }
+
+    /// Allows `null` (stored as SQL `NULL`). A nullable field is never required.
+    ///
+    /// ```
+    /// assert!(lightapi::model::Field::text().nullable().is_nullable());
+    /// ```
+    pub fn nullable(mut self) -> Field {
+        self.nullable = true;
+        self
+    }
+
+    /// The value used when the field is absent on create or PUT. Its type is
+    /// checked by [`Model::check`] (a datetime default is an RFC 3339 string).
+    ///
+    /// ```
+    /// let f = lightapi::model::Field::integer().default(7);
+    /// assert_eq!(f.default_value(), Some(&serde_json::json!(7)));
+    /// ```
+    pub fn default(mut self, value: impl Into<serde_json::Value>) -> Field {
+        self.default = Some(value.into());
+        self
+    }
+
+    /// Adds a unique constraint; a duplicate value is a conflict.
+    ///
+    /// ```
+    /// assert!(lightapi::model::Field::text().unique().is_unique());
+    /// ```
+    pub fn unique(mut self) -> Field {
+        self.unique = true;
+        self
+    }
+
+    /// Adds a (non-unique) index on the column.
+    ///
+    /// ```
+    /// assert!(lightapi::model::Field::integer().index().is_indexed());
+    /// ```
+    pub fn index(mut self) -> Field {
+        self.index = true;
+        self
+    }
+
+    /// Limits a text field to `chars` Unicode scalar values (not bytes).
+    /// Only valid on text fields; `0` is a declaration error.
+    ///
+    /// ```
+    /// assert_eq!(lightapi::model::Field::text().max_length(3).max_length_chars(), Some(3));
+    /// ```
+    pub fn max_length(mut self, chars: usize) -> Field {
+        self.max_length = Some(chars);
+        self
+    }
+
+    /// Makes the field a foreign key to the `id` of another model's table.
+    ///
+    /// ```
+    /// let author = lightapi::model::Field::integer().references("person");
+    /// assert_eq!(author.referenced_table(), Some("person"));
+    /// ```
+    pub fn references(mut self, table: &str) -> Field {
+        self.references = Some(table.to_owned());
+        self
+    }
+
+    /// Never accepted from clients (sending it is a validation error); still
+    /// returned. Its value comes from the default, or from the server.
+    ///
+    /// ```
+    /// assert!(lightapi::model::Field::text().nullable().read_only().is_read_only());
+    /// ```
+    pub fn read_only(mut self) -> Field {
+        self.read_only = true;
+        self
+    }
+
+    /// Accepted from clients but never returned (e.g. a password hash).
+    ///
+    /// ```
+    /// assert!(lightapi::model::Field::text().write_only().is_write_only());
+    /// ```
+    pub fn write_only(mut self) -> Field {
+        self.write_only = true;
+        self
+    }
+
+    /// The storage type.
+    pub fn field_type(&self) -> FieldType {
+        self.kind
+    }
+
+    /// Whether `null` is accepted.
+    pub fn is_nullable(&self) -> bool {
+        self.nullable
+    }
+
+    /// The declared default, if any.
+    pub fn default_value(&self) -> Option<&serde_json::Value> {
+        self.default.as_ref()
+    }
+
+    /// Whether the column carries a unique constraint.
+    pub fn is_unique(&self) -> bool {
+        self.unique
+    }
+
+    /// Whether the column is indexed (unique columns are indexed implicitly).
+    pub fn is_indexed(&self) -> bool {
+        self.index
+    }
+
+    /// The maximum length in characters of a text field.
+    pub fn max_length_chars(&self) -> Option<usize> {
+        self.max_length
+    }
+
+    /// The table this field references, if it is a foreign key.
+    pub fn referenced_table(&self) -> Option<&str> {
+        self.references.as_deref()
+    }
+
+    /// Whether clients may not send the field.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Whether the field is left out of every response.
+    pub fn is_write_only(&self) -> bool {
+        self.write_only
+    }
+
+    /// Whether a client must send the field on create and PUT: writable,
+    /// non-null and without default.
+    ///
+    /// ```
+    /// use lightapi::model::Field;
+    /// assert!(Field::text().is_required());
+    /// assert!(!Field::text().default("x").is_required());
+    /// assert!(!Field::text().nullable().is_required());
+    /// ```
+    pub fn is_required(&self) -> bool {
+        !self.read_only && !self.nullable && self.default.is_none()
+    }
+}

@@ -1,0 +1,262 @@
+//! Model declaration: the table a REST resource is stored in.
+//!
+//! A [`Model`] is a table name plus an ordered list of [`Field`]s. The `id`
+//! column is implicit (an integer primary key assigned by the database), so a
+//! field named `id` is a declaration error. Declaration mistakes are reported
+//! by [`Model::check`] (and [`check_models`] for cross-model checks such as
+//! foreign keys), never by a panic.
+//!
+//! ```
+//! use lightapi::model::{Field, Model};
+//!
+//! let person = Model::new("person")
+//!     .field("name", Field::text())
+//!     .field("email", Field::text().unique())
+//!     .field("email_verified", Field::boolean().default(false));
+//! assert!(person.check().is_ok());
+//! ```
+
+mod check;
+mod convert;
+pub mod datetime;
+mod field;
+mod value;
+
+pub use check::{check_identifier, check_models, ModelError};
+pub(crate) use convert::{integer_text, json_kind};
+pub use field::{Field, FieldType};
+pub use value::Value;
+
+/// Longest identifier accepted, in bytes (PostgreSQL's limit).
+pub const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// Name of the implicit primary-key column.
+pub const ID_COLUMN: &str = "id";
+
+/// Name of the optimistic-locking column of a [`Model::versioned`] model.
+pub const VERSION_COLUMN: &str = "version";
+
+/// Row scoping rule: the column must equal one claim of the caller's token.
+///
+/// ```
+/// use lightapi::model::Model;
+/// let m = Model::new("note").scope("owner_id", "sub");
+/// let rule = m.scope_rule().unwrap();
+/// assert_eq!((rule.column(), rule.claim()), ("owner_id", "sub"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeRule {
+    column: String,
+    claim: String,
+}
+
+impl ScopeRule {
+    /// The scoped column.
+    pub fn column(&self) -> &str {
+        &self.column
+    }
+
+    /// The claim whose value the column must equal.
+    pub fn claim(&self) -> &str {
+        &self.claim
+    }
+}
+
+/// A table declaration: name, fields in declaration order and options.
+///
+/// Columns are stored in this order: `id`, the fields (including an implicit
+/// scope column, see [`Model::scope`]), then `version` for a versioned model.
+///
+/// ```
+/// use lightapi::model::{Field, Model};
+///
+/// let note = Model::new("note")
+///     .field("title", Field::text().max_length(200))
+///     .field("body", Field::text().default(""))
+///     .versioned()
+///     .scope("owner_id", "sub");
+/// note.check()?;
+/// let names: Vec<&str> = note.fields().iter().map(|(n, _)| n.as_str()).collect();
+/// assert_eq!(names, ["title", "body", "owner_id"]);
+/// # Ok::<(), lightapi::model::ModelError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    name: String,
+    fields: Vec<(String, Field)>,
+    /// Names declared twice, reported by `check`.
+    duplicates: Vec<String>,
+    versioned: bool,
+    require_if_match: bool,
+    scope: Option<ScopeRule>,
+    /// The scope column was added implicitly (not declared as a field).
+    implicit_scope: bool,
+}
+
+impl Model {
+    /// Starts a model stored in table `name`.
+    ///
+    /// ```
+    /// let m = lightapi::model::Model::new("person");
+    /// assert_eq!(m.name(), "person");
+    /// ```
+    pub fn new(name: &str) -> Model {
+        Model {
+            name: name.to_owned(),
+            fields: Vec::new(),
+            duplicates: Vec::new(),
+            versioned: false,
+            require_if_match: false,
+            scope: None,
+            implicit_scope: false,
+        }
+    }
+
+    /// Adds a field. Declaring a name twice is reported by [`Model::check`].
+    ///
+    /// ```
+    /// use lightapi::model::{Field, Model};
+    /// let m = Model::new("t").field("a", Field::integer()).field("a", Field::text());
+    /// assert!(m.check().is_err());
+    /// ```
+    pub fn field(mut self, name: &str, field: Field) -> Model {
+        let scope_col = self.scope.as_ref().map(|s| s.column.as_str());
+        if let Some(pos) = self.fields.iter().position(|(n, _)| n == name) {
+            if self.implicit_scope && scope_col == Some(name) {
+                // The declaration replaces the implicit scope column.
+                self.implicit_scope = false;
+                if let Some(slot) = self.fields.get_mut(pos) {
+                    slot.1 = field.read_only();
+                }
+            } else {
+                self.duplicates.push(name.to_owned());
+            }
+            return self;
+        }
+        let field = if scope_col == Some(name) {
+            field.read_only()
+        } else {
+            field
+        };
+        self.fields.push((name.to_owned(), field));
+        self
+    }
+
+    /// Adds an integer `version` column for optimistic locking: 1 on create,
+    /// incremented by every write; a PUT/PATCH body whose `version` is not the
+    /// current one is a version conflict.
+    ///
+    /// ```
+    /// assert!(lightapi::model::Model::new("t").versioned().is_versioned());
+    /// ```
+    pub fn versioned(mut self) -> Model {
+        self.versioned = true;
+        self
+    }
+
+    /// Requires `If-Match` on PUT, PATCH and DELETE (the HTTP layer answers 428).
+    ///
+    /// ```
+    /// assert!(lightapi::model::Model::new("t").require_if_match().requires_if_match());
+    /// ```
+    pub fn require_if_match(mut self) -> Model {
+        self.require_if_match = true;
+        self
+    }
+
+    /// Scopes rows to their owner: `column` must equal the caller's `claim`.
+    /// The column is filled from the claim on create and never accepted from
+    /// clients. If `column` is not declared as a field, a non-null indexed
+    /// text column is added for it.
+    ///
+    /// ```
+    /// use lightapi::model::{Field, Model};
+    /// let m = Model::new("note").field("owner_id", Field::integer()).scope("owner_id", "sub");
+    /// let (_, f) = &m.fields()[0];
+    /// assert!(f.is_read_only());
+    /// ```
+    pub fn scope(mut self, column: &str, claim: &str) -> Model {
+        if self.implicit_scope {
+            if let Some(old) = &self.scope {
+                let old = old.column.clone();
+                self.fields.retain(|(n, _)| *n != old);
+            }
+            self.implicit_scope = false;
+        }
+        self.scope = Some(ScopeRule {
+            column: column.to_owned(),
+            claim: claim.to_owned(),
+        });
+        if let Some((_, f)) = self.fields.iter_mut().find(|(n, _)| n == column) {
+            f.read_only = true;
+        } else {
+            self.fields
+                .push((column.to_owned(), Field::text().index().read_only()));
+            self.implicit_scope = true;
+        }
+        self
+    }
+
+    /// The table name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The fields in declaration order (without `id` and `version`).
+    pub fn fields(&self) -> &[(String, Field)] {
+        &self.fields
+    }
+
+    /// Looks a field up by name.
+    ///
+    /// ```
+    /// use lightapi::model::{Field, Model};
+    /// let m = Model::new("t").field("a", Field::integer());
+    /// assert!(m.field_named("a").is_some());
+    /// assert!(m.field_named("id").is_none());
+    /// ```
+    pub fn field_named(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+    }
+
+    /// Whether the model has a `version` column.
+    pub fn is_versioned(&self) -> bool {
+        self.versioned
+    }
+
+    /// Whether PUT/PATCH/DELETE must carry `If-Match`.
+    pub fn requires_if_match(&self) -> bool {
+        self.require_if_match
+    }
+
+    /// The row scoping rule, if any.
+    pub fn scope_rule(&self) -> Option<&ScopeRule> {
+        self.scope.as_ref()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_column_is_implicit_or_declared_and_read_only() {
+        let m = Model::new("n")
+            .scope("owner", "sub")
+            .field("title", Field::text());
+        assert_eq!(m.fields()[0].0, "owner");
+        assert!(m.fields()[0].1.is_read_only());
+        assert_eq!(m.fields()[0].1.field_type(), FieldType::Text);
+        let m = Model::new("n")
+            .scope("owner", "sub")
+            .field("owner", Field::integer());
+        assert_eq!(m.fields().len(), 1);
+        assert_eq!(m.fields()[0].1.field_type(), FieldType::Integer);
+        assert!(m.fields()[0].1.is_read_only());
+        m.check().unwrap();
+        let m = Model::new("n").scope("a", "sub").scope("b", "sub");
+        assert_eq!(m.fields().len(), 1);
+        assert_eq!(m.fields()[0].0, "b");
+    }
+}

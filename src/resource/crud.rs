@@ -1,0 +1,318 @@
+//! The generated behaviour of one model's routes: requests to model
+//! operations, results to responses.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::conditional::{none_match_hits, path_id, precondition};
+use super::render::{link_with, project, record_response};
+use crate::auth::{AuthError, ClaimsExt};
+use crate::backend::sql::{ListQuery, Scope};
+use crate::backend::Backend;
+use crate::crud::cursor::CursorKey;
+use crate::crud::keyset::{self, KeysetRequest};
+use crate::crud::ops::{self, scope_for, Precondition};
+use crate::crud::query::{parse_list_query, Paging, QueryRules};
+use crate::crud::validate::{check_storable, validate_create, validate_patch, validate_replace};
+use crate::crud::{CrudError, Row};
+use crate::endpoint::HandlerResult;
+use crate::error::ApiError;
+use crate::http::{Method, Request, Response, StatusCode};
+use crate::model::Model;
+
+/// The generated operations of one registered model, for custom endpoints
+/// tied to it (see [`Resource::endpoint`](super::Resource::endpoint)),
+/// which reach it with [`ResourceExt::crud`].
+pub struct Crud {
+    model: Model,
+    backend: Arc<dyn Backend>,
+    page_size: u64,
+    max_page_size: u64,
+    rules: QueryRules,
+    cursor_key: CursorKey,
+}
+
+/// The generated operations of the model a route serves, on the requests
+/// of its routes.
+///
+/// ```
+/// use lightapi::resource::ResourceExt;
+/// use lightapi::{Method, Request};
+/// assert!(Request::new(Method::Get, "/").crud().is_none());
+/// ```
+pub trait ResourceExt {
+    /// The model's generated operations, on a route of a registered model
+    /// (including verbs a custom endpoint took over).
+    fn crud(&self) -> Option<&Crud>;
+}
+
+impl ResourceExt for Request {
+    fn crud(&self) -> Option<&Crud> {
+        self.extension::<Crud>()
+    }
+}
+
+impl std::fmt::Debug for Crud {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crud")
+            .field("model", &self.model.name())
+            .finish()
+    }
+}
+
+impl Crud {
+    pub(crate) fn new(
+        model: Model,
+        backend: Arc<dyn Backend>,
+        (page_size, max_page_size): (u64, u64),
+        rules: QueryRules,
+        cursor_key: CursorKey,
+    ) -> Crud {
+        Crud {
+            model,
+            backend,
+            page_size,
+            max_page_size,
+            rules,
+            cursor_key,
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The database.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The query whitelist.
+    pub(crate) fn query_rules(&self) -> &QueryRules {
+        &self.rules
+    }
+
+    /// Default and largest page size.
+    pub fn page_sizes(&self) -> (u64, u64) {
+        (self.page_size, self.max_page_size)
+    }
+
+    /// Runs the generated handler for `method` on `req` (collection route
+    /// when `req` has no `id` parameter, item route otherwise).
+    ///
+    /// # Errors
+    /// The generated behaviour's errors.
+    pub fn handle(&self, method: Method, req: &Request) -> HandlerResult {
+        match (req.param("id").is_some(), method) {
+            (false, Method::Get | Method::Head) => self.list(req),
+            (false, Method::Post) => self.create(req),
+            (true, Method::Get | Method::Head) => self.get(req),
+            (true, Method::Put) => self.update(req, false),
+            (true, Method::Patch) => self.update(req, true),
+            (true, Method::Delete) => self.delete(req),
+            _ => Err(ApiError::method_not_allowed()),
+        }
+    }
+
+    fn scope(&self, req: &Request) -> Result<Option<Scope>, ApiError> {
+        if self.model.scope_rule().is_none() {
+            return Ok(None);
+        }
+        let claims = req
+            .claims()
+            .map(|c| Value::Object(c.as_map().clone()))
+            .ok_or(AuthError::MissingToken)?;
+        Ok(scope_for(&self.model, &claims)?)
+    }
+
+    /// `POST /collection`: `201`, the stored row, `Location`, `ETag`.
+    ///
+    /// # Errors
+    /// `400`/`415` for a body that is not a JSON object, `422` for invalid
+    /// fields, `409` for a constraint violation.
+    pub fn create(&self, req: &Request) -> HandlerResult {
+        let body = req.json()?;
+        let row = validate_create(&self.model, &body)?;
+        check_storable(&*self.backend, &row)?;
+        let record = ops::create(&*self.backend, &self.model, row, self.scope(req)?.as_ref())?;
+        let base = req.path().trim_end_matches('/');
+        let location = format!("{base}/{}", record.id);
+        Ok(record_response(StatusCode::CREATED, record).with_header("Location", location))
+    }
+
+    /// `GET /collection`: one page of rows, filtered, searched and ordered
+    /// as the query asks.
+    ///
+    /// # Errors
+    /// `400` naming the parameter for anything outside the whitelist, a
+    /// value of the wrong type, or an altered cursor.
+    pub fn list(&self, req: &Request) -> HandlerResult {
+        let lr = parse_list_query(
+            &self.model,
+            &self.rules,
+            req.query(),
+            self.page_size,
+            self.max_page_size,
+        )?;
+        let scope = self.scope(req)?;
+        let body = match &lr.paging {
+            &Paging::Page { page, size } => {
+                let query = ListQuery {
+                    filters: lr.filters.clone(),
+                    order: lr.order.clone(),
+                    limit: Some(size),
+                    offset: (page - 1).saturating_mul(size),
+                    after: None,
+                };
+                let rows = ops::list(&*self.backend, &self.model, &query, scope.as_ref())?;
+                let count = ops::count(&*self.backend, &self.model, &lr.filters, scope.as_ref())?;
+                let pages = count.div_ceil(size).max(1);
+                let link =
+                    |p: u64| Value::from(link_with(req, &[("page", &p.to_string())], &["cursor"]));
+                json!({
+                    "count": count,
+                    "pages": pages,
+                    "next": if page < pages { link(page + 1) } else { Value::Null },
+                    "previous": if page > 1 { link((page - 1).min(pages)) } else { Value::Null },
+                    "results": project(rows, lr.fields.as_deref()),
+                })
+            }
+            Paging::Cursor { token, size } => {
+                let page = keyset::page(
+                    &*self.backend,
+                    &self.model,
+                    &self.cursor_key,
+                    &KeysetRequest {
+                        filters: &lr.filters,
+                        order: &lr.order,
+                        token: token.as_deref(),
+                        size: *size,
+                        scope: scope.as_ref(),
+                    },
+                )?;
+                let link = |token: Option<String>| match token {
+                    Some(t) => Value::from(link_with(req, &[("cursor", &t)], &["page"])),
+                    None => Value::Null,
+                };
+                json!({
+                    "next": link(page.next),
+                    "previous": link(page.previous),
+                    "results": project(page.rows, lr.fields.as_deref()),
+                })
+            }
+        };
+        Ok(body.into())
+    }
+
+    /// `GET /collection/{id}`: the row with its `ETag`; `304` when
+    /// `If-None-Match` matches.
+    ///
+    /// # Errors
+    /// `404` for an id that is not a positive integer or no such row.
+    pub fn get(&self, req: &Request) -> HandlerResult {
+        let id = path_id(req)?;
+        // The query is checked first: a bad one is a 400 even when the row
+        // is missing or the answer would be a 304.
+        if let Some(name) = req.query().iter().map(|(n, _)| n).find(|n| *n != "fields") {
+            return Err(ApiError::bad_request(format!(
+                "unknown query parameter `{name}`"
+            )));
+        }
+        // Only `fields` is left; the list parser refuses it repeated.
+        let fields = parse_list_query(&self.model, &self.rules, req.query(), 1, 1)?.fields;
+        let record = ops::get(&*self.backend, &self.model, id, self.scope(req)?.as_ref())?
+            .ok_or_else(|| CrudError::NotFound {
+                model: self.model.name().to_owned(),
+                id,
+            })?;
+        if let Some(inm) = req.header("if-none-match") {
+            if none_match_hits(inm, &record.etag) {
+                return Ok(Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", record.etag));
+            }
+        }
+        let etag = record.etag.clone();
+        let body = project(vec![record], fields.as_deref())
+            .pop()
+            .unwrap_or(Value::Null);
+        Ok(Response::json(StatusCode::OK, &body).with_header("ETag", etag))
+    }
+
+    /// `PUT` (full replace) or `PATCH` (partial) of `/collection/{id}`,
+    /// conditional on `If-Match`.
+    ///
+    /// # Errors
+    /// `404`, `412`, `428`, `409`, `400`/`415`/`422`.
+    pub fn update(&self, req: &Request, partial: bool) -> HandlerResult {
+        let id = path_id(req)?;
+        let precondition = precondition(req);
+        let scope = self.scope(req)?;
+        // Preconditions are evaluated before the content is processed
+        // (RFC 9110 §13.2.1): when the body is refused too, the request is
+        // answered for its precondition first.
+        let row = match self.valid_row(req, partial) {
+            Ok(row) => row,
+            Err(e) => {
+                return Err(self
+                    .precondition_alone(id, &precondition, scope.as_ref())
+                    .map_or(e, ApiError::from))
+            }
+        };
+        let record = ops::update(
+            &*self.backend,
+            &self.model,
+            id,
+            row,
+            precondition,
+            scope.as_ref(),
+        )?;
+        Ok(record_response(StatusCode::OK, record))
+    }
+
+    /// The body of a `PUT` or `PATCH` as a row to store. PUT and PATCH
+    /// differ only in validation: a replace row carries every writable
+    /// field, a patch row only those sent.
+    fn valid_row(&self, req: &Request, partial: bool) -> Result<Row, ApiError> {
+        let body = req.json()?;
+        let row = if partial {
+            validate_patch(&self.model, &body)?
+        } else {
+            validate_replace(&self.model, &body)?
+        };
+        check_storable(&*self.backend, &row)?;
+        Ok(row)
+    }
+
+    /// What a write's precondition alone answers, for a request whose
+    /// content was refused: a missing row, a missing required `If-Match`,
+    /// or one that does not match; `None` when there is no precondition or
+    /// it holds, so the content's error stands.
+    fn precondition_alone(
+        &self,
+        id: i64,
+        precondition: &Precondition,
+        scope: Option<&Scope>,
+    ) -> Option<CrudError> {
+        if *precondition == Precondition::None && !self.model.requires_if_match() {
+            return None;
+        }
+        ops::check_precondition(&*self.backend, &self.model, id, precondition, scope).err()
+    }
+
+    /// `DELETE /collection/{id}`: `204`, conditional on `If-Match`.
+    ///
+    /// # Errors
+    /// `404`, `412`, `428`, or `409` when the row is still referenced.
+    pub fn delete(&self, req: &Request) -> HandlerResult {
+        let id = path_id(req)?;
+        ops::delete(
+            &*self.backend,
+            &self.model,
+            id,
+            precondition(req),
+            self.scope(req)?.as_ref(),
+        )?;
+        Ok(Response::new(StatusCode::NO_CONTENT))
+    }
+}

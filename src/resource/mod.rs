@@ -1,0 +1,234 @@
+//! Generated REST resources: a [`Model`] exposed over HTTP.
+//!
+//! A model registered at `/person` serves the collection route `/person`
+//! (`GET` list, `POST` create) and the item route `/person/{id}` (`GET`,
+//! `PUT`, `PATCH`, `DELETE`), each with automatic `HEAD` and `OPTIONS`.
+//! [`Resource`] restricts the verbs, sets their permissions, and lets a
+//! custom [`Endpoint`] take over some verbs while the rest stay generated;
+//! [`Crud`] is the generated behaviour, which such an endpoint can call.
+
+mod conditional;
+mod crud;
+mod render;
+mod service;
+
+use std::sync::Arc;
+
+use crate::auth::Access;
+use crate::backend::sql::Order;
+use crate::crud::query::QueryRules;
+use crate::endpoint::{offered, Endpoint};
+use crate::http::{Method, MethodSet};
+use crate::model::Model;
+
+pub use crud::{Crud, ResourceExt};
+pub(crate) use service::build_routes;
+use service::serves;
+
+/// Default number of rows in one page of a list.
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+/// Largest page a client may ask for.
+pub const MAX_PAGE_SIZE: u64 = 1000;
+
+/// A model plus how it is exposed: which verbs, who may call them, and
+/// which verbs a custom endpoint handles instead.
+///
+/// ```
+/// use lightapi::{Access, Field, Method, Model};
+/// // A read-only, public catalogue.
+/// let product = Model::new("product")
+///     .field("title", Field::text())
+///     .into_resource()
+///     .methods(&[Method::Get])
+///     .access(Method::Get, Access::Public);
+/// # let _ = product;
+/// ```
+pub struct Resource {
+    pub(crate) model: Model,
+    pub(crate) methods: Option<Vec<Method>>,
+    pub(crate) exclude: Vec<Method>,
+    pub(crate) access: Vec<(Method, Access)>,
+    pub(crate) default_access: Access,
+    pub(crate) endpoint: Option<Arc<dyn Endpoint>>,
+    pub(crate) page_size: u64,
+    pub(crate) max_page_size: u64,
+    pub(crate) rules: QueryRules,
+}
+
+impl std::fmt::Debug for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resource")
+            .field("model", &self.model.name())
+            .field("methods", &self.methods)
+            .field("exclude", &self.exclude)
+            .field("access", &self.access)
+            .field("endpoint", &self.endpoint.is_some())
+            .finish()
+    }
+}
+
+impl Model {
+    /// This model as a [`Resource`], to restrict or customise its routes.
+    pub fn into_resource(self) -> Resource {
+        Resource {
+            model: self,
+            methods: None,
+            exclude: Vec::new(),
+            access: Vec::new(),
+            default_access: Access::Authenticated,
+            endpoint: None,
+            page_size: DEFAULT_PAGE_SIZE,
+            max_page_size: MAX_PAGE_SIZE,
+            rules: QueryRules::default(),
+        }
+    }
+}
+
+impl Resource {
+    /// Offers only these verbs (the seed's `http_method_names`); the rest
+    /// answer `405` with `Allow`.
+    #[must_use]
+    pub fn methods(mut self, methods: &[Method]) -> Resource {
+        self.methods = Some(methods.to_vec());
+        self
+    }
+
+    /// Withdraws these verbs (the seed's `http_exclude`).
+    #[must_use]
+    pub fn exclude(mut self, methods: &[Method]) -> Resource {
+        self.exclude.extend_from_slice(methods);
+        self
+    }
+
+    /// The permission `method` requires (default: any valid token).
+    #[must_use]
+    pub fn access(mut self, method: Method, access: Access) -> Resource {
+        self.access.push((method, access));
+        self
+    }
+
+    /// The permission of every verb not given one with [`Resource::access`].
+    #[must_use]
+    pub fn default_access(mut self, access: Access) -> Resource {
+        self.default_access = access;
+        self
+    }
+
+    /// Hands the verbs `endpoint.methods()` lists to `endpoint`; the others
+    /// stay generated. Inside it, [`ResourceExt::crud`] runs the generated
+    /// behaviour and [`BackendExt::backend`](crate::backend::BackendExt::backend)
+    /// gives the database.
+    ///
+    /// The endpoint must list its verbs with [`Endpoint::methods`]: one that
+    /// does not is refused at start-up, since its handlers would otherwise
+    /// never run and the generated ones would answer in their place.
+    #[must_use]
+    pub fn endpoint(mut self, endpoint: impl Endpoint) -> Resource {
+        self.endpoint = Some(Arc::new(endpoint));
+        self
+    }
+
+    /// Page size when the client gives none, and the largest it may ask for.
+    #[must_use]
+    pub fn page_size(mut self, default: u64, max: u64) -> Resource {
+        self.max_page_size = max.max(1);
+        self.page_size = default.clamp(1, self.max_page_size);
+        self
+    }
+
+    /// Fields clients may filter on (`?field=`, `?field__gte=`, …).
+    #[must_use]
+    pub fn filter_fields(mut self, fields: &[&str]) -> Resource {
+        self.rules.filter = fields.iter().map(|f| f.to_string()).collect();
+        self
+    }
+
+    /// Text fields `?search=` looks in (case-insensitive substring).
+    #[must_use]
+    pub fn search_fields(mut self, fields: &[&str]) -> Resource {
+        self.rules.search = fields.iter().map(|f| f.to_string()).collect();
+        self
+    }
+
+    /// Fields clients may order by (`?ordering=name,-price`).
+    #[must_use]
+    pub fn ordering_fields(mut self, fields: &[&str]) -> Resource {
+        self.rules.ordering = fields.iter().map(|f| f.to_string()).collect();
+        self
+    }
+
+    /// The ordering when the client gives none, as in `?ordering=`
+    /// (e.g. `"-created"`); `id` breaks ties.
+    #[must_use]
+    pub fn default_ordering(mut self, spec: &str) -> Resource {
+        self.rules.default_ordering = spec
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(|k| match k.strip_prefix('-') {
+                Some(f) => Order {
+                    field: f.to_string(),
+                    descending: true,
+                },
+                None => Order {
+                    field: k.to_string(),
+                    descending: false,
+                },
+            })
+            .collect();
+        self
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The query whitelist.
+    pub fn query_rules(&self) -> &QueryRules {
+        &self.rules
+    }
+
+    /// Default and largest page size.
+    pub fn page_sizes(&self) -> (u64, u64) {
+        (self.page_size, self.max_page_size)
+    }
+
+    /// The verbs offered on the collection (`false`) or item (`true`) route.
+    pub fn offered(&self, item: bool) -> MethodSet {
+        let mut allowed = offered(self.methods.as_deref(), &self.exclude)
+            .intersect(serves(item).with(Method::Head));
+        if allowed.contains(Method::Get) {
+            allowed = allowed.with(Method::Head);
+        }
+        allowed.with(Method::Options)
+    }
+
+    /// The permission `method` requires.
+    pub fn access_of(&self, method: Method) -> Access {
+        self.access_for(method)
+    }
+
+    pub(crate) fn access_for(&self, method: Method) -> Access {
+        self.access
+            .iter()
+            .rev()
+            .find(|(m, _)| *m == method)
+            .map(|(_, a)| a.clone())
+            .unwrap_or_else(|| self.default_access.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_defaults_and_overrides() {
+        let r = Model::new("t")
+            .into_resource()
+            .access(Method::Get, Access::Public)
+            .default_access(Access::Admin);
+        assert!(r.access_for(Method::Get).is_public());
+        assert!(matches!(r.access_for(Method::Post), Access::Admin));
+    }
+}

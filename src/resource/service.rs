@@ -1,0 +1,114 @@
+//! A model's two routes as services of the dispatcher: the collection route
+//! and the item route, with their verbs, permissions and any custom
+//! endpoint that took verbs over.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use super::crud::Crud;
+use super::Resource;
+use crate::auth::Access;
+use crate::backend::Backend;
+use crate::crud::cursor::CursorKey;
+use crate::crud::tables::Tables;
+use crate::endpoint::{call_endpoint, offered, Endpoint, HandlerResult, Service};
+use crate::http::{Method, MethodSet, Request};
+
+/// The verbs the item route (`true`) or the collection route serves.
+pub(super) fn serves(item: bool) -> MethodSet {
+    if item {
+        MethodSet::from_slice(&[Method::Get, Method::Put, Method::Patch, Method::Delete])
+    } else {
+        MethodSet::from_slice(&[Method::Get, Method::Post])
+    }
+}
+
+/// A generated route: the collection or the item route of one model.
+struct CrudService {
+    crud: Arc<Crud>,
+    /// The same operations, as the request extension handlers read.
+    crud_extension: Arc<dyn Any + Send + Sync>,
+    /// Answers 503 until the model's table is in place.
+    tables: Arc<Tables>,
+    allowed: MethodSet,
+    access: [Access; 7],
+    endpoint: Option<(Arc<dyn Endpoint>, MethodSet)>,
+}
+
+impl Service for CrudService {
+    fn allowed(&self) -> MethodSet {
+        self.allowed
+    }
+
+    fn call(&self, method: Method, req: &mut Request) -> HandlerResult {
+        self.tables.check()?;
+        req.extensions_mut()
+            .insert_shared(Arc::clone(&self.crud_extension));
+        if let Some((endpoint, verbs)) = &self.endpoint {
+            if verbs.contains(method) {
+                return call_endpoint(&**endpoint, method, req);
+            }
+        }
+        self.crud.handle(method, req)
+    }
+
+    fn access(&self, method: Method) -> Access {
+        self.access
+            .get(Method::ALL.iter().position(|m| *m == method).unwrap_or(0))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn inline(&self) -> bool {
+        false
+    }
+}
+
+/// The two routes of a resource, `("", collection)` and `("/{id}", item)`,
+/// with the model's operations they share.
+pub(crate) fn build_routes(
+    resource: Resource,
+    backend: Arc<dyn Backend>,
+    tables: Arc<Tables>,
+    cursor_key: CursorKey,
+) -> (Arc<Crud>, Vec<(String, Arc<dyn Service>)>) {
+    let offered_verbs = offered(resource.methods.as_deref(), &resource.exclude);
+    let access: [Access; 7] =
+        Method::ALL.map(|m| resource.access_for(if m == Method::Head { Method::Get } else { m }));
+    let endpoint = resource.endpoint.clone().map(|e| {
+        let verbs = e
+            .methods()
+            .map(MethodSet::from_slice)
+            .unwrap_or(MethodSet::EMPTY);
+        (e, verbs)
+    });
+    let page_sizes = (resource.page_size, resource.max_page_size);
+    let crud = Arc::new(Crud::new(
+        resource.model,
+        backend,
+        page_sizes,
+        resource.rules,
+        cursor_key,
+    ));
+    let crud_extension: Arc<dyn Any + Send + Sync> = Arc::clone(&crud) as Arc<Crud>;
+    let routes = [false, true]
+        .into_iter()
+        .map(|item| {
+            let mut allowed = offered_verbs.intersect(serves(item).with(Method::Head));
+            if allowed.contains(Method::Get) {
+                allowed = allowed.with(Method::Head);
+            }
+            let service: Arc<dyn Service> = Arc::new(CrudService {
+                crud: Arc::clone(&crud),
+                crud_extension: Arc::clone(&crud_extension),
+                tables: Arc::clone(&tables),
+                allowed: allowed.with(Method::Options),
+                access: access.clone(),
+                endpoint: endpoint.clone(),
+            });
+            let suffix = if item { "/{id}" } else { "" };
+            (suffix.to_string(), service)
+        })
+        .collect();
+    (crud, routes)
+}
