@@ -19,7 +19,7 @@
 //! (`::ffff:a.b.c.d`, as dual-stack sockets report IPv4 peers) counts as its IPv4 address.
 //!
 //! ```
-//! use lightapi::auth::rate_limit::{RateLimitConfig, RateLimiter, RetryAfter};
+//! use lightapi::__private::auth::{RateLimitConfig, RateLimiter, RetryAfter};
 //! use std::net::{IpAddr, Ipv4Addr};
 //! use std::time::{Duration, Instant};
 //!

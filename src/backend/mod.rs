@@ -376,7 +376,8 @@ pub fn read_with<T>(
 /// `f`'s error (its writes rolled back) or the backend's.
 ///
 /// ```
-/// use lightapi::backend::{connect, write_with, PoolOptions};
+/// use lightapi::__private::backend::{connect, PoolOptions};
+/// use lightapi::backend::write_with;
 /// let db = connect("sqlite::memory:", &PoolOptions::default())?;
 /// let n = write_with(&*db, |c| c.execute("CREATE TABLE t (x INTEGER)", &[]))?;
 /// assert_eq!(n, 0);

@@ -70,7 +70,7 @@ impl CursorKey {
     /// Encodes `pos` for the ordering described by `ordering`.
     ///
     /// ```
-    /// use lightapi::crud::cursor::{CursorKey, Position};
+    /// use lightapi::__private::crud::cursor::{CursorKey, Position};
     /// let key = CursorKey::derive(b"0123456789abcdef0123456789abcdef");
     /// let pos = Position { values: vec![serde_json::json!("Ada")], id: 7, backwards: false };
     /// let token = key.encode("name", &pos);

@@ -15,7 +15,7 @@ use crate::model::Value;
 ///
 /// ```
 /// use lightapi::backend::Value;
-/// use lightapi::crud::etag::etag;
+/// use lightapi::__private::crud::etag::etag;
 /// let a = etag(&[Value::Integer(1), Value::Text("x".into())]);
 /// assert_eq!(a.len(), 34);
 /// assert_ne!(a, etag(&[Value::Integer(1), Value::Text("y".into())]));
@@ -64,7 +64,7 @@ pub fn etag(values: &[Value]) -> String {
 /// any existing row; weak tags (`W/"…"`) never match.
 ///
 /// ```
-/// use lightapi::crud::etag::if_match;
+/// use lightapi::__private::crud::etag::if_match;
 /// assert!(if_match(&["\"abc\"".to_owned()], "\"abc\""));
 /// assert!(if_match(&["*".to_owned()], "\"abc\""));
 /// assert!(!if_match(&["W/\"abc\"".to_owned()], "\"abc\""));

@@ -48,13 +48,13 @@ pub enum Precondition {
 ///
 /// ```
 /// use lightapi::backend::Value;
-/// use lightapi::crud::ops::scope_for;
+/// use lightapi::__private::crud::ops::scope_for;
 /// use lightapi::model::Model;
 /// let m = Model::new("note").scope("owner_id", "sub");
 /// let s = scope_for(&m, &serde_json::json!({"sub": "alice"}))?.unwrap();
 /// assert_eq!(s.value, Value::Text("alice".into()));
 /// assert!(scope_for(&m, &serde_json::json!({})).is_err());
-/// # Ok::<(), lightapi::crud::CrudError>(())
+/// # Ok::<(), lightapi::error::CrudError>(())
 /// ```
 pub fn scope_for(model: &Model, claims: &serde_json::Value) -> Result<Option<Scope>, CrudError> {
     let Some(rule) = model.scope_rule() else {

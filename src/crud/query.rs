@@ -92,7 +92,7 @@ pub const MAX_IN_VALUES: usize = 100;
 /// rows: the offset of any page stays within `i64`.
 ///
 /// ```
-/// assert_eq!(lightapi::crud::query::max_page(1), i64::MAX as u64);
+/// assert_eq!(lightapi::__private::crud::query::max_page(1), i64::MAX as u64);
 /// ```
 pub fn max_page(max_size: u64) -> u64 {
     i64::MAX as u64 / max_size.max(1)
@@ -114,7 +114,7 @@ const RESERVED: [&str; 6] = [
 /// (for the reserved ones), or has a value of the wrong type.
 ///
 /// ```
-/// use lightapi::crud::query::{parse_list_query, QueryRules};
+/// use lightapi::__private::crud::query::{parse_list_query, QueryRules};
 /// use lightapi::model::{Field, Model};
 /// let m = Model::new("item").field("price", Field::float()).field("name", Field::text());
 /// let rules = QueryRules { filter: vec!["price".into()], ..Default::default() };

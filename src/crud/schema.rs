@@ -18,8 +18,9 @@ use crate::model::{FieldType, Model};
 /// spaces), or a backend error.
 ///
 /// ```
-/// use lightapi::backend::{connect, write_with, PoolOptions};
-/// use lightapi::crud::ops;
+/// use lightapi::__private::backend::{connect, PoolOptions};
+/// use lightapi::backend::write_with;
+/// use lightapi::__private::crud::ops;
 /// use lightapi::model::{Field, Model};
 /// let db = connect("sqlite::memory:", &PoolOptions::default())?;
 /// write_with(&*db, |c| c.execute("CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT)", &[]))?;

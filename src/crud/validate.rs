@@ -26,7 +26,7 @@ use crate::model::{json_kind, Model, Value, VERSION_COLUMN};
 ///
 /// ```
 /// use lightapi::backend::Value;
-/// use lightapi::crud::Row;
+/// use lightapi::__private::crud::validate::Row;
 /// let mut row = Row::default();
 /// row.set("created_by", Value::Text("alice".into()));
 /// assert_eq!(row.get("created_by"), Some(&Value::Text("alice".into())));
@@ -88,7 +88,7 @@ pub struct FieldError {
 /// Why a body was rejected.
 ///
 /// ```
-/// use lightapi::crud::validate::{validate_create, ValidationErrors};
+/// use lightapi::__private::crud::validate::{validate_create, ValidationErrors};
 /// use lightapi::model::{Field, Model};
 /// let m = Model::new("t").field("a", Field::integer());
 /// let e = validate_create(&m, &serde_json::json!([1])).unwrap_err();
@@ -217,7 +217,7 @@ fn validate(model: &Model, body: &serde_json::Value, mode: Mode) -> Result<Row, 
 ///
 /// ```
 /// use lightapi::backend::Value;
-/// use lightapi::crud::validate::validate_create;
+/// use lightapi::__private::crud::validate::validate_create;
 /// use lightapi::model::{Field, Model};
 /// use serde_json::json;
 ///
@@ -230,7 +230,7 @@ fn validate(model: &Model, body: &serde_json::Value, mode: Mode) -> Result<Row, 
 /// let err = validate_create(&m, &json!({"verified": "yes", "extra": 1})).unwrap_err();
 /// let fields: Vec<&str> = err.errors().iter().map(|e| e.field.as_str()).collect();
 /// assert_eq!(fields, ["name", "verified", "extra"]);
-/// # Ok::<(), lightapi::crud::ValidationErrors>(())
+/// # Ok::<(), lightapi::error::ValidationErrors>(())
 /// ```
 pub fn validate_create(model: &Model, body: &serde_json::Value) -> Result<Row, ValidationErrors> {
     validate(model, body, Mode::Create)
@@ -246,12 +246,12 @@ pub fn validate_create(model: &Model, body: &serde_json::Value) -> Result<Row, V
 ///
 /// ```
 /// use lightapi::backend::Value;
-/// use lightapi::crud::validate::validate_replace;
+/// use lightapi::__private::crud::validate::validate_replace;
 /// use lightapi::model::{Field, Model};
 /// let m = Model::new("t").field("a", Field::text()).field("b", Field::integer().nullable());
 /// let row = validate_replace(&m, &serde_json::json!({"a": "x"}))?;
 /// assert_eq!(row.get("b"), Some(&Value::Null));
-/// # Ok::<(), lightapi::crud::ValidationErrors>(())
+/// # Ok::<(), lightapi::error::ValidationErrors>(())
 /// ```
 pub fn validate_replace(model: &Model, body: &serde_json::Value) -> Result<Row, ValidationErrors> {
     validate(model, body, Mode::Replace)
@@ -266,13 +266,13 @@ pub fn validate_replace(model: &Model, body: &serde_json::Value) -> Result<Row, 
 /// [`ValidationErrors`] listing every bad field.
 ///
 /// ```
-/// use lightapi::crud::validate::validate_patch;
+/// use lightapi::__private::crud::validate::validate_patch;
 /// use lightapi::model::{Field, Model};
 /// let m = Model::new("t").field("a", Field::text()).field("b", Field::integer().nullable());
 /// let row = validate_patch(&m, &serde_json::json!({"b": null}))?;
 /// assert_eq!(row.values().len(), 1);
 /// assert!(validate_patch(&m, &serde_json::json!({"a": null})).is_err());
-/// # Ok::<(), lightapi::crud::ValidationErrors>(())
+/// # Ok::<(), lightapi::error::ValidationErrors>(())
 /// ```
 pub fn validate_patch(model: &Model, body: &serde_json::Value) -> Result<Row, ValidationErrors> {
     validate(model, body, Mode::Patch)

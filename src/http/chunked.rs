@@ -101,7 +101,7 @@ pub struct Decoded {
 /// A resumable decoder: feed it the bytes as they arrive.
 ///
 /// ```
-/// use lightapi::http::chunked::ChunkedDecoder;
+/// use lightapi::__private::http::ChunkedDecoder;
 /// let mut d = ChunkedDecoder::new(1024, 8192);
 /// let mut body = Vec::new();
 /// let r = d.decode(b"5\r\nhello\r\n0\r\n\r\nNEXT", &mut body).unwrap();

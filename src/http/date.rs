@@ -9,7 +9,7 @@ pub const DATE_LEN: usize = 29;
 /// A formatted `Date` value for the current second.
 ///
 /// ```
-/// use lightapi::__private::http::date::DateCache;
+/// use lightapi::__private::http::DateCache;
 /// let mut d = DateCache::new();
 /// d.refresh();
 /// assert!(d.as_bytes().ends_with(b" GMT"));
@@ -60,7 +60,7 @@ fn now_secs() -> u64 {
 /// Formats seconds since the Unix epoch as an IMF-fixdate.
 ///
 /// ```
-/// use lightapi::http::date::format_imf;
+/// use lightapi::__private::http::format_imf;
 /// assert_eq!(&format_imf(784111777), b"Sun, 06 Nov 1994 08:49:37 GMT");
 /// ```
 pub fn format_imf(secs: u64) -> [u8; DATE_LEN] {

@@ -46,7 +46,7 @@ impl std::error::Error for QueryError {}
 /// A malformed escape or a result that is not UTF-8.
 ///
 /// ```
-/// use lightapi::http::query::decode_component;
+/// use lightapi::__private::http::decode_component;
 /// assert_eq!(decode_component("a%20b+c", true).unwrap(), "a b c");
 /// assert_eq!(decode_component("a+b", false).unwrap(), "a+b");
 /// assert!(decode_component("%zz", true).is_err());
@@ -95,7 +95,7 @@ pub fn decode_component(input: &str, plus_as_space: bool) -> Result<Cow<'_, str>
 /// A malformed escape, non-UTF-8 text, or too many parameters.
 ///
 /// ```
-/// use lightapi::http::query::parse_query;
+/// use lightapi::__private::http::parse_query;
 /// let q = parse_query("name=J%C3%BCrgen&tag=a&tag=b&flag").unwrap();
 /// assert_eq!(q[0], ("name".to_string(), "Jürgen".to_string()));
 /// assert_eq!(q.len(), 4);

@@ -189,7 +189,8 @@ impl Request {
     /// ```
     /// use lightapi::auth::{Claims, ClaimsExt};
     /// use lightapi::{Method, Request};
-    /// let claims = Claims::from_json(serde_json::json!({"sub": "alice"})).unwrap();
+    /// let map = serde_json::json!({"sub": "alice"}).as_object().cloned().unwrap_or_default();
+    /// let claims = Claims::from_map(map);
     /// let req = Request::new(Method::Get, "/").with_extension(claims);
     /// assert_eq!(req.claims().and_then(|c| c.sub()), Some("alice"));
     /// ```

@@ -114,7 +114,7 @@ struct Node {
 /// A path router holding one `T` per pattern.
 ///
 /// ```
-/// use lightapi::router::Router;
+/// use lightapi::__private::router::Router;
 /// let mut r = Router::new();
 /// r.insert("/person", "list").unwrap();
 /// r.insert("/person/{id}", "one").unwrap();

@@ -37,7 +37,7 @@ impl std::error::Error for PatternError {}
 /// identifier, or the same parameter twice.
 ///
 /// ```
-/// use lightapi::router::pattern::{parse_pattern, Segment};
+/// use lightapi::__private::router::{parse_pattern, Segment};
 /// let segs = parse_pattern("/person/{id}/").unwrap();
 /// assert_eq!(segs, vec![Segment::Static("person".into()), Segment::Param("id".into())]);
 /// assert!(parse_pattern("person").is_err());

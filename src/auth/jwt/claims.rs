@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 /// [`Claims::from_map`] in tests.
 ///
 /// ```
-/// use lightapi::auth::jwt::Claims;
+/// use lightapi::auth::Claims;
 /// use serde_json::json;
 ///
 /// let map = json!({"sub": "alice", "is_admin": true, "exp": 1_900_000_000})

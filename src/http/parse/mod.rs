@@ -81,7 +81,7 @@ impl Head {
 /// A request target split at its first `?` into path and query.
 ///
 /// ```
-/// use lightapi::http::parse::split_target;
+/// use lightapi::__private::http::split_target;
 /// assert_eq!(split_target("/a?b=1?c"), ("/a", Some("b=1?c")));
 /// assert_eq!(split_target("/a"), ("/a", None));
 /// ```
