@@ -1,0 +1,445 @@
+//! Statements on one row: [`insert`] (and how each dialect returns the new
+//! row), [`select_by_id`], [`update`] and [`delete`], each limited to the
+//! caller's [`Scope`] when one is given.
+
+use super::columns::check_column;
+use super::{select_columns, Builder, Dialect, Scope, Sql};
+use crate::backend::{BackendError, Value};
+use crate::model::{Model, ID_COLUMN, VERSION_COLUMN};
+
+/// How to insert a row and get it back (see [`insert`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Insert {
+    /// One query that returns the stored row ([`select_columns`] order).
+    Returning(Sql),
+    /// An insert, then a query returning the row by `LAST_INSERT_ID()` (MySQL).
+    ThenSelect {
+        /// The insert.
+        insert: Sql,
+        /// The select of the new row.
+        select: Sql,
+    },
+    /// An insert whose last placeholder is an out parameter receiving the id
+    /// (Oracle); run with
+    /// [`Conn::insert_returning_id`](crate::backend::Conn::insert_returning_id),
+    /// then select by id.
+    ReturningId(Sql),
+}
+
+fn push_scope(b: &mut Builder, scope: Option<&Scope>) {
+    if let Some(s) = scope {
+        b.push(" AND ")
+            .ident(&s.column)
+            .push(" = ")
+            .param(s.value.clone());
+    }
+}
+
+/// How to insert `values` (column, value pairs; columns must belong to the
+/// model and must not include `id`). The `version` of a versioned model is
+/// set to 1. The new row comes back in [`select_columns`] order.
+///
+/// # Errors
+///
+/// [`BackendError::InvalidQuery`] for a column the model does not have.
+///
+/// ```
+/// use lightapi::backend::sql::{insert, Insert};
+/// use lightapi::backend::{Dialect, Value};
+/// use lightapi::model::{Field, Model};
+/// let m = Model::new("t").field("a", Field::integer());
+/// let Insert::Returning(q) = insert(Dialect::Sqlite, &m, vec![("a".into(), Value::Integer(1))])? else { panic!() };
+/// assert_eq!(q.text, r#"INSERT INTO "t" ("a") VALUES (?) RETURNING "id", "a""#);
+/// # Ok::<(), lightapi::backend::BackendError>(())
+/// ```
+pub fn insert(
+    d: Dialect,
+    model: &Model,
+    values: Vec<(String, Value)>,
+) -> Result<Insert, BackendError> {
+    let mut values = values;
+    for (name, _) in &values {
+        if name == ID_COLUMN || check_column(model, name)?.is_none() {
+            return Err(BackendError::InvalidQuery {
+                message: format!("column `{name}` is assigned by the database"),
+            });
+        }
+    }
+    if model.is_versioned() {
+        values.push((VERSION_COLUMN.to_owned(), Value::Integer(1)));
+    }
+    let mut b = Builder::new(d);
+    b.push("INSERT INTO ").ident(model.name());
+    if values.is_empty() {
+        match d {
+            Dialect::Mysql => {
+                b.push(" () VALUES ()");
+            }
+            Dialect::Oracle => {
+                b.push(" (").ident(ID_COLUMN).push(") VALUES (DEFAULT)");
+            }
+            Dialect::MsSql => {
+                b.push(" OUTPUT ");
+                push_inserted_list(&mut b, model);
+                b.push(" DEFAULT VALUES");
+            }
+            Dialect::Sqlite | Dialect::Postgres => {
+                b.push(" DEFAULT VALUES");
+            }
+        }
+    } else {
+        b.push(" (");
+        for (i, (name, _)) in values.iter().enumerate() {
+            if i > 0 {
+                b.push(", ");
+            }
+            b.ident(name);
+        }
+        b.push(")");
+        if d == Dialect::MsSql {
+            b.push(" OUTPUT ");
+            push_inserted_list(&mut b, model);
+        }
+        b.push(" VALUES (");
+        for (i, (_, value)) in values.into_iter().enumerate() {
+            if i > 0 {
+                b.push(", ");
+            }
+            b.param(value);
+        }
+        b.push(")");
+    }
+    Ok(match d {
+        Dialect::Sqlite | Dialect::Postgres => {
+            b.push(" RETURNING ").column_list(model);
+            Insert::Returning(b.finish())
+        }
+        Dialect::MsSql => Insert::Returning(b.finish()),
+        Dialect::Mysql => {
+            let mut s = Builder::new(d);
+            s.push("SELECT ")
+                .column_list(model)
+                .push(" FROM ")
+                .ident(model.name())
+                .push(" WHERE ")
+                .ident(ID_COLUMN)
+                .push(" = LAST_INSERT_ID()");
+            Insert::ThenSelect {
+                insert: b.finish(),
+                select: s.finish(),
+            }
+        }
+        Dialect::Oracle => {
+            b.push(" RETURNING ").ident(ID_COLUMN).push(" INTO ");
+            let out = d.placeholder(b.params.len() + 1);
+            b.push(&out);
+            Insert::ReturningId(b.finish())
+        }
+    })
+}
+
+fn push_inserted_list(b: &mut Builder, model: &Model) {
+    for (i, (name, _)) in select_columns(model).into_iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.push("INSERTED.").ident(name);
+    }
+}
+
+/// `SELECT` of one row by id (and scope). With `for_update`, the row is
+/// locked for the rest of the transaction where the dialect needs it
+/// (`FOR UPDATE`, MS-SQL `WITH (UPDLOCK, ROWLOCK)`; SQLite writes are
+/// serialised anyway).
+///
+/// ```
+/// use lightapi::backend::{sql, Dialect};
+/// use lightapi::model::Model;
+/// let q = sql::select_by_id(Dialect::MsSql, &Model::new("t"), 1, None, true);
+/// assert_eq!(q.text, "SELECT [id] FROM [t] WITH (UPDLOCK, ROWLOCK) WHERE [id] = @P1");
+/// ```
+pub fn select_by_id(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    scope: Option<&Scope>,
+    for_update: bool,
+) -> Sql {
+    let mut b = Builder::new(d);
+    b.push("SELECT ")
+        .column_list(model)
+        .push(" FROM ")
+        .ident(model.name());
+    if for_update && d == Dialect::MsSql {
+        b.push(" WITH (UPDLOCK, ROWLOCK)");
+    }
+    b.push(" WHERE ")
+        .ident(ID_COLUMN)
+        .push(" = ")
+        .param(Value::Integer(id));
+    push_scope(&mut b, scope);
+    if for_update && matches!(d, Dialect::Postgres | Dialect::Mysql | Dialect::Oracle) {
+        b.push(" FOR UPDATE");
+    }
+    b.finish()
+}
+
+/// `UPDATE` of one row by id (and scope). For a versioned model the
+/// statement also increments `version`, and with `expected_version` only
+/// updates a row still at that version. Returns `None` when there is nothing
+/// to change (no values, not versioned).
+///
+/// # Errors
+///
+/// [`BackendError::InvalidQuery`] for a column the model does not have, or
+/// `id`/`version`.
+///
+/// ```
+/// use lightapi::backend::{sql, Dialect, Value};
+/// use lightapi::model::{Field, Model};
+/// let m = Model::new("t").field("a", Field::integer()).versioned();
+/// let q = sql::update(Dialect::Postgres, &m, 5, vec![("a".into(), Value::Integer(2))], None, Some(3))?.unwrap();
+/// assert_eq!(q.text, r#"UPDATE "t" SET "a" = $1, "version" = "version" + 1 WHERE "id" = $2 AND "version" = $3"#);
+/// # Ok::<(), lightapi::backend::BackendError>(())
+/// ```
+pub fn update(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    values: Vec<(String, Value)>,
+    scope: Option<&Scope>,
+    expected_version: Option<i64>,
+) -> Result<Option<Sql>, BackendError> {
+    for (name, _) in &values {
+        if check_column(model, name)?.is_none() {
+            return Err(BackendError::InvalidQuery {
+                message: format!("column `{name}` cannot be set"),
+            });
+        }
+    }
+    if values.is_empty() && !model.is_versioned() {
+        return Ok(None);
+    }
+    let mut b = Builder::new(d);
+    b.push("UPDATE ").ident(model.name()).push(" SET ");
+    let n = values.len();
+    for (i, (name, value)) in values.into_iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.ident(&name).push(" = ").param(value);
+    }
+    if model.is_versioned() {
+        if n > 0 {
+            b.push(", ");
+        }
+        b.ident(VERSION_COLUMN)
+            .push(" = ")
+            .ident(VERSION_COLUMN)
+            .push(" + 1");
+    }
+    b.push(" WHERE ")
+        .ident(ID_COLUMN)
+        .push(" = ")
+        .param(Value::Integer(id));
+    push_scope(&mut b, scope);
+    if let (true, Some(v)) = (model.is_versioned(), expected_version) {
+        b.push(" AND ")
+            .ident(VERSION_COLUMN)
+            .push(" = ")
+            .param(Value::Integer(v));
+    }
+    Ok(Some(b.finish()))
+}
+
+/// `DELETE` of one row by id (and scope).
+///
+/// ```
+/// use lightapi::backend::{sql, Dialect};
+/// use lightapi::model::Model;
+/// let q = sql::delete(Dialect::Mysql, &Model::new("t"), 1, None);
+/// assert_eq!(q.text, "DELETE FROM `t` WHERE `id` = ?");
+/// ```
+pub fn delete(d: Dialect, model: &Model, id: i64, scope: Option<&Scope>) -> Sql {
+    let mut b = Builder::new(d);
+    b.push("DELETE FROM ")
+        .ident(model.name())
+        .push(" WHERE ")
+        .ident(ID_COLUMN)
+        .push(" = ")
+        .param(Value::Integer(id));
+    push_scope(&mut b, scope);
+    b.finish()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::backend::sql::fixtures::{text, ALL};
+    use crate::model::Field;
+
+    #[test]
+    fn insert_forms() {
+        let m = Model::new("t")
+            .field("a", Field::integer())
+            .field("b", Field::text());
+        let values = || {
+            vec![
+                ("a".to_owned(), Value::Integer(1)),
+                ("b".to_owned(), text("x")),
+            ]
+        };
+        let Insert::Returning(q) = insert(Dialect::Sqlite, &m, values()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("a", "b") VALUES (?, ?) RETURNING "id", "a", "b""#
+        );
+        assert_eq!(q.params, vec![Value::Integer(1), text("x")]);
+        let Insert::Returning(q) = insert(Dialect::Postgres, &m, values()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("a", "b") VALUES ($1, $2) RETURNING "id", "a", "b""#
+        );
+        let Insert::Returning(q) = insert(Dialect::MsSql, &m, values()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            q.text,
+            "INSERT INTO [t] ([a], [b]) OUTPUT INSERTED.[id], INSERTED.[a], INSERTED.[b] VALUES (@P1, @P2)"
+        );
+        let Insert::ThenSelect { insert: i, select } =
+            insert(Dialect::Mysql, &m, values()).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(i.text, "INSERT INTO `t` (`a`, `b`) VALUES (?, ?)");
+        assert_eq!(
+            select.text,
+            "SELECT `id`, `a`, `b` FROM `t` WHERE `id` = LAST_INSERT_ID()"
+        );
+        let Insert::ReturningId(q) = insert(Dialect::Oracle, &m, values()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("a", "b") VALUES (:1, :2) RETURNING "id" INTO :3"#
+        );
+        assert_eq!(q.params.len(), 2);
+    }
+
+    #[test]
+    fn insert_sets_version_and_handles_empty_rows() {
+        let m = Model::new("t").versioned();
+        let Insert::Returning(q) = insert(Dialect::Sqlite, &m, vec![]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("version") VALUES (?) RETURNING "id", "version""#
+        );
+        let m = Model::new("t");
+        let expected = [
+            r#"INSERT INTO "t" DEFAULT VALUES RETURNING "id""#,
+            r#"INSERT INTO "t" DEFAULT VALUES RETURNING "id""#,
+            "INSERT INTO `t` () VALUES ()",
+            "INSERT INTO [t] OUTPUT INSERTED.[id] DEFAULT VALUES",
+            r#"INSERT INTO "t" ("id") VALUES (DEFAULT) RETURNING "id" INTO :1"#,
+        ];
+        for (d, want) in ALL.into_iter().zip(expected) {
+            let got = match insert(d, &m, vec![]).unwrap() {
+                Insert::Returning(q) | Insert::ReturningId(q) => q.text,
+                Insert::ThenSelect { insert, .. } => insert.text,
+            };
+            assert_eq!(got, want, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn insert_rejects_unknown_and_assigned_columns() {
+        let m = Model::new("t").field("a", Field::integer()).versioned();
+        for bad in ["id", "version", "zzz"] {
+            assert!(matches!(
+                insert(Dialect::Sqlite, &m, vec![(bad.to_owned(), Value::Null)]),
+                Err(BackendError::InvalidQuery { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn select_by_id_all_dialects() {
+        let m = Model::new("t").field("a", Field::integer());
+        let scope = Scope {
+            column: "a".into(),
+            value: Value::Integer(9),
+        };
+        let expected = [
+            r#"SELECT "id", "a" FROM "t" WHERE "id" = ? AND "a" = ?"#,
+            r#"SELECT "id", "a" FROM "t" WHERE "id" = $1 AND "a" = $2 FOR UPDATE"#,
+            "SELECT `id`, `a` FROM `t` WHERE `id` = ? AND `a` = ? FOR UPDATE",
+            "SELECT [id], [a] FROM [t] WITH (UPDLOCK, ROWLOCK) WHERE [id] = @P1 AND [a] = @P2",
+            r#"SELECT "id", "a" FROM "t" WHERE "id" = :1 AND "a" = :2 FOR UPDATE"#,
+        ];
+        for (d, want) in ALL.into_iter().zip(expected) {
+            let q = select_by_id(d, &m, 3, Some(&scope), true);
+            assert_eq!(q.text, want);
+            assert_eq!(q.params, vec![Value::Integer(3), Value::Integer(9)]);
+        }
+    }
+
+    #[test]
+    fn update_delete() {
+        let m = Model::new("t").field("a", Field::integer());
+        let scope = Scope {
+            column: "a".into(),
+            value: Value::Integer(1),
+        };
+        let u = update(
+            Dialect::MsSql,
+            &m,
+            4,
+            vec![("a".into(), Value::Integer(2))],
+            Some(&scope),
+            Some(7),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            u.text,
+            "UPDATE [t] SET [a] = @P1 WHERE [id] = @P2 AND [a] = @P3"
+        );
+        assert!(update(Dialect::Sqlite, &m, 4, vec![], None, None)
+            .unwrap()
+            .is_none());
+        let v = update(
+            Dialect::Oracle,
+            &m.clone().versioned(),
+            4,
+            vec![],
+            None,
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            v.text,
+            r#"UPDATE "t" SET "version" = "version" + 1 WHERE "id" = :1"#
+        );
+        assert!(update(
+            Dialect::Sqlite,
+            &m,
+            4,
+            vec![("id".into(), Value::Integer(2))],
+            None,
+            None
+        )
+        .is_err());
+        let d = delete(Dialect::Oracle, &m, 4, Some(&scope));
+        assert_eq!(d.text, r#"DELETE FROM "t" WHERE "id" = :1 AND "a" = :2"#);
+    }
+}

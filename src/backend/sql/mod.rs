@@ -1,0 +1,96 @@
+//! The one place that builds SQL from a [`Model`], for every [`Dialect`].
+//!
+//! Identifiers come only from the model (and are quoted); values are always
+//! bound parameters, returned beside the text in [`Sql`].
+//!
+//! ```
+//! use lightapi::backend::sql::{self, Dialect};
+//! use lightapi::model::{Field, Model};
+//!
+//! let person = Model::new("person").field("name", Field::text());
+//! let q = sql::select_by_id(Dialect::Postgres, &person, 7, None, false);
+//! assert_eq!(q.text, r#"SELECT "id", "name" FROM "person" WHERE "id" = $1"#);
+//! ```
+
+mod columns;
+mod ddl;
+mod dialect;
+mod dml;
+#[cfg(test)]
+mod fixtures;
+mod introspect;
+mod list;
+mod query;
+
+pub use columns::select_columns;
+pub use ddl::{create_table, schema_lock, SchemaLock};
+pub use dialect::Dialect;
+pub use dml::{delete, insert, select_by_id, update, Insert};
+pub use introspect::{column_info, introspect, type_matches, ColumnInfo};
+pub use list::{count, select_list};
+pub use query::{Filter, FilterOp, Keyset, ListQuery, Order, Scope};
+
+use super::Value;
+use crate::model::Model;
+
+/// A statement and its bound parameters, in placeholder order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sql {
+    /// The statement text.
+    pub text: String,
+    /// The parameter values.
+    pub params: Vec<Value>,
+}
+
+/// Builds a statement for one dialect: text is appended, identifiers are
+/// quoted, and each value is bound as the dialect's next placeholder.
+struct Builder {
+    dialect: Dialect,
+    text: String,
+    params: Vec<Value>,
+}
+
+impl Builder {
+    fn new(dialect: Dialect) -> Builder {
+        Builder {
+            dialect,
+            text: String::with_capacity(128),
+            params: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, s: &str) -> &mut Builder {
+        self.text.push_str(s);
+        self
+    }
+
+    fn ident(&mut self, name: &str) -> &mut Builder {
+        let q = self.dialect.quote(name);
+        self.text.push_str(&q);
+        self
+    }
+
+    fn param(&mut self, value: Value) -> &mut Builder {
+        self.params.push(value);
+        let p = self.dialect.placeholder(self.params.len());
+        self.text.push_str(&p);
+        self
+    }
+
+    fn column_list(&mut self, model: &Model) -> &mut Builder {
+        for (i, (name, _)) in select_columns(model).into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.ident(name);
+        }
+        self
+    }
+
+    fn finish(self) -> Sql {
+        Sql {
+            text: self.text,
+            params: self.params,
+        }
+    }
+}
