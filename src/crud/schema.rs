@@ -20,12 +20,12 @@ use crate::model::{FieldType, Model};
 /// ```
 /// use lightapi::__private::backend::{connect, PoolOptions};
 /// use lightapi::backend::write_with;
-/// use lightapi::__private::crud::ops;
+/// use lightapi::__private::crud::schema::ensure_table;
 /// use lightapi::model::{Field, Model};
 /// let db = connect("sqlite::memory:", &PoolOptions::default())?;
 /// write_with(&*db, |c| c.execute("CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT)", &[]))?;
 /// let person = Model::new("person").field("name", Field::text()).field("email", Field::text());
-/// let err = ops::ensure_table(&*db, &person).unwrap_err();
+/// let err = ensure_table(&*db, &person).unwrap_err();
 /// assert_eq!(err.to_string(), "schema mismatch: table `person` has no column `email`");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -105,6 +105,7 @@ pub(crate) struct MemoryConn {
 
 impl MemoryConn {
     /// A fresh connection to `built`.
+    #[cfg(test)]
     pub(crate) fn new(built: Built) -> MemoryConn {
         MemoryConn::shared(Arc::new(built.app), Arc::new(built.config))
     }

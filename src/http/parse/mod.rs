@@ -102,7 +102,8 @@ pub fn split_target(target: &str) -> (&str, Option<&str>) {
 /// A [`ParseError`] for anything the module documentation lists.
 ///
 /// ```
-/// use lightapi::http::{parse_head, Framing, MessageLimits};
+/// use lightapi::__private::http::{parse_head, Framing};
+/// use lightapi::http::MessageLimits;
 /// let limits = MessageLimits::default();
 /// let raw = b"POST /person HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
 /// let (head, used) = parse_head(raw, &limits).unwrap().unwrap();
