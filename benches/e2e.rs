@@ -25,8 +25,9 @@ mod loadgen;
 
 use std::time::Duration;
 
-use lightapi::auth::jwt::{unix_now, JwtConfig};
-use lightapi::{Config, LightApi, LogLevel};
+use lightapi::auth::{unix_now, JwtConfig};
+use lightapi::config::{Config, JwtSecret, LogLevel};
+use lightapi::LightApi;
 use loadgen::{Report, Settings, Workload};
 
 /// The secret the in-process server and the token share.
@@ -141,15 +142,7 @@ fn postgres_workloads(settings: &Settings, filter: &str, reports: &mut Vec<Repor
             return;
         }
     };
-    let config = Config {
-        port: 0,
-        log_level: LogLevel::Off,
-        reactors: server_threads(),
-        workers: workers(),
-        jwt_secrets: vec![SECRET.to_vec()],
-        database_url: url,
-        ..Config::default()
-    };
+    let config = bench_config(&url);
     match bench_app::register(LightApi::with_config(config)).start() {
         Ok(server) => {
             let list = vec![
@@ -167,6 +160,19 @@ fn postgres_workloads(settings: &Settings, filter: &str, reports: &mut Vec<Repor
         Err(e) => println!("PostgreSQL workloads skipped: the server did not start: {e}"),
     }
     bench_app::drop_postgres_schema(&base, &schema);
+}
+
+/// The server's configuration: quiet, on a free port, the benchmark's
+/// threads and secret, on `url`.
+fn bench_config(url: &str) -> Config {
+    let mut config = Config::default();
+    config.server.port = 0;
+    config.server.reactors = server_threads();
+    config.server.workers = workers();
+    config.log = LogLevel::Off;
+    config.jwt.secrets = vec![JwtSecret::new(SECRET.to_vec()).expect("a long secret")];
+    config.database.url = url.parse().expect("a database URL");
+    config
 }
 
 fn main() {
@@ -189,15 +195,7 @@ fn main() {
     let ids = bench_app::seed(&database_url, "person", rows).expect("seeding SQLite");
     let protected_ids =
         bench_app::seed(&database_url, bench_app::PROTECTED_TABLE, rows).expect("seeding SQLite");
-    let config = Config {
-        port: 0,
-        log_level: LogLevel::Off,
-        reactors: server_threads(),
-        workers: workers(),
-        jwt_secrets: vec![SECRET.to_vec()],
-        database_url: database_url.clone(),
-        ..Config::default()
-    };
+    let config = bench_config(&database_url);
     let app = bench_app::register_protected(bench_app::register(LightApi::with_config(config)));
     let server = app.start().expect("the benchmark server starts");
     let addr = server.local_addr();

@@ -13,11 +13,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use lightapi::auth::jwt::{self, JwtConfig};
-use lightapi::config::Limits;
-use lightapi::http::chunked::ChunkedDecoder;
-use lightapi::http::parse::parse_head;
-use lightapi::router::Router;
+use lightapi::__private::http::{parse_head, ChunkedDecoder};
+use lightapi::__private::router::Router;
+use lightapi::auth::JwtConfig;
+use lightapi::http::MessageLimits;
 
 /// Times `f`, printing nanoseconds per call.
 fn bench<R>(name: &str, budget: Duration, mut f: impl FnMut() -> R) {
@@ -84,7 +83,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
     let budget = Duration::from_millis(if quick { 5 } else { ms });
-    let limits = Limits::default();
+    let limits = MessageLimits::default();
 
     bench("parse_head: wrk GET (4 headers)", budget, || {
         parse_head(black_box(GET), &limits).unwrap()
@@ -136,10 +135,10 @@ fn main() {
     forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).unwrap();
     bench("jwt verify: valid HS256 token", budget, || {
-        jwt::verify(black_box(&token), &config, now).unwrap()
+        config.verify(black_box(&token), now).unwrap()
     });
     bench("jwt verify: bad signature", budget, || {
-        jwt::verify(black_box(&forged), &config, now).is_err()
+        config.verify(black_box(&forged), now).is_err()
     });
     bench("jwt sign: subject + exp", budget, || {
         config.sign_subject("alice", Duration::from_secs(3600), now, Default::default())

@@ -9,9 +9,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use lightapi::backend::sql::{Keyset, ListQuery, Order};
-use lightapi::backend::{connect, write_with, PoolOptions, Value};
-use lightapi::crud::ops;
+use lightapi::__private::backend::sql::{Keyset, ListQuery, Order};
+use lightapi::__private::backend::{connect, PoolOptions};
+use lightapi::__private::crud::{ops, schema};
+use lightapi::backend::{write_with, Value};
 use lightapi::model::{Field, Model};
 
 const PAGE: u64 = 100;
@@ -40,7 +41,7 @@ fn main() {
     let model = Model::new("item")
         .field("name", Field::text())
         .field("price", Field::float().index());
-    ops::ensure_table(&*db, &model).expect("table");
+    schema::ensure_table(&*db, &model).expect("table");
     let started = Instant::now();
     write_with(&*db, move |c| {
         for i in 0..rows {

@@ -20,7 +20,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
 
-use lightapi::{Config, LightApi, LogLevel};
+use lightapi::config::{Config, LogLevel};
+use lightapi::LightApi;
 
 /// Requests per batch.
 const DEPTH: usize = 16;
@@ -33,14 +34,14 @@ fn main() {
     let path = std::env::var("LIGHTAPI_PIPELINE_PATH").unwrap_or_else(|_| "/plaintext".into());
     let dir = std::env::temp_dir().join(format!("lightapi-pipeline-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch directory");
-    let config = Config {
-        port: 0,
-        log_level: LogLevel::Off,
-        reactors: 1,
-        workers: 2,
-        database_url: format!("sqlite://{}", dir.join("bench.db").display()),
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.server.port = 0;
+    config.server.reactors = 1;
+    config.server.workers = 2;
+    config.log = LogLevel::Off;
+    config.database.url = format!("sqlite://{}", dir.join("bench.db").display())
+        .parse()
+        .expect("a database URL");
     let server = bench_app::register(LightApi::with_config(config))
         .start()
         .expect("the server starts");

@@ -19,15 +19,19 @@
 #[path = "../benches/support/lightapi_app.rs"]
 mod bench_app;
 
-use lightapi::{ConfigError, LightApi, LogLevel};
+use lightapi::config::LogLevel;
+use lightapi::{LightApi, StartError};
 
-fn main() -> Result<(), ConfigError> {
+fn main() -> Result<(), StartError> {
     let mut app = LightApi::from_env()?;
     if std::env::var_os("LIGHTAPI_LOG").is_none() {
-        app.config_mut().log_level = LogLevel::Warn;
+        app.config_mut().log = LogLevel::Warn;
     }
-    let url = app.config_mut().database_url.clone();
-    bench_app::seed(&url, "person", bench_app::SEED_ROWS)
-        .map_err(|reason| ConfigError::Database { reason })?;
+    let url = app.config_mut().database.url.as_str().to_owned();
+    bench_app::seed(&url, "person", bench_app::SEED_ROWS).map_err(|reason| {
+        StartError::Database {
+            source: reason.into(),
+        }
+    })?;
     bench_app::register(app).run()
 }

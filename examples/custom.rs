@@ -26,7 +26,7 @@ impl Endpoint for CustomEndpoint {
     }
 }
 
-fn main() -> Result<(), lightapi::ConfigError> {
+fn main() -> Result<(), lightapi::StartError> {
     LightApi::from_env()?
         .register("/custom", CustomEndpoint)
         .run()

@@ -9,7 +9,7 @@
 
 use lightapi::{Field, LightApi, Model};
 
-fn main() -> Result<(), lightapi::ConfigError> {
+fn main() -> Result<(), lightapi::StartError> {
     let person = Model::new("person")
         .field("name", Field::text())
         .field("email", Field::text().unique())

@@ -17,8 +17,8 @@
 //! ```
 
 use lightapi::auth::Credentials;
-use lightapi::cors::Cors;
 use lightapi::middleware::{RequestId, Timing};
+use lightapi::Cors;
 use lightapi::{Access, Field, LightApi, Method, Model};
 use serde_json::{Map, Value};
 
@@ -38,7 +38,7 @@ fn check(c: &Credentials) -> Result<Option<Map<String, Value>>, String> {
         }))
 }
 
-fn main() -> Result<(), lightapi::ConfigError> {
+fn main() -> Result<(), lightapi::StartError> {
     let category = Model::new("category")
         .field("name", Field::text().max_length(100).unique())
         .into_resource()

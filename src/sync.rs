@@ -6,7 +6,6 @@
 //! rather than spreading the panic to every later caller.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 /// Locks `m`, ignoring poisoning.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -18,11 +17,17 @@ pub(crate) fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<
     cv.wait(guard).unwrap_or_else(PoisonError::into_inner)
 }
 
+#[cfg(any(
+    feature = "postgres",
+    feature = "mysql",
+    feature = "mssql",
+    feature = "oracle"
+))]
 /// Waits on `cv` for at most `timeout`, ignoring poisoning as [`lock`] does.
 pub(crate) fn wait_timeout<'a, T>(
     cv: &Condvar,
     guard: MutexGuard<'a, T>,
-    timeout: Duration,
+    timeout: std::time::Duration,
 ) -> MutexGuard<'a, T> {
     match cv.wait_timeout(guard, timeout) {
         Ok((g, _)) => g,

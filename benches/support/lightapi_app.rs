@@ -14,10 +14,11 @@
 
 #![allow(dead_code)]
 
-use lightapi::backend::sql::{ListQuery, Order};
-use lightapi::backend::{connect, write_with, PoolOptions};
-use lightapi::crud::ops;
-use lightapi::crud::validate::validate_create;
+use lightapi::__private::backend::sql::{ListQuery, Order};
+use lightapi::__private::backend::{connect, PoolOptions};
+use lightapi::__private::crud::validate::validate_create;
+use lightapi::__private::crud::{ops, schema};
+use lightapi::backend::write_with;
 use lightapi::{
     Access, Body, Endpoint, Field, HandlerResult, LightApi, Method, Model, Request, Response,
     StatusCode,
@@ -134,7 +135,7 @@ pub fn seed(url: &str, table: &str, rows: usize) -> Result<Vec<i64>, String> {
     let model = person(table);
     let db = connect(url, &PoolOptions::default()).map_err(|e| e.to_string())?;
     let result = (|| {
-        ops::ensure_table(&*db, &model).map_err(|e| e.to_string())?;
+        schema::ensure_table(&*db, &model).map_err(|e| e.to_string())?;
         let have = ops::count(&*db, &model, &[], None).map_err(|e| e.to_string())?;
         for i in have..rows as u64 {
             let body =

@@ -69,11 +69,6 @@ impl Row {
     pub fn expected_version(&self) -> Option<i64> {
         self.expected_version
     }
-
-    /// Sets the expected version (e.g. from a header instead of the body).
-    pub fn set_expected_version(&mut self, version: Option<i64>) {
-        self.expected_version = version;
-    }
 }
 
 /// One bad field: its name and a lowercase, client-facing message.

@@ -135,6 +135,7 @@ impl ChunkedDecoder {
     }
 
     /// Whether the body is complete.
+    #[cfg(any(test, feature = "__private"))]
     pub fn is_done(&self) -> bool {
         self.state == State::Done
     }

@@ -305,11 +305,13 @@ impl<T> Router<T> {
     }
 
     /// Number of routes.
+    #[cfg(any(test, feature = "__private"))]
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
     /// Whether there are no routes.
+    #[cfg(any(test, feature = "__private"))]
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

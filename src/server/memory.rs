@@ -10,6 +10,7 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
+#[cfg(test)]
 use crate::app::Built;
 use crate::config::Config;
 use crate::dispatch::{AppState, Routed};

@@ -48,6 +48,7 @@ pub enum Framing {
 }
 
 /// A parsed request head.
+#[cfg(any(test, feature = "__private"))]
 #[derive(Debug, Clone)]
 pub struct Head {
     /// The method.
@@ -66,6 +67,7 @@ pub struct Head {
     pub expect_continue: bool,
 }
 
+#[cfg(any(test, feature = "__private"))]
 impl Head {
     /// The path part of the target.
     pub fn path(&self) -> &str {
@@ -93,6 +95,7 @@ pub fn split_target(target: &str) -> (&str, Option<&str>) {
     }
 }
 
+#[cfg(any(test, feature = "__private"))]
 /// Parses a request head from the start of `buf`.
 ///
 /// Returns `Ok(None)` when more bytes are needed (and the limits are not yet
