@@ -64,6 +64,8 @@ mod endpoint;
 pub mod error;
 mod hex;
 pub mod http;
+#[cfg(test)]
+mod layers;
 mod log;
 pub mod middleware;
 pub mod model;

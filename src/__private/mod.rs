@@ -4,6 +4,9 @@
 //! may change in any release.
 
 pub mod fuzz;
+mod memory;
+
+pub use memory::MemoryConnection;
 
 /// The wire layer's parsers and decoders.
 pub mod http {

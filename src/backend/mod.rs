@@ -28,11 +28,11 @@
 //! ```
 
 #[cfg(feature = "mssql")]
-pub mod mssql;
+pub(crate) mod mssql;
 #[cfg(feature = "mysql")]
-pub mod mysql;
+pub(crate) mod mysql;
 #[cfg(feature = "oracle")]
-pub mod oracle;
+pub(crate) mod oracle;
 #[cfg(any(
     feature = "postgres",
     feature = "mysql",
@@ -41,10 +41,10 @@ pub mod oracle;
 ))]
 mod pool;
 #[cfg(feature = "postgres")]
-pub mod postgres;
-pub mod sql;
+pub(crate) mod postgres;
+pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+pub(crate) mod sqlite;
 #[cfg(feature = "sqlite")]
 mod write_queue;
 

@@ -132,3 +132,39 @@ fn create_if_missing(
     }
     result
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::backend::sqlite::{SqliteBackend, Target};
+    use crate::backend::{read_with, PoolOptions};
+    use crate::model::Field;
+
+    #[test]
+    fn start_up_opens_no_read_connection() {
+        let path = std::env::temp_dir().join(format!(
+            "lightapi-schema-{}-{:?}.db",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let remove = || {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        };
+        remove();
+        let db = SqliteBackend::open(Target::File(path.clone()), &PoolOptions::default()).unwrap();
+        let model = Model::new("person").field("name", Field::text());
+        // Created on the first start, checked on the second: both through
+        // the writer, so no reader is held by a server that has served
+        // nothing yet.
+        ensure_table(&db, &model).unwrap();
+        ensure_table(&db, &model).unwrap();
+        assert_eq!(db.open_readers(), 0);
+        read_with(&db, |c| c.query("SELECT COUNT(*) FROM person", &[], &[])).unwrap();
+        assert_eq!(db.open_readers(), 1);
+        db.close();
+        remove();
+    }
+}

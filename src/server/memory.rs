@@ -10,8 +10,6 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
-#[cfg(test)]
-use crate::app::Built;
 use crate::config::Config;
 use crate::dispatch::{AppState, Routed};
 use crate::http::date::DateCache;
@@ -105,12 +103,6 @@ pub(crate) struct MemoryConn {
 }
 
 impl MemoryConn {
-    /// A fresh connection to `built`.
-    #[cfg(test)]
-    pub(crate) fn new(built: Built) -> MemoryConn {
-        MemoryConn::shared(Arc::new(built.app), Arc::new(built.config))
-    }
-
     /// A fresh connection to an application that others share.
     pub(crate) fn shared(app: Arc<AppState>, config: Arc<Config>) -> MemoryConn {
         let conn = Conn::new(

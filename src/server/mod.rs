@@ -2,7 +2,7 @@
 //! sequence (stop accepting, finish in-flight requests, stop the workers).
 
 pub(crate) mod conn;
-#[cfg(any(test, feature = "__private"))]
+#[cfg(feature = "__private")]
 pub(crate) mod memory;
 pub(crate) mod reactor;
 pub(crate) mod signal;
