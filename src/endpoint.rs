@@ -11,7 +11,7 @@ pub type HandlerResult = Result<Response, ApiError>;
 /// A hand-written endpoint: one method per HTTP verb, each answering `405`
 /// unless implemented. `HEAD` and `OPTIONS` are automatic.
 ///
-/// The seed's `CustomEndpoint`, answering `GET` and `POST` only:
+/// An endpoint answering `GET` and `POST` only:
 ///
 /// ```
 /// use lightapi::{Endpoint, HandlerResult, Method, Request};
@@ -64,13 +64,13 @@ pub trait Endpoint: Send + Sync + 'static {
         Err(ApiError::method_not_allowed())
     }
 
-    /// The methods offered (the seed's `http_method_names`); `None` offers
+    /// The methods offered; `None` offers
     /// all five verbs. `HEAD` follows `GET`; `OPTIONS` is always answered.
     fn methods(&self) -> Option<&[Method]> {
         None
     }
 
-    /// Methods withdrawn from those offered (the seed's `http_exclude`).
+    /// Methods withdrawn from those offered.
     fn exclude(&self) -> &[Method] {
         &[]
     }

@@ -1,4 +1,4 @@
-//! The query string of `GET /collection` (SPEC §6): whitelisted filters,
+//! The query string of `GET /collection`: whitelisted filters,
 //! search, ordering, field projection and pagination, parsed into a
 //! [`ListQuery`] — never into SQL text.
 //!

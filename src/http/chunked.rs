@@ -396,7 +396,7 @@ mod tests {
 
     type Outcome = Result<(Vec<u8>, usize, bool), ChunkedError>;
 
-    /// Feeds the input split at every byte boundary (hyper's `block_at`).
+    /// Feeds the input split at every byte boundary.
     fn split_everywhere(input: &[u8]) -> Vec<Outcome> {
         (0..=input.len())
             .map(|cut| {

@@ -85,7 +85,7 @@ impl Model {
 }
 
 impl Resource {
-    /// Offers only these verbs (the seed's `http_method_names`); the rest
+    /// Offers only these verbs; the rest
     /// answer `405` with `Allow`.
     #[must_use]
     pub fn methods(mut self, methods: &[Method]) -> Resource {
@@ -93,7 +93,7 @@ impl Resource {
         self
     }
 
-    /// Withdraws these verbs (the seed's `http_exclude`).
+    /// Withdraws these verbs.
     #[must_use]
     pub fn exclude(mut self, methods: &[Method]) -> Resource {
         self.exclude.extend_from_slice(methods);
