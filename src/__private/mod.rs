@@ -25,12 +25,10 @@ pub mod router {
 
 /// Opening databases and building SQL.
 pub mod backend {
-    pub use crate::backend::{connect, PoolOptions};
+    pub use crate::backend::open::{connect, PoolOptions};
     /// The SQL built for each dialect.
     pub mod sql {
-        pub use crate::backend::sql::{
-            Filter, FilterOp, Insert, Keyset, ListQuery, Order, Scope, Sql,
-        };
+        pub use crate::backend::sql::*;
     }
 }
 

@@ -1,36 +1,45 @@
-//! Database backends: the [`Backend`] trait, stored [`Value`]s, [`BackendError`]
-//! and [`connect`].
+//! Database backends: the [`Backend`] trait, stored [`Value`]s and
+//! [`BackendError`].
 //!
 //! A backend hands out connections ([`Conn`]) for reads and runs write jobs in
-//! transactions. Everything above it (`crud::ops`, custom endpoints) is
-//! written once against `Arc<dyn Backend>` and the SQL built by [`sql`].
+//! transactions. Everything above it (the model operations, custom
+//! endpoints) is written once against `Arc<dyn Backend>`.
 //!
 //! # Custom SQL from an endpoint
 //!
-//! Values are always bound parameters; write the placeholders of the
-//! backend's [`Dialect`] (or build them with [`Dialect::placeholder`]).
+//! The application's database is on every request
+//! ([`BackendExt::backend`]). Values are always bound parameters; write the
+//! placeholders of the backend's [`Dialect`] (or build them with
+//! [`Dialect::placeholder`]).
 //!
 //! ```
-//! use lightapi::backend::{self, read_with, write_with, PoolOptions, Value};
-//! use lightapi::model::FieldType;
+//! use lightapi::backend::{read_with, write_with, BackendExt, Value};
+//! use lightapi::{ApiError, Endpoint, FieldType, HandlerResult, Request};
 //!
-//! let db = backend::connect("sqlite::memory:", &PoolOptions::default())?;
-//! write_with(&*db, |conn| {
-//!     conn.execute("CREATE TABLE counter (n INTEGER NOT NULL)", &[])?;
-//!     conn.execute("INSERT INTO counter (n) VALUES (?)", &[Value::Integer(41)])
-//! })?;
-//! let rows = read_with(&*db, |conn| {
-//!     conn.query("SELECT n + 1 FROM counter", &[], &[FieldType::Integer])
-//! })?;
-//! assert_eq!(rows, vec![vec![Value::Integer(42)]]);
-//! db.close();
-//! # Ok::<(), lightapi::backend::BackendError>(())
+//! /// `POST /counter`: counts, and answers the new count.
+//! struct Counter;
+//!
+//! impl Endpoint for Counter {
+//!     fn post(&self, req: &Request) -> HandlerResult {
+//!         let db = req.backend().ok_or_else(|| ApiError::internal("no database"))?;
+//!         let p = db.dialect().placeholder(1);
+//!         let bump = format!("UPDATE counter SET n = n + {p}");
+//!         write_with(&**db, move |conn| conn.execute(&bump, &[Value::Integer(1)]))?;
+//!         let rows = read_with(&**db, |conn| {
+//!             conn.query("SELECT n FROM counter", &[], &[FieldType::Integer])
+//!         })?;
+//!         let n = rows.first().and_then(|r| r.first()).map(Value::to_json);
+//!         Ok(serde_json::json!({ "n": n }).into())
+//!     }
+//! }
+//! # let _ = Counter;
 //! ```
 
 #[cfg(feature = "mssql")]
 pub(crate) mod mssql;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
+pub(crate) mod open;
 #[cfg(feature = "oracle")]
 pub(crate) mod oracle;
 #[cfg(any(
@@ -48,10 +57,11 @@ pub(crate) mod sqlite;
 #[cfg(feature = "sqlite")]
 mod write_queue;
 
+pub(crate) use open::{connect, PoolOptions};
+
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::http::Request;
 use crate::model::FieldType;
@@ -343,14 +353,6 @@ pub trait Backend: Send + Sync + fmt::Debug {
 /// # Errors
 ///
 /// `f`'s error or the backend's.
-///
-/// ```
-/// use lightapi::backend::{connect, read_with, PoolOptions, Value};
-/// let db = connect("sqlite::memory:", &PoolOptions::default())?;
-/// let one = read_with(&*db, |c| c.query("SELECT 1", &[], &[]))?;
-/// assert_eq!(one, vec![vec![Value::Integer(1)]]);
-/// # Ok::<(), lightapi::backend::BackendError>(())
-/// ```
 pub fn read_with<T>(
     backend: &dyn Backend,
     f: impl FnOnce(&mut dyn Conn) -> Result<T, BackendError>,
@@ -374,15 +376,6 @@ pub fn read_with<T>(
 /// # Errors
 ///
 /// `f`'s error (its writes rolled back) or the backend's.
-///
-/// ```
-/// use lightapi::__private::backend::{connect, PoolOptions};
-/// use lightapi::backend::write_with;
-/// let db = connect("sqlite::memory:", &PoolOptions::default())?;
-/// let n = write_with(&*db, |c| c.execute("CREATE TABLE t (x INTEGER)", &[]))?;
-/// assert_eq!(n, 0);
-/// # Ok::<(), lightapi::backend::BackendError>(())
-/// ```
 pub fn write_with<T: Send + 'static>(
     backend: &dyn Backend,
     f: impl FnOnce(&mut dyn Conn) -> Result<T, BackendError> + Send + 'static,
@@ -415,221 +408,10 @@ pub(crate) fn statement_as_job<B: Backend + ?Sized>(
         })
 }
 
-/// Connection and writer settings.
-///
-/// ```
-/// use lightapi::backend::{PoolOptions, Synchronous};
-/// let opts = PoolOptions { synchronous: Synchronous::Full, ..PoolOptions::default() };
-/// assert_eq!(opts.max_read_connections, 8);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PoolOptions {
-    /// Most read connections kept open (they are opened on demand).
-    pub max_read_connections: usize,
-    /// How long to wait for a lock held by another process.
-    pub busy_timeout: Duration,
-    /// SQLite durability level.
-    pub synchronous: Synchronous,
-    /// Most write jobs committed together in one transaction.
-    pub max_group_size: usize,
-    /// Most write jobs waiting for the writer; callers block beyond it.
-    pub max_queued_writes: usize,
-    /// Network databases: open one connection at once, so that a bad URL
-    /// or an unreachable server is an error from [`connect`] (default). When
-    /// `false`, connections are only opened on demand.
-    pub connect_at_open: bool,
-}
-
-/// Default for [`PoolOptions::max_read_connections`].
-pub const DEFAULT_MAX_READ_CONNECTIONS: usize = 8;
-/// Default for [`PoolOptions::busy_timeout`].
-pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default for [`PoolOptions::max_group_size`].
-pub const DEFAULT_MAX_GROUP_SIZE: usize = 256;
-/// Default for [`PoolOptions::max_queued_writes`].
-pub const DEFAULT_MAX_QUEUED_WRITES: usize = 4096;
-
-impl Default for PoolOptions {
-    fn default() -> PoolOptions {
-        PoolOptions {
-            max_read_connections: DEFAULT_MAX_READ_CONNECTIONS,
-            busy_timeout: DEFAULT_BUSY_TIMEOUT,
-            synchronous: Synchronous::Normal,
-            max_group_size: DEFAULT_MAX_GROUP_SIZE,
-            max_queued_writes: DEFAULT_MAX_QUEUED_WRITES,
-            connect_at_open: true,
-        }
-    }
-}
-
-/// Opens a backend for a database URL.
-///
-/// - `sqlite://path.db` (relative), `sqlite:///abs/path.db`, `sqlite::memory:`
-///   (a private in-memory database) — feature `sqlite`, on by default;
-/// - `postgres://`, `postgresql://` — feature `postgres`;
-/// - `mysql://`, `mariadb://` — feature `mysql`;
-/// - `mssql://`, `sqlserver://` — feature `mssql`; `oracle://` — feature
-///   `oracle` (both compiled, not yet verified against a live server).
-///
-/// # Errors
-///
-/// [`BackendError::InvalidUrl`] for an unknown scheme or empty path,
-/// [`BackendError::FeatureDisabled`] naming the cargo feature to enable, or
-/// the error opening the database.
-///
-/// ```
-/// use lightapi::backend::{connect, BackendError, PoolOptions};
-/// let err = connect("redis://localhost/db", &PoolOptions::default()).unwrap_err();
-/// assert!(matches!(err, BackendError::InvalidUrl { .. }));
-/// ```
-pub fn connect(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
-    let (scheme, rest) = url
-        .split_once(':')
-        .ok_or_else(|| BackendError::InvalidUrl {
-            reason: "expected scheme:…, e.g. sqlite://lightapi.db".to_owned(),
-        })?;
-    match scheme.to_ascii_lowercase().as_str() {
-        "sqlite" => connect_sqlite(rest, options),
-        "postgres" | "postgresql" => connect_postgres(url, options),
-        "mysql" | "mariadb" => connect_mysql(url, options),
-        "mssql" | "sqlserver" => connect_mssql(url, options),
-        "oracle" => connect_oracle(url, options),
-        other => Err(BackendError::InvalidUrl {
-            reason: format!(
-                "unknown scheme `{other}` (expected sqlite, postgres, postgresql, mysql, mariadb, \
-                 mssql or oracle)"
-            ),
-        }),
-    }
-}
-
-#[cfg_attr(
-    all(
-        feature = "postgres",
-        feature = "mysql",
-        feature = "mssql",
-        feature = "oracle"
-    ),
-    allow(dead_code)
-)]
-fn feature_disabled(url: &str, feature: &'static str) -> BackendError {
-    BackendError::FeatureDisabled {
-        scheme: url
-            .split_once(':')
-            .map_or(url, |(s, _)| s)
-            .to_ascii_lowercase(),
-        feature,
-    }
-}
-
-#[cfg(feature = "postgres")]
-fn connect_postgres(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
-    postgres::open(url, options)
-}
-
-#[cfg(not(feature = "postgres"))]
-fn connect_postgres(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
-    Err(feature_disabled(url, "postgres"))
-}
-
-#[cfg(feature = "mysql")]
-fn connect_mysql(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
-    mysql::open(url, options)
-}
-
-#[cfg(not(feature = "mysql"))]
-fn connect_mysql(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
-    Err(feature_disabled(url, "mysql"))
-}
-
-#[cfg(feature = "mssql")]
-fn connect_mssql(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
-    mssql::open(url, options)
-}
-
-#[cfg(not(feature = "mssql"))]
-fn connect_mssql(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
-    Err(feature_disabled(url, "mssql"))
-}
-
-#[cfg(feature = "oracle")]
-fn connect_oracle(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
-    oracle::open(url, options)
-}
-
-#[cfg(not(feature = "oracle"))]
-fn connect_oracle(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
-    Err(feature_disabled(url, "oracle"))
-}
-
-#[cfg(feature = "sqlite")]
-fn connect_sqlite(rest: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
-    let target = if rest == ":memory:" || rest == "//:memory:" {
-        sqlite::Target::Memory
-    } else if let Some(path) = rest.strip_prefix("//") {
-        if path.is_empty() {
-            return Err(BackendError::InvalidUrl {
-                reason: "empty sqlite path (expected sqlite://path.db)".to_owned(),
-            });
-        }
-        sqlite::Target::File(path.into())
-    } else {
-        return Err(BackendError::InvalidUrl {
-            reason: "expected sqlite://path.db or sqlite::memory:".to_owned(),
-        });
-    };
-    Ok(Arc::new(sqlite::SqliteBackend::open(target, options)?))
-}
-
-#[cfg(not(feature = "sqlite"))]
-fn connect_sqlite(_rest: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
-    Err(BackendError::FeatureDisabled {
-        scheme: "sqlite".to_owned(),
-        feature: "sqlite",
-    })
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_name_the_missing_feature() {
-        let o = PoolOptions::default();
-        for (url, feature, enabled) in [
-            ("postgres://u@h/db", "postgres", cfg!(feature = "postgres")),
-            ("postgresql://h/db", "postgres", cfg!(feature = "postgres")),
-            ("mysql://h/db", "mysql", cfg!(feature = "mysql")),
-            ("mariadb://h/db", "mysql", cfg!(feature = "mysql")),
-            ("mssql://h/db", "mssql", cfg!(feature = "mssql")),
-            ("oracle://h/db", "oracle", cfg!(feature = "oracle")),
-        ] {
-            if enabled {
-                continue;
-            }
-            match connect(url, &o) {
-                Err(BackendError::FeatureDisabled { feature: f, .. }) => assert_eq!(f, feature),
-                other => panic!("{url}: {other:?}"),
-            }
-        }
-        assert!(matches!(
-            connect("redis://x", &o),
-            Err(BackendError::InvalidUrl { .. })
-        ));
-        assert!(matches!(
-            connect("nothing", &o),
-            Err(BackendError::InvalidUrl { .. })
-        ));
-        assert!(matches!(
-            connect("sqlite://", &o),
-            Err(BackendError::InvalidUrl { .. })
-        ));
-        assert!(matches!(
-            connect("sqlite:foo.db", &o),
-            Err(BackendError::InvalidUrl { .. })
-        ));
-    }
 
     #[test]
     fn displays_are_lowercase() {

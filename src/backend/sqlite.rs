@@ -419,16 +419,7 @@ enum Inner {
     Memory(Mutex<Option<Connection>>),
 }
 
-/// The SQLite [`super::Backend`]. Usually obtained through
-/// [`super::connect`].
-///
-/// ```
-/// use lightapi::backend::sqlite::{SqliteBackend, Target};
-/// use lightapi::backend::{Backend, PoolOptions};
-/// let db = SqliteBackend::open(Target::Memory, &PoolOptions::default())?;
-/// db.ping()?;
-/// # Ok::<(), lightapi::backend::BackendError>(())
-/// ```
+/// The SQLite [`super::Backend`], obtained through [`super::connect`].
 pub struct SqliteBackend {
     inner: Inner,
 }

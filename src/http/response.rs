@@ -189,7 +189,13 @@ impl Response {
     /// request) keeps GET's `Content-Length` and omits the body; 1xx, 204
     /// and 304 never carry a body. Fields that could split the response
     /// never get this far (see [`Response::insert_header`]).
-    pub fn write_into(&self, out: &mut Vec<u8>, date: &[u8], head_only: bool, keep_alive: bool) {
+    pub(crate) fn write_into(
+        &self,
+        out: &mut Vec<u8>,
+        date: &[u8],
+        head_only: bool,
+        keep_alive: bool,
+    ) {
         let connection = if keep_alive {
             ConnectionHeader::Omit
         } else {
@@ -201,7 +207,7 @@ impl Response {
     /// Like [`Response::write_into`], with an explicit `Connection` header:
     /// an HTTP/1.0 client keeps the connection only when the response says
     /// `Connection: keep-alive` (RFC 9112 §9.3, appendix C.2.2).
-    pub fn write_framed(
+    pub(crate) fn write_framed(
         &self,
         out: &mut Vec<u8>,
         date: &[u8],

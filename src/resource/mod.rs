@@ -183,11 +183,6 @@ impl Resource {
         &self.model
     }
 
-    /// The query whitelist.
-    pub fn query_rules(&self) -> &QueryRules {
-        &self.rules
-    }
-
     /// Default and largest page size.
     pub fn page_sizes(&self) -> (u64, u64) {
         (self.page_size, self.max_page_size)

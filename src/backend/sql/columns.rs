@@ -8,7 +8,7 @@ use crate::model::{Field, FieldType, Model, ID_COLUMN, VERSION_COLUMN};
 /// for a versioned model.
 ///
 /// ```
-/// use lightapi::backend::sql::select_columns;
+/// use lightapi::__private::backend::sql::select_columns;
 /// use lightapi::model::{Field, Model};
 /// let m = Model::new("t").field("a", Field::text()).versioned();
 /// let cols: Vec<_> = select_columns(&m).into_iter().map(|(n, _)| n).collect();

@@ -114,7 +114,7 @@ pub struct SchemaLock {
 /// Server and Oracle.
 ///
 /// ```
-/// use lightapi::backend::sql::{schema_lock, Dialect};
+/// use lightapi::__private::backend::sql::{schema_lock, Dialect};
 /// assert!(schema_lock(Dialect::Sqlite).is_none());
 /// let pg = schema_lock(Dialect::Postgres).unwrap();
 /// assert!(pg.acquire.starts_with("SELECT pg_advisory_xact_lock("));
@@ -153,7 +153,8 @@ pub fn schema_lock(d: Dialect) -> Option<SchemaLock> {
 /// dialects ignore `collation`.
 ///
 /// ```
-/// use lightapi::backend::{sql, Dialect};
+/// use lightapi::__private::backend::sql;
+/// use lightapi::backend::{Dialect};
 /// use lightapi::model::{Field, Model};
 /// let m = Model::new("person").field("email", Field::text().unique());
 /// let ddl = sql::create_table(Dialect::Sqlite, &m, None);

@@ -45,7 +45,7 @@ fn push_scope(b: &mut Builder, scope: Option<&Scope>) {
 /// [`BackendError::InvalidQuery`] for a column the model does not have.
 ///
 /// ```
-/// use lightapi::backend::sql::{insert, Insert};
+/// use lightapi::__private::backend::sql::{insert, Insert};
 /// use lightapi::backend::{Dialect, Value};
 /// use lightapi::model::{Field, Model};
 /// let m = Model::new("t").field("a", Field::integer());
@@ -154,7 +154,8 @@ fn push_inserted_list(b: &mut Builder, model: &Model) {
 /// serialised anyway).
 ///
 /// ```
-/// use lightapi::backend::{sql, Dialect};
+/// use lightapi::__private::backend::sql;
+/// use lightapi::backend::{Dialect};
 /// use lightapi::model::Model;
 /// let q = sql::select_by_id(Dialect::MsSql, &Model::new("t"), 1, None, true);
 /// assert_eq!(q.text, "SELECT [id] FROM [t] WITH (UPDLOCK, ROWLOCK) WHERE [id] = @P1");
@@ -196,7 +197,8 @@ pub fn select_by_id(
 /// `id`/`version`.
 ///
 /// ```
-/// use lightapi::backend::{sql, Dialect, Value};
+/// use lightapi::__private::backend::sql;
+/// use lightapi::backend::{Dialect, Value};
 /// use lightapi::model::{Field, Model};
 /// let m = Model::new("t").field("a", Field::integer()).versioned();
 /// let q = sql::update(Dialect::Postgres, &m, 5, vec![("a".into(), Value::Integer(2))], None, Some(3))?.unwrap();
@@ -256,7 +258,8 @@ pub fn update(
 /// `DELETE` of one row by id (and scope).
 ///
 /// ```
-/// use lightapi::backend::{sql, Dialect};
+/// use lightapi::__private::backend::sql;
+/// use lightapi::backend::{Dialect};
 /// use lightapi::model::Model;
 /// let q = sql::delete(Dialect::Mysql, &Model::new("t"), 1, None);
 /// assert_eq!(q.text, "DELETE FROM `t` WHERE `id` = ?");

@@ -22,7 +22,8 @@ pub struct ColumnInfo {
 /// No rows means the table does not exist.
 ///
 /// ```
-/// use lightapi::backend::{sql, Dialect};
+/// use lightapi::__private::backend::sql;
+/// use lightapi::backend::{Dialect};
 /// let (q, _) = sql::introspect(Dialect::Sqlite, "person");
 /// assert_eq!(q.text, r#"SELECT "name", "type", "notnull" FROM pragma_table_info(?)"#);
 /// ```
@@ -72,7 +73,8 @@ pub fn introspect(d: Dialect, table: &str) -> (Sql, [FieldType; 3]) {
 /// Decodes one row of [`introspect`]'s query.
 ///
 /// ```
-/// use lightapi::backend::{sql, Value};
+/// use lightapi::__private::backend::sql;
+/// use lightapi::backend::{Value};
 /// let row = [Value::Text("email".into()), Value::Text("TEXT".into()), Value::Integer(1)];
 /// let info = sql::column_info(&row).unwrap();
 /// assert!(!info.nullable);
@@ -104,7 +106,8 @@ pub fn column_info(row: &[Value]) -> Option<ColumnInfo> {
 /// stays text); other dialects compare type families leniently.
 ///
 /// ```
-/// use lightapi::backend::{sql, Dialect};
+/// use lightapi::__private::backend::sql;
+/// use lightapi::backend::{Dialect};
 /// use lightapi::model::FieldType;
 /// assert!(sql::type_matches(Dialect::Sqlite, FieldType::Text, "VARCHAR(20)"));
 /// assert!(!sql::type_matches(Dialect::Sqlite, FieldType::Text, "INTEGER"));

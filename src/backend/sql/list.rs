@@ -233,7 +233,7 @@ fn push_keyset(
 /// whose length does not match the ordering.
 ///
 /// ```
-/// use lightapi::backend::sql::{select_list, ListQuery};
+/// use lightapi::__private::backend::sql::{select_list, ListQuery};
 /// use lightapi::backend::Dialect;
 /// use lightapi::model::Model;
 /// let q = ListQuery { limit: Some(10), offset: 20, ..ListQuery::default() };
@@ -315,7 +315,8 @@ pub fn select_list(
 /// As [`select_list`] for the filters.
 ///
 /// ```
-/// use lightapi::backend::{sql, Dialect};
+/// use lightapi::__private::backend::sql;
+/// use lightapi::backend::{Dialect};
 /// use lightapi::model::Model;
 /// let q = sql::count(Dialect::Sqlite, &Model::new("t"), &[], None)?;
 /// assert_eq!(q.text, r#"SELECT COUNT(*) FROM "t""#);

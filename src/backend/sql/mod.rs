@@ -4,7 +4,7 @@
 //! bound parameters, returned beside the text in [`Sql`].
 //!
 //! ```
-//! use lightapi::backend::sql::{self, Dialect};
+//! use lightapi::__private::backend::sql::{self, Dialect};
 //! use lightapi::model::{Field, Model};
 //!
 //! let person = Model::new("person").field("name", Field::text());

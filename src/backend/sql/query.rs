@@ -7,7 +7,8 @@ use crate::backend::Value;
 /// Row scoping: `column = value` is added to every statement's `WHERE`.
 ///
 /// ```
-/// use lightapi::backend::{sql::Scope, Value};
+/// use lightapi::__private::backend::sql::Scope;
+/// use lightapi::backend::Value;
 /// let s = Scope { column: "owner_id".into(), value: Value::Text("alice".into()) };
 /// # assert_eq!(s.column, "owner_id");
 /// ```
@@ -78,7 +79,7 @@ pub struct Keyset {
 /// `NULL` sorts before every value in ascending order on every dialect.
 ///
 /// ```
-/// use lightapi::backend::sql::{Filter, FilterOp, ListQuery, Order};
+/// use lightapi::__private::backend::sql::{Filter, FilterOp, ListQuery, Order};
 /// use lightapi::backend::Value;
 /// let q = ListQuery {
 ///     filters: vec![Filter { field: "age".into(), op: FilterOp::Gte(Value::Integer(18)) }],
