@@ -145,7 +145,7 @@ impl AppState {
         // Handlers reach the database through the request; attached here,
         // once, for every kind of route.
         if let Some(backend) = &self.backend {
-            request.extensions_mut().insert_shared(Arc::clone(backend));
+            request.extensions_mut().insert_persistent(backend);
         }
         // A HEAD request is a GET whose body is not sent: the handler sees GET
         // so that headers such as Content-Length match GET's exactly.

@@ -767,7 +767,7 @@ mod tests {
         cleanup(&path);
     }
 
-    const DEFAULT_READERS_FOR_TEST: usize = crate::backend::DEFAULT_MAX_READ_CONNECTIONS;
+    const DEFAULT_READERS_FOR_TEST: usize = crate::backend::open::DEFAULT_MAX_READ_CONNECTIONS;
 
     #[test]
     fn lower_folds_all_of_unicode_on_readers_and_the_writer() {

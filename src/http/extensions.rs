@@ -37,6 +37,10 @@ impl Item {
 #[derive(Default)]
 pub struct Extensions {
     items: Vec<Item>,
+    /// How many of the first items outlive the request: values the server
+    /// attaches to every request of a connection (the database), kept
+    /// when the request's buffers are reused for the next one.
+    persistent: usize,
 }
 
 impl Extensions {
@@ -54,9 +58,27 @@ impl Extensions {
         self.items.push(Item::Shared(value));
     }
 
+    /// Attaches a shared value that stays for the next requests parsed
+    /// into the same buffers, unless one of its type is already there.
+    pub(crate) fn insert_persistent(&mut self, value: &Arc<dyn Any + Send + Sync>) {
+        if self.persistent > 0 {
+            return;
+        }
+        self.remove_type((**value).type_id());
+        self.items.insert(0, Item::Shared(Arc::clone(value)));
+        self.persistent = 1;
+    }
+
     fn remove_type(&mut self, id: TypeId) {
-        if !self.items.is_empty() {
-            self.items.retain(|i| (*i.as_any()).type_id() != id);
+        if let Some(i) = self
+            .items
+            .iter()
+            .position(|i| (*i.as_any()).type_id() == id)
+        {
+            self.items.remove(i);
+            if i < self.persistent {
+                self.persistent -= 1;
+            }
         }
     }
 
@@ -67,9 +89,12 @@ impl Extensions {
             .find_map(|i| i.as_any().downcast_ref::<T>())
     }
 
-    /// Forgets every value, keeping the list's room for the next request.
+    /// Forgets every value but the persistent ones, keeping the list's
+    /// room for the next request.
     pub(crate) fn clear(&mut self) {
-        self.items.clear();
+        if self.items.len() > self.persistent {
+            self.items.truncate(self.persistent);
+        }
     }
 
     /// Whether nothing is attached.
@@ -105,5 +130,23 @@ mod tests {
         assert_eq!(ext.items.len(), 1);
         ext.clear();
         assert!(ext.is_empty());
+    }
+
+    #[test]
+    fn persistent_values_outlive_clear_and_are_attached_once() {
+        let mut ext = Extensions::default();
+        let shared: Arc<dyn Any + Send + Sync> = Arc::new(7u32);
+        ext.insert_persistent(&shared);
+        ext.insert(1u8);
+        ext.clear();
+        assert_eq!(ext.get::<u32>(), Some(&7));
+        assert!(ext.get::<u8>().is_none());
+        let other: Arc<dyn Any + Send + Sync> = Arc::new(8u32);
+        ext.insert_persistent(&other);
+        assert_eq!(ext.get::<u32>(), Some(&7), "attached once");
+        ext.insert(9u32);
+        assert_eq!(ext.get::<u32>(), Some(&9));
+        ext.clear();
+        assert!(ext.is_empty(), "replaced, so no longer persistent");
     }
 }
