@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use crate::support::{token, Client, ExampleProcess, Resp, TempDir, TestServer, SECRET};
 use lightapi::auth::jwt;
 use lightapi::auth::Credentials;
 use lightapi::{Access, Field, Method, Model};
 use serde_json::{json, Map, Value};
+
+use crate::support::{token, Client, ExampleProcess, Resp, TempDir, TestServer, SECRET};
 
 fn login_body(user: &str, password: &str) -> String {
     let body = json!({"username": user, "password": password}).to_string();

@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Client, Slow, TestServer};
 use lightapi::{Access, Endpoint, HandlerResult, Method, Request};
 use serde_json::json;
+
+use crate::support::{Client, Slow, TestServer};
 
 /// A quick worker-run handler.
 struct Fast;

@@ -4,12 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::support::api::{database_url, Api};
-use crate::support::{unique, Resp, TestServer};
 use lightapi::cors::Cors;
 use lightapi::middleware::{Middleware, RequestId, Timing};
 use lightapi::{ApiError, ConfigError, Field, Model, Request, Response};
 use serde_json::json;
+
+use crate::support::api::{database_url, Api};
+use crate::support::{unique, Resp, TestServer};
 
 const APP: &str = "https://app.example";
 

@@ -2,27 +2,16 @@
 //! case gets its own database file in a fresh temporary directory, removed
 //! when the case ends.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use crate::support::http_crud_suite::{TestDatabase, TestDb};
+use crate::support::TempDir;
 
-/// One SQLite file per case, in `$TMPDIR/lightapi-http-<pid>-<n>-<case>/`.
+/// One SQLite file per case, in `$TMPDIR/lightapi-http-<case>_<pid>_<n>/`.
 struct SqliteFiles;
 
 impl TestDb for SqliteFiles {
     fn database(&self, case: &str) -> TestDatabase {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir: PathBuf = std::env::temp_dir().join(format!(
-            "lightapi-http-{}-{}-{case}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("crud.db").display());
-        TestDatabase::new(url, "", move || {
-            let _ = std::fs::remove_dir_all(&dir);
-        })
+        let dir = TempDir::new(&format!("http-{case}"));
+        TestDatabase::new(dir.sqlite_url("crud.db"), "", move || drop(dir))
     }
 }
 

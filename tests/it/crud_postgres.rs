@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use lightapi::backend::PoolOptions;
+
 use crate::support::crud_suite as suite;
 use crate::support::live_db::{FreshDb, Server};
-use lightapi::backend::PoolOptions;
 
 macro_rules! postgres_tests {
     ($($name:ident),* $(,)?) => {$(

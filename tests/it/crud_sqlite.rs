@@ -1,37 +1,36 @@
 //! The backend-agnostic CRUD suite against SQLite: a fresh database file in
 //! the temp directory per test, plus a few runs on `sqlite::memory:`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::support::crud_suite as suite;
 use lightapi::backend::{connect, Backend, PoolOptions};
 
+use crate::support::crud_suite as suite;
+use crate::support::TempDir;
+
+/// A database file of its own; closed, then removed, on drop.
 struct TempDb {
     backend: Arc<dyn Backend>,
-    path: PathBuf,
+    url: String,
+    _dir: TempDir,
 }
 
 impl TempDb {
     fn new(test: &str) -> TempDb {
-        let path = std::env::temp_dir().join(format!(
-            "lightapi-crud-{test}-{}.db",
-            crate::support::unique("t")
-        ));
-        let url = format!("sqlite://{}", path.display());
+        let dir = TempDir::new(&format!("crud-{test}"));
+        let url = dir.sqlite_url("crud.db");
         let backend = connect(&url, &PoolOptions::default()).unwrap();
-        TempDb { backend, path }
+        TempDb {
+            backend,
+            url,
+            _dir: dir,
+        }
     }
 }
 
 impl Drop for TempDb {
     fn drop(&mut self) {
         self.backend.close();
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = self.path.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
     }
 }
 
@@ -69,8 +68,7 @@ fn data_survives_reopening_the_file() {
     let row = validate::validate_create(&m, &serde_json::json!({"name": "Ada"})).unwrap();
     let created = ops::create(&*db.backend, &m, row, None).unwrap();
     db.backend.close();
-    let url = format!("sqlite://{}", db.path.display());
-    let again = connect(&url, &PoolOptions::default()).unwrap();
+    let again = connect(&db.url, &PoolOptions::default()).unwrap();
     ops::ensure_table(&*again, &m).unwrap();
     let got = ops::get(&*again, &m, created.id, None).unwrap().unwrap();
     assert_eq!(got, created);

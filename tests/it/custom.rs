@@ -1,8 +1,9 @@
 //! Custom endpoints (SPEC §4) and authentication (SPEC §5) over the wire.
 
-use crate::support::{token, TestServer};
 use lightapi::{Access, ApiError, Endpoint, HandlerResult, Method, Request, Response, StatusCode};
 use serde_json::json;
+
+use crate::support::{token, TestServer};
 
 /// The seed's `CustomEndpoint`: GET and POST only; authenticated.
 struct Custom;

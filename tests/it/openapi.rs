@@ -1,10 +1,11 @@
 //! `GET /openapi.json` (SPEC §8): structure checks in Rust. Full validation
 //! against the OpenAPI 3.1 schema and fuzzing run in `.ci/schemathesis.sh`.
 
-use crate::support::api::{database_url, Api};
 use lightapi::auth::Credentials;
 use lightapi::{Access, Field, Method, Model};
 use serde_json::{json, Value};
+
+use crate::support::api::{database_url, Api};
 
 fn shop(url: &str) -> Api {
     let category = Model::new("category")

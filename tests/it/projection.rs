@@ -2,10 +2,11 @@
 //! read-only fields are never taken from a client, `?fields=` selects a
 //! subset of the readable ones (list, keyset list and item).
 
-use crate::support::api::{database_url, Api};
-use crate::support::unique;
 use lightapi::{Field, Model};
 use serde_json::{json, Value};
+
+use crate::support::api::{database_url, Api};
+use crate::support::unique;
 
 fn account_api(url: &str) -> (Api, String) {
     let name = unique("account");

@@ -9,10 +9,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::support::api::{enc, ids, Api, ApiClient};
-use crate::support::unique;
 use lightapi::{Field, Model};
 use serde_json::{json, Value};
+
+use crate::support::api::{enc, ids, Api, ApiClient};
+use crate::support::unique;
 
 /// The item model with every query feature on, at `/{name}`.
 fn item_api(url: &str) -> (Api, String) {

@@ -1,8 +1,9 @@
 //! Routing rules seen from the wire: trailing slashes, path parameters,
 //! 404/405, automatic OPTIONS and HEAD, `exclude()`, query decoding.
 
-use crate::support::{Echo, TestServer};
 use lightapi::{Access, Endpoint, HandlerResult, Method, Request};
+
+use crate::support::{Echo, TestServer};
 
 /// GET and DELETE offered, DELETE then withdrawn by `exclude()`.
 struct Excluding;

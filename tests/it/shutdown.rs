@@ -1,14 +1,16 @@
-//! Graceful shutdown (SPEC §7): in process through `ServerHandle` (a `TestServer`), and as a
-//! process through SIGTERM/SIGINT on the `custom` example.
+//! Graceful shutdown (SPEC §7): in process through `ServerHandle` (owned by
+//! a `TestServer`), and as a process through SIGTERM/SIGINT on the `custom`
+//! example.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use crate::support::{eventually, token, Client, ExampleProcess, TempDir, TestServer};
 use lightapi::{Access, Endpoint, HandlerResult, Method, Request};
 use serde_json::json;
+
+use crate::support::{eventually, token, Client, ExampleProcess, TempDir, TestServer};
 
 /// Raises a flag when its handler starts, then takes 500 ms.
 struct Gate(Arc<AtomicBool>);

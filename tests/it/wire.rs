@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{eventually, Client, Echo, ExampleProcess, Slow, TempDir, TestServer};
 use lightapi::{Endpoint, HandlerResult, Method, Request, Response, StatusCode};
+
+use crate::support::{eventually, Client, Echo, ExampleProcess, Slow, TempDir, TestServer};
 
 /// Answers `204` on GET and `304` on POST (bodies set, which must not be sent).
 struct Bodiless;

@@ -3,42 +3,29 @@
 //! same tests can run on other backends, one connection per request.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use lightapi::{Config, LightApi};
 use serde_json::Value;
 
-use super::{token, Client, Resp, TestServer};
+use super::{token, Client, Resp, TempDir, TestServer};
 
-/// A database for one test. SQLite: a fresh file in the temp directory,
+/// A database for one test. SQLite: a file in a fresh temporary directory,
 /// removed on drop. The seam for other backends: set
 /// `LIGHTAPI_TEST_DATABASE_URL` (tests use uniquely named tables).
 pub struct TestDb {
     pub url: String,
-    file: Option<PathBuf>,
+    _dir: Option<TempDir>,
 }
 
 /// The database URL for test `name`.
 pub fn database_url(name: &str) -> TestDb {
     if let Ok(url) = std::env::var("LIGHTAPI_TEST_DATABASE_URL") {
-        return TestDb { url, file: None };
+        return TestDb { url, _dir: None };
     }
-    let path = std::env::temp_dir().join(format!("lightapi-{name}-{}.db", super::unique("q")));
+    let dir = TempDir::new(name);
     TestDb {
-        url: format!("sqlite://{}", path.display()),
-        file: Some(path),
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some(path) = &self.file {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = path.clone().into_os_string();
-                p.push(suffix);
-                let _ = std::fs::remove_file(p);
-            }
-        }
+        url: dir.sqlite_url("api.db"),
+        _dir: Some(dir),
     }
 }
 

@@ -14,7 +14,9 @@ use lightapi::backend::{connect, write_with, Backend, PoolOptions};
 /// Which server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Server {
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Postgres,
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
     Mysql,
 }
 

@@ -10,7 +10,9 @@
 
 pub mod api;
 pub mod client;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub mod crud_suite;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub mod http_crud_suite;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod live_db;
