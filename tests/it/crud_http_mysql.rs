@@ -1,0 +1,22 @@
+//! The HTTP CRUD suite (`support::http_crud_suite`) against a live MariaDB/MySQL
+//! server: the same cases as `crud_http_sqlite.rs`, each on a fresh
+//! database, dropped when the case ends. Skipped, with a printed
+//! `SKIPPED:` line, when the server does not answer.
+
+use crate::support::http_crud_suite::{TestDatabase, TestDb};
+use crate::support::live_db::{admin, FreshDb, Server};
+
+struct Live;
+
+impl TestDb for Live {
+    fn database(&self, _case: &str) -> TestDatabase {
+        let fresh = FreshDb::new(Server::Mysql).expect("server answered a moment ago");
+        TestDatabase::new(fresh.url.clone(), "", move || drop(fresh))
+    }
+
+    fn available(&self) -> bool {
+        admin(Server::Mysql).map(|db| db.close()).is_some()
+    }
+}
+
+crate::http_crud_tests!(Live);

@@ -1,0 +1,52 @@
+//! Every integration test of lightapi, in one test binary: each module was
+//! a test binary of its own, and [`support`] (servers that stop when
+//! dropped, the one raw HTTP client, the backend suites) is compiled once
+//! for all of them.
+//!
+//! The tests run concurrently on the harness's threads, so none relies on
+//! having the process to itself: ports are ephemeral, files live in unique
+//! temporary directories, and no test changes the environment or the
+//! current directory. Suites that need a database server are modules gated
+//! on its driver's feature.
+
+// Tests may unwrap: a panic is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod auth;
+mod concurrency;
+mod cors_middleware;
+mod custom;
+mod fuzz_corpus;
+mod jwt_vectors;
+mod limits;
+mod openapi;
+mod projection;
+mod query;
+mod router;
+mod shutdown;
+mod smuggling;
+mod wire;
+
+#[cfg(feature = "sqlite")]
+mod crud_durability;
+#[cfg(feature = "sqlite")]
+mod crud_http_sqlite;
+#[cfg(feature = "sqlite")]
+mod crud_sqlite;
+
+#[cfg(feature = "postgres")]
+mod crud_http_postgres;
+#[cfg(feature = "postgres")]
+mod crud_postgres;
+
+#[cfg(feature = "mysql")]
+mod crud_http_mysql;
+#[cfg(feature = "mysql")]
+mod crud_mysql;
+
+#[cfg(all(feature = "postgres", feature = "mysql"))]
+mod db_outage;
+#[cfg(all(feature = "postgres", feature = "mysql"))]
+mod scale_out;

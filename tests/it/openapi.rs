@@ -1,0 +1,328 @@
+//! `GET /openapi.json` (SPEC §8): structure checks in Rust. Full validation
+//! against the OpenAPI 3.1 schema and fuzzing run in `.ci/schemathesis.sh`.
+
+use lightapi::auth::Credentials;
+use lightapi::{Access, Field, Method, Model};
+use serde_json::{json, Value};
+
+use crate::support::api::{database_url, Api};
+
+fn shop(url: &str) -> Api {
+    let category = Model::new("category")
+        .field("name", Field::text().max_length(100).unique())
+        .into_resource()
+        .access(Method::Get, Access::Public)
+        .filter_fields(&["name"])
+        .ordering_fields(&["name"]);
+    let product = Model::new("product")
+        .field("title", Field::text().max_length(200))
+        .field("description", Field::text().nullable())
+        .field("price", Field::float())
+        .field("stock", Field::integer().default(0))
+        .field("category_id", Field::integer().references("category"))
+        .field("internal_note", Field::text().nullable().write_only())
+        .field("status", Field::text().nullable().read_only())
+        .field("created", Field::datetime().nullable())
+        .into_resource()
+        .methods(&[Method::Get, Method::Post, Method::Patch])
+        .filter_fields(&["title", "price", "stock", "created"])
+        .search_fields(&["title", "description"])
+        .ordering_fields(&["title", "price"])
+        .page_size(20, 200);
+    Api::start(url, |app| {
+        app.login(|_: &Credentials| Ok(None))
+            .register("/category", category)
+            .register("/product", product)
+    })
+}
+
+fn param<'a>(op: &'a Value, name: &str) -> &'a Value {
+    op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no parameter {name} in {op}"))
+}
+
+#[test]
+fn every_route_and_method_is_documented_with_its_security() {
+    let db = database_url("openapi-routes");
+    let api = shop(&db.url);
+    let r = api.send("GET", "/openapi.json", &[], None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let doc = r.json();
+    // Written piece by piece, the document is still one canonical JSON
+    // text: the bytes a `serde_json` object tree of it serialises to (keys
+    // sorted, no whitespace, every key once).
+    assert_eq!(
+        serde_json::to_vec(&doc).unwrap(),
+        r.body,
+        "the document is not in canonical form"
+    );
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearerAuth"],
+        json!({"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    let want: &[(&str, &[&str])] = &[
+        ("/healthz", &["get"]),
+        ("/readyz", &["get"]),
+        ("/openapi.json", &["get"]),
+        ("/auth/login", &["post"]),
+        ("/category", &["get", "post"]),
+        ("/category/{id}", &["get", "put", "patch", "delete"]),
+        ("/product", &["get", "post"]),
+        ("/product/{id}", &["get", "patch"]),
+    ];
+    assert_eq!(
+        paths.len(),
+        want.len(),
+        "{:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, methods) in want {
+        let item = paths[*path]
+            .as_object()
+            .unwrap_or_else(|| panic!("{path} missing"));
+        let mut got: Vec<&str> = item
+            .keys()
+            .map(String::as_str)
+            .filter(|k| *k != "parameters")
+            .collect();
+        got.sort_unstable();
+        let mut w = methods.to_vec();
+        w.sort_unstable();
+        assert_eq!(got, w, "{path}");
+        for m in *methods {
+            let op = &item[*m];
+            assert!(
+                ids.insert(op["operationId"].as_str().unwrap().to_string()),
+                "duplicate operationId"
+            );
+            let public = matches!(
+                *path,
+                "/healthz" | "/readyz" | "/openapi.json" | "/auth/login"
+            ) || (*path == "/category" && *m == "get")
+                || (*path == "/category/{id}" && *m == "get");
+            let responses = op["responses"].as_object().unwrap();
+            if public {
+                assert_eq!(op["security"], json!([]), "{m} {path}");
+                if *path != "/auth/login" {
+                    assert!(!responses.contains_key("401"), "{m} {path}");
+                }
+            } else {
+                assert_eq!(op["security"], json!([{"bearerAuth": []}]), "{m} {path}");
+                assert!(responses.contains_key("401") && responses.contains_key("403"));
+            }
+            assert!(responses.contains_key("500"));
+            for (code, resp) in responses {
+                assert!(resp["description"].is_string(), "{m} {path} {code}");
+                if code.starts_with('4') || code.starts_with('5') {
+                    assert_eq!(
+                        resp["content"]["application/problem+json"]["schema"]["$ref"],
+                        "#/components/schemas/Problem"
+                    );
+                }
+            }
+        }
+    }
+    let item = &paths["/product/{id}"];
+    assert_eq!(
+        item["parameters"],
+        json!([{"name": "id", "in": "path", "required": true,
+                "schema": {"type": "integer", "format": "int64", "minimum": 1}}])
+    );
+    assert_eq!(param(&item["patch"], "If-Match")["in"], "header");
+    assert!(item["patch"]["responses"].get("412").is_some());
+    assert!(paths["/auth/login"]["post"]["responses"]
+        .get("429")
+        .is_some());
+    // Every `$ref` resolves.
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 10);
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap();
+        assert!(doc["components"]["schemas"].get(name).is_some(), "{r}");
+    }
+}
+
+#[test]
+fn list_parameters_cover_filters_ordering_and_pagination() {
+    let db = database_url("openapi-params");
+    let api = shop(&db.url);
+    let doc = api.get_ok("/openapi.json");
+    let list = &doc["paths"]["/product"]["get"];
+    let names: Vec<&str> = list["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "page",
+        "page_size",
+        "cursor",
+        "fields",
+        "ordering",
+        "search",
+    ] {
+        assert!(names.contains(&n), "{n}");
+    }
+    assert_eq!(param(list, "page_size")["schema"]["maximum"], 200);
+    assert_eq!(param(list, "page_size")["schema"]["default"], 20);
+    assert_eq!(
+        param(list, "page")["schema"]["maximum"],
+        json!(lightapi::crud::query::max_page(200))
+    );
+    for field in ["id", "title", "price", "stock", "created"] {
+        for op in [
+            "", "__ne", "__lt", "__lte", "__gt", "__gte", "__in", "__isnull",
+        ] {
+            assert!(
+                names.contains(&format!("{field}{op}").as_str()),
+                "{field}{op}"
+            );
+        }
+    }
+    assert!(!names
+        .iter()
+        .any(|n| n.starts_with("internal_note") || n.starts_with("description")));
+    assert_eq!(param(list, "price__gte")["schema"]["type"], "number");
+    assert_eq!(param(list, "created")["schema"]["format"], "date-time");
+    assert_eq!(param(list, "stock__isnull")["schema"]["type"], "boolean");
+    let stock_in = param(list, "stock__in");
+    assert_eq!(
+        (stock_in["style"].clone(), stock_in["explode"].clone()),
+        (json!("form"), json!(false))
+    );
+    assert_eq!(stock_in["schema"]["items"]["type"], "integer");
+    assert_eq!(stock_in["schema"]["maxItems"], 100);
+    let ordering = &param(list, "ordering")["schema"];
+    assert_eq!(
+        ordering["items"]["enum"],
+        json!(["title", "-title", "price", "-price", "id", "-id"])
+    );
+    assert_eq!(ordering["allOf"].as_array().unwrap().len(), 3);
+    let fields = &param(list, "fields")["schema"]["items"]["enum"];
+    assert_eq!(
+        fields,
+        &json!([
+            "id",
+            "title",
+            "description",
+            "price",
+            "stock",
+            "category_id",
+            "status",
+            "created"
+        ])
+    );
+    // Category has no search fields: no `search` parameter.
+    assert!(doc["paths"]["/category"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["name"] != "search"));
+    // Limits of the HTTP layer are documented too.
+    for code in ["400", "414", "431"] {
+        assert!(list["responses"].get(code).is_some(), "{code}");
+    }
+    let post = &doc["paths"]["/product"]["post"]["responses"];
+    assert!(post.get("413").is_some() && post.get("422").is_some());
+    let schema = &list["responses"]["200"]["content"]["application/json"]["schema"];
+    assert_eq!(
+        schema["oneOf"],
+        json!([{"$ref": "#/components/schemas/ProductPage"}, {"$ref": "#/components/schemas/ProductCursorPage"}])
+    );
+}
+
+#[test]
+fn schemas_carry_the_field_constraints() {
+    let db = database_url("openapi-schemas");
+    let api = shop(&db.url);
+    let doc = api.get_ok("/openapi.json");
+    let s = &doc["components"]["schemas"];
+    let read = &s["Product"];
+    assert_eq!(read["additionalProperties"], false);
+    assert_eq!(
+        read["properties"]["title"],
+        json!({"type": "string", "maxLength": 200})
+    );
+    assert_eq!(
+        read["properties"]["description"]["type"],
+        json!(["string", "null"])
+    );
+    assert_eq!(
+        read["properties"]["created"],
+        json!({"type": ["string", "null"], "format": "date-time"})
+    );
+    assert_eq!(read["properties"]["stock"]["default"], 0);
+    assert!(read["properties"].get("internal_note").is_none());
+    let mut required: Vec<&str> = read["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    required.sort_unstable();
+    assert_eq!(
+        required,
+        [
+            "category_id",
+            "created",
+            "description",
+            "id",
+            "price",
+            "status",
+            "stock",
+            "title"
+        ]
+    );
+    assert!(s["ProductFields"].get("required").is_none());
+    let create = &s["ProductCreate"];
+    assert_eq!(create["additionalProperties"], false);
+    assert!(create["properties"].get("internal_note").is_some());
+    assert!(
+        create["properties"].get("status").is_none() && create["properties"].get("id").is_none()
+    );
+    let mut required: Vec<&str> = create["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    required.sort_unstable();
+    assert_eq!(required, ["category_id", "price", "title"]);
+    assert!(s["ProductPatch"].get("required").is_none());
+    assert_eq!(s["ProductPatch"]["additionalProperties"], false);
+    for page in ["ProductPage", "ProductCursorPage"] {
+        assert_eq!(s[page]["additionalProperties"], false, "{page}");
+        assert_eq!(
+            s[page]["properties"]["results"]["items"]["$ref"],
+            "#/components/schemas/ProductFields"
+        );
+    }
+    assert_eq!(s["Category"]["properties"]["name"]["maxLength"], 100);
+    assert_eq!(
+        s["Problem"]["required"],
+        json!(["type", "title", "status", "detail"])
+    );
+}
