@@ -1,4 +1,4 @@
-//! Fuzz target `chunked`: see `lightapi::__fuzz::check_chunked` for the invariants.
+//! Fuzz target `chunked`: see `lightapi::__private::fuzz::check_chunked` for the invariants.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lightapi::__fuzz::check_chunked(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lightapi::__private::fuzz::check_chunked(data));

@@ -1,4 +1,4 @@
-//! Fuzz target `conn_bytes`: see `lightapi::__fuzz::check_conn_bytes` for the invariants.
+//! Fuzz target `conn_bytes`: see `lightapi::__private::fuzz::check_conn_bytes` for the invariants.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lightapi::__fuzz::check_conn_bytes(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lightapi::__private::fuzz::check_conn_bytes(data));

@@ -1,4 +1,4 @@
-//! Fuzz target `jwt_verify`: see `lightapi::__fuzz::check_jwt_verify` for the invariants.
+//! Fuzz target `jwt_verify`: see `lightapi::__private::fuzz::check_jwt_verify` for the invariants.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lightapi::__fuzz::check_jwt_verify(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lightapi::__private::fuzz::check_jwt_verify(data));

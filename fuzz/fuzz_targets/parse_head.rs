@@ -1,4 +1,4 @@
-//! Fuzz target `parse_head`: see `lightapi::__fuzz::check_parse_head` for the invariants.
+//! Fuzz target `parse_head`: see `lightapi::__private::fuzz::check_parse_head` for the invariants.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lightapi::__fuzz::check_parse_head(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lightapi::__private::fuzz::check_parse_head(data));

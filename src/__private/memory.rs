@@ -85,8 +85,10 @@ mod tests {
     }
 
     fn conn() -> MemoryConnection {
-        let mut config = Config::default();
-        config.log = LogLevel::Off;
+        let mut config = Config {
+            log: LogLevel::Off,
+            ..Config::default()
+        };
         config.limits.max_body_bytes = 64;
         let app = LightApi::with_config(config)
             .register("/fast/{x}", Echo { inline: true })

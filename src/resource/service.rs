@@ -64,6 +64,9 @@ impl Service for CrudService {
     }
 }
 
+/// A route's pattern suffix and its service.
+pub(crate) type Route = (String, Arc<dyn Service>);
+
 /// The two routes of a resource, `("", collection)` and `("/{id}", item)`,
 /// with the model's operations they share.
 pub(crate) fn build_routes(
@@ -71,7 +74,7 @@ pub(crate) fn build_routes(
     backend: Arc<dyn Backend>,
     tables: Arc<Tables>,
     cursor_key: CursorKey,
-) -> (Arc<Crud>, Vec<(String, Arc<dyn Service>)>) {
+) -> (Arc<Crud>, Vec<Route>) {
     let offered_verbs = offered(resource.methods.as_deref(), &resource.exclude);
     let access: [Access; 7] =
         Method::ALL.map(|m| resource.access_for(if m == Method::Head { Method::Get } else { m }));

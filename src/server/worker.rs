@@ -91,7 +91,7 @@ impl Pool {
 
     pub(crate) fn submit(&self, job: Job) {
         let (lock, cv) = &*self.queue;
-        let mut q = crate::sync::lock(&lock);
+        let mut q = crate::sync::lock(lock);
         q.jobs.push_back(job);
         drop(q);
         cv.notify_one();
@@ -100,7 +100,7 @@ impl Pool {
     /// Lets the queued jobs finish, then joins every thread.
     pub(crate) fn shutdown(&self) {
         let (lock, cv) = &*self.queue;
-        crate::sync::lock(&lock).closed = true;
+        crate::sync::lock(lock).closed = true;
         cv.notify_all();
         let threads = std::mem::take(&mut *crate::sync::lock(&self.threads));
         for t in threads {
@@ -113,7 +113,7 @@ fn run(queue: &(Mutex<Queue>, Condvar), app: &AppState) {
     let (lock, cv) = queue;
     loop {
         let job = {
-            let mut q = crate::sync::lock(&lock);
+            let mut q = crate::sync::lock(lock);
             loop {
                 if let Some(job) = q.jobs.pop_front() {
                     break job;
@@ -121,7 +121,7 @@ fn run(queue: &(Mutex<Queue>, Condvar), app: &AppState) {
                 if q.closed {
                     return;
                 }
-                q = crate::sync::wait(&cv, q);
+                q = crate::sync::wait(cv, q);
             }
         };
         let Job {

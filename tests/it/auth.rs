@@ -4,12 +4,16 @@
 
 use std::time::Duration;
 
-use lightapi::auth::jwt;
+use lightapi::auth::ClaimsExt;
 use lightapi::auth::Credentials;
+use lightapi::auth::{unix_now, JwtConfig};
+use lightapi::config::JwtSecret;
 use lightapi::{Access, Field, Method, Model};
 use serde_json::{json, Map, Value};
 
-use crate::support::{token, Client, ExampleProcess, Resp, TempDir, TestServer, SECRET};
+use crate::support::{
+    sign_subject, token, Client, ExampleProcess, Resp, TempDir, TestServer, SECRET,
+};
 
 fn login_body(user: &str, password: &str) -> String {
     let body = json!({"username": user, "password": password}).to_string();
@@ -62,10 +66,10 @@ fn login_issues_tokens_that_open_protected_routes() {
     let body = r.json();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
-    let claims = jwt::verify(
+    let claims = JwtConfig::verify(
+        &JwtConfig::new(SECRET).unwrap(),
         body["token"].as_str().unwrap(),
-        &jwt::JwtConfig::new(SECRET).unwrap(),
-        jwt::unix_now(),
+        unix_now(),
     )
     .unwrap();
     assert_eq!(claims.sub(), Some("alice"));
@@ -108,8 +112,8 @@ fn login_failures_are_401_without_detail_of_why() {
 fn login_is_rate_limited_per_client_address() {
     let server = TestServer::start_with(
         |c| {
-            c.login_per_minute = 3;
-            c.login_per_hour = 100;
+            c.login.per_minute = 3;
+            c.login.per_hour = 100;
         },
         |app| app.login(validator),
     );
@@ -134,16 +138,16 @@ fn tokens_are_checked_at_the_door() {
         |app| app.register("/echo", Private),
     );
     let mut c = server.connect();
-    let now = jwt::unix_now();
+    let now = unix_now();
     let mut expired = Map::new();
     expired.insert("sub".into(), json!("a"));
     expired.insert("exp".into(), json!(now - 3600));
     let mut no_exp = Map::new();
     no_exp.insert("sub".into(), json!("a"));
     let cases = [
-        jwt::sign(&expired, SECRET),
-        jwt::sign(&no_exp, SECRET),
-        jwt::sign_subject(
+        JwtConfig::new(SECRET).unwrap().sign(&expired),
+        JwtConfig::new(SECRET).unwrap().sign(&no_exp),
+        sign_subject(
             "a",
             Duration::from_secs(60),
             now,
@@ -178,17 +182,16 @@ fn tokens_are_checked_at_the_door() {
 fn rotated_secrets_verify_and_the_first_signs() {
     let old = b"the-old-secret-the-old-secret-0123456".to_vec();
     let server = TestServer::start_with(
-        |c| c.jwt_secrets = vec![SECRET.to_vec(), old.clone()],
+        |c| {
+            c.jwt.secrets = vec![
+                JwtSecret::new(SECRET.to_vec()).unwrap(),
+                JwtSecret::new(old.clone()).unwrap(),
+            ]
+        },
         |app| app.login(validator).register("/echo", Private),
     );
     let mut c = server.connect();
-    let legacy = jwt::sign_subject(
-        "a",
-        Duration::from_secs(60),
-        jwt::unix_now(),
-        Map::new(),
-        &old,
-    );
+    let legacy = sign_subject("a", Duration::from_secs(60), unix_now(), Map::new(), &old);
     assert_eq!(
         c.get_with("/echo", &format!("Authorization: Bearer {legacy}\r\n"))
             .status,
@@ -199,7 +202,7 @@ fn rotated_secrets_verify_and_the_first_signs() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(jwt::verify(&t, &jwt::JwtConfig::new(SECRET).unwrap(), jwt::unix_now()).is_ok());
+    assert!(JwtConfig::verify(&JwtConfig::new(SECRET).unwrap(), &t, unix_now()).is_ok());
     server.stop();
 }
 
@@ -217,7 +220,7 @@ fn permissions_per_route_and_method() {
             Access::check(|claims, _req| claims.sub() != Some("mallory")),
         );
     let server = TestServer::start_with(
-        |c| c.database_url = url.clone(),
+        |c| c.database.url = url.parse().unwrap(),
         |app| app.register("/note", note),
     );
     let mut c = server.connect();
@@ -291,7 +294,7 @@ fn scoped_rows_cannot_be_reached_through_filters() {
         .filter_fields(&["title", "owner_id"])
         .search_fields(&["title"]);
     let server = TestServer::start_with(
-        |c| c.database_url = url.clone(),
+        |c| c.database.url = url.parse().unwrap(),
         |app| app.register("/doc", doc),
     );
     let mut c = server.connect();

@@ -22,7 +22,7 @@ impl Endpoint for Fast {
 #[test]
 fn slow_handlers_do_not_stall_other_connections() {
     let server = TestServer::start_with(
-        |c| c.workers = 4,
+        |c| c.server.workers = 4,
         |a| {
             a.register("/slow", Slow(Duration::from_secs(1)))
                 .register("/fast", Fast)
@@ -73,7 +73,7 @@ fn slow_handlers_do_not_stall_other_connections() {
 
 #[test]
 fn many_concurrent_clients_are_all_answered() {
-    let server = TestServer::start_with(|c| c.workers = 2, |a| a.register("/fast", Fast));
+    let server = TestServer::start_with(|c| c.server.workers = 2, |a| a.register("/fast", Fast));
     let addr = server.addr();
     let threads: Vec<_> = (0..16)
         .map(|i| {

@@ -4,9 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use lightapi::cors::Cors;
 use lightapi::middleware::{Middleware, RequestId, Timing};
-use lightapi::{ApiError, ConfigError, Field, Model, Request, Response};
+use lightapi::Cors;
+use lightapi::{ApiError, Field, Model, Request, Response};
 use serde_json::json;
 
 use crate::support::api::{database_url, Api};
@@ -146,7 +146,7 @@ fn credentials_echo_the_origin_and_never_pair_with_wildcard() {
     drop(api);
     // `*` with credentials refuses to start, in code and from the environment.
     let mut c = crate::support::config();
-    c.database_url = db.url.clone();
+    c.database.url = db.url.parse().unwrap();
     let err = TestServer::try_start(c, |app| {
         app.cors(Cors::new().allow_origin("*").allow_credentials(true))
     })
@@ -154,10 +154,10 @@ fn credentials_echo_the_origin_and_never_pair_with_wildcard() {
     assert!(
         matches!(
             err,
-            ConfigError::Invalid {
-                variable: "LIGHTAPI_CORS_ORIGINS",
+            lightapi::StartError::Declaration {
+                at: Some(ref at),
                 ..
-            }
+            } if at == "CORS"
         ),
         "{err}"
     );

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use lightapi::backend::PoolOptions;
+use lightapi::__private::backend::PoolOptions;
 
 use crate::support::crud_suite as suite;
 use crate::support::live_db::{FreshDb, Server};
@@ -29,8 +29,9 @@ crate::for_each_crud_case!(mysql_tests);
 /// statement that converts it; once converted it starts.
 #[test]
 fn a_space_padding_scope_column_stops_start_up() {
+    use lightapi::__private::crud::schema;
     use lightapi::backend::{write_with, Conn};
-    use lightapi::crud::ops::{self, CrudError};
+    use lightapi::error::CrudError;
     use lightapi::{Field, Model};
     let Some(fresh) = FreshDb::new(Server::Mysql) else {
         return;
@@ -49,8 +50,8 @@ fn a_space_padding_scope_column_stops_start_up() {
     let unscoped = Model::new("note")
         .field("owner_id", Field::text())
         .field("body", Field::text());
-    ops::ensure_table(&*db, &unscoped).unwrap();
-    let e = ops::ensure_table(&*db, &model).unwrap_err();
+    schema::ensure_table(&*db, &unscoped).unwrap();
+    let e = schema::ensure_table(&*db, &model).unwrap_err();
     assert!(matches!(e, CrudError::Schema { .. }), "{e:?}");
     let text = e.to_string();
     assert!(
@@ -58,6 +59,6 @@ fn a_space_padding_scope_column_stops_start_up() {
         "{text}"
     );
     run("ALTER TABLE note CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin");
-    ops::ensure_table(&*db, &model).unwrap();
+    schema::ensure_table(&*db, &model).unwrap();
     db.close();
 }

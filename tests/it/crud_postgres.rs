@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use lightapi::backend::PoolOptions;
+use lightapi::__private::backend::PoolOptions;
 
 use crate::support::crud_suite as suite;
 use crate::support::live_db::{FreshDb, Server};

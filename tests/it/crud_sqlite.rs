@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use lightapi::backend::{connect, Backend, PoolOptions};
+use lightapi::__private::backend::{connect, PoolOptions};
+use lightapi::backend::Backend;
 
 use crate::support::crud_suite as suite;
 use crate::support::TempDir;
@@ -60,16 +61,16 @@ fn memory_database_runs_the_suite() {
 
 #[test]
 fn data_survives_reopening_the_file() {
-    use lightapi::crud::{ops, validate};
+    use lightapi::__private::crud::{ops, schema, validate};
     use lightapi::model::{Field, Model};
     let db = TempDb::new("reopen");
     let m = Model::new("person").field("name", Field::text());
-    ops::ensure_table(&*db.backend, &m).unwrap();
+    schema::ensure_table(&*db.backend, &m).unwrap();
     let row = validate::validate_create(&m, &serde_json::json!({"name": "Ada"})).unwrap();
     let created = ops::create(&*db.backend, &m, row, None).unwrap();
     db.backend.close();
     let again = connect(&db.url, &PoolOptions::default()).unwrap();
-    ops::ensure_table(&*again, &m).unwrap();
+    schema::ensure_table(&*again, &m).unwrap();
     let got = ops::get(&*again, &m, created.id, None).unwrap().unwrap();
     assert_eq!(got, created);
     again.close();

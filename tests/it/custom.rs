@@ -1,5 +1,6 @@
 //! Custom endpoints (SPEC §4) and authentication (SPEC §5) over the wire.
 
+use lightapi::auth::ClaimsExt;
 use lightapi::{Access, ApiError, Endpoint, HandlerResult, Method, Request, Response, StatusCode};
 use serde_json::json;
 
@@ -223,10 +224,10 @@ fn bad_token_is_401_invalid_token() {
     let mut c = s.connect();
     let good = token("alice", false);
     let forged = format!("{}x", &good[..good.len() - 1]);
-    let wrong_key = lightapi::auth::jwt::sign_subject(
+    let wrong_key = crate::support::sign_subject(
         "alice",
         std::time::Duration::from_secs(60),
-        lightapi::auth::jwt::unix_now(),
+        lightapi::auth::unix_now(),
         Default::default(),
         b"another-secret-that-is-long-enough-000000",
     );

@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lightapi::{Config, Field, LogLevel, Model};
+use lightapi::{Config, Field, Model};
 
 use crate::support::live_db::{FreshDb, Server};
-use crate::support::{eventually, token, Client, Resp, TempDir, TestServer, SECRET};
+use crate::support::{eventually, token, Client, Resp, TempDir, TestServer};
 
 #[derive(Default)]
 struct ProxyState {
@@ -99,15 +99,11 @@ fn person() -> Model {
 
 /// The configuration of the servers here: the test secret, no logs.
 fn outage_config(database_url: String) -> Config {
-    Config {
-        port: 0,
-        database_url,
-        database_pool: 4,
-        jwt_secrets: vec![SECRET.to_vec()],
-        log_level: LogLevel::Off,
-        workers: 2,
-        ..Config::default()
-    }
+    let mut c = crate::support::config_on(&database_url);
+    c.database.pool = 4;
+    c.server.workers = 2;
+    c.server.reactors = Config::default().server.reactors;
+    c
 }
 
 /// The server with `/person` on `fresh`, reached through `proxy`.
@@ -115,7 +111,7 @@ fn start_through(
     fresh: &FreshDb,
     server: Server,
     proxy: &Proxy,
-) -> Result<TestServer, lightapi::ConfigError> {
+) -> Result<TestServer, lightapi::StartError> {
     let url = fresh
         .url
         .replacen(&server.address(), &proxy.addr.to_string(), 1);
@@ -253,15 +249,11 @@ fn mysql_start_without_database_then_recover() {
 #[test]
 fn an_unopenable_sqlite_file_stops_start_up() {
     let dir = TempDir::new("unopenable");
-    let config = Config {
-        port: 0,
-        // A directory, not a database file.
-        database_url: format!("sqlite://{}", dir.path().display()),
-        jwt_secrets: vec![SECRET.to_vec()],
-        log_level: LogLevel::Off,
-        ..Config::default()
-    };
+    // A directory, not a database file.
+    let mut config = crate::support::config_on(&format!("sqlite://{}", dir.path().display()));
+    config.server.workers = Config::default().server.workers;
+    config.server.reactors = Config::default().server.reactors;
     let e = TestServer::try_start(config, |app| app.register("/person", person()))
         .expect_err("start-up fails");
-    assert!(matches!(e, lightapi::ConfigError::Database { .. }), "{e:?}");
+    assert!(matches!(e, lightapi::StartError::Database { .. }), "{e:?}");
 }

@@ -37,32 +37,35 @@ fn replay(target: &str, check: fn(&[u8])) {
 
 #[test]
 fn parse_head_seeds_hold_their_invariants() {
-    replay("parse_head", lightapi::__fuzz::check_parse_head);
+    replay("parse_head", lightapi::__private::fuzz::check_parse_head);
 }
 
 #[test]
 fn chunked_seeds_agree_with_the_reference_decoder() {
-    replay("chunked", lightapi::__fuzz::check_chunked);
+    replay("chunked", lightapi::__private::fuzz::check_chunked);
 }
 
 #[test]
 fn route_match_seeds_hold_their_invariants() {
-    replay("route_match", lightapi::__fuzz::check_route_match);
+    replay("route_match", lightapi::__private::fuzz::check_route_match);
 }
 
 #[test]
 fn query_params_seeds_hold_their_invariants() {
-    replay("query_params", lightapi::__fuzz::check_query_params);
+    replay(
+        "query_params",
+        lightapi::__private::fuzz::check_query_params,
+    );
 }
 
 #[test]
 fn jwt_verify_seeds_hold_their_invariants() {
-    replay("jwt_verify", lightapi::__fuzz::check_jwt_verify);
+    replay("jwt_verify", lightapi::__private::fuzz::check_jwt_verify);
 }
 
 #[test]
 fn conn_bytes_seeds_get_one_response_per_request() {
-    replay("conn_bytes", lightapi::__fuzz::check_conn_bytes);
+    replay("conn_bytes", lightapi::__private::fuzz::check_conn_bytes);
 }
 
 /// Fuzzing finding (`route_match`): when the route the trie prefers has a
@@ -71,7 +74,7 @@ fn conn_bytes_seeds_get_one_response_per_request() {
 /// decoding), and answers "not found" only when none does.
 #[test]
 fn preferred_route_with_undecodable_parameter_falls_back() {
-    let mut r = lightapi::router::Router::new();
+    let mut r = lightapi::__private::router::Router::new();
     r.insert("/f/{m}", 1).unwrap();
     r.insert("/{a}/%02", 2).unwrap();
     r.insert("/{a}/%zz", 3).unwrap();

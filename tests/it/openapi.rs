@@ -190,7 +190,7 @@ fn list_parameters_cover_filters_ordering_and_pagination() {
     assert_eq!(param(list, "page_size")["schema"]["default"], 20);
     assert_eq!(
         param(list, "page")["schema"]["maximum"],
-        json!(lightapi::crud::query::max_page(200))
+        json!(lightapi::__private::crud::query::max_page(200))
     );
     for field in ["id", "title", "price", "stock", "created"] {
         for op in [

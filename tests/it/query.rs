@@ -339,7 +339,7 @@ fn whitelist_rejections(url: &str) {
         api.assert_rejects(&format!("{path}?{query}"), param);
     }
     // The largest page documented is accepted.
-    let most = lightapi::crud::query::max_page(20);
+    let most = lightapi::__private::crud::query::max_page(20);
     api.get_ok(&format!("{path}?page={most}"));
     api.assert_rejects(&format!("{path}?page={}", most + 1), "page");
     // A resource without search fields refuses `search`.

@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Barrier};
 
-use lightapi::backend::{read_with, PoolOptions, Value};
+use lightapi::__private::backend::PoolOptions;
+use lightapi::backend::{read_with, Value};
 use lightapi::model::FieldType;
 
 use crate::support::live_db::{FreshDb, Server};

@@ -144,7 +144,7 @@ fn stopping_closes_the_database_cleanly() {
     let url = dir.sqlite_url("close.db");
     let model = || lightapi::Model::new("note").field("text", lightapi::Field::text());
     let server = TestServer::start_with(
-        |c| c.database_url = url.clone(),
+        |c| c.database.url = url.parse().unwrap(),
         |a| a.register("/note", model()),
     );
     let mut c = server.connect();
@@ -164,7 +164,7 @@ fn stopping_closes_the_database_cleanly() {
         "the WAL is checkpointed and removed at shutdown"
     );
     let server = TestServer::start_with(
-        |c| c.database_url = url.clone(),
+        |c| c.database.url = url.parse().unwrap(),
         |a| a.register("/note", model()),
     );
     let mut c = server.connect();

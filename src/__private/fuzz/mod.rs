@@ -25,12 +25,13 @@ use crate::router::Router;
 
 /// Small limits, so that short fuzz inputs reach every limit.
 pub fn tiny_limits() -> Limits {
-    let mut limits = Limits::default();
-    limits.max_head_bytes = 256;
-    limits.max_body_bytes = 512;
-    limits.max_headers = 8;
-    limits.max_uri_bytes = 64;
-    limits
+    Limits {
+        max_head_bytes: 256,
+        max_body_bytes: 512,
+        max_headers: 8,
+        max_uri_bytes: 64,
+        ..Limits::default()
+    }
 }
 
 /// `parse_head` under the default and the tiny limits: no panic; a parsed

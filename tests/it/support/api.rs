@@ -63,9 +63,9 @@ impl Api {
     ) -> Api {
         let server = TestServer::start_with(
             |c| {
-                c.database_url = database_url.to_string();
-                c.workers = 2;
-                c.reactors = 1;
+                c.database.url = database_url.parse().unwrap();
+                c.server.workers = 2;
+                c.server.reactors = 1;
                 tweak(c);
             },
             build,

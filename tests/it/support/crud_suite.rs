@@ -29,11 +29,12 @@ macro_rules! for_each_crud_case {
 
 use std::sync::{Arc, Barrier};
 
-use lightapi::backend::sql::{Filter, FilterOp, Keyset, ListQuery, Order};
+use lightapi::__private::backend::sql::{Filter, FilterOp, Keyset, ListQuery, Order, Scope};
+use lightapi::__private::crud::ops::{self, scope_for, Precondition};
+use lightapi::__private::crud::schema;
+use lightapi::__private::crud::validate::{validate_create, validate_patch, validate_replace};
 use lightapi::backend::{write_with, Backend, BackendError, ConflictKind, Dialect, Value};
-use lightapi::crud::ops::{self, scope_for, Precondition};
-use lightapi::crud::validate::{validate_create, validate_patch, validate_replace};
-use lightapi::crud::{CrudError, Scope};
+use lightapi::error::CrudError;
 use lightapi::model::{Field, Model};
 use serde_json::{json, Value as Json};
 
@@ -48,7 +49,7 @@ fn person(name: &str) -> Model {
 
 fn setup(db: &Arc<dyn Backend>, model: &Model) {
     model.check().unwrap();
-    ops::ensure_table(&**db, model).unwrap();
+    schema::ensure_table(&**db, model).unwrap();
 }
 
 fn create(db: &Arc<dyn Backend>, model: &Model, body: Json) -> Result<ops::Record, CrudError> {
@@ -144,7 +145,7 @@ pub fn defaults_ids_and_write_only(db: Arc<dyn Backend>) {
     // The write-only field still changes the ETag.
     let before = ops::get(&*db, &m, a.id, None).unwrap().unwrap();
     let patch = validate_patch(&m, &json!({"password_hash": "h2"})).unwrap();
-    let after = ops::patch(&*db, &m, a.id, patch, Precondition::None, None).unwrap();
+    let after = ops::update(&*db, &m, a.id, patch, Precondition::None, None).unwrap();
     assert_ne!(before.etag, after.etag);
     assert_eq!(before.fields, after.fields);
 }
@@ -163,7 +164,7 @@ pub fn unique_violation_is_a_conflict_on_the_field(db: Arc<dyn Backend>) {
     );
     let b = create(&db, &m, json!({"name": "Bob", "email": "bob@x"})).unwrap();
     let patch = validate_patch(&m, &json!({"email": "ada@x"})).unwrap();
-    let e = ops::patch(&*db, &m, b.id, patch, Precondition::None, None).unwrap_err();
+    let e = ops::update(&*db, &m, b.id, patch, Precondition::None, None).unwrap_err();
     assert!(matches!(e, CrudError::Conflict { .. }), "{e:?}");
     assert_eq!(
         ops::list(&*db, &m, &ListQuery::default(), None)
@@ -179,8 +180,8 @@ pub fn foreign_key_violation_is_a_conflict(db: Arc<dyn Backend>) {
         .field("name", Field::text())
         .field("team", Field::integer().references(team.name()));
     lightapi::model::check_models(&[team.clone(), member.clone()]).unwrap();
-    ops::ensure_table(&*db, &team).unwrap();
-    ops::ensure_table(&*db, &member).unwrap();
+    schema::ensure_table(&*db, &team).unwrap();
+    schema::ensure_table(&*db, &member).unwrap();
     let t = create(&db, &team, json!({"name": "red"})).unwrap();
     create(&db, &member, json!({"name": "a", "team": t.id})).unwrap();
     let e = create(&db, &member, json!({"name": "b", "team": t.id + 99})).unwrap_err();
@@ -212,19 +213,19 @@ pub fn if_match_mismatch_writes_nothing(db: Arc<dyn Backend>) {
     let a = create(&db, &m, json!({"name": "Ada", "email": "ada@x"})).unwrap();
     let stale = Precondition::IfMatch(vec!["\"0000\"".into()]);
     let patch = validate_patch(&m, &json!({"name": "Eve"})).unwrap();
-    let e = ops::patch(&*db, &m, a.id, patch.clone(), stale.clone(), None).unwrap_err();
+    let e = ops::update(&*db, &m, a.id, patch.clone(), stale.clone(), None).unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
     let put = validate_replace(&m, &json!({"name": "Eve", "email": "eve@x"})).unwrap();
-    let e = ops::replace(&*db, &m, a.id, put, stale.clone(), None).unwrap_err();
+    let e = ops::update(&*db, &m, a.id, put, stale.clone(), None).unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
     let e = ops::delete(&*db, &m, a.id, stale, None).unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
     assert_eq!(ops::get(&*db, &m, a.id, None).unwrap().unwrap(), a);
     // Weak tags never match; `*` and the current tag do.
     let weak = Precondition::IfMatch(vec![format!("W/{}", a.etag)]);
-    let e = ops::patch(&*db, &m, a.id, patch.clone(), weak, None).unwrap_err();
+    let e = ops::update(&*db, &m, a.id, patch.clone(), weak, None).unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
-    let ok = ops::patch(
+    let ok = ops::update(
         &*db,
         &m,
         a.id,
@@ -236,10 +237,10 @@ pub fn if_match_mismatch_writes_nothing(db: Arc<dyn Backend>) {
     assert_eq!(ok.fields["name"], json!("Eve"));
     let star = Precondition::IfMatch(vec!["*".into()]);
     ops::delete(&*db, &m, a.id, star.clone(), None).unwrap();
-    assert_eq!(
+    assert!(matches!(
         ops::delete(&*db, &m, a.id, star, None).unwrap_err(),
-        CrudError::NotFound
-    );
+        CrudError::NotFound { .. }
+    ));
 }
 
 pub fn replace_resets_and_patch_keeps(db: Arc<dyn Backend>) {
@@ -250,22 +251,22 @@ pub fn replace_resets_and_patch_keeps(db: Arc<dyn Backend>) {
     setup(&db, &m);
     let a = create(&db, &m, json!({"title": "t", "note": "n", "stars": 5})).unwrap();
     let p = validate_patch(&m, &json!({"title": "t2"})).unwrap();
-    let r = ops::patch(&*db, &m, a.id, p, Precondition::None, None).unwrap();
+    let r = ops::update(&*db, &m, a.id, p, Precondition::None, None).unwrap();
     assert_eq!(r.fields["note"], json!("n"));
     assert_eq!(r.fields["stars"], json!(5));
     let p = validate_patch(&m, &json!({"note": null})).unwrap();
-    let r = ops::patch(&*db, &m, a.id, p, Precondition::None, None).unwrap();
+    let r = ops::update(&*db, &m, a.id, p, Precondition::None, None).unwrap();
     assert_eq!(r.fields["note"], Json::Null);
     let put = validate_replace(&m, &json!({"title": "t3", "note": "x"})).unwrap();
-    let r = ops::replace(&*db, &m, a.id, put, Precondition::None, None).unwrap();
+    let r = ops::update(&*db, &m, a.id, put, Precondition::None, None).unwrap();
     assert_eq!(r.fields["stars"], json!(3));
     let empty = validate_patch(&m, &json!({})).unwrap();
-    let same = ops::patch(&*db, &m, a.id, empty.clone(), Precondition::None, None).unwrap();
+    let same = ops::update(&*db, &m, a.id, empty.clone(), Precondition::None, None).unwrap();
     assert_eq!(same, r);
-    assert_eq!(
-        ops::patch(&*db, &m, a.id + 1000, empty, Precondition::None, None).unwrap_err(),
-        CrudError::NotFound
-    );
+    assert!(matches!(
+        ops::update(&*db, &m, a.id + 1000, empty, Precondition::None, None).unwrap_err(),
+        CrudError::NotFound { .. }
+    ));
 }
 
 pub fn versioned_models_lock_optimistically(db: Arc<dyn Backend>) {
@@ -276,18 +277,18 @@ pub fn versioned_models_lock_optimistically(db: Arc<dyn Backend>) {
     let a = create(&db, &m, json!({"title": "a"})).unwrap();
     assert_eq!(a.fields["version"], json!(1));
     let p = validate_patch(&m, &json!({"title": "b", "version": 1})).unwrap();
-    let b = ops::patch(&*db, &m, a.id, p, Precondition::None, None).unwrap();
+    let b = ops::update(&*db, &m, a.id, p, Precondition::None, None).unwrap();
     assert_eq!(b.fields["version"], json!(2));
     let stale = validate_patch(&m, &json!({"title": "c", "version": 1})).unwrap();
     assert_eq!(
-        ops::patch(&*db, &m, a.id, stale, Precondition::None, None).unwrap_err(),
+        ops::update(&*db, &m, a.id, stale, Precondition::None, None).unwrap_err(),
         CrudError::VersionConflict { current: 2 }
     );
     let put = validate_replace(&m, &json!({"title": "d"})).unwrap();
-    let d = ops::replace(&*db, &m, a.id, put, Precondition::None, None).unwrap();
+    let d = ops::update(&*db, &m, a.id, put, Precondition::None, None).unwrap();
     assert_eq!(d.fields["version"], json!(3));
     let empty = validate_patch(&m, &json!({})).unwrap();
-    let e = ops::patch(&*db, &m, a.id, empty, Precondition::None, None).unwrap();
+    let e = ops::update(&*db, &m, a.id, empty, Precondition::None, None).unwrap();
     assert_eq!(e.fields["version"], json!(4));
 }
 
@@ -299,7 +300,7 @@ pub fn require_if_match_is_enforced(db: Arc<dyn Backend>) {
     let a = create(&db, &m, json!({"title": "a"})).unwrap();
     let p = validate_patch(&m, &json!({"title": "b"})).unwrap();
     assert_eq!(
-        ops::patch(&*db, &m, a.id, p.clone(), Precondition::None, None).unwrap_err(),
+        ops::update(&*db, &m, a.id, p.clone(), Precondition::None, None).unwrap_err(),
         CrudError::PreconditionRequired
     );
     assert_eq!(
@@ -308,15 +309,15 @@ pub fn require_if_match_is_enforced(db: Arc<dyn Backend>) {
     );
     // A row that does not exist is 404 whether or not If-Match was sent.
     let missing = a.id + 1000;
-    assert_eq!(
+    assert!(matches!(
         ops::delete(&*db, &m, missing, Precondition::None, None).unwrap_err(),
-        CrudError::NotFound
-    );
-    assert_eq!(
-        ops::patch(&*db, &m, missing, p.clone(), Precondition::None, None).unwrap_err(),
-        CrudError::NotFound
-    );
-    ops::patch(&*db, &m, a.id, p, Precondition::IfMatch(vec![a.etag]), None).unwrap();
+        CrudError::NotFound { .. }
+    ));
+    assert!(matches!(
+        ops::update(&*db, &m, missing, p.clone(), Precondition::None, None).unwrap_err(),
+        CrudError::NotFound { .. }
+    ));
+    ops::update(&*db, &m, a.id, p, Precondition::IfMatch(vec![a.etag]), None).unwrap();
     // Nothing was written by the refused requests.
     assert_eq!(ops::count(&*db, &m, &[], None).unwrap(), 1);
 }
@@ -333,14 +334,14 @@ pub fn concurrent_first_starts_create_the_table_once(db: Arc<dyn Backend>) {
             let (db, m, barrier) = (Arc::clone(&db), Arc::clone(&m), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
-                ops::ensure_table(&*db, &m)
+                schema::ensure_table(&*db, &m)
             })
         })
         .collect();
     for h in handles {
         h.join().unwrap().unwrap();
     }
-    ops::ensure_table(&*db, &m).unwrap();
+    schema::ensure_table(&*db, &m).unwrap();
     create(&db, &m, json!({"name": "a", "email": "a@x", "age": 3})).unwrap();
     assert_eq!(ops::count(&*db, &m, &[], None).unwrap(), 1);
 }
@@ -395,7 +396,7 @@ pub fn concurrent_if_match_patches_have_one_winner(db: Arc<dyn Backend>) {
             std::thread::spawn(move || {
                 let p = validate_patch(&m, &json!({"name": format!("writer {t}")})).unwrap();
                 barrier.wait();
-                ops::patch(&*db, &m, a.id, p, Precondition::IfMatch(vec![tag]), None)
+                ops::update(&*db, &m, a.id, p, Precondition::IfMatch(vec![tag]), None)
             })
         })
         .collect();
@@ -416,9 +417,9 @@ pub fn table_mismatch_is_detected(db: Arc<dyn Backend>) {
     let ddl = format!("CREATE TABLE {name} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, age TEXT)");
     write_with(&*db, move |c| c.execute(&ddl, &[])).unwrap();
     let ok = Model::new(&name).field("name", Field::text());
-    ops::ensure_table(&*db, &ok).unwrap();
+    schema::ensure_table(&*db, &ok).unwrap();
     let missing = ok.clone().field("email", Field::text());
-    let e = ops::ensure_table(&*db, &missing).unwrap_err();
+    let e = schema::ensure_table(&*db, &missing).unwrap_err();
     let CrudError::Schema { message } = e else {
         panic!("{e:?}")
     };
@@ -427,19 +428,19 @@ pub fn table_mismatch_is_detected(db: Arc<dyn Backend>) {
         "{message}"
     );
     let wrong_type = ok.clone().field("age", Field::integer().nullable());
-    let CrudError::Schema { message } = ops::ensure_table(&*db, &wrong_type).unwrap_err() else {
+    let CrudError::Schema { message } = schema::ensure_table(&*db, &wrong_type).unwrap_err() else {
         panic!()
     };
     assert!(message.contains("age"), "{message}");
     let nullable = Model::new(&name).field("name", Field::text().nullable());
     assert!(matches!(
-        ops::ensure_table(&*db, &nullable),
+        schema::ensure_table(&*db, &nullable),
         Err(CrudError::Schema { .. })
     ));
     // A second ensure of a table it created is a no-op.
     let fresh = person(&unique("person")).versioned();
-    ops::ensure_table(&*db, &fresh).unwrap();
-    ops::ensure_table(&*db, &fresh).unwrap();
+    schema::ensure_table(&*db, &fresh).unwrap();
+    schema::ensure_table(&*db, &fresh).unwrap();
 }
 
 pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
@@ -458,11 +459,11 @@ pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
 
     assert!(ops::get(&*db, &m, b.id, Some(&alice)).unwrap().is_none());
     let p = validate_patch(&m, &json!({"title": "stolen"})).unwrap();
-    assert_eq!(
-        ops::patch(&*db, &m, b.id, p.clone(), Precondition::None, Some(&alice)).unwrap_err(),
-        CrudError::NotFound
-    );
-    assert_eq!(
+    assert!(matches!(
+        ops::update(&*db, &m, b.id, p.clone(), Precondition::None, Some(&alice)).unwrap_err(),
+        CrudError::NotFound { .. }
+    ));
+    assert!(matches!(
         ops::delete(
             &*db,
             &m,
@@ -471,8 +472,8 @@ pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
             Some(&alice)
         )
         .unwrap_err(),
-        CrudError::NotFound
-    );
+        CrudError::NotFound { .. }
+    ));
     assert_eq!(
         ops::list(&*db, &m, &ListQuery::default(), Some(&alice))
             .unwrap()

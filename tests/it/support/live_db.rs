@@ -9,7 +9,8 @@
 use std::io::Write as _;
 use std::sync::Arc;
 
-use lightapi::backend::{connect, write_with, Backend, PoolOptions};
+use lightapi::__private::backend::{connect, PoolOptions};
+use lightapi::backend::{write_with, Backend};
 
 /// Which server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,8 +22,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use lightapi::auth::jwt;
-use lightapi::{Access, Config, Endpoint, HandlerResult, LogLevel, Method, Request};
+use lightapi::auth::ClaimsExt;
+use lightapi::auth::{unix_now, JwtConfig};
+use lightapi::config::{Config, JwtSecret, LogLevel};
+use lightapi::{Access, Endpoint, HandlerResult, Method, Request};
 use serde_json::{json, Map, Value};
 
 pub use client::{Client, Resp};
@@ -34,14 +36,34 @@ pub const SECRET: &[u8] = b"integration-test-secret-0123456789abcdef";
 
 /// A quiet configuration on 127.0.0.1:0 with a known secret.
 pub fn config() -> Config {
-    Config {
-        port: 0,
-        log_level: LogLevel::Off,
-        jwt_secrets: vec![SECRET.to_vec()],
-        workers: 4,
-        reactors: 2,
-        ..Config::default()
-    }
+    let mut c = Config::default();
+    c.server.port = 0;
+    c.server.workers = 4;
+    c.server.reactors = 2;
+    c.log = LogLevel::Off;
+    c.jwt.secrets = vec![JwtSecret::new(SECRET.to_vec()).unwrap()];
+    c
+}
+
+/// [`config`] on the database at `url`.
+pub fn config_on(url: &str) -> Config {
+    let mut c = config();
+    c.database.url = url.parse().unwrap();
+    c
+}
+
+/// A token for `subject` signed with `secret` (at least 32 bytes), valid
+/// for `ttl` from `now`, with `extra` claims.
+pub fn sign_subject(
+    subject: &str,
+    ttl: Duration,
+    now: u64,
+    extra: Map<String, Value>,
+    secret: &[u8],
+) -> String {
+    JwtConfig::new(secret)
+        .unwrap()
+        .sign_subject(subject, ttl, now, extra)
 }
 
 /// A valid token for `subject`, admin or not.
@@ -50,13 +72,7 @@ pub fn token(subject: &str, admin: bool) -> String {
     if admin {
         extra.insert("is_admin".into(), Value::Bool(true));
     }
-    jwt::sign_subject(
-        subject,
-        Duration::from_secs(600),
-        jwt::unix_now(),
-        extra,
-        SECRET,
-    )
+    sign_subject(subject, Duration::from_secs(600), unix_now(), extra, SECRET)
 }
 
 /// `base` made unique in this process and run: `<base>_<pid>_<n>` (table

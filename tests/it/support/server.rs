@@ -11,7 +11,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use lightapi::{Config, ConfigError, LightApi, ServerHandle};
+use lightapi::config::Config;
+use lightapi::{LightApi, ServerHandle, StartError};
 
 use super::{config, eventually, token, Client, SECRET};
 
@@ -43,7 +44,7 @@ impl TestServer {
     pub fn try_start(
         config: Config,
         build: impl FnOnce(LightApi) -> LightApi,
-    ) -> Result<TestServer, ConfigError> {
+    ) -> Result<TestServer, StartError> {
         let handle = build(LightApi::with_config(config)).start()?;
         Ok(TestServer {
             addr: handle.local_addr(),

@@ -11,10 +11,12 @@ pub fn read_only_resource_offers_only_get(tdb: &dyn TestDb) {
     let m = Model::new(&db.table("catalog")).field("title", Field::text());
     // Seed one row through the library, since the API cannot write.
     {
-        let backend = lightapi::backend::connect(&db.url, &Default::default()).unwrap();
-        lightapi::crud::ops::ensure_table(&*backend, &m).unwrap();
-        let row = lightapi::crud::validate::validate_create(&m, &json!({"title": "Book"})).unwrap();
-        lightapi::crud::ops::create(&*backend, &m, row, None).unwrap();
+        let backend = lightapi::__private::backend::connect(&db.url, &Default::default()).unwrap();
+        lightapi::__private::crud::schema::ensure_table(&*backend, &m).unwrap();
+        let row =
+            lightapi::__private::crud::validate::validate_create(&m, &json!({"title": "Book"}))
+                .unwrap();
+        lightapi::__private::crud::ops::create(&*backend, &m, row, None).unwrap();
         backend.close();
     }
     let resource = m.into_resource().methods(&[Method::Get]);
@@ -89,12 +91,10 @@ impl Endpoint for StampedPost {
             .and_then(Json::as_str)
             .is_some_and(|t| t.trim().is_empty())
         {
-            return Err(ApiError::Validation {
-                errors: vec![FieldError {
-                    field: "title".into(),
-                    message: "must not be blank".into(),
-                }],
-            });
+            return Err(ApiError::validation(vec![FieldError {
+                field: "title".into(),
+                message: "must not be blank".into(),
+            }]));
         }
         let sub = req.claims().and_then(|c| c.sub()).unwrap_or("").to_owned();
         obj.insert("created_by".into(), json!(sub));
@@ -204,7 +204,7 @@ struct Undeclared;
 
 impl Endpoint for Undeclared {
     fn post(&self, _req: &Request) -> HandlerResult {
-        Err(ApiError::Forbidden)
+        Err(lightapi::auth::AuthError::Forbidden.into())
     }
 }
 

@@ -31,16 +31,17 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use lightapi::auth::jwt::{sign_subject, unix_now};
+use lightapi::auth::unix_now;
 use lightapi::backend::{read_with, Value};
+use lightapi::config::Config;
 use lightapi::model::FieldType;
+use lightapi::prelude::{BackendExt, ClaimsExt, ResourceExt};
 use lightapi::{
-    Access, ApiError, Config, Endpoint, Field, FieldError, HandlerResult, LightApi, LogLevel,
-    Method, Model, Request,
+    Access, ApiError, Endpoint, Field, FieldError, HandlerResult, LightApi, Method, Model, Request,
 };
 use serde_json::{json, Value as Json};
 
-use super::{Client, Resp, TestServer, SECRET};
+use super::{sign_subject, Client, Resp, TestServer, SECRET};
 
 mod access;
 mod routes;
@@ -187,15 +188,9 @@ pub struct Server {
 
 /// The suite's configuration for `db`: port 0, the test secret, no logs.
 pub fn config(db: &TestDatabase) -> Config {
-    Config {
-        port: 0,
-        database_url: db.url.clone(),
-        jwt_secrets: vec![SECRET.to_vec()],
-        log_level: LogLevel::Off,
-        workers: 4,
-        reactors: 1,
-        ..Config::default()
-    }
+    let mut c = crate::support::config_on(&db.url);
+    c.server.reactors = 1;
+    c
 }
 
 impl Server {
