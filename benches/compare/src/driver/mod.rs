@@ -14,6 +14,7 @@ mod runner;
 mod servers;
 mod sysinfo;
 mod workloads;
+mod wrk;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -30,6 +31,10 @@ use workloads::Workload;
 const DEFAULT_DELETE_RATE: f64 = 50_000.0;
 
 pub fn main(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{}", options::USAGE);
+        return Ok(());
+    }
     let opts = Options::parse(args)?;
     preflight(&opts)?;
     let mut report = Report {
@@ -80,6 +85,9 @@ fn preflight(opts: &Options) -> Result<(), String> {
              cargo build --release --example bench --features postgres,mysql (or run benches/compare/run.sh)",
             opts.lightapi.display()
         ));
+    }
+    if opts.client == "wrk" && !wrk::available() {
+        return Err("--client wrk: wrk is not installed (apt-get install wrk)".into());
     }
     if opts.server_cpu == opts.client_cpu {
         println!(
@@ -363,7 +371,11 @@ fn measure_all(
                     ));
                 }
                 *unique += 1;
-                let outcome = runner::measure(&e.server, w, opts, &ids, *unique * 10_000_000_000);
+                let outcome = if section == Section::Http && opts.client == "wrk" {
+                    wrk::measure(&e.server, w, opts)
+                } else {
+                    runner::measure(&e.server, w, opts, &ids, *unique * 10_000_000_000)
+                };
                 if !e.server.observe() {
                     return Err(format!(
                         "{} died during {}; its log:\n{}",

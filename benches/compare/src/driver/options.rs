@@ -62,13 +62,16 @@ pub struct Options {
     pub delete_rate: Option<f64>,
     /// Run the functional check only.
     pub check_only: bool,
+    /// The HTTP-only workloads' client: the project's `loadgen` (`own`) or
+    /// `wrk`.
+    pub client: String,
 }
 
-const USAGE: &str =
+pub const USAGE: &str =
     "usage: lightapi-compare [--rounds N] [--warmup SECS] [--duration SECS] [--conns N]
   [--sections http,sqlite,postgres,mysql] [--peers actix,axum,may] [--workloads SUBSTR,…]
   [--lightapi PATH] [--postgres-url URL] [--mysql-url URL] [--out FILE.json]
-  [--server-cpu N] [--client-cpu N] [--delete-rate N] [--check-only]
+  [--server-cpu N] [--client-cpu N] [--delete-rate N] [--client own|wrk] [--check-only]
 Each flag's default can also be set as LIGHTAPI_CMP_<FLAG> (e.g. LIGHTAPI_CMP_ROUNDS=5).";
 
 fn list(v: &str) -> Vec<String> {
@@ -116,6 +119,7 @@ impl Options {
             client_cpu: "1".into(),
             delete_rate: None,
             check_only: false,
+            client: "own".into(),
         };
         // Variables first, then flags over them.
         let mut pairs: Vec<(String, String)> = Vec::new();
@@ -183,6 +187,12 @@ impl Options {
                 "out" => o.out = PathBuf::from(v),
                 "server-cpu" => o.server_cpu = v,
                 "client-cpu" => o.client_cpu = v,
+                "client" => {
+                    if v != "own" && v != "wrk" {
+                        return Err(format!("--client {v}: own or wrk"));
+                    }
+                    o.client = v;
+                }
                 "delete-rate" => o.delete_rate = Some(number::<f64>(&flag, &v)?.max(1.0)),
                 other => return Err(format!("unknown flag --{other}\n{USAGE}")),
             }

@@ -83,10 +83,22 @@ pub fn collect(opts: &Options) -> Value {
         "peer_crates": crate_versions(),
         "load_average_at_start": load_average(),
         "pinning": format!("each server: taskset -c {}; load generator: taskset -c {}", opts.server_cpu, opts.client_cpu),
-        "load_generator": format!(
-            "lightapi-compare loadgen: 1 thread, mio, {} keep-alive connections, closed loop (like wrk -t1 -c{})",
-            opts.conns, opts.conns
-        ),
+        "load_generator": if opts.client == "wrk" {
+            format!(
+                "plaintext/json/pipelined: {} -t1 -c{} --latency (warm-up run, then measured run); database workloads: lightapi-compare loadgen (1 thread, mio, {} keep-alive connections, closed loop)",
+                command("wrk", &["--version"]).or_else(|| Command::new("wrk").arg("--version").output().ok().map(|o| {
+                        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+                        let first = text.lines().next().unwrap_or("wrk");
+                        first.split(" Copyright").next().unwrap_or(first).trim().to_string()
+                    })).unwrap_or_else(|| "wrk".into()),
+                opts.conns, opts.conns
+            )
+        } else {
+            format!(
+                "lightapi-compare loadgen: 1 thread, mio, {} keep-alive connections, closed loop (like wrk -t1 -c{})",
+                opts.conns, opts.conns
+            )
+        },
         "rounds": opts.rounds,
         "warmup_s": opts.warmup.as_secs_f64(),
         "measured_s": opts.duration.as_secs_f64(),

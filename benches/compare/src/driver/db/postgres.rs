@@ -115,7 +115,9 @@ impl Database for Postgres {
     fn reset(&mut self, t: &Target) -> Result<(), String> {
         let s = &t.schema;
         // VACUUM so that dead rows left by a run do not slow the next one.
-        self.exec(&format!("DELETE FROM \"{s}\".person WHERE email NOT LIKE 'seed-%'"))?;
+        self.exec(&format!(
+            "DELETE FROM \"{s}\".person WHERE email NOT LIKE 'seed-%'"
+        ))?;
         self.exec(&format!("VACUUM ANALYZE \"{s}\".person"))
     }
 

@@ -41,7 +41,7 @@ fn row(r: &tokio_postgres::Row) -> Row {
 /// The connection settings: `url` with `search_path` = `schema`.
 fn config(url: &str, schema: &str) -> Result<tokio_postgres::Config, String> {
     let mut c = tokio_postgres::Config::from_str(url).map_err(|e| format!("{url}: {e}"))?;
-    c.options(&format!("-c search_path={schema}"));
+    c.options(format!("-c search_path={schema}"));
     Ok(c)
 }
 
