@@ -45,7 +45,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
     let mut unique = 0u64;
     for &section in &opts.sections {
         if let Err(reason) = run_section(section, &opts, &mut report, &mut unique) {
-            println!("\n== {}: skipped: {reason}", section.title());
+            println!("\n== {}: skipped or stopped: {reason}", section.title());
             report.skipped.push((section.name().into(), reason));
         }
     }

@@ -9,6 +9,7 @@ use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, Once, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::client;
@@ -48,6 +49,37 @@ pub struct Running {
     pub cpus: String,
 }
 
+/// The pids of the servers running now, killed if the driver is told to
+/// stop (SIGINT, SIGTERM, SIGHUP), so that no server is left pinned to the
+/// server core.
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn kill_on_signal() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            eprintln!("warning: cannot watch for signals; servers may outlive an interrupted run");
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                let pids = RUNNING
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                for pid in pids {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", &pid.to_string()])
+                        .status();
+                }
+                eprintln!("interrupted (signal {signal}): servers stopped");
+                std::process::exit(130);
+            }
+        });
+    });
+}
+
 fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -64,6 +96,7 @@ fn tail(path: &Path) -> String {
 impl Running {
     /// Starts `def` pinned to `cpu` and waits until it answers.
     pub fn start(def: &ServerDef, cpu: &str) -> Result<Running, String> {
+        kill_on_signal();
         let port = free_port()?;
         let log = std::env::temp_dir().join(format!(
             "lightapi_cmp_{}_{}.log",
@@ -98,6 +131,10 @@ impl Running {
                 )
             })?;
         let pid = child.id();
+        RUNNING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(pid);
         let mut server = Running {
             def: def.clone(),
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
@@ -159,6 +196,10 @@ impl Running {
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        RUNNING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|&p| p != self.pid);
         let _ = std::fs::remove_file(&self.log);
     }
 }

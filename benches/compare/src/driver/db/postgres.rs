@@ -14,7 +14,12 @@ pub struct Postgres {
 impl Postgres {
     /// Connects to `base` (a URL without `schema=`), or says why not.
     pub fn connect(base: &str) -> Result<Postgres, String> {
-        let client = Client::connect(base, NoTls).map_err(|e| format!("{base}: {e}"))?;
+        let client = Client::connect(base, NoTls).map_err(|e| {
+            let cause = std::error::Error::source(&e)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
+            format!("{base}: {e}{cause}")
+        })?;
         Ok(Postgres {
             base: base.into(),
             client,
