@@ -1,8 +1,9 @@
 //! Exactly the benchmark job, all public, on `LIGHTAPI_HOST`/`LIGHTAPI_PORT`:
 //! `GET /plaintext` (`Hello, World!`, `text/plain`), `GET /json`
 //! (`{"message":"Hello, World!"}`), and the Person model of
-//! `examples/person.rs` at `/person` with `GET /person/{id}` and
-//! `POST /person` public, on `LIGHTAPI_DATABASE_URL` (default the SQLite
+//! `examples/person.rs` at `/person` with every verb public (`GET
+//! /person?page_size=50`, `GET`/`PATCH`/`DELETE /person/{id}`, `POST
+//! /person`), on `LIGHTAPI_DATABASE_URL` (default the SQLite
 //! file `lightapi.db`, in WAL mode). The table is created if needed and
 //! filled up to 1000 rows before serving, so `GET /person/1` … `/person/1000`
 //! answer.

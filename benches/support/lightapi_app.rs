@@ -1,7 +1,7 @@
 //! The benchmark job, as lightapi serves it: `GET /plaintext` and
 //! `GET /json` (public, inline) and the Person model of
-//! `examples/person.rs` at `/person` with `GET /person/{id}` and
-//! `POST /person` public, plus the same routes behind a bearer token under
+//! `examples/person.rs` at `/person` with every verb public (`GET` of the
+//! list and of a row, `POST`, `PATCH`/`PUT` and `DELETE`), plus the same routes behind a bearer token under
 //! `/protected/...` for the "with JWT" workloads (the protected Person is a
 //! second table, `person_jwt`, of the same shape: one model per table).
 //!
@@ -104,14 +104,11 @@ impl Endpoint for Json {
 }
 
 /// Registers the benchmark job on `app`: `/plaintext`, `/json` and the
-/// Person model at `/person` (`GET /person/{id}` and `POST /person`
-/// public; the other verbs need a token). The database is the app's
-/// `database_url`; see [`seed`].
+/// Person model at `/person`, every verb public (the comparison's list,
+/// `PATCH` and `DELETE` workloads send no token). The database is the
+/// app's `database_url`; see [`seed`].
 pub fn register(app: LightApi) -> LightApi {
-    let person = person("person")
-        .into_resource()
-        .access(Method::Get, Access::Public)
-        .access(Method::Post, Access::Public);
+    let person = person("person").into_resource().default_access(Access::Public);
     app.register("/plaintext", Plaintext { public: true })
         .register("/json", Json { public: true })
         .register("/person", person)
