@@ -108,7 +108,9 @@ impl Endpoint for Json {
 /// `PATCH` and `DELETE` workloads send no token). The database is the
 /// app's `database_url`; see [`seed`].
 pub fn register(app: LightApi) -> LightApi {
-    let person = person("person").into_resource().default_access(Access::Public);
+    let person = person("person")
+        .into_resource()
+        .default_access(Access::Public);
     app.register("/plaintext", Plaintext { public: true })
         .register("/json", Json { public: true })
         .register("/person", person)

@@ -2,7 +2,7 @@
 //! the request, login credentials and the login rate limiter.
 //!
 //! The pure parts ([`JwtConfig`], the rate limiter) take the clock as a
-//! parameter. [`Authenticator`] reads the `Authorization` header of a
+//! parameter. The server reads the `Authorization` header of a
 //! request, verifies the bearer token (through a small per-thread cache),
 //! checks the route's [`Access`] and attaches the [`Claims`] to the request,
 //! where handlers read them with [`ClaimsExt::claims`].

@@ -54,13 +54,13 @@ const HOUR: Duration = Duration::from_secs(60 * 60);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitConfig {
     /// Attempts allowed per client in each minute window (default
-    /// [`DEFAULT_PER_MINUTE`]). `0` refuses every attempt.
+    /// 10). `0` refuses every attempt.
     pub per_minute: u32,
-    /// Attempts allowed per client in each hour window (default [`DEFAULT_PER_HOUR`]).
+    /// Attempts allowed per client in each hour window (default 100).
     /// `0` refuses every attempt.
     pub per_hour: u32,
     /// Most client addresses remembered at once (default
-    /// [`DEFAULT_MAX_TRACKED_CLIENTS`]); `0` is treated as `1`.
+    /// 10,000); `0` is treated as `1`.
     pub max_tracked_clients: usize,
 }
 
@@ -89,7 +89,7 @@ impl fmt::Display for RetryAfter {
 
 impl std::error::Error for RetryAfter {}
 
-/// A thread-safe per-address attempt counter; see the [module documentation](self).
+/// A thread-safe per-address attempt counter (see the module documentation).
 #[derive(Debug)]
 pub struct RateLimiter {
     config: RateLimitConfig,

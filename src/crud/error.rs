@@ -56,7 +56,7 @@ pub enum CrudError {
         model: String,
     },
     /// A non-null read-only field had no value on create: the server must
-    /// set it with [`Row::set`] — HTTP 500.
+    /// set it — HTTP 500.
     MissingValue {
         /// The field.
         field: String,

@@ -1,4 +1,5 @@
-//! CRUD operations, written once on top of [`Backend`] and [`sql`].
+//! CRUD operations, written once on top of [`Backend`] and the SQL the
+//! backend builds.
 //!
 //! Every function takes the backend as `&dyn Backend` (pass `&*arc`). SQL is
 //! built outside the write job and moved into it, so a job only does I/O on
@@ -246,7 +247,7 @@ pub fn get(
 }
 
 /// Checks a write's precondition alone against the stored row, without
-/// writing: the rule [`replace`], [`patch`] and [`delete`] apply inside
+/// writing: the rule [`update`] and [`delete`] apply inside
 /// their transaction, for a request refused for another reason (its body)
 /// that must still be answered for its precondition first.
 ///

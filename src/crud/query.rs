@@ -1,6 +1,6 @@
 //! The query string of `GET /collection`: whitelisted filters,
 //! search, ordering, field projection and pagination, parsed into a
-//! [`ListQuery`] — never into SQL text.
+//! `ListQuery` — never into SQL text.
 //!
 //! | parameter | meaning |
 //! |---|---|

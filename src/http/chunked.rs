@@ -21,7 +21,7 @@ pub enum ChunkedError {
     MissingDataTerminator,
     /// Bare LF or another byte where CRLF was required.
     BadLineEnding,
-    /// Chunk extensions over [`MAX_CHUNK_EXTENSION_BYTES`].
+    /// Chunk extensions over the cap (1 KiB).
     ExtensionTooLong {
         /// The cap.
         limit: usize,

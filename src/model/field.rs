@@ -133,7 +133,7 @@ impl Field {
         Field::of(FieldType::Boolean)
     }
 
-    /// A datetime field (RFC 3339 on the wire; see [`datetime`]).
+    /// A datetime field (RFC 3339 on the wire; see [`datetime`](super::datetime)).
     ///
     /// ```
     /// let at = lightapi::model::Field::datetime().default("2024-01-01T00:00:00Z");
@@ -164,7 +164,8 @@ impl Field {
     }
 
     /// The value used when the field is absent on create or PUT. Its type is
-    /// checked by [`Model::check`] (a datetime default is an RFC 3339 string).
+    /// checked by [`Model::check`](super::Model::check) (a datetime default is an
+    /// RFC 3339 string).
     ///
     /// ```
     /// let f = lightapi::model::Field::integer().default(7);

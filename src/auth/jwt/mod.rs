@@ -167,7 +167,7 @@ impl std::error::Error for JwtError {}
 /// |---------------|------------------|------------------------------------------------------|
 /// | secrets       | (required)       | accepted keys; the first signs, all verify (rotation) |
 /// | `require_exp` | `true`           | a token without `exp` is rejected                    |
-/// | `leeway`      | [`DEFAULT_LEEWAY`] (60 s) | clock skew allowed on `exp` and `nbf`       |
+/// | `leeway`      | 60 s             | clock skew allowed on `exp` and `nbf`                |
 /// | `issuer`      | `None`           | when set, `iss` must equal it                        |
 /// | `audience`    | `None`           | when set, `aud` (string or array) must contain it    |
 ///
@@ -301,7 +301,8 @@ impl JwtConfig {
     ///
     /// # Errors
     ///
-    /// The first check that fails, as listed in the [module documentation](self).
+    /// The first check that fails: size, structure, algorithm, signature, then
+    /// the payload and its claims.
     pub fn verify(&self, token: &str, now: u64) -> Result<Claims, JwtError> {
         verify(token, self, now)
     }
@@ -386,7 +387,7 @@ pub fn unix_now() -> u64 {
 ///
 /// # Errors
 ///
-/// The first failed check, in the order given in the [module documentation](self):
+/// The first failed check, in this order:
 /// [`JwtError::TooLarge`], [`JwtError::Malformed`], [`JwtError::UnsupportedAlgorithm`],
 /// [`JwtError::UnsupportedCritical`], [`JwtError::BadSignature`], then the payload and
 /// claim errors.
