@@ -90,3 +90,8 @@ pub use http::{Body, Headers, Method, MethodSet, Request, Response, StatusCode};
 pub use model::{Field, FieldType, Model, Value};
 pub use resource::{Crud, Resource};
 pub use server::ServerHandle;
+
+/// The README's Rust examples, compiled as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
