@@ -1,20 +1,37 @@
-//! The request flow after parsing: router → method → auth → endpoint, and the
-//! mapping of every failure to a response. The first half ([`AppState::route`])
-//! runs on the event loop; the second ([`AppState::execute`]) runs on a worker,
-//! or inline for handlers that never block.
+//! The request flow after parsing, and the mapping of every failure to a
+//! response.
+//!
+//! [`AppState::admit`] decides from the head alone — `before` middlewares,
+//! routing, method rules, `OPTIONS`, authentication — so a request that
+//! will be refused is answered before any of its body is read.
+//! [`AppState::run`] then runs an admitted request on the event loop:
+//! handlers that never block answer at once; the generated routes plan
+//! their database work there and either run a short read on the event
+//! loop's own connection, or hand the work to the database's threads and
+//! answer when it is done ([`AppState::resume`]); anything that may block
+//! goes to a worker ([`AppState::execute`]). User code runs under
+//! `catch_unwind` everywhere: a panic is a `500` and the server carries on.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::{Access, Authenticator};
+use crate::backend::work::Work;
+use crate::backend::{BackendError, Engine, LocalReader, WriteOutput};
 use crate::cors::Cors;
-use crate::endpoint::Service;
+use crate::endpoint::{Continuation, HandlerResult, Service, Step};
 use crate::error::ApiError;
 use crate::http::{Method, MethodSet, Request, Response, StatusCode};
 use crate::log::Logger;
 use crate::middleware::Middleware;
 use crate::router::{RouteError, Router};
+
+/// How long a read may run on an event loop's own connection before it is
+/// stopped and run on a worker instead: the most one slow query can delay
+/// the other connections of that event loop.
+pub(crate) const EVENT_LOOP_READ_BUDGET: Duration = Duration::from_millis(2);
 
 /// A registered route.
 pub(crate) struct RouteEntry {
@@ -27,83 +44,89 @@ pub(crate) struct AppState {
     pub(crate) router: Router<RouteEntry>,
     pub(crate) auth: Authenticator,
     pub(crate) log: Logger,
-    /// The application's database (an `Arc<dyn Backend>`), attached to
-    /// every request a handler sees.
+    /// The application's database as the server drives it.
+    pub(crate) engine: Option<Arc<dyn Engine>>,
+    /// The same database (an `Arc<dyn Backend>`), attached to every request
+    /// a handler sees.
     pub(crate) backend: Option<Arc<dyn Any + Send + Sync>>,
     pub(crate) middleware: Vec<Arc<dyn Middleware>>,
     pub(crate) cors: Option<Cors>,
 }
 
-/// A request matched to its handler, ready to run.
+/// A request matched to its handler, ready to run on a worker; with its
+/// planned database work when it was planned already.
 pub(crate) struct Routed {
     pub(crate) service: Arc<dyn Service>,
     pub(crate) request: Request,
+    pub(crate) step: Option<Step>,
 }
 
-/// Where a request goes after routing, method rules and authentication.
-enum Routing<'a> {
-    /// To this handler.
-    Found(&'a Arc<dyn Service>),
-    /// Nowhere: this answer (an error, `OPTIONS`) goes back at once.
+/// What the head of a request decided.
+pub(crate) enum Admission<'a> {
+    /// Run this handler once the body (if any) has arrived.
+    Proceed(&'a Arc<dyn Service>),
+    /// Answer this at once (an error, `OPTIONS`, a middleware's answer).
     Answer(Response),
 }
 
-/// What routing decided.
-pub(crate) enum Plan {
-    /// Answer now (errors, `OPTIONS`, inline handlers).
+/// Where an admitted request goes next.
+pub(crate) enum Run {
+    /// Answered.
     Respond(Response),
-    /// Run the handler on the worker pool.
-    Run(Box<Routed>),
+    /// Database work for the database's own threads; the answer is made
+    /// with `then` once the result is back on this event loop.
+    Query { work: Work, then: Continuation },
+    /// To a worker, taking the request (the connection keeps a blank one).
+    Worker(Box<Routed>),
 }
 
 impl AppState {
-    /// Runs the `before` middlewares, routes `req`, applies method rules,
-    /// CORS preflight and authentication, and runs inline handlers on the
-    /// spot. A request that goes to the worker pool is taken out of `req`
-    /// (leaving a blank one); otherwise `req` stays with the caller, whose
-    /// buffers the next request on the connection reuses.
-    pub(crate) fn route(&self, req: &mut Request) -> Plan {
-        for (i, mw) in self.middleware.iter().enumerate() {
-            if let Some(mut resp) = mw.before(req) {
-                self.finish(req, &mut resp, i + 1);
-                return Plan::Respond(resp);
+    /// Decides from the head of `req`: the `before` middlewares, routing,
+    /// method rules, CORS preflight and `OPTIONS`, authentication.
+    pub(crate) fn admit(&self, req: &mut Request) -> Admission<'_> {
+        let decided = catch_unwind(AssertUnwindSafe(|| self.admit_inner(req)));
+        match decided {
+            Ok(Ok(service)) => Admission::Proceed(service),
+            Ok(Err((mut resp, ran))) => {
+                self.finish(req, &mut resp, ran);
+                Admission::Answer(resp)
             }
-        }
-        match self.route_inner(req) {
-            Routing::Found(service) if service.inline() => {
-                Plan::Respond(self.execute(&**service, req))
-            }
-            Routing::Found(service) => Plan::Run(Box::new(Routed {
-                service: Arc::clone(service),
-                request: std::mem::replace(req, Request::blank()),
-            })),
-            Routing::Answer(mut resp) => {
-                self.finish(req, &mut resp, self.middleware.len());
-                Plan::Respond(resp)
+            Err(payload) => {
+                let e = panic_error(payload.as_ref());
+                let mut resp = self.error_response(e, MethodSet::EMPTY, req);
+                self.finish(req, &mut resp, 0);
+                Admission::Answer(resp)
             }
         }
     }
 
-    fn route_inner(&self, req: &mut Request) -> Routing<'_> {
+    /// The handler of `req`, or the answer and how many `before`
+    /// middlewares ran.
+    fn admit_inner(&self, req: &mut Request) -> Result<&Arc<dyn Service>, (Response, usize)> {
+        for (i, mw) in self.middleware.iter().enumerate() {
+            if let Some(resp) = mw.before(req) {
+                return Err((resp, i + 1));
+            }
+        }
+        let ran = self.middleware.len();
         let method = req.method();
         if req.is_asterisk() {
             // `OPTIONS *` asks about the server as a whole (RFC 9110 §9.3.7).
-            return Routing::Answer(
-                Response::new(StatusCode::NO_CONTENT)
-                    .with_header("Allow", MethodSet::ALL.to_allow_header()),
-            );
+            let resp = Response::new(StatusCode::NO_CONTENT)
+                .with_header("Allow", MethodSet::ALL.to_allow_header());
+            return Err((resp, ran));
         }
-        let (entry, params) = match self.router.lookup(req.path()) {
-            Ok(found) => found,
-            Err(e) => return Routing::Answer(ApiError::from(e).into_response()),
-        };
+        let (entry, params) = self
+            .router
+            .lookup(req.path())
+            .map_err(|e| (ApiError::from(e).into_response(), ran))?;
         let allowed = entry.allowed;
         if method == Method::Options {
-            return self.options(&*entry.service, allowed, req);
+            return Err((self.options(&*entry.service, allowed, req), ran));
         }
         if !allowed.contains(method) {
             let e = ApiError::Route(RouteError::MethodNotAllowed { allow: allowed });
-            return Routing::Answer(e.into_response());
+            return Err((e.into_response(), ran));
         }
         req.set_params(params);
         let access_method = if method == Method::Head {
@@ -112,18 +135,18 @@ impl AppState {
             method
         };
         let access = entry.service.access(access_method);
-        if let Err(e) = self.auth.authorize(&access, req) {
-            return Routing::Answer(ApiError::from(e).into_response());
-        }
-        Routing::Found(&entry.service)
+        self.auth
+            .authorize(&access, req)
+            .map_err(|e| (ApiError::from(e).into_response(), ran))?;
+        Ok(&entry.service)
     }
 
     /// `OPTIONS` on a route: a CORS preflight, or the route's `Allow` list
     /// — public when one of its methods is, otherwise for a valid token.
-    fn options(&self, service: &dyn Service, allowed: MethodSet, req: &mut Request) -> Routing<'_> {
+    fn options(&self, service: &dyn Service, allowed: MethodSet, req: &mut Request) -> Response {
         if let Some(cors) = &self.cors {
             if Cors::is_preflight(req) {
-                return Routing::Answer(cors.preflight(req, allowed));
+                return cors.preflight(req, allowed);
             }
         }
         let public = allowed
@@ -132,42 +155,123 @@ impl AppState {
             .any(|m| service.access(m).is_public());
         if !public {
             if let Err(e) = self.auth.authorize(&Access::Authenticated, req) {
-                return Routing::Answer(ApiError::from(e).into_response());
+                return ApiError::from(e).into_response();
             }
         }
-        Routing::Answer(
-            Response::new(StatusCode::NO_CONTENT).with_header("Allow", allowed.to_allow_header()),
-        )
+        Response::new(StatusCode::NO_CONTENT).with_header("Allow", allowed.to_allow_header())
     }
 
-    /// Runs the handler; a panic becomes a `500` and the server carries on.
-    pub(crate) fn execute(&self, service: &dyn Service, request: &mut Request) -> Response {
-        // Handlers reach the database through the request; attached here,
-        // once, for every kind of route.
-        if let Some(backend) = &self.backend {
-            request.extensions_mut().insert_persistent(backend);
+    /// Runs an admitted request (its body received) on the event loop, as
+    /// far as it can go without blocking. `local` is the event loop's own
+    /// read connection, if the database gives one.
+    pub(crate) fn run(
+        &self,
+        service: &Arc<dyn Service>,
+        req: &mut Request,
+        local: Option<&dyn LocalReader>,
+    ) -> Run {
+        if service.inline() {
+            return Run::Respond(self.execute(&**service, req));
         }
-        // A HEAD request is a GET whose body is not sent: the handler sees GET
-        // so that headers such as Content-Length match GET's exactly.
-        request.serve_head_as_get();
-        let method = request.method();
-        let result = catch_unwind(AssertUnwindSafe(|| service.call(method, request)));
-        let outcome = match result {
-            Ok(r) => r,
+        self.prepare(req);
+        let method = req.method();
+        let planned = catch_unwind(AssertUnwindSafe(|| service.plan(method, req)));
+        let step = match planned {
+            Ok(Some(step)) => step,
+            Ok(None) => return self.to_worker(service, req, None),
             Err(payload) => {
-                let cause = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "handler panicked".to_string());
-                Err(ApiError::Panic { cause })
+                let e = panic_error(payload.as_ref());
+                return Run::Respond(self.complete(Err(e), service.allowed(), req));
             }
         };
-        let mut response = match outcome {
-            Ok(response) => response,
-            Err(e) => self.error_response(e, service.allowed(), request),
+        let (work, then) = match step {
+            Step::Done(result) => {
+                return Run::Respond(self.complete(result, service.allowed(), req))
+            }
+            Step::Query { work, then } => (work, then),
         };
-        self.finish(request, &mut response, self.middleware.len());
+        let work = match (work, local) {
+            (Work::Read(job), Some(local)) => {
+                return match local.run(job, EVENT_LOOP_READ_BUDGET) {
+                    // Too slow for the event loop: again on a worker,
+                    // waiting as long as it takes.
+                    Err(BackendError::Interrupted) => self.to_worker(service, req, None),
+                    out => Run::Respond(self.resume(req, then, out)),
+                };
+            }
+            (work, _) => work,
+        };
+        let kind = work.kind();
+        match &self.engine {
+            Some(engine) if engine.queues(kind) => Run::Query { work, then },
+            _ => self.to_worker(service, req, Some(Step::Query { work, then })),
+        }
+    }
+
+    fn to_worker(&self, service: &Arc<dyn Service>, req: &mut Request, step: Option<Step>) -> Run {
+        Run::Worker(Box::new(Routed {
+            service: Arc::clone(service),
+            request: std::mem::replace(req, Request::blank()),
+            step,
+        }))
+    }
+
+    /// What every handler may expect of its request: the database attached,
+    /// and `HEAD` served as the `GET` it mirrors (so headers such as
+    /// `Content-Length` match GET's exactly).
+    fn prepare(&self, req: &mut Request) {
+        if let Some(backend) = &self.backend {
+            req.extensions_mut().insert_persistent(backend);
+        }
+        req.serve_head_as_get();
+    }
+
+    /// Runs a request on this thread, waiting as long as it takes: its
+    /// planned work, or the handler.
+    pub(crate) fn execute(&self, service: &dyn Service, request: &mut Request) -> Response {
+        self.prepare(request);
+        let method = request.method();
+        let result = catch_unwind(AssertUnwindSafe(|| service.call(method, request)))
+            .unwrap_or_else(|payload| Err(panic_error(payload.as_ref())));
+        self.complete(result, service.allowed(), request)
+    }
+
+    /// Runs a request's planned work here, waiting for the database, and
+    /// answers it.
+    pub(crate) fn execute_step(
+        &self,
+        step: Step,
+        allowed: MethodSet,
+        req: &mut Request,
+    ) -> Response {
+        let result = catch_unwind(AssertUnwindSafe(|| match &self.engine {
+            Some(engine) => step.run(engine.as_backend(), req),
+            None => Err(ApiError::internal("database work without a database")),
+        }))
+        .unwrap_or_else(|payload| Err(panic_error(payload.as_ref())));
+        self.complete(result, allowed, req)
+    }
+
+    /// Answers a request from its database work's result.
+    pub(crate) fn resume(
+        &self,
+        req: &Request,
+        then: Continuation,
+        out: Result<WriteOutput, BackendError>,
+    ) -> Response {
+        let result = catch_unwind(AssertUnwindSafe(|| then(req, out)))
+            .unwrap_or_else(|payload| Err(panic_error(payload.as_ref())));
+        self.complete(result, MethodSet::EMPTY, req)
+    }
+
+    /// A handler's result as the response sent: errors as problem
+    /// documents, then the `after` middlewares and CORS.
+    fn complete(&self, result: HandlerResult, allowed: MethodSet, req: &Request) -> Response {
+        let mut response = match result {
+            Ok(response) => response,
+            Err(e) => self.error_response(e, allowed, req),
+        };
+        self.finish(req, &mut response, self.middleware.len());
         response
     }
 
@@ -201,4 +305,14 @@ impl AppState {
             e => e.into_response(),
         }
     }
+}
+
+/// A panic of user code as the error it answers with.
+fn panic_error(payload: &(dyn Any + Send)) -> ApiError {
+    let cause = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "handler panicked".to_string());
+    ApiError::Panic { cause }
 }

@@ -1,6 +1,8 @@
 //! Custom endpoints: implement the verbs you need; the rest answer `405`.
 
 use crate::auth::Access;
+use crate::backend::work::{self, Work};
+use crate::backend::{Backend, BackendError, WriteOutput};
 use crate::error::ApiError;
 use crate::http::{Method, MethodSet, Request, Response};
 
@@ -112,6 +114,35 @@ pub(crate) fn offered(methods: Option<&[Method]>, exclude: &[Method]) -> MethodS
     set.with(Method::Options)
 }
 
+/// What makes a request's answer from the result of its database work; it
+/// sees the request as it was when the work was planned.
+pub(crate) type Continuation =
+    Box<dyn FnOnce(&Request, Result<WriteOutput, BackendError>) -> HandlerResult + Send>;
+
+/// A request planned without blocking: answered already, or waiting for
+/// one piece of database work.
+pub(crate) enum Step {
+    /// The answer.
+    Done(HandlerResult),
+    /// Database work, and what makes the answer from its result.
+    Query {
+        /// The work.
+        work: Work,
+        /// What makes the answer.
+        then: Continuation,
+    },
+}
+
+impl Step {
+    /// Runs the work here, waiting for the database, and answers.
+    pub(crate) fn run(self, backend: &dyn Backend, req: &Request) -> HandlerResult {
+        match self {
+            Step::Done(result) => result,
+            Step::Query { work, then } => then(req, work::run(backend, work)),
+        }
+    }
+}
+
 /// A registered handler as the dispatcher sees it: generated resources and
 /// custom endpoints alike.
 pub(crate) trait Service: Send + Sync {
@@ -124,6 +155,14 @@ pub(crate) trait Service: Send + Sync {
     fn access(&self, method: Method) -> Access;
     /// Whether it may run on the event loop.
     fn inline(&self) -> bool;
+
+    /// Plans `method` without blocking (parsing, validation, building the
+    /// database work), for a service whose handling is database work;
+    /// `None` when it can only run through [`Service::call`].
+    fn plan(&self, method: Method, req: &mut Request) -> Option<Step> {
+        let _ = (method, req);
+        None
+    }
 }
 
 /// Runs the verb `method` of `endpoint`.

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::backend::{connect, Backend, BackendError, PoolOptions};
+use crate::backend::open::open_engine;
+use crate::backend::{Backend, BackendError, Engine, PoolOptions};
 use crate::config::Config;
 use crate::crud::tables::{is_unavailable, Tables};
 use crate::error::StartError;
@@ -18,7 +19,7 @@ pub(super) fn open(
     config: &Config,
     models: &[Model],
     log: Logger,
-) -> Result<(Arc<dyn Backend>, Arc<Tables>), StartError> {
+) -> Result<(Arc<dyn Engine>, Arc<Tables>), StartError> {
     check_models(models).map_err(|e| StartError::declaration(None, e))?;
     let options = PoolOptions {
         max_read_connections: config.database.pool,
@@ -28,7 +29,7 @@ pub(super) fn open(
     let url = config.database.url.as_str();
     // SQLite is a local file: not answering is a mistake, never a wait.
     let network = !config.database.url.is_sqlite();
-    let db = match connect(url, &options) {
+    let db = match open_engine(url, &options) {
         Ok(db) => db,
         Err(e @ BackendError::Unavailable { .. }) if network => {
             log.warn(&format!(
@@ -38,12 +39,13 @@ pub(super) fn open(
                 connect_at_open: false,
                 ..options
             };
-            connect(url, &lazy)?
+            open_engine(url, &lazy)?
         }
         Err(e) => return Err(e.into()),
     };
     let ordered = creation_order(models).into_iter().cloned().collect();
-    let tables = Arc::new(Tables::new(Arc::clone(&db), ordered, log));
+    let backend: Arc<dyn Backend> = Arc::clone(&db) as Arc<dyn Backend>;
+    let tables = Arc::new(Tables::new(backend, ordered, log));
     match tables.ensure_now() {
         Ok(()) => {}
         Err(e) if network && is_unavailable(&e) => log.warn(&format!(

@@ -242,12 +242,15 @@ impl LightApi {
                 Kind::Endpoint(_) => None,
             })
             .collect();
-        let (backend, tables) = if models.is_empty() {
+        let (engine, tables) = if models.is_empty() {
             (None, None)
         } else {
             let (db, tables) = database::open(&config, &models, log)?;
             (Some(db), Some(tables))
         };
+        let backend = engine
+            .clone()
+            .map(|e| e as Arc<dyn crate::backend::Backend>);
         add(
             "/readyz",
             Arc::new(EndpointService::new(Readyz {
@@ -311,6 +314,7 @@ impl LightApi {
             router,
             auth: Authenticator::new((*jwt).clone(), log),
             log,
+            engine,
             backend: backend_extension,
             middleware,
             cors: config.cors.clone(),

@@ -54,10 +54,12 @@ pub(crate) mod postgres;
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+pub(crate) mod work;
 #[cfg(feature = "sqlite")]
 mod write_queue;
 
-pub(crate) use open::{connect, PoolOptions};
+pub(crate) use open::PoolOptions;
+pub(crate) use work::{Engine, LocalReader};
 
 use std::any::Any;
 use std::fmt;
@@ -140,6 +142,9 @@ pub enum BackendError {
     Busy,
     /// The backend was closed.
     Closed,
+    /// A read on an event loop ran past its time budget and was stopped;
+    /// it is run again where it may take its time.
+    Interrupted,
     /// The database schema does not match the model (at start-up).
     Schema {
         /// Which table and column, and how.
@@ -198,6 +203,7 @@ impl fmt::Display for BackendError {
             BackendError::Unavailable { cause } => write!(f, "database unavailable: {cause}"),
             BackendError::Busy => f.write_str("database busy"),
             BackendError::Closed => f.write_str("database backend closed"),
+            BackendError::Interrupted => f.write_str("query interrupted: over its time budget"),
             BackendError::Schema { message } => write!(f, "schema mismatch: {message}"),
             BackendError::InvalidQuery { message } => write!(f, "invalid query: {message}"),
             BackendError::InvalidUrl { reason } => write!(f, "invalid database url: {reason}"),

@@ -25,7 +25,7 @@ use tokio::runtime::Runtime;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use super::pool::{parse_url, Connector, PooledBackend, Session};
-use super::{Backend, BackendError, ConflictKind, Conn, Dialect, PoolOptions, Value};
+use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
 use crate::model::FieldType;
 
 const DEFAULT_PORT: u16 = 1433;
@@ -39,7 +39,7 @@ const DAYS_TO_UNIX_EPOCH: i64 = 719_162;
 ///
 /// [`BackendError::InvalidUrl`] for a malformed URL,
 /// [`BackendError::Unavailable`] when the server cannot be reached.
-pub fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     let parts = parse_url(url)?;
     let mut config = tiberius::Config::new();
     config.host(&parts.host);

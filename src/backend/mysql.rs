@@ -27,7 +27,7 @@ use mysql::prelude::Queryable;
 use mysql::{Opts, OptsBuilder, Params};
 
 use super::pool::{Connector, PooledBackend, Session};
-use super::{Backend, BackendError, ConflictKind, Conn, Dialect, PoolOptions, Value};
+use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
 use crate::calendar::{civil_from_days, days_from_civil};
 use crate::model::FieldType;
 
@@ -43,7 +43,7 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 ///
 /// [`BackendError::InvalidUrl`] for a URL the driver does not accept,
 /// [`BackendError::Unavailable`] when the server cannot be reached.
-pub fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     let url = match url.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => {
             format!("mysql://{rest}")

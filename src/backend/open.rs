@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Backend, BackendError, Synchronous};
+use super::{Backend, BackendError, Engine, Synchronous};
 
 /// Connection and writer settings.
 ///
@@ -75,6 +75,18 @@ impl Default for PoolOptions {
 /// assert!(matches!(err, BackendError::InvalidUrl { .. }));
 /// ```
 pub fn connect(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    open_engine(url, options).map(|e| e as Arc<dyn Backend>)
+}
+
+/// [`connect`], as the server drives the database.
+///
+/// # Errors
+///
+/// As [`connect`].
+pub(crate) fn open_engine(
+    url: &str,
+    options: &PoolOptions,
+) -> Result<Arc<dyn Engine>, BackendError> {
     let (scheme, rest) = url
         .split_once(':')
         .ok_or_else(|| BackendError::InvalidUrl {
@@ -115,47 +127,47 @@ fn feature_disabled(url: &str, feature: &'static str) -> BackendError {
 }
 
 #[cfg(feature = "postgres")]
-fn connect_postgres(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+fn connect_postgres(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     super::postgres::open(url, options)
 }
 
 #[cfg(not(feature = "postgres"))]
-fn connect_postgres(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+fn connect_postgres(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     Err(feature_disabled(url, "postgres"))
 }
 
 #[cfg(feature = "mysql")]
-fn connect_mysql(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+fn connect_mysql(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     super::mysql::open(url, options)
 }
 
 #[cfg(not(feature = "mysql"))]
-fn connect_mysql(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+fn connect_mysql(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     Err(feature_disabled(url, "mysql"))
 }
 
 #[cfg(feature = "mssql")]
-fn connect_mssql(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+fn connect_mssql(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     super::mssql::open(url, options)
 }
 
 #[cfg(not(feature = "mssql"))]
-fn connect_mssql(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+fn connect_mssql(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     Err(feature_disabled(url, "mssql"))
 }
 
 #[cfg(feature = "oracle")]
-fn connect_oracle(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+fn connect_oracle(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     super::oracle::open(url, options)
 }
 
 #[cfg(not(feature = "oracle"))]
-fn connect_oracle(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+fn connect_oracle(url: &str, _options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     Err(feature_disabled(url, "oracle"))
 }
 
 #[cfg(feature = "sqlite")]
-fn connect_sqlite(rest: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+fn connect_sqlite(rest: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     let target = if rest == ":memory:" || rest == "//:memory:" {
         super::sqlite::Target::Memory
     } else if let Some(path) = rest.strip_prefix("//") {
@@ -176,7 +188,7 @@ fn connect_sqlite(rest: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>,
 }
 
 #[cfg(not(feature = "sqlite"))]
-fn connect_sqlite(_rest: &str, _options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+fn connect_sqlite(_rest: &str, _options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     Err(BackendError::FeatureDisabled {
         scheme: "sqlite".to_owned(),
         feature: "sqlite",

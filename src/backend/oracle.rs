@@ -20,7 +20,7 @@ use std::sync::Arc;
 use oracle::sql_type::{OracleType, Timestamp, ToSql};
 
 use super::pool::{parse_url, Connector, PooledBackend, Session};
-use super::{Backend, BackendError, ConflictKind, Conn, Dialect, PoolOptions, Value};
+use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
 use crate::calendar::{civil_from_days, days_from_civil};
 use crate::model::FieldType;
 
@@ -34,7 +34,7 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// [`BackendError::InvalidUrl`] for a malformed URL,
 /// [`BackendError::Unavailable`] when the server (or the Oracle Client
 /// library) cannot be reached.
-pub fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     let parts = parse_url(url)?;
     let connect_string = format!(
         "//{}:{}/{}",

@@ -25,7 +25,7 @@ use std::sync::{Condvar, Mutex};
 use crate::sync::lock;
 use std::time::{Duration, Instant};
 
-use super::{Backend, BackendError, Conn, Dialect, Value, WriteJob, WriteOutput};
+use super::{Backend, BackendError, Conn, Dialect, Engine, Value, WriteJob, WriteOutput};
 use crate::model::FieldType;
 
 /// Opens connections for a [`Pool`].
@@ -255,6 +255,12 @@ impl<K: Connector> PooledBackend<K> {
                 other => return other,
             }
         }
+    }
+}
+
+impl<K: Connector> Engine for PooledBackend<K> {
+    fn as_backend(&self) -> &dyn Backend {
+        self
     }
 }
 

@@ -30,7 +30,7 @@ use postgres::types::{FromSql, IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
 use super::pool::{Connector, PooledBackend, Session};
-use super::{Backend, BackendError, ConflictKind, Conn, Dialect, PoolOptions, Value};
+use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
 use crate::model::datetime::format_rfc3339;
 use crate::model::FieldType;
 
@@ -49,7 +49,7 @@ type BoxError = Box<dyn StdError + Sync + Send>;
 ///
 /// [`BackendError::InvalidUrl`] for a URL the driver does not accept,
 /// [`BackendError::Unavailable`] when the server cannot be reached.
-pub fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
+pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     let (url, schema) = split_schema(url)?;
     let mut config = postgres::Config::from_str(&url).map_err(|e| BackendError::InvalidUrl {
         reason: e.to_string(),

@@ -59,6 +59,18 @@ impl<T> WriteQueue<T> {
         Ok(())
     }
 
+    /// Queues `job` unless the queue is full or closed; gives it back then.
+    pub(crate) fn try_push(&self, job: T) -> Result<(), T> {
+        let mut state = self.lock();
+        if state.closed || state.jobs.len() >= self.max {
+            return Err(job);
+        }
+        state.jobs.push_back(job);
+        drop(state);
+        self.not_empty.notify_one();
+        Ok(())
+    }
+
     /// Waits for a job, then moves up to `most` queued jobs into `into`
     /// (in order). `false` once the queue is closed and empty.
     pub(crate) fn take(&self, into: &mut Vec<T>, most: usize) -> bool {

@@ -65,7 +65,7 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
     if let Some(v) = get("LIGHTAPI_LOG") {
         c.log = v.parse::<LogLevel>()?;
     }
-    let sizes: [(&'static str, &mut usize, u64); 5] = [
+    let sizes: [(&'static str, &mut usize, u64); 6] = [
         (
             "LIGHTAPI_MAX_BODY_BYTES",
             &mut c.limits.max_body_bytes,
@@ -86,6 +86,11 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
             "LIGHTAPI_MAX_CONNECTIONS",
             &mut c.limits.max_connections,
             1 << 22,
+        ),
+        (
+            "LIGHTAPI_MAX_BUFFERED_BODY_BYTES",
+            &mut c.limits.max_buffered_body_bytes,
+            1 << 40,
         ),
     ];
     for (name, slot, max) in sizes {

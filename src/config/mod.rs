@@ -27,6 +27,9 @@ pub use crate::http::{
 
 /// Default cap on open connections across all event loops.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16 * 1024;
+/// Default cap on the request body bytes all connections together may hold
+/// while they are received: 64 MiB.
+pub const DEFAULT_MAX_BUFFERED_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// Default cap on bytes of responses waiting to be written on one connection
 /// before the server stops reading further pipelined requests from it.
 pub const DEFAULT_MAX_PENDING_WRITE_BYTES: usize = 256 * 1024;
@@ -336,6 +339,11 @@ pub struct Limits {
     /// Response bytes queued on one connection before reading pauses
     /// (default 256 KiB).
     pub max_pending_write_bytes: usize,
+    /// Request body bytes all connections together may hold while bodies
+    /// are received; a body that would pass it is answered `503` and its
+    /// connection closed (`LIGHTAPI_MAX_BUFFERED_BODY_BYTES`, default
+    /// 64 MiB).
+    pub max_buffered_body_bytes: usize,
 }
 
 impl Default for Limits {
@@ -347,6 +355,7 @@ impl Default for Limits {
             max_uri_bytes: DEFAULT_MAX_URI_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_pending_write_bytes: DEFAULT_MAX_PENDING_WRITE_BYTES,
+            max_buffered_body_bytes: DEFAULT_MAX_BUFFERED_BODY_BYTES,
         }
     }
 }

@@ -6,9 +6,9 @@ use serde_json::Value as Json;
 
 use super::cursor::{CursorKey, Position};
 use super::error::CrudError;
-use super::ops::{self, Record};
+use super::ops::{self, Planned, Record};
 use crate::backend::sql::{Filter, Keyset, ListQuery, Order, Scope};
-use crate::backend::Backend;
+use crate::backend::Dialect;
 use crate::model::{Model, Value};
 
 /// A page of rows and the cursor tokens of the pages around it.
@@ -33,17 +33,17 @@ pub(crate) struct KeysetRequest<'a> {
     pub(crate) scope: Option<&'a Scope>,
 }
 
-/// The page `request` asks for.
+/// Plans the page `request` asks for.
 ///
 /// # Errors
 /// [`CrudError::InvalidCursor`] for a cursor this server did not make for
-/// this ordering, or a backend error.
-pub(crate) fn page(
-    backend: &dyn Backend,
+/// this ordering; the finished result: a backend error.
+pub(crate) fn plan_page(
+    d: Dialect,
     model: &Model,
     key: &CursorKey,
     request: &KeysetRequest<'_>,
-) -> Result<KeysetPage, CrudError> {
+) -> Result<Planned<KeysetPage>, CrudError> {
     let mut order = request.order.to_vec();
     if !order.iter().any(|o| o.field == "id") {
         order.push(Order {
@@ -93,9 +93,51 @@ pub(crate) fn page(
         offset: 0,
         after,
     };
-    let mut rows = ops::list(backend, model, &query, request.scope)?;
-    let more = rows.len() as u64 > request.size;
-    rows.truncate(usize::try_from(request.size).unwrap_or(usize::MAX));
+    let size = request.size;
+    let after_a_position = position.is_some();
+    let key = key.clone();
+    let planned = ops::plan_list(d, model, &query, request.scope, false)?;
+    Ok(planned.map(move |_, (rows, _)| {
+        Ok(page_of(
+            rows,
+            &PageShape {
+                key: &key,
+                signature: &signature,
+                order: &order,
+                size,
+                backwards,
+                after_a_position,
+            },
+        ))
+    }))
+}
+
+/// What a page of rows needs to become a [`KeysetPage`].
+struct PageShape<'a> {
+    key: &'a CursorKey,
+    signature: &'a str,
+    /// The ordering keys with the `id` tiebreak.
+    order: &'a [Order],
+    size: u64,
+    /// Whether the rows were read backwards (a `previous` page).
+    backwards: bool,
+    /// Whether the page starts after a cursor position (not the first).
+    after_a_position: bool,
+}
+
+/// The rows read for a page (one more than the page holds, to see whether
+/// there is a next one) as the page with its neighbours' cursors.
+fn page_of(mut rows: Vec<Record>, shape: &PageShape<'_>) -> KeysetPage {
+    let PageShape {
+        key,
+        signature,
+        order,
+        size,
+        backwards,
+        after_a_position,
+    } = *shape;
+    let more = rows.len() as u64 > size;
+    rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
     if backwards {
         rows.reverse();
     }
@@ -111,7 +153,7 @@ pub(crate) fn page(
             })
             .collect();
         key.encode(
-            &signature,
+            signature,
             &Position {
                 values,
                 id: r.id,
@@ -122,7 +164,7 @@ pub(crate) fn page(
     let (has_next, has_previous) = if backwards {
         (true, more)
     } else {
-        (more, position.is_some())
+        (more, after_a_position)
     };
     let next = rows
         .last()
@@ -132,11 +174,11 @@ pub(crate) fn page(
         .first()
         .filter(|_| has_previous)
         .map(|r| cursor_at(r, true));
-    Ok(KeysetPage {
+    KeysetPage {
         rows,
         next,
         previous,
-    })
+    }
 }
 
 /// A cursor value back in its column's type.

@@ -1,10 +1,14 @@
 //! CRUD operations, written once on top of [`Backend`] and the SQL the
 //! backend builds.
 //!
-//! Every function takes the backend as `&dyn Backend` (pass `&*arc`). SQL is
-//! built outside the write job and moved into it, so a job only does I/O on
-//! the writer. Conditional writes (`If-Match`, versions) read the row, check
-//! it and write it in one write transaction: a mismatch writes nothing.
+//! Each operation is planned on the caller's thread ([`Planned`]): the SQL
+//! is built and the work for the database made, and what turns the work's
+//! output into the result is kept apart. The work can then run anywhere —
+//! on the caller's thread ([`Planned::run`], what the functions named after
+//! the operations do), on an event loop's own connection, or queued for the
+//! database's threads — and the result is finished wherever the answer is
+//! made. Conditional writes (`If-Match`, versions) read the row, check it
+//! and write it in one write transaction: a mismatch writes nothing.
 //!
 //! Scoping fails closed: a scoped model must be given the [`Scope`] of its
 //! [`crate::model::ScopeRule`] (see [`scope_for`]); another row's owner
@@ -14,7 +18,8 @@ use super::error::CrudError;
 use super::etag::{etag, if_match};
 use super::validate::Row;
 use crate::backend::sql::{self, Insert, ListQuery, Scope};
-use crate::backend::{read_with, write_with, Backend, BackendError, ConflictKind, Value};
+use crate::backend::work::{self, Work};
+use crate::backend::{Backend, BackendError, ConflictKind, Dialect, Value, WriteOutput};
 use crate::model::{FieldType, Model};
 
 /// A stored row as clients see it.
@@ -95,6 +100,60 @@ fn check_scope<'s>(
     }
 }
 
+/// What turns the output of a planned operation's work into its result.
+pub(crate) type Finish<T> =
+    Box<dyn FnOnce(&Model, Result<WriteOutput, BackendError>) -> Result<T, CrudError> + Send>;
+
+/// An operation planned on the caller's thread: the database work, and what
+/// turns its output into the operation's result (given the same model).
+pub(crate) struct Planned<T> {
+    pub(crate) work: Work,
+    pub(crate) finish: Finish<T>,
+}
+
+impl<T: 'static> Planned<T> {
+    /// Runs the work on this thread, waiting for the database, and finishes.
+    pub(crate) fn run(self, backend: &dyn Backend, model: &Model) -> Result<T, CrudError> {
+        (self.finish)(model, work::run(backend, self.work))
+    }
+
+    /// The same work with its result turned into another.
+    pub(crate) fn map<U>(
+        self,
+        f: impl FnOnce(&Model, T) -> Result<U, CrudError> + Send + 'static,
+    ) -> Planned<U> {
+        let finish = self.finish;
+        Planned {
+            work: self.work,
+            finish: Box::new(move |model, out| {
+                let t = finish(model, out)?;
+                f(model, t)
+            }),
+        }
+    }
+}
+
+/// A read job that runs `f` and returns its result boxed.
+fn read_job<T: Send + 'static>(
+    f: impl FnOnce(&mut dyn crate::backend::Conn) -> Result<T, BackendError> + Send + 'static,
+) -> Work {
+    Work::Read(Box::new(move |c| f(c).map(|t| Box::new(t) as WriteOutput)))
+}
+
+/// A write job that runs `f` and returns its result boxed.
+fn write_job<T: Send + 'static>(
+    f: impl FnOnce(&mut dyn crate::backend::Conn) -> Result<T, BackendError> + Send + 'static,
+) -> Work {
+    Work::Write(Box::new(move |c| f(c).map(|t| Box::new(t) as WriteOutput)))
+}
+
+/// The output of a job as the type its job returned.
+fn unbox<T: 'static>(out: Result<WriteOutput, BackendError>) -> Result<T, BackendError> {
+    out?.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| internal("a job returned an unexpected type"))
+}
+
 fn column_types(model: &Model) -> Vec<FieldType> {
     sql::select_columns(model)
         .into_iter()
@@ -115,8 +174,8 @@ fn first_row(rows: Vec<Vec<Value>>) -> Result<Vec<Value>, BackendError> {
 }
 
 /// Builds the client view of a stored row (values in
-/// [`sql::select_columns`] order).
-fn to_record(model: &Model, values: Vec<Value>) -> Result<Record, CrudError> {
+/// `sql::select_columns` order).
+pub(crate) fn to_record(model: &Model, values: Vec<Value>) -> Result<Record, CrudError> {
     let columns = sql::select_columns(model);
     if values.len() != columns.len() {
         return Err(internal("unexpected column count").into());
@@ -138,6 +197,10 @@ fn to_record(model: &Model, values: Vec<Value>) -> Result<Record, CrudError> {
         fields,
         etag: tag,
     })
+}
+
+fn to_records(model: &Model, rows: Vec<Vec<Value>>) -> Result<Vec<Record>, CrudError> {
+    rows.into_iter().map(|r| to_record(model, r)).collect()
 }
 
 /// Names the column of a foreign-key conflict when the row sets exactly one
@@ -168,21 +231,21 @@ fn set_foreign_keys(model: &Model, row: &Row) -> Vec<String> {
         .collect()
 }
 
-/// Inserts a validated row (the scope column is set from `scope`) and
-/// returns the stored row with its id, defaults and ETag. The write is
-/// durable when this returns.
+/// Plans the insert of a validated row (the scope column is set from
+/// `scope`); the result is the stored row with its id, defaults and ETag,
+/// durable once the work has run.
 ///
 /// # Errors
 ///
-/// [`CrudError::Conflict`] on a unique/foreign-key violation,
 /// [`CrudError::MissingValue`] if a non-null read-only field was not set,
-/// [`CrudError::ScopeMismatch`], or a backend error.
-pub fn create(
-    backend: &dyn Backend,
+/// [`CrudError::ScopeMismatch`]; the finished result: [`CrudError::Conflict`]
+/// on a unique/foreign-key violation, or a backend error.
+pub(crate) fn plan_create(
+    d: Dialect,
     model: &Model,
     row: Row,
     scope: Option<&Scope>,
-) -> Result<Record, CrudError> {
+) -> Result<Planned<Record>, CrudError> {
     let scope = check_scope(model, scope)?;
     let mut row = row;
     if let Some(s) = scope {
@@ -196,33 +259,83 @@ pub fn create(
         }
     }
     let fks = set_foreign_keys(model, &row);
-    let d = backend.dialect();
     let plan = sql::insert(d, model, row.into_values())?;
     let types = column_types(model);
     let by_id = sql::select_by_id(d, model, 0, None, false);
-    let values = match plan {
+    let work = match plan {
         // One statement: the backend may commit it in one round trip.
-        Insert::Returning(q) => backend
-            .write_statement(q.text, q.params, types)
-            .and_then(first_row),
-        plan => write_with(backend, move |conn| match plan {
-            Insert::Returning(q) => first_row(conn.query(&q.text, &q.params, &types)?),
-            Insert::ThenSelect { insert, select } => {
-                conn.execute(&insert.text, &insert.params)?;
-                first_row(conn.query(&select.text, &select.params, &types)?)
-            }
-            Insert::ReturningId(q) => {
-                let id = conn.insert_returning_id(&q.text, &q.params)?;
-                let mut params = by_id.params;
-                if let Some(p) = params.first_mut() {
-                    *p = Value::Integer(id);
+        Insert::Returning(q) => Work::Statement {
+            sql: q.text,
+            params: q.params,
+            columns: types,
+        },
+        plan => write_job(move |conn| {
+            let row = match plan {
+                Insert::Returning(q) => conn.query(&q.text, &q.params, &types)?,
+                Insert::ThenSelect { insert, select } => {
+                    conn.execute(&insert.text, &insert.params)?;
+                    conn.query(&select.text, &select.params, &types)?
                 }
-                first_row(conn.query(&by_id.text, &params, &types)?)
-            }
+                Insert::ReturningId(q) => {
+                    let id = conn.insert_returning_id(&q.text, &q.params)?;
+                    let mut params = by_id.params;
+                    if let Some(p) = params.first_mut() {
+                        *p = Value::Integer(id);
+                    }
+                    conn.query(&by_id.text, &params, &types)?
+                }
+            };
+            Ok(row)
         }),
-    }
-    .map_err(|e| name_fk_conflict(e, &fks))?;
-    to_record(model, values)
+    };
+    Ok(Planned {
+        work,
+        finish: Box::new(move |model, out| {
+            let rows: Vec<Vec<Value>> = unbox(out).map_err(|e| name_fk_conflict(e, &fks))?;
+            to_record(model, first_row(rows)?)
+        }),
+    })
+}
+
+/// Inserts a validated row; see [`plan_create`]. The write is durable when
+/// this returns.
+///
+/// # Errors
+///
+/// As [`plan_create`].
+pub fn create(
+    backend: &dyn Backend,
+    model: &Model,
+    row: Row,
+    scope: Option<&Scope>,
+) -> Result<Record, CrudError> {
+    plan_create(backend.dialect(), model, row, scope)?.run(backend, model)
+}
+
+/// Plans the read of one row by id within `scope` (`None` when missing).
+///
+/// # Errors
+///
+/// [`CrudError::ScopeMismatch`]; the finished result: a backend error.
+pub(crate) fn plan_get(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    scope: Option<&Scope>,
+) -> Result<Planned<Option<Record>>, CrudError> {
+    let scope = check_scope(model, scope)?;
+    let q = sql::select_by_id(d, model, id, scope, false);
+    let types = column_types(model);
+    Ok(Planned {
+        work: read_job(move |c| c.query(&q.text, &q.params, &types)),
+        finish: Box::new(|model, out| {
+            let rows: Vec<Vec<Value>> = unbox(out)?;
+            rows.into_iter()
+                .next()
+                .map(|r| to_record(model, r))
+                .transpose()
+        }),
+    })
 }
 
 /// Reads one row by id within `scope`.
@@ -236,25 +349,56 @@ pub fn get(
     id: i64,
     scope: Option<&Scope>,
 ) -> Result<Option<Record>, CrudError> {
-    let scope = check_scope(model, scope)?;
-    let q = sql::select_by_id(backend.dialect(), model, id, scope, false);
-    let types = column_types(model);
-    let rows = read_with(backend, |c| c.query(&q.text, &q.params, &types))?;
-    rows.into_iter()
-        .next()
-        .map(|r| to_record(model, r))
-        .transpose()
+    plan_get(backend.dialect(), model, id, scope)?.run(backend, model)
 }
 
-/// Checks a write's precondition alone against the stored row, without
-/// writing: the rule [`update`] and [`delete`] apply inside
+/// Plans the check of a write's precondition alone against the stored
+/// row, without writing: the rule [`update`] and [`delete`] apply inside
 /// their transaction, for a request refused for another reason (its body)
 /// that must still be answered for its precondition first.
 ///
 /// # Errors
 ///
+/// [`CrudError::ScopeMismatch`]; the finished result:
 /// [`CrudError::NotFound`], [`CrudError::PreconditionRequired`],
 /// [`CrudError::PreconditionFailed`], or a backend error.
+pub(crate) fn plan_check_precondition(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    precondition: Precondition,
+    scope: Option<&Scope>,
+) -> Result<Planned<()>, CrudError> {
+    let scope = check_scope(model, scope)?;
+    let q = sql::select_by_id(d, model, id, scope, false);
+    let types = column_types(model);
+    Ok(Planned {
+        work: read_job(move |c| c.query(&q.text, &q.params, &types)),
+        finish: Box::new(move |model, out| {
+            let rows: Vec<Vec<Value>> = unbox(out)?;
+            let outcome = match rows.first() {
+                None => Outcome::NotFound,
+                Some(current) => match check_current(
+                    current,
+                    &precondition,
+                    model.requires_if_match(),
+                    None,
+                    None,
+                ) {
+                    Ok(_) => return Ok(()),
+                    Err(outcome) => outcome,
+                },
+            };
+            finish(model, id, outcome).map(|_| ())
+        }),
+    })
+}
+
+/// Checks a write's precondition alone; see [`plan_check_precondition`].
+///
+/// # Errors
+///
+/// As [`plan_check_precondition`].
 pub fn check_precondition(
     backend: &dyn Backend,
     model: &Model,
@@ -262,46 +406,81 @@ pub fn check_precondition(
     precondition: &Precondition,
     scope: Option<&Scope>,
 ) -> Result<(), CrudError> {
+    plan_check_precondition(backend.dialect(), model, id, precondition.clone(), scope)?
+        .run(backend, model)
+}
+
+/// Rows of a list, and the count of all rows matching its filters when
+/// asked for.
+pub(crate) type Rows = (Vec<Record>, Option<u64>);
+
+/// Plans the list of rows matching `query` within `scope`, and, with
+/// `count`, the number of rows matching its filters (page pagination).
+///
+/// # Errors
+///
+/// [`CrudError::InvalidQuery`] for a field the model cannot filter or order
+/// on, [`CrudError::ScopeMismatch`]; the finished result: a backend error.
+pub(crate) fn plan_list(
+    d: Dialect,
+    model: &Model,
+    query: &ListQuery,
+    scope: Option<&Scope>,
+    count: bool,
+) -> Result<Planned<Rows>, CrudError> {
     let scope = check_scope(model, scope)?;
-    let q = sql::select_by_id(backend.dialect(), model, id, scope, false);
-    let types = column_types(model);
-    let rows = read_with(backend, |c| c.query(&q.text, &q.params, &types))?;
-    let outcome = match rows.first() {
-        None => Outcome::NotFound,
-        Some(current) => {
-            match check_current(current, precondition, model.requires_if_match(), None, None) {
-                Ok(_) => return Ok(()),
-                Err(outcome) => outcome,
-            }
-        }
+    let q = sql::select_list(d, model, query, scope)?;
+    let counting = if count {
+        Some(sql::count(d, model, &query.filters, scope)?)
+    } else {
+        None
     };
-    finish(model, id, outcome).map(|_| ())
+    let types = column_types(model);
+    Ok(Planned {
+        work: read_job(move |c| {
+            let rows = c.query(&q.text, &q.params, &types)?;
+            let n = match counting {
+                Some(q) => Some(c.query(&q.text, &q.params, &[FieldType::Integer])?),
+                None => None,
+            };
+            Ok((rows, n))
+        }),
+        finish: Box::new(|model, out| {
+            type Output = (Vec<Vec<Value>>, Option<Vec<Vec<Value>>>);
+            let (rows, n): Output = unbox(out)?;
+            let n = match n {
+                Some(rows) => match rows.first().and_then(|r| r.first()) {
+                    Some(Value::Integer(n)) => Some(u64::try_from(*n).unwrap_or(0)),
+                    _ => return Err(internal("count returned no integer").into()),
+                },
+                None => None,
+            };
+            Ok((to_records(model, rows)?, n))
+        }),
+    })
 }
 
 /// Lists the rows matching `query` within `scope`.
 ///
 /// # Errors
 ///
-/// [`CrudError::InvalidQuery`] for a field the model cannot filter or order
-/// on, [`CrudError::ScopeMismatch`], or a backend error.
+/// As [`plan_list`].
 pub fn list(
     backend: &dyn Backend,
     model: &Model,
     query: &ListQuery,
     scope: Option<&Scope>,
 ) -> Result<Vec<Record>, CrudError> {
-    let scope = check_scope(model, scope)?;
-    let q = sql::select_list(backend.dialect(), model, query, scope)?;
-    let types = column_types(model);
-    let rows = read_with(backend, |c| c.query(&q.text, &q.params, &types))?;
-    rows.into_iter().map(|r| to_record(model, r)).collect()
+    plan_list(backend.dialect(), model, query, scope, false)?
+        .run(backend, model)
+        .map(|(rows, _)| rows)
 }
 
-/// Counts the rows matching `filters` within `scope` (page pagination).
+/// Counts the rows matching `filters` within `scope`.
 ///
 /// # Errors
 ///
-/// As [`list`].
+/// As [`plan_list`].
 pub fn count(
     backend: &dyn Backend,
     model: &Model,
@@ -310,7 +489,7 @@ pub fn count(
 ) -> Result<u64, CrudError> {
     let scope = check_scope(model, scope)?;
     let q = sql::count(backend.dialect(), model, filters, scope)?;
-    let rows = read_with(backend, |c| {
+    let rows = crate::backend::read_with(backend, |c| {
         c.query(&q.text, &q.params, &[FieldType::Integer])
     })?;
     match rows.first().and_then(|r| r.first()) {
@@ -373,7 +552,7 @@ fn check_current(
     }
 }
 
-/// Updates a row with a validated row: a full replace (PUT, from
+/// Plans an update with a validated row: a full replace (PUT, from
 /// [`validate_replace`](super::validate::validate_replace)) or a partial
 /// update (PATCH, from [`validate_patch`](super::validate::validate_patch)),
 /// which differ only in validation. Conditional on `pre` and, for a
@@ -382,20 +561,20 @@ fn check_current(
 ///
 /// # Errors
 ///
+/// [`CrudError::ScopeMismatch`]; the finished result:
 /// [`CrudError::NotFound`], [`CrudError::PreconditionFailed`],
 /// [`CrudError::PreconditionRequired`], [`CrudError::VersionConflict`],
 /// [`CrudError::Conflict`], or a backend error. Nothing is written on error.
-pub fn update(
-    backend: &dyn Backend,
+pub(crate) fn plan_update(
+    d: Dialect,
     model: &Model,
     id: i64,
     row: Row,
     pre: Precondition,
     scope: Option<&Scope>,
-) -> Result<Record, CrudError> {
+) -> Result<Planned<Record>, CrudError> {
     let scope = check_scope(model, scope)?;
     let required = model.requires_if_match();
-    let d = backend.dialect();
     let expected_version = row.expected_version();
     let fks = set_foreign_keys(model, &row);
     let locked = sql::select_by_id(d, model, id, scope, true);
@@ -405,7 +584,7 @@ pub fn update(
     let update = sql::update(d, model, id, row.into_values(), scope, Some(0))?;
     let types = column_types(model);
     let version_index = model.is_versioned().then(|| types.len() - 1);
-    let outcome = write_with(backend, move |conn| {
+    let work = write_job(move |conn| {
         let Some(current) = conn
             .query(&locked.text, &locked.params, &types)?
             .into_iter()
@@ -431,36 +610,57 @@ pub fn update(
         }
         let row = conn.query(&reread.text, &reread.params, &types)?;
         Ok(Outcome::Done(first_row(row)?))
-    })
-    .map_err(|e| name_fk_conflict(e, &fks))?;
-    finish(model, id, outcome)?.ok_or_else(|| CrudError::NotFound {
-        model: model.name().to_owned(),
-        id,
+    });
+    Ok(Planned {
+        work,
+        finish: Box::new(move |model, out| {
+            let outcome: Outcome = unbox(out).map_err(|e| name_fk_conflict(e, &fks))?;
+            finish(model, id, outcome)?.ok_or_else(|| CrudError::NotFound {
+                model: model.name().to_owned(),
+                id,
+            })
+        }),
     })
 }
 
-/// Deletes a row, conditional on `precondition` (checked in the same
-/// transaction).
+/// Updates a row; see [`plan_update`].
 ///
 /// # Errors
 ///
+/// As [`plan_update`].
+pub fn update(
+    backend: &dyn Backend,
+    model: &Model,
+    id: i64,
+    row: Row,
+    pre: Precondition,
+    scope: Option<&Scope>,
+) -> Result<Record, CrudError> {
+    plan_update(backend.dialect(), model, id, row, pre, scope)?.run(backend, model)
+}
+
+/// Plans the delete of a row, conditional on `precondition` (checked in the
+/// same transaction).
+///
+/// # Errors
+///
+/// [`CrudError::ScopeMismatch`]; the finished result:
 /// [`CrudError::NotFound`], [`CrudError::PreconditionFailed`],
 /// [`CrudError::PreconditionRequired`], [`CrudError::Conflict`] (the row is
 /// still referenced), or a backend error.
-pub fn delete(
-    backend: &dyn Backend,
+pub(crate) fn plan_delete(
+    d: Dialect,
     model: &Model,
     id: i64,
     precondition: Precondition,
     scope: Option<&Scope>,
-) -> Result<(), CrudError> {
+) -> Result<Planned<()>, CrudError> {
     let scope = check_scope(model, scope)?;
     let required = model.requires_if_match();
-    let d = backend.dialect();
     let locked = sql::select_by_id(d, model, id, scope, true);
     let delete = sql::delete(d, model, id, scope);
     let types = column_types(model);
-    let outcome = write_with(backend, move |conn| {
+    let work = write_job(move |conn| {
         let Some(current) = conn
             .query(&locked.text, &locked.params, &types)?
             .into_iter()
@@ -475,6 +675,27 @@ pub fn delete(
             0 => Outcome::NotFound,
             _ => Outcome::Deleted,
         })
-    })?;
-    finish(model, id, outcome).map(|_| ())
+    });
+    Ok(Planned {
+        work,
+        finish: Box::new(move |model, out| {
+            let outcome: Outcome = unbox(out)?;
+            finish(model, id, outcome).map(|_| ())
+        }),
+    })
+}
+
+/// Deletes a row; see [`plan_delete`].
+///
+/// # Errors
+///
+/// As [`plan_delete`].
+pub fn delete(
+    backend: &dyn Backend,
+    model: &Model,
+    id: i64,
+    precondition: Precondition,
+    scope: Option<&Scope>,
+) -> Result<(), CrudError> {
+    plan_delete(backend.dialect(), model, id, precondition, scope)?.run(backend, model)
 }

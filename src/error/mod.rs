@@ -301,9 +301,10 @@ fn backend_status(e: &BackendError) -> StatusCode {
         BackendError::Conflict { .. } | BackendError::Constraint { .. } => StatusCode::CONFLICT,
         BackendError::InvalidValue { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         BackendError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
-        BackendError::Unavailable { .. } | BackendError::Busy | BackendError::Closed => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        BackendError::Unavailable { .. }
+        | BackendError::Busy
+        | BackendError::Closed
+        | BackendError::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -336,9 +337,10 @@ fn backend_detail(e: &BackendError) -> String {
             message: String::new(),
         }]),
         BackendError::InvalidQuery { message } => message.clone(),
-        BackendError::Unavailable { .. } | BackendError::Busy | BackendError::Closed => {
-            "the database is unavailable; retry shortly".into()
-        }
+        BackendError::Unavailable { .. }
+        | BackendError::Busy
+        | BackendError::Closed
+        | BackendError::Interrupted => "the database is unavailable; retry shortly".into(),
         _ => "internal error".into(),
     }
 }

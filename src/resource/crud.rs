@@ -1,5 +1,9 @@
-//! The generated behaviour of one model's routes: requests to model
-//! operations, results to responses.
+//! The generated behaviour of one model's routes: requests to planned model
+//! operations, their results to responses. Each handler is a plan (parse,
+//! validate, build the database work) and a continuation (make the answer
+//! from the work's result), so the same code answers on a worker thread,
+//! waiting for the database, or on the event loop, with the work run by
+//! the database's own threads.
 
 use std::sync::Arc;
 
@@ -12,11 +16,11 @@ use crate::backend::sql::{ListQuery, Scope};
 use crate::backend::Backend;
 use crate::crud::cursor::CursorKey;
 use crate::crud::keyset::{self, KeysetRequest};
-use crate::crud::ops::{self, scope_for, Precondition};
+use crate::crud::ops::{self, scope_for, Planned, Precondition};
 use crate::crud::query::{parse_list_query, Paging, QueryRules};
 use crate::crud::validate::{check_storable, validate_create, validate_patch, validate_replace};
 use crate::crud::{CrudError, Row};
-use crate::endpoint::HandlerResult;
+use crate::endpoint::{HandlerResult, Step};
 use crate::error::ApiError;
 use crate::http::{Method, Request, Response, StatusCode};
 use crate::model::Model;
@@ -25,7 +29,7 @@ use crate::model::Model;
 /// tied to it (see [`Resource::endpoint`](super::Resource::endpoint)),
 /// which reach it with [`ResourceExt::crud`].
 pub struct Crud {
-    model: Model,
+    model: Arc<Model>,
     backend: Arc<dyn Backend>,
     page_size: u64,
     max_page_size: u64,
@@ -61,6 +65,27 @@ impl std::fmt::Debug for Crud {
     }
 }
 
+/// Largest body planned on the event loop; a larger one is parsed on a
+/// worker, so that no connection waits for another's big body to parse.
+const MAX_EVENT_LOOP_BODY_BYTES: usize = 64 * 1024;
+
+/// `planned`'s work, answered by `respond` from its finished result.
+fn query<T: 'static>(
+    model: &Arc<Model>,
+    planned: Planned<T>,
+    respond: impl FnOnce(&Request, T) -> HandlerResult + Send + 'static,
+) -> Step {
+    let Planned { work, finish } = planned;
+    let model = Arc::clone(model);
+    Step::Query {
+        work,
+        then: Box::new(move |req, out| {
+            let t = finish(&model, out)?;
+            respond(req, t)
+        }),
+    }
+}
+
 impl Crud {
     pub(crate) fn new(
         model: Model,
@@ -70,7 +95,7 @@ impl Crud {
         cursor_key: CursorKey,
     ) -> Crud {
         Crud {
-            model,
+            model: Arc::new(model),
             backend,
             page_size,
             max_page_size,
@@ -105,15 +130,26 @@ impl Crud {
     /// # Errors
     /// The generated behaviour's errors.
     pub fn handle(&self, method: Method, req: &Request) -> HandlerResult {
-        match (req.param("id").is_some(), method) {
-            (false, Method::Get | Method::Head) => self.list(req),
-            (false, Method::Post) => self.create(req),
-            (true, Method::Get | Method::Head) => self.get(req),
-            (true, Method::Put) => self.update(req, false),
-            (true, Method::Patch) => self.update(req, true),
-            (true, Method::Delete) => self.delete(req),
+        self.plan(method, req).run(&*self.backend, req)
+    }
+
+    /// Plans the generated handler for `method` on `req`.
+    pub(crate) fn plan(&self, method: Method, req: &Request) -> Step {
+        let planned = match (req.param("id").is_some(), method) {
+            (false, Method::Get | Method::Head) => self.plan_list(req),
+            (false, Method::Post) => self.plan_create(req),
+            (true, Method::Get | Method::Head) => self.plan_get(req),
+            (true, Method::Put) => self.plan_update(req, false),
+            (true, Method::Patch) => self.plan_update(req, true),
+            (true, Method::Delete) => self.plan_delete(req),
             _ => Err(ApiError::method_not_allowed()),
-        }
+        };
+        planned.unwrap_or_else(|e| Step::Done(Err(e)))
+    }
+
+    /// Whether `req` is small enough to plan on the event loop.
+    pub(crate) fn plans_cheaply(&self, req: &Request) -> bool {
+        req.body().len() <= MAX_EVENT_LOOP_BODY_BYTES
     }
 
     fn scope(&self, req: &Request) -> Result<Option<Scope>, ApiError> {
@@ -133,13 +169,22 @@ impl Crud {
     /// `400`/`415` for a body that is not a JSON object, `422` for invalid
     /// fields, `409` for a constraint violation.
     pub fn create(&self, req: &Request) -> HandlerResult {
+        self.plan_create(req)
+            .unwrap_or_else(|e| Step::Done(Err(e)))
+            .run(&*self.backend, req)
+    }
+
+    fn plan_create(&self, req: &Request) -> Result<Step, ApiError> {
         let body = req.json()?;
         let row = validate_create(&self.model, &body)?;
         check_storable(&*self.backend, &row)?;
-        let record = ops::create(&*self.backend, &self.model, row, self.scope(req)?.as_ref())?;
-        let base = req.path().trim_end_matches('/');
-        let location = format!("{base}/{}", record.id);
-        Ok(record_response(StatusCode::CREATED, record).with_header("Location", location))
+        let scope = self.scope(req)?;
+        let planned = ops::plan_create(self.backend.dialect(), &self.model, row, scope.as_ref())?;
+        Ok(query(&self.model, planned, |req, record| {
+            let base = req.path().trim_end_matches('/');
+            let location = format!("{base}/{}", record.id);
+            Ok(record_response(StatusCode::CREATED, record).with_header("Location", location))
+        }))
     }
 
     /// `GET /collection`: one page of rows, filtered, searched and ordered
@@ -149,6 +194,12 @@ impl Crud {
     /// `400` naming the parameter for anything outside the whitelist, a
     /// value of the wrong type, or an altered cursor.
     pub fn list(&self, req: &Request) -> HandlerResult {
+        self.plan_list(req)
+            .unwrap_or_else(|e| Step::Done(Err(e)))
+            .run(&*self.backend, req)
+    }
+
+    fn plan_list(&self, req: &Request) -> Result<Step, ApiError> {
         let lr = parse_list_query(
             &self.model,
             &self.rules,
@@ -157,53 +208,61 @@ impl Crud {
             self.max_page_size,
         )?;
         let scope = self.scope(req)?;
-        let body = match &lr.paging {
-            &Paging::Page { page, size } => {
-                let query = ListQuery {
-                    filters: lr.filters.clone(),
-                    order: lr.order.clone(),
+        let d = self.backend.dialect();
+        let fields = lr.fields;
+        Ok(match lr.paging {
+            Paging::Page { page, size } => {
+                let q = ListQuery {
+                    filters: lr.filters,
+                    order: lr.order,
                     limit: Some(size),
                     offset: (page - 1).saturating_mul(size),
                     after: None,
                 };
-                let rows = ops::list(&*self.backend, &self.model, &query, scope.as_ref())?;
-                let count = ops::count(&*self.backend, &self.model, &lr.filters, scope.as_ref())?;
-                let pages = count.div_ceil(size).max(1);
-                let link =
-                    |p: u64| Value::from(link_with(req, &[("page", &p.to_string())], &["cursor"]));
-                json!({
-                    "count": count,
-                    "pages": pages,
-                    "next": if page < pages { link(page + 1) } else { Value::Null },
-                    "previous": if page > 1 { link((page - 1).min(pages)) } else { Value::Null },
-                    "results": project(rows, lr.fields.as_deref()),
+                let planned = ops::plan_list(d, &self.model, &q, scope.as_ref(), true)?;
+                query(&self.model, planned, move |req, (rows, count)| {
+                    let count = count.unwrap_or(0);
+                    let pages = count.div_ceil(size).max(1);
+                    let link = |p: u64| {
+                        Value::from(link_with(req, &[("page", &p.to_string())], &["cursor"]))
+                    };
+                    Ok(json!({
+                        "count": count,
+                        "pages": pages,
+                        "next": if page < pages { link(page + 1) } else { Value::Null },
+                        "previous": if page > 1 { link((page - 1).min(pages)) } else { Value::Null },
+                        "results": project(rows, fields.as_deref()),
+                    })
+                    .into())
                 })
             }
             Paging::Cursor { token, size } => {
-                let page = keyset::page(
-                    &*self.backend,
+                let planned = keyset::plan_page(
+                    d,
                     &self.model,
                     &self.cursor_key,
                     &KeysetRequest {
                         filters: &lr.filters,
                         order: &lr.order,
                         token: token.as_deref(),
-                        size: *size,
+                        size,
                         scope: scope.as_ref(),
                     },
                 )?;
-                let link = |token: Option<String>| match token {
-                    Some(t) => Value::from(link_with(req, &[("cursor", &t)], &["page"])),
-                    None => Value::Null,
-                };
-                json!({
-                    "next": link(page.next),
-                    "previous": link(page.previous),
-                    "results": project(page.rows, lr.fields.as_deref()),
+                query(&self.model, planned, move |req, page| {
+                    let link = |token: Option<String>| match token {
+                        Some(t) => Value::from(link_with(req, &[("cursor", &t)], &["page"])),
+                        None => Value::Null,
+                    };
+                    Ok(json!({
+                        "next": link(page.next),
+                        "previous": link(page.previous),
+                        "results": project(page.rows, fields.as_deref()),
+                    })
+                    .into())
                 })
             }
-        };
-        Ok(body.into())
+        })
     }
 
     /// `GET /collection/{id}`: the row with its `ETag`; `304` when
@@ -212,6 +271,12 @@ impl Crud {
     /// # Errors
     /// `404` for an id that is not a positive integer or no such row.
     pub fn get(&self, req: &Request) -> HandlerResult {
+        self.plan_get(req)
+            .unwrap_or_else(|e| Step::Done(Err(e)))
+            .run(&*self.backend, req)
+    }
+
+    fn plan_get(&self, req: &Request) -> Result<Step, ApiError> {
         let id = path_id(req)?;
         // The query is checked first: a bad one is a 400 even when the row
         // is missing or the answer would be a 304.
@@ -222,21 +287,24 @@ impl Crud {
         }
         // Only `fields` is left; the list parser refuses it repeated.
         let fields = parse_list_query(&self.model, &self.rules, req.query(), 1, 1)?.fields;
-        let record = ops::get(&*self.backend, &self.model, id, self.scope(req)?.as_ref())?
-            .ok_or_else(|| CrudError::NotFound {
-                model: self.model.name().to_owned(),
-                id,
-            })?;
-        if let Some(inm) = req.header("if-none-match") {
-            if none_match_hits(inm, &record.etag) {
-                return Ok(Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", record.etag));
+        let scope = self.scope(req)?;
+        let planned = ops::plan_get(self.backend.dialect(), &self.model, id, scope.as_ref())?;
+        let name = self.model.name().to_owned();
+        Ok(query(&self.model, planned, move |req, record| {
+            let record = record.ok_or(CrudError::NotFound { model: name, id })?;
+            if let Some(inm) = req.header("if-none-match") {
+                if none_match_hits(inm, &record.etag) {
+                    return Ok(
+                        Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", record.etag)
+                    );
+                }
             }
-        }
-        let etag = record.etag.clone();
-        let body = project(vec![record], fields.as_deref())
-            .pop()
-            .unwrap_or(Value::Null);
-        Ok(Response::json(StatusCode::OK, &body).with_header("ETag", etag))
+            let etag = record.etag.clone();
+            let body = project(vec![record], fields.as_deref())
+                .pop()
+                .unwrap_or(Value::Null);
+            Ok(Response::json(StatusCode::OK, &body).with_header("ETag", etag))
+        }))
     }
 
     /// `PUT` (full replace) or `PATCH` (partial) of `/collection/{id}`,
@@ -245,29 +313,34 @@ impl Crud {
     /// # Errors
     /// `404`, `412`, `428`, `409`, `400`/`415`/`422`.
     pub fn update(&self, req: &Request, partial: bool) -> HandlerResult {
+        self.plan_update(req, partial)
+            .unwrap_or_else(|e| Step::Done(Err(e)))
+            .run(&*self.backend, req)
+    }
+
+    fn plan_update(&self, req: &Request, partial: bool) -> Result<Step, ApiError> {
         let id = path_id(req)?;
         let precondition = precondition(req);
         let scope = self.scope(req)?;
+        let d = self.backend.dialect();
         // Preconditions are evaluated before the content is processed
         // (RFC 9110 §13.2.1): when the body is refused too, the request is
         // answered for its precondition first.
         let row = match self.valid_row(req, partial) {
             Ok(row) => row,
             Err(e) => {
-                return Err(self
-                    .precondition_alone(id, &precondition, scope.as_ref())
-                    .map_or(e, ApiError::from))
+                if precondition == Precondition::None && !self.model.requires_if_match() {
+                    return Err(e);
+                }
+                let planned =
+                    ops::plan_check_precondition(d, &self.model, id, precondition, scope.as_ref())?;
+                return Ok(query(&self.model, planned, move |_, ()| Err(e)));
             }
         };
-        let record = ops::update(
-            &*self.backend,
-            &self.model,
-            id,
-            row,
-            precondition,
-            scope.as_ref(),
-        )?;
-        Ok(record_response(StatusCode::OK, record))
+        let planned = ops::plan_update(d, &self.model, id, row, precondition, scope.as_ref())?;
+        Ok(query(&self.model, planned, |_, record| {
+            Ok(record_response(StatusCode::OK, record))
+        }))
     }
 
     /// The body of a `PUT` or `PATCH` as a row to store. PUT and PATCH
@@ -284,35 +357,28 @@ impl Crud {
         Ok(row)
     }
 
-    /// What a write's precondition alone answers, for a request whose
-    /// content was refused: a missing row, a missing required `If-Match`,
-    /// or one that does not match; `None` when there is no precondition or
-    /// it holds, so the content's error stands.
-    fn precondition_alone(
-        &self,
-        id: i64,
-        precondition: &Precondition,
-        scope: Option<&Scope>,
-    ) -> Option<CrudError> {
-        if *precondition == Precondition::None && !self.model.requires_if_match() {
-            return None;
-        }
-        ops::check_precondition(&*self.backend, &self.model, id, precondition, scope).err()
-    }
-
     /// `DELETE /collection/{id}`: `204`, conditional on `If-Match`.
     ///
     /// # Errors
     /// `404`, `412`, `428`, or `409` when the row is still referenced.
     pub fn delete(&self, req: &Request) -> HandlerResult {
+        self.plan_delete(req)
+            .unwrap_or_else(|e| Step::Done(Err(e)))
+            .run(&*self.backend, req)
+    }
+
+    fn plan_delete(&self, req: &Request) -> Result<Step, ApiError> {
         let id = path_id(req)?;
-        ops::delete(
-            &*self.backend,
+        let scope = self.scope(req)?;
+        let planned = ops::plan_delete(
+            self.backend.dialect(),
             &self.model,
             id,
             precondition(req),
-            self.scope(req)?.as_ref(),
+            scope.as_ref(),
         )?;
-        Ok(Response::new(StatusCode::NO_CONTENT))
+        Ok(query(&self.model, planned, |_, ()| {
+            Ok(Response::new(StatusCode::NO_CONTENT))
+        }))
     }
 }

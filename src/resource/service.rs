@@ -11,7 +11,7 @@ use crate::auth::Access;
 use crate::backend::Backend;
 use crate::crud::cursor::CursorKey;
 use crate::crud::tables::Tables;
-use crate::endpoint::{call_endpoint, offered, Endpoint, HandlerResult, Service};
+use crate::endpoint::{call_endpoint, offered, Endpoint, HandlerResult, Service, Step};
 use crate::http::{Method, MethodSet, Request};
 
 /// The verbs the item route (`true`) or the collection route serves.
@@ -61,6 +61,21 @@ impl Service for CrudService {
 
     fn inline(&self) -> bool {
         false
+    }
+
+    fn plan(&self, method: Method, req: &mut Request) -> Option<Step> {
+        if let Some((_, verbs)) = &self.endpoint {
+            if verbs.contains(method) {
+                return None;
+            }
+        }
+        if !self.crud.plans_cheaply(req) {
+            return None;
+        }
+        if let Err(e) = self.tables.check() {
+            return Some(Step::Done(Err(e.into())));
+        }
+        Some(self.crud.plan(method, req))
     }
 }
 

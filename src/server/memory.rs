@@ -10,11 +10,16 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::backend::work::{self, Work};
+use crate::backend::BackendError;
 use crate::config::Config;
 use crate::dispatch::{AppState, Routed};
+use crate::endpoint::Continuation;
 use crate::http::date::DateCache;
-use crate::http::{MessageLimits, Response};
+use crate::http::MessageLimits;
+use crate::server::budget::Budget;
 use crate::server::conn::{Conn, Cx, Jobs, Transport, Verdict};
+use crate::server::handoff::Outcome;
 
 /// Bytes the peer's socket buffer takes between two writability events.
 const WRITE_ROOM: usize = 8 * 1024;
@@ -74,20 +79,32 @@ impl Transport for MemStream {
     }
 }
 
-/// Runs each job at once and keeps its response for delivery.
+/// Runs each job at once and keeps its outcome for delivery.
 struct InlineJobs<'a> {
     app: &'a AppState,
-    done: RefCell<Vec<Response>>,
+    done: RefCell<Vec<Outcome>>,
 }
 
 impl Jobs for InlineJobs<'_> {
-    fn submit(&self, routed: Routed, _token: usize, _gen: u32) {
+    fn blocking(&self, routed: Routed, _token: usize, _gen: u32) {
         let Routed {
             service,
             mut request,
+            step,
         } = routed;
-        let response = self.app.execute(&*service, &mut request);
-        self.done.borrow_mut().push(response);
+        let response = match step {
+            Some(step) => self.app.execute_step(step, service.allowed(), &mut request),
+            None => self.app.execute(&*service, &mut request),
+        };
+        self.done.borrow_mut().push(Outcome::Response(response));
+    }
+
+    fn query(&self, work: Work, then: Continuation, _token: usize, _gen: u32) {
+        let out = match &self.app.engine {
+            Some(engine) => work::run(engine.as_backend(), work),
+            None => Err(BackendError::Closed),
+        };
+        self.done.borrow_mut().push(Outcome::Resume { then, out });
     }
 }
 
@@ -99,12 +116,14 @@ pub(crate) struct MemoryConn {
     conn: Conn<MemStream>,
     date: DateCache,
     scratch: Vec<u8>,
+    bodies: Budget,
     verdict: Verdict,
 }
 
 impl MemoryConn {
     /// A fresh connection to an application that others share.
     pub(crate) fn shared(app: Arc<AppState>, config: Arc<Config>) -> MemoryConn {
+        let body_budget = config.limits.max_buffered_body_bytes;
         let conn = Conn::new(
             MemStream::default(),
             None,
@@ -119,6 +138,7 @@ impl MemoryConn {
             conn,
             date: DateCache::new(),
             scratch: vec![0; SCRATCH],
+            bodies: Budget::new(body_budget),
             verdict: Verdict::Open,
         }
     }
@@ -164,6 +184,8 @@ impl MemoryConn {
                 config: &self.config,
                 limits: &self.limits,
                 jobs: &jobs,
+                local: None,
+                bodies: &self.bodies,
                 token: 0,
                 date: self.date.as_bytes(),
                 scratch: &mut self.scratch,
@@ -171,11 +193,14 @@ impl MemoryConn {
                 draining: false,
             };
             self.verdict = self.conn.drive(&mut cx);
-            let done: Vec<Response> = jobs.done.borrow_mut().drain(..).collect();
+            let done: Vec<Outcome> = jobs.done.borrow_mut().drain(..).collect();
             let delivered = !done.is_empty();
-            for response in done {
+            for outcome in done {
                 if self.verdict == Verdict::Open {
-                    self.verdict = self.conn.complete(response, &mut cx);
+                    self.verdict = match outcome {
+                        Outcome::Response(response) => self.conn.complete(response, &mut cx),
+                        Outcome::Resume { then, out } => self.conn.resume(then, out, &mut cx),
+                    };
                 }
             }
             if !delivered && self.conn.stream_mut().out.len() == written {

@@ -1,7 +1,9 @@
 //! The running server: listener, reactors, worker pool, and the shutdown
 //! sequence (stop accepting, finish in-flight requests, stop the workers).
 
+pub(crate) mod budget;
 pub(crate) mod conn;
+pub(crate) mod handoff;
 #[cfg(feature = "__private")]
 pub(crate) mod memory;
 pub(crate) mod reactor;
@@ -19,18 +21,29 @@ use mio::Waker;
 use crate::config::Config;
 use crate::dispatch::AppState;
 use crate::error::StartError;
+use budget::Budget;
 use reactor::Reactor;
 use worker::Pool;
 
 /// State every thread of one server shares.
-#[derive(Default)]
 pub(crate) struct Shared {
     shutting_down: AtomicBool,
     pub(crate) open: AtomicUsize,
     wakers: Mutex<Vec<Arc<Waker>>>,
+    /// The request body bytes all connections may hold together.
+    pub(crate) bodies: Budget,
 }
 
 impl Shared {
+    pub(crate) fn new(body_budget: usize) -> Shared {
+        Shared {
+            shutting_down: AtomicBool::new(false),
+            open: AtomicUsize::new(0),
+            wakers: Mutex::new(Vec::new()),
+            bodies: Budget::new(body_budget),
+        }
+    }
+
     pub(crate) fn add_waker(&self, w: Arc<Waker>) {
         crate::sync::lock(&self.wakers).push(w);
     }
@@ -126,7 +139,7 @@ pub(crate) fn start(
             }
         })?,
     );
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared::new(config.limits.max_buffered_body_bytes));
     let mut signal_stream = if with_signals {
         Some(signal::install().map_err(|source| StartError::Signals { source })?)
     } else {

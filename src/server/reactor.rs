@@ -13,14 +13,16 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, UnixStream};
 use mio::{Events, Interest, Poll, Token};
 
+use crate::backend::LocalReader;
 use crate::config::Config;
 use crate::dispatch::AppState;
 use crate::error::ApiError;
 use crate::http::date::DateCache;
 use crate::http::{MessageLimits, StatusCode};
 use crate::server::conn::{Conn, Cx, Verdict};
+use crate::server::handoff::{Done, Handoff, Outcome, ReplyTo};
 use crate::server::slab::Slab;
-use crate::server::worker::{Done, Pool, PoolJobs, ReplyTo};
+use crate::server::worker::Pool;
 use crate::server::Shared;
 
 type TcpConn = Conn<mio::net::TcpStream>;
@@ -41,7 +43,9 @@ pub(crate) struct Reactor {
     signal: Option<UnixStream>,
     conns: Slab<TcpConn>,
     done_rx: Receiver<Done>,
-    jobs: PoolJobs,
+    jobs: Handoff,
+    /// The database's read connection for this event loop, if it gives one.
+    local: Option<Box<dyn LocalReader>>,
     shared: Arc<Shared>,
     app: Arc<AppState>,
     config: Arc<Config>,
@@ -85,8 +89,10 @@ impl Reactor {
             signal,
             conns: Slab::new(config.limits.max_connections),
             done_rx,
-            jobs: PoolJobs {
+            local: app.engine.as_ref().and_then(|e| e.local_reader()),
+            jobs: Handoff {
                 pool,
+                engine: app.engine.clone(),
                 reply: ReplyTo { tx, waker },
             },
             shared,
@@ -159,6 +165,8 @@ impl Reactor {
             config: &self.config,
             limits: &self.limits,
             jobs: &self.jobs,
+            local: self.local.as_deref(),
+            bodies: &self.shared.bodies,
             token,
             date: self.date.as_bytes(),
             scratch: &mut self.scratch,
@@ -182,7 +190,11 @@ impl Reactor {
             let Some(conn) = conn.filter(|c| c.gen == done.gen) else {
                 continue;
             };
-            if conn.complete(done.response, &mut cx) == Verdict::Close {
+            let verdict = match done.outcome {
+                Outcome::Response(response) => conn.complete(response, &mut cx),
+                Outcome::Resume { then, out } => conn.resume(then, out, &mut cx),
+            };
+            if verdict == Verdict::Close {
                 self.close(done.token);
             }
         }
@@ -252,6 +264,7 @@ impl Reactor {
         if let Some(mut conn) = self.conns.remove(token) {
             let _ = self.poll.registry().deregister(conn.stream_mut());
             self.shared.open.fetch_sub(1, Ordering::AcqRel);
+            self.shared.bodies.give_back(conn.reserved_body_bytes());
         }
     }
 

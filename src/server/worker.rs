@@ -1,33 +1,15 @@
 //! The handler thread pool. Reactors hand it requests whose handlers may
-//! block (database work, custom endpoints); each worker runs the handler
-//! under `catch_unwind`, sends the response back to the reactor that owns the
+//! block (custom endpoints, work the database does not queue, reads too
+//! slow for an event loop); each worker runs the request under
+//! `catch_unwind`, sends the response back to the reactor that owns the
 //! connection, and wakes it.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-use mio::Waker;
-
 use crate::dispatch::{AppState, Routed};
-use crate::http::Response;
-use crate::server::conn::Jobs;
-
-/// Where a finished response goes: the owning reactor's queue and waker.
-#[derive(Clone)]
-pub(crate) struct ReplyTo {
-    pub(crate) tx: Sender<Done>,
-    pub(crate) waker: Arc<Waker>,
-}
-
-/// A finished response for connection `token` (generation `gen`, so a
-/// response never reaches a later connection that reused the slot).
-pub(crate) struct Done {
-    pub(crate) token: usize,
-    pub(crate) gen: u32,
-    pub(crate) response: Response,
-}
+use crate::server::handoff::{Done, Outcome, ReplyTo};
 
 pub(crate) struct Job {
     pub(crate) routed: Routed,
@@ -39,24 +21,6 @@ pub(crate) struct Job {
 struct Queue {
     jobs: VecDeque<Job>,
     closed: bool,
-}
-
-/// The worker pool as the place an event loop sends its jobs, answering
-/// that loop.
-pub(crate) struct PoolJobs {
-    pub(crate) pool: Arc<Pool>,
-    pub(crate) reply: ReplyTo,
-}
-
-impl Jobs for PoolJobs {
-    fn submit(&self, routed: Routed, token: usize, gen: u32) {
-        self.pool.submit(Job {
-            routed,
-            token,
-            gen,
-            reply: self.reply.clone(),
-        });
-    }
 }
 
 /// A fixed set of handler threads sharing one queue.
@@ -133,19 +97,16 @@ fn run(queue: &(Mutex<Queue>, Condvar), app: &AppState) {
         let Routed {
             service,
             mut request,
+            step,
         } = routed;
-        let response = app.execute(&*service, &mut request);
-        // The reactor may be gone at shutdown; nothing is left to answer.
-        if reply
-            .tx
-            .send(Done {
-                token,
-                gen,
-                response,
-            })
-            .is_ok()
-        {
-            let _ = reply.waker.wake();
-        }
+        let response = match step {
+            Some(step) => app.execute_step(step, service.allowed(), &mut request),
+            None => app.execute(&*service, &mut request),
+        };
+        reply.deliver(Done {
+            token,
+            gen,
+            outcome: Outcome::Response(response),
+        });
     }
 }

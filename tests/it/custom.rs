@@ -138,12 +138,17 @@ fn get_and_post_answer_json_and_the_rest_405() {
         json!({"data": {"name": "Ada"}, "message": "POST request"})
     );
     for m in ["PUT", "PATCH", "DELETE"] {
+        // Refused from the head: answered without reading the body, and
+        // the connection closes after it.
+        let mut c = s.connect();
         c.send(format!(
             "{m} /custom HTTP/1.1\r\nHost: t\r\n{auth}Content-Length: 2\r\n\r\n{{}}"
         ));
         let r = c.read_response();
         r.assert_problem(405);
         assert_eq!(r.header("allow"), Some("GET, HEAD, POST, OPTIONS"), "{m}");
+        assert_eq!(r.header("connection"), Some("close"), "{m}");
+        c.assert_closed();
     }
     s.stop();
 }

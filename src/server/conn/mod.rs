@@ -1,18 +1,31 @@
 //! One client connection: an explicit state machine that owns its bounded
 //! buffers, parses pipelined requests in order, and never lets a client
 //! make it hold more than the configured limits.
+//!
+//! A request is admitted or refused from its head alone: a refused request
+//! is answered without reading its body (and the connection closed, since
+//! the unread body stands where the next request would start); only an
+//! admitted one gets `100 Continue`, and its body is read under the
+//! server-wide body budget.
+
+mod socket;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::backend::work::Work;
+use crate::backend::{BackendError, LocalReader, WriteOutput};
 use crate::config::Config;
-use crate::dispatch::{AppState, Plan, Routed};
+use crate::dispatch::{Admission, AppState, Routed, Run};
+use crate::endpoint::{Continuation, Service};
 use crate::error::ApiError;
 use crate::http::body::BodyDecoder;
-use crate::http::parse::{split_target, HeadLine};
+use crate::http::parse::{split_target, Framing, HeadLine};
 use crate::http::ConnectionHeader;
 use crate::http::{MessageLimits, Method, Request, Response, StatusCode, Version};
+use crate::server::budget::Budget;
 
 /// How long a closing connection keeps draining input so the client sees
 /// its response instead of a reset.
@@ -28,15 +41,18 @@ pub(crate) const MAX_BLANK_LINE_BYTES: usize = 8;
 enum State {
     /// Waiting for, or reading, a request head.
     Head,
-    /// Reading the body of the request whose head was parsed into
+    /// Reading the body of the admitted request whose head was parsed into
     /// `Conn::req`; the body goes into `Conn::req.body`.
     Body {
-        line: HeadLine,
         decoder: BodyDecoder,
-        started: Instant,
+        service: Arc<dyn Service>,
+        pending: Pending,
     },
-    /// A worker is running the handler; later requests wait their turn.
-    Waiting(Pending),
+    /// The request is being handled elsewhere (a worker, or the database's
+    /// threads); later requests wait their turn. `kept`: the request stayed
+    /// in `Conn::req` (the database has its work) rather than going with a
+    /// worker.
+    Waiting { pending: Pending, kept: bool },
     /// Writing what is queued, then closing.
     Closing,
     /// Output finished and write side shut; discarding input until EOF.
@@ -52,6 +68,14 @@ pub(crate) struct Pending {
     /// An HTTP/1.0 request (persistence must be announced).
     http10: bool,
     started: Instant,
+}
+
+impl Pending {
+    /// The same, closing the connection after the answer when `close`.
+    fn closing_if(mut self, close: bool) -> Pending {
+        self.keep_alive &= !close;
+        self
+    }
 }
 
 /// Why a connection is being dropped.
@@ -76,11 +100,16 @@ impl Transport for mio::net::TcpStream {
     }
 }
 
-/// Where requests whose handler may block are sent to run, and how their
-/// response finds its way back to [`Conn::complete`].
+/// Where requests go that cannot be answered on the event loop, and how
+/// their answers find their way back ([`Conn::complete`],
+/// [`Conn::resume`]).
 pub(crate) trait Jobs {
-    /// Runs `routed` for connection `token` (generation `gen`) elsewhere.
-    fn submit(&self, routed: Routed, token: usize, gen: u32);
+    /// Runs `routed` for connection `token` (generation `gen`) on a thread
+    /// that may block.
+    fn blocking(&self, routed: Routed, token: usize, gen: u32);
+    /// Has `work` run by the database's threads; `then` makes the answer
+    /// back on the event loop.
+    fn query(&self, work: Work, then: Continuation, token: usize, gen: u32);
 }
 
 /// What the reactor lends a connection while driving it.
@@ -90,6 +119,10 @@ pub(crate) struct Cx<'a> {
     /// The limits of one request message, from `config`.
     pub(crate) limits: &'a MessageLimits,
     pub(crate) jobs: &'a dyn Jobs,
+    /// The event loop's own read connection, if the database gives one.
+    pub(crate) local: Option<&'a dyn LocalReader>,
+    /// The body bytes all connections may hold together.
+    pub(crate) bodies: &'a Budget,
     pub(crate) token: usize,
     pub(crate) date: &'a [u8],
     pub(crate) scratch: &'a mut [u8],
@@ -126,6 +159,8 @@ pub(crate) struct Conn<S> {
     /// Bytes read from and written to the socket so far.
     bytes_read: u64,
     bytes_written: u64,
+    /// Body bytes of the current request taken from the body budget.
+    reserved: usize,
 }
 
 impl<S: Transport> Conn<S> {
@@ -155,7 +190,14 @@ impl<S: Transport> Conn<S> {
             write_deadline: None,
             bytes_read: 0,
             bytes_written: 0,
+            reserved: 0,
         }
+    }
+
+    /// Body bytes this connection holds from the server's body budget (to
+    /// give back when it closes).
+    pub(crate) fn reserved_body_bytes(&self) -> usize {
+        self.reserved
     }
 
     pub(crate) fn stream_mut(&mut self) -> &mut S {
@@ -202,7 +244,9 @@ impl<S: Transport> Conn<S> {
                 break;
             }
         }
-        if self.peer_eof && !matches!(self.state, State::Waiting(_)) && self.wpos >= self.wbuf.len()
+        if self.peer_eof
+            && !matches!(self.state, State::Waiting { .. })
+            && self.wpos >= self.wbuf.len()
         {
             // The client is gone (or half-closed) and nothing is owed to it.
             return Verdict::Close;
@@ -214,66 +258,6 @@ impl<S: Transport> Conn<S> {
     fn progress(&self) -> (usize, usize, usize, usize, u64, u64) {
         let (r, w) = (self.bytes_read, self.bytes_written);
         (self.rbuf.len(), self.rpos, self.wbuf.len(), self.wpos, r, w)
-    }
-
-    /// Reads while the socket has data and the input cap allows.
-    fn fill(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
-        let cap = cx.config.limits.max_head_bytes + cx.scratch.len();
-        while self.maybe_readable && !self.peer_eof {
-            if let State::Lingering { discarded, .. } = &mut self.state {
-                match self.stream.read(cx.scratch) {
-                    Ok(0) => self.peer_eof = true,
-                    Ok(n) => {
-                        *discarded += n;
-                        if *discarded > LINGER_MAX_BYTES {
-                            return Err(io::ErrorKind::InvalidData.into());
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.maybe_readable = false,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-                continue;
-            }
-            if matches!(self.state, State::Closing) || self.rbuf.len() - self.rpos >= cap {
-                // Back-pressure: process what we have first; readiness is
-                // remembered in `maybe_readable`.
-                break;
-            }
-            if self.rpos > 0 && self.rpos == self.rbuf.len() {
-                self.rbuf.clear();
-                self.rpos = 0;
-            } else if self.rpos > 0 && self.rpos >= self.rbuf.len() / 2 {
-                self.rbuf.drain(..self.rpos);
-                self.rpos = 0;
-            }
-            match self.stream.read(cx.scratch) {
-                Ok(0) => self.peer_eof = true,
-                Ok(n) => {
-                    if self.rbuf.len() == self.rpos
-                        && self.head_started.is_none()
-                        && matches!(self.state, State::Head)
-                    {
-                        self.head_started = Some(cx.now);
-                    }
-                    self.rbuf
-                        .extend_from_slice(cx.scratch.get(..n).unwrap_or_default());
-                    self.bytes_read += n as u64;
-                    // A short read emptied the socket's queue: anything
-                    // arriving later raises a new edge-triggered event, so
-                    // the read that would only say WouldBlock is skipped
-                    // (one system call per batch of pipelined requests).
-                    // Once the peer's end was reported, read on to it.
-                    if n < cx.scratch.len() && !self.read_closed {
-                        self.maybe_readable = false;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.maybe_readable = false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
     }
 
     /// Parses and dispatches every complete request in the input, in order,
@@ -331,26 +315,7 @@ impl<S: Transport> Conn<S> {
                             self.rpos += used;
                             self.blank_bytes = 0;
                             let started = self.head_started.take().unwrap_or(cx.now);
-                            let limits = cx.limits;
-                            match BodyDecoder::for_framing(
-                                line.framing,
-                                limits.max_body_bytes,
-                                limits.max_head_bytes,
-                            ) {
-                                None => self.dispatch(line, started, cx),
-                                Some(decoder) => {
-                                    if line.expect_continue && self.rpos == self.rbuf.len() {
-                                        self.wbuf
-                                            .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                                    }
-                                    self.req.body_mut().clear();
-                                    self.state = State::Body {
-                                        line,
-                                        decoder,
-                                        started,
-                                    };
-                                }
-                            }
+                            self.begin(line, started, cx);
                         }
                     }
                 }
@@ -370,64 +335,149 @@ impl<S: Transport> Conn<S> {
                         }
                         Ok(d) => {
                             self.rpos += d.consumed;
+                            // A chunked body takes from the budget as it grows.
+                            let len = body.len();
+                            if len > self.reserved {
+                                if !cx.bodies.try_take(len - self.reserved) {
+                                    self.fail(over_budget(), cx);
+                                    return;
+                                }
+                                self.reserved = len;
+                            }
                             if !d.done {
                                 return;
                             }
-                            let State::Body { line, started, .. } =
-                                std::mem::replace(&mut self.state, State::Head)
+                            let State::Body {
+                                service, pending, ..
+                            } = std::mem::replace(&mut self.state, State::Head)
                             else {
                                 return;
                             };
-                            self.dispatch(line, started, cx);
+                            self.run(&service, pending, cx);
                         }
                     }
                 }
-                State::Waiting(_) | State::Closing | State::Lingering { .. } => return,
+                State::Waiting { .. } | State::Closing | State::Lingering { .. } => return,
             }
         }
     }
 
-    /// Routes the complete request in `self.req`; answers it now or hands
-    /// it to a worker.
-    fn dispatch(&mut self, line: HeadLine, started: Instant, cx: &mut Cx<'_>) {
-        let keep_alive = line.keep_alive && !cx.draining;
-        let head_only = line.method == Method::Head;
-        let req = &mut self.req;
+    /// Takes a parsed head: admits the request or answers it at once,
+    /// then reads its body or runs it.
+    fn begin(&mut self, line: HeadLine, started: Instant, cx: &mut Cx<'_>) {
+        let app = cx.app;
+        let has_body = line.framing != Framing::Empty;
         let pending = Pending {
             method: line.method,
-            path: cx.app.log.access_enabled().then(|| req.path().to_string()),
-            head_only,
-            keep_alive,
+            path: app
+                .log
+                .access_enabled()
+                .then(|| self.req.path().to_string()),
+            head_only: line.method == Method::Head,
+            // A refused request's body is not read, so nothing after it
+            // can be: the connection closes after the answer.
+            keep_alive: line.keep_alive && !cx.draining,
             http10: line.version == Version::Http10,
             started,
         };
-        if let Err(e) = req.begin(&line, self.peer) {
-            req.recycle(IDLE_KEEP_CAPACITY);
-            self.respond(&ApiError::from(e).into_response(), pending, cx);
+        if let Err(e) = self.req.begin(&line, self.peer) {
+            let pending = pending.closing_if(has_body);
+            self.answer(ApiError::from(e).into_response(), pending, cx);
             return;
         }
-        match cx.app.route(req) {
-            Plan::Respond(response) => {
-                self.req.recycle(IDLE_KEEP_CAPACITY);
-                self.respond(&response, pending, cx);
+        let service = match app.admit(&mut self.req) {
+            Admission::Answer(response) => {
+                self.answer(response, pending.closing_if(has_body), cx);
+                return;
             }
-            Plan::Run(routed) => {
-                cx.jobs.submit(*routed, cx.token, self.gen);
-                self.state = State::Waiting(pending);
+            Admission::Proceed(service) => service,
+        };
+        let limits = cx.limits;
+        let Some(decoder) =
+            BodyDecoder::for_framing(line.framing, limits.max_body_bytes, limits.max_head_bytes)
+        else {
+            self.run(service, pending, cx);
+            return;
+        };
+        if let Framing::Length(n) = line.framing {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if !cx.bodies.try_take(n) {
+                self.answer(over_budget().into_response(), pending.closing_if(true), cx);
+                return;
+            }
+            self.reserved = n;
+        }
+        if line.expect_continue && self.rpos == self.rbuf.len() {
+            self.wbuf
+                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        self.req.body_mut().clear();
+        self.state = State::Body {
+            decoder,
+            service: Arc::clone(service),
+            pending,
+        };
+    }
+
+    /// Runs an admitted request whose body has arrived: answers it now, or
+    /// hands it to the database's threads or a worker.
+    fn run(&mut self, service: &Arc<dyn Service>, pending: Pending, cx: &mut Cx<'_>) {
+        match cx.app.run(service, &mut self.req, cx.local) {
+            Run::Respond(response) => self.answer(response, pending, cx),
+            Run::Query { work, then } => {
+                cx.jobs.query(work, then, cx.token, self.gen);
+                self.state = State::Waiting {
+                    pending,
+                    kept: true,
+                };
+            }
+            Run::Worker(routed) => {
+                cx.jobs.blocking(*routed, cx.token, self.gen);
+                self.state = State::Waiting {
+                    pending,
+                    kept: false,
+                };
             }
         }
     }
 
     /// Delivers a worker's response; then carries on with pipelined input.
     pub(crate) fn complete(&mut self, response: Response, cx: &mut Cx<'_>) -> Verdict {
-        let State::Waiting(_) = self.state else {
+        let State::Waiting { .. } = self.state else {
             return Verdict::Open;
         };
-        let State::Waiting(pending) = std::mem::replace(&mut self.state, State::Head) else {
+        let State::Waiting { pending, .. } = std::mem::replace(&mut self.state, State::Head) else {
             return Verdict::Open;
         };
-        self.respond(&response, pending, cx);
+        self.answer(response, pending, cx);
         self.drive(cx)
+    }
+
+    /// Answers the request whose database work is done, from its result;
+    /// then carries on with pipelined input.
+    pub(crate) fn resume(
+        &mut self,
+        then: Continuation,
+        out: Result<WriteOutput, BackendError>,
+        cx: &mut Cx<'_>,
+    ) -> Verdict {
+        let State::Waiting { kept: true, .. } = self.state else {
+            return Verdict::Open;
+        };
+        let State::Waiting { pending, .. } = std::mem::replace(&mut self.state, State::Head) else {
+            return Verdict::Open;
+        };
+        let response = cx.app.resume(&self.req, then, out);
+        self.answer(response, pending, cx);
+        self.drive(cx)
+    }
+
+    /// Queues the answer to the current request and forgets the request,
+    /// keeping its buffers for the next one.
+    fn answer(&mut self, response: Response, pending: Pending, cx: &mut Cx<'_>) {
+        self.respond(&response, pending, cx);
+        self.req.recycle(IDLE_KEEP_CAPACITY);
+        cx.bodies.give_back(std::mem::take(&mut self.reserved));
     }
 
     /// Queues a response and logs it.
@@ -470,7 +520,7 @@ impl<S: Transport> Conn<S> {
     fn fail(&mut self, e: ApiError, cx: &mut Cx<'_>) {
         // Never a body in answer to HEAD, even a refused one.
         let head_only = match &self.state {
-            State::Body { line, .. } => line.method == Method::Head,
+            State::Body { pending, .. } => pending.head_only,
             _ => is_head_request(self.unconsumed()),
         };
         self.refuse(e, head_only, cx);
@@ -489,8 +539,8 @@ impl<S: Transport> Conn<S> {
             // The method and path when the head was read (a refused body,
             // a timeout), else `-`.
             let (method, path, started) = match &self.state {
-                State::Body { line, started, .. } => {
-                    (Some(line.method), self.req.path(), Some(*started))
+                State::Body { pending, .. } => {
+                    (Some(pending.method), self.req.path(), Some(pending.started))
                 }
                 _ => match request_line(self.unconsumed()) {
                     Some((method, path)) => (Some(method), path, self.head_started),
@@ -507,56 +557,7 @@ impl<S: Transport> Conn<S> {
             );
         }
         self.state = State::Closing;
-    }
-
-    /// Writes queued output until done or the socket is full.
-    /// A client that takes no output for `write_timeout` is dropped.
-    fn flush(&mut self, now: Instant, write_timeout: Duration) -> io::Result<()> {
-        while self.wpos < self.wbuf.len() {
-            match self
-                .stream
-                .write(self.wbuf.get(self.wpos..).unwrap_or_default())
-            {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.wpos += n;
-                    self.bytes_written += n as u64;
-                    self.write_deadline = None;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if self.write_deadline.is_none() {
-                        self.write_deadline = Some(now + write_timeout);
-                    }
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.wbuf.clear();
-        self.wpos = 0;
-        self.write_deadline = None;
-        Ok(())
-    }
-
-    /// Moves a closing connection whose output is written to lingering.
-    fn after_flush(&mut self, cx: &mut Cx<'_>) -> Option<Verdict> {
-        if matches!(self.state, State::Closing) && self.wpos >= self.wbuf.len() {
-            if self.peer_eof {
-                return Some(Verdict::Close);
-            }
-            let _ = self.stream.shutdown_write();
-            self.state = State::Lingering {
-                until: cx.now + LINGER,
-                discarded: 0,
-            };
-        }
-        if let State::Lingering { .. } = self.state {
-            if self.peer_eof {
-                return Some(Verdict::Close);
-            }
-        }
-        None
+        cx.bodies.give_back(std::mem::take(&mut self.reserved));
     }
 
     fn update_deadlines(&mut self, cx: &Cx<'_>) {
@@ -571,8 +572,8 @@ impl<S: Transport> Conn<S> {
             }
             State::Head => Some(self.head_started.unwrap_or(cx.now) + t.header_read),
             // The body's time counts from the start of its request.
-            State::Body { started, .. } => Some(*started + t.header_read + t.body_read),
-            State::Waiting(_) | State::Closing => None,
+            State::Body { pending, .. } => Some(pending.started + t.header_read + t.body_read),
+            State::Waiting { .. } | State::Closing => None,
             State::Lingering { until, .. } => Some(*until),
         };
     }
@@ -627,8 +628,14 @@ impl<S: Transport> Conn<S> {
     }
 }
 
-/// Whether unparsed input starts a `HEAD` request (after the empty lines a
-/// server may skip), for refusals of heads that did not parse.
+/// The answer to a request whose body would pass the server's body budget.
+fn over_budget() -> ApiError {
+    ApiError::status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is receiving too many request bodies; retry shortly",
+    )
+}
+
 /// The method and path of a request line at the start of `input`, read
 /// loosely (for the access line of a refused request): `None` unless the
 /// method is known and the target is UTF-8.
@@ -640,6 +647,8 @@ fn request_line(input: &[u8]) -> Option<(Method, &str)> {
     Some((method, split_target(target).0))
 }
 
+/// Whether unparsed input starts a `HEAD` request (after the empty lines a
+/// server may skip), for refusals of heads that did not parse.
 pub(crate) fn is_head_request(input: &[u8]) -> bool {
     let start = input
         .iter()

@@ -1,0 +1,215 @@
+//! SQLite values, errors and connections as the rest of the crate sees
+//! them: parameters bound and columns decoded by field type, driver errors
+//! mapped to [`BackendError`], and the settings every connection gets.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{ffi, Connection, ErrorCode, OpenFlags, ToSql};
+
+use crate::backend::{BackendError, ConflictKind, Conn, PoolOptions, Synchronous, Value};
+use crate::model::datetime::{format_rfc3339, parse_rfc3339};
+use crate::model::FieldType;
+
+/// Prepared statements kept per connection.
+pub(super) const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+/// Maps a rusqlite error to a [`BackendError`].
+pub(super) fn map_err(e: rusqlite::Error) -> BackendError {
+    let rusqlite::Error::SqliteFailure(err, msg) = &e else {
+        return BackendError::Internal {
+            cause: e.to_string(),
+        };
+    };
+    let column = || constraint_column(msg.as_deref().unwrap_or(""));
+    match err.code {
+        ErrorCode::ConstraintViolation => match err.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                BackendError::Conflict {
+                    field: column(),
+                    kind: ConflictKind::Unique,
+                }
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => BackendError::Conflict {
+                field: None,
+                kind: ConflictKind::ForeignKey,
+            },
+            ffi::SQLITE_CONSTRAINT_NOTNULL => BackendError::Constraint { field: column() },
+            _ => BackendError::Constraint { field: None },
+        },
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => BackendError::Busy,
+        ErrorCode::CannotOpen
+        | ErrorCode::NotADatabase
+        | ErrorCode::PermissionDenied
+        | ErrorCode::ReadOnly
+        | ErrorCode::DiskFull
+        | ErrorCode::SystemIoFailure
+        | ErrorCode::DatabaseCorrupt
+        | ErrorCode::FileLockingProtocolFailed
+        | ErrorCode::NoLargeFileSupport => BackendError::Unavailable {
+            cause: e.to_string(),
+        },
+        _ => BackendError::Internal {
+            cause: e.to_string(),
+        },
+    }
+}
+
+/// `"UNIQUE constraint failed: person.email"` → `Some("email")`; `None` for
+/// several columns.
+pub(super) fn constraint_column(message: &str) -> Option<String> {
+    let (_, cols) = message.split_once(": ")?;
+    if cols.contains(',') {
+        return None;
+    }
+    let col = cols.rsplit('.').next()?.trim();
+    (!col.is_empty()).then(|| col.to_owned())
+}
+
+struct Param<'a>(&'a Value);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Boolean(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+            Value::DateTime(us) => ToSqlOutput::from(format_rfc3339(*us)),
+            Value::Json(j) => ToSqlOutput::from(j.to_string()),
+        })
+    }
+}
+
+fn decode(v: ValueRef<'_>, kind: Option<FieldType>, index: usize) -> Result<Value, BackendError> {
+    let bad = |what: &str| BackendError::Internal {
+        cause: format!("column {index}: {what}"),
+    };
+    let text = |bytes: &[u8]| {
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| bad("text is not valid utf-8"))
+    };
+    Ok(match (kind, v) {
+        (_, ValueRef::Null) => Value::Null,
+        (Some(FieldType::Integer) | None, ValueRef::Integer(i)) => Value::Integer(i),
+        (Some(FieldType::Float) | None, ValueRef::Real(f)) => Value::Float(f),
+        #[allow(clippy::cast_precision_loss)]
+        (Some(FieldType::Float), ValueRef::Integer(i)) => Value::Float(i as f64),
+        (Some(FieldType::Text) | None, ValueRef::Text(t)) => Value::Text(text(t)?),
+        (Some(FieldType::Boolean), ValueRef::Integer(i)) => Value::Boolean(i != 0),
+        (Some(FieldType::DateTime), ValueRef::Text(t)) => {
+            let s = text(t)?;
+            Value::DateTime(parse_rfc3339(&s).map_err(|e| bad(&format!("bad datetime: {e}")))?)
+        }
+        (Some(FieldType::Json), ValueRef::Text(t)) => {
+            Value::Json(serde_json::from_slice(t).map_err(|e| bad(&format!("bad json: {e}")))?)
+        }
+        (kind, other) => {
+            return Err(bad(&format!(
+                "expected {}, found sqlite {:?}",
+                kind.map_or("a value", FieldType::name),
+                other.data_type()
+            )))
+        }
+    })
+}
+
+/// A borrowed connection implementing [`Conn`].
+pub(super) struct SqliteConn<'c> {
+    pub(super) conn: &'c Connection,
+}
+
+impl Conn for SqliteConn<'_> {
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        columns: &[FieldType],
+    ) -> Result<Vec<Vec<Value>>, BackendError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        let width = stmt.column_count();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter().map(Param)))
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                let v = row.get_ref(i).map_err(map_err)?;
+                values.push(decode(v, columns.get(i).copied(), i)?);
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, BackendError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter().map(Param)))
+            .map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+}
+
+/// Replaces SQLite's `lower()`, which folds ASCII letters only, with one
+/// that lowercases all of Unicode, as PostgreSQL's and MySQL's do: the
+/// case-insensitive `?search=` (`LOWER(col) LIKE LOWER(?)`) then finds
+/// `Crème` for `CRÈME` on every backend.
+pub(super) fn unicode_lower(conn: &Connection) -> Result<(), BackendError> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::{Value as Sql, ValueRef};
+    conn.create_scalar_function(
+        "lower",
+        1,
+        FunctionFlags::SQLITE_UTF8
+            | FunctionFlags::SQLITE_DETERMINISTIC
+            | FunctionFlags::SQLITE_INNOCUOUS,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                // Text is UTF-8 here (the connection's encoding); bytes that
+                // are not are folded as the replacement character.
+                ValueRef::Text(t) => Sql::Text(String::from_utf8_lossy(t).to_lowercase()),
+                ValueRef::Null => Sql::Null,
+                ValueRef::Integer(i) => Sql::Text(i.to_string()),
+                ValueRef::Real(r) => Sql::Text(r.to_string()),
+                ValueRef::Blob(b) => Sql::Blob(b.to_vec()),
+            })
+        },
+    )
+    .map_err(map_err)
+}
+
+pub(super) fn configure_writer(
+    conn: &Connection,
+    options: &PoolOptions,
+) -> Result<(), BackendError> {
+    conn.busy_timeout(options.busy_timeout).map_err(map_err)?;
+    unicode_lower(conn)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(map_err)?;
+    let sync = match options.synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", sync)
+        .map_err(map_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    Ok(())
+}
+
+/// Opens a read-only connection to the database at `path`, configured as
+/// every reader is.
+pub(super) fn open_reader(
+    path: &std::path::Path,
+    busy_timeout: std::time::Duration,
+) -> Result<Connection, BackendError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
+    conn.busy_timeout(busy_timeout).map_err(map_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    unicode_lower(&conn)?;
+    Ok(conn)
+}

@@ -1,0 +1,494 @@
+//! The built-in SQLite backend (feature `sqlite`, on by default).
+//!
+//! - **File databases** run in WAL mode with `foreign_keys=ON`,
+//!   `busy_timeout` and `synchronous=NORMAL` (or `FULL`, see
+//!   [`Synchronous`]).
+//!   - Reads use a small pool of read-only connections, opened on demand up
+//!     to [`PoolOptions::max_read_connections`] and checked out/returned
+//!     under a short lock (never held while a query runs). In WAL mode
+//!     readers never wait for the writer.
+//!   - Each event loop reads through a read-only connection of its own,
+//!     with a time budget per read ([`local`]).
+//!   - Writes go to one writer thread that owns the only read-write
+//!     connection and does **group commit** ([`writer`]).
+//! - **`sqlite::memory:`** is one private in-memory database behind a single
+//!   connection (a mutex), used for reads and writes alike.
+//!
+//! Booleans are stored as 0/1, datetimes as normalised RFC 3339 text
+//! (`…T…​.ffffffZ`, so text order is time order) and JSON as text.
+
+mod conn;
+mod local;
+mod readers;
+mod writer;
+
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::work::{Callback, Work, WorkKind};
+use super::write_queue::WriteQueue;
+use super::{BackendError, Conn, Dialect, LocalReader, PoolOptions, WriteJob, WriteOutput};
+use crate::model::FieldType;
+use crate::sync::lock;
+use conn::{configure_writer, map_err, SqliteConn};
+use readers::{PoolState, ReadPool};
+use writer::{run_group, writer_loop, Job};
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// A database file (created if missing).
+    File(PathBuf),
+    /// A private in-memory database.
+    Memory,
+}
+
+struct FileDb {
+    readers: ReadPool,
+    writer: Arc<WriteQueue<Job>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+enum Inner {
+    File(FileDb),
+    Memory(Mutex<Option<Connection>>),
+}
+
+/// The SQLite [`super::Backend`], obtained through [`super::connect`].
+pub struct SqliteBackend {
+    inner: Inner,
+}
+
+impl std::fmt::Debug for SqliteBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner {
+            Inner::File(db) => f
+                .debug_struct("SqliteBackend")
+                .field("path", &db.readers.path)
+                .finish_non_exhaustive(),
+            Inner::Memory(_) => f.write_str("SqliteBackend { memory }"),
+        }
+    }
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) the database and starts its writer thread.
+    ///
+    /// # Errors
+    ///
+    /// [`BackendError::Unavailable`] if the file cannot be opened or is not
+    /// a database; other errors from configuring it.
+    pub fn open(target: Target, options: &PoolOptions) -> Result<SqliteBackend, BackendError> {
+        match target {
+            Target::Memory => {
+                let conn = Connection::open_in_memory().map_err(map_err)?;
+                configure_writer(&conn, options)?;
+                Ok(SqliteBackend {
+                    inner: Inner::Memory(Mutex::new(Some(conn))),
+                })
+            }
+            Target::File(path) => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI;
+                let conn = Connection::open_with_flags(&path, flags).map_err(map_err)?;
+                conn.busy_timeout(options.busy_timeout).map_err(map_err)?;
+                let mode: String = conn
+                    .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+                    .map_err(map_err)?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    return Err(BackendError::Unavailable {
+                        cause: format!("cannot enable WAL mode (journal_mode is {mode})"),
+                    });
+                }
+                configure_writer(&conn, options)?;
+                let queue = Arc::new(WriteQueue::new(options.max_queued_writes));
+                let max_group = options.max_group_size.max(1);
+                let taker = Arc::clone(&queue);
+                let thread = std::thread::Builder::new()
+                    .name("lightapi-sqlite-writer".to_owned())
+                    .spawn(move || writer_loop(conn, &taker, max_group))
+                    .map_err(|e| BackendError::Internal {
+                        cause: format!("cannot start the writer thread: {e}"),
+                    })?;
+                Ok(SqliteBackend {
+                    inner: Inner::File(FileDb {
+                        readers: ReadPool {
+                            path,
+                            max: options.max_read_connections.max(1),
+                            busy_timeout: options.busy_timeout,
+                            state: Mutex::new(PoolState {
+                                idle: Vec::new(),
+                                open: 0,
+                                closed: false,
+                            }),
+                            available: Condvar::new(),
+                        },
+                        writer: queue,
+                        thread: Mutex::new(Some(thread)),
+                    }),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+impl SqliteBackend {
+    /// Read connections open now (a file database; 0 for memory).
+    pub(crate) fn open_readers(&self) -> usize {
+        match &self.inner {
+            Inner::File(f) => lock(&f.readers.state).open,
+            Inner::Memory(_) => 0,
+        }
+    }
+}
+
+impl super::Engine for SqliteBackend {
+    /// A file database queues writes for its writer thread; reads run on
+    /// an event loop's own connection or a worker. An in-memory database
+    /// has one connection for everything and queues nothing.
+    fn queues(&self, kind: WorkKind) -> bool {
+        matches!(&self.inner, Inner::File(_)) && kind == WorkKind::Write
+    }
+
+    fn submit(&self, work: Work, done: Callback) {
+        let job: WriteJob = match work {
+            Work::Write(job) => job,
+            Work::Statement {
+                sql,
+                params,
+                columns,
+            } => Box::new(move |conn: &mut dyn Conn| {
+                conn.query(&sql, &params, &columns)
+                    .map(|rows| Box::new(rows) as WriteOutput)
+            }),
+            read @ Work::Read(_) => {
+                done(super::work::run(self, read));
+                return;
+            }
+        };
+        let job = Job::new(job, done);
+        match &self.inner {
+            // A full queue (a burst beyond `max_queued_writes`) is an
+            // overload: the job is answered `Busy` rather than making the
+            // event loop wait.
+            Inner::File(db) => {
+                if let Err(job) = db.writer.try_push(job) {
+                    job.refuse(BackendError::Busy);
+                }
+            }
+            Inner::Memory(m) => match lock(m).as_ref() {
+                Some(conn) => run_group(conn, vec![job]),
+                None => drop(job),
+            },
+        }
+    }
+
+    fn local_reader(&self) -> Option<Box<dyn LocalReader>> {
+        match &self.inner {
+            Inner::File(db) => Some(Box::new(local::SqliteLocalReader::new(
+                db.readers.path.clone(),
+                db.readers.busy_timeout,
+            ))),
+            Inner::Memory(_) => None,
+        }
+    }
+
+    fn as_backend(&self) -> &dyn super::Backend {
+        self
+    }
+}
+
+impl super::Backend for SqliteBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError> {
+        match &self.inner {
+            Inner::File(db) => {
+                let lease = db.readers.checkout()?;
+                match &lease.conn {
+                    Some(conn) => f(&mut SqliteConn { conn }),
+                    None => Err(BackendError::Closed),
+                }
+            }
+            Inner::Memory(m) => match lock(m).as_ref() {
+                Some(conn) => f(&mut SqliteConn { conn }),
+                None => Err(BackendError::Closed),
+            },
+        }
+    }
+
+    fn write(&self, job: WriteJob) -> Result<WriteOutput, BackendError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job = Job::new(
+            job,
+            Box::new(move |r| {
+                // The caller waits on the receiver until answered, so a
+                // send can only fail if the caller's thread died.
+                let _ = reply.send(r);
+            }),
+        );
+        match &self.inner {
+            Inner::File(db) => {
+                // A queue closed with the job in it answers it `Closed`.
+                let _ = db.writer.push(job);
+            }
+            Inner::Memory(m) => match lock(m).as_ref() {
+                Some(conn) => run_group(conn, vec![job]),
+                None => drop(job),
+            },
+        }
+        answer.recv().map_err(|_| BackendError::Internal {
+            cause: "the writer stopped before answering".to_owned(),
+        })?
+    }
+
+    fn ping(&self) -> Result<(), BackendError> {
+        if let Inner::File(db) = &self.inner {
+            if db.writer.is_closed() {
+                return Err(BackendError::Closed);
+            }
+        }
+        super::read_with(self, |c| c.query("SELECT 1", &[], &[FieldType::Integer])).map(|_| ())
+    }
+
+    fn close(&self) {
+        match &self.inner {
+            Inner::File(db) => {
+                // Readers first: the read-write connection must be the last
+                // to close, so SQLite checkpoints the WAL into the database
+                // file and removes it (a read-only one cannot).
+                db.readers.close();
+                db.writer.close();
+                if let Some(handle) = lock(&db.thread).take() {
+                    // A writer thread that panicked has nothing left to flush.
+                    let _ = handle.join();
+                }
+            }
+            Inner::Memory(m) => {
+                lock(m).take();
+            }
+        }
+    }
+}
+
+impl Drop for SqliteBackend {
+    fn drop(&mut self) {
+        use super::Backend as _;
+        self.close();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::conn::constraint_column;
+    use super::*;
+    use crate::backend::{read_with, write_with, Backend};
+    use crate::backend::{ConflictKind, Value};
+    use std::sync::Arc;
+
+    fn temp_path(tag: &str) -> PathBuf {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        std::env::temp_dir().join(format!(
+            "lightapi-sqlite-{tag}-{}-{n}.db",
+            std::process::id()
+        ))
+    }
+
+    fn file_db(tag: &str) -> (SqliteBackend, PathBuf) {
+        let path = temp_path(tag);
+        let db = SqliteBackend::open(Target::File(path.clone()), &PoolOptions::default()).unwrap();
+        (db, path)
+    }
+
+    fn cleanup(path: &std::path::Path) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    #[test]
+    fn constraint_messages_name_the_column() {
+        assert_eq!(
+            constraint_column("UNIQUE constraint failed: person.email").as_deref(),
+            Some("email")
+        );
+        assert_eq!(
+            constraint_column("UNIQUE constraint failed: t.a, t.b"),
+            None
+        );
+        assert_eq!(constraint_column("garbage"), None);
+    }
+
+    #[test]
+    fn failed_job_in_a_group_does_not_fail_the_others() {
+        let (db, path) = file_db("group");
+        let db = Arc::new(db);
+        write_with(&*db, |c| {
+            c.execute("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)", &[])
+        })
+        .unwrap();
+        let handles: Vec<_> = (0..32)
+            .map(|i| {
+                let db = Arc::clone(&db);
+                std::thread::spawn(move || {
+                    write_with(&*db, move |c| {
+                        c.execute("INSERT INTO t (x) VALUES (?)", &[Value::Integer(i % 16)])
+                    })
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 16);
+        for r in &results {
+            if let Err(e) = r {
+                assert!(
+                    matches!(
+                        e,
+                        BackendError::Conflict {
+                            kind: ConflictKind::Unique,
+                            ..
+                        }
+                    ),
+                    "{e:?}"
+                );
+            }
+        }
+        let n = read_with(&*db, |c| c.query("SELECT COUNT(*) FROM t", &[], &[])).unwrap();
+        assert_eq!(n, vec![vec![Value::Integer(16)]]);
+        db.close();
+        cleanup(&path);
+    }
+
+    #[test]
+    fn a_panicking_or_failing_job_is_rolled_back() {
+        let (db, path) = file_db("rollback");
+        write_with(&db, |c| c.execute("CREATE TABLE t (x INTEGER)", &[])).unwrap();
+        let r: Result<(), _> = write_with(&db, |c| {
+            c.execute("INSERT INTO t VALUES (1)", &[])?;
+            Err(BackendError::Busy)
+        });
+        assert_eq!(r, Err(BackendError::Busy));
+        let r: Result<(), BackendError> = write_with(&db, |c| {
+            c.execute("INSERT INTO t VALUES (2)", &[])?;
+            panic!("job bug");
+        });
+        assert!(matches!(r, Err(BackendError::Internal { .. })));
+        write_with(&db, |c| c.execute("INSERT INTO t VALUES (3)", &[])).unwrap();
+        let rows = read_with(&db, |c| c.query("SELECT x FROM t", &[], &[])).unwrap();
+        assert_eq!(rows, vec![vec![Value::Integer(3)]]);
+        db.close();
+        assert_eq!(db.ping(), Err(BackendError::Closed));
+        assert!(matches!(
+            write_with(&db, |c| c.execute("SELECT 1", &[])),
+            Err(BackendError::Closed)
+        ));
+        cleanup(&path);
+    }
+
+    #[test]
+    fn readers_are_read_only_and_pooled() {
+        let (db, path) = file_db("readers");
+        write_with(&db, |c| c.execute("CREATE TABLE t (x INTEGER)", &[])).unwrap();
+        let e = read_with(&db, |c| c.execute("INSERT INTO t VALUES (1)", &[])).unwrap_err();
+        assert!(matches!(e, BackendError::Unavailable { .. }), "{e:?}");
+        let db = Arc::new(db);
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let db = Arc::clone(&db);
+                std::thread::spawn(move || {
+                    for _ in 0..20 {
+                        read_with(&*db, |c| c.query("SELECT COUNT(*) FROM t", &[], &[])).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let Inner::File(f) = &db.inner else { panic!() };
+        assert!(lock(&f.readers.state).open <= DEFAULT_READERS_FOR_TEST);
+        db.close();
+        cleanup(&path);
+    }
+
+    const DEFAULT_READERS_FOR_TEST: usize = crate::backend::open::DEFAULT_MAX_READ_CONNECTIONS;
+
+    #[test]
+    fn lower_folds_all_of_unicode_on_readers_and_the_writer() {
+        let (db, path) = file_db("lower");
+        let sql = "SELECT lower('ÉCOLE Ǆ ΣΑΣ'), lower(NULL), lower(12), lower('abc')";
+        let types = [FieldType::Text; 4];
+        let expect = vec![vec![
+            Value::Text("école ǆ σας".into()),
+            Value::Null,
+            Value::Text("12".into()),
+            Value::Text("abc".into()),
+        ]];
+        assert_eq!(
+            read_with(&db, |c| c.query(sql, &[], &types)).unwrap(),
+            expect
+        );
+        assert_eq!(
+            write_with(&db, move |c| c.query(sql, &[], &types)).unwrap(),
+            expect
+        );
+        db.close();
+        cleanup(&path);
+    }
+
+    #[test]
+    fn values_round_trip_through_sqlite() {
+        let db = SqliteBackend::open(Target::Memory, &PoolOptions::default()).unwrap();
+        let values = vec![
+            Value::Null,
+            Value::Integer(i64::MIN),
+            Value::Float(-0.5),
+            Value::Text("a\u{0}b 😀".into()),
+            Value::Boolean(true),
+            Value::DateTime(-1),
+            Value::Json(serde_json::json!({"a": [1, null]})),
+        ];
+        let types = [
+            FieldType::Text,
+            FieldType::Integer,
+            FieldType::Float,
+            FieldType::Text,
+            FieldType::Boolean,
+            FieldType::DateTime,
+            FieldType::Json,
+        ];
+        let v = values.clone();
+        let rows = write_with(&db, move |c| {
+            c.query("SELECT ?, ?, ?, ?, ?, ?, ?", &v, &types)
+        })
+        .unwrap();
+        assert_eq!(rows, vec![values]);
+        let e = read_with(&db, |c| c.query("SELECT 'x'", &[], &[FieldType::Integer])).unwrap_err();
+        assert!(matches!(e, BackendError::Internal { .. }));
+    }
+
+    #[test]
+    fn opening_a_directory_is_unavailable() {
+        let e = SqliteBackend::open(Target::File(std::env::temp_dir()), &PoolOptions::default())
+            .unwrap_err();
+        assert!(matches!(e, BackendError::Unavailable { .. }), "{e:?}");
+    }
+}

@@ -1,0 +1,101 @@
+//! Database work handed over whole: a read job, a write job or one
+//! statement, run either on the caller's thread or queued for the
+//! database's own threads, which hand the result to a callback. This is how
+//! an event loop gets database work done without waiting for it.
+
+use std::time::Duration;
+
+use super::{read_with, Backend, BackendError, Conn, Value, WriteJob, WriteOutput};
+use crate::model::FieldType;
+
+/// A read job: runs on a connection lent for reading and returns its
+/// result whole, so it can run on any thread.
+pub(crate) type ReadJob =
+    Box<dyn FnOnce(&mut dyn Conn) -> Result<WriteOutput, BackendError> + Send>;
+
+/// Where the result of queued work goes; called on the thread that ran it.
+pub(crate) type Callback = Box<dyn FnOnce(Result<WriteOutput, BackendError>) + Send>;
+
+/// One piece of database work.
+pub(crate) enum Work {
+    /// Reads; sees committed data only.
+    Read(ReadJob),
+    /// Writes in one transaction, committed before the result is given.
+    Write(WriteJob),
+    /// One statement that writes and returns rows (see
+    /// [`Backend::write_statement`]); its output is `Vec<Vec<Value>>`.
+    Statement {
+        sql: String,
+        params: Vec<Value>,
+        columns: Vec<FieldType>,
+    },
+}
+
+/// The kind of a [`Work`], for asking whether a backend queues it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WorkKind {
+    /// [`Work::Read`].
+    Read,
+    /// [`Work::Write`] and [`Work::Statement`].
+    Write,
+}
+
+impl Work {
+    pub(crate) fn kind(&self) -> WorkKind {
+        match self {
+            Work::Read(_) => WorkKind::Read,
+            Work::Write(_) | Work::Statement { .. } => WorkKind::Write,
+        }
+    }
+}
+
+/// Runs `work` on the caller's thread, waiting for the database.
+pub(crate) fn run(backend: &dyn Backend, work: Work) -> Result<WriteOutput, BackendError> {
+    match work {
+        Work::Read(job) => read_with(backend, job),
+        Work::Write(job) => backend.write(job),
+        Work::Statement {
+            sql,
+            params,
+            columns,
+        } => backend
+            .write_statement(sql, params, columns)
+            .map(|rows| Box::new(rows) as WriteOutput),
+    }
+}
+
+/// A backend as the server drives it: besides running work on the
+/// caller's thread, it may queue work for its own threads, and may give an
+/// event loop a read connection of its own.
+pub(crate) trait Engine: Backend {
+    /// Whether [`Engine::submit`] queues work of `kind` for the database's
+    /// own threads (returning at once) rather than running it on the
+    /// caller's thread.
+    fn queues(&self, kind: WorkKind) -> bool {
+        let _ = kind;
+        false
+    }
+
+    /// Queues `work`; `done` gets its result on the thread that ran it.
+    /// Work of a kind this backend does not queue runs on the caller's
+    /// thread.
+    fn submit(&self, work: Work, done: Callback) {
+        done(run(self.as_backend(), work));
+    }
+
+    /// A read connection for one event loop, which runs short reads there
+    /// and gives up on any that would take longer than their budget.
+    fn local_reader(&self) -> Option<Box<dyn LocalReader>> {
+        None
+    }
+
+    /// This engine as a plain [`Backend`].
+    fn as_backend(&self) -> &dyn Backend;
+}
+
+/// A read connection owned by one event loop.
+pub(crate) trait LocalReader: Send {
+    /// Runs `job`, interrupting it once it has run for `budget`
+    /// ([`BackendError::Interrupted`]: run it elsewhere instead).
+    fn run(&self, job: ReadJob, budget: Duration) -> Result<WriteOutput, BackendError>;
+}
