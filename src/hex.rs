@@ -1,7 +1,5 @@
 //! Hexadecimal digits: reading one, writing bytes as lowercase pairs.
 
-use std::fmt::Write;
-
 /// The value of one hexadecimal digit (either case).
 pub(crate) fn digit_value(b: u8) -> Option<u8> {
     match b {
@@ -12,10 +10,14 @@ pub(crate) fn digit_value(b: u8) -> Option<u8> {
     }
 }
 
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// Appends `bytes` to `out` as lowercase hexadecimal, two digits a byte.
 pub(crate) fn encode_into(out: &mut String, bytes: &[u8]) {
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
 }
 

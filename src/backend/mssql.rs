@@ -54,6 +54,7 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
         MsConnector { config, label },
         options.max_read_connections,
         options.busy_timeout,
+        options.max_queued_writes,
         options.connect_at_open,
     )?))
 }

@@ -17,16 +17,22 @@
 //!   A write job itself is never retried: it may have run.
 //! - Writes run in `BEGIN … COMMIT` on one connection; an error or a panic
 //!   in the job rolls back.
+//! - Work an event loop hands over ([`Engine::submit`]) is queued for the
+//!   backend's own threads, as many as the pool has connections, which run
+//!   it as above and give the result to its callback: the event loop never
+//!   waits, and as many queries are in flight as there are connections.
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Condvar, Mutex};
-
-use crate::sync::lock;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::work::{Callback, Queued, Work, WorkKind};
+use super::write_queue::{CloseOnDrop, WriteQueue};
 use super::{Backend, BackendError, Conn, Dialect, Engine, Value, WriteJob, WriteOutput};
 use crate::model::FieldType;
+use crate::sync::lock;
 
 /// Opens connections for a [`Pool`].
 pub(crate) trait Connector: Send + Sync + 'static {
@@ -199,12 +205,30 @@ fn is_broken(e: &BackendError) -> bool {
     matches!(e, BackendError::Unavailable { .. })
 }
 
-/// A [`Backend`] over a [`Pool`].
+/// The queued work of a [`PooledBackend`] and the threads that run it.
+struct Threads {
+    queue: Arc<WriteQueue<Queued>>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A [`Backend`] over a [`Pool`], with threads of its own for queued work.
 pub(crate) struct PooledBackend<K: Connector> {
+    core: Arc<PoolCore<K>>,
+    threads: Threads,
+}
+
+/// What runs work on the pool's connections, from any thread.
+pub(crate) struct PoolCore<K: Connector> {
     pool: Pool<K>,
 }
 
 impl<K: Connector> fmt::Debug for PooledBackend<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.core, f)
+    }
+}
+
+impl<K: Connector> fmt::Debug for PoolCore<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PooledBackend")
             .field("database", &self.pool.connector.label())
@@ -215,23 +239,62 @@ impl<K: Connector> fmt::Debug for PooledBackend<K> {
 
 impl<K: Connector> PooledBackend<K> {
     /// A backend with at most `max` connections; callers wait up to `wait`
-    /// for one. With `connect_now`, one connection is opened at once, so
-    /// that a bad URL or an unreachable server is reported at start-up.
+    /// for one; at most `max_queued` pieces of work wait for its threads.
+    /// With `connect_now`, one connection is opened at once, so that a bad
+    /// URL or an unreachable server is reported at start-up.
     pub(crate) fn open(
         connector: K,
         max: usize,
         wait: Duration,
+        max_queued: usize,
         connect_now: bool,
     ) -> Result<PooledBackend<K>, BackendError> {
-        let backend = PooledBackend {
+        let core = Arc::new(PoolCore {
             pool: Pool::new(connector, max, wait),
-        };
+        });
         if connect_now {
-            backend.ping()?;
+            core.ping()?;
         }
-        Ok(backend)
+        let queue = Arc::new(WriteQueue::new(max_queued));
+        let mut handles = Vec::with_capacity(core.pool.max);
+        for i in 0..core.pool.max {
+            let (thread_core, thread_queue) = (Arc::clone(&core), Arc::clone(&queue));
+            let spawned = std::thread::Builder::new()
+                .name(format!("lightapi-db-{i}"))
+                .spawn(move || run_queued(&*thread_core, &thread_queue));
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    queue.close();
+                    return Err(BackendError::Internal {
+                        cause: format!("cannot start a database thread: {e}"),
+                    });
+                }
+            }
+        }
+        Ok(PooledBackend {
+            core,
+            threads: Threads {
+                queue,
+                handles: Mutex::new(handles),
+            },
+        })
     }
+}
 
+/// A database thread: runs queued work, one piece at a time, until the
+/// queue is closed and empty.
+fn run_queued<K: Connector>(core: &PoolCore<K>, queue: &WriteQueue<Queued>) {
+    let _stop = CloseOnDrop(queue);
+    let mut batch = Vec::with_capacity(1);
+    while queue.take(&mut batch, 1) {
+        for queued in batch.drain(..) {
+            queued.run(core);
+        }
+    }
+}
+
+impl<K: Connector> PoolCore<K> {
     /// Runs `f` on a session; a connection-level failure on a reused
     /// connection is retried once on a new one.
     fn with_session<T>(
@@ -259,12 +322,69 @@ impl<K: Connector> PooledBackend<K> {
 }
 
 impl<K: Connector> Engine for PooledBackend<K> {
+    fn queues(&self, _kind: WorkKind) -> bool {
+        true
+    }
+
+    fn submit(&self, work: Work, done: Callback) {
+        if let Err(queued) = self.threads.queue.try_push(Queued::new(work, done)) {
+            // A burst beyond the queue's bound is an overload (`503`).
+            queued.refuse(BackendError::Busy);
+        }
+    }
+
     fn as_backend(&self) -> &dyn Backend {
         self
     }
 }
 
 impl<K: Connector> Backend for PooledBackend<K> {
+    fn dialect(&self) -> Dialect {
+        self.core.dialect()
+    }
+
+    fn refusal(&self, value: &Value) -> Option<&'static str> {
+        self.core.refusal(value)
+    }
+
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError> {
+        self.core.read(f)
+    }
+
+    fn write(&self, job: WriteJob) -> Result<WriteOutput, BackendError> {
+        self.core.write(job)
+    }
+
+    fn write_statement(
+        &self,
+        sql: String,
+        params: Vec<Value>,
+        columns: Vec<FieldType>,
+    ) -> Result<Vec<Vec<Value>>, BackendError> {
+        self.core.write_statement(sql, params, columns)
+    }
+
+    fn ping(&self) -> Result<(), BackendError> {
+        self.core.ping()
+    }
+
+    /// Lets the threads finish what is queued, then closes every
+    /// connection.
+    fn close(&self) {
+        self.threads.queue.close();
+        let handles = std::mem::take(&mut *lock(&self.threads.handles));
+        for handle in handles {
+            // A thread that panicked has nothing left to run.
+            let _ = handle.join();
+        }
+        self.core.close();
+    }
+}
+
+impl<K: Connector> Backend for PoolCore<K> {
     fn dialect(&self) -> Dialect {
         self.pool.connector.dialect()
     }
@@ -355,7 +475,7 @@ impl<K: Connector> Backend for PooledBackend<K> {
 
 impl<K: Connector> Drop for PooledBackend<K> {
     fn drop(&mut self) {
-        self.pool.close();
+        self.close();
     }
 }
 
@@ -516,6 +636,7 @@ mod tests {
             FakeConnector(Arc::clone(&fake)),
             max,
             Duration::from_millis(200),
+            64,
             true,
         )
         .unwrap();
@@ -530,7 +651,7 @@ mod tests {
         fake.down.store(true, Ordering::SeqCst);
         let e = read_with(&db, |c| c.query("q", &[], &[])).unwrap_err();
         assert!(matches!(e, BackendError::Unavailable { .. }), "{e:?}");
-        assert_eq!(db.pool.open_count(), 0);
+        assert_eq!(db.core.pool.open_count(), 0);
         assert!(matches!(db.ping(), Err(BackendError::Unavailable { .. })));
         fake.down.store(false, Ordering::SeqCst);
         // A new connection, without any restart.
@@ -579,16 +700,16 @@ mod tests {
     fn the_pool_is_bounded_and_waits_then_is_busy() {
         let (_fake, db) = backend(2);
         let db = Arc::new(db);
-        let a = db.pool.checkout().unwrap();
-        let b = db.pool.checkout().unwrap();
-        assert!(matches!(db.pool.checkout(), Err(BackendError::Busy)));
+        let a = db.core.pool.checkout().unwrap();
+        let b = db.core.pool.checkout().unwrap();
+        assert!(matches!(db.core.pool.checkout(), Err(BackendError::Busy)));
         drop(a);
-        let c = db.pool.checkout().unwrap();
+        let c = db.core.pool.checkout().unwrap();
         assert!(c.reused);
         drop((b, c));
-        assert_eq!(db.pool.open_count(), 2);
+        assert_eq!(db.core.pool.open_count(), 2);
         db.close();
-        assert_eq!(db.pool.open_count(), 0);
+        assert_eq!(db.core.pool.open_count(), 0);
         assert!(matches!(db.ping(), Err(BackendError::Closed)));
     }
 }

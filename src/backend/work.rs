@@ -64,6 +64,44 @@ pub(crate) fn run(backend: &dyn Backend, work: Work) -> Result<WriteOutput, Back
     }
 }
 
+/// Queued work and where its result goes. Work dropped unrun (its queue
+/// closed with it inside) answers `Closed`, so no caller waits for ever.
+pub(crate) struct Queued {
+    work: Option<Work>,
+    done: Option<Callback>,
+}
+
+impl Queued {
+    pub(crate) fn new(work: Work, done: Callback) -> Queued {
+        Queued {
+            work: Some(work),
+            done: Some(done),
+        }
+    }
+
+    /// Runs the work on `backend`, waiting for it, and gives its result.
+    pub(crate) fn run(mut self, backend: &dyn Backend) {
+        if let (Some(work), Some(done)) = (self.work.take(), self.done.take()) {
+            done(run(backend, work));
+        }
+    }
+
+    /// Answers with `e` without running the work.
+    pub(crate) fn refuse(mut self, e: BackendError) {
+        if let Some(done) = self.done.take() {
+            done(Err(e));
+        }
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            done(Err(BackendError::Closed));
+        }
+    }
+}
+
 /// A backend as the server drives it: besides running work on the
 /// caller's thread, it may queue work for its own threads, and may give an
 /// event loop a read connection of its own.

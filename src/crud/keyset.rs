@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 
 use super::cursor::{CursorKey, Position};
 use super::error::CrudError;
-use super::ops::{self, Planned, Record};
+use super::ops::{self, Planned, Stored};
 use crate::backend::sql::{Filter, Keyset, ListQuery, Order, Scope};
 use crate::backend::Dialect;
 use crate::model::{Model, Value};
@@ -15,7 +15,7 @@ use crate::model::{Model, Value};
 #[derive(Debug)]
 pub(crate) struct KeysetPage {
     /// The rows, in the requested order.
-    pub(crate) rows: Vec<Record>,
+    pub(crate) rows: Vec<Stored>,
     /// The cursor of the next page, if there is one.
     pub(crate) next: Option<String>,
     /// The cursor of the previous page, if there is one.
@@ -97,8 +97,9 @@ pub(crate) fn plan_page(
     let after_a_position = position.is_some();
     let key = key.clone();
     let planned = ops::plan_list(d, model, &query, request.scope, false)?;
-    Ok(planned.map(move |_, (rows, _)| {
+    Ok(planned.map(move |model, (rows, _)| {
         Ok(page_of(
+            model,
             rows,
             &PageShape {
                 key: &key,
@@ -127,7 +128,7 @@ struct PageShape<'a> {
 
 /// The rows read for a page (one more than the page holds, to see whether
 /// there is a next one) as the page with its neighbours' cursors.
-fn page_of(mut rows: Vec<Record>, shape: &PageShape<'_>) -> KeysetPage {
+fn page_of(model: &Model, mut rows: Vec<Stored>, shape: &PageShape<'_>) -> KeysetPage {
     let PageShape {
         key,
         signature,
@@ -141,14 +142,16 @@ fn page_of(mut rows: Vec<Record>, shape: &PageShape<'_>) -> KeysetPage {
     if backwards {
         rows.reverse();
     }
-    let cursor_at = |r: &Record, backwards: bool| -> String {
+    let cursor_at = |r: &Stored, backwards: bool| -> String {
         let values = order
             .iter()
             .map(|o| {
                 if o.field == "id" {
                     Json::from(r.id)
                 } else {
-                    r.fields.get(&o.field).cloned().unwrap_or(Json::Null)
+                    column_of(model, &o.field)
+                        .and_then(|i| r.values.get(i))
+                        .map_or(Json::Null, Value::to_json)
                 }
             })
             .collect();
@@ -179,6 +182,15 @@ fn page_of(mut rows: Vec<Record>, shape: &PageShape<'_>) -> KeysetPage {
         next,
         previous,
     }
+}
+
+/// The position of `field` among a stored row's values.
+fn column_of(model: &Model, field: &str) -> Option<usize> {
+    model
+        .fields()
+        .iter()
+        .position(|(n, _)| n == field)
+        .map(|i| i + 1)
 }
 
 /// A cursor value back in its column's type.

@@ -22,6 +22,23 @@ use crate::backend::work::{self, Work};
 use crate::backend::{Backend, BackendError, ConflictKind, Dialect, Value, WriteOutput};
 use crate::model::{FieldType, Model};
 
+/// A stored row as read back: every column in the model's stored order
+/// (`id`, the fields, then `version` for a versioned model).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    /// The primary key.
+    pub id: i64,
+    /// Every column's value, write-only ones included.
+    pub values: Vec<Value>,
+}
+
+impl Stored {
+    /// The strong ETag of the row, with its quotes.
+    pub fn etag(&self) -> String {
+        etag(&self.values)
+    }
+}
+
 /// A stored row as clients see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -173,34 +190,39 @@ fn first_row(rows: Vec<Vec<Value>>) -> Result<Vec<Value>, BackendError> {
         .ok_or_else(|| internal("the statement returned no row"))
 }
 
-/// Builds the client view of a stored row (values in
-/// `sql::select_columns` order).
-pub(crate) fn to_record(model: &Model, values: Vec<Value>) -> Result<Record, CrudError> {
-    let columns = sql::select_columns(model);
-    if values.len() != columns.len() {
+/// A row read back (values in `sql::select_columns` order), checked.
+fn stored(model: &Model, values: Vec<Value>) -> Result<Stored, CrudError> {
+    if values.len() != model.fields().len() + 1 + usize::from(model.is_versioned()) {
         return Err(internal("unexpected column count").into());
     }
     let Some(Value::Integer(id)) = values.first() else {
         return Err(internal("the id column is not an integer").into());
     };
-    let id = *id;
-    let tag = etag(&values);
-    let mut fields = serde_json::Map::new();
-    for ((name, _), value) in columns.into_iter().zip(values) {
-        if model.field_named(name).is_some_and(|f| f.is_write_only()) {
-            continue;
-        }
-        fields.insert(name.to_owned(), value.to_json());
-    }
-    Ok(Record {
-        id,
-        fields,
-        etag: tag,
-    })
+    Ok(Stored { id: *id, values })
 }
 
-fn to_records(model: &Model, rows: Vec<Vec<Value>>) -> Result<Vec<Record>, CrudError> {
-    rows.into_iter().map(|r| to_record(model, r)).collect()
+fn stored_rows(model: &Model, rows: Vec<Vec<Value>>) -> Result<Vec<Stored>, CrudError> {
+    rows.into_iter().map(|r| stored(model, r)).collect()
+}
+
+impl Record {
+    /// The client view of a stored row: its readable fields as JSON and its
+    /// ETag.
+    pub fn from_stored(model: &Model, row: Stored) -> Record {
+        let etag = row.etag();
+        let mut fields = serde_json::Map::new();
+        for ((name, _), value) in sql::select_columns(model).into_iter().zip(row.values) {
+            if model.field_named(name).is_some_and(|f| f.is_write_only()) {
+                continue;
+            }
+            fields.insert(name.to_owned(), value.to_json());
+        }
+        Record {
+            id: row.id,
+            fields,
+            etag,
+        }
+    }
 }
 
 /// Names the column of a foreign-key conflict when the row sets exactly one
@@ -245,7 +267,7 @@ pub(crate) fn plan_create(
     model: &Model,
     row: Row,
     scope: Option<&Scope>,
-) -> Result<Planned<Record>, CrudError> {
+) -> Result<Planned<Stored>, CrudError> {
     let scope = check_scope(model, scope)?;
     let mut row = row;
     if let Some(s) = scope {
@@ -292,7 +314,7 @@ pub(crate) fn plan_create(
         work,
         finish: Box::new(move |model, out| {
             let rows: Vec<Vec<Value>> = unbox(out).map_err(|e| name_fk_conflict(e, &fks))?;
-            to_record(model, first_row(rows)?)
+            stored(model, first_row(rows)?)
         }),
     })
 }
@@ -309,7 +331,9 @@ pub fn create(
     row: Row,
     scope: Option<&Scope>,
 ) -> Result<Record, CrudError> {
-    plan_create(backend.dialect(), model, row, scope)?.run(backend, model)
+    plan_create(backend.dialect(), model, row, scope)?
+        .run(backend, model)
+        .map(|s| Record::from_stored(model, s))
 }
 
 /// Plans the read of one row by id within `scope` (`None` when missing).
@@ -322,7 +346,7 @@ pub(crate) fn plan_get(
     model: &Model,
     id: i64,
     scope: Option<&Scope>,
-) -> Result<Planned<Option<Record>>, CrudError> {
+) -> Result<Planned<Option<Stored>>, CrudError> {
     let scope = check_scope(model, scope)?;
     let q = sql::select_by_id(d, model, id, scope, false);
     let types = column_types(model);
@@ -332,7 +356,7 @@ pub(crate) fn plan_get(
             let rows: Vec<Vec<Value>> = unbox(out)?;
             rows.into_iter()
                 .next()
-                .map(|r| to_record(model, r))
+                .map(|r| stored(model, r))
                 .transpose()
         }),
     })
@@ -349,7 +373,9 @@ pub fn get(
     id: i64,
     scope: Option<&Scope>,
 ) -> Result<Option<Record>, CrudError> {
-    plan_get(backend.dialect(), model, id, scope)?.run(backend, model)
+    plan_get(backend.dialect(), model, id, scope)?
+        .run(backend, model)
+        .map(|s| s.map(|s| Record::from_stored(model, s)))
 }
 
 /// Plans the check of a write's precondition alone against the stored
@@ -412,7 +438,7 @@ pub fn check_precondition(
 
 /// Rows of a list, and the count of all rows matching its filters when
 /// asked for.
-pub(crate) type Rows = (Vec<Record>, Option<u64>);
+pub(crate) type Rows = (Vec<Stored>, Option<u64>);
 
 /// Plans the list of rows matching `query` within `scope`, and, with
 /// `count`, the number of rows matching its filters (page pagination).
@@ -455,7 +481,7 @@ pub(crate) fn plan_list(
                 },
                 None => None,
             };
-            Ok((to_records(model, rows)?, n))
+            Ok((stored_rows(model, rows)?, n))
         }),
     })
 }
@@ -473,7 +499,11 @@ pub fn list(
 ) -> Result<Vec<Record>, CrudError> {
     plan_list(backend.dialect(), model, query, scope, false)?
         .run(backend, model)
-        .map(|(rows, _)| rows)
+        .map(|(rows, _)| {
+            rows.into_iter()
+                .map(|s| Record::from_stored(model, s))
+                .collect()
+        })
 }
 
 /// Counts the rows matching `filters` within `scope`.
@@ -507,9 +537,9 @@ enum Outcome {
     VersionConflict(i64),
 }
 
-fn finish(model: &Model, id: i64, outcome: Outcome) -> Result<Option<Record>, CrudError> {
+fn finish(model: &Model, id: i64, outcome: Outcome) -> Result<Option<Stored>, CrudError> {
     match outcome {
-        Outcome::Done(values) => to_record(model, values).map(Some),
+        Outcome::Done(values) => stored(model, values).map(Some),
         Outcome::Deleted => Ok(None),
         Outcome::NotFound => Err(CrudError::NotFound {
             model: model.name().to_owned(),
@@ -572,7 +602,7 @@ pub(crate) fn plan_update(
     row: Row,
     pre: Precondition,
     scope: Option<&Scope>,
-) -> Result<Planned<Record>, CrudError> {
+) -> Result<Planned<Stored>, CrudError> {
     let scope = check_scope(model, scope)?;
     let required = model.requires_if_match();
     let expected_version = row.expected_version();
@@ -636,7 +666,9 @@ pub fn update(
     pre: Precondition,
     scope: Option<&Scope>,
 ) -> Result<Record, CrudError> {
-    plan_update(backend.dialect(), model, id, row, pre, scope)?.run(backend, model)
+    plan_update(backend.dialect(), model, id, row, pre, scope)?
+        .run(backend, model)
+        .map(|s| Record::from_stored(model, s))
 }
 
 /// Plans the delete of a row, conditional on `precondition` (checked in the

@@ -25,6 +25,7 @@ mod value;
 pub use check::{check_identifier, check_models, ModelError};
 pub(crate) use convert::{integer_text, json_kind};
 pub use field::{Field, FieldType};
+pub(crate) use value::write_integer;
 pub use value::Value;
 
 /// Longest identifier accepted, in bytes (PostgreSQL's limit).

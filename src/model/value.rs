@@ -48,6 +48,58 @@ impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
+
+    /// Appends the JSON [`Value::to_json`] gives, without building it.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Integer(i) => write_integer(out, *i),
+            Value::Float(f) if f.is_finite() => {
+                if serde_json::to_writer(&mut *out, f).is_err() {
+                    out.extend_from_slice(b"null");
+                }
+            }
+            Value::Float(_) => out.extend_from_slice(b"null"),
+            Value::Text(s) => {
+                if serde_json::to_writer(&mut *out, s).is_err() {
+                    out.extend_from_slice(b"null");
+                }
+            }
+            Value::Boolean(true) => out.extend_from_slice(b"true"),
+            Value::Boolean(false) => out.extend_from_slice(b"false"),
+            Value::DateTime(us) => {
+                out.push(b'"');
+                out.extend_from_slice(format_rfc3339(*us).as_bytes());
+                out.push(b'"');
+            }
+            Value::Json(j) => {
+                if serde_json::to_writer(&mut *out, j).is_err() {
+                    out.extend_from_slice(b"null");
+                }
+            }
+        }
+    }
+}
+
+/// Appends `i` in decimal.
+pub(crate) fn write_integer(out: &mut Vec<u8>, i: i64) {
+    let mut digits = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -65,5 +117,30 @@ mod tests {
             Value::Text("\u{0}".into()).to_json(),
             serde_json::json!("\u{0}")
         );
+    }
+
+    #[test]
+    fn written_json_is_what_to_json_gives() {
+        let values = [
+            Value::Null,
+            Value::Integer(0),
+            Value::Integer(-7),
+            Value::Integer(i64::MIN),
+            Value::Integer(i64::MAX),
+            Value::Float(-0.5),
+            Value::Float(1e300),
+            Value::Float(f64::INFINITY),
+            Value::Text("a \"quoted\" \\ line\n\u{0} é 😀".into()),
+            Value::Boolean(true),
+            Value::Boolean(false),
+            Value::DateTime(-1),
+            Value::Json(serde_json::json!({"a": [1, null, "x"]})),
+        ];
+        for v in values {
+            let mut out = Vec::new();
+            v.write_json(&mut out);
+            let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, v.to_json(), "{v:?}");
+        }
     }
 }

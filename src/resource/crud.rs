@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::conditional::{none_match_hits, path_id, precondition};
-use super::render::{link_with, project, record_response};
+use super::render::{json_response, link_with, row_response, write_link, write_row, write_rows};
 use crate::auth::{AuthError, ClaimsExt};
 use crate::backend::sql::{ListQuery, Scope};
 use crate::backend::Backend;
@@ -73,7 +73,7 @@ const MAX_EVENT_LOOP_BODY_BYTES: usize = 64 * 1024;
 fn query<T: 'static>(
     model: &Arc<Model>,
     planned: Planned<T>,
-    respond: impl FnOnce(&Request, T) -> HandlerResult + Send + 'static,
+    respond: impl FnOnce(&Request, &Model, T) -> HandlerResult + Send + 'static,
 ) -> Step {
     let Planned { work, finish } = planned;
     let model = Arc::clone(model);
@@ -81,7 +81,7 @@ fn query<T: 'static>(
         work,
         then: Box::new(move |req, out| {
             let t = finish(&model, out)?;
-            respond(req, t)
+            respond(req, &model, t)
         }),
     }
 }
@@ -180,10 +180,10 @@ impl Crud {
         check_storable(&*self.backend, &row)?;
         let scope = self.scope(req)?;
         let planned = ops::plan_create(self.backend.dialect(), &self.model, row, scope.as_ref())?;
-        Ok(query(&self.model, planned, |req, record| {
+        Ok(query(&self.model, planned, |req, model, row| {
             let base = req.path().trim_end_matches('/');
-            let location = format!("{base}/{}", record.id);
-            Ok(record_response(StatusCode::CREATED, record).with_header("Location", location))
+            let location = format!("{base}/{}", row.id);
+            Ok(row_response(StatusCode::CREATED, model, &row).with_header("Location", location))
         }))
     }
 
@@ -220,20 +220,31 @@ impl Crud {
                     after: None,
                 };
                 let planned = ops::plan_list(d, &self.model, &q, scope.as_ref(), true)?;
-                query(&self.model, planned, move |req, (rows, count)| {
+                query(&self.model, planned, move |req, model, (rows, count)| {
                     let count = count.unwrap_or(0);
                     let pages = count.div_ceil(size).max(1);
-                    let link = |p: u64| {
-                        Value::from(link_with(req, &[("page", &p.to_string())], &["cursor"]))
-                    };
-                    Ok(json!({
-                        "count": count,
-                        "pages": pages,
-                        "next": if page < pages { link(page + 1) } else { Value::Null },
-                        "previous": if page > 1 { link((page - 1).min(pages)) } else { Value::Null },
-                        "results": project(rows, fields.as_deref()),
-                    })
-                    .into())
+                    let link = |p: u64| link_with(req, &[("page", &p.to_string())], &["cursor"]);
+                    let next = (page < pages).then(|| link(page + 1));
+                    let previous = (page > 1).then(|| link((page - 1).min(pages)));
+                    let mut body = Vec::with_capacity(256 + 96 * rows.len());
+                    body.extend_from_slice(b"{\"count\":");
+                    crate::model::write_integer(
+                        &mut body,
+                        i64::try_from(count).unwrap_or(i64::MAX),
+                    );
+                    body.extend_from_slice(b",\"next\":");
+                    write_link(&mut body, next.as_deref());
+                    body.extend_from_slice(b",\"pages\":");
+                    crate::model::write_integer(
+                        &mut body,
+                        i64::try_from(pages).unwrap_or(i64::MAX),
+                    );
+                    body.extend_from_slice(b",\"previous\":");
+                    write_link(&mut body, previous.as_deref());
+                    body.extend_from_slice(b",\"results\":");
+                    write_rows(&mut body, model, &rows, fields.as_deref());
+                    body.push(b'}');
+                    Ok(json_response(StatusCode::OK, body))
                 })
             }
             Paging::Cursor { token, size } => {
@@ -249,17 +260,19 @@ impl Crud {
                         scope: scope.as_ref(),
                     },
                 )?;
-                query(&self.model, planned, move |req, page| {
-                    let link = |token: Option<String>| match token {
-                        Some(t) => Value::from(link_with(req, &[("cursor", &t)], &["page"])),
-                        None => Value::Null,
+                query(&self.model, planned, move |req, model, page| {
+                    let link = |token: Option<String>| {
+                        token.map(|t| link_with(req, &[("cursor", &t)], &["page"]))
                     };
-                    Ok(json!({
-                        "next": link(page.next),
-                        "previous": link(page.previous),
-                        "results": project(page.rows, fields.as_deref()),
-                    })
-                    .into())
+                    let mut body = Vec::with_capacity(256 + 96 * page.rows.len());
+                    body.extend_from_slice(b"{\"next\":");
+                    write_link(&mut body, link(page.next).as_deref());
+                    body.extend_from_slice(b",\"previous\":");
+                    write_link(&mut body, link(page.previous).as_deref());
+                    body.extend_from_slice(b",\"results\":");
+                    write_rows(&mut body, model, &page.rows, fields.as_deref());
+                    body.push(b'}');
+                    Ok(json_response(StatusCode::OK, body))
                 })
             }
         })
@@ -290,20 +303,17 @@ impl Crud {
         let scope = self.scope(req)?;
         let planned = ops::plan_get(self.backend.dialect(), &self.model, id, scope.as_ref())?;
         let name = self.model.name().to_owned();
-        Ok(query(&self.model, planned, move |req, record| {
-            let record = record.ok_or(CrudError::NotFound { model: name, id })?;
+        Ok(query(&self.model, planned, move |req, model, row| {
+            let row = row.ok_or(CrudError::NotFound { model: name, id })?;
+            let etag = row.etag();
             if let Some(inm) = req.header("if-none-match") {
-                if none_match_hits(inm, &record.etag) {
-                    return Ok(
-                        Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", record.etag)
-                    );
+                if none_match_hits(inm, &etag) {
+                    return Ok(Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", etag));
                 }
             }
-            let etag = record.etag.clone();
-            let body = project(vec![record], fields.as_deref())
-                .pop()
-                .unwrap_or(Value::Null);
-            Ok(Response::json(StatusCode::OK, &body).with_header("ETag", etag))
+            let mut body = Vec::with_capacity(128);
+            write_row(&mut body, model, &row, fields.as_deref());
+            Ok(json_response(StatusCode::OK, body).with_header("ETag", etag))
         }))
     }
 
@@ -334,12 +344,12 @@ impl Crud {
                 }
                 let planned =
                     ops::plan_check_precondition(d, &self.model, id, precondition, scope.as_ref())?;
-                return Ok(query(&self.model, planned, move |_, ()| Err(e)));
+                return Ok(query(&self.model, planned, move |_, _, ()| Err(e)));
             }
         };
         let planned = ops::plan_update(d, &self.model, id, row, precondition, scope.as_ref())?;
-        Ok(query(&self.model, planned, |_, record| {
-            Ok(record_response(StatusCode::OK, record))
+        Ok(query(&self.model, planned, |_, model, row| {
+            Ok(row_response(StatusCode::OK, model, &row))
         }))
     }
 
@@ -377,7 +387,7 @@ impl Crud {
             precondition(req),
             scope.as_ref(),
         )?;
-        Ok(query(&self.model, planned, |_, ()| {
+        Ok(query(&self.model, planned, |_, _, ()| {
             Ok(Response::new(StatusCode::NO_CONTENT))
         }))
     }

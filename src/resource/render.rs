@@ -1,23 +1,79 @@
 //! Rows, pages and links as the client sees them.
 
-use serde_json::Value;
+use crate::crud::ops::Stored;
+use crate::http::{Body, Request, Response, StatusCode};
+use crate::model::{Model, ID_COLUMN, VERSION_COLUMN};
 
-use crate::crud::ops::Record;
-use crate::http::{Request, Response, StatusCode};
+/// Appends a stored row as the JSON object clients see: its readable
+/// columns (`id` first, then the fields in declaration order, then
+/// `version`), only `fields` when projected.
+pub(super) fn write_row(out: &mut Vec<u8>, model: &Model, row: &Stored, fields: Option<&[String]>) {
+    let wanted = |name: &str| fields.is_none_or(|keep| keep.iter().any(|f| f == name));
+    let mut first = true;
+    let mut column = |out: &mut Vec<u8>, name: &str, value: Option<&crate::model::Value>| {
+        if !wanted(name) {
+            return;
+        }
+        out.push(if first { b'{' } else { b',' });
+        first = false;
+        // Names are identifiers: nothing in them needs escaping.
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        match value {
+            Some(v) => v.write_json(out),
+            None => out.extend_from_slice(b"null"),
+        }
+    };
+    column(out, ID_COLUMN, row.values.first());
+    for (i, (name, field)) in model.fields().iter().enumerate() {
+        if !field.is_write_only() {
+            column(out, name, row.values.get(i + 1));
+        }
+    }
+    if model.is_versioned() {
+        column(out, VERSION_COLUMN, row.values.last());
+    }
+    if first {
+        out.push(b'{');
+    }
+    out.push(b'}');
+}
 
-/// The rows as JSON objects, with only `fields` when projected.
-pub(super) fn project(rows: Vec<Record>, fields: Option<&[String]>) -> Vec<Value> {
-    rows.into_iter()
-        .map(|r| match fields {
-            None => Value::Object(r.fields),
-            Some(keep) => Value::Object(
-                r.fields
-                    .into_iter()
-                    .filter(|(k, _)| keep.iter().any(|f| f == k))
-                    .collect(),
-            ),
-        })
-        .collect()
+/// Appends `rows` as a JSON array of [`write_row`] objects.
+pub(super) fn write_rows(
+    out: &mut Vec<u8>,
+    model: &Model,
+    rows: &[Stored],
+    fields: Option<&[String]>,
+) {
+    out.push(b'[');
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_row(out, model, row, fields);
+    }
+    out.push(b']');
+}
+
+/// Appends a link (or `null`) as a JSON value.
+pub(super) fn write_link(out: &mut Vec<u8>, link: Option<&str>) {
+    match link {
+        Some(l) => {
+            if serde_json::to_writer(&mut *out, l).is_err() {
+                out.extend_from_slice(b"null");
+            }
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// `body`, JSON, as a response.
+pub(super) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    Response::new(status)
+        .with_header("Content-Type", "application/json")
+        .with_body(Body::Bytes(body))
 }
 
 /// The request's path and query with `set` parameters replaced and
@@ -49,13 +105,16 @@ fn encode_component(out: &mut String, s: &str) {
         if b.is_ascii_alphanumeric() || b"-_.~,".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
         }
     }
 }
 
 /// A stored row as a response, with its `ETag`.
-pub(super) fn record_response(status: StatusCode, record: Record) -> Response {
-    let Record { fields, etag, .. } = record;
-    Response::json(status, &Value::Object(fields)).with_header("ETag", etag)
+pub(super) fn row_response(status: StatusCode, model: &Model, row: &Stored) -> Response {
+    let mut body = Vec::with_capacity(128);
+    write_row(&mut body, model, row, None);
+    json_response(status, body).with_header("ETag", row.etag())
 }
