@@ -26,6 +26,8 @@ mod projection;
 mod query;
 mod router;
 mod shutdown;
+#[cfg(feature = "sqlite")]
+mod slow_query;
 mod smuggling;
 mod wire;
 
