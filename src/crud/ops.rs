@@ -1,10 +1,10 @@
 //! CRUD operations, written once on top of [`Backend`] and the SQL the
 //! backend builds.
 //!
-//! Each operation is planned on the caller's thread ([`Planned`]): the SQL
+//! Each operation is planned on the caller's thread (`Planned`): the SQL
 //! is built and the work for the database made, and what turns the work's
 //! output into the result is kept apart. The work can then run anywhere —
-//! on the caller's thread ([`Planned::run`], what the functions named after
+//! on the caller's thread (`Planned::run`, what the functions named after
 //! the operations do), on an event loop's own connection, or queued for the
 //! database's threads — and the result is finished wherever the answer is
 //! made. Conditional writes (`If-Match`, versions) read the row, check it
@@ -319,12 +319,12 @@ pub(crate) fn plan_create(
     })
 }
 
-/// Inserts a validated row; see [`plan_create`]. The write is durable when
+/// Inserts a validated row; see `plan_create`. The write is durable when
 /// this returns.
 ///
 /// # Errors
 ///
-/// As [`plan_create`].
+/// As `plan_create`.
 pub fn create(
     backend: &dyn Backend,
     model: &Model,
@@ -420,11 +420,11 @@ pub(crate) fn plan_check_precondition(
     })
 }
 
-/// Checks a write's precondition alone; see [`plan_check_precondition`].
+/// Checks a write's precondition alone; see `plan_check_precondition`.
 ///
 /// # Errors
 ///
-/// As [`plan_check_precondition`].
+/// As `plan_check_precondition`.
 pub fn check_precondition(
     backend: &dyn Backend,
     model: &Model,
@@ -490,7 +490,7 @@ pub(crate) fn plan_list(
 ///
 /// # Errors
 ///
-/// As [`plan_list`].
+/// As `plan_list`.
 pub fn list(
     backend: &dyn Backend,
     model: &Model,
@@ -510,7 +510,7 @@ pub fn list(
 ///
 /// # Errors
 ///
-/// As [`plan_list`].
+/// As `plan_list`.
 pub fn count(
     backend: &dyn Backend,
     model: &Model,
@@ -653,11 +653,11 @@ pub(crate) fn plan_update(
     })
 }
 
-/// Updates a row; see [`plan_update`].
+/// Updates a row; see `plan_update`.
 ///
 /// # Errors
 ///
-/// As [`plan_update`].
+/// As `plan_update`.
 pub fn update(
     backend: &dyn Backend,
     model: &Model,
@@ -717,11 +717,11 @@ pub(crate) fn plan_delete(
     })
 }
 
-/// Deletes a row; see [`plan_delete`].
+/// Deletes a row; see `plan_delete`.
 ///
 /// # Errors
 ///
-/// As [`plan_delete`].
+/// As `plan_delete`.
 pub fn delete(
     backend: &dyn Backend,
     model: &Model,
