@@ -462,11 +462,15 @@ pub(crate) fn plan_list(
         None
     };
     let types = column_types(model);
+    let (limit, offset, keyset) = (query.limit, query.offset, query.after.is_some());
     Ok(Planned {
         work: read_job(move |c| {
             let rows = c.query(&q.text, &q.params, &types)?;
             let n = match counting {
-                Some(q) => Some(c.query(&q.text, &q.params, &[FieldType::Integer])?),
+                Some(q) => Some(match count_from_page(limit, offset, keyset, rows.len()) {
+                    Some(n) => vec![vec![Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))]],
+                    None => c.query(&q.text, &q.params, &[FieldType::Integer])?,
+                }),
                 None => None,
             };
             Ok((rows, n))
@@ -484,6 +488,16 @@ pub(crate) fn plan_list(
             Ok((stored_rows(model, rows)?, n))
         }),
     })
+}
+
+/// The number of rows matching a page's filters when the page itself
+/// shows it, so the `COUNT(*)` can be skipped: a short page (fewer rows
+/// than its limit) reached by offset ends the matching rows, unless it is
+/// empty past the first page (the rows may end anywhere before it).
+fn count_from_page(limit: Option<u64>, offset: u64, keyset: bool, rows: usize) -> Option<u64> {
+    let rows = u64::try_from(rows).ok()?;
+    let short = limit.is_some_and(|l| rows < l);
+    (short && !keyset && (rows > 0 || offset == 0)).then(|| offset.saturating_add(rows))
 }
 
 /// Lists the rows matching `query` within `scope`.
@@ -730,4 +744,24 @@ pub fn delete(
     scope: Option<&Scope>,
 ) -> Result<(), CrudError> {
     plan_delete(backend.dialect(), model, id, precondition, scope)?.run(backend, model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_from_page;
+
+    #[test]
+    fn a_short_page_gives_the_count() {
+        assert_eq!(count_from_page(Some(20), 0, false, 0), Some(0));
+        assert_eq!(count_from_page(Some(20), 0, false, 7), Some(7));
+        assert_eq!(count_from_page(Some(20), 40, false, 3), Some(43));
+    }
+
+    #[test]
+    fn a_full_empty_or_keyset_page_needs_the_count() {
+        assert_eq!(count_from_page(Some(20), 0, false, 20), None);
+        assert_eq!(count_from_page(Some(20), 40, false, 0), None);
+        assert_eq!(count_from_page(Some(20), 0, true, 3), None);
+        assert_eq!(count_from_page(None, 0, false, 3), None);
+    }
 }

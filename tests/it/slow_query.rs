@@ -34,8 +34,7 @@ fn a_slow_query_on_one_connection_does_not_delay_answers_on_others() {
     );
     let token = crate::support::token("tester", true);
     let auth = format!("Authorization: Bearer {token}\r\n");
-    // A search for a term no row holds scans the whole table (twice: the
-    // page and its count).
+    // A search for a term no row holds scans the whole table.
     let slow_request =
         format!("GET {path}?search=nowhere&page_size=5 HTTP/1.1\r\nHost: t\r\n{auth}\r\n");
     let seed = rusqlite::Connection::open(&file).unwrap();
