@@ -23,6 +23,11 @@ use crate::backend::sql::{Filter, FilterOp, Order};
 use crate::backend::Value;
 use crate::model::{FieldType, Model};
 
+/// The longest `?search=` term, in characters. A substring search scans
+/// every candidate row and costs in proportion to the term's length, so a
+/// bound on the term bounds each row's cost; longer terms are a `400`.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
 /// Which fields a resource lets clients filter, search and order on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueryRules {
@@ -190,6 +195,12 @@ pub fn parse_list_query(
     if let Some(term) = get("search") {
         if rules.search.is_empty() {
             return Err(err("search", "this resource has no search fields".into()));
+        }
+        if term.chars().count() > MAX_SEARCH_CHARS {
+            return Err(err(
+                "search",
+                format!("a search term is at most {MAX_SEARCH_CHARS} characters"),
+            ));
         }
         if !term.is_empty() {
             let alternatives = rules
@@ -414,6 +425,9 @@ mod tests {
         assert_eq!(q.fields, Some(vec!["id".into(), "name".into()]));
         assert_eq!(q.paging, Paging::Page { page: 2, size: 5 });
         assert!(matches!(q.filters[0].op, FilterOp::Any(_)));
+        assert!(parse(&[("search", &"é".repeat(MAX_SEARCH_CHARS))]).is_ok());
+        let e = parse(&[("search", &"é".repeat(MAX_SEARCH_CHARS + 1))]).unwrap_err();
+        assert_eq!(e.param, "search");
         assert!(parse(&[("ordering", "qty")]).is_err());
         // An empty list names no key (the OpenAPI schema says at least one).
         assert!(parse(&[("ordering", "")]).is_err());
