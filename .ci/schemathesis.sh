@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the example APIs from their own OpenAPI documents (SPEC §8).
+# Fuzzes the example APIs from their own OpenAPI documents.
 #
 #   bash .ci/schemathesis.sh                 # person and shop
 #   bash .ci/schemathesis.sh person          # one example

@@ -1,6 +1,6 @@
 """Schemathesis hooks for .ci/schemathesis.sh (loaded via SCHEMATHESIS_HOOKS).
 
-Keyset cursors are opaque and signed (SPEC §6): a client can only send one
+Keyset cursors are opaque and signed: a client can only send one
 the server made, or an empty one for the first page, and never together with
 `page`. The document states this, but JSON Schema cannot express a signature
 or a dependency between two parameters, so generated queries with a forged

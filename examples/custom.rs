@@ -1,4 +1,4 @@
-//! The seed's `CustomEndpoint`: `GET` and `POST` on `/custom`, `405` for the
+//! A `CustomEndpoint`: `GET` and `POST` on `/custom`, `405` for the
 //! rest. Like every route, it requires a bearer token; the token to use is
 //! printed at start-up.
 //!

@@ -1,4 +1,4 @@
-//! The seed's Person API: one model, one `register`, one `run`.
+//! The Person API: one model, one `register`, one `run`.
 //!
 //! ```sh
 //! cargo run --example person          # SQLite file lightapi.db, 127.0.0.1:8000

@@ -1,4 +1,4 @@
-//! Authentication over HTTP (SPEC §5): login success, failure and rate
+//! Authentication over HTTP: login success, failure and rate
 //! limiting; token checks at the door; key rotation; the generated secret
 //! and its start-up token; row scoping through filters.
 

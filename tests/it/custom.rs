@@ -1,4 +1,4 @@
-//! Custom endpoints (SPEC §4) and authentication (SPEC §5) over the wire.
+//! Custom endpoints and authentication over the wire.
 
 use lightapi::auth::ClaimsExt;
 use lightapi::{Access, ApiError, Endpoint, HandlerResult, Method, Request, Response, StatusCode};

@@ -1,4 +1,4 @@
-//! Size limits (SPEC §7) and hostile input: every limit answers its status
+//! Size limits and hostile input: every limit answers its status
 //! and closes; garbage gets a 4xx or a close; the server keeps serving and
 //! never buffers more than its limits.
 

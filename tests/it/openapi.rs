@@ -1,4 +1,4 @@
-//! `GET /openapi.json` (SPEC §8): structure checks in Rust. Full validation
+//! `GET /openapi.json`: structure checks in Rust. Full validation
 //! against the OpenAPI 3.1 schema and fuzzing run in `.ci/schemathesis.sh`.
 
 use lightapi::auth::Credentials;

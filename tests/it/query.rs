@@ -1,4 +1,4 @@
-//! Query features of `GET /collection` over HTTP (SPEC §6): filters with
+//! Query features of `GET /collection` over HTTP: filters with
 //! every operator, search, ordering, whitelists, page and keyset pagination,
 //! cursor tampering and cursor consistency under concurrent writes.
 //!

@@ -1,4 +1,4 @@
-//! Graceful shutdown (SPEC §7): in process through `ServerHandle` (owned by
+//! Graceful shutdown: in process through `ServerHandle` (owned by
 //! a `TestServer`), and as a process through SIGTERM/SIGINT on the `custom`
 //! example.
 
@@ -101,7 +101,7 @@ fn spawn_example() -> ExampleProcess {
 
 fn signal_exits_cleanly(signal: &str) {
     let mut ex = spawn_example();
-    // The example is the seed's custom endpoint, behind authentication.
+    // The example is the custom endpoint example, behind authentication.
     let mut c = Client::connect(ex.addr());
     let auth = format!("Authorization: Bearer {}\r\n", token("ops", false));
     assert_eq!(

@@ -1,4 +1,4 @@
-//! Request-smuggling defences (SPEC §7, RFC 9112 §6.3 and §11.2): each
+//! Request-smuggling defences (RFC 9112 §6.3 and §11.2): each
 //! ambiguous or malformed message is refused with `400` (`501` for an
 //! unknown transfer coding), the connection is closed, and a request
 //! smuggled behind it in the same bytes is never answered.

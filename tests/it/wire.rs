@@ -1,4 +1,4 @@
-//! HTTP/1.1 on the wire (SPEC §7): persistence, pipelining, bodies,
+//! HTTP/1.1 on the wire: persistence, pipelining, bodies,
 //! `Expect`, framing headers, timeouts and the connection cap.
 
 use std::time::{Duration, Instant};
@@ -443,7 +443,7 @@ fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
     server.stop();
 }
 
-/// SPEC §8: one access line per request, including requests refused
+/// One access line per request, including requests refused
 /// before routing (a body over the limit, a head that does not parse);
 /// `-` stands for a method or path that could not be read.
 #[test]

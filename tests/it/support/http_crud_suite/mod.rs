@@ -1,11 +1,11 @@
-//! Backend-agnostic CRUD suite over real HTTP (SPEC §3, §5).
+//! Backend-agnostic CRUD suite over real HTTP.
 //!
 //! Every case is a function taking a [`TestDb`], which hands out a fresh
 //! database URL and a table-name prefix per case, so cases can run in
 //! parallel against one shared server (PostgreSQL, MariaDB) or against a
 //! file each (SQLite). A case starts its own `LightApi` on `127.0.0.1:0`
 //! (a [`TestServer`]), talks to it with the shared [`Client`], and stops it.
-//! Cases live in `routes` (both SPEC §3 tables), `types` (round trips and
+//! Cases live in `routes` (both route tables), `types` (round trips and
 //! hostile input) and `access` (verbs, custom endpoints, auth, scoping,
 //! concurrency); adding one means adding it to [`http_crud_tests!`] too.
 //!

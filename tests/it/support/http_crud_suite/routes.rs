@@ -1,9 +1,9 @@
-//! The rows of both SPEC §3 tables: routes, statuses, headers, preconditions.
+//! The rows of both route tables: routes, statuses, headers, preconditions.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use super::*;
 
-// ---------------------------------------------------------- SPEC §3 table 1
+// ---------------------------------------------------------- route table 1
 
 pub fn post_creates_row_with_id_defaults_location_and_etag(tdb: &dyn TestDb) {
     let s = person_server(tdb, "post");
