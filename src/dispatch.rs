@@ -280,7 +280,12 @@ impl AppState {
     fn finish(&self, req: &Request, resp: &mut Response, ran: usize) {
         if let Some(done) = self.middleware.get(..ran) {
             for mw in done.iter().rev() {
-                let _ = catch_unwind(AssertUnwindSafe(|| mw.after(req, resp)));
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| mw.after(req, resp))) {
+                    // What the hook had done to the response is unknown: it
+                    // is replaced by the panic's `500`.
+                    *resp =
+                        self.error_response(panic_error(payload.as_ref()), MethodSet::EMPTY, req);
+                }
             }
         }
         if let Some(cors) = &self.cors {

@@ -364,3 +364,65 @@ fn pipelined_requests_share_nothing() {
         }
     }
 }
+
+/// Middleware that panics on the paths it is told to.
+struct PanickyMiddleware;
+
+impl lightapi::middleware::Middleware for PanickyMiddleware {
+    fn before(&self, req: &mut Request) -> Option<Response> {
+        if req.path() == "/open-but-before-panics" {
+            panic!("deliberate panic in before");
+        }
+        None
+    }
+    fn after(&self, req: &Request, _resp: &mut Response) {
+        if req.path() == "/open-but-after-panics" {
+            panic!("deliberate panic in after");
+        }
+    }
+}
+
+/// A route whose access check panics.
+struct PanickyCheck;
+
+impl Endpoint for PanickyCheck {
+    fn get(&self, _req: &Request) -> HandlerResult {
+        Ok(json!({"reached": true}).into())
+    }
+    fn access(&self, _m: Method) -> Access {
+        Access::check(|_claims, _req| panic!("deliberate panic in an access check"))
+    }
+}
+
+#[test]
+fn panics_in_middleware_and_access_checks_are_500_and_the_server_carries_on() {
+    // One event loop: were a panic to end it, the next request would fail.
+    let s = TestServer::start_with(
+        |c| c.server.reactors = 1,
+        |a| {
+            a.middleware(PanickyMiddleware)
+                .register("/open", Open)
+                .register("/open-but-before-panics", Open)
+                .register("/open-but-after-panics", Open)
+                .register("/checked", PanickyCheck)
+        },
+    );
+    let auth = bearer(false);
+    for round in 0..3 {
+        for (path, extra) in [
+            ("/open-but-before-panics", ""),
+            ("/open-but-after-panics", ""),
+            ("/checked", auth.as_str()),
+        ] {
+            let mut c = s.connect();
+            let r = c.get_with(path, extra);
+            r.assert_problem(500);
+            assert!(
+                !String::from_utf8_lossy(&r.body).contains("deliberate"),
+                "round {round} {path}: the panic message leaked"
+            );
+            assert_eq!(c.get_with("/open", "").status, 200, "round {round} {path}");
+        }
+    }
+    s.stop();
+}
