@@ -314,10 +314,16 @@ impl AppState {
 
 /// A panic of user code as the error it answers with.
 fn panic_error(payload: &(dyn Any + Send)) -> ApiError {
-    let cause = payload
+    ApiError::Panic {
+        cause: panic_message(payload),
+    }
+}
+
+/// A panic's message, when it has one.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "handler panicked".to_string());
-    ApiError::Panic { cause }
+        .unwrap_or_else(|| "a panic without a message".to_string())
 }

@@ -170,11 +170,16 @@ impl LightApi {
     /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
     ///
     /// # Errors
-    /// As [`LightApi::start`].
+    /// As [`LightApi::start`]; and [`StartError::Crashed`] when a server
+    /// thread stopped on a panic (a defect of the server's own: user code
+    /// is isolated) and shut the server down, so `main` exits with a
+    /// failure status.
     pub fn run(self) -> Result<(), StartError> {
         let handle = self.launch(true)?;
-        handle.join();
-        Ok(())
+        match handle.join_checked() {
+            Some((thread, cause)) => Err(StartError::Crashed { thread, cause }),
+            None => Ok(()),
+        }
     }
 
     fn launch(self, with_signals: bool) -> Result<ServerHandle, StartError> {

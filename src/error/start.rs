@@ -56,6 +56,15 @@ pub enum StartError {
         /// The database's error.
         source: BoxError,
     },
+    /// A server thread stopped on a panic while serving, which shut the
+    /// server down ([`LightApi::run`](crate::LightApi::run) returns it, so
+    /// the process exits with a failure status).
+    Crashed {
+        /// Which thread.
+        thread: String,
+        /// The panic's message.
+        cause: String,
+    },
 }
 
 impl StartError {
@@ -91,6 +100,10 @@ impl fmt::Display for StartError {
                 write!(f, "cannot install SIGINT/SIGTERM handlers: {source}")
             }
             StartError::Database { source } => write!(f, "LIGHTAPI_DATABASE_URL: {source}"),
+            StartError::Crashed { thread, cause } => write!(
+                f,
+                "thread {thread} stopped on a panic ({cause}); the server was shut down"
+            ),
         }
     }
 }
@@ -112,6 +125,7 @@ impl std::error::Error for StartError {
             | StartError::Thread { source, .. }
             | StartError::EventLoop { source }
             | StartError::Signals { source } => Some(source),
+            StartError::Crashed { .. } => None,
         }
     }
 }

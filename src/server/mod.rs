@@ -12,6 +12,7 @@ pub(crate) mod slab;
 pub(crate) mod worker;
 
 use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -19,8 +20,9 @@ use std::thread::JoinHandle;
 use mio::Waker;
 
 use crate::config::Config;
-use crate::dispatch::AppState;
+use crate::dispatch::{panic_message, AppState};
 use crate::error::StartError;
+use crate::log::Logger;
 use budget::Budget;
 use reactor::Reactor;
 use worker::Pool;
@@ -28,6 +30,8 @@ use worker::Pool;
 /// State every thread of one server shares.
 pub(crate) struct Shared {
     shutting_down: AtomicBool,
+    /// The first thread that stopped on a panic, and the panic's message.
+    crashed: Mutex<Option<(String, String)>>,
     pub(crate) open: AtomicUsize,
     wakers: Mutex<Vec<Arc<Waker>>>,
     /// The request body bytes all connections may hold together.
@@ -38,6 +42,7 @@ impl Shared {
     pub(crate) fn new(body_budget: usize) -> Shared {
         Shared {
             shutting_down: AtomicBool::new(false),
+            crashed: Mutex::new(None),
             open: AtomicUsize::new(0),
             wakers: Mutex::new(Vec::new()),
             bodies: Budget::new(body_budget),
@@ -50,6 +55,18 @@ impl Shared {
 
     pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Records that `thread` stopped on a panic and shuts the server down:
+    /// with one of its threads gone the server cannot keep its promises,
+    /// and a process supervisor restarts it only if it exits with a failure.
+    pub(crate) fn crash(&self, thread: &str, cause: String) {
+        crate::sync::lock(&self.crashed).get_or_insert_with(|| (thread.to_owned(), cause));
+        self.shutdown();
+    }
+
+    pub(crate) fn crashed(&self) -> Option<(String, String)> {
+        crate::sync::lock(&self.crashed).clone()
     }
 
     pub(crate) fn shutdown(&self) {
@@ -95,7 +112,13 @@ impl ServerHandle {
 
     /// Waits until the server has stopped (after [`ServerHandle::shutdown`]
     /// or a signal), then stops the workers and closes the database.
-    pub fn join(mut self) {
+    pub fn join(self) {
+        let _ = self.join_checked();
+    }
+
+    /// As [`ServerHandle::join`]; then the thread that stopped on a panic
+    /// and shut the server down, if one did, with the panic's message.
+    pub(crate) fn join_checked(mut self) -> Option<(String, String)> {
         for r in self.reactors.drain(..) {
             let _ = r.join();
         }
@@ -103,6 +126,7 @@ impl ServerHandle {
         for f in self.on_stop.drain(..) {
             f();
         }
+        self.shared.crashed()
     }
 
     /// Shuts down and waits.
@@ -114,6 +138,19 @@ impl ServerHandle {
     /// Number of open client connections.
     pub fn open_connections(&self) -> usize {
         self.shared.open.load(Ordering::Acquire)
+    }
+}
+
+/// Runs a server thread's loop; a panic that escapes it (every piece of
+/// user code is isolated inside, so only a defect of the server's own)
+/// is logged and shuts the whole server down.
+fn supervise(thread: &str, shared: &Shared, log: &Logger, body: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(body)) {
+        let cause = panic_message(payload.as_ref());
+        log.error(&format!(
+            "thread {thread} stopped on a panic ({cause}); shutting the server down"
+        ));
+        shared.crash(thread, cause);
     }
 }
 
@@ -158,9 +195,11 @@ pub(crate) fn start(
             Arc::clone(&pool),
         )
         .map_err(|source| StartError::EventLoop { source })?;
+        let name = format!("lightapi-reactor-{i}");
+        let (watched, log) = (Arc::clone(&shared), app.log);
         let t = std::thread::Builder::new()
-            .name(format!("lightapi-reactor-{i}"))
-            .spawn(move || reactor.run())
+            .name(name.clone())
+            .spawn(move || supervise(&name, &watched, &log, || reactor.run()))
             .map_err(|source| StartError::Thread {
                 name: "reactor".into(),
                 source,
@@ -178,4 +217,31 @@ pub(crate) fn start(
         pool,
         on_stop,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LogLevel;
+
+    #[test]
+    fn a_thread_that_panics_shuts_the_server_down_and_is_reported() {
+        let shared = Shared::new(1024);
+        let log = Logger::new(LogLevel::Off);
+        supervise("lightapi-reactor-0", &shared, &log, || {});
+        assert!(!shared.is_shutting_down());
+        assert_eq!(shared.crashed(), None);
+        supervise("lightapi-reactor-1", &shared, &log, || panic!("a defect"));
+        assert!(shared.is_shutting_down());
+        assert_eq!(
+            shared.crashed(),
+            Some(("lightapi-reactor-1".to_owned(), "a defect".to_owned()))
+        );
+        // The first crash is the one reported.
+        supervise("lightapi-worker-0", &shared, &log, || panic!("later"));
+        assert_eq!(
+            shared.crashed().map(|c| c.0).as_deref(),
+            Some("lightapi-reactor-1")
+        );
+    }
 }
