@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::auth::rate_limit::RateLimiter;
+use crate::auth::rate_limit::{Key, RateLimiter, RetryAfter};
 use crate::auth::{unix_now, Access, AuthError, Credentials, JwtConfig, LoginValidator};
 use crate::backend::{BackendError, BackendExt};
 use crate::crud::tables::Tables;
@@ -113,13 +113,16 @@ impl Endpoint for Login {
     }
 
     fn post(&self, req: &Request) -> HandlerResult {
-        if let Some(peer) = req.peer_addr() {
-            if let Err(retry) = self.limiter.check(peer.ip(), Instant::now()) {
-                return Err(AuthError::TooManyAttempts {
-                    retry_after: retry.seconds,
-                }
-                .into());
+        let now = Instant::now();
+        let refused = |retry: RetryAfter| -> ApiError {
+            AuthError::TooManyAttempts {
+                retry_after: retry.seconds,
             }
+            .into()
+        };
+        let addr = req.peer_addr().map(|peer| Key::from(peer.ip()));
+        if let Some(addr) = addr {
+            self.limiter.check(addr, now).map_err(refused)?;
         }
         let body = req.json()?;
         let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
@@ -128,6 +131,9 @@ impl Endpoint for Login {
                 "expected a JSON object with string fields username and password",
             ));
         };
+        // Guesses at one account from many addresses are limited too.
+        let user = Key::user(&username);
+        self.limiter.check(user, now).map_err(refused)?;
         let credentials = Credentials { username, password };
         let extra = match self.validator.validate(&credentials) {
             Ok(Some(extra)) => extra,
@@ -137,6 +143,11 @@ impl Endpoint for Login {
                 return Err(AuthError::InvalidCredentials.into());
             }
         };
+        // A success forgets the attempts: only failures accumulate.
+        self.limiter.forgive(user);
+        if let Some(addr) = addr {
+            self.limiter.forgive(addr);
+        }
         let token = self
             .jwt
             .sign_subject(&credentials.username, self.ttl, unix_now(), extra);

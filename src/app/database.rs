@@ -24,6 +24,7 @@ pub(super) fn open(
     let options = PoolOptions {
         max_read_connections: config.database.pool,
         synchronous: config.database.sqlite_synchronous,
+        query_timeout: config.timeouts.query,
         ..PoolOptions::default()
     };
     let url = config.database.url.as_str();

@@ -1,6 +1,13 @@
-//! Per-client-address rate limiting for `POST /auth/login`.
+//! Rate limiting for `POST /auth/login`, per client address and per
+//! username.
 //!
-//! Each address gets two fixed windows that start at its first attempt: at most
+//! A [`Key`] is what is counted: a client address (IPv6 grouped by its /64
+//! prefix, the block one subscriber usually holds; an IPv4-mapped IPv6
+//! address as its IPv4 address) or a username (by a digest, so a long name
+//! costs no more memory than a short one). A success forgets its keys
+//! ([`RateLimiter::forgive`]), so in effect failures count.
+//!
+//! Each key gets two fixed windows that start at its first attempt: at most
 //! `per_minute` attempts per minute window and `per_hour` per hour window. When either
 //! window is full, [`RateLimiter::check`] answers [`RetryAfter`] with the whole seconds
 //! (rounded up, at least 1) until that window ends — the value of the `Retry-After`
@@ -15,8 +22,7 @@
 //! flood of distinct addresses can therefore make the limiter forget a client early;
 //! it can never make it grow.
 //!
-//! The clock is a parameter (`now`), so tests never sleep. An IPv4-mapped IPv6 address
-//! (`::ffff:a.b.c.d`, as dual-stack sockets report IPv4 peers) counts as its IPv4 address.
+//! The clock is a parameter (`now`), so tests never sleep.
 //!
 //! ```
 //! use lightapi::__private::auth::{RateLimitConfig, RateLimiter, RetryAfter};
@@ -34,7 +40,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
+
+use sha2::{Digest, Sha256};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -89,7 +97,32 @@ impl fmt::Display for RetryAfter {
 
 impl std::error::Error for RetryAfter {}
 
-/// A thread-safe per-address attempt counter (see the module documentation).
+/// What attempts are counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    /// A client address: IPv4, or the /64 prefix of an IPv6 address.
+    Addr(IpAddr),
+    /// A username, by the first 16 bytes of its SHA-256.
+    User([u8; 16]),
+}
+
+impl Key {
+    /// The key of a username.
+    pub fn user(name: &str) -> Key {
+        let digest = Sha256::digest(name.as_bytes());
+        let mut out = [0u8; 16];
+        out.copy_from_slice(digest.get(..16).unwrap_or(&[0u8; 16]));
+        Key::User(out)
+    }
+}
+
+impl From<IpAddr> for Key {
+    fn from(addr: IpAddr) -> Key {
+        Key::Addr(normalize(addr))
+    }
+}
+
+/// A thread-safe attempt counter per [`Key`] (see the module documentation).
 #[derive(Debug)]
 pub struct RateLimiter {
     config: RateLimitConfig,
@@ -107,11 +140,11 @@ struct Entry {
 
 #[derive(Debug, Default)]
 struct State {
-    clients: HashMap<IpAddr, Entry>,
+    clients: HashMap<Key, Entry>,
     /// `(hour_start, addr)` of every entry in `clients`, oldest window first. The minute
     /// window never starts before the hour window, so an entry has expired exactly when
     /// its hour window has ended, and expired entries come first.
-    by_age: BTreeSet<(Instant, IpAddr)>,
+    by_age: BTreeSet<(Instant, Key)>,
 }
 
 impl RateLimiter {
@@ -126,14 +159,14 @@ impl RateLimiter {
         }
     }
 
-    /// Records an attempt from `addr` at `now`, or refuses it.
+    /// Records an attempt counted against `key` at `now`, or refuses it.
     ///
     /// # Errors
     ///
-    /// [`RetryAfter`] when `addr` has used its allowance for the current minute or hour
+    /// [`RetryAfter`] when `key` has used its allowance for the current minute or hour
     /// window; the refused attempt is not counted.
-    pub fn check(&self, addr: IpAddr, now: Instant) -> Result<(), RetryAfter> {
-        let addr = normalize(addr);
+    pub fn check(&self, key: impl Into<Key>, now: Instant) -> Result<(), RetryAfter> {
+        let addr = key.into();
         // A panic while the lock was held cannot leave the maps inconsistent with each
         // other (see `State::make_room`), so a poisoned lock is still usable.
         let mut state = crate::sync::lock(&self.state);
@@ -180,6 +213,16 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Forgets the attempts counted against `key` (after a success).
+    pub fn forgive(&self, key: impl Into<Key>) {
+        let key = key.into();
+        let mut state = crate::sync::lock(&self.state);
+        let State { clients, by_age } = &mut *state;
+        if let Some(entry) = clients.remove(&key) {
+            by_age.remove(&(entry.hour_start, key));
+        }
+    }
+
     /// How many addresses are tracked now (never more than `max_tracked_clients`).
     #[cfg(test)]
     pub(crate) fn tracked_clients(&self) -> usize {
@@ -190,8 +233,8 @@ impl RateLimiter {
 /// Frees at least one slot when `clients` is at `cap`: expired entries first, then the
 /// entry with the oldest hour window.
 fn make_room(
-    clients: &mut HashMap<IpAddr, Entry>,
-    by_age: &mut BTreeSet<(Instant, IpAddr)>,
+    clients: &mut HashMap<Key, Entry>,
+    by_age: &mut BTreeSet<(Instant, Key)>,
     cap: usize,
     now: Instant,
 ) {
@@ -217,10 +260,17 @@ fn whole_seconds_up(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
-/// Treats an IPv4-mapped IPv6 address as the IPv4 address it carries.
+/// Treats an IPv4-mapped IPv6 address as the IPv4 address it carries, and
+/// any other IPv6 address as its /64 prefix.
 fn normalize(addr: IpAddr) -> IpAddr {
     match addr {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
         IpAddr::V4(_) => addr,
     }
 }
@@ -351,6 +401,36 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_addresses_of_one_64_share_their_counters() {
+        let limiter = limiter(1, 100, 16);
+        let t0 = Instant::now();
+        let a = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, 1));
+        let b = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0xffff, 3, 4, 5));
+        let other = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
+        assert_eq!(limiter.check(a, t0), Ok(()));
+        assert!(limiter.check(b, t0).is_err());
+        assert_eq!(limiter.check(other, t0), Ok(()));
+    }
+
+    #[test]
+    fn usernames_are_counted_apart_from_addresses_and_a_success_forgives() {
+        let limiter = limiter(2, 100, 16);
+        let t0 = Instant::now();
+        let alice = Key::user("alice");
+        assert_ne!(alice, Key::user("bob"));
+        // Failures from many addresses against one username.
+        assert_eq!(limiter.check(alice, t0), Ok(()));
+        assert_eq!(limiter.check(alice, t0), Ok(()));
+        assert!(limiter.check(alice, t0).is_err());
+        assert_eq!(limiter.check(Key::user("bob"), t0), Ok(()));
+        assert_eq!(limiter.check(v4(1), t0), Ok(()));
+        limiter.forgive(alice);
+        assert_eq!(limiter.check(alice, t0), Ok(()));
+        let state = crate::sync::lock(&limiter.state);
+        assert_eq!(state.by_age.len(), state.clients.len());
+    }
+
+    #[test]
     fn ipv4_mapped_ipv6_counts_as_ipv4() {
         let limiter = limiter(1, 100, 16);
         let t0 = Instant::now();
@@ -407,9 +487,12 @@ mod tests {
         assert_eq!(limiter.tracked_clients(), 3);
         // Client 3 is still remembered with its hour count.
         let state = crate::sync::lock(&limiter.state);
-        assert_eq!(state.clients.get(&v4(3)).map(|e| e.hour_count), Some(10));
-        assert!(!state.clients.contains_key(&v4(1)));
-        assert!(!state.clients.contains_key(&v4(2)));
+        assert_eq!(
+            state.clients.get(&Key::from(v4(3))).map(|e| e.hour_count),
+            Some(10)
+        );
+        assert!(!state.clients.contains_key(&Key::from(v4(1))));
+        assert!(!state.clients.contains_key(&Key::from(v4(2))));
     }
 
     #[test]

@@ -142,6 +142,9 @@ pub enum BackendError {
     Busy,
     /// The backend was closed.
     Closed,
+    /// A query ran past its time limit and the database stopped it
+    /// (HTTP 504).
+    TimedOut,
     /// A read on an event loop ran past its time budget and was stopped;
     /// it is run again where it may take its time.
     Interrupted,
@@ -204,6 +207,7 @@ impl fmt::Display for BackendError {
             BackendError::Busy => f.write_str("database busy"),
             BackendError::Closed => f.write_str("database backend closed"),
             BackendError::Interrupted => f.write_str("query interrupted: over its time budget"),
+            BackendError::TimedOut => f.write_str("query stopped: over its time limit"),
             BackendError::Schema { message } => write!(f, "schema mismatch: {message}"),
             BackendError::InvalidQuery { message } => write!(f, "invalid query: {message}"),
             BackendError::InvalidUrl { reason } => write!(f, "invalid database url: {reason}"),

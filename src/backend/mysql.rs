@@ -70,7 +70,11 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
              CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES'))",
         ])
         .into();
-    let connector = MyConnector { opts, label };
+    let connector = MyConnector {
+        opts,
+        label,
+        query_timeout: options.query_timeout,
+    };
     Ok(Arc::new(PooledBackend::open(
         connector,
         options.max_read_connections,
@@ -82,6 +86,7 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
 
 struct MyConnector {
     opts: Opts,
+    query_timeout: Duration,
     label: String,
 }
 
@@ -89,7 +94,8 @@ impl Connector for MyConnector {
     type Session = MySession;
 
     fn connect(&self) -> Result<MySession, BackendError> {
-        let conn = mysql::Conn::new(self.opts.clone()).map_err(map_err)?;
+        let mut conn = mysql::Conn::new(self.opts.clone()).map_err(map_err)?;
+        set_query_timeout(&mut conn, self.query_timeout)?;
         Ok(MySession { conn })
     }
 
@@ -99,6 +105,26 @@ impl Connector for MyConnector {
 
     fn label(&self) -> &str {
         &self.label
+    }
+}
+
+/// Sets the session's time limit per statement: MariaDB's
+/// `max_statement_time` (seconds, every statement), else MySQL's
+/// `max_execution_time` (milliseconds, reads only).
+fn set_query_timeout(conn: &mut mysql::Conn, limit: Duration) -> Result<(), BackendError> {
+    use mysql::prelude::Queryable;
+    let ms = limit.as_millis().clamp(1, u128::from(u32::MAX));
+    let mariadb = format!(
+        "SET SESSION max_statement_time = {}.{:03}",
+        ms / 1000,
+        ms % 1000
+    );
+    match conn.query_drop(mariadb) {
+        Ok(()) => Ok(()),
+        Err(mysql::Error::MySqlError(_)) => conn
+            .query_drop(format!("SET SESSION max_execution_time = {ms}"))
+            .map_err(map_err),
+        Err(e) => Err(map_err(e)),
     }
 }
 
@@ -332,6 +358,8 @@ fn map_err(e: mysql::Error) -> BackendError {
             },
             3819 | 4025 => BackendError::Constraint { field: None },
             1205 | 1213 => BackendError::Busy,
+            // MariaDB's max_statement_time, MySQL's max_execution_time.
+            1969 | 3024 => BackendError::TimedOut,
             1040 | 1053 | 1077 | 1079 | 1152 | 1184 | 1927 | 2006 | 2013 => {
                 BackendError::Unavailable {
                     cause: e.to_string(),

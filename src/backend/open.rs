@@ -29,6 +29,8 @@ pub struct PoolOptions {
     /// or an unreachable server is an error from [`connect`] (default). When
     /// `false`, connections are only opened on demand.
     pub connect_at_open: bool,
+    /// The time limit of one query (`BackendError::TimedOut` past it).
+    pub query_timeout: Duration,
 }
 
 /// Default for [`PoolOptions::max_read_connections`].
@@ -49,6 +51,7 @@ impl Default for PoolOptions {
             max_group_size: DEFAULT_MAX_GROUP_SIZE,
             max_queued_writes: DEFAULT_MAX_QUEUED_WRITES,
             connect_at_open: true,
+            query_timeout: crate::config::DEFAULT_QUERY_TIMEOUT,
         }
     }
 }

@@ -64,6 +64,10 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
     );
     let connector = PgConnector {
         config,
+        statement_timeout: format!(
+            "SET statement_timeout = {}",
+            options.query_timeout.as_millis().clamp(1, i32::MAX as u128)
+        ),
         search_path: schema.map(|s| format!("SET search_path TO {}", Dialect::Postgres.quote(&s))),
         label,
     };
@@ -104,6 +108,8 @@ fn split_schema(url: &str) -> Result<(String, Option<String>), BackendError> {
 
 struct PgConnector {
     config: postgres::Config,
+    /// Sets the session's time limit per statement.
+    statement_timeout: String,
     search_path: Option<String>,
     label: String,
 }
@@ -113,6 +119,9 @@ impl Connector for PgConnector {
 
     fn connect(&self) -> Result<PgSession, BackendError> {
         let mut client = self.config.connect(NoTls).map_err(map_err)?;
+        client
+            .batch_execute(&self.statement_timeout)
+            .map_err(map_err)?;
         if let Some(set) = &self.search_path {
             client.batch_execute(set).map_err(map_err)?;
         }
@@ -430,6 +439,7 @@ fn map_err(e: postgres::Error) -> BackendError {
                 reason: "the database cannot store this value (U+0000 in text)".to_owned(),
             },
             "40001" | "40P01" | "55P03" => BackendError::Busy,
+            "57014" => BackendError::TimedOut,
             "57P01" | "57P02" | "57P03" | "53300" | "53100" => {
                 BackendError::Unavailable { cause: cause() }
             }

@@ -98,12 +98,13 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
             *slot = parse_num(name, &v, 1, max)? as usize;
         }
     }
-    let times: [(&'static str, &mut Duration); 5] = [
+    let times: [(&'static str, &mut Duration); 6] = [
         ("LIGHTAPI_HEADER_TIMEOUT_MS", &mut c.timeouts.header_read),
         ("LIGHTAPI_BODY_TIMEOUT_MS", &mut c.timeouts.body_read),
         ("LIGHTAPI_IDLE_TIMEOUT_MS", &mut c.timeouts.idle),
         ("LIGHTAPI_WRITE_TIMEOUT_MS", &mut c.timeouts.write),
         ("LIGHTAPI_SHUTDOWN_TIMEOUT_MS", &mut c.timeouts.shutdown),
+        ("LIGHTAPI_QUERY_TIMEOUT_MS", &mut c.timeouts.query),
     ];
     for (name, slot) in times {
         if let Some(v) = get(name) {

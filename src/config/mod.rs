@@ -41,6 +41,8 @@ pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default time a client has to accept a response it stopped reading.
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time limit of one database query.
+pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time in-flight requests get to finish at shutdown.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default database URL.
@@ -391,6 +393,12 @@ pub struct Timeouts {
     /// How long in-flight requests get to finish after shutdown begins
     /// (`LIGHTAPI_SHUTDOWN_TIMEOUT_MS`, default 10 s).
     pub shutdown: Duration,
+    /// How long one database query may run before the database stops it
+    /// and the request is answered `504` (`LIGHTAPI_QUERY_TIMEOUT_MS`,
+    /// default 10 s): PostgreSQL's `statement_timeout`, MariaDB's
+    /// `max_statement_time` (MySQL's `max_execution_time`, which covers
+    /// reads), SQLite's progress handler on reads.
+    pub query: Duration,
 }
 
 impl Default for Timeouts {
@@ -401,6 +409,7 @@ impl Default for Timeouts {
             idle: DEFAULT_IDLE_TIMEOUT,
             write: DEFAULT_WRITE_TIMEOUT,
             shutdown: DEFAULT_SHUTDOWN_TIMEOUT,
+            query: DEFAULT_QUERY_TIMEOUT,
         }
     }
 }
@@ -486,7 +495,7 @@ impl Config {
     /// `LIGHTAPI_MAX_CONNECTIONS`, and the timeouts in milliseconds
     /// `LIGHTAPI_HEADER_TIMEOUT_MS`, `LIGHTAPI_BODY_TIMEOUT_MS`,
     /// `LIGHTAPI_IDLE_TIMEOUT_MS`, `LIGHTAPI_WRITE_TIMEOUT_MS`,
-    /// `LIGHTAPI_SHUTDOWN_TIMEOUT_MS`.
+    /// `LIGHTAPI_SHUTDOWN_TIMEOUT_MS`, `LIGHTAPI_QUERY_TIMEOUT_MS`.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first variable that does not parse or

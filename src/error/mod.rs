@@ -301,6 +301,7 @@ fn backend_status(e: &BackendError) -> StatusCode {
         BackendError::Conflict { .. } | BackendError::Constraint { .. } => StatusCode::CONFLICT,
         BackendError::InvalidValue { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         BackendError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+        BackendError::TimedOut => StatusCode::GATEWAY_TIMEOUT,
         BackendError::Unavailable { .. }
         | BackendError::Busy
         | BackendError::Closed
@@ -337,6 +338,9 @@ fn backend_detail(e: &BackendError) -> String {
             message: String::new(),
         }]),
         BackendError::InvalidQuery { message } => message.clone(),
+        BackendError::TimedOut => {
+            "the database query ran past its time limit and was stopped; narrow the request or retry later".into()
+        }
         BackendError::Unavailable { .. }
         | BackendError::Busy
         | BackendError::Closed

@@ -131,6 +131,27 @@ fn login_is_rate_limited_per_client_address() {
 }
 
 #[test]
+fn a_successful_login_forgives_earlier_failures() {
+    let server = TestServer::start_with(
+        |c| {
+            c.login.per_minute = 3;
+            c.login.per_hour = 100;
+        },
+        |app| app.login(validator),
+    );
+    let mut c = server.connect();
+    for round in 0..3 {
+        for _ in 0..2 {
+            c.send(login_body("alice", "wrong"));
+            assert_eq!(c.read_response().status, 401, "round {round}");
+        }
+        c.send(login_body("alice", "wonderland"));
+        assert_eq!(c.read_response().status, 200, "round {round}");
+    }
+    server.stop();
+}
+
+#[test]
 fn tokens_are_checked_at_the_door() {
     // Room in the head for a token over the 8 KiB token cap.
     let server = TestServer::start_with(

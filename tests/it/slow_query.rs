@@ -104,3 +104,109 @@ fn a_slow_query_on_one_connection_does_not_delay_answers_on_others() {
     drop((fast, slow));
     server.stop();
 }
+
+/// Rows seeded for the time-limit tests: a search over them takes well
+/// over [`QUERY_LIMIT`] on every database.
+const LIMIT_ROWS: u32 = 1_000_000;
+/// The query time limit those tests set.
+const QUERY_LIMIT: Duration = Duration::from_millis(100);
+
+/// Starts a server on `url` with a 100 ms query limit, lets `seed` fill
+/// the model's table (given its name), and checks that a search which
+/// runs past the limit is a `504` naming the time limit, while other
+/// requests, on the same connection and on a new one, are answered as
+/// usual afterwards.
+fn a_query_past_its_time_limit_is_a_504(url: &str, seed: impl FnOnce(&str)) {
+    let name = unique("note");
+    let path = format!("/{name}");
+    let model = Model::new(&name)
+        .field("body", Field::text())
+        .into_resource()
+        .search_fields(&["body"]);
+    let server = TestServer::start_with(
+        |c| {
+            c.database.url = url.parse().unwrap();
+            c.timeouts.query = QUERY_LIMIT;
+        },
+        |app| app.register(&path, model),
+    );
+    seed(&name);
+    let token = crate::support::token("tester", true);
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    let mut c = Client::connect(server.addr());
+    let r = c.get_with(&format!("{path}?search=nowhere"), &auth);
+    r.assert_problem(504);
+    let detail = r.json()["detail"].as_str().unwrap_or_default().to_owned();
+    assert!(detail.contains("time limit"), "{detail}");
+    let r = c.get_with(&format!("{path}/1"), &auth);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // (A page's count would scan the whole table: the limit applies to it
+    // as well.)
+    let r = Client::connect(server.addr()).get_with(&format!("{path}/2"), &auth);
+    assert_eq!(r.status, 200, "{}", r.text());
+    drop(c);
+    server.stop();
+}
+
+#[test]
+fn a_sqlite_query_past_its_time_limit_is_a_504() {
+    let dir = TempDir::new("query-limit");
+    let file = dir.path().join("api.db");
+    a_query_past_its_time_limit_is_a_504(&format!("sqlite://{}", file.display()), |table| {
+        rusqlite::Connection::open(&file)
+            .unwrap()
+            .execute(
+                &format!(
+                    "INSERT INTO \"{table}\" (body) WITH RECURSIVE n(i) AS \
+                     (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {LIMIT_ROWS}) \
+                     SELECT printf('%.300c row %d', 'x', i) FROM n"
+                ),
+                [],
+            )
+            .unwrap();
+    });
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_postgres_query_past_its_time_limit_is_a_504() {
+    use crate::support::live_db::{FreshDb, Server};
+    let Some(db) = FreshDb::new(Server::Postgres) else {
+        return;
+    };
+    let url = db.url.clone();
+    a_query_past_its_time_limit_is_a_504(&url, |table| {
+        let sql = format!(
+            "INSERT INTO \"{table}\" (body) SELECT repeat('x', 300) || ' row ' || i \
+             FROM generate_series(1, {LIMIT_ROWS}) AS i"
+        );
+        let backend = db.connect(&Default::default());
+        lightapi::backend::write_with(&*backend, move |c| c.execute(&sql, &[])).unwrap();
+        backend.close();
+    });
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn a_mariadb_query_past_its_time_limit_is_a_504() {
+    use crate::support::live_db::{FreshDb, Server};
+    let Some(db) = FreshDb::new(Server::Mysql) else {
+        return;
+    };
+    let url = db.url.clone();
+    a_query_past_its_time_limit_is_a_504(&url, |table| {
+        let sql = format!(
+            "INSERT INTO `{table}` (body) WITH RECURSIVE n(i) AS \
+             (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {LIMIT_ROWS}) \
+             SELECT CONCAT(REPEAT('x', 300), ' row ', i) FROM n"
+        );
+        let backend = db.connect(&Default::default());
+        lightapi::backend::write_with(&*backend, move |c| {
+            // MariaDB as Debian configures it stops recursion at 1,000.
+            c.execute("SET SESSION max_recursive_iterations = 100000000", &[])?;
+            c.execute(&sql, &[])
+        })
+        .unwrap();
+        backend.close();
+    });
+}

@@ -2,6 +2,10 @@
 //! them: parameters bound and columns decoded by field type, driver errors
 //! mapped to [`BackendError`], and the settings every connection gets.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, Connection, ErrorCode, OpenFlags, ToSql};
 
@@ -212,4 +216,64 @@ pub(super) fn open_reader(
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     unicode_lower(&conn)?;
     Ok(conn)
+}
+
+/// SQLite virtual-machine steps between two looks at the clock.
+const STEPS_BETWEEN_CHECKS: i32 = 1000;
+
+/// A read-only connection whose reads are stopped at a deadline by a
+/// progress handler.
+pub(super) struct TimedReader {
+    pub(super) conn: Connection,
+    /// Nanoseconds after `base` at which a running read is stopped.
+    deadline: Arc<AtomicU64>,
+    base: Instant,
+}
+
+impl TimedReader {
+    /// Opens a reader ([`open_reader`]) and installs its progress handler.
+    pub(super) fn open(
+        path: &std::path::Path,
+        busy_timeout: Duration,
+    ) -> Result<Self, BackendError> {
+        let conn = open_reader(path, busy_timeout)?;
+        let deadline = Arc::new(AtomicU64::new(u64::MAX));
+        let base = Instant::now();
+        let watched = Arc::clone(&deadline);
+        conn.progress_handler(
+            STEPS_BETWEEN_CHECKS,
+            Some(move || nanos_since(base) >= watched.load(Ordering::Relaxed)),
+        );
+        Ok(TimedReader {
+            conn,
+            deadline,
+            base,
+        })
+    }
+
+    /// Runs `read` for at most `limit`, then ends any transaction it left
+    /// open. The result, and whether the read ran past `limit` (so that
+    /// an error means it was stopped).
+    pub(super) fn run<T>(
+        &self,
+        limit: Duration,
+        read: impl FnOnce(&Connection) -> Result<T, BackendError>,
+    ) -> (Result<T, BackendError>, bool) {
+        let limit = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX);
+        self.deadline.store(
+            nanos_since(self.base).saturating_add(limit),
+            Ordering::Relaxed,
+        );
+        let result = read(&self.conn);
+        let over = nanos_since(self.base) >= self.deadline.load(Ordering::Relaxed);
+        self.deadline.store(u64::MAX, Ordering::Relaxed);
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        (result, over)
+    }
+}
+
+fn nanos_since(base: Instant) -> u64 {
+    u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }

@@ -122,6 +122,7 @@ impl SqliteBackend {
                             path,
                             max: options.max_read_connections.max(1),
                             busy_timeout: options.busy_timeout,
+                            query_timeout: options.query_timeout,
                             state: Mutex::new(PoolState {
                                 idle: Vec::new(),
                                 open: 0,
@@ -217,9 +218,13 @@ impl super::Backend for SqliteBackend {
         match &self.inner {
             Inner::File(db) => {
                 let lease = db.readers.checkout()?;
-                match &lease.conn {
-                    Some(conn) => f(&mut SqliteConn { conn }),
-                    None => Err(BackendError::Closed),
+                let Some(reader) = &lease.conn else {
+                    return Err(BackendError::Closed);
+                };
+                match reader.run(db.readers.query_timeout, |conn| f(&mut SqliteConn { conn })) {
+                    // Stopped by the progress handler at the time limit.
+                    (Err(_), true) => Err(BackendError::TimedOut),
+                    (result, _) => result,
                 }
             }
             Inner::Memory(m) => match lock(m).as_ref() {

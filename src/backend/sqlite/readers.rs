@@ -7,14 +7,12 @@ use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
-
-use super::conn::open_reader;
+use super::conn::TimedReader;
 use crate::backend::BackendError;
 use crate::sync::lock;
 
 pub(super) struct PoolState {
-    pub(super) idle: Vec<Connection>,
+    pub(super) idle: Vec<TimedReader>,
     pub(super) open: usize,
     pub(super) closed: bool,
 }
@@ -23,6 +21,8 @@ pub(super) struct ReadPool {
     pub(super) path: PathBuf,
     pub(super) max: usize,
     pub(super) busy_timeout: Duration,
+    /// The time limit of one read.
+    pub(super) query_timeout: Duration,
     pub(super) state: Mutex<PoolState>,
     pub(super) available: Condvar,
 }
@@ -30,7 +30,7 @@ pub(super) struct ReadPool {
 /// A checked-out read connection, returned to the pool on drop.
 pub(super) struct Lease<'p> {
     pub(super) pool: &'p ReadPool,
-    pub(super) conn: Option<Connection>,
+    pub(super) conn: Option<TimedReader>,
 }
 
 impl Drop for Lease<'_> {
@@ -38,10 +38,10 @@ impl Drop for Lease<'_> {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        if !conn.is_autocommit() {
+        if !conn.conn.is_autocommit() {
             // A closure left a transaction open; best effort, the connection
             // is read-only anyway.
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = conn.conn.execute_batch("ROLLBACK");
         }
         let mut st = lock(&self.pool.state);
         if st.closed {
@@ -70,7 +70,7 @@ impl ReadPool {
             if st.open < self.max {
                 st.open += 1;
                 drop(st);
-                return match open_reader(&self.path, self.busy_timeout) {
+                return match TimedReader::open(&self.path, self.busy_timeout) {
                     Ok(conn) => Ok(Lease {
                         pool: self,
                         conn: Some(conn),
