@@ -5,8 +5,9 @@
 //! Every request-smuggling defence is applied here and none of them is
 //! configurable: both `Content-Length` and `Transfer-Encoding`, differing
 //! `Content-Length` values, a `Transfer-Encoding` other than a final
-//! `chunked`, obsolete line folding, bare CR or NUL in a field, whitespace in
-//! or after a field name, and a missing or repeated `Host` on HTTP/1.1.
+//! `chunked`, obsolete line folding, bare CR or NUL in a field, a bare LF
+//! among CRLF line ends, whitespace in or after a field name, and a missing
+//! or repeated `Host` on HTTP/1.1.
 
 mod error;
 mod fields;
@@ -201,6 +202,7 @@ fn parse_with<'b>(
             return Err(map_httparse(e, limits));
         }
     };
+    check_line_endings(buf.get(..used).unwrap_or_default())?;
     let target = req.path.unwrap_or("");
     let (method, version) = request_line(&req, target, used, limits)?;
     let fields = &*req.headers;
@@ -262,6 +264,34 @@ fn request_line(
         });
     }
     Ok((method, version))
+}
+
+/// Refuses a head that ends some lines with CRLF and others with a bare
+/// LF. RFC 9112 §2.2 lets a recipient take a bare LF for a line end, and a
+/// head written with bare LFs throughout is accepted; but a mix
+/// is what a request crafted to be read differently by another parser on
+/// the way (a proxy that splits lines only at CRLF) looks like, so it is
+/// refused rather than guessed at. `head` is the complete head, empty line
+/// included.
+fn check_line_endings(head: &[u8]) -> Result<(), ParseError> {
+    let (mut crlf, mut bare) = (false, false);
+    let mut prev = 0u8;
+    for &b in head {
+        if b == b'\n' {
+            if prev == b'\r' {
+                crlf = true;
+            } else {
+                bare = true;
+            }
+        }
+        prev = b;
+    }
+    if crlf && bare {
+        return Err(ParseError::Malformed {
+            reason: "bare LF among CRLF line ends",
+        });
+    }
+    Ok(())
 }
 
 /// Copies the header lines, from the first name to the end of the last
@@ -589,6 +619,36 @@ mod tests {
         );
         assert!(h.expect_continue);
         assert!(head(b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n").target == "*");
+    }
+
+    #[test]
+    fn bare_lf_among_crlf_is_refused() {
+        let mixed: [&[u8]; 4] = [
+            b"GET / HTTP/1.1\r\nHost: h\nX: a\r\n\r\n",
+            b"GET / HTTP/1.1\nHost: h\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: h\r\n\n",
+            b"POST / HTTP/1.1\r\nHost: h\r\nX: a\nContent-Length: 5\r\n\r\n",
+        ];
+        for raw in mixed {
+            assert_eq!(
+                err(raw),
+                ParseError::Malformed {
+                    reason: "bare LF among CRLF line ends"
+                },
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+        // Consistent line ends, either kind, are still accepted.
+        assert_eq!(head(b"GET / HTTP/1.1\nHost: h\nX: a\n\n").path(), "/");
+        assert_eq!(
+            head(b"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n\r\n").path(),
+            "/"
+        );
+        // The body after the head is not looked at.
+        let raw = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n\n\n";
+        let (_, used) = parse(raw).unwrap().unwrap();
+        assert_eq!(used, raw.len() - 2);
     }
 
     #[test]
