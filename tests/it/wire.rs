@@ -26,6 +26,63 @@ fn echo_server() -> TestServer {
     TestServer::start(|a| a.register("/echo", Echo).register("/empty", Bodiless))
 }
 
+/// The value of the header `name` in an `Echo` description.
+fn echoed_headers(r: &crate::support::Resp, name: &str) -> Vec<String> {
+    r.json()["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h[0].as_str().unwrap().eq_ignore_ascii_case(name))
+        .map(|h| h[1].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn absolute_form_targets_are_served_like_origin_form() {
+    let server = TestServer::start(|a| a.register("/echo", Echo));
+    let authority = server.addr().to_string();
+    let mut c = server.connect();
+    c.send(format!(
+        "GET http://{authority}/healthz?x=1 HTTP/1.1\r\nHost: {authority}\r\n\r\n"
+    ));
+    let r = c.read_response();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["status"], "ok");
+    // The target's authority takes the place of Host.
+    c.send("GET HTTPS://example.test:8443/echo?a=b HTTP/1.1\r\nHost: other\r\n\r\n");
+    let r = c.read_response();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["path"], "/echo");
+    assert_eq!(r.json()["query"][0], serde_json::json!(["a", "b"]));
+    assert_eq!(echoed_headers(&r, "host"), ["example.test:8443"]);
+    // Without Host, the authority stands in for it; an empty path is `/`.
+    c.send("GET http://example.test/echo HTTP/1.1\r\n\r\n");
+    let r = c.read_response();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(echoed_headers(&r, "host"), ["example.test"]);
+    c.send("GET http://example.test?q=1 HTTP/1.1\r\n\r\n");
+    let r = c.read_response();
+    assert_eq!(r.status, 404, "{r:?}");
+    // `OPTIONS *` is unchanged.
+    c.send("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.read_response().status, 204);
+    server.stop();
+}
+
+#[test]
+fn absolute_form_targets_of_other_schemes_are_refused() {
+    let server = TestServer::start(|a| a.register("/echo", Echo));
+    for target in ["ftp://t/echo", "http:///echo", "http://u@t/echo", "t/echo"] {
+        let mut c = server.connect();
+        c.send(format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n"));
+        let r = c.read_response();
+        assert_eq!(r.status, 400, "{target}: {r:?}");
+        assert!(r.closes(), "{target}: {r:?}");
+        c.assert_closed();
+    }
+    server.stop();
+}
+
 #[test]
 fn http11_keeps_the_connection_alive() {
     let server = echo_server();
