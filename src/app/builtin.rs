@@ -112,28 +112,7 @@ impl Endpoint for Login {
         Access::Public
     }
 
-    /// Every answer, the token or a refusal, carries `Cache-Control:
-    /// no-store`: neither a token nor what a login attempt was told
-    /// belongs in a cache.
     fn post(&self, req: &Request) -> HandlerResult {
-        let mut response = match self.login(req) {
-            Ok(response) => response,
-            Err(e) => {
-                if let Some(cause) = e.log_cause() {
-                    self.log.error(&format!("login failed: {cause}"));
-                }
-                e.into_response()
-            }
-        };
-        response.remove_header("Cache-Control");
-        response.insert_header("Cache-Control", "no-store");
-        Ok(response)
-    }
-}
-
-impl Login {
-    /// Checks the credentials and signs a token.
-    fn login(&self, req: &Request) -> HandlerResult {
         if let Some(peer) = req.peer_addr() {
             if let Err(retry) = self.limiter.check(peer.ip(), Instant::now()) {
                 return Err(AuthError::TooManyAttempts {

@@ -135,10 +135,20 @@ fn login_answers_are_never_stored() {
     c.send(login_body("alice", "wonderland"));
     let limited = c.read_response();
     assert_eq!(limited.status, 429);
-    for r in [&ok, &refused, &bad, &limited] {
+    // Answers the dispatcher makes for the route itself too.
+    let get = c.get_with("/auth/login", "");
+    assert_eq!(get.status, 405, "{get:?}");
+    c.send("OPTIONS /auth/login HTTP/1.1\r\nHost: t\r\n\r\n");
+    let options = c.read_response();
+    assert_eq!(options.status, 204, "{options:?}");
+    for r in [&ok, &refused, &bad, &limited, &get, &options] {
         assert_eq!(r.header("cache-control"), Some("no-store"), "{r:?}");
         assert_eq!(r.header_count("cache-control"), 1, "{r:?}");
     }
+    // Other routes are left alone.
+    let health = c.get_with("/healthz", "");
+    assert_eq!(health.status, 200);
+    assert_eq!(health.header("cache-control"), None, "{health:?}");
     server.stop();
 }
 
