@@ -504,6 +504,43 @@ fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
 /// before routing (a body over the limit, a head that does not parse);
 /// `-` stands for a method or path that could not be read.
 #[test]
+fn log_lines_escape_what_clients_send() {
+    let dir = TempDir::new("access-escape");
+    let mut cmd = ExampleProcess::command("person");
+    cmd.env("LIGHTAPI_LOG", "info")
+        .env(
+            "LIGHTAPI_JWT_SECRET",
+            "access-log-test-secret-0123456789abcdef",
+        )
+        .env("LIGHTAPI_DATABASE_URL", dir.sqlite_url("p.db"));
+    let mut ex = ExampleProcess::spawn(cmd);
+    let addr = ex.addr();
+    // U+2028 (line separator) and U+202E (right-to-left override), raw in
+    // the target of an accepted head and of a refused one.
+    let mut c = Client::connect(addr);
+    c.send("GET /x\u{2028}y\u{202E}z HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.read_response().status, 404);
+    let mut c = Client::connect(addr);
+    c.send("GET /q\u{2028}r HTTP/1.1\r\nHost: t\r\nBad Header: y\r\n\r\n");
+    c.read_response().assert_problem(400);
+    let access = |ex: &ExampleProcess| -> Vec<String> {
+        ex.log()
+            .into_iter()
+            .filter(|l| l.contains(" access "))
+            .collect()
+    };
+    eventually(Duration::from_secs(5), || access(&ex).len() >= 2);
+    ex.kill();
+    let log = ex.log();
+    for line in &log {
+        assert!(line.bytes().all(|b| (0x20..=0x7E).contains(&b)), "{line:?}");
+    }
+    let has = |needle: &str| log.iter().any(|l| l.contains(needle));
+    assert!(has(" access GET /x\\u2028y\\u202Ez 404 "), "{log:#?}");
+    assert!(has(" access GET /q\\u2028r 400 "), "{log:#?}");
+}
+
+#[test]
 fn refused_requests_get_an_access_line_too() {
     let dir = TempDir::new("access");
     let mut cmd = ExampleProcess::command("person");
