@@ -61,6 +61,11 @@ pub(crate) struct Routed {
     pub(crate) step: Option<Step>,
 }
 
+/// Marks a request routed to a service whose every answer carries
+/// `Cache-Control: no-store` ([`Service::no_store`]); [`AppState::finish`]
+/// adds it, after the middlewares, which cannot take it off.
+struct NoStore;
+
 /// What the head of a request decided.
 pub(crate) enum Admission<'a> {
     /// Run this handler once the body (if any) has arrived.
@@ -120,6 +125,9 @@ impl AppState {
             .router
             .lookup(req.path())
             .map_err(|e| (ApiError::from(e).into_response(), ran))?;
+        if entry.service.no_store() {
+            req.insert_extension(NoStore);
+        }
         let allowed = entry.allowed;
         if method == Method::Options {
             return Err((self.options(&*entry.service, allowed, req), ran));
@@ -292,6 +300,10 @@ impl AppState {
             if !Cors::is_preflight(req) {
                 cors.decorate(req, resp);
             }
+        }
+        if req.extension::<NoStore>().is_some() {
+            resp.remove_header("Cache-Control");
+            resp.insert_header("Cache-Control", "no-store");
         }
     }
 

@@ -156,6 +156,14 @@ pub(crate) trait Service: Send + Sync {
     /// Whether it may run on the event loop.
     fn inline(&self) -> bool;
 
+    /// Whether every answer on this route carries `Cache-Control:
+    /// no-store` (a route whose answers hold tokens or tell of
+    /// credentials): the dispatcher adds it to the handler's answers and
+    /// to those it makes itself (`405`, `OPTIONS`, refusals).
+    fn no_store(&self) -> bool {
+        false
+    }
+
     /// Plans `method` without blocking (parsing, validation, building the
     /// database work), for a service whose handling is database work;
     /// `None` when it can only run through [`Service::call`].
@@ -185,12 +193,24 @@ pub(crate) fn call_endpoint<E: Endpoint + ?Sized>(
 pub(crate) struct EndpointService<E> {
     endpoint: E,
     allowed: MethodSet,
+    no_store: bool,
 }
 
 impl<E: Endpoint> EndpointService<E> {
     pub(crate) fn new(endpoint: E) -> EndpointService<E> {
         let allowed = offered(endpoint.methods(), endpoint.exclude());
-        EndpointService { endpoint, allowed }
+        EndpointService {
+            endpoint,
+            allowed,
+            no_store: false,
+        }
+    }
+
+    /// The same service, every answer of it marked `Cache-Control:
+    /// no-store` (see [`Service::no_store`]).
+    pub(crate) fn never_stored(mut self) -> EndpointService<E> {
+        self.no_store = true;
+        self
     }
 }
 
@@ -209,6 +229,10 @@ impl<E: Endpoint> Service for EndpointService<E> {
 
     fn inline(&self) -> bool {
         self.endpoint.inline()
+    }
+
+    fn no_store(&self) -> bool {
+        self.no_store
     }
 }
 

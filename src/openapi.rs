@@ -167,12 +167,14 @@ fn problem_schema() -> Value {
             "field": {"type": "string"},
             "errors": {
                 "type": "array",
+                "maxItems": crate::crud::validate::MAX_LISTED_FIELD_ERRORS,
                 "items": {
                     "type": "object",
                     "required": ["field", "message"],
                     "properties": {"field": {"type": "string"}, "message": {"type": "string"}}
                 }
-            }
+            },
+            "truncated": {"type": "integer", "minimum": 1}
         }
     })
 }

@@ -228,7 +228,12 @@ impl LightApi {
                 ttl: config.jwt.ttl,
                 log,
             };
-            add("/auth/login", Arc::new(EndpointService::new(endpoint)))?;
+            // Neither a token nor what a login attempt was told belongs
+            // in a cache.
+            add(
+                "/auth/login",
+                Arc::new(EndpointService::new(endpoint).never_stored()),
+            )?;
         }
         // Declaration mistakes are reported before the database is touched.
         if let Some((path, reason)) = registrations

@@ -80,6 +80,14 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The most bad fields a `422` answer lists, so a body of thousands of
+/// unknown keys gets a small answer. Past it, the problem document lists
+/// the first `MAX_LISTED_FIELD_ERRORS` in its `errors` array (each bad field
+/// once, declared fields first), says in a top-level `"truncated"` how many
+/// more were left out, and its `detail` gives the total; the `Display` of
+/// [`ValidationErrors`] stops at the same number, with "and N more".
+pub const MAX_LISTED_FIELD_ERRORS: usize = 100;
+
 /// Why a body was rejected.
 ///
 /// ```
@@ -123,11 +131,15 @@ impl fmt::Display for ValidationErrors {
             }
             ValidationErrors::Invalid { errors } => {
                 f.write_str("invalid fields: ")?;
-                for (i, e) in errors.iter().enumerate() {
+                for (i, e) in errors.iter().take(MAX_LISTED_FIELD_ERRORS).enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
                     write!(f, "{}: {}", e.field, e.message)?;
+                }
+                let left_out = errors.len().saturating_sub(MAX_LISTED_FIELD_ERRORS);
+                if left_out > 0 {
+                    write!(f, ", and {left_out} more")?;
                 }
                 Ok(())
             }
@@ -303,6 +315,20 @@ mod tests {
     use super::*;
     use crate::model::Field;
     use serde_json::json;
+
+    #[test]
+    fn display_stops_at_the_listing_cap() {
+        let errors: Vec<FieldError> = (0..MAX_LISTED_FIELD_ERRORS + 50)
+            .map(|i| FieldError {
+                field: format!("k{i}"),
+                message: "unknown field".into(),
+            })
+            .collect();
+        let shown = ValidationErrors::Invalid { errors }.to_string();
+        assert!(shown.ends_with(", and 50 more"), "{shown}");
+        assert!(shown.contains(&format!("k{}: ", MAX_LISTED_FIELD_ERRORS - 1)));
+        assert!(!shown.contains(&format!("k{}: ", MAX_LISTED_FIELD_ERRORS)));
+    }
 
     fn model() -> Model {
         Model::new("t")

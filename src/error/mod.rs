@@ -9,6 +9,7 @@
 
 mod start;
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{json, Map, Value};
@@ -23,6 +24,7 @@ pub use crate::model::ModelError;
 pub use crate::router::{PatternError, RouteError};
 pub use start::StartError;
 
+use crate::crud::validate::MAX_LISTED_FIELD_ERRORS;
 use crate::http::{Body, MethodSet, Response, StatusCode};
 
 /// What a cause is kept as for the log.
@@ -192,7 +194,9 @@ impl ApiError {
                 "this method is not allowed on this resource".into()
             }
             ApiError::Auth(e) => e.to_string(),
-            ApiError::Validation(ValidationErrors::Invalid { errors }) => fields_detail(errors),
+            ApiError::Validation(ValidationErrors::Invalid { errors }) => {
+                fields_detail(errors.len())
+            }
             ApiError::Validation(e) => e.to_string(),
             ApiError::ListQuery(e) => e.to_string(),
             ApiError::Crud(CrudError::Backend { source }) | ApiError::Backend(source) => {
@@ -205,17 +209,19 @@ impl ApiError {
     }
 
     /// The bad fields a `422` lists.
-    fn field_errors(&self) -> Option<Vec<FieldError>> {
+    fn field_errors(&self) -> Option<Cow<'_, [FieldError]>> {
         match self {
-            ApiError::Validation(ValidationErrors::Invalid { errors }) => Some(errors.clone()),
+            ApiError::Validation(ValidationErrors::Invalid { errors }) => {
+                Some(Cow::Borrowed(errors))
+            }
             ApiError::Crud(CrudError::Backend {
                 source: BackendError::InvalidValue { field, reason },
             })
             | ApiError::Backend(BackendError::InvalidValue { field, reason }) => {
-                Some(vec![FieldError {
+                Some(Cow::Owned(vec![FieldError {
                     field: field.clone().unwrap_or_default(),
                     message: reason.clone(),
-                }])
+                }]))
             }
             _ => None,
         }
@@ -248,9 +254,14 @@ impl ApiError {
         if let Some(errors) = self.field_errors() {
             let list: Vec<Value> = errors
                 .iter()
+                .take(MAX_LISTED_FIELD_ERRORS)
                 .map(|e| json!({"field": e.field, "message": e.message}))
                 .collect();
             doc.insert("errors".into(), Value::from(list));
+            let left_out = errors.len().saturating_sub(MAX_LISTED_FIELD_ERRORS);
+            if left_out > 0 {
+                doc.insert("truncated".into(), Value::from(left_out));
+            }
         }
         if status == StatusCode::CONFLICT {
             if let Some(field) = self.conflict_field() {
@@ -333,10 +344,7 @@ fn backend_detail(e: &BackendError) -> String {
             format!("the value of `{f}` conflicts with stored data")
         }
         BackendError::Constraint { field: None } => "the request conflicts with stored data".into(),
-        BackendError::InvalidValue { field, .. } => fields_detail(&[FieldError {
-            field: field.clone().unwrap_or_default(),
-            message: String::new(),
-        }]),
+        BackendError::InvalidValue { .. } => fields_detail(1),
         BackendError::InvalidQuery { message } => message.clone(),
         BackendError::TimedOut => {
             "the database query ran past its time limit and was stopped; narrow the request or retry later".into()
@@ -349,9 +357,16 @@ fn backend_detail(e: &BackendError) -> String {
     }
 }
 
-fn fields_detail(errors: &[FieldError]) -> String {
-    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-    format!("invalid fields: {}", fields.join(", "))
+/// The detail of a `422`: how many fields are bad, not which (the
+/// `errors` array names each once), and whether all are listed.
+fn fields_detail(count: usize) -> String {
+    match count {
+        1 => "1 invalid field".into(),
+        n if n > MAX_LISTED_FIELD_ERRORS => {
+            format!("{n} invalid fields; the first {MAX_LISTED_FIELD_ERRORS} are listed")
+        }
+        n => format!("{n} invalid fields"),
+    }
 }
 
 impl fmt::Display for ApiError {
@@ -513,9 +528,36 @@ mod tests {
         let b = body(&r);
         assert_eq!(b["status"], 422);
         assert_eq!(b["title"], "Unprocessable Content");
-        assert_eq!(b["detail"], "invalid fields: a, b");
+        assert_eq!(b["detail"], "2 invalid fields");
         assert_eq!(b["errors"].as_array().unwrap().len(), 2);
+        assert!(b.get("truncated").is_none());
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    }
+
+    #[test]
+    fn long_field_lists_are_capped_and_name_each_field_once() {
+        let n = MAX_LISTED_FIELD_ERRORS + 25;
+        let errors: Vec<FieldError> = (0..n)
+            .map(|i| FieldError {
+                field: format!("unknown_key_{i}"),
+                message: "unknown field".into(),
+            })
+            .collect();
+        let e = ApiError::validation(errors);
+        let r = e.into_response();
+        let b = body(&r);
+        assert_eq!(
+            b["errors"].as_array().unwrap().len(),
+            MAX_LISTED_FIELD_ERRORS
+        );
+        assert_eq!(b["truncated"], 25);
+        assert_eq!(
+            b["detail"],
+            format!("{n} invalid fields; the first {MAX_LISTED_FIELD_ERRORS} are listed")
+        );
+        let text = String::from_utf8_lossy(r.body().as_bytes()).to_string();
+        assert_eq!(text.matches("\"unknown_key_0\"").count(), 1);
+        assert!(!text.contains(&format!("unknown_key_{MAX_LISTED_FIELD_ERRORS}\"")));
     }
 
     #[test]

@@ -92,6 +92,17 @@ impl Headers {
         });
     }
 
+    /// Removes every `Host` field and appends one holding `value`.
+    pub(crate) fn replace_host(&mut self, value: &[u8]) {
+        let buf = &self.buf;
+        self.entries.retain(|e| {
+            !buf.get(e.name.0 as usize..e.name.1 as usize)
+                .unwrap_or_default()
+                .eq_ignore_ascii_case(b"host")
+        });
+        self.push(b"Host", value);
+    }
+
     fn slice(&self, (a, b): (u32, u32)) -> &[u8] {
         self.buf.get(a as usize..b as usize).unwrap_or_default()
     }

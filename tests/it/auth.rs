@@ -109,6 +109,50 @@ fn login_failures_are_401_without_detail_of_why() {
 }
 
 #[test]
+fn login_answers_are_never_stored() {
+    let server = TestServer::start_with(
+        |c| {
+            c.login.per_minute = 3;
+            c.login.per_hour = 100;
+        },
+        |app| app.login(validator),
+    );
+    let mut c = server.connect();
+    c.send(login_body("alice", "wonderland"));
+    let ok = c.read_response();
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert!(ok.json()["token"].is_string());
+    c.send(login_body("alice", "wrong"));
+    let refused = c.read_response();
+    assert_eq!(refused.status, 401);
+    let body = r#"{"username": 1}"#;
+    c.send(format!(
+        "POST /auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    let bad = c.read_response();
+    assert_eq!(bad.status, 400);
+    c.send(login_body("alice", "wonderland"));
+    let limited = c.read_response();
+    assert_eq!(limited.status, 429);
+    // Answers the dispatcher makes for the route itself too.
+    let get = c.get_with("/auth/login", "");
+    assert_eq!(get.status, 405, "{get:?}");
+    c.send("OPTIONS /auth/login HTTP/1.1\r\nHost: t\r\n\r\n");
+    let options = c.read_response();
+    assert_eq!(options.status, 204, "{options:?}");
+    for r in [&ok, &refused, &bad, &limited, &get, &options] {
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{r:?}");
+        assert_eq!(r.header_count("cache-control"), 1, "{r:?}");
+    }
+    // Other routes are left alone.
+    let health = c.get_with("/healthz", "");
+    assert_eq!(health.status, 200);
+    assert_eq!(health.header("cache-control"), None, "{health:?}");
+    server.stop();
+}
+
+#[test]
 fn login_is_rate_limited_per_client_address() {
     let server = TestServer::start_with(
         |c| {

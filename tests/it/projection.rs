@@ -174,6 +174,42 @@ fn fields_selects_a_subset(url: &str) {
     api.assert_rejects(&format!("{path}/999999?fields=nope"), "fields");
 }
 
+/// A body of 80,000 unknown keys (about 1 MB) gets a small `422` that
+/// names each listed field once, lists at most 100 and counts the rest.
+#[test]
+fn sqlite_thousands_of_unknown_keys_get_a_small_422() {
+    let db = database_url("unknown-keys");
+    let (api, path) = account_api(&db.url);
+    let keys = 80_000;
+    let mut body = String::from(r#"{"login":"a","password":"p""#);
+    for i in 0..keys {
+        body.push_str(&format!(r#","u{i:05}":0"#));
+    }
+    body.push('}');
+    assert!(
+        body.len() > 800_000 && body.len() < 1024 * 1024,
+        "{}",
+        body.len()
+    );
+    let mut c = crate::support::Client::with_token(api.addr, &api.token);
+    let r = c.raw_json("POST", &path, body.as_bytes());
+    r.assert_problem(422);
+    assert!(r.body.len() < 20 * 1024, "{} bytes", r.body.len());
+    let doc = r.json();
+    let listed = doc["errors"].as_array().unwrap();
+    assert_eq!(listed.len(), 100);
+    assert_eq!(doc["truncated"], keys - 100);
+    let text = r.text();
+    for e in listed {
+        let field = e["field"].as_str().unwrap();
+        assert_eq!(text.matches(&format!("\"{field}\"")).count(), 1, "{field}");
+    }
+    assert_eq!(
+        doc["detail"],
+        format!("{keys} invalid fields; the first 100 are listed")
+    );
+}
+
 #[test]
 fn sqlite_write_only_never_leaves() {
     write_only_never_leaves(&database_url("wo").url);

@@ -167,6 +167,30 @@ fn rejects_bare_cr_in_a_header() {
 }
 
 #[test]
+fn rejects_bare_lf_among_crlf_line_ends() {
+    refused(
+        &[
+            "GET /echo HTTP/1.1\r\nHost: t\nX-A: a\r\n\r\n",
+            "GET /echo HTTP/1.1\r\nHost: t\r\nX-A: a\nX-B: b\r\n\r\n",
+            "POST /echo HTTP/1.1\r\nHost: t\r\nX-A: a\nContent-Length: 3\r\n\r\nabc",
+            "GET /echo HTTP/1.1\nHost: t\r\n\r\n",
+        ],
+        400,
+    );
+}
+
+#[test]
+fn heads_with_bare_lf_throughout_are_still_read() {
+    let server = TestServer::start(|a| a.register("/echo", Echo));
+    let mut c = server.connect();
+    c.send("GET /echo?lf=1 HTTP/1.1\nHost: t\nX-A: a\n\n");
+    let r = c.read_response();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["query"][0][0], "lf");
+    server.stop();
+}
+
+#[test]
 fn rejects_nul_in_a_header() {
     refused(
         &[

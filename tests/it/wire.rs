@@ -26,6 +26,63 @@ fn echo_server() -> TestServer {
     TestServer::start(|a| a.register("/echo", Echo).register("/empty", Bodiless))
 }
 
+/// The value of the header `name` in an `Echo` description.
+fn echoed_headers(r: &crate::support::Resp, name: &str) -> Vec<String> {
+    r.json()["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h[0].as_str().unwrap().eq_ignore_ascii_case(name))
+        .map(|h| h[1].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn absolute_form_targets_are_served_like_origin_form() {
+    let server = TestServer::start(|a| a.register("/echo", Echo));
+    let authority = server.addr().to_string();
+    let mut c = server.connect();
+    c.send(format!(
+        "GET http://{authority}/healthz?x=1 HTTP/1.1\r\nHost: {authority}\r\n\r\n"
+    ));
+    let r = c.read_response();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["status"], "ok");
+    // The target's authority takes the place of Host.
+    c.send("GET HTTPS://example.test:8443/echo?a=b HTTP/1.1\r\nHost: other\r\n\r\n");
+    let r = c.read_response();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["path"], "/echo");
+    assert_eq!(r.json()["query"][0], serde_json::json!(["a", "b"]));
+    assert_eq!(echoed_headers(&r, "host"), ["example.test:8443"]);
+    // Without Host, the authority stands in for it; an empty path is `/`.
+    c.send("GET http://example.test/echo HTTP/1.1\r\n\r\n");
+    let r = c.read_response();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(echoed_headers(&r, "host"), ["example.test"]);
+    c.send("GET http://example.test?q=1 HTTP/1.1\r\n\r\n");
+    let r = c.read_response();
+    assert_eq!(r.status, 404, "{r:?}");
+    // `OPTIONS *` is unchanged.
+    c.send("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.read_response().status, 204);
+    server.stop();
+}
+
+#[test]
+fn absolute_form_targets_of_other_schemes_are_refused() {
+    let server = TestServer::start(|a| a.register("/echo", Echo));
+    for target in ["ftp://t/echo", "http:///echo", "http://u@t/echo", "t/echo"] {
+        let mut c = server.connect();
+        c.send(format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n"));
+        let r = c.read_response();
+        assert_eq!(r.status, 400, "{target}: {r:?}");
+        assert!(r.closes(), "{target}: {r:?}");
+        c.assert_closed();
+    }
+    server.stop();
+}
+
 #[test]
 fn http11_keeps_the_connection_alive() {
     let server = echo_server();
@@ -446,6 +503,43 @@ fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
 /// One access line per request, including requests refused
 /// before routing (a body over the limit, a head that does not parse);
 /// `-` stands for a method or path that could not be read.
+#[test]
+fn log_lines_escape_what_clients_send() {
+    let dir = TempDir::new("access-escape");
+    let mut cmd = ExampleProcess::command("person");
+    cmd.env("LIGHTAPI_LOG", "info")
+        .env(
+            "LIGHTAPI_JWT_SECRET",
+            "access-log-test-secret-0123456789abcdef",
+        )
+        .env("LIGHTAPI_DATABASE_URL", dir.sqlite_url("p.db"));
+    let mut ex = ExampleProcess::spawn(cmd);
+    let addr = ex.addr();
+    // U+2028 (line separator) and U+202E (right-to-left override), raw in
+    // the target of an accepted head and of a refused one.
+    let mut c = Client::connect(addr);
+    c.send("GET /x\u{2028}y\u{202E}z HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.read_response().status, 404);
+    let mut c = Client::connect(addr);
+    c.send("GET /q\u{2028}r HTTP/1.1\r\nHost: t\r\nBad Header: y\r\n\r\n");
+    c.read_response().assert_problem(400);
+    let access = |ex: &ExampleProcess| -> Vec<String> {
+        ex.log()
+            .into_iter()
+            .filter(|l| l.contains(" access "))
+            .collect()
+    };
+    eventually(Duration::from_secs(5), || access(&ex).len() >= 2);
+    ex.kill();
+    let log = ex.log();
+    for line in &log {
+        assert!(line.bytes().all(|b| (0x20..=0x7E).contains(&b)), "{line:?}");
+    }
+    let has = |needle: &str| log.iter().any(|l| l.contains(needle));
+    assert!(has(" access GET /x\\u2028y\\u202Ez 404 "), "{log:#?}");
+    assert!(has(" access GET /q\\u2028r 400 "), "{log:#?}");
+}
+
 #[test]
 fn refused_requests_get_an_access_line_too() {
     let dir = TempDir::new("access");

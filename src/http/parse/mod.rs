@@ -5,8 +5,13 @@
 //! Every request-smuggling defence is applied here and none of them is
 //! configurable: both `Content-Length` and `Transfer-Encoding`, differing
 //! `Content-Length` values, a `Transfer-Encoding` other than a final
-//! `chunked`, obsolete line folding, bare CR or NUL in a field, whitespace in
-//! or after a field name, and a missing or repeated `Host` on HTTP/1.1.
+//! `chunked`, obsolete line folding, bare CR or NUL in a field, a bare LF
+//! among CRLF line ends, whitespace in or after a field name, and a missing
+//! or repeated `Host` on HTTP/1.1.
+//!
+//! A target is origin-form (`/path?query`), `*` for `OPTIONS`, or
+//! absolute-form (`http://authority/path?query`, RFC 9112 §3.2.2): the
+//! last is kept as its path and query, and its authority replaces `Host`.
 
 mod error;
 mod fields;
@@ -55,7 +60,8 @@ pub struct Head {
     pub method: Method,
     /// The protocol version.
     pub version: Version,
-    /// The request target as sent (origin-form: path and query).
+    /// The request target in origin-form: path and query (an absolute-form
+    /// target's, `/` for an empty path), or `*`.
     pub target: String,
     /// The header fields.
     pub headers: Headers,
@@ -201,6 +207,7 @@ fn parse_with<'b>(
             return Err(map_httparse(e, limits));
         }
     };
+    check_line_endings(buf.get(..used).unwrap_or_default())?;
     let target = req.path.unwrap_or("");
     let (method, version) = request_line(&req, target, used, limits)?;
     let fields = &*req.headers;
@@ -209,13 +216,29 @@ fn parse_with<'b>(
         scan.field(h.name.as_bytes(), h.value)?;
     }
     copy_fields(buf, fields, out);
+    let absolute = absolute_form(target)?;
+    if let Some(form) = &absolute {
+        // The target's authority stands for `Host` (RFC 9112 §3.2.2): it
+        // replaces a `Host` field, or stands in for a missing one. A
+        // repeated `Host` is still refused.
+        out.replace_host(form.authority.as_bytes());
+        scan.hosts = scan.hosts.max(1);
+    }
     let framing = framing(&scan, version, limits)?;
     let keep_alive = match version {
         Version::Http11 => !scan.conn_close,
         Version::Http10 => scan.conn_keep_alive && !scan.conn_close,
     };
     target_out.clear();
-    target_out.push_str(target);
+    match absolute {
+        Some(form) => {
+            if !form.path.starts_with('/') {
+                target_out.push('/');
+            }
+            target_out.push_str(form.path);
+        }
+        None => target_out.push_str(target),
+    }
     Ok(Some((
         HeadLine {
             method,
@@ -256,12 +279,76 @@ fn request_line(
     };
     let method =
         Method::from_bytes(req.method.unwrap_or("").as_bytes()).ok_or(ParseError::UnknownMethod)?;
-    if !(target.starts_with('/') || (target == "*" && method == Method::Options)) {
+    if target == "*" && method != Method::Options {
         return Err(ParseError::Malformed {
-            reason: "request target must be origin-form",
+            reason: "asterisk-form is only for OPTIONS",
         });
     }
     Ok((method, version))
+}
+
+/// An absolute-form target (RFC 9112 §3.2.2), split into its authority
+/// and the rest (path and query, as an origin-form target holds them,
+/// except that the path may be empty).
+#[derive(Debug, PartialEq, Eq)]
+struct AbsoluteForm<'t> {
+    authority: &'t str,
+    path: &'t str,
+}
+
+/// `None` for an origin-form target (`/…`) or `*`; the parts of an
+/// absolute-form one, whose scheme must be `http` or `https` (in any case)
+/// and whose authority must be a valid `Host` value, not empty and without
+/// user information; anything else is refused.
+fn absolute_form(target: &str) -> Result<Option<AbsoluteForm<'_>>, ParseError> {
+    if target.starts_with('/') || target == "*" {
+        return Ok(None);
+    }
+    let refused = ParseError::Malformed {
+        reason: "request target must be origin-form or an http(s) absolute URI",
+    };
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return Err(refused);
+    };
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return Err(refused);
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    if authority.is_empty() || path.starts_with('#') || !valid_host(authority.as_bytes()) {
+        return Err(ParseError::BadHost {
+            reason: "request target's authority is not host[:port]",
+        });
+    }
+    Ok(Some(AbsoluteForm { authority, path }))
+}
+
+/// Refuses a head that ends some lines with CRLF and others with a bare
+/// LF. RFC 9112 §2.2 lets a recipient take a bare LF for a line end, and a
+/// head written with bare LFs throughout is accepted; but a mix
+/// is what a request crafted to be read differently by another parser on
+/// the way (a proxy that splits lines only at CRLF) looks like, so it is
+/// refused rather than guessed at. `head` is the complete head, empty line
+/// included.
+fn check_line_endings(head: &[u8]) -> Result<(), ParseError> {
+    let (mut crlf, mut bare) = (false, false);
+    let mut prev = 0u8;
+    for &b in head {
+        if b == b'\n' {
+            if prev == b'\r' {
+                crlf = true;
+            } else {
+                bare = true;
+            }
+        }
+        prev = b;
+    }
+    if crlf && bare {
+        return Err(ParseError::Malformed {
+            reason: "bare LF among CRLF line ends",
+        });
+    }
+    Ok(())
 }
 
 /// Copies the header lines, from the first name to the end of the last
@@ -445,7 +532,7 @@ mod tests {
             (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", "path in host"),
             (b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", "userinfo in host"),
             (b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n", "bad host on 1.0"),
-            (b"GET http://x/ HTTP/1.1\r\nHost: h\r\n\r\n", "absolute form"),
+            (b"GET ftp://x/ HTTP/1.1\r\nHost: h\r\n\r\n", "absolute form, not http"),
         ];
         for (raw, why) in cases {
             let e = parse(raw);
@@ -589,6 +676,85 @@ mod tests {
         );
         assert!(h.expect_continue);
         assert!(head(b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n").target == "*");
+    }
+
+    #[test]
+    fn bare_lf_among_crlf_is_refused() {
+        let mixed: [&[u8]; 4] = [
+            b"GET / HTTP/1.1\r\nHost: h\nX: a\r\n\r\n",
+            b"GET / HTTP/1.1\nHost: h\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: h\r\n\n",
+            b"POST / HTTP/1.1\r\nHost: h\r\nX: a\nContent-Length: 5\r\n\r\n",
+        ];
+        for raw in mixed {
+            assert_eq!(
+                err(raw),
+                ParseError::Malformed {
+                    reason: "bare LF among CRLF line ends"
+                },
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+        // Consistent line ends, either kind, are still accepted.
+        assert_eq!(head(b"GET / HTTP/1.1\nHost: h\nX: a\n\n").path(), "/");
+        assert_eq!(
+            head(b"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n\r\n").path(),
+            "/"
+        );
+        // The body after the head is not looked at.
+        let raw = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n\n\n";
+        let (_, used) = parse(raw).unwrap().unwrap();
+        assert_eq!(used, raw.len() - 2);
+    }
+
+    #[test]
+    fn absolute_form_targets_are_accepted() {
+        let h = head(b"GET http://example.com:8080/healthz?x=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(h.target, "/healthz?x=1");
+        assert_eq!(h.path(), "/healthz");
+        assert_eq!(h.query(), Some("x=1"));
+        // The target's authority wins over the Host field.
+        assert_eq!(h.headers.get("host"), Some("example.com:8080"));
+        assert_eq!(h.headers.get_all("host").count(), 1);
+        // Without Host, the authority stands in for it.
+        let h = head(b"GET HTTPS://[::1]:9 HTTP/1.1\r\n\r\n");
+        assert_eq!(h.target, "/");
+        assert_eq!(h.headers.get("host"), Some("[::1]:9"));
+        let h = head(b"DELETE hTtP://a?q HTTP/1.1\r\nX: y\r\n\r\n");
+        assert_eq!(h.target, "/?q");
+        assert_eq!(h.headers.get("x"), Some("y"));
+        // A bad or repeated Host field is still refused.
+        assert!(matches!(
+            err(b"GET http://a/ HTTP/1.1\r\nHost: a b\r\n\r\n"),
+            ParseError::BadHost { .. }
+        ));
+        assert!(matches!(
+            err(b"GET http://a/ HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+            ParseError::BadHost { .. }
+        ));
+    }
+
+    #[test]
+    fn other_absolute_targets_are_refused() {
+        for target in [
+            "ftp://a/",
+            "http:/a",
+            "http:a",
+            "http://",
+            "http:///p",
+            "http://u@a/",
+            "http://a b/",
+            "http://a#f",
+            "a/b",
+            "*x",
+            "h://a/",
+            "httpx://a/",
+        ] {
+            let raw = format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n");
+            assert!(parse(raw.as_bytes()).is_err(), "{target}");
+        }
+        assert!(parse(b"GET * HTTP/1.1\r\nHost: h\r\n\r\n").is_err());
     }
 
     #[test]
