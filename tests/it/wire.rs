@@ -55,15 +55,21 @@ fn absolute_form_targets_are_served_like_origin_form() {
     assert_eq!(r.json()["path"], "/echo");
     assert_eq!(r.json()["query"][0], serde_json::json!(["a", "b"]));
     assert_eq!(echoed_headers(&r, "host"), ["example.test:8443"]);
-    // Without Host, the authority stands in for it; an empty path is `/`.
-    c.send("GET http://example.test/echo HTTP/1.1\r\n\r\n");
-    let r = c.read_response();
-    assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(echoed_headers(&r, "host"), ["example.test"]);
-    c.send("GET http://example.test?q=1 HTTP/1.1\r\n\r\n");
+    // An empty path is `/`.
+    c.send("GET http://example.test?q=1 HTTP/1.1\r\nHost: t\r\n\r\n");
     let r = c.read_response();
     assert_eq!(r.status, 404, "{r:?}");
+    // HTTP/1.0 may leave Host out: the authority stands in for it.
+    let mut old = server.connect();
+    old.send("GET http://example.test/echo HTTP/1.0\r\n\r\n");
+    let r = old.read_response();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(echoed_headers(&r, "host"), ["example.test"]);
+    // HTTP/1.1 may not (RFC 9112 §3.2).
+    c.send("GET http://example.test/echo HTTP/1.1\r\n\r\n");
+    c.read_response().assert_problem(400);
     // `OPTIONS *` is unchanged.
+    let mut c = server.connect();
     c.send("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(c.read_response().status, 204);
     server.stop();

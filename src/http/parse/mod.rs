@@ -219,10 +219,14 @@ fn parse_with<'b>(
     let absolute = absolute_form(target)?;
     if let Some(form) = &absolute {
         // The target's authority stands for `Host` (RFC 9112 §3.2.2): it
-        // replaces a `Host` field, or stands in for a missing one. A
-        // repeated `Host` is still refused.
-        out.replace_host(form.authority.as_bytes());
-        scan.hosts = scan.hosts.max(1);
+        // replaces the `Host` field. An HTTP/1.1 request must still carry
+        // one (§3.2: `400` without it), and a repeated `Host` is still
+        // refused; an HTTP/1.0 request may lack it, and the authority
+        // stands in.
+        if scan.hosts > 0 || version == Version::Http10 {
+            out.replace_host(form.authority.as_bytes());
+            scan.hosts = scan.hosts.max(1);
+        }
     }
     let framing = framing(&scan, version, limits)?;
     let keep_alive = match version {
@@ -717,11 +721,16 @@ mod tests {
         // The target's authority wins over the Host field.
         assert_eq!(h.headers.get("host"), Some("example.com:8080"));
         assert_eq!(h.headers.get_all("host").count(), 1);
-        // Without Host, the authority stands in for it.
-        let h = head(b"GET HTTPS://[::1]:9 HTTP/1.1\r\n\r\n");
+        // HTTP/1.1 still needs Host; HTTP/1.0 may lack it, and the
+        // authority stands in.
+        assert!(matches!(
+            err(b"GET HTTPS://[::1]:9 HTTP/1.1\r\n\r\n"),
+            ParseError::BadHost { .. }
+        ));
+        let h = head(b"GET HTTPS://[::1]:9 HTTP/1.0\r\n\r\n");
         assert_eq!(h.target, "/");
         assert_eq!(h.headers.get("host"), Some("[::1]:9"));
-        let h = head(b"DELETE hTtP://a?q HTTP/1.1\r\nX: y\r\n\r\n");
+        let h = head(b"DELETE hTtP://a?q HTTP/1.1\r\nHost: b\r\nX: y\r\n\r\n");
         assert_eq!(h.target, "/?q");
         assert_eq!(h.headers.get("x"), Some("y"));
         // A bad or repeated Host field is still refused.
