@@ -57,13 +57,18 @@ impl From<Resource> for Registration {
             .endpoint
             .as_ref()
             .is_some_and(|e| e.methods().is_none());
-        Registration {
-            kind: Kind::Resource(Box::new(resource)),
-            error: undeclared.then(|| {
+        let error: Option<BoxError> = if undeclared {
+            Some(
                 "the endpoint given to Resource::endpoint must list the verbs it takes over \
                  with Endpoint::methods"
-                    .into()
-            }),
+                    .into(),
+            )
+        } else {
+            resource.check().err().map(Into::into)
+        };
+        Registration {
+            kind: Kind::Resource(Box::new(resource)),
+            error,
         }
     }
 }

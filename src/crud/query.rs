@@ -39,6 +39,68 @@ pub struct QueryRules {
     pub ordering: Vec<String>,
     /// Ordering when the client gives none (default: `id`).
     pub default_ordering: Vec<Order>,
+    /// Query parameters ignored rather than refused (cache busters such
+    /// as `_`).
+    pub ignored: Vec<String>,
+}
+
+impl QueryRules {
+    /// Checks the rules against `model` at start-up, so that a mistake in
+    /// them is reported then, naming the field, and never blamed on a
+    /// client's request.
+    ///
+    /// # Errors
+    ///
+    /// What is wrong, naming the rule and the field.
+    pub fn check(&self, model: &Model) -> Result<(), String> {
+        let usable = |rule: &str, name: &str, text_only: bool| -> Result<(), String> {
+            if name == "id" && !text_only {
+                return Ok(());
+            }
+            let Some(field) = model.field_named(name) else {
+                return Err(format!("{rule} `{name}` is not a field of the model"));
+            };
+            if field.is_write_only() {
+                return Err(format!(
+                    "{rule} `{name}` is write-only: clients may not see its values"
+                ));
+            }
+            match field.field_type() {
+                FieldType::Json => Err(format!("{rule} `{name}` is a JSON field")),
+                FieldType::Text => Ok(()),
+                _ if text_only => Err(format!("{rule} `{name}` is not a text field")),
+                _ => Ok(()),
+            }
+        };
+        for f in &self.filter {
+            usable("filter field", f, false)?;
+        }
+        for f in &self.search {
+            usable("search field", f, true)?;
+        }
+        for f in &self.ordering {
+            usable("ordering field", f, false)?;
+        }
+        for o in &self.default_ordering {
+            usable("default ordering key", &o.field, false)?;
+        }
+        for name in &self.ignored {
+            let taken = RESERVED.contains(&name.as_str())
+                || name == "id"
+                || self.filter.iter().any(|f| {
+                    name == f
+                        || name
+                            .strip_prefix(f.as_str())
+                            .is_some_and(|r| r.starts_with("__"))
+                });
+            if taken || name.is_empty() {
+                return Err(format!(
+                    "ignored parameter `{name}` is a query parameter the resource uses"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How the client asked to page.
@@ -187,7 +249,7 @@ pub fn parse_list_query(
     };
     let mut filters = Vec::new();
     for (name, value) in params {
-        if RESERVED.contains(&name.as_str()) {
+        if RESERVED.contains(&name.as_str()) || rules.ignored.iter().any(|i| i == name) {
             continue;
         }
         filters.push(parse_filter(model, rules, name, value).map_err(|m| err(name, m))?);
@@ -364,7 +426,28 @@ mod tests {
             search: vec!["name".into()],
             ordering: vec!["name".into(), "price".into()],
             default_ordering: vec![],
+            ignored: vec![],
         }
+    }
+
+    /// [`rules`] without the entries only a request-time test wants (a
+    /// write-only and a JSON filter field, which start-up refuses).
+    fn valid_rules() -> QueryRules {
+        let mut r = rules();
+        r.filter.retain(|f| f != "secret" && f != "meta");
+        r
+    }
+
+    fn parse_with(
+        model: &Model,
+        rules: &QueryRules,
+        q: &[(&str, &str)],
+    ) -> Result<ListRequest, QueryParamError> {
+        let q: Vec<(String, String)> = q
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        parse_list_query(model, rules, &q, 10, 100)
     }
 
     fn parse(q: &[(&str, &str)]) -> Result<ListRequest, QueryParamError> {
@@ -408,6 +491,55 @@ mod tests {
             let e = parse(&[bad]).unwrap_err();
             assert_eq!(e.param, bad.0, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn ignored_parameters_are_skipped() {
+        let model = model();
+        let mut rules = rules();
+        assert!(parse_with(&model, &rules, &[("_", "123")]).is_err());
+        rules.ignored = vec!["_".into()];
+        let q = parse_with(&model, &rules, &[("_", "123")]).unwrap();
+        assert!(q.filters.is_empty());
+    }
+
+    #[test]
+    fn rules_are_checked_against_the_model() {
+        let model = model();
+        assert_eq!(valid_rules().check(&model), Ok(()));
+        let bad = |change: fn(&mut QueryRules), says: &str| {
+            let mut r = valid_rules();
+            change(&mut r);
+            let e = r.check(&model).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        };
+        bad(
+            |r| r.filter.push("nope".into()),
+            "filter field `nope` is not a field",
+        );
+        bad(|r| r.filter.push("secret".into()), "`secret` is write-only");
+        bad(
+            |r| r.search.push("price".into()),
+            "search field `price` is not a text field",
+        );
+        bad(|r| r.ordering.push("meta".into()), "`meta` is a JSON field");
+        bad(
+            |r| {
+                r.default_ordering = vec![Order {
+                    field: "nope".into(),
+                    descending: true,
+                }]
+            },
+            "default ordering key `nope`",
+        );
+        bad(
+            |r| r.ignored.push("page".into()),
+            "ignored parameter `page`",
+        );
+        bad(
+            |r| r.ignored.push("price__gte".into()),
+            "ignored parameter `price__gte`",
+        );
     }
 
     #[test]

@@ -128,6 +128,58 @@ impl Resource {
         self
     }
 
+    /// Query parameters to ignore instead of refusing them with `400`, such
+    /// as a cache buster (`?_=1712345678`). A name the resource uses (a
+    /// filter, `page`, …) is refused at start-up.
+    ///
+    /// ```
+    /// use lightapi::{Field, Model};
+    /// let notes = Model::new("note")
+    ///     .field("body", Field::text())
+    ///     .into_resource()
+    ///     .ignore_params(&["_"]);
+    /// # let _ = notes;
+    /// ```
+    #[must_use]
+    pub fn ignore_params(mut self, names: &[&str]) -> Resource {
+        self.rules.ignored = names.iter().map(|n| n.to_string()).collect();
+        self
+    }
+
+    /// The declaration mistakes of this resource that would otherwise
+    /// surface on clients' requests: query rules naming fields the model
+    /// lacks or cannot use that way, and a generated `POST` that could never
+    /// succeed (a read-only field that is required and has no default).
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let model = self.model.name();
+        self.rules
+            .check(&self.model)
+            .map_err(|e| format!("model `{model}`: {e}"))?;
+        let generated_post = self.offered(false).contains(Method::Post)
+            && !self
+                .endpoint
+                .as_ref()
+                .and_then(|e| e.methods())
+                .is_some_and(|m| m.contains(&Method::Post));
+        if generated_post {
+            let scope = self.model.scope_rule().map(|r| r.column());
+            for (name, field) in self.model.fields() {
+                let unset = field.is_read_only()
+                    && !field.is_nullable()
+                    && field.default_value().is_none()
+                    && scope != Some(name.as_str());
+                if unset {
+                    return Err(format!(
+                        "model `{model}`: field `{name}` is read-only and required but has \
+                         no default, so a generated POST could never store a row \
+                         (give it a default, make it nullable, or take over POST)"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Page size when the client gives none, and the largest it may ask for.
     #[must_use]
     pub fn page_size(mut self, default: u64, max: u64) -> Resource {

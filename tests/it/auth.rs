@@ -132,6 +132,8 @@ fn login_answers_are_never_stored() {
     ));
     let bad = c.read_response();
     assert_eq!(bad.status, 400);
+    c.send(login_body("alice", "wrong again"));
+    assert_eq!(c.read_response().status, 401);
     c.send(login_body("alice", "wonderland"));
     let limited = c.read_response();
     assert_eq!(limited.status, 429);

@@ -18,7 +18,7 @@ fn account_api(url: &str) -> (Api, String) {
         .field("status", Field::text().nullable().read_only())
         .field("level", Field::integer().default(1))
         .into_resource()
-        .filter_fields(&["login", "password", "level"])
+        .filter_fields(&["login", "level"])
         .ordering_fields(&["login"]);
     (Api::start(url, |app| app.register(&path, model)), path)
 }
