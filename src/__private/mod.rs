@@ -40,5 +40,5 @@ pub mod crud {
 /// Token verification as the server runs it.
 pub mod auth {
     pub use crate::auth::jwt::verify;
-    pub use crate::auth::rate_limit::{RateLimitConfig, RateLimiter, RetryAfter};
+    pub use crate::auth::rate_limit::{Key, RateLimitConfig, RateLimiter, RetryAfter};
 }
