@@ -258,3 +258,93 @@ fn endless_header_is_cut_off_with_431() {
 fn endless_request_line_is_cut_off_with_414() {
     streaming_flood_is_cut_off("GET /", 414);
 }
+
+/// A request refused from its head (no token, unknown path, a method the
+/// route lacks) is answered at once, without waiting for its body, and its
+/// connection closed: the body is never read or buffered.
+#[test]
+fn refused_requests_are_answered_without_reading_their_bodies() {
+    let private = lightapi::Model::new(&crate::support::unique("private"))
+        .field("note", lightapi::Field::text());
+    let server = TestServer::start(|a| a.register("/echo", Echo).register("/private", private));
+    for (head, status) in [
+        ("POST /nowhere HTTP/1.1", 404),
+        ("POST /private HTTP/1.1", 401),
+        ("DELETE /private HTTP/1.1", 405),
+    ] {
+        for expect in ["", "Expect: 100-continue\r\n"] {
+            let mut c = server.connect();
+            // Announce a body of 1 MiB - 1 and send none of it.
+            c.send(format!(
+                "{head}\r\nHost: t\r\n{expect}Content-Length: 1048575\r\n\r\n"
+            ));
+            let started = Instant::now();
+            let r = c.read_response();
+            assert_eq!(r.status, status, "{head} {expect:?}: {r:?}");
+            assert!(r.closes(), "{head}: the connection stays open");
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "{head}: answered only after {:?}",
+                started.elapsed()
+            );
+            c.assert_closed();
+        }
+    }
+}
+
+/// `100 Continue` goes only to requests that will be handled.
+#[test]
+fn continue_only_for_requests_that_will_be_handled() {
+    let server = echo_server();
+    let mut c = server.connect();
+    c.send(
+        "POST /nowhere HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+    );
+    let r = c.read_response();
+    assert_eq!(r.status, 404, "{r:?}");
+    let mut c = server.connect();
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+    let r = c.read_response();
+    assert_eq!(r.status, 100, "{r:?}");
+    c.send("ping");
+    assert_eq!(c.read_response().status, 200);
+}
+
+/// The bodies being received across all connections share one budget:
+/// past it, a new body is refused with `503` and its connection closed,
+/// and once the others finish, uploads are taken again.
+#[test]
+fn bodies_in_flight_share_one_budget() {
+    let server = TestServer::start_with(
+        |c| c.limits.max_buffered_body_bytes = 100_000,
+        |a| a.register("/echo", Echo),
+    );
+    // Two admitted uploads of 40,000 bytes each (a body is reserved whole
+    // when its request is admitted, which `100 Continue` confirms), half
+    // sent: 80,000 held.
+    let mut holders: Vec<_> = (0..2)
+        .map(|_| {
+            let mut c = server.connect();
+            c.send(
+                "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 40000\r\n\r\n",
+            );
+            assert_eq!(c.read_response().status, 100);
+            c.send(vec![b'a'; 20_000]);
+            c
+        })
+        .collect();
+    let mut over = server.connect();
+    over.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 40000\r\n\r\n");
+    let r = over.read_response();
+    r.assert_problem(503);
+    assert!(r.closes());
+    // The held uploads complete normally, and release the budget.
+    for c in &mut holders {
+        c.send(vec![b'a'; 20_000]);
+        assert_eq!(c.read_response().status, 200);
+    }
+    let mut after = server.connect();
+    after.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 40000\r\n\r\n");
+    after.send(vec![b'a'; 40_000]);
+    assert_eq!(after.read_response().status, 200);
+}
