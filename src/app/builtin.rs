@@ -12,7 +12,8 @@ use crate::backend::{BackendError, BackendExt};
 use crate::crud::tables::Tables;
 use crate::endpoint::{Endpoint, HandlerResult};
 use crate::error::ApiError;
-use crate::http::{Body, Method, Request, Response, StatusCode};
+use crate::http::forwarded::client_ip;
+use crate::http::{Body, Cidr, Method, Request, Response, StatusCode};
 use crate::log::Logger;
 
 /// `GET /healthz`: liveness, no database.
@@ -99,6 +100,8 @@ pub(super) struct Login {
     pub(super) validator: Box<dyn LoginValidator>,
     pub(super) jwt: Arc<JwtConfig>,
     pub(super) limiter: RateLimiter,
+    /// Proxies believed for the client's address.
+    pub(super) trusted_proxies: Vec<Cidr>,
     pub(super) ttl: Duration,
     pub(super) log: Logger,
 }
@@ -120,7 +123,9 @@ impl Endpoint for Login {
             }
             .into()
         };
-        let addr = req.peer_addr().map(|peer| Key::from(peer.ip()));
+        let addr = req
+            .peer_addr()
+            .map(|peer| Key::from(client_ip(peer.ip(), req.headers(), &self.trusted_proxies)));
         if let Some(addr) = addr {
             self.limiter.check(addr, now).map_err(refused)?;
         }

@@ -225,6 +225,7 @@ impl LightApi {
                 validator,
                 jwt: Arc::clone(&jwt),
                 limiter,
+                trusted_proxies: config.server.trusted_proxies.clone(),
                 ttl: config.jwt.ttl,
                 log,
             };

@@ -24,6 +24,19 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
     if let Some(v) = get("LIGHTAPI_REACTORS") {
         c.server.reactors = parse_num("LIGHTAPI_REACTORS", &v, 1, 256)? as usize;
     }
+    if let Some(v) = get("LIGHTAPI_TRUSTED_PROXIES") {
+        c.server.trusted_proxies = v
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                p.parse()
+                    .map_err(|e: crate::http::CidrError| ConfigError::Invalid {
+                        variable: "LIGHTAPI_TRUSTED_PROXIES",
+                        reason: e.to_string(),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+    }
     if let Some(v) = get("LIGHTAPI_DATABASE_URL") {
         c.database.url = DatabaseUrl::new(&v)?;
     }
@@ -213,6 +226,17 @@ mod tests {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.clone())
         })
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        assert!(env(&[]).unwrap().server.trusted_proxies.is_empty());
+        let c = env(&[("LIGHTAPI_TRUSTED_PROXIES", "10.0.0.0/8, ::1,")]).unwrap();
+        assert_eq!(c.server.trusted_proxies.len(), 2);
+        assert!(c.server.trusted_proxies[0].contains("10.2.3.4".parse().unwrap()));
+        let e = env(&[("LIGHTAPI_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")]).unwrap_err();
+        assert!(e.to_string().contains("LIGHTAPI_TRUSTED_PROXIES"), "{e}");
+        assert!(e.to_string().contains("proxy.local"), "{e}");
     }
 
     #[test]

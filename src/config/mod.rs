@@ -19,7 +19,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::cors::Cors;
-use crate::http::MessageLimits;
+use crate::http::{Cidr, MessageLimits};
 
 pub use crate::http::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_URI_BYTES,
@@ -86,6 +86,11 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Event-loop threads (`LIGHTAPI_REACTORS`, default: the number of cores).
     pub reactors: usize,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers are believed
+    /// for the client's address, as addresses or blocks
+    /// (`LIGHTAPI_TRUSTED_PROXIES`, comma-separated, e.g.
+    /// `10.0.0.0/8,::1`; default none: the client is the socket's peer).
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 impl Default for ServerConfig {
@@ -95,6 +100,7 @@ impl Default for ServerConfig {
             port: 8000,
             workers: cores(),
             reactors: cores(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod chunked;
 pub(crate) mod date;
 mod extensions;
 mod fields;
+pub(crate) mod forwarded;
 mod headers;
 mod json;
 mod limits;
@@ -21,6 +22,7 @@ mod status;
 
 pub use chunked::ChunkedError;
 pub use extensions::Extensions;
+pub use forwarded::{Cidr, CidrError};
 pub use headers::Headers;
 pub use json::BodyError;
 pub use limits::{

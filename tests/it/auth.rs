@@ -197,6 +197,45 @@ fn a_successful_login_forgives_earlier_failures() {
     server.stop();
 }
 
+fn login_from(c: &mut crate::support::Client, user: &str, forwarded_for: &str) -> u16 {
+    let body = json!({"username": user, "password": "wrong"}).to_string();
+    c.send(format!(
+        "POST /auth/login HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: {forwarded_for}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    c.read_response().status
+}
+
+#[test]
+fn behind_a_trusted_proxy_login_limits_key_on_the_forwarded_client() {
+    let server = TestServer::start_with(
+        |c| {
+            c.login.per_minute = 2;
+            c.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+        },
+        |app| app.login(validator),
+    );
+    let mut c = server.connect();
+    assert_eq!(login_from(&mut c, "u1", "198.51.100.1"), 401);
+    assert_eq!(login_from(&mut c, "u2", "198.51.100.1"), 401);
+    assert_eq!(login_from(&mut c, "u3", "198.51.100.1"), 429);
+    // Another client behind the same proxy has its own budget.
+    assert_eq!(login_from(&mut c, "u4", "198.51.100.2"), 401);
+    // What the client wrote itself, left of the proxy's entry, is not believed.
+    assert_eq!(login_from(&mut c, "u5", "198.51.100.9, 198.51.100.1"), 429);
+    server.stop();
+}
+
+#[test]
+fn without_trusted_proxies_forwarding_headers_are_ignored() {
+    let server = TestServer::start_with(|c| c.login.per_minute = 2, |app| app.login(validator));
+    let mut c = server.connect();
+    assert_eq!(login_from(&mut c, "u1", "198.51.100.1"), 401);
+    assert_eq!(login_from(&mut c, "u2", "198.51.100.2"), 401);
+    assert_eq!(login_from(&mut c, "u3", "198.51.100.3"), 429);
+    server.stop();
+}
+
 #[test]
 fn tokens_are_checked_at_the_door() {
     // Room in the head for a token over the 8 KiB token cap.
