@@ -11,6 +11,7 @@
 //! assert_eq!(config.database.url.as_str(), "sqlite://lightapi.db");
 //! ```
 
+pub(crate) mod descriptors;
 mod env;
 
 use std::fmt;
@@ -342,7 +343,10 @@ pub struct Limits {
     pub max_uri_bytes: usize,
     /// Open connections across the server; further clients get a `503` and
     /// are closed instead of being left unanswered
-    /// (`LIGHTAPI_MAX_CONNECTIONS`, default 16,384).
+    /// (`LIGHTAPI_MAX_CONNECTIONS`, default 16,384). The server clamps it
+    /// at start-up to the process's descriptor soft limit less a reserve
+    /// (a tenth of the limit, at least 32 plus 4 per event loop), since
+    /// every connection holds a descriptor.
     pub max_connections: usize,
     /// Response bytes queued on one connection before reading pauses
     /// (default 256 KiB).

@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 
 use mio::Waker;
 
-use crate::config::Config;
+use crate::config::{descriptors, Config};
 use crate::dispatch::{panic_message, AppState};
 use crate::error::StartError;
 use crate::log::Logger;
@@ -154,6 +154,26 @@ fn supervise(thread: &str, shared: &Shared, log: &Logger, body: impl FnOnce()) {
     }
 }
 
+/// Lowers the connection cap to what the descriptor soft limit leaves
+/// room for (`config::descriptors`), logging one warning when it does.
+/// Where the limit cannot be read the cap is kept.
+fn clamp_connections(config: &mut Config, log: &Logger) {
+    let Some(soft) = descriptors::soft_limit() else {
+        return;
+    };
+    let cap = config.limits.max_connections;
+    let reactors = config.server.reactors.max(1);
+    let clamped = descriptors::clamp_connections(cap, soft, reactors);
+    if clamped < cap {
+        log.warn(&format!(
+            "connection cap {cap} lowered to {clamped}: the open-files soft limit is {soft} \
+             ({} kept for the server's own descriptors)",
+            descriptors::reserve(soft, reactors)
+        ));
+        config.limits.max_connections = clamped;
+    }
+}
+
 /// Binds, starts the workers and the reactors.
 pub(crate) fn start(
     config: Config,
@@ -166,6 +186,8 @@ pub(crate) fn start(
     let listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
     listener.set_nonblocking(true).map_err(bind_err)?;
     let local = listener.local_addr().map_err(bind_err)?;
+    let mut config = config;
+    clamp_connections(&mut config, &app.log);
     let app = Arc::new(app);
     let config = Arc::new(config);
     let pool = Arc::new(

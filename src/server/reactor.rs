@@ -2,7 +2,19 @@
 //! (up to the global connection cap), drives connections on readiness,
 //! delivers worker responses woken through a `mio::Waker`, and sweeps
 //! deadlines.
+//!
+//! Out of descriptors (`accept` failing with `EMFILE` or `ENFILE`), a loop
+//! keeps a spare descriptor (an open `/dev/null`) to give up: it closes the
+//! spare, accepts one queued client, answers it `503` and closes it, then
+//! opens the spare again, so clients queued in the backlog are answered
+//! instead of left waiting. Edge-triggered readiness does not fire again
+//! for clients already queued, so while accepting is stalled the loop
+//! retries it every [`ACCEPT_RETRY`] and at the end of every pass of the
+//! loop, so right after any of its connections closes. Clients over the
+//! connection cap are still answered `503` from a descriptor of their own
+//! whenever one is free.
 
+use std::fs::File;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -36,6 +48,14 @@ const READ_CHUNK: usize = 16 * 1024;
 const MAX_REFUSED_HELD: usize = 64;
 /// How long a refused socket is held.
 const REFUSED_LINGER: Duration = Duration::from_millis(200);
+/// How often accepting is retried while descriptors are exhausted.
+const ACCEPT_RETRY: Duration = Duration::from_millis(20);
+/// `errno` for "too many open files" in this process, and in the system
+/// (the same values on Linux, the BSDs and macOS).
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
+/// What the spare descriptor holds open.
+const SPARE_PATH: &str = "/dev/null";
 
 pub(crate) struct Reactor {
     poll: Poll,
@@ -55,6 +75,11 @@ pub(crate) struct Reactor {
     next_gen: u32,
     tick: Duration,
     refused: Vec<(mio::net::TcpStream, Instant)>,
+    /// A descriptor given up to accept, answer and close a client when
+    /// descriptors are exhausted; `None` while it cannot be reopened.
+    spare: Option<File>,
+    /// `accept` last failed for want of descriptors: retry it on a timer.
+    accept_stalled: bool,
 }
 
 impl Reactor {
@@ -104,6 +129,8 @@ impl Reactor {
             next_gen: 0,
             tick,
             refused: Vec::new(),
+            spare: File::open(SPARE_PATH).ok(),
+            accept_stalled: false,
         })
     }
 
@@ -114,7 +141,10 @@ impl Reactor {
         let mut drain_deadline: Option<Instant> = None;
         loop {
             let now = Instant::now();
-            let timeout = next_sweep.saturating_duration_since(now);
+            let mut timeout = next_sweep.saturating_duration_since(now);
+            if self.accept_stalled {
+                timeout = timeout.min(ACCEPT_RETRY);
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     self.app.log.error(&format!("event loop failed: {e}"));
@@ -146,6 +176,9 @@ impl Reactor {
             if now >= next_sweep {
                 self.sweep(now);
                 next_sweep = now + self.tick;
+            }
+            if self.accept_stalled {
+                self.accept();
             }
             if let Some(deadline) = drain_deadline {
                 if self.conns.is_empty() || now >= deadline {
@@ -207,15 +240,59 @@ impl Reactor {
             };
             match listener.accept() {
                 Ok((stream, peer)) => self.admit(stream, peer),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.accept_stalled = false;
+                    return;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.raw_os_error(), Some(EMFILE | ENFILE)) => {
+                    if !self.accept_stalled {
+                        self.app.log.warn(&format!(
+                            "accept failed: {e}; answering queued clients 503 \
+                             until descriptors free"
+                        ));
+                    }
+                    self.accept_stalled = true;
+                    if !self.shed_one() {
+                        return;
+                    }
+                }
                 Err(e) => {
-                    // EMFILE and friends: keep serving the open connections.
+                    // Keep serving the open connections.
                     self.app.log.warn(&format!("accept failed: {e}"));
                     return;
                 }
             }
         }
+    }
+
+    /// Out of descriptors: gives up the spare to accept one queued client,
+    /// answers it `503`, closes it and takes the spare back. False when
+    /// there was no spare, or no client could be accepted with it.
+    fn shed_one(&mut self) -> bool {
+        let Some(spare) = self.spare.take() else {
+            self.spare = File::open(SPARE_PATH).ok();
+            return false;
+        };
+        drop(spare);
+        let accepted = self.listener.as_ref().map(TcpListener::accept);
+        let shed = match accepted {
+            Some(Ok((mut stream, peer))) => {
+                // Read what has arrived, so closing right away is less
+                // likely to reset the answer away; the socket cannot be
+                // held, as its descriptor is the spare's.
+                drain(&mut stream);
+                refuse(&mut stream, self.date.as_bytes());
+                drain(&mut stream);
+                self.app
+                    .log
+                    .warn(&format!("out of descriptors; refused {peer}"));
+                true
+            }
+            _ => false,
+        };
+        self.spare = File::open(SPARE_PATH).ok();
+        shed
     }
 
     fn admit(&mut self, mut stream: mio::net::TcpStream, peer: SocketAddr) {
@@ -299,6 +376,7 @@ impl Reactor {
     }
 
     fn begin_drain(&mut self) {
+        self.accept_stalled = false;
         if let Some(mut l) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut l);
         }

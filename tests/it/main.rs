@@ -37,6 +37,8 @@ mod crud_durability;
 mod crud_http_sqlite;
 #[cfg(feature = "sqlite")]
 mod crud_sqlite;
+#[cfg(feature = "sqlite")]
+mod descriptors;
 
 #[cfg(feature = "postgres")]
 mod crud_http_postgres;
