@@ -122,7 +122,7 @@ impl From<IpAddr> for Key {
     }
 }
 
-/// A thread-safe attempt counter per [`Key`] (see the module documentation).
+/// A thread-safe attempt counter per `Key` (see the module documentation).
 #[derive(Debug)]
 pub struct RateLimiter {
     config: RateLimitConfig,
