@@ -11,9 +11,16 @@ use std::time::{Duration, Instant};
 
 use lightapi::__private::backend::sql::{Keyset, ListQuery, Order};
 use lightapi::__private::backend::{connect, PoolOptions};
+use lightapi::__private::crud::etag::EtagKey;
 use lightapi::__private::crud::{ops, schema};
 use lightapi::backend::{write_with, Value};
 use lightapi::model::{Field, Model};
+
+/// The key ETags are computed under here (the rows' ETags are not compared
+/// with a server's).
+fn etag_key() -> EtagKey {
+    EtagKey::derive(b"lightapi bench etag key 0123456789")
+}
 
 const PAGE: u64 = 100;
 
@@ -68,10 +75,10 @@ fn main() {
         ..ListQuery::default()
     };
     let first = time("page-number, page 1 (id order)", || {
-        black_box(ops::list(&*db, &model, &by_offset(0), None).expect("list"));
+        black_box(ops::list(&*db, &etag_key(), &model, &by_offset(0), None).expect("list"));
     });
     let deep = time(&format!("page-number, page {deep_page} (id order)"), || {
-        black_box(ops::list(&*db, &model, &by_offset(deep_page), None).expect("list"));
+        black_box(ops::list(&*db, &etag_key(), &model, &by_offset(deep_page), None).expect("list"));
     });
     let after = |id: i64| ListQuery {
         limit: Some(PAGE),
@@ -82,6 +89,7 @@ fn main() {
         black_box(
             ops::list(
                 &*db,
+                &etag_key(),
                 &model,
                 &ListQuery {
                     limit: Some(PAGE),
@@ -94,7 +102,7 @@ fn main() {
     });
     let deep_id = (deep_page * PAGE) as i64;
     let k_deep = time(&format!("keyset, page {deep_page} (id order)"), || {
-        black_box(ops::list(&*db, &model, &after(deep_id), None).expect("list"));
+        black_box(ops::list(&*db, &etag_key(), &model, &after(deep_id), None).expect("list"));
     });
     let by_price = vec![Order {
         field: "price".into(),
@@ -110,10 +118,19 @@ fn main() {
         ..ListQuery::default()
     };
     let kp_first = time("keyset, first page (price order)", || {
-        black_box(ops::list(&*db, &model, &price_after(-1.0, 0), None).expect("list"));
+        black_box(ops::list(&*db, &etag_key(), &model, &price_after(-1.0, 0), None).expect("list"));
     });
     let kp_deep = time(&format!("keyset, page {deep_page} (price order)"), || {
-        black_box(ops::list(&*db, &model, &price_after(500.0, 250_000), None).expect("list"));
+        black_box(
+            ops::list(
+                &*db,
+                &etag_key(),
+                &model,
+                &price_after(500.0, 250_000),
+                None,
+            )
+            .expect("list"),
+        );
     });
     println!();
     println!(

@@ -16,6 +16,7 @@
 
 use lightapi::__private::backend::sql::{ListQuery, Order};
 use lightapi::__private::backend::{connect, PoolOptions};
+use lightapi::__private::crud::etag::EtagKey;
 use lightapi::__private::crud::validate::validate_create;
 use lightapi::__private::crud::{ops, schema};
 use lightapi::backend::write_with;
@@ -24,6 +25,12 @@ use lightapi::{
     StatusCode,
 };
 use serde_json::json;
+
+/// The key ETags are computed under here (the rows' ETags are not compared
+/// with a server's).
+fn etag_key() -> EtagKey {
+    EtagKey::derive(b"lightapi bench etag key 0123456789")
+}
 
 /// The plaintext body.
 pub const HELLO: &[u8] = b"Hello, World!";
@@ -140,7 +147,7 @@ pub fn seed(url: &str, table: &str, rows: usize) -> Result<Vec<i64>, String> {
             let body =
                 json!({"name": format!("Person {i}"), "email": format!("seed-{i}@example.com")});
             let row = validate_create(&model, &body).map_err(|e| format!("{e:?}"))?;
-            ops::create(&*db, &model, row, None).map_err(|e| e.to_string())?;
+            ops::create(&*db, &etag_key(), &model, row, None).map_err(|e| e.to_string())?;
         }
         let first = ListQuery {
             filters: Vec::new(),
@@ -152,7 +159,8 @@ pub fn seed(url: &str, table: &str, rows: usize) -> Result<Vec<i64>, String> {
             offset: 0,
             after: None,
         };
-        let records = ops::list(&*db, &model, &first, None).map_err(|e| e.to_string())?;
+        let records =
+            ops::list(&*db, &etag_key(), &model, &first, None).map_err(|e| e.to_string())?;
         Ok(records.into_iter().map(|r| r.id).collect())
     })();
     db.close();

@@ -16,6 +16,7 @@ use crate::auth::{Authenticator, LoginValidator};
 use crate::config::{Config, ConfigError};
 use crate::cors::Cors;
 use crate::crud::cursor::CursorKey;
+use crate::crud::etag::EtagKey;
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{EndpointService, Service};
 use crate::error::StartError;
@@ -274,6 +275,7 @@ impl LightApi {
             Arc::new(EndpointService::new(Arc::clone(&openapi))),
         )?;
         let cursor_key = CursorKey::derive(&signing_secret);
+        let etag_key = EtagKey::derive(&signing_secret);
         let mut cruds: Vec<(String, Arc<Crud>)> = Vec::new();
         for (path, reg) in registrations {
             let base = path
@@ -291,6 +293,7 @@ impl LightApi {
                         Arc::clone(db),
                         Arc::clone(tables),
                         cursor_key.clone(),
+                        etag_key.clone(),
                     );
                     for (suffix, service) in routes {
                         let pattern = format!("{base}{suffix}");

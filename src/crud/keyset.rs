@@ -58,7 +58,7 @@ pub(crate) fn plan_page(
     let signature = signature.join(",");
     let position = request
         .token
-        .map(|t| key.decode(&signature, t))
+        .map(|t| key.decode(model.name(), &signature, t))
         .transpose()
         .map_err(|_| CrudError::InvalidCursor)?;
     let backwards = position.as_ref().is_some_and(|p| p.backwards);
@@ -156,6 +156,7 @@ fn page_of(model: &Model, mut rows: Vec<Stored>, shape: &PageShape<'_>) -> Keyse
             })
             .collect();
         key.encode(
+            model.name(),
             signature,
             &Position {
                 values,

@@ -15,7 +15,7 @@
 //! sees [`CrudError::NotFound`].
 
 use super::error::CrudError;
-use super::etag::{etag, if_match};
+use super::etag::{etag, if_match, EtagKey};
 use super::validate::Row;
 use crate::backend::sql::{self, Insert, ListQuery, Scope};
 use crate::backend::work::{self, Work};
@@ -33,9 +33,9 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// The strong ETag of the row, with its quotes.
-    pub fn etag(&self) -> String {
-        etag(&self.values)
+    /// The strong ETag of the row under `key`, with its quotes.
+    pub fn etag(&self, key: &EtagKey) -> String {
+        etag(key, &self.values)
     }
 }
 
@@ -207,9 +207,9 @@ fn stored_rows(model: &Model, rows: Vec<Vec<Value>>) -> Result<Vec<Stored>, Crud
 
 impl Record {
     /// The client view of a stored row: its readable fields as JSON and its
-    /// ETag.
-    pub fn from_stored(model: &Model, row: Stored) -> Record {
-        let etag = row.etag();
+    /// ETag under `key`.
+    pub fn from_stored(model: &Model, key: &EtagKey, row: Stored) -> Record {
+        let etag = row.etag(key);
         let mut fields = serde_json::Map::new();
         for ((name, _), value) in sql::select_columns(model).into_iter().zip(row.values) {
             if model.field_named(name).is_some_and(|f| f.is_write_only()) {
@@ -327,13 +327,14 @@ pub(crate) fn plan_create(
 /// As `plan_create`.
 pub fn create(
     backend: &dyn Backend,
+    key: &EtagKey,
     model: &Model,
     row: Row,
     scope: Option<&Scope>,
 ) -> Result<Record, CrudError> {
     plan_create(backend.dialect(), model, row, scope)?
         .run(backend, model)
-        .map(|s| Record::from_stored(model, s))
+        .map(|s| Record::from_stored(model, key, s))
 }
 
 /// Plans the read of one row by id within `scope` (`None` when missing).
@@ -369,13 +370,14 @@ pub(crate) fn plan_get(
 /// [`CrudError::ScopeMismatch`] or a backend error; a missing row is `Ok(None)`.
 pub fn get(
     backend: &dyn Backend,
+    key: &EtagKey,
     model: &Model,
     id: i64,
     scope: Option<&Scope>,
 ) -> Result<Option<Record>, CrudError> {
     plan_get(backend.dialect(), model, id, scope)?
         .run(backend, model)
-        .map(|s| s.map(|s| Record::from_stored(model, s)))
+        .map(|s| s.map(|s| Record::from_stored(model, key, s)))
 }
 
 /// Plans the check of a write's precondition alone against the stored
@@ -390,6 +392,7 @@ pub fn get(
 /// [`CrudError::PreconditionFailed`], or a backend error.
 pub(crate) fn plan_check_precondition(
     d: Dialect,
+    key: &EtagKey,
     model: &Model,
     id: i64,
     precondition: Precondition,
@@ -398,6 +401,7 @@ pub(crate) fn plan_check_precondition(
     let scope = check_scope(model, scope)?;
     let q = sql::select_by_id(d, model, id, scope, false);
     let types = column_types(model);
+    let key = key.clone();
     Ok(Planned {
         work: read_job(move |c| c.query(&q.text, &q.params, &types)),
         finish: Box::new(move |model, out| {
@@ -405,6 +409,7 @@ pub(crate) fn plan_check_precondition(
             let outcome = match rows.first() {
                 None => Outcome::NotFound,
                 Some(current) => match check_current(
+                    &key,
                     current,
                     &precondition,
                     model.requires_if_match(),
@@ -427,13 +432,21 @@ pub(crate) fn plan_check_precondition(
 /// As `plan_check_precondition`.
 pub fn check_precondition(
     backend: &dyn Backend,
+    key: &EtagKey,
     model: &Model,
     id: i64,
     precondition: &Precondition,
     scope: Option<&Scope>,
 ) -> Result<(), CrudError> {
-    plan_check_precondition(backend.dialect(), model, id, precondition.clone(), scope)?
-        .run(backend, model)
+    plan_check_precondition(
+        backend.dialect(),
+        key,
+        model,
+        id,
+        precondition.clone(),
+        scope,
+    )?
+    .run(backend, model)
 }
 
 /// Rows of a list, and the count of all rows matching its filters when
@@ -507,6 +520,7 @@ fn count_from_page(limit: Option<u64>, offset: u64, keyset: bool, rows: usize) -
 /// As `plan_list`.
 pub fn list(
     backend: &dyn Backend,
+    key: &EtagKey,
     model: &Model,
     query: &ListQuery,
     scope: Option<&Scope>,
@@ -515,7 +529,7 @@ pub fn list(
         .run(backend, model)
         .map(|(rows, _)| {
             rows.into_iter()
-                .map(|s| Record::from_stored(model, s))
+                .map(|s| Record::from_stored(model, key, s))
                 .collect()
         })
 }
@@ -569,6 +583,7 @@ fn finish(model: &Model, id: i64, outcome: Outcome) -> Result<Option<Stored>, Cr
 /// before a missing precondition) and version against the locked current
 /// row.
 fn check_current(
+    key: &EtagKey,
     current: &[Value],
     pre: &Precondition,
     required: bool,
@@ -579,7 +594,7 @@ fn check_current(
         return Err(Outcome::PreconditionRequired);
     }
     if let Precondition::IfMatch(tags) = pre {
-        if !if_match(tags, &etag(current)) {
+        if !if_match(tags, &etag(key, current)) {
             return Err(Outcome::PreconditionFailed);
         }
     }
@@ -611,6 +626,7 @@ fn check_current(
 /// [`CrudError::Conflict`], or a backend error. Nothing is written on error.
 pub(crate) fn plan_update(
     d: Dialect,
+    key: &EtagKey,
     model: &Model,
     id: i64,
     row: Row,
@@ -628,6 +644,7 @@ pub(crate) fn plan_update(
     let update = sql::update(d, model, id, row.into_values(), scope, Some(0))?;
     let types = column_types(model);
     let version_index = model.is_versioned().then(|| types.len() - 1);
+    let key = key.clone();
     let work = write_job(move |conn| {
         let Some(current) = conn
             .query(&locked.text, &locked.params, &types)?
@@ -636,8 +653,14 @@ pub(crate) fn plan_update(
         else {
             return Ok(Outcome::NotFound);
         };
-        let version = match check_current(&current, &pre, required, version_index, expected_version)
-        {
+        let version = match check_current(
+            &key,
+            &current,
+            &pre,
+            required,
+            version_index,
+            expected_version,
+        ) {
             Ok(v) => v,
             Err(outcome) => return Ok(outcome),
         };
@@ -674,15 +697,16 @@ pub(crate) fn plan_update(
 /// As `plan_update`.
 pub fn update(
     backend: &dyn Backend,
+    key: &EtagKey,
     model: &Model,
     id: i64,
     row: Row,
     pre: Precondition,
     scope: Option<&Scope>,
 ) -> Result<Record, CrudError> {
-    plan_update(backend.dialect(), model, id, row, pre, scope)?
+    plan_update(backend.dialect(), key, model, id, row, pre, scope)?
         .run(backend, model)
-        .map(|s| Record::from_stored(model, s))
+        .map(|s| Record::from_stored(model, key, s))
 }
 
 /// Plans the delete of a row, conditional on `precondition` (checked in the
@@ -696,6 +720,7 @@ pub fn update(
 /// still referenced), or a backend error.
 pub(crate) fn plan_delete(
     d: Dialect,
+    key: &EtagKey,
     model: &Model,
     id: i64,
     precondition: Precondition,
@@ -706,6 +731,7 @@ pub(crate) fn plan_delete(
     let locked = sql::select_by_id(d, model, id, scope, true);
     let delete = sql::delete(d, model, id, scope);
     let types = column_types(model);
+    let key = key.clone();
     let work = write_job(move |conn| {
         let Some(current) = conn
             .query(&locked.text, &locked.params, &types)?
@@ -714,7 +740,7 @@ pub(crate) fn plan_delete(
         else {
             return Ok(Outcome::NotFound);
         };
-        if let Err(outcome) = check_current(&current, &precondition, required, None, None) {
+        if let Err(outcome) = check_current(&key, &current, &precondition, required, None, None) {
             return Ok(outcome);
         }
         Ok(match conn.execute(&delete.text, &delete.params)? {
@@ -738,12 +764,13 @@ pub(crate) fn plan_delete(
 /// As `plan_delete`.
 pub fn delete(
     backend: &dyn Backend,
+    key: &EtagKey,
     model: &Model,
     id: i64,
     precondition: Precondition,
     scope: Option<&Scope>,
 ) -> Result<(), CrudError> {
-    plan_delete(backend.dialect(), model, id, precondition, scope)?.run(backend, model)
+    plan_delete(backend.dialect(), key, model, id, precondition, scope)?.run(backend, model)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::auth::{AuthError, ClaimsExt};
 use crate::backend::sql::{ListQuery, Scope};
 use crate::backend::Backend;
 use crate::crud::cursor::CursorKey;
+use crate::crud::etag::EtagKey;
 use crate::crud::keyset::{self, KeysetRequest};
 use crate::crud::ops::{self, scope_for, Planned, Precondition};
 use crate::crud::query::{parse_list_query, Paging, QueryRules};
@@ -35,6 +36,7 @@ pub struct Crud {
     max_page_size: u64,
     rules: QueryRules,
     cursor_key: CursorKey,
+    etag_key: EtagKey,
 }
 
 /// The generated operations of the model a route serves, on the requests
@@ -93,6 +95,7 @@ impl Crud {
         (page_size, max_page_size): (u64, u64),
         rules: QueryRules,
         cursor_key: CursorKey,
+        etag_key: EtagKey,
     ) -> Crud {
         Crud {
             model: Arc::new(model),
@@ -101,6 +104,7 @@ impl Crud {
             max_page_size,
             rules,
             cursor_key,
+            etag_key,
         }
     }
 
@@ -180,10 +184,12 @@ impl Crud {
         check_storable(&*self.backend, &row)?;
         let scope = self.scope(req)?;
         let planned = ops::plan_create(self.backend.dialect(), &self.model, row, scope.as_ref())?;
-        Ok(query(&self.model, planned, |req, model, row| {
+        let key = self.etag_key.clone();
+        Ok(query(&self.model, planned, move |req, model, row| {
             let base = req.path().trim_end_matches('/');
             let location = format!("{base}/{}", row.id);
-            Ok(row_response(StatusCode::CREATED, model, &row).with_header("Location", location))
+            Ok(row_response(StatusCode::CREATED, model, &key, &row)
+                .with_header("Location", location))
         }))
     }
 
@@ -303,9 +309,10 @@ impl Crud {
         let scope = self.scope(req)?;
         let planned = ops::plan_get(self.backend.dialect(), &self.model, id, scope.as_ref())?;
         let name = self.model.name().to_owned();
+        let key = self.etag_key.clone();
         Ok(query(&self.model, planned, move |req, model, row| {
             let row = row.ok_or(CrudError::NotFound { model: name, id })?;
-            let etag = row.etag();
+            let etag = row.etag(&key);
             if let Some(inm) = req.header("if-none-match") {
                 if none_match_hits(inm, &etag) {
                     return Ok(Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", etag));
@@ -342,14 +349,29 @@ impl Crud {
                 if precondition == Precondition::None && !self.model.requires_if_match() {
                     return Err(e);
                 }
-                let planned =
-                    ops::plan_check_precondition(d, &self.model, id, precondition, scope.as_ref())?;
+                let planned = ops::plan_check_precondition(
+                    d,
+                    &self.etag_key,
+                    &self.model,
+                    id,
+                    precondition,
+                    scope.as_ref(),
+                )?;
                 return Ok(query(&self.model, planned, move |_, _, ()| Err(e)));
             }
         };
-        let planned = ops::plan_update(d, &self.model, id, row, precondition, scope.as_ref())?;
-        Ok(query(&self.model, planned, |_, model, row| {
-            Ok(row_response(StatusCode::OK, model, &row))
+        let planned = ops::plan_update(
+            d,
+            &self.etag_key,
+            &self.model,
+            id,
+            row,
+            precondition,
+            scope.as_ref(),
+        )?;
+        let key = self.etag_key.clone();
+        Ok(query(&self.model, planned, move |_, model, row| {
+            Ok(row_response(StatusCode::OK, model, &key, &row))
         }))
     }
 
@@ -382,6 +404,7 @@ impl Crud {
         let scope = self.scope(req)?;
         let planned = ops::plan_delete(
             self.backend.dialect(),
+            &self.etag_key,
             &self.model,
             id,
             precondition(req),

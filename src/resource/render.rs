@@ -1,5 +1,6 @@
 //! Rows, pages and links as the client sees them.
 
+use crate::crud::etag::EtagKey;
 use crate::crud::ops::Stored;
 use crate::http::{Body, Request, Response, StatusCode};
 use crate::model::{Model, ID_COLUMN, VERSION_COLUMN};
@@ -112,9 +113,14 @@ fn encode_component(out: &mut String, s: &str) {
     }
 }
 
-/// A stored row as a response, with its `ETag`.
-pub(super) fn row_response(status: StatusCode, model: &Model, row: &Stored) -> Response {
+/// A stored row as a response, with its `ETag` under `key`.
+pub(super) fn row_response(
+    status: StatusCode,
+    model: &Model,
+    key: &EtagKey,
+    row: &Stored,
+) -> Response {
     let mut body = Vec::with_capacity(128);
     write_row(&mut body, model, row, None);
-    json_response(status, body).with_header("ETag", row.etag())
+    json_response(status, body).with_header("ETag", row.etag(key))
 }

@@ -10,6 +10,7 @@ use super::Resource;
 use crate::auth::Access;
 use crate::backend::Backend;
 use crate::crud::cursor::CursorKey;
+use crate::crud::etag::EtagKey;
 use crate::crud::tables::Tables;
 use crate::endpoint::{call_endpoint, offered, Endpoint, HandlerResult, Service, Step};
 use crate::http::{Method, MethodSet, Request};
@@ -89,6 +90,7 @@ pub(crate) fn build_routes(
     backend: Arc<dyn Backend>,
     tables: Arc<Tables>,
     cursor_key: CursorKey,
+    etag_key: EtagKey,
 ) -> (Arc<Crud>, Vec<Route>) {
     let offered_verbs = offered(resource.methods.as_deref(), &resource.exclude);
     let access: [Access; 7] =
@@ -107,6 +109,7 @@ pub(crate) fn build_routes(
         page_sizes,
         resource.rules,
         cursor_key,
+        etag_key,
     ));
     let crud_extension: Arc<dyn Any + Send + Sync> = Arc::clone(&crud) as Arc<Crud>;
     let routes = [false, true]

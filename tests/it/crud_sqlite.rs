@@ -61,17 +61,20 @@ fn memory_database_runs_the_suite() {
 
 #[test]
 fn data_survives_reopening_the_file() {
+    use crate::support::etag_key;
     use lightapi::__private::crud::{ops, schema, validate};
     use lightapi::model::{Field, Model};
     let db = TempDb::new("reopen");
     let m = Model::new("person").field("name", Field::text());
     schema::ensure_table(&*db.backend, &m).unwrap();
     let row = validate::validate_create(&m, &serde_json::json!({"name": "Ada"})).unwrap();
-    let created = ops::create(&*db.backend, &m, row, None).unwrap();
+    let created = ops::create(&*db.backend, &etag_key(), &m, row, None).unwrap();
     db.backend.close();
     let again = connect(&db.url, &PoolOptions::default()).unwrap();
     schema::ensure_table(&*again, &m).unwrap();
-    let got = ops::get(&*again, &m, created.id, None).unwrap().unwrap();
+    let got = ops::get(&*again, &etag_key(), &m, created.id, None)
+        .unwrap()
+        .unwrap();
     assert_eq!(got, created);
     again.close();
 }

@@ -354,7 +354,11 @@ fn whitelist_rejections(url: &str) {
 
 fn tampered_cursors_are_rejected(url: &str) {
     let (api, path) = item_api(url);
-    seed(&api, &path, &vec![json!({"title": "t", "price": 1.0}); 4]);
+    seed(
+        &api,
+        &path,
+        &vec![json!({"title": "t", "price": 1234.5}); 4],
+    );
     let page = api.get_ok(&format!("{path}?cursor=&page_size=2&ordering=price"));
     let next = page["next"].as_str().unwrap().to_string();
     let token = next
@@ -405,9 +409,35 @@ fn tampered_cursors_are_rejected(url: &str) {
             "cursor",
         );
     }
+    // A cursor is opaque: its body shows none of the ordering values.
+    {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for plain in ["1234.5", "1234", "price", "\"v\":", "\"i\":"] {
+            assert!(!text.contains(plain), "{plain} readable in {text:?}");
+        }
+    }
     // A cursor is bound to its ordering.
     api.assert_rejects(&format!("{path}?cursor={token}&ordering=-price"), "cursor");
+    api.assert_rejects(&format!("{path}?cursor={token}&ordering=title"), "cursor");
     api.assert_rejects(&format!("{path}?cursor={token}"), "cursor");
+    // And to its model: another model with the same fields, ordering and
+    // secret refuses it, and takes its own.
+    let (other, other_path) = item_api(url);
+    seed(
+        &other,
+        &other_path,
+        &vec![json!({"title": "t", "price": 1234.5}); 4],
+    );
+    other.assert_rejects(
+        &format!("{other_path}?cursor={token}&ordering=price"),
+        "cursor",
+    );
+    let own = other.get_ok(&format!("{other_path}?cursor=&page_size=2&ordering=price"));
+    assert_eq!(ids(&other.get_ok(own["next"].as_str().unwrap())).len(), 2);
 }
 
 /// Pages through `first` with `next` links while rows are inserted and

@@ -29,6 +29,7 @@ macro_rules! for_each_crud_case {
 
 use std::sync::{Arc, Barrier};
 
+use super::etag_key;
 use lightapi::__private::backend::sql::{Filter, FilterOp, Keyset, ListQuery, Order, Scope};
 use lightapi::__private::crud::ops::{self, scope_for, Precondition};
 use lightapi::__private::crud::schema;
@@ -53,7 +54,13 @@ fn setup(db: &Arc<dyn Backend>, model: &Model) {
 }
 
 fn create(db: &Arc<dyn Backend>, model: &Model, body: Json) -> Result<ops::Record, CrudError> {
-    ops::create(&**db, model, validate_create(model, &body).unwrap(), None)
+    ops::create(
+        &**db,
+        &etag_key(),
+        model,
+        validate_create(model, &body).unwrap(),
+        None,
+    )
 }
 
 pub fn every_type_round_trips(db: Arc<dyn Backend>) {
@@ -109,7 +116,9 @@ pub fn every_type_round_trips(db: Arc<dyn Backend>) {
             continue;
         }
         let created = create(&db, &m, body.clone()).unwrap();
-        let fetched = ops::get(&*db, &m, created.id, None).unwrap().unwrap();
+        let fetched = ops::get(&*db, &etag_key(), &m, created.id, None)
+            .unwrap()
+            .unwrap();
         assert_eq!(created, fetched);
         for key in ["i", "f", "t", "b", "j", "n"] {
             assert_eq!(fetched.fields[key], body[key], "{key}");
@@ -141,11 +150,15 @@ pub fn defaults_ids_and_write_only(db: Arc<dyn Backend>) {
     assert!(!a.fields.contains_key("password_hash"));
     let keys: Vec<&str> = a.fields.keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 4, "{keys:?}");
-    assert!(ops::get(&*db, &m, b.id + 1000, None).unwrap().is_none());
+    assert!(ops::get(&*db, &etag_key(), &m, b.id + 1000, None)
+        .unwrap()
+        .is_none());
     // The write-only field still changes the ETag.
-    let before = ops::get(&*db, &m, a.id, None).unwrap().unwrap();
+    let before = ops::get(&*db, &etag_key(), &m, a.id, None)
+        .unwrap()
+        .unwrap();
     let patch = validate_patch(&m, &json!({"password_hash": "h2"})).unwrap();
-    let after = ops::update(&*db, &m, a.id, patch, Precondition::None, None).unwrap();
+    let after = ops::update(&*db, &etag_key(), &m, a.id, patch, Precondition::None, None).unwrap();
     assert_ne!(before.etag, after.etag);
     assert_eq!(before.fields, after.fields);
 }
@@ -164,10 +177,10 @@ pub fn unique_violation_is_a_conflict_on_the_field(db: Arc<dyn Backend>) {
     );
     let b = create(&db, &m, json!({"name": "Bob", "email": "bob@x"})).unwrap();
     let patch = validate_patch(&m, &json!({"email": "ada@x"})).unwrap();
-    let e = ops::update(&*db, &m, b.id, patch, Precondition::None, None).unwrap_err();
+    let e = ops::update(&*db, &etag_key(), &m, b.id, patch, Precondition::None, None).unwrap_err();
     assert!(matches!(e, CrudError::Conflict { .. }), "{e:?}");
     assert_eq!(
-        ops::list(&*db, &m, &ListQuery::default(), None)
+        ops::list(&*db, &etag_key(), &m, &ListQuery::default(), None)
             .unwrap()
             .len(),
         2
@@ -193,7 +206,7 @@ pub fn foreign_key_violation_is_a_conflict(db: Arc<dyn Backend>) {
         }
     );
     // Deleting a referenced row is a conflict too.
-    let e = ops::delete(&*db, &team, t.id, Precondition::None, None).unwrap_err();
+    let e = ops::delete(&*db, &etag_key(), &team, t.id, Precondition::None, None).unwrap_err();
     assert!(
         matches!(
             e,
@@ -204,7 +217,9 @@ pub fn foreign_key_violation_is_a_conflict(db: Arc<dyn Backend>) {
         ),
         "{e:?}"
     );
-    assert!(ops::get(&*db, &team, t.id, None).unwrap().is_some());
+    assert!(ops::get(&*db, &etag_key(), &team, t.id, None)
+        .unwrap()
+        .is_some());
 }
 
 pub fn if_match_mismatch_writes_nothing(db: Arc<dyn Backend>) {
@@ -213,20 +228,35 @@ pub fn if_match_mismatch_writes_nothing(db: Arc<dyn Backend>) {
     let a = create(&db, &m, json!({"name": "Ada", "email": "ada@x"})).unwrap();
     let stale = Precondition::IfMatch(vec!["\"0000\"".into()]);
     let patch = validate_patch(&m, &json!({"name": "Eve"})).unwrap();
-    let e = ops::update(&*db, &m, a.id, patch.clone(), stale.clone(), None).unwrap_err();
+    let e = ops::update(
+        &*db,
+        &etag_key(),
+        &m,
+        a.id,
+        patch.clone(),
+        stale.clone(),
+        None,
+    )
+    .unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
     let put = validate_replace(&m, &json!({"name": "Eve", "email": "eve@x"})).unwrap();
-    let e = ops::update(&*db, &m, a.id, put, stale.clone(), None).unwrap_err();
+    let e = ops::update(&*db, &etag_key(), &m, a.id, put, stale.clone(), None).unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
-    let e = ops::delete(&*db, &m, a.id, stale, None).unwrap_err();
+    let e = ops::delete(&*db, &etag_key(), &m, a.id, stale, None).unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
-    assert_eq!(ops::get(&*db, &m, a.id, None).unwrap().unwrap(), a);
+    assert_eq!(
+        ops::get(&*db, &etag_key(), &m, a.id, None)
+            .unwrap()
+            .unwrap(),
+        a
+    );
     // Weak tags never match; `*` and the current tag do.
     let weak = Precondition::IfMatch(vec![format!("W/{}", a.etag)]);
-    let e = ops::update(&*db, &m, a.id, patch.clone(), weak, None).unwrap_err();
+    let e = ops::update(&*db, &etag_key(), &m, a.id, patch.clone(), weak, None).unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
     let ok = ops::update(
         &*db,
+        &etag_key(),
         &m,
         a.id,
         patch,
@@ -236,9 +266,9 @@ pub fn if_match_mismatch_writes_nothing(db: Arc<dyn Backend>) {
     .unwrap();
     assert_eq!(ok.fields["name"], json!("Eve"));
     let star = Precondition::IfMatch(vec!["*".into()]);
-    ops::delete(&*db, &m, a.id, star.clone(), None).unwrap();
+    ops::delete(&*db, &etag_key(), &m, a.id, star.clone(), None).unwrap();
     assert!(matches!(
-        ops::delete(&*db, &m, a.id, star, None).unwrap_err(),
+        ops::delete(&*db, &etag_key(), &m, a.id, star, None).unwrap_err(),
         CrudError::NotFound { .. }
     ));
 }
@@ -251,20 +281,38 @@ pub fn replace_resets_and_patch_keeps(db: Arc<dyn Backend>) {
     setup(&db, &m);
     let a = create(&db, &m, json!({"title": "t", "note": "n", "stars": 5})).unwrap();
     let p = validate_patch(&m, &json!({"title": "t2"})).unwrap();
-    let r = ops::update(&*db, &m, a.id, p, Precondition::None, None).unwrap();
+    let r = ops::update(&*db, &etag_key(), &m, a.id, p, Precondition::None, None).unwrap();
     assert_eq!(r.fields["note"], json!("n"));
     assert_eq!(r.fields["stars"], json!(5));
     let p = validate_patch(&m, &json!({"note": null})).unwrap();
-    let r = ops::update(&*db, &m, a.id, p, Precondition::None, None).unwrap();
+    let r = ops::update(&*db, &etag_key(), &m, a.id, p, Precondition::None, None).unwrap();
     assert_eq!(r.fields["note"], Json::Null);
     let put = validate_replace(&m, &json!({"title": "t3", "note": "x"})).unwrap();
-    let r = ops::update(&*db, &m, a.id, put, Precondition::None, None).unwrap();
+    let r = ops::update(&*db, &etag_key(), &m, a.id, put, Precondition::None, None).unwrap();
     assert_eq!(r.fields["stars"], json!(3));
     let empty = validate_patch(&m, &json!({})).unwrap();
-    let same = ops::update(&*db, &m, a.id, empty.clone(), Precondition::None, None).unwrap();
+    let same = ops::update(
+        &*db,
+        &etag_key(),
+        &m,
+        a.id,
+        empty.clone(),
+        Precondition::None,
+        None,
+    )
+    .unwrap();
     assert_eq!(same, r);
     assert!(matches!(
-        ops::update(&*db, &m, a.id + 1000, empty, Precondition::None, None).unwrap_err(),
+        ops::update(
+            &*db,
+            &etag_key(),
+            &m,
+            a.id + 1000,
+            empty,
+            Precondition::None,
+            None
+        )
+        .unwrap_err(),
         CrudError::NotFound { .. }
     ));
 }
@@ -277,18 +325,18 @@ pub fn versioned_models_lock_optimistically(db: Arc<dyn Backend>) {
     let a = create(&db, &m, json!({"title": "a"})).unwrap();
     assert_eq!(a.fields["version"], json!(1));
     let p = validate_patch(&m, &json!({"title": "b", "version": 1})).unwrap();
-    let b = ops::update(&*db, &m, a.id, p, Precondition::None, None).unwrap();
+    let b = ops::update(&*db, &etag_key(), &m, a.id, p, Precondition::None, None).unwrap();
     assert_eq!(b.fields["version"], json!(2));
     let stale = validate_patch(&m, &json!({"title": "c", "version": 1})).unwrap();
     assert_eq!(
-        ops::update(&*db, &m, a.id, stale, Precondition::None, None).unwrap_err(),
+        ops::update(&*db, &etag_key(), &m, a.id, stale, Precondition::None, None).unwrap_err(),
         CrudError::VersionConflict { current: 2 }
     );
     let put = validate_replace(&m, &json!({"title": "d"})).unwrap();
-    let d = ops::update(&*db, &m, a.id, put, Precondition::None, None).unwrap();
+    let d = ops::update(&*db, &etag_key(), &m, a.id, put, Precondition::None, None).unwrap();
     assert_eq!(d.fields["version"], json!(3));
     let empty = validate_patch(&m, &json!({})).unwrap();
-    let e = ops::update(&*db, &m, a.id, empty, Precondition::None, None).unwrap();
+    let e = ops::update(&*db, &etag_key(), &m, a.id, empty, Precondition::None, None).unwrap();
     assert_eq!(e.fields["version"], json!(4));
 }
 
@@ -300,24 +348,51 @@ pub fn require_if_match_is_enforced(db: Arc<dyn Backend>) {
     let a = create(&db, &m, json!({"title": "a"})).unwrap();
     let p = validate_patch(&m, &json!({"title": "b"})).unwrap();
     assert_eq!(
-        ops::update(&*db, &m, a.id, p.clone(), Precondition::None, None).unwrap_err(),
+        ops::update(
+            &*db,
+            &etag_key(),
+            &m,
+            a.id,
+            p.clone(),
+            Precondition::None,
+            None
+        )
+        .unwrap_err(),
         CrudError::PreconditionRequired
     );
     assert_eq!(
-        ops::delete(&*db, &m, a.id, Precondition::None, None).unwrap_err(),
+        ops::delete(&*db, &etag_key(), &m, a.id, Precondition::None, None).unwrap_err(),
         CrudError::PreconditionRequired
     );
     // A row that does not exist is 404 whether or not If-Match was sent.
     let missing = a.id + 1000;
     assert!(matches!(
-        ops::delete(&*db, &m, missing, Precondition::None, None).unwrap_err(),
+        ops::delete(&*db, &etag_key(), &m, missing, Precondition::None, None).unwrap_err(),
         CrudError::NotFound { .. }
     ));
     assert!(matches!(
-        ops::update(&*db, &m, missing, p.clone(), Precondition::None, None).unwrap_err(),
+        ops::update(
+            &*db,
+            &etag_key(),
+            &m,
+            missing,
+            p.clone(),
+            Precondition::None,
+            None
+        )
+        .unwrap_err(),
         CrudError::NotFound { .. }
     ));
-    ops::update(&*db, &m, a.id, p, Precondition::IfMatch(vec![a.etag]), None).unwrap();
+    ops::update(
+        &*db,
+        &etag_key(),
+        &m,
+        a.id,
+        p,
+        Precondition::IfMatch(vec![a.etag]),
+        None,
+    )
+    .unwrap();
     // Nothing was written by the refused requests.
     assert_eq!(ops::count(&*db, &m, &[], None).unwrap(), 1);
 }
@@ -372,7 +447,7 @@ pub fn concurrent_creates_each_land_once(db: Arc<dyn Backend>) {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 800);
-    let rows = ops::list(&*db, &m, &ListQuery::default(), None).unwrap();
+    let rows = ops::list(&*db, &etag_key(), &m, &ListQuery::default(), None).unwrap();
     assert_eq!(rows.len(), 800);
     let mut emails: Vec<String> = rows
         .iter()
@@ -396,7 +471,15 @@ pub fn concurrent_if_match_patches_have_one_winner(db: Arc<dyn Backend>) {
             std::thread::spawn(move || {
                 let p = validate_patch(&m, &json!({"name": format!("writer {t}")})).unwrap();
                 barrier.wait();
-                ops::update(&*db, &m, a.id, p, Precondition::IfMatch(vec![tag]), None)
+                ops::update(
+                    &*db,
+                    &etag_key(),
+                    &m,
+                    a.id,
+                    p,
+                    Precondition::IfMatch(vec![tag]),
+                    None,
+                )
             })
         })
         .collect();
@@ -408,7 +491,9 @@ pub fn concurrent_if_match_patches_have_one_winner(db: Arc<dyn Backend>) {
         .filter(|r| matches!(r, Err(CrudError::PreconditionFailed)))
         .count();
     assert_eq!(failed, 15);
-    let now = ops::get(&*db, &m, a.id, None).unwrap().unwrap();
+    let now = ops::get(&*db, &etag_key(), &m, a.id, None)
+        .unwrap()
+        .unwrap();
     assert_eq!(&now, winners[0]);
 }
 
@@ -451,21 +536,33 @@ pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
     let alice = scope_for(&m, &json!({"sub": "alice"})).unwrap().unwrap();
     let bob = scope_for(&m, &json!({"sub": "bob"})).unwrap().unwrap();
     let row = |t: &str| validate_create(&m, &json!({"title": t})).unwrap();
-    let a = ops::create(&*db, &m, row("a1"), Some(&alice)).unwrap();
+    let a = ops::create(&*db, &etag_key(), &m, row("a1"), Some(&alice)).unwrap();
     assert_eq!(a.fields["owner_id"], json!("alice"));
-    ops::create(&*db, &m, row("a2"), Some(&alice)).unwrap();
-    let b = ops::create(&*db, &m, row("b1"), Some(&bob)).unwrap();
+    ops::create(&*db, &etag_key(), &m, row("a2"), Some(&alice)).unwrap();
+    let b = ops::create(&*db, &etag_key(), &m, row("b1"), Some(&bob)).unwrap();
     assert!(validate_create(&m, &json!({"title": "x", "owner_id": "bob"})).is_err());
 
-    assert!(ops::get(&*db, &m, b.id, Some(&alice)).unwrap().is_none());
+    assert!(ops::get(&*db, &etag_key(), &m, b.id, Some(&alice))
+        .unwrap()
+        .is_none());
     let p = validate_patch(&m, &json!({"title": "stolen"})).unwrap();
     assert!(matches!(
-        ops::update(&*db, &m, b.id, p.clone(), Precondition::None, Some(&alice)).unwrap_err(),
+        ops::update(
+            &*db,
+            &etag_key(),
+            &m,
+            b.id,
+            p.clone(),
+            Precondition::None,
+            Some(&alice)
+        )
+        .unwrap_err(),
         CrudError::NotFound { .. }
     ));
     assert!(matches!(
         ops::delete(
             &*db,
+            &etag_key(),
             &m,
             b.id,
             Precondition::IfMatch(vec!["*".into()]),
@@ -475,20 +572,20 @@ pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
         CrudError::NotFound { .. }
     ));
     assert_eq!(
-        ops::list(&*db, &m, &ListQuery::default(), Some(&alice))
+        ops::list(&*db, &etag_key(), &m, &ListQuery::default(), Some(&alice))
             .unwrap()
             .len(),
         2
     );
     assert_eq!(
-        ops::list(&*db, &m, &ListQuery::default(), Some(&bob))
+        ops::list(&*db, &etag_key(), &m, &ListQuery::default(), Some(&bob))
             .unwrap()
             .len(),
         1
     );
     assert_eq!(ops::count(&*db, &m, &[], Some(&bob)).unwrap(), 1);
     assert_eq!(
-        ops::get(&*db, &m, b.id, Some(&bob))
+        ops::get(&*db, &etag_key(), &m, b.id, Some(&bob))
             .unwrap()
             .unwrap()
             .fields["title"],
@@ -496,7 +593,7 @@ pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
     );
     // Fail closed: a scoped model without its scope is refused.
     assert!(matches!(
-        ops::get(&*db, &m, b.id, None),
+        ops::get(&*db, &etag_key(), &m, b.id, None),
         Err(CrudError::ScopeMismatch { .. })
     ));
     let wrong = Scope {
@@ -504,7 +601,7 @@ pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
         value: Value::Text("b1".into()),
     };
     assert!(matches!(
-        ops::list(&*db, &m, &ListQuery::default(), Some(&wrong)),
+        ops::list(&*db, &etag_key(), &m, &ListQuery::default(), Some(&wrong)),
         Err(CrudError::ScopeMismatch { .. })
     ));
 }
@@ -542,15 +639,15 @@ pub fn list_filters_orders_and_pages(db: Arc<dyn Backend>) {
         op: FilterOp::Contains(s.into()),
     };
     assert_eq!(
-        names_of(ops::list(&*db, &m, &q(vec![contains("AP")]), None).unwrap()),
+        names_of(ops::list(&*db, &etag_key(), &m, &q(vec![contains("AP")]), None).unwrap()),
         ["Apple", "apricot"]
     );
     assert_eq!(
-        names_of(ops::list(&*db, &m, &q(vec![contains("%")]), None).unwrap()),
+        names_of(ops::list(&*db, &etag_key(), &m, &q(vec![contains("%")]), None).unwrap()),
         ["50% off"]
     );
     assert_eq!(
-        names_of(ops::list(&*db, &m, &q(vec![contains("_")]), None).unwrap()),
+        names_of(ops::list(&*db, &etag_key(), &m, &q(vec![contains("_")]), None).unwrap()),
         ["under_score"]
     );
     let at = lightapi::model::datetime::parse_rfc3339("2024-01-04T00:00:00Z").unwrap();
@@ -558,7 +655,12 @@ pub fn list_filters_orders_and_pages(db: Arc<dyn Backend>) {
         field: "at".into(),
         op: FilterOp::Gte(Value::DateTime(at)),
     };
-    assert_eq!(ops::list(&*db, &m, &q(vec![later]), None).unwrap().len(), 3);
+    assert_eq!(
+        ops::list(&*db, &etag_key(), &m, &q(vec![later]), None)
+            .unwrap()
+            .len(),
+        3
+    );
     let nulls = Filter {
         field: "rank".into(),
         op: FilterOp::IsNull(true),
@@ -566,6 +668,7 @@ pub fn list_filters_orders_and_pages(db: Arc<dyn Backend>) {
     assert_eq!(ops::count(&*db, &m, &[nulls], None).unwrap(), 2);
     let e = ops::list(
         &*db,
+        &etag_key(),
         &m,
         &q(vec![Filter {
             field: "nope".into(),
@@ -583,6 +686,7 @@ pub fn list_filters_orders_and_pages(db: Arc<dyn Backend>) {
     }];
     let all = ops::list(
         &*db,
+        &etag_key(),
         &m,
         &ListQuery {
             order: order.clone(),
@@ -608,6 +712,7 @@ pub fn list_filters_orders_and_pages(db: Arc<dyn Backend>) {
     loop {
         let page = ops::list(
             &*db,
+            &etag_key(),
             &m,
             &ListQuery {
                 order: order.clone(),
@@ -633,6 +738,7 @@ pub fn list_filters_orders_and_pages(db: Arc<dyn Backend>) {
     // Offset pagination.
     let page = ops::list(
         &*db,
+        &etag_key(),
         &m,
         &ListQuery {
             limit: Some(2),
@@ -652,13 +758,13 @@ pub fn missing_server_value_is_reported(db: Arc<dyn Backend>) {
     setup(&db, &m);
     let row = validate_create(&m, &json!({"what": "x"})).unwrap();
     assert_eq!(
-        ops::create(&*db, &m, row.clone(), None).unwrap_err(),
+        ops::create(&*db, &etag_key(), &m, row.clone(), None).unwrap_err(),
         CrudError::MissingValue {
             field: "created_by".into()
         }
     );
     let mut row = row;
     row.set("created_by", Value::Text("admin".into()));
-    let r = ops::create(&*db, &m, row, None).unwrap();
+    let r = ops::create(&*db, &etag_key(), &m, row, None).unwrap();
     assert_eq!(r.fields["created_by"], json!("admin"));
 }

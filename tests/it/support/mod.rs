@@ -34,6 +34,11 @@ pub use server::{ExampleProcess, TestServer};
 /// The HS256 secret every test server (and example process) accepts.
 pub const SECRET: &[u8] = b"integration-test-secret-0123456789abcdef";
 
+/// The ETag key of servers started with [`SECRET`].
+pub fn etag_key() -> lightapi::__private::crud::etag::EtagKey {
+    lightapi::__private::crud::etag::EtagKey::derive(SECRET)
+}
+
 /// A quiet configuration on 127.0.0.1:0 with a known secret.
 pub fn config() -> Config {
     let mut c = Config::default();

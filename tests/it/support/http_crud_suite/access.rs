@@ -16,7 +16,14 @@ pub fn read_only_resource_offers_only_get(tdb: &dyn TestDb) {
         let row =
             lightapi::__private::crud::validate::validate_create(&m, &json!({"title": "Book"}))
                 .unwrap();
-        lightapi::__private::crud::ops::create(&*backend, &m, row, None).unwrap();
+        lightapi::__private::crud::ops::create(
+            &*backend,
+            &crate::support::etag_key(),
+            &m,
+            row,
+            None,
+        )
+        .unwrap();
         backend.close();
     }
     let resource = m.into_resource().methods(&[Method::Get]);
