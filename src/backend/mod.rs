@@ -55,7 +55,13 @@ pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 pub(crate) mod work;
-#[cfg(feature = "sqlite")]
+#[cfg(any(
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "mysql",
+    feature = "mssql",
+    feature = "oracle"
+))]
 mod write_queue;
 
 pub(crate) use open::PoolOptions;
