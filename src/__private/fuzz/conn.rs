@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use super::tiny_limits;
 use crate::auth::Access;
 use crate::config::{Config, JwtSecret, Limits, LogLevel};
-use crate::dispatch::AppState;
+use crate::dispatch::{Admission, AppState};
 use crate::endpoint::{Endpoint, HandlerResult};
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::parse::{parse_head, Framing};
@@ -92,9 +92,12 @@ fn conn_limits() -> Limits {
 }
 
 /// The responses (not counting `100 Continue`) the server owes for `input`
-/// followed by end of input, by the pure parser's reading of it: for each,
-/// whether it answers `HEAD` (so has no body despite its `Content-Length`).
-pub(crate) fn expected_responses(input: &[u8], limits: &Limits) -> Vec<bool> {
+/// followed by end of input, by the pure parser's reading of it and the
+/// application's decision on each head: for each, whether it answers
+/// `HEAD` (so has no body despite its `Content-Length`). A request with a
+/// body that the application refuses from its head is answered without
+/// reading the body, and the connection closes after it.
+pub(crate) fn expected_responses(input: &[u8], limits: &Limits, app: &AppState) -> Vec<bool> {
     let mut rest = input;
     let mut owed = Vec::new();
     loop {
@@ -123,6 +126,9 @@ pub(crate) fn expected_responses(input: &[u8], limits: &Limits) -> Vec<bool> {
             Ok(Some(found)) => found,
         };
         owed.push(head.method == Method::Head);
+        if head.framing != Framing::Empty && !admitted(rest, limits, app) {
+            return owed;
+        }
         rest = rest.get(used..).unwrap_or_default();
         let body_ok = match head.framing {
             Framing::Empty => true,
@@ -153,6 +159,19 @@ pub(crate) fn expected_responses(input: &[u8], limits: &Limits) -> Vec<bool> {
             return owed;
         }
     }
+}
+
+/// Whether the application takes the request whose complete head starts
+/// `input`, deciding from the head as the connection does.
+fn admitted(input: &[u8], limits: &Limits, app: &AppState) -> bool {
+    let mut req = Request::blank();
+    let Ok(Some((line, _))) = req.parse_head(input, &limits.message()) else {
+        return false;
+    };
+    if req.begin(&line, None).is_err() {
+        return false;
+    }
+    matches!(app.admit(&mut req), Admission::Proceed(_))
 }
 
 /// Checks `out` holds exactly the responses `owed` describes, each a
@@ -260,7 +279,7 @@ pub fn check_conn_bytes(data: &[u8]) {
         out.len() <= MAX_OUTPUT,
         "more than {MAX_OUTPUT} bytes of output"
     );
-    let owed = expected_responses(payload, &conn_limits());
+    let owed = expected_responses(payload, &conn_limits(), app);
     let got = count_responses(&out, &owed);
     assert_eq!(
         got,
