@@ -13,7 +13,7 @@ use super::conditional::{none_match_hits, path_id, precondition};
 use super::render::{json_response, link_with, row_response, write_link, write_row, write_rows};
 use crate::auth::{AuthError, ClaimsExt};
 use crate::backend::sql::{ListQuery, Scope};
-use crate::backend::Backend;
+use crate::backend::{Backend, BackendError};
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
 use crate::crud::keyset::{self, KeysetRequest};
@@ -164,7 +164,19 @@ impl Crud {
             .claims()
             .map(|c| Value::Object(c.as_map().clone()))
             .ok_or(AuthError::MissingToken)?;
-        Ok(scope_for(&self.model, &claims)?)
+        let scope = scope_for(&self.model, &claims)?;
+        // A claim the database cannot hold (PostgreSQL text with U+0000)
+        // is reported on the scope column, as for a value in a body.
+        if let Some(scope) = &scope {
+            if let Some(reason) = self.backend.refusal(&scope.value) {
+                return Err(BackendError::InvalidValue {
+                    field: Some(scope.column.clone()),
+                    reason: reason.to_owned(),
+                }
+                .into());
+            }
+        }
+        Ok(scope)
     }
 
     /// `POST /collection`: `201`, the stored row, `Location`, `ETag`.

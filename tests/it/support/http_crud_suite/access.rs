@@ -414,6 +414,27 @@ pub fn scoped_rows_are_invisible_to_other_users(tdb: &dyn TestDb) {
     assert_eq!(expect_json(&bob.get(&item("/note", &b1)), 200), b1);
 }
 
+/// A scope claim holding U+0000: where the database cannot store it, every
+/// verb is a `422` naming the scope column; elsewhere it is a value like any
+/// other.
+pub fn a_scope_claim_the_database_cannot_hold_names_the_column(tdb: &dyn TestDb) {
+    let db = tdb.database("nulclaim");
+    let m = Model::new(&db.table("memo"))
+        .field("owner_id", Field::text())
+        .field("body", Field::text())
+        .scope("owner_id", "sub");
+    let s = Server::start(db, |app| app.register("/memo", m));
+    let mut odd = s.client_as("al\u{0}ice");
+    if tdb.stores_nul() {
+        expect(&odd.post("/memo", &json!({"body": "x"})), 201);
+        assert_eq!(count(&mut odd, "/memo"), 1);
+        return;
+    }
+    expect_invalid(&odd.post("/memo", &json!({"body": "x"})), &["owner_id"]);
+    expect_invalid(&odd.get("/memo"), &["owner_id"]);
+    expect_invalid(&odd.get("/memo/1"), &["owner_id"]);
+}
+
 pub fn rows_scoped_by_a_missing_claim_are_forbidden(tdb: &dyn TestDb) {
     let db = tdb.database("tenant");
     let m = Model::new(&db.table("doc"))
