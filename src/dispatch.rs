@@ -17,7 +17,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{Access, Authenticator};
+use crate::auth::{Access, Authenticator, ClaimsExt};
 use crate::backend::work::Work;
 use crate::backend::{BackendError, Engine, LocalReader, WriteOutput};
 use crate::cors::Cors;
@@ -304,6 +304,14 @@ impl AppState {
         if req.extension::<NoStore>().is_some() {
             resp.remove_header("Cache-Control");
             resp.insert_header("Cache-Control", "no-store");
+        } else if req.claims().is_some()
+            && resp.status().as_u16() < 400
+            && resp.header("Cache-Control").is_none()
+        {
+            // What a token unlocked is the caller's alone: shared caches
+            // must not keep it, and the caller's own cache revalidates (with
+            // the ETag, where there is one) before reusing it.
+            resp.insert_header("Cache-Control", "private, no-cache");
         }
     }
 

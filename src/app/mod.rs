@@ -215,7 +215,11 @@ impl LightApi {
                 .insert(pattern, RouteEntry { service, allowed })
                 .map_err(|e| StartError::declaration(Some(pattern), e))
         };
-        add("/healthz", Arc::new(EndpointService::new(Healthz)))?;
+        // Health answers describe this instant: never reused.
+        add(
+            "/healthz",
+            Arc::new(EndpointService::new(Healthz).never_stored()),
+        )?;
         if let Some(validator) = login {
             let limiter = RateLimiter::new(RateLimitConfig {
                 per_minute: config.login.per_minute,
@@ -265,9 +269,12 @@ impl LightApi {
             .map(|e| e as Arc<dyn crate::backend::Backend>);
         add(
             "/readyz",
-            Arc::new(EndpointService::new(Readyz {
-                tables: tables.clone(),
-            })),
+            Arc::new(
+                EndpointService::new(Readyz {
+                    tables: tables.clone(),
+                })
+                .never_stored(),
+            ),
         )?;
         let openapi = Arc::new(OpenApi::default());
         add(

@@ -269,8 +269,11 @@ impl ApiError {
             }
         }
         let body = serde_json::to_vec(&Value::Object(doc)).unwrap_or_default();
+        // An error describes one moment: no cache keeps it (404 and 405
+        // are otherwise cacheable by default).
         let mut r = Response::new(status)
             .with_header("Content-Type", "application/problem+json")
+            .with_header("Cache-Control", "no-store")
             .with_body(Body::Bytes(body));
         match &self {
             ApiError::Route(RouteError::MethodNotAllowed { allow }) => {

@@ -15,6 +15,7 @@
 mod support;
 
 mod auth;
+mod caching;
 mod concurrency;
 mod cors_middleware;
 mod custom;
