@@ -50,6 +50,24 @@ const ERRORS: [(u16, &str); 13] = [
     (503, "Database unavailable"),
 ];
 
+/// The document's `info`: what the application calls itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Info {
+    pub(crate) title: String,
+    pub(crate) version: String,
+    pub(crate) description: Option<String>,
+}
+
+impl Default for Info {
+    fn default() -> Self {
+        Info {
+            title: "lightapi".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            description: None,
+        }
+    }
+}
+
 /// Builds the document for `routes` in registration order, serialised.
 ///
 /// The document is written piece by piece: only the component schemas and
@@ -57,7 +75,7 @@ const ERRORS: [(u16, &str); 13] = [
 /// need its whole document in memory as a tree (several times the size of
 /// its text) at start-up. Keys come out in the same sorted order a single
 /// `serde_json` object would give.
-pub(crate) fn document(routes: &[RouteDoc<'_>], title: &str) -> Vec<u8> {
+pub(crate) fn document(routes: &[RouteDoc<'_>], info: &Info) -> Vec<u8> {
     let mut schemas = Map::new();
     schemas.insert("Problem".into(), problem_schema());
     for route in routes {
@@ -72,7 +90,11 @@ pub(crate) fn document(routes: &[RouteDoc<'_>], title: &str) -> Vec<u8> {
         }
     });
     drop(schemas);
-    let info = json!({"title": title, "version": env!("CARGO_PKG_VERSION")});
+    let mut info_doc = json!({"title": info.title, "version": info.version});
+    if let Some(d) = &info.description {
+        info_doc["description"] = Value::from(d.as_str());
+    }
+    let info = info_doc;
     // Path keys in sorted order; a pattern registered twice keeps its last
     // registration, as inserting into a map would.
     let mut order: Vec<usize> = (0..routes.len()).collect();

@@ -51,6 +51,7 @@ pub struct LightApi {
     registrations: Vec<(String, Registration)>,
     login: Option<Box<dyn LoginValidator>>,
     middleware: Vec<Arc<dyn Middleware>>,
+    info: openapi::Info,
 }
 
 impl std::fmt::Debug for LightApi {
@@ -96,6 +97,7 @@ impl LightApi {
             registrations: Vec::new(),
             login: None,
             middleware: Vec::new(),
+            info: openapi::Info::default(),
         }
     }
 
@@ -135,6 +137,28 @@ impl LightApi {
     #[must_use]
     pub fn login(mut self, validator: impl LoginValidator) -> LightApi {
         self.login = Some(Box::new(validator));
+        self
+    }
+
+    /// The title and version `/openapi.json` gives the API (default:
+    /// `lightapi` and this crate's version). Empty ones stop start-up.
+    ///
+    /// ```
+    /// let _app = lightapi::LightApi::new()
+    ///     .openapi_info("Tasks", "1.2.0")
+    ///     .openapi_description("A team's tasks, projects and comments.");
+    /// ```
+    #[must_use]
+    pub fn openapi_info(mut self, title: &str, version: &str) -> LightApi {
+        self.info.title = title.to_owned();
+        self.info.version = version.to_owned();
+        self
+    }
+
+    /// A description of the API for `/openapi.json` (CommonMark).
+    #[must_use]
+    pub fn openapi_description(mut self, text: &str) -> LightApi {
+        self.info.description = Some(text.to_owned());
         self
     }
 
@@ -200,7 +224,14 @@ impl LightApi {
             mut registrations,
             login,
             middleware,
+            info,
         } = self;
+        if info.title.trim().is_empty() || info.version.trim().is_empty() {
+            return Err(StartError::declaration(
+                Some("OpenAPI info"),
+                "the title and version given to LightApi::openapi_info must not be empty",
+            ));
+        }
         if let Some(c) = &config.cors {
             c.validate()
                 .map_err(|e| StartError::declaration(Some("CORS"), e))?;
@@ -325,7 +356,7 @@ impl LightApi {
                 }
             })
             .collect();
-        let body = openapi::document(&described, "lightapi");
+        let body = openapi::document(&described, &info);
         drop(described);
         let _ = openapi.body.set(body);
         let backend_extension = backend

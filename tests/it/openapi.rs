@@ -326,3 +326,25 @@ fn schemas_carry_the_field_constraints() {
         json!(["type", "title", "status", "detail"])
     );
 }
+
+#[test]
+fn the_application_names_its_api() {
+    use crate::support::{config, Client, TestServer};
+    let server = TestServer::start(|app| {
+        app.openapi_info("Tasks", "1.2.0")
+            .openapi_description("A team's tasks.")
+    });
+    let doc = Client::new(server.addr()).get("/openapi.json").json();
+    assert_eq!(
+        doc["info"],
+        json!({"title": "Tasks", "version": "1.2.0", "description": "A team's tasks."})
+    );
+    drop(server);
+    let default = TestServer::start(|app| app);
+    let doc = Client::new(default.addr()).get("/openapi.json").json();
+    assert_eq!(doc["info"]["title"], "lightapi");
+    assert!(doc["info"].get("description").is_none());
+    drop(default);
+    let err = TestServer::try_start(config(), |app| app.openapi_info(" ", "1")).unwrap_err();
+    assert!(err.to_string().contains("openapi_info"), "{err}");
+}
