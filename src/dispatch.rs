@@ -66,6 +66,10 @@ pub(crate) struct Routed {
 /// adds it, after the middlewares, which cannot take it off.
 struct NoStore;
 
+/// Marks a `GET`/`HEAD` routed to a service that declares how long its
+/// answers may be reused ([`Service::max_age`]).
+struct MaxAge(std::time::Duration);
+
 /// What the head of a request decided.
 pub(crate) enum Admission<'a> {
     /// Run this handler once the body (if any) has arrived.
@@ -127,6 +131,11 @@ impl AppState {
             .map_err(|e| (ApiError::from(e).into_response(), ran))?;
         if entry.service.no_store() {
             req.insert_extension(NoStore);
+        }
+        if let Some(age) = entry.service.max_age() {
+            if matches!(method, Method::Get | Method::Head) {
+                req.insert_extension(MaxAge(age));
+            }
         }
         let allowed = entry.allowed;
         if method == Method::Options {
@@ -304,6 +313,19 @@ impl AppState {
         if req.extension::<NoStore>().is_some() {
             resp.remove_header("Cache-Control");
             resp.insert_header("Cache-Control", "no-store");
+        } else if let (Some(MaxAge(age)), true) = (
+            req.extension::<MaxAge>(),
+            resp.status().as_u16() < 400 && resp.header("Cache-Control").is_none(),
+        ) {
+            let scope = if req.claims().is_some() {
+                "private"
+            } else {
+                "public"
+            };
+            resp.insert_header(
+                "Cache-Control",
+                format!("{scope}, max-age={}", age.as_secs()),
+            );
         } else if req.claims().is_some()
             && resp.status().as_u16() < 400
             && resp.header("Cache-Control").is_none()

@@ -164,6 +164,12 @@ pub(crate) trait Service: Send + Sync {
         false
     }
 
+    /// How long a successful `GET`/`HEAD` answer on this route may be
+    /// reused without asking again, when the route declares it.
+    fn max_age(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Plans `method` without blocking (parsing, validation, building the
     /// database work), for a service whose handling is database work;
     /// `None` when it can only run through [`Service::call`].

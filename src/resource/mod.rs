@@ -53,6 +53,7 @@ pub struct Resource {
     pub(crate) page_size: u64,
     pub(crate) max_page_size: u64,
     pub(crate) rules: QueryRules,
+    pub(crate) max_age: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Resource {
@@ -80,6 +81,7 @@ impl Model {
             page_size: DEFAULT_PAGE_SIZE,
             max_page_size: MAX_PAGE_SIZE,
             rules: QueryRules::default(),
+            max_age: None,
         }
     }
 }
@@ -125,6 +127,26 @@ impl Resource {
     #[must_use]
     pub fn endpoint(mut self, endpoint: impl Endpoint) -> Resource {
         self.endpoint = Some(Arc::new(endpoint));
+        self
+    }
+
+    /// Lets clients reuse a successful `GET` of this model's rows or pages
+    /// for `max_age` without asking again: `Cache-Control: public,
+    /// max-age=N` where reading is public, `private, max-age=N` where it
+    /// needs a token (default: `private, no-cache` — always revalidate).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lightapi::{Field, Model};
+    /// let countries = Model::new("country")
+    ///     .field("name", Field::text())
+    ///     .into_resource()
+    ///     .cache_max_age(Duration::from_secs(3600));
+    /// # let _ = countries;
+    /// ```
+    #[must_use]
+    pub fn cache_max_age(mut self, max_age: std::time::Duration) -> Resource {
+        self.max_age = Some(max_age);
         self
     }
 

@@ -34,6 +34,7 @@ struct CrudService {
     allowed: MethodSet,
     access: [Access; 7],
     endpoint: Option<(Arc<dyn Endpoint>, MethodSet)>,
+    max_age: Option<std::time::Duration>,
 }
 
 impl Service for CrudService {
@@ -62,6 +63,10 @@ impl Service for CrudService {
 
     fn inline(&self) -> bool {
         false
+    }
+
+    fn max_age(&self) -> Option<std::time::Duration> {
+        self.max_age
     }
 
     fn plan(&self, method: Method, req: &mut Request) -> Option<Step> {
@@ -103,6 +108,7 @@ pub(crate) fn build_routes(
         (e, verbs)
     });
     let page_sizes = (resource.page_size, resource.max_page_size);
+    let max_age = resource.max_age;
     let crud = Arc::new(Crud::new(
         resource.model,
         backend,
@@ -126,6 +132,7 @@ pub(crate) fn build_routes(
                 allowed: allowed.with(Method::Options),
                 access: access.clone(),
                 endpoint: endpoint.clone(),
+                max_age,
             });
             let suffix = if item { "/{id}" } else { "" };
             (suffix.to_string(), service)

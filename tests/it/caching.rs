@@ -42,3 +42,42 @@ fn cache_control_defaults_per_kind_of_answer() {
     assert_eq!(r.header("cache-control"), None);
     server.stop();
 }
+
+#[test]
+fn a_model_can_let_its_reads_be_reused() {
+    use lightapi::{Access, Method};
+    use std::time::Duration;
+    let countries = Model::new(&unique("country"))
+        .field("name", Field::text())
+        .into_resource()
+        .access(Method::Get, Access::Public)
+        .cache_max_age(Duration::from_secs(3600));
+    let notes = Model::new(&unique("note"))
+        .field("body", Field::text())
+        .into_resource()
+        .cache_max_age(Duration::from_secs(60));
+    let server = TestServer::start(|a| a.register("/country", countries).register("/note", notes));
+    let mut admin = Client::with_token(server.addr(), &token("root", true));
+    let created = admin.post("/country", &json!({"name": "Chad"}));
+    assert_eq!(created.status, 201, "{created:?}");
+    // Writes are never reused.
+    assert_eq!(created.header("cache-control"), Some("private, no-cache"));
+    let mut anyone = server.connect();
+    for path in ["/country", "/country/1"] {
+        let r = anyone.get_with(path, "");
+        assert_eq!(r.status, 200, "{path}: {r:?}");
+        assert_eq!(
+            r.header("cache-control"),
+            Some("public, max-age=3600"),
+            "{path}"
+        );
+    }
+    assert_eq!(admin.post("/note", &json!({"body": "x"})).status, 201);
+    let r = admin.get("/note/1");
+    assert_eq!(r.header("cache-control"), Some("private, max-age=60"));
+    // Errors stay unstored.
+    let r = admin.get("/note/99");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    server.stop();
+}
