@@ -15,6 +15,7 @@ mod json;
 mod limits;
 mod method;
 pub(crate) mod parse;
+pub(crate) mod prefer;
 pub(crate) mod query;
 mod request;
 mod response;

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::conditional::{none_match_hits, path_id, precondition};
-use super::render::{json_response, link_with, row_response, write_link, write_row, write_rows};
+use super::render::{
+    json_response, link_with, write_link, write_row, write_rows, written_response,
+};
 use crate::auth::{AuthError, ClaimsExt};
 use crate::backend::sql::{ListQuery, Scope};
 use crate::backend::{Backend, BackendError};
@@ -23,6 +25,7 @@ use crate::crud::validate::{check_storable, validate_create, validate_patch, val
 use crate::crud::{CrudError, Row};
 use crate::endpoint::{HandlerResult, Step};
 use crate::error::ApiError;
+use crate::http::prefer::Preferences;
 use crate::http::{Method, Request, Response, StatusCode};
 use crate::model::Model;
 
@@ -200,8 +203,11 @@ impl Crud {
         Ok(query(&self.model, planned, move |req, model, row| {
             let base = req.path().trim_end_matches('/');
             let location = format!("{base}/{}", row.id);
-            Ok(row_response(StatusCode::CREATED, model, &key, &row)
-                .with_header("Location", location))
+            let prefs = Preferences::of(req.headers());
+            Ok(
+                written_response(StatusCode::CREATED, model, &key, &row, prefs)
+                    .with_header("Location", location),
+            )
         }))
     }
 
@@ -237,32 +243,60 @@ impl Crud {
                     offset: (page - 1).saturating_mul(size),
                     after: None,
                 };
-                let planned = ops::plan_list(d, &self.model, &q, scope.as_ref(), true)?;
+                // `Prefer: count=none`: no total, so no COUNT(*) either.
+                let counted = !Preferences::of(req.headers()).count_none;
+                let planned = ops::plan_list(d, &self.model, &q, scope.as_ref(), counted)?;
                 query(&self.model, planned, move |req, model, (rows, count)| {
-                    let count = count.unwrap_or(0);
-                    let pages = count.div_ceil(size).max(1);
                     let link = |p: u64| link_with(req, &[("page", &p.to_string())], &["cursor"]);
-                    let next = (page < pages).then(|| link(page + 1));
-                    let previous = (page > 1).then(|| link((page - 1).min(pages)));
+                    let totals = count
+                        .filter(|_| counted)
+                        .map(|count| (count, count.div_ceil(size).max(1)));
+                    let (next, previous) = match totals {
+                        Some((_, pages)) => (
+                            (page < pages).then(|| link(page + 1)),
+                            (page > 1).then(|| link((page - 1).min(pages))),
+                        ),
+                        // Without the total, a full page may have more
+                        // after it.
+                        None => {
+                            let full = u64::try_from(rows.len()).is_ok_and(|n| n == size);
+                            (
+                                full.then(|| link(page + 1)),
+                                (page > 1).then(|| link(page - 1)),
+                            )
+                        }
+                    };
+                    // Keys in sorted order.
                     let mut body = Vec::with_capacity(256 + 96 * rows.len());
-                    body.extend_from_slice(b"{\"count\":");
-                    crate::model::write_integer(
-                        &mut body,
-                        i64::try_from(count).unwrap_or(i64::MAX),
-                    );
-                    body.extend_from_slice(b",\"next\":");
+                    body.push(b'{');
+                    if let Some((count, _)) = totals {
+                        body.extend_from_slice(b"\"count\":");
+                        crate::model::write_integer(
+                            &mut body,
+                            i64::try_from(count).unwrap_or(i64::MAX),
+                        );
+                        body.push(b',');
+                    }
+                    body.extend_from_slice(b"\"next\":");
                     write_link(&mut body, next.as_deref());
-                    body.extend_from_slice(b",\"pages\":");
-                    crate::model::write_integer(
-                        &mut body,
-                        i64::try_from(pages).unwrap_or(i64::MAX),
-                    );
+                    if let Some((_, pages)) = totals {
+                        body.extend_from_slice(b",\"pages\":");
+                        crate::model::write_integer(
+                            &mut body,
+                            i64::try_from(pages).unwrap_or(i64::MAX),
+                        );
+                    }
                     body.extend_from_slice(b",\"previous\":");
                     write_link(&mut body, previous.as_deref());
                     body.extend_from_slice(b",\"results\":");
                     write_rows(&mut body, model, &rows, fields.as_deref());
                     body.push(b'}');
-                    Ok(json_response(StatusCode::OK, body))
+                    let resp = json_response(StatusCode::OK, body);
+                    Ok(if counted {
+                        resp
+                    } else {
+                        resp.with_header("Preference-Applied", "count=none")
+                    })
                 })
             }
             Paging::Cursor { token, size } => {
@@ -382,8 +416,9 @@ impl Crud {
             scope.as_ref(),
         )?;
         let key = self.etag_key.clone();
-        Ok(query(&self.model, planned, move |_, model, row| {
-            Ok(row_response(StatusCode::OK, model, &key, &row))
+        Ok(query(&self.model, planned, move |req, model, row| {
+            let prefs = Preferences::of(req.headers());
+            Ok(written_response(StatusCode::OK, model, &key, &row, prefs))
         }))
     }
 

@@ -2,6 +2,7 @@
 
 use crate::crud::etag::EtagKey;
 use crate::crud::ops::Stored;
+use crate::http::prefer::Preferences;
 use crate::http::{Body, Request, Response, StatusCode};
 use crate::model::{Model, ID_COLUMN, VERSION_COLUMN};
 
@@ -114,6 +115,33 @@ fn encode_component(out: &mut String, s: &str) {
 }
 
 /// A stored row as a response, with its `ETag` under `key`.
+/// The answer to a write that stored `row`, as the request's `Prefer`
+/// asks: the row (`return=representation`, the default), or no body but
+/// the same status line and headers (`return=minimal`; `204` in place of
+/// `200`), naming what was honoured in `Preference-Applied`.
+pub(super) fn written_response(
+    status: StatusCode,
+    model: &Model,
+    key: &EtagKey,
+    row: &Stored,
+    prefs: Preferences,
+) -> Response {
+    let mut resp = if prefs.return_minimal == Some(true) {
+        let status = if status == StatusCode::OK {
+            StatusCode::NO_CONTENT
+        } else {
+            status
+        };
+        Response::new(status).with_header("ETag", row.etag(key))
+    } else {
+        row_response(status, model, key, row)
+    };
+    if let Some(applied) = prefs.applied_return() {
+        resp.insert_header("Preference-Applied", applied);
+    }
+    resp
+}
+
 pub(super) fn row_response(
     status: StatusCode,
     model: &Model,

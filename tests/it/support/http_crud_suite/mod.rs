@@ -98,6 +98,7 @@ macro_rules! http_crud_tests {
             trailing_spaces_are_significant,
             rows_scoped_by_a_missing_claim_are_forbidden,
             a_scope_claim_the_database_cannot_hold_names_the_column,
+            prefer_return_and_count_are_honoured,
             concurrent_creates_each_land_exactly_once,
             concurrent_if_match_patches_have_one_winner,
         );

@@ -810,3 +810,98 @@ fn create_ada(c: &mut Client) -> (Json, String, String) {
     let path = item("/person", &row);
     (row, tag, path)
 }
+
+/// `Prefer` (RFC 7240): `return=minimal` answers writes without a body,
+/// `return=representation` with the row, `count=none` a page without its
+/// total; `Preference-Applied` names what was honoured.
+pub fn prefer_return_and_count_are_honoured(tdb: &dyn TestDb) {
+    let s = person_server(tdb, "prefer");
+    let mut c = s.client();
+    let body = br#"{"name": "Ada", "email": "ada@example.com"}"#;
+    let json = ("Content-Type", "application/json");
+    let r = c.request(
+        "POST",
+        "/person",
+        &[json, ("Prefer", "return=minimal")],
+        Some(body),
+    );
+    expect(&r, 201);
+    assert!(r.body.is_empty(), "{r:?}");
+    assert_eq!(r.header("preference-applied"), Some("return=minimal"));
+    let location = r.header("location").unwrap().to_owned();
+    let tag = strong_etag(&r);
+    let g = c.get(&location);
+    assert_eq!(strong_etag(&g), tag);
+    let row = expect_json(&g, 200);
+
+    let r = c.request(
+        "PATCH",
+        &location,
+        &[
+            json,
+            ("Prefer", "return=minimal"),
+            ("If-Match", tag.as_str()),
+        ],
+        Some(br#"{"age": 36}"#),
+    );
+    expect(&r, 204);
+    assert_eq!(r.header("preference-applied"), Some("return=minimal"));
+    let tag2 = strong_etag(&r);
+    assert_ne!(tag2, tag);
+    let r = c.request(
+        "PUT",
+        &location,
+        &[json, ("Prefer", "return=representation")],
+        Some(br#"{"name": "Ada L", "email": "ada@example.com"}"#),
+    );
+    let replaced = expect_json(&r, 200);
+    assert_eq!(replaced["id"], row["id"]);
+    assert_eq!(replaced["name"], json!("Ada L"));
+    assert_eq!(
+        r.header("preference-applied"),
+        Some("return=representation")
+    );
+    // Without Prefer: the row, and no Preference-Applied.
+    let r = c.post("/person", &json!({"name": "Bo", "email": "bo@example.com"}));
+    expect_json(&r, 201);
+    assert_eq!(r.header("preference-applied"), None);
+
+    for i in 0..3 {
+        let r = c.post(
+            "/person",
+            &json!({"name": format!("P{i}"), "email": format!("p{i}@example.com")}),
+        );
+        expect_json(&r, 201);
+    }
+    // Five rows, pages of two.
+    let r = c.request(
+        "GET",
+        "/person?page_size=2",
+        &[("Prefer", "count=none")],
+        None,
+    );
+    let page = expect_json(&r, 200);
+    assert_eq!(r.header("preference-applied"), Some("count=none"));
+    assert!(
+        page.get("count").is_none() && page.get("pages").is_none(),
+        "{page}"
+    );
+    assert_eq!(page["results"].as_array().unwrap().len(), 2);
+    assert!(page["next"].as_str().unwrap().contains("page=2"), "{page}");
+    let last = c.request(
+        "GET",
+        "/person?page_size=2&page=3",
+        &[("Prefer", "count=none")],
+        None,
+    );
+    let last = expect_json(&last, 200);
+    assert_eq!(last["results"].as_array().unwrap().len(), 1);
+    assert_eq!(last["next"], json!(null));
+    assert!(
+        last["previous"].as_str().unwrap().contains("page=2"),
+        "{last}"
+    );
+    let counted = expect_json(&c.get("/person?page_size=2"), 200);
+    assert_eq!(counted["count"], json!(5));
+    assert_eq!(counted["pages"], json!(3));
+}
