@@ -144,7 +144,7 @@ impl ServerHandle {
 /// Runs a server thread's loop; a panic that escapes it (every piece of
 /// user code is isolated inside, so only a defect of the server's own)
 /// is logged and shuts the whole server down.
-fn supervise(thread: &str, shared: &Shared, log: &Logger, body: impl FnOnce()) {
+pub(crate) fn supervise(thread: &str, shared: &Shared, log: &Logger, body: impl FnOnce()) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(body)) {
         let cause = panic_message(payload.as_ref());
         log.error(&format!(
@@ -190,15 +190,15 @@ pub(crate) fn start(
     clamp_connections(&mut config, &app.log);
     let app = Arc::new(app);
     let config = Arc::new(config);
+    let shared = Arc::new(Shared::new(config.limits.max_buffered_body_bytes));
     let pool = Arc::new(
-        Pool::start(config.server.workers, Arc::clone(&app)).map_err(|source| {
-            StartError::Thread {
+        Pool::start(config.server.workers, Arc::clone(&app), Arc::clone(&shared)).map_err(
+            |source| StartError::Thread {
                 name: "worker".into(),
                 source,
-            }
-        })?,
+            },
+        )?,
     );
-    let shared = Arc::new(Shared::new(config.limits.max_buffered_body_bytes));
     let mut signal_stream = if with_signals {
         Some(signal::install().map_err(|source| StartError::Signals { source })?)
     } else {

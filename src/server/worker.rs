@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 
 use crate::dispatch::{AppState, Routed};
 use crate::server::handoff::{Done, Outcome, ReplyTo};
+use crate::server::{supervise, Shared};
 
 pub(crate) struct Job {
     pub(crate) routed: Routed,
@@ -30,7 +31,14 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub(crate) fn start(size: usize, app: Arc<AppState>) -> std::io::Result<Pool> {
+    /// Starts `size` threads; one whose loop panics (handlers are isolated,
+    /// so only a defect of the pool's own) shuts the server down through
+    /// `shared`, as an event loop's would.
+    pub(crate) fn start(
+        size: usize,
+        app: Arc<AppState>,
+        shared: Arc<Shared>,
+    ) -> std::io::Result<Pool> {
         let queue = Arc::new((
             Mutex::new(Queue {
                 jobs: VecDeque::new(),
@@ -42,9 +50,11 @@ impl Pool {
         for i in 0..size.max(1) {
             let queue = Arc::clone(&queue);
             let app = Arc::clone(&app);
+            let shared = Arc::clone(&shared);
+            let name = format!("lightapi-worker-{i}");
             let t = std::thread::Builder::new()
-                .name(format!("lightapi-worker-{i}"))
-                .spawn(move || run(&queue, &app))?;
+                .name(name.clone())
+                .spawn(move || supervise(&name, &shared, &app.log, || run(&queue, &app)))?;
             threads.push(t);
         }
         Ok(Pool {
