@@ -44,6 +44,13 @@ pub(super) fn open(
         }
         Err(e) => return Err(e.into()),
     };
+    let dialect = db.as_backend().dialect();
+    if let Some((m, why)) = models
+        .iter()
+        .find_map(|m| crate::backend::sql::key_too_long(dialect, m).map(|w| (m, w)))
+    {
+        return Err(StartError::declaration(Some(m.name()), why));
+    }
     let ordered = creation_order(models).into_iter().cloned().collect();
     let backend: Arc<dyn Backend> = Arc::clone(&db) as Arc<dyn Backend>;
     let tables = Arc::new(Tables::new(backend, ordered, log));

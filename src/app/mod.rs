@@ -332,6 +332,7 @@ impl LightApi {
                         Arc::clone(tables),
                         cursor_key.clone(),
                         etag_key.clone(),
+                        &models,
                     );
                     for (suffix, service) in routes {
                         let pattern = format!("{base}{suffix}");

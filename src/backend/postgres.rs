@@ -403,12 +403,14 @@ fn decode(
     })
 }
 
-/// `Key (email)=(ada@x) already exists.` → `Some("email")`; `None` for a
-/// composite key.
+/// `Key (email)=(ada@x) already exists.` → `Some("email")`; for a key of
+/// several columns the last one (lightapi's are per-scope keys, scope
+/// column first).
 fn key_column(detail: Option<&str>) -> Option<String> {
     let rest = detail?.strip_prefix("Key (")?;
     let (cols, _) = rest.split_once(")=")?;
-    (!cols.contains(',') && !cols.is_empty()).then(|| cols.trim_matches('"').to_owned())
+    let col = cols.rsplit(',').next()?.trim().trim_matches('"');
+    (!col.is_empty()).then(|| col.to_owned())
 }
 
 /// Maps a driver error to a [`BackendError`].
@@ -498,7 +500,10 @@ mod tests {
             key_column(Some("Key (email)=(a@x) already exists.")).as_deref(),
             Some("email")
         );
-        assert_eq!(key_column(Some("Key (a, b)=(1, 2) already exists.")), None);
+        assert_eq!(
+            key_column(Some("Key (a, b)=(1, 2) already exists.")).as_deref(),
+            Some("b")
+        );
         assert_eq!(key_column(Some("Failing row contains")), None);
         assert_eq!(key_column(None), None);
     }

@@ -37,6 +37,17 @@ pub enum CrudError {
         /// Which constraint.
         kind: ConflictKind,
     },
+    /// A foreign key naming no row the caller could read in the referenced
+    /// model (missing, or in another owner's scope: the two are not told
+    /// apart) — HTTP 422 on the field.
+    UnknownReference {
+        /// The foreign-key field.
+        field: String,
+        /// The referenced table.
+        table: String,
+        /// The id sent.
+        id: i64,
+    },
     /// A keyset cursor this server did not make for this ordering — HTTP 400.
     InvalidCursor,
     /// A list query the model does not allow — HTTP 400.
@@ -96,6 +107,9 @@ impl fmt::Display for CrudError {
                 ConflictKind::Unique => f.write_str("a row with these values already exists"),
                 _ => f.write_str("a referenced row does not exist, or the row is referenced"),
             },
+            CrudError::UnknownReference { field, table, id } => {
+                write!(f, "`{field}`: no {table} with id {id}")
+            }
             CrudError::InvalidCursor => {
                 f.write_str("query parameter `cursor`: invalid or altered cursor")
             }

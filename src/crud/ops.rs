@@ -17,7 +17,7 @@
 use super::error::CrudError;
 use super::etag::{etag, if_match, EtagKey};
 use super::validate::Row;
-use crate::backend::sql::{self, Insert, ListQuery, Scope};
+use crate::backend::sql::{self, Insert, ListQuery, Scope, Sql};
 use crate::backend::work::{self, Work};
 use crate::backend::{Backend, BackendError, ConflictKind, Dialect, Value, WriteOutput};
 use crate::model::{FieldType, Model};
@@ -59,6 +59,71 @@ pub enum Precondition {
     None,
     /// The row's current ETag must be one of these (or `*`: any existing row).
     IfMatch(Vec<String>),
+}
+
+/// A foreign key a written row sets, into a scoped model: the referenced
+/// row must be one the caller could read there (within the caller's scope
+/// of that model). Checked in the write's transaction, before anything is
+/// written; a row that is missing and one in another scope both answer
+/// [`CrudError::UnknownReference`], so other scopes cannot be probed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceCheck {
+    field: String,
+    table: String,
+    id: i64,
+    query: Sql,
+    columns: Vec<FieldType>,
+}
+
+impl ReferenceCheck {
+    /// Requires row `id` of `target` within `scope` (the caller's scope of
+    /// `target`) for foreign key `field`.
+    ///
+    /// # Errors
+    ///
+    /// [`CrudError::ScopeMismatch`] if `scope` is not `target`'s.
+    pub(crate) fn new(
+        d: Dialect,
+        field: &str,
+        target: &Model,
+        id: i64,
+        scope: Option<&Scope>,
+    ) -> Result<ReferenceCheck, CrudError> {
+        let scope = check_scope(target, scope)?;
+        Ok(ReferenceCheck {
+            field: field.to_owned(),
+            table: target.name().to_owned(),
+            id,
+            query: sql::select_by_id(d, target, id, scope, false),
+            columns: column_types(target),
+        })
+    }
+
+    /// The error for a reference that names no row the caller can read.
+    pub(crate) fn unknown(field: &str, table: &str, id: i64) -> CrudError {
+        CrudError::UnknownReference {
+            field: field.to_owned(),
+            table: table.to_owned(),
+            id,
+        }
+    }
+}
+
+/// The first of `checks` whose row the caller cannot read, run on the
+/// write's connection.
+fn first_unknown(
+    conn: &mut dyn crate::backend::Conn,
+    checks: &[ReferenceCheck],
+) -> Result<Option<CrudError>, BackendError> {
+    for c in checks {
+        if conn
+            .query(&c.query.text, &c.query.params, &c.columns)?
+            .is_empty()
+        {
+            return Ok(Some(ReferenceCheck::unknown(&c.field, &c.table, c.id)));
+        }
+    }
+    Ok(None)
 }
 
 /// The [`Scope`] of a scoped model for a caller's claims (`None` for an
@@ -281,17 +346,21 @@ pub(crate) fn plan_create(
         }
     }
     let fks = set_foreign_keys(model, &row);
-    let plan = sql::insert(d, model, row.into_values())?;
+    let (values, checks) = row.into_parts();
+    let plan = sql::insert(d, model, values)?;
     let types = column_types(model);
     let by_id = sql::select_by_id(d, model, 0, None, false);
     let work = match plan {
         // One statement: the backend may commit it in one round trip.
-        Insert::Returning(q) => Work::Statement {
+        Insert::Returning(q) if checks.is_empty() => Work::Statement {
             sql: q.text,
             params: q.params,
             columns: types,
         },
         plan => write_job(move |conn| {
+            if let Some(unknown) = first_unknown(conn, &checks)? {
+                return Ok(Err(unknown));
+            }
             let row = match plan {
                 Insert::Returning(q) => conn.query(&q.text, &q.params, &types)?,
                 Insert::ThenSelect { insert, select } => {
@@ -307,13 +376,19 @@ pub(crate) fn plan_create(
                     conn.query(&by_id.text, &params, &types)?
                 }
             };
-            Ok(row)
+            Ok(Ok(row))
         }),
     };
+    let statement = matches!(work, Work::Statement { .. });
     Ok(Planned {
         work,
         finish: Box::new(move |model, out| {
-            let rows: Vec<Vec<Value>> = unbox(out).map_err(|e| name_fk_conflict(e, &fks))?;
+            let rows: Vec<Vec<Value>> = if statement {
+                unbox(out).map_err(|e| name_fk_conflict(e, &fks))?
+            } else {
+                unbox::<Result<Vec<Vec<Value>>, CrudError>>(out)
+                    .map_err(|e| name_fk_conflict(e, &fks))??
+            };
             stored(model, first_row(rows)?)
         }),
     })
@@ -563,6 +638,7 @@ enum Outcome {
     PreconditionRequired,
     PreconditionFailed,
     VersionConflict(i64),
+    Refused(CrudError),
 }
 
 fn finish(model: &Model, id: i64, outcome: Outcome) -> Result<Option<Stored>, CrudError> {
@@ -576,6 +652,7 @@ fn finish(model: &Model, id: i64, outcome: Outcome) -> Result<Option<Stored>, Cr
         Outcome::PreconditionRequired => Err(CrudError::PreconditionRequired),
         Outcome::PreconditionFailed => Err(CrudError::PreconditionFailed),
         Outcome::VersionConflict(current) => Err(CrudError::VersionConflict { current }),
+        Outcome::Refused(e) => Err(e),
     }
 }
 
@@ -639,9 +716,10 @@ pub(crate) fn plan_update(
     let fks = set_foreign_keys(model, &row);
     let locked = sql::select_by_id(d, model, id, scope, true);
     let reread = sql::select_by_id(d, model, id, scope, false);
+    let (values, checks) = row.into_parts();
     // For a versioned model the version placeholder is the last parameter;
     // it is set to the version read under the lock.
-    let update = sql::update(d, model, id, row.into_values(), scope, Some(0))?;
+    let update = sql::update(d, model, id, values, scope, Some(0))?;
     let types = column_types(model);
     let version_index = model.is_versioned().then(|| types.len() - 1);
     let key = key.clone();
@@ -664,6 +742,9 @@ pub(crate) fn plan_update(
             Ok(v) => v,
             Err(outcome) => return Ok(outcome),
         };
+        if let Some(unknown) = first_unknown(conn, &checks)? {
+            return Ok(Outcome::Refused(unknown));
+        }
         if let Some(mut update) = update {
             if let (Some(v), Some(last)) = (version, update.params.last_mut()) {
                 *last = Value::Integer(v);

@@ -16,6 +16,7 @@
 
 use std::fmt;
 
+use super::ops::ReferenceCheck;
 use crate::backend::Backend;
 use crate::model::{json_kind, Model, Value, VERSION_COLUMN};
 
@@ -35,6 +36,7 @@ use crate::model::{json_kind, Model, Value, VERSION_COLUMN};
 pub struct Row {
     values: Vec<(String, Value)>,
     expected_version: Option<i64>,
+    references: Vec<ReferenceCheck>,
 }
 
 impl Row {
@@ -68,6 +70,17 @@ impl Row {
     /// The `version` the client sent (versioned models, PUT/PATCH).
     pub fn expected_version(&self) -> Option<i64> {
         self.expected_version
+    }
+
+    /// Requires a referenced row to exist when the row is written: checked
+    /// in the write's transaction, before anything is written.
+    pub(crate) fn require_reference(&mut self, check: ReferenceCheck) {
+        self.references.push(check);
+    }
+
+    /// The row's values and the references it requires.
+    pub(crate) fn into_parts(self) -> (Vec<(String, Value)>, Vec<ReferenceCheck>) {
+        (self.values, self.references)
     }
 }
 

@@ -223,6 +223,12 @@ impl ApiError {
                     message: reason.clone(),
                 }]))
             }
+            ApiError::Crud(CrudError::UnknownReference { field, table, id }) => {
+                Some(Cow::Owned(vec![FieldError {
+                    field: field.clone(),
+                    message: format!("no {table} with id {id}"),
+                }]))
+            }
             _ => None,
         }
     }
@@ -305,6 +311,7 @@ fn crud_status(e: &CrudError) -> StatusCode {
         CrudError::VersionConflict { .. } | CrudError::Conflict { .. } => StatusCode::CONFLICT,
         CrudError::InvalidCursor | CrudError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
         CrudError::MissingClaim { .. } => StatusCode::FORBIDDEN,
+        CrudError::UnknownReference { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         CrudError::Backend { source } => backend_status(source),
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -332,6 +339,7 @@ fn crud_detail(e: &CrudError) -> String {
         CrudError::PreconditionRequired => "this resource requires If-Match on writes".into(),
         CrudError::MissingClaim { .. } => AuthError::Forbidden.to_string(),
         CrudError::InvalidQuery { message } => message.clone(),
+        CrudError::UnknownReference { .. } => fields_detail(1),
         e => e.to_string(),
     }
 }
@@ -468,6 +476,15 @@ mod tests {
                 404,
             ),
             (CrudError::VersionConflict { current: 2 }.into(), 409),
+            (
+                CrudError::UnknownReference {
+                    field: "account_id".into(),
+                    table: "account".into(),
+                    id: 7,
+                }
+                .into(),
+                422,
+            ),
             (CrudError::InvalidCursor.into(), 400),
             (
                 CrudError::MissingClaim {

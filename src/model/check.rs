@@ -63,6 +63,26 @@ impl Model {
                 Some(0) => return Err(option_error("max_length must be at least 1")),
                 _ => {}
             }
+            if field.unique_in_scope {
+                match &self.scope {
+                    None => {
+                        return Err(option_error(
+                            "unique_in_scope needs a scoped model (Model::scope)",
+                        ))
+                    }
+                    Some(rule) if rule.column == *name => {
+                        return Err(option_error(
+                            "the scope column itself cannot be unique within its scope",
+                        ))
+                    }
+                    Some(_) if field.unique => {
+                        return Err(option_error(
+                            "a field is either unique or unique_in_scope, not both",
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
             if field.read_only && field.write_only {
                 return Err(option_error(
                     "a field cannot be both read-only and write-only",
@@ -355,6 +375,20 @@ mod tests {
         assert!(matches!(err(&m), ModelError::InvalidOption { .. }));
         let m = Model::new("t").field("a", Field::integer().references("other"));
         assert!(matches!(err(&m), ModelError::UnknownReference { .. }));
+        let m = Model::new("t").field("a", Field::text().unique_in_scope());
+        assert!(matches!(err(&m), ModelError::InvalidOption { .. }));
+        let m = Model::new("t")
+            .scope("o", "sub")
+            .field("a", Field::text().unique().unique_in_scope());
+        assert!(matches!(err(&m), ModelError::InvalidOption { .. }));
+        let m = Model::new("t")
+            .field("o", Field::text().unique_in_scope())
+            .scope("o", "sub");
+        assert!(matches!(err(&m), ModelError::InvalidOption { .. }));
+        let m = Model::new("t")
+            .scope("o", "sub")
+            .field("a", Field::text().unique_in_scope());
+        m.check().unwrap();
         let m = Model::new("t").field("parent", Field::integer().nullable().references("t"));
         m.check().unwrap();
         let other = Model::new("other");

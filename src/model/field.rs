@@ -71,6 +71,7 @@ pub struct Field {
     pub(super) nullable: bool,
     pub(super) default: Option<serde_json::Value>,
     pub(super) unique: bool,
+    pub(super) unique_in_scope: bool,
     pub(super) index: bool,
     pub(super) max_length: Option<usize>,
     pub(super) references: Option<String>,
@@ -85,6 +86,7 @@ impl Field {
             nullable: false,
             default: None,
             unique: false,
+            unique_in_scope: false,
             index: false,
             max_length: None,
             references: None,
@@ -186,6 +188,26 @@ impl Field {
         self
     }
 
+    /// Makes the value unique among the rows of one owner of a scoped model
+    /// (see [`Model::scope`](super::Model::scope)): a table-level
+    /// `UNIQUE (scope column, field)`. Two owners may then hold the same
+    /// value, and a conflict tells a caller only about their own rows,
+    /// where a [`Field::unique`] column tells anyone that a value exists.
+    ///
+    /// ```
+    /// use lightapi::model::{Field, Model};
+    /// let m = Model::new("profile")
+    ///     .scope("owner", "sub")
+    ///     .field("handle", Field::text().max_length(40).unique_in_scope());
+    /// assert!(m.check().is_ok());
+    /// let unscoped = Model::new("t").field("handle", Field::text().unique_in_scope());
+    /// assert!(unscoped.check().is_err());
+    /// ```
+    pub fn unique_in_scope(mut self) -> Field {
+        self.unique_in_scope = true;
+        self
+    }
+
     /// Adds a (non-unique) index on the column.
     ///
     /// ```
@@ -257,6 +279,12 @@ impl Field {
     /// Whether the column carries a unique constraint.
     pub fn is_unique(&self) -> bool {
         self.unique
+    }
+
+    /// Whether the value is unique within one owner's rows (see
+    /// [`Field::unique_in_scope`]).
+    pub fn is_unique_in_scope(&self) -> bool {
+        self.unique_in_scope
     }
 
     /// Whether the column is indexed (unique columns are indexed implicitly).

@@ -19,7 +19,7 @@ use crate::backend::{Backend, BackendError};
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
 use crate::crud::keyset::{self, KeysetRequest};
-use crate::crud::ops::{self, scope_for, Planned, Precondition};
+use crate::crud::ops::{self, scope_for, Planned, Precondition, ReferenceCheck};
 use crate::crud::query::{parse_list_query, Paging, QueryRules};
 use crate::crud::validate::{check_storable, validate_create, validate_patch, validate_replace};
 use crate::crud::{CrudError, Row};
@@ -40,6 +40,36 @@ pub struct Crud {
     rules: QueryRules,
     cursor_key: CursorKey,
     etag_key: EtagKey,
+    references: Vec<ScopedReference>,
+}
+
+/// A foreign key of a model into a scoped model, whose rows a caller may
+/// only reference within their own scope there.
+#[derive(Debug, Clone)]
+pub(crate) struct ScopedReference {
+    /// The foreign-key field.
+    pub(crate) field: String,
+    /// The referenced (scoped) model.
+    pub(crate) target: Arc<Model>,
+}
+
+impl ScopedReference {
+    /// The foreign keys of `model` into the scoped models among `models`.
+    pub(crate) fn of(model: &Model, models: &[Model]) -> Vec<ScopedReference> {
+        model
+            .fields()
+            .iter()
+            .filter_map(|(name, f)| {
+                let table = f.referenced_table()?;
+                let target = models.iter().find(|m| m.name() == table)?;
+                target.scope_rule()?;
+                Some(ScopedReference {
+                    field: name.clone(),
+                    target: Arc::new(target.clone()),
+                })
+            })
+            .collect()
+    }
 }
 
 /// The generated operations of the model a route serves, on the requests
@@ -99,6 +129,7 @@ impl Crud {
         rules: QueryRules,
         cursor_key: CursorKey,
         etag_key: EtagKey,
+        references: Vec<ScopedReference>,
     ) -> Crud {
         Crud {
             model: Arc::new(model),
@@ -108,6 +139,7 @@ impl Crud {
             rules,
             cursor_key,
             etag_key,
+            references,
         }
     }
 
@@ -198,6 +230,7 @@ impl Crud {
         let row = validate_create(&self.model, &body)?;
         check_storable(&*self.backend, &row)?;
         let scope = self.scope(req)?;
+        let row = self.require_references(req, row)?;
         let planned = ops::plan_create(self.backend.dialect(), &self.model, row, scope.as_ref())?;
         let key = self.etag_key.clone();
         Ok(query(&self.model, planned, move |req, model, row| {
@@ -433,6 +466,35 @@ impl Crud {
             validate_replace(&self.model, &body)?
         };
         check_storable(&*self.backend, &row)?;
+        self.require_references(req, row)
+    }
+
+    /// Adds to `row` a check of every foreign key it sets into a scoped
+    /// model: the referenced row must be in the caller's scope there.
+    fn require_references(&self, req: &Request, mut row: Row) -> Result<Row, ApiError> {
+        if self.references.is_empty() {
+            return Ok(row);
+        }
+        let claims = req.claims().map(|c| Value::Object(c.as_map().clone()));
+        for r in &self.references {
+            let Some(&crate::model::Value::Integer(id)) = row.get(&r.field) else {
+                continue;
+            };
+            // Without a usable claim the caller can read no row there.
+            let scope = claims
+                .as_ref()
+                .and_then(|c| scope_for(&r.target, c).ok().flatten())
+                .filter(|s| self.backend.refusal(&s.value).is_none())
+                .ok_or_else(|| ReferenceCheck::unknown(&r.field, r.target.name(), id))?;
+            let check = ReferenceCheck::new(
+                self.backend.dialect(),
+                &r.field,
+                &r.target,
+                id,
+                Some(&scope),
+            )?;
+            row.require_reference(check);
+        }
         Ok(row)
     }
 

@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use super::crud::Crud;
+use super::crud::{Crud, ScopedReference};
 use super::Resource;
 use crate::auth::Access;
 use crate::backend::Backend;
@@ -14,6 +14,7 @@ use crate::crud::etag::EtagKey;
 use crate::crud::tables::Tables;
 use crate::endpoint::{call_endpoint, offered, Endpoint, HandlerResult, Service, Step};
 use crate::http::{Method, MethodSet, Request};
+use crate::model::Model;
 
 /// The verbs the item route (`true`) or the collection route serves.
 pub(super) fn serves(item: bool) -> MethodSet {
@@ -96,6 +97,7 @@ pub(crate) fn build_routes(
     tables: Arc<Tables>,
     cursor_key: CursorKey,
     etag_key: EtagKey,
+    models: &[Model],
 ) -> (Arc<Crud>, Vec<Route>) {
     let offered_verbs = offered(resource.methods.as_deref(), &resource.exclude);
     let access: [Access; 7] =
@@ -109,6 +111,7 @@ pub(crate) fn build_routes(
     });
     let page_sizes = (resource.page_size, resource.max_page_size);
     let max_age = resource.max_age;
+    let references = ScopedReference::of(&resource.model, models);
     let crud = Arc::new(Crud::new(
         resource.model,
         backend,
@@ -116,6 +119,7 @@ pub(crate) fn build_routes(
         resource.rules,
         cursor_key,
         etag_key,
+        references,
     ));
     let crud_extension: Arc<dyn Any + Send + Sync> = Arc::clone(&crud) as Arc<Crud>;
     let routes = [false, true]

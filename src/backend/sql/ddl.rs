@@ -10,7 +10,7 @@ use super::Dialect;
 use crate::model::{Field, FieldType, Model, ID_COLUMN, MAX_IDENTIFIER_BYTES, VERSION_COLUMN};
 
 fn column_type(d: Dialect, field: &Field) -> String {
-    let keyed = field.is_unique() || field.is_indexed();
+    let keyed = field.is_unique() || field.is_unique_in_scope() || field.is_indexed();
     let max = field.max_length_chars();
     match (d, field.field_type()) {
         (Dialect::Sqlite, FieldType::Integer | FieldType::Boolean) => "INTEGER".into(),
@@ -78,7 +78,11 @@ fn id_column(d: Dialect) -> String {
 
 /// An index name `ix_<table>_<column>`, shortened with a hash when too long.
 fn index_name(table: &str, column: &str) -> String {
-    let name = format!("ix_{table}_{column}");
+    short_name(format!("ix_{table}_{column}"))
+}
+
+/// `name`, shortened with a hash when longer than an identifier may be.
+fn short_name(name: String) -> String {
     if name.len() <= MAX_IDENTIFIER_BYTES {
         return name;
     }
@@ -89,6 +93,69 @@ fn index_name(table: &str, column: &str) -> String {
         let _ = write!(short, "{b:02x}");
     }
     short
+}
+
+/// Largest key InnoDB indexes, in bytes.
+const MYSQL_MAX_KEY_BYTES: usize = 3072;
+
+/// Bytes a MySQL/MariaDB key takes for a column (utf8mb4: four per
+/// character); `None` for a type that cannot be indexed.
+fn mysql_key_bytes(field: &Field) -> Option<usize> {
+    match field.field_type() {
+        FieldType::Text => column_type(Dialect::Mysql, field)
+            .strip_prefix("VARCHAR(")
+            .and_then(|n| n.strip_suffix(')'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .map(|n| n * 4),
+        FieldType::Json => None,
+        _ => Some(8),
+    }
+}
+
+/// Why a key of the model cannot be created on `d`: on MySQL/MariaDB a
+/// per-scope unique key (scope column and field together) must fit in
+/// 3072 bytes, so long text columns need a `max_length`.
+///
+/// ```
+/// use lightapi::__private::backend::sql::key_too_long;
+/// use lightapi::backend::Dialect;
+/// use lightapi::model::{Field, Model};
+/// let m = Model::new("p").scope("owner", "sub").field("handle", Field::text().unique_in_scope());
+/// assert!(key_too_long(Dialect::Mysql, &m).is_some());
+/// assert!(key_too_long(Dialect::Postgres, &m).is_none());
+/// let m = Model::new("p")
+///     .field("owner", Field::text().max_length(200))
+///     .scope("owner", "sub")
+///     .field("handle", Field::text().max_length(400).unique_in_scope());
+/// assert!(key_too_long(Dialect::Mysql, &m).is_none());
+/// ```
+pub fn key_too_long(d: Dialect, model: &Model) -> Option<String> {
+    if d != Dialect::Mysql {
+        return None;
+    }
+    let rule = model.scope_rule()?;
+    let scope = model.field_named(rule.column())?;
+    model
+        .fields()
+        .iter()
+        .filter(|(_, f)| f.is_unique_in_scope())
+        .find_map(|(name, field)| {
+            let bytes = mysql_key_bytes(scope)
+                .zip(mysql_key_bytes(field))
+                .map(|(a, b)| a + b);
+            match bytes {
+                Some(n) if n <= MYSQL_MAX_KEY_BYTES => None,
+                _ => Some(format!(
+                    "table `{}`: the unique key on (`{}`, `{name}`) can exceed \
+                     MySQL/MariaDB's {MYSQL_MAX_KEY_BYTES} bytes (4 per character, 8 per \
+                     number): declare both fields with a max_length, at most {} characters \
+                     in all",
+                    model.name(),
+                    rule.column(),
+                    MYSQL_MAX_KEY_BYTES / 4
+                )),
+            }
+        })
 }
 
 /// Statements that serialise schema creation between processes sharing a
@@ -180,6 +247,20 @@ pub fn create_table(d: Dialect, model: &Model, collation: Option<&str>) -> Vec<S
             col.push_str(" UNIQUE");
         }
         cols.push(col);
+        if let (true, Some(rule)) = (field.is_unique_in_scope(), model.scope_rule()) {
+            // MySQL names the key in a duplicate-entry error: the field's
+            // name tells which value is taken.
+            let key = match d {
+                Dialect::Mysql => name.clone(),
+                _ => short_name(format!("uq_{}_{name}", model.name())),
+            };
+            constraints.push(format!(
+                "CONSTRAINT {} UNIQUE ({}, {})",
+                d.quote(&key),
+                d.quote(rule.column()),
+                d.quote(name)
+            ));
+        }
         if let Some(other) = field.referenced_table() {
             constraints.push(format!(
                 "FOREIGN KEY ({}) REFERENCES {} ({})",

@@ -23,7 +23,7 @@ mod list;
 mod query;
 
 pub use columns::select_columns;
-pub use ddl::{create_table, schema_lock};
+pub use ddl::{create_table, key_too_long, schema_lock};
 pub use dialect::Dialect;
 pub use dml::{delete, insert, select_by_id, update, Insert};
 pub use introspect::{column_info, introspect, type_matches, ColumnInfo};

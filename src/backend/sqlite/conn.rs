@@ -57,14 +57,12 @@ pub(super) fn map_err(e: rusqlite::Error) -> BackendError {
     }
 }
 
-/// `"UNIQUE constraint failed: person.email"` → `Some("email")`; `None` for
-/// several columns.
+/// `"UNIQUE constraint failed: person.email"` → `Some("email")`; for
+/// several columns the last one (lightapi's keys of several columns are
+/// per-scope keys, scope column first).
 pub(super) fn constraint_column(message: &str) -> Option<String> {
     let (_, cols) = message.split_once(": ")?;
-    if cols.contains(',') {
-        return None;
-    }
-    let col = cols.rsplit('.').next()?.trim();
+    let col = cols.rsplit(',').next()?.rsplit('.').next()?.trim();
     (!col.is_empty()).then(|| col.to_owned())
 }
 

@@ -335,8 +335,8 @@ mod tests {
             Some("email")
         );
         assert_eq!(
-            constraint_column("UNIQUE constraint failed: t.a, t.b"),
-            None
+            constraint_column("UNIQUE constraint failed: t.a, t.b").as_deref(),
+            Some("b")
         );
         assert_eq!(constraint_column("garbage"), None);
     }

@@ -414,6 +414,129 @@ pub fn scoped_rows_are_invisible_to_other_users(tdb: &dyn TestDb) {
     assert_eq!(expect_json(&bob.get(&item("/note", &b1)), 200), b1);
 }
 
+/// A foreign key into a scoped model reaches only the caller's own rows
+/// there: another owner's row and a missing one are the same `422` on the
+/// field (so other scopes cannot be probed), on create, replace and patch,
+/// in the write's transaction, after the precondition; nothing is written.
+pub fn references_into_a_scoped_model_stay_in_the_callers_scope(tdb: &dyn TestDb) {
+    let db = tdb.database("scref");
+    let account_t = db.table("account");
+    let account = Model::new(&account_t)
+        .field("owner", Field::text().max_length(100))
+        .field("name", Field::text())
+        .scope("owner", "sub");
+    let entry = Model::new(&db.table("entry"))
+        .field("account_id", Field::integer().references(&account_t))
+        .field("label", Field::text())
+        .scope("owner", "sub");
+    let s = Server::start(db, |app| {
+        app.register("/account", account).register("/entry", entry)
+    });
+    let mut alice = s.client_as("alice");
+    let mut bob = s.client_as("bob");
+    let a = id_of(&expect_json(
+        &alice.post("/account", &json!({"name": "alice's"})),
+        201,
+    ));
+    let b = id_of(&expect_json(
+        &bob.post("/account", &json!({"name": "bob's"})),
+        201,
+    ));
+    let missing = a.max(b) + 1000;
+
+    // Another owner's account and a missing one read the same.
+    let theirs = problem(
+        &bob.post("/entry", &json!({"account_id": a, "label": "x"})),
+        422,
+    );
+    let nowhere = problem(
+        &bob.post("/entry", &json!({"account_id": missing, "label": "x"})),
+        422,
+    );
+    assert_eq!(error_fields(&theirs), ["account_id"], "{theirs}");
+    assert_eq!(
+        theirs["errors"][0]["message"],
+        json!(format!("no {account_t} with id {a}"))
+    );
+    assert_eq!(
+        nowhere["errors"][0]["message"],
+        json!(format!("no {account_t} with id {missing}"))
+    );
+    assert_eq!(theirs["detail"], nowhere["detail"]);
+    assert_eq!(count(&mut bob, "/entry"), 0);
+
+    // Their own account is fine; moving the entry to alice's is not.
+    let r = bob.post("/entry", &json!({"account_id": b, "label": "mine"}));
+    let e = expect_json(&r, 201);
+    let tag = strong_etag(&r);
+    let path = item("/entry", &e);
+    expect_invalid(
+        &bob.patch(&path, &json!({"account_id": a})),
+        &["account_id"],
+    );
+    expect_invalid(
+        &bob.put(&path, &json!({"account_id": a, "label": "moved"})),
+        &["account_id"],
+    );
+    // A stale precondition is answered first.
+    let stale = bob.request(
+        "PATCH",
+        &path,
+        &[
+            ("Content-Type", "application/json"),
+            ("If-Match", "\"stale\""),
+        ],
+        Some(format!(r#"{{"account_id": {a}}}"#).as_bytes()),
+    );
+    problem(&stale, 412);
+    // A change that keeps the reference passes, and the ETag still held.
+    let ok = bob.request(
+        "PATCH",
+        &path,
+        &[
+            ("Content-Type", "application/json"),
+            ("If-Match", tag.as_str()),
+        ],
+        Some(format!(r#"{{"account_id": {b}, "label": "kept"}}"#).as_bytes()),
+    );
+    assert_eq!(expect_json(&ok, 200)["label"], json!("kept"));
+    assert_eq!(expect_json(&bob.get(&path), 200)["account_id"], json!(b));
+
+    // No one else's rows point at alice's account: she can delete it.
+    expect(&alice.delete(&item("/account", &json!({"id": a}))), 204);
+    // Without a token there is no scope to look in.
+    let anonymous = s
+        .anon()
+        .post("/entry", &json!({"account_id": b, "label": "x"}));
+    expect(&anonymous, 401);
+}
+
+/// A field unique within its scope: two owners may hold the same value,
+/// one owner cannot hold it twice (`409` naming the field).
+pub fn uniqueness_can_be_declared_per_scope(tdb: &dyn TestDb) {
+    let db = tdb.database("scuniq");
+    let m = Model::new(&db.table("profile"))
+        .field("owner", Field::text().max_length(100))
+        .field("handle", Field::text().max_length(100).unique_in_scope())
+        .scope("owner", "sub");
+    let s = Server::start(db, |app| app.register("/profile", m));
+    let mut alice = s.client_as("alice");
+    let mut bob = s.client_as("bob");
+    expect_json(&alice.post("/profile", &json!({"handle": "ada"})), 201);
+    // bob learns nothing of alice's handles.
+    expect_json(&bob.post("/profile", &json!({"handle": "ada"})), 201);
+    let doc = problem(&alice.post("/profile", &json!({"handle": "ada"})), 409);
+    assert_eq!(doc["field"], json!("handle"), "{doc}");
+    let other = expect_json(&alice.post("/profile", &json!({"handle": "grace"})), 201);
+    let doc = problem(
+        &alice.patch(&item("/profile", &other), &json!({"handle": "ada"})),
+        409,
+    );
+    assert_eq!(doc["field"], json!("handle"), "{doc}");
+    assert_eq!(count(&mut alice, "/profile"), 2);
+    assert_eq!(count(&mut bob, "/profile"), 1);
+}
+
 /// A scope claim holding U+0000: where the database cannot store it, every
 /// verb is a `422` naming the scope column; elsewhere it is a value like any
 /// other.
