@@ -39,9 +39,10 @@ fn main() {
     config.server.reactors = 1;
     config.server.workers = 2;
     config.log = LogLevel::Off;
-    config.database.url = format!("sqlite://{}", dir.join("bench.db").display())
-        .parse()
-        .expect("a database URL");
+    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    // The rows `GET /person/{id}` reads.
+    bench_app::seed(&url, "person", 1000).expect("the person table is seeded");
+    config.database.url = url.parse().expect("a database URL");
     let server = bench_app::register(LightApi::with_config(config))
         .start()
         .expect("the server starts");
@@ -63,6 +64,12 @@ fn main() {
             assert!(n > 0, "the server closed the connection");
             pending.extend_from_slice(&buf[..n]);
         }
+        // Only successes are measured: an error answer costs differently.
+        assert!(
+            all_succeeded(&pending),
+            "an answer was not 2xx: {}",
+            String::from_utf8_lossy(&pending[..pending.len().min(300)])
+        );
     }
     let elapsed = started.elapsed();
     drop(stream);
@@ -74,6 +81,17 @@ fn main() {
         batches,
         elapsed.as_secs_f64() * 1e3
     );
+}
+
+/// Whether every complete response in `bytes` has a 2xx status.
+fn all_succeeded(mut bytes: &[u8]) -> bool {
+    while let loadgen::Parsed::Response { len, status } = loadgen::parse_response(bytes) {
+        if !(200..300).contains(&status) {
+            return false;
+        }
+        bytes = bytes.get(len..).unwrap_or_default();
+    }
+    true
 }
 
 /// How many complete responses `bytes` holds (framed as the load

@@ -14,6 +14,8 @@
 //! [`crate::model::ScopeRule`] (see [`scope_for`]); another row's owner
 //! sees [`CrudError::NotFound`].
 
+use std::sync::Arc;
+
 use super::error::CrudError;
 use super::etag::{etag, if_match, EtagKey};
 use super::validate::Row;
@@ -423,11 +425,49 @@ pub(crate) fn plan_get(
     id: i64,
     scope: Option<&Scope>,
 ) -> Result<Planned<Option<Stored>>, CrudError> {
+    plan_get_by(&ById::new(d, model), model, id, scope)
+}
+
+/// The statement that reads one row of a model by id (within the scope of
+/// a scoped model), built once and reused for every read.
+#[derive(Debug, Clone)]
+pub(crate) struct ById {
+    text: Arc<str>,
+    columns: Arc<[FieldType]>,
+}
+
+impl ById {
+    pub(crate) fn new(d: Dialect, model: &Model) -> ById {
+        // The text does not depend on the values: the id, then the scope
+        // value of a scoped model, are its parameters in that order.
+        let scope = model.scope_rule().map(|r| Scope {
+            column: r.column().to_owned(),
+            value: Value::Null,
+        });
+        let q = sql::select_by_id(d, model, 0, scope.as_ref(), false);
+        ById {
+            text: q.text.into(),
+            columns: column_types(model).into(),
+        }
+    }
+}
+
+/// `plan_get` with the model's statement built beforehand.
+pub(crate) fn plan_get_by(
+    by_id: &ById,
+    model: &Model,
+    id: i64,
+    scope: Option<&Scope>,
+) -> Result<Planned<Option<Stored>>, CrudError> {
     let scope = check_scope(model, scope)?;
-    let q = sql::select_by_id(d, model, id, scope, false);
-    let types = column_types(model);
+    let mut params = Vec::with_capacity(2);
+    params.push(Value::Integer(id));
+    if let Some(s) = scope {
+        params.push(s.value.clone());
+    }
+    let (text, columns) = (Arc::clone(&by_id.text), Arc::clone(&by_id.columns));
     Ok(Planned {
-        work: read_job(move |c| c.query(&q.text, &q.params, &types)),
+        work: read_job(move |c| c.query(&text, &params, &columns)),
         finish: Box::new(|model, out| {
             let rows: Vec<Vec<Value>> = unbox(out)?;
             rows.into_iter()
@@ -855,8 +895,38 @@ pub fn delete(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::count_from_page;
+    use super::*;
+    use crate::model::Field;
+
+    #[test]
+    fn the_prepared_read_by_id_is_the_built_one() {
+        let plain = Model::new("t").field("a", Field::text());
+        let scoped = Model::new("n")
+            .field("b", Field::integer())
+            .scope("o", "sub");
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            for (m, scope) in [
+                (&plain, None),
+                (
+                    &scoped,
+                    Some(Scope {
+                        column: "o".into(),
+                        value: Value::Text("alice".into()),
+                    }),
+                ),
+            ] {
+                let built = sql::select_by_id(d, m, 42, scope.as_ref(), false);
+                let by_id = ById::new(d, m);
+                assert_eq!(&*by_id.text, built.text);
+                let mut params = vec![Value::Integer(42)];
+                params.extend(scope.map(|s| s.value));
+                assert_eq!(params, built.params);
+                assert_eq!(&*by_id.columns, column_types(m).as_slice());
+            }
+        }
+    }
 
     #[test]
     fn a_short_page_gives_the_count() {

@@ -41,6 +41,7 @@ pub struct Crud {
     cursor_key: CursorKey,
     etag_key: EtagKey,
     references: Vec<ScopedReference>,
+    by_id: ops::ById,
 }
 
 /// A foreign key of a model into a scoped model, whose rows a caller may
@@ -132,6 +133,7 @@ impl Crud {
         references: Vec<ScopedReference>,
     ) -> Crud {
         Crud {
+            by_id: ops::ById::new(backend.dialect(), &model),
             model: Arc::new(model),
             backend,
             page_size,
@@ -386,11 +388,13 @@ impl Crud {
         // Only `fields` is left; the list parser refuses it repeated.
         let fields = parse_list_query(&self.model, &self.rules, req.query(), 1, 1)?.fields;
         let scope = self.scope(req)?;
-        let planned = ops::plan_get(self.backend.dialect(), &self.model, id, scope.as_ref())?;
-        let name = self.model.name().to_owned();
+        let planned = ops::plan_get_by(&self.by_id, &self.model, id, scope.as_ref())?;
         let key = self.etag_key.clone();
         Ok(query(&self.model, planned, move |req, model, row| {
-            let row = row.ok_or(CrudError::NotFound { model: name, id })?;
+            let row = row.ok_or_else(|| CrudError::NotFound {
+                model: model.name().to_owned(),
+                id,
+            })?;
             let etag = row.etag(&key);
             if let Some(inm) = req.header("if-none-match") {
                 if none_match_hits(inm, &etag) {

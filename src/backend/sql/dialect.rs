@@ -26,11 +26,27 @@ impl Dialect {
     /// assert_eq!(Dialect::MsSql.quote("name"), "[name]");
     /// ```
     pub fn quote(self, ident: &str) -> String {
-        match self {
-            Dialect::Mysql => format!("`{}`", ident.replace('`', "``")),
-            Dialect::MsSql => format!("[{}]", ident.replace(']', "]]")),
-            _ => format!("\"{}\"", ident.replace('"', "\"\"")),
+        let mut out = String::with_capacity(ident.len() + 2);
+        self.quote_into(ident, &mut out);
+        out
+    }
+
+    /// Appends the quoted identifier to `out` (see [`Dialect::quote`]).
+    pub(crate) fn quote_into(self, ident: &str, out: &mut String) {
+        let (open, close) = match self {
+            Dialect::Mysql => ('`', '`'),
+            Dialect::MsSql => ('[', ']'),
+            _ => ('"', '"'),
+        };
+        out.push(open);
+        for (i, part) in ident.split(close).enumerate() {
+            if i > 0 {
+                out.push(close);
+                out.push(close);
+            }
+            out.push_str(part);
         }
+        out.push(close);
     }
 
     /// The placeholder of the `n`th (1-based) parameter.
@@ -41,11 +57,39 @@ impl Dialect {
     /// assert_eq!(Dialect::Oracle.placeholder(2), ":2");
     /// ```
     pub fn placeholder(self, n: usize) -> String {
-        match self {
-            Dialect::Sqlite | Dialect::Mysql => "?".to_owned(),
-            Dialect::Postgres => format!("${n}"),
-            Dialect::MsSql => format!("@P{n}"),
-            Dialect::Oracle => format!(":{n}"),
+        let mut out = String::with_capacity(4);
+        self.placeholder_into(n, &mut out);
+        out
+    }
+
+    /// Appends the `n`th placeholder to `out` (see [`Dialect::placeholder`]).
+    pub(crate) fn placeholder_into(self, n: usize, out: &mut String) {
+        let prefix = match self {
+            Dialect::Sqlite | Dialect::Mysql => {
+                out.push('?');
+                return;
+            }
+            Dialect::Postgres => "$",
+            Dialect::MsSql => "@P",
+            Dialect::Oracle => ":",
+        };
+        out.push_str(prefix);
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = n;
+        loop {
+            at -= 1;
+            if let Some(d) = digits.get_mut(at) {
+                // `n % 10` is a single digit.
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || at == 0 {
+                break;
+            }
+        }
+        for d in digits.get(at..).unwrap_or_default() {
+            out.push(char::from(*d));
         }
     }
 }
@@ -73,5 +117,12 @@ mod tests {
         assert_eq!(Dialect::Sqlite.quote("a\"b"), "\"a\"\"b\"");
         assert_eq!(Dialect::Mysql.quote("a`b"), "`a``b`");
         assert_eq!(Dialect::MsSql.quote("a]b"), "[a]]b]");
+        assert_eq!(Dialect::Sqlite.quote("\"\""), "\"\"\"\"\"\"");
+        assert_eq!(Dialect::Postgres.placeholder(10), "$10");
+        assert_eq!(Dialect::MsSql.placeholder(1234), "@P1234");
+        assert_eq!(
+            Dialect::Oracle.placeholder(usize::MAX),
+            format!(":{}", usize::MAX)
+        );
     }
 }

@@ -65,15 +65,14 @@ impl Builder {
     }
 
     fn ident(&mut self, name: &str) -> &mut Builder {
-        let q = self.dialect.quote(name);
-        self.text.push_str(&q);
+        self.dialect.quote_into(name, &mut self.text);
         self
     }
 
     fn param(&mut self, value: Value) -> &mut Builder {
         self.params.push(value);
-        let p = self.dialect.placeholder(self.params.len());
-        self.text.push_str(&p);
+        self.dialect
+            .placeholder_into(self.params.len(), &mut self.text);
         self
     }
 
