@@ -136,4 +136,8 @@ pub(crate) trait LocalReader: Send {
     /// Runs `job`, interrupting it once it has run for `budget`
     /// ([`BackendError::Interrupted`]: run it elsewhere instead).
     fn run(&self, job: ReadJob, budget: Duration) -> Result<WriteOutput, BackendError>;
+
+    /// Ends whatever the reader keeps between reads (an open snapshot);
+    /// called when the event loop is about to wait for events.
+    fn release(&self) {}
 }

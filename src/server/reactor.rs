@@ -145,6 +145,10 @@ impl Reactor {
             if self.accept_stalled {
                 timeout = timeout.min(ACCEPT_RETRY);
             }
+            // No read snapshot is held while the loop waits.
+            if let Some(local) = &self.local {
+                local.release();
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     self.app.log.error(&format!("event loop failed: {e}"));

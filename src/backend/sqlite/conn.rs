@@ -257,6 +257,18 @@ impl TimedReader {
         limit: Duration,
         read: impl FnOnce(&Connection) -> Result<T, BackendError>,
     ) -> (Result<T, BackendError>, bool) {
+        let out = self.run_within(limit, read);
+        self.end_read();
+        out
+    }
+
+    /// Runs `read` for at most `limit`, in the read transaction open on the
+    /// connection if there is one (which stays open).
+    pub(super) fn run_within<T>(
+        &self,
+        limit: Duration,
+        read: impl FnOnce(&Connection) -> Result<T, BackendError>,
+    ) -> (Result<T, BackendError>, bool) {
         let limit = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX);
         self.deadline.store(
             nanos_since(self.base).saturating_add(limit),
@@ -265,10 +277,21 @@ impl TimedReader {
         let result = read(&self.conn);
         let over = nanos_since(self.base) >= self.deadline.load(Ordering::Relaxed);
         self.deadline.store(u64::MAX, Ordering::Relaxed);
+        (result, over)
+    }
+
+    /// Opens a read transaction: the statements run until
+    /// [`TimedReader::end_read`] read one snapshot, taken by the first.
+    pub(super) fn begin_read(&self) -> Result<(), BackendError> {
+        self.conn.execute_batch("BEGIN").map_err(map_err)
+    }
+
+    /// Ends any transaction open on the connection (best effort: the
+    /// connection is read-only).
+    pub(super) fn end_read(&self) {
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        (result, over)
     }
 }
 

@@ -23,6 +23,7 @@ mod readers;
 mod writer;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
@@ -47,15 +48,32 @@ pub enum Target {
     Memory,
 }
 
+/// How many write transactions the writer has ended: it moves before the
+/// writes of a transaction are answered, so a read that began after an
+/// answer was given sees a later count than any snapshot taken before.
+#[derive(Debug, Default)]
+pub(super) struct Commits(AtomicU64);
+
+impl Commits {
+    pub(super) fn count(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
+}
+
 struct FileDb {
     readers: ReadPool,
+    commits: Arc<Commits>,
     writer: Arc<WriteQueue<Job>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 enum Inner {
     File(FileDb),
-    Memory(Mutex<Option<Connection>>),
+    Memory(Mutex<Option<Connection>>, Commits),
 }
 
 /// The SQLite [`super::Backend`], obtained through [`super::connect`].
@@ -70,7 +88,7 @@ impl std::fmt::Debug for SqliteBackend {
                 .debug_struct("SqliteBackend")
                 .field("path", &db.readers.path)
                 .finish_non_exhaustive(),
-            Inner::Memory(_) => f.write_str("SqliteBackend { memory }"),
+            Inner::Memory(..) => f.write_str("SqliteBackend { memory }"),
         }
     }
 }
@@ -88,7 +106,7 @@ impl SqliteBackend {
                 let conn = Connection::open_in_memory().map_err(map_err)?;
                 configure_writer(&conn, options)?;
                 Ok(SqliteBackend {
-                    inner: Inner::Memory(Mutex::new(Some(conn))),
+                    inner: Inner::Memory(Mutex::new(Some(conn)), Commits::default()),
                 })
             }
             Target::File(path) => {
@@ -110,9 +128,11 @@ impl SqliteBackend {
                 let queue = Arc::new(WriteQueue::new(options.max_queued_writes));
                 let max_group = options.max_group_size.max(1);
                 let taker = Arc::clone(&queue);
+                let commits = Arc::new(Commits::default());
+                let counted = Arc::clone(&commits);
                 let thread = std::thread::Builder::new()
                     .name("lightapi-sqlite-writer".to_owned())
-                    .spawn(move || writer_loop(conn, &taker, max_group))
+                    .spawn(move || writer_loop(conn, &taker, max_group, &counted))
                     .map_err(|e| BackendError::Internal {
                         cause: format!("cannot start the writer thread: {e}"),
                     })?;
@@ -130,6 +150,7 @@ impl SqliteBackend {
                             }),
                             available: Condvar::new(),
                         },
+                        commits,
                         writer: queue,
                         thread: Mutex::new(Some(thread)),
                     }),
@@ -145,7 +166,7 @@ impl SqliteBackend {
     pub(crate) fn open_readers(&self) -> usize {
         match &self.inner {
             Inner::File(f) => lock(&f.readers.state).open,
-            Inner::Memory(_) => 0,
+            Inner::Memory(..) => 0,
         }
     }
 }
@@ -184,8 +205,8 @@ impl super::Engine for SqliteBackend {
                     job.refuse(BackendError::Busy);
                 }
             }
-            Inner::Memory(m) => match lock(m).as_ref() {
-                Some(conn) => run_group(conn, vec![job]),
+            Inner::Memory(m, commits) => match lock(m).as_ref() {
+                Some(conn) => run_group(conn, vec![job], commits),
                 None => drop(job),
             },
         }
@@ -196,8 +217,9 @@ impl super::Engine for SqliteBackend {
             Inner::File(db) => Some(Box::new(local::SqliteLocalReader::new(
                 db.readers.path.clone(),
                 db.readers.busy_timeout,
+                Arc::clone(&db.commits),
             ))),
-            Inner::Memory(_) => None,
+            Inner::Memory(..) => None,
         }
     }
 
@@ -227,7 +249,7 @@ impl super::Backend for SqliteBackend {
                     (result, _) => result,
                 }
             }
-            Inner::Memory(m) => match lock(m).as_ref() {
+            Inner::Memory(m, _) => match lock(m).as_ref() {
                 Some(conn) => f(&mut SqliteConn { conn }),
                 None => Err(BackendError::Closed),
             },
@@ -249,8 +271,8 @@ impl super::Backend for SqliteBackend {
                 // A queue closed with the job in it answers it `Closed`.
                 let _ = db.writer.push(job);
             }
-            Inner::Memory(m) => match lock(m).as_ref() {
-                Some(conn) => run_group(conn, vec![job]),
+            Inner::Memory(m, commits) => match lock(m).as_ref() {
+                Some(conn) => run_group(conn, vec![job], commits),
                 None => drop(job),
             },
         }
@@ -281,7 +303,7 @@ impl super::Backend for SqliteBackend {
                     let _ = handle.join();
                 }
             }
-            Inner::Memory(m) => {
+            Inner::Memory(m, _) => {
                 lock(m).take();
             }
         }
@@ -339,6 +361,53 @@ mod tests {
             Some("b")
         );
         assert_eq!(constraint_column("garbage"), None);
+    }
+
+    /// A loop's reads share a snapshot only while nothing commits: a write
+    /// answered between two reads is seen by the second without the loop
+    /// releasing its snapshot, and a release ends the read transaction.
+    #[test]
+    fn local_reads_see_every_answered_write() {
+        use crate::backend::Engine;
+        let (db, path) = file_db("snapshot");
+        write_with(&db, |c| c.execute("CREATE TABLE t (x INTEGER)", &[])).unwrap();
+        let local = db.local_reader().unwrap();
+        let count = |local: &dyn LocalReader| {
+            let out = local
+                .run(
+                    Box::new(|c| {
+                        c.query("SELECT COUNT(*) FROM t", &[], &[FieldType::Integer])
+                            .map(|r| Box::new(r) as WriteOutput)
+                    }),
+                    std::time::Duration::from_secs(5),
+                )
+                .unwrap();
+            *out.downcast::<Vec<Vec<Value>>>().unwrap()
+        };
+        assert_eq!(count(&*local), vec![vec![Value::Integer(0)]]);
+        for n in 1..=3 {
+            write_with(&db, |c| c.execute("INSERT INTO t (x) VALUES (1)", &[])).unwrap();
+            assert_eq!(count(&*local), vec![vec![Value::Integer(n)]]);
+            // Reads with no commit between them reuse the snapshot.
+            assert_eq!(count(&*local), vec![vec![Value::Integer(n)]]);
+        }
+        // A snapshot held stops a checkpoint from resetting the WAL; once
+        // released, nothing does.
+        let other = Connection::open(&path).unwrap();
+        other
+            .busy_timeout(std::time::Duration::from_millis(10))
+            .unwrap();
+        let checkpoint = || -> i64 {
+            other
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(checkpoint(), 1, "the snapshot is held");
+        local.release();
+        assert_eq!(checkpoint(), 0, "the snapshot is released");
+        drop(other);
+        db.close();
+        cleanup(&path);
     }
 
     #[test]

@@ -74,7 +74,7 @@ fn group_lost(cause: &BackendError) -> BackendError {
 
 /// Runs `jobs` as one group: one transaction, a savepoint per job, one
 /// commit; answers every job after the commit (or its failure).
-pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>) {
+pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Commits) {
     let mut committed: Vec<(Callback, WriteOutput)> = Vec::with_capacity(jobs.len());
     let mut in_tx = false;
     let fail_all = |committed: &mut Vec<(Callback, WriteOutput)>, e: &BackendError| {
@@ -135,7 +135,10 @@ pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>) {
     if !in_tx {
         return;
     }
-    match conn.execute_batch("COMMIT") {
+    let result = conn.execute_batch("COMMIT");
+    // Counted before any job is answered, whatever the outcome.
+    commits.bump();
+    match result {
         Ok(()) => {
             for (reply, out) in committed {
                 answer(reply, Ok(out));
@@ -154,11 +157,16 @@ pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>) {
     }
 }
 
-pub(super) fn writer_loop(conn: Connection, queue: &WriteQueue<Job>, max_group: usize) {
+pub(super) fn writer_loop(
+    conn: Connection,
+    queue: &WriteQueue<Job>,
+    max_group: usize,
+    commits: &super::Commits,
+) {
     let _stop = CloseOnDrop(queue);
     let mut jobs = Vec::new();
     while queue.take(&mut jobs, max_group) {
-        run_group(&conn, std::mem::take(&mut jobs));
+        run_group(&conn, std::mem::take(&mut jobs), commits);
     }
     // The queue was closed and is empty: the backend was closed. Dropping
     // the last connection checkpoints the WAL.
