@@ -3,6 +3,7 @@
 
 mod builtin;
 mod database;
+mod fixed;
 mod registration;
 mod secret;
 
@@ -20,6 +21,7 @@ use crate::crud::etag::EtagKey;
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{EndpointService, Service};
 use crate::error::StartError;
+use crate::http::Body;
 use crate::log::Logger;
 use crate::middleware::Middleware;
 use crate::model::Model;
@@ -155,6 +157,32 @@ impl LightApi {
         self
     }
 
+    /// The API's licence in `/openapi.json`: its name and SPDX identifier
+    /// (none by default).
+    ///
+    /// ```
+    /// let _app = lightapi::LightApi::new().openapi_license("MIT License", "MIT");
+    /// ```
+    #[must_use]
+    pub fn openapi_license(mut self, name: &str, identifier: &str) -> LightApi {
+        self.info.license = Some((name.to_owned(), identifier.to_owned()));
+        self
+    }
+
+    /// Adds a base URL of the API to `/openapi.json`'s `servers` (by
+    /// default the one relative `/`: the server the document came from).
+    ///
+    /// ```
+    /// let _app = lightapi::LightApi::new()
+    ///     .openapi_server("https://api.example.com")
+    ///     .openapi_server("https://staging.example.com");
+    /// ```
+    #[must_use]
+    pub fn openapi_server(mut self, url: &str) -> LightApi {
+        self.info.servers.push(url.to_owned());
+        self
+    }
+
     /// A description of the API for `/openapi.json` (CommonMark).
     #[must_use]
     pub fn openapi_description(mut self, text: &str) -> LightApi {
@@ -226,6 +254,17 @@ impl LightApi {
             middleware,
             info,
         } = self;
+        if info.servers.iter().any(|u| u.trim().is_empty())
+            || info
+                .license
+                .as_ref()
+                .is_some_and(|(n, i)| n.trim().is_empty() || i.trim().is_empty())
+        {
+            return Err(StartError::declaration(
+                Some("OpenAPI info"),
+                "a server URL or licence given to LightApi must not be empty",
+            ));
+        }
         if info.title.trim().is_empty() || info.version.trim().is_empty() {
             return Err(StartError::declaration(
                 Some("OpenAPI info"),
@@ -358,7 +397,9 @@ impl LightApi {
             .collect();
         let body = openapi::document(&described, &info);
         drop(described);
-        let _ = openapi.body.set(body);
+        let _ = openapi
+            .document
+            .set(fixed::Fixed::new("application/json", Body::Bytes(body)));
         let backend_extension = backend
             .clone()
             .map(|db| Arc::new(db) as Arc<dyn Any + Send + Sync>);

@@ -146,6 +146,34 @@ impl Response {
         }
     }
 
+    /// Adds `name` to the response's `Vary` field (one field, the names
+    /// comma-separated), unless it is listed there already or `Vary` is
+    /// `*`.
+    pub(crate) fn add_vary(&mut self, name: &str) {
+        let listed: Vec<String> = self
+            .headers
+            .as_slice()
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
+            .flat_map(|(_, v)| v.split(','))
+            .map(|x| x.trim().to_owned())
+            .filter(|x| !x.is_empty())
+            .collect();
+        if listed
+            .iter()
+            .any(|x| x == "*" || x.eq_ignore_ascii_case(name))
+        {
+            return;
+        }
+        let mut value = listed.join(", ");
+        if !value.is_empty() {
+            value.push_str(", ");
+        }
+        value.push_str(name);
+        self.remove_header("Vary");
+        self.insert_header("Vary", value);
+    }
+
     /// Removes every header called `name`.
     pub fn remove_header(&mut self, name: &str) {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
@@ -354,6 +382,23 @@ fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn vary_lists_each_name_once_in_one_field() {
+        use super::{Response, StatusCode};
+        let mut r = Response::new(StatusCode::OK);
+        r.add_vary("Origin");
+        r.add_vary("origin");
+        r.add_vary("Prefer");
+        assert_eq!(r.header("vary"), Some("Origin, Prefer"));
+        let mut r = Response::new(StatusCode::OK).with_header("Vary", "Accept");
+        r.add_vary("Authorization");
+        assert_eq!(r.header("vary"), Some("Accept, Authorization"));
+        let mut r = Response::new(StatusCode::OK).with_header("Vary", "*");
+        r.add_vary("Origin");
+        assert_eq!(r.header("vary"), Some("*"));
+        assert_eq!(r.headers().len(), 1);
+    }
+
     #[test]
     fn a_response_is_moved_without_a_memcpy_call() {
         // Handlers return responses by value through several layers; up to

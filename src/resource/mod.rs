@@ -21,6 +21,7 @@ use crate::endpoint::{offered, Endpoint};
 use crate::http::{Method, MethodSet};
 use crate::model::Model;
 
+pub(crate) use conditional::none_match_hits;
 pub use crud::{Crud, ResourceExt};
 pub(crate) use service::build_routes;
 use service::serves;
