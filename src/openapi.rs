@@ -88,7 +88,7 @@ fn tag(route: &RouteDoc<'_>) -> (String, String) {
             )
         }
         RouteKind::Custom => match route.pattern {
-            "/healthz" | "/readyz" | "/openapi.json" | "/docs" | "/docs/app.js" => (
+            "/healthz" | "/readyz" | "/openapi.json" => (
                 META_TAG.to_owned(),
                 "The server's health and its description".to_owned(),
             ),

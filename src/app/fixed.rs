@@ -12,6 +12,7 @@ pub(super) struct Fixed {
     content_type: &'static str,
     body: Body,
     etag: String,
+    headers: Vec<(&'static str, &'static str)>,
 }
 
 impl Fixed {
@@ -27,7 +28,20 @@ impl Fixed {
             content_type,
             body,
             etag,
+            headers: Vec::new(),
         }
+    }
+
+    /// Its length in bytes.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// The same document, every answer also carrying `name: value`.
+    pub(super) fn with_header(mut self, name: &'static str, value: &'static str) -> Fixed {
+        self.headers.push((name, value));
+        self
     }
 
     /// The answer to a `GET` of the document: `304` when `If-None-Match`
@@ -45,6 +59,9 @@ impl Fixed {
         };
         resp.insert_header("ETag", self.etag.clone());
         resp.insert_header("Cache-Control", "no-cache");
+        for (name, value) in &self.headers {
+            resp.insert_header(*name, *value);
+        }
         resp
     }
 }
@@ -56,10 +73,12 @@ mod tests {
 
     #[test]
     fn answers_304_to_its_own_etag() {
-        let doc = Fixed::new("text/plain", Body::Static(b"hello"));
+        let doc = Fixed::new("text/plain", Body::Static(b"hello"))
+            .with_header("X-Content-Type-Options", "nosniff");
         let r = doc.answer(&Request::new(Method::Get, "/"));
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.body().as_bytes(), b"hello");
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
         let etag = r.header("etag").unwrap_or_default().to_owned();
         assert_eq!(etag.len(), 34);
         let again = Request::new(Method::Get, "/").with_header("If-None-Match", &etag);

@@ -3,6 +3,8 @@
 
 mod builtin;
 mod database;
+#[cfg(feature = "docs")]
+mod docs;
 mod fixed;
 mod registration;
 mod secret;
@@ -351,6 +353,10 @@ impl LightApi {
             "/openapi.json",
             Arc::new(EndpointService::new(Arc::clone(&openapi))),
         )?;
+        #[cfg(feature = "docs")]
+        for (pattern, file) in docs::files() {
+            add(pattern, Arc::new(EndpointService::new(file)))?;
+        }
         let cursor_key = CursorKey::derive(&signing_secret);
         let etag_key = EtagKey::derive(&signing_secret);
         let mut cruds: Vec<(String, Arc<Crud>)> = Vec::new();
@@ -382,6 +388,7 @@ impl LightApi {
         }
         let described: Vec<RouteDoc<'_>> = router
             .routes()
+            .filter(|(pattern, _)| !is_docs_path(pattern))
             .map(|(pattern, entry)| {
                 let kind = match cruds.iter().find(|(p, _)| p == pattern) {
                     Some((p, crud)) if p.ends_with("/{id}") => RouteKind::Item(crud),
@@ -421,6 +428,20 @@ impl LightApi {
             app,
             on_stop,
         })
+    }
+}
+
+/// Whether `pattern` is a route of the API explorer, which `/openapi.json`
+/// leaves out (it is not part of the API).
+fn is_docs_path(pattern: &str) -> bool {
+    #[cfg(feature = "docs")]
+    {
+        docs::PATHS.contains(&pattern)
+    }
+    #[cfg(not(feature = "docs"))]
+    {
+        let _ = pattern;
+        false
     }
 }
 
