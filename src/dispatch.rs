@@ -328,15 +328,14 @@ impl AppState {
             req.extension::<MaxAge>(),
             resp.status().as_u16() < 400 && resp.header("Cache-Control").is_none(),
         ) {
-            let scope = if req.claims().is_some() {
-                "private"
-            } else {
-                "public"
+            let private = req.claims().is_some();
+            let value = match (age.as_secs(), private) {
+                (0, false) => "no-cache".to_owned(),
+                (0, true) => "private, no-cache".to_owned(),
+                (secs, false) => format!("public, max-age={secs}"),
+                (secs, true) => format!("private, max-age={secs}"),
             };
-            resp.insert_header(
-                "Cache-Control",
-                format!("{scope}, max-age={}", age.as_secs()),
-            );
+            resp.insert_header("Cache-Control", value);
         } else if req.claims().is_some()
             && resp.status().as_u16() < 400
             && resp.header("Cache-Control").is_none()

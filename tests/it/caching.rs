@@ -83,6 +83,33 @@ fn a_model_can_let_its_reads_be_reused() {
 }
 
 #[test]
+fn public_reads_without_a_declared_time_are_revalidated() {
+    use lightapi::{Access, Method};
+    let tags = Model::new(&unique("tag"))
+        .field("name", Field::text())
+        .into_resource()
+        .access(Method::Get, Access::Public);
+    let server = TestServer::start(|a| a.register("/tag", tags));
+    let mut admin = Client::with_token(server.addr(), &token("root", true));
+    assert_eq!(admin.post("/tag", &json!({"name": "x"})).status, 201);
+    // Kept, but never reused on a cache's own guess: revalidated with the
+    // ETag each time.
+    let mut anyone = server.connect();
+    for path in ["/tag", "/tag/1", "/tag?cursor="] {
+        let r = anyone.get_with(path, "");
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("cache-control"), Some("no-cache"), "{path}");
+        assert!(r.header("etag").is_some(), "{path}");
+    }
+    // A token makes the same read private.
+    assert_eq!(
+        admin.get("/tag").header("cache-control"),
+        Some("private, no-cache")
+    );
+    server.stop();
+}
+
+#[test]
 fn list_pages_carry_a_weak_etag_and_answer_304_when_unchanged() {
     let notes = Model::new(&unique("note")).field("body", Field::text());
     let server = TestServer::start(|a| a.register("/note", notes));
