@@ -567,7 +567,8 @@ fn readable_fields(model: &Model) -> Vec<String> {
 /// fields; empty (a cleared selection) for all of them.
 pub(crate) fn fields_parameter(model: &Model) -> Value {
     json!({"name": "fields", "in": "query", "required": false,
-        "description": "Comma-separated readable fields to return (the others are left out)",
+        "description": "Comma-separated readable fields to return (the others are left out); \
+            empty for all of them",
         "style": "form", "explode": false,
         "schema": {"type": "array", "items": {"type": "string", "enum": readable_fields(model)}}})
 }
@@ -608,7 +609,6 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
         cursor_parameter(),
         fields_parameter(model),
     ];
-
     let mut orderable: Vec<&str> = rules.ordering.iter().map(String::as_str).collect();
     orderable.push("id");
     let keys: Vec<String> = orderable

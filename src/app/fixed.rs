@@ -39,6 +39,7 @@ impl Fixed {
     }
 
     /// The same document, every answer also carrying `name: value`.
+    #[cfg_attr(not(feature = "docs"), allow(dead_code))]
     pub(super) fn with_header(mut self, name: &'static str, value: &'static str) -> Fixed {
         self.headers.push((name, value));
         self

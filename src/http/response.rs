@@ -148,30 +148,39 @@ impl Response {
 
     /// Adds `name` to the response's `Vary` field (one field, the names
     /// comma-separated), unless it is listed there already or `Vary` is
-    /// `*`.
-    pub(crate) fn add_vary(&mut self, name: &str) {
-        let listed: Vec<String> = self
-            .headers
-            .as_slice()
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
-            .flat_map(|(_, v)| v.split(','))
-            .map(|x| x.trim().to_owned())
-            .filter(|x| !x.is_empty())
-            .collect();
-        if listed
-            .iter()
-            .any(|x| x == "*" || x.eq_ignore_ascii_case(name))
-        {
-            return;
+    /// `*`. Without a `Vary` field yet, nothing is allocated.
+    pub(crate) fn add_vary(&mut self, name: &'static str) {
+        let mut listed: Option<String> = None;
+        for (n, v) in self.headers.as_slice() {
+            if !n.eq_ignore_ascii_case("vary") {
+                continue;
+            }
+            let mut names = v.split(',').map(str::trim).filter(|x| !x.is_empty());
+            if names
+                .clone()
+                .any(|x| x == "*" || x.eq_ignore_ascii_case(name))
+            {
+                return;
+            }
+            let all = listed.get_or_insert_with(String::new);
+            for x in &mut names {
+                if !all.is_empty() {
+                    all.push_str(", ");
+                }
+                all.push_str(x);
+            }
         }
-        let mut value = listed.join(", ");
-        if !value.is_empty() {
-            value.push_str(", ");
+        match listed {
+            None => self.insert_header("Vary", name),
+            Some(mut all) => {
+                if !all.is_empty() {
+                    all.push_str(", ");
+                }
+                all.push_str(name);
+                self.remove_header("Vary");
+                self.insert_header("Vary", all);
+            }
         }
-        value.push_str(name);
-        self.remove_header("Vary");
-        self.insert_header("Vary", value);
     }
 
     /// Removes every header called `name`.

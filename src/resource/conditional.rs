@@ -39,7 +39,9 @@ pub(super) fn precondition(req: &Request) -> Precondition {
 /// entity tags, or `*`; the opaque tags compared, weak or not on either
 /// side.
 pub(crate) fn none_match_hits(header: &str, etag: &str) -> bool {
-    let opaque = |t: &'_ str| t.strip_prefix("W/").unwrap_or(t).to_owned();
+    fn opaque(t: &str) -> &str {
+        t.strip_prefix("W/").unwrap_or(t)
+    }
     let current = opaque(etag.trim());
     header
         .split(',')
