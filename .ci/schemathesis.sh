@@ -8,10 +8,13 @@
 # For each example: builds target/debug/examples/<name>, starts it on a free
 # port with a fixed LIGHTAPI_JWT_SECRET and a fresh SQLite file, mints an
 # HS256 admin token with Python's standard library, validates /openapi.json
-# against the OpenAPI 3.1 schema (.ci/openapi_check.py), then runs
+# against the OpenAPI 3.1 schema (.ci/openapi_check.py), lints it with
+# `redocly lint` and its recommended rules (redocly.yaml; any problem,
+# warnings included, fails), then runs
 # `schemathesis run` with every check and a bounded number of examples per
 # operation. Exits non-zero on any failure. Tools are installed from PyPI
-# into the venv target/ci-venv (versions pinned in .ci/requirements.txt).
+# into the venv target/ci-venv (versions pinned in .ci/requirements.txt),
+# Redocly CLI from npm into target/redocly (version pinned below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +30,12 @@ if [ ! -x "$VENV/bin/st" ] || ! "$VENV/bin/pip" freeze 2>/dev/null | grep -qxF -
     "${PYTHON:-python3}" -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --upgrade pip
     "$VENV/bin/pip" install --quiet -r .ci/requirements.txt
+fi
+
+REDOCLY_VERSION=2.77.0
+REDOCLY=target/redocly/node_modules/.bin/redocly
+if [ ! -x "$REDOCLY" ] || ! grep -q "\"version\": \"$REDOCLY_VERSION\"" target/redocly/node_modules/@redocly/cli/package.json 2>/dev/null; then
+    npm install --silent --no-audit --no-fund --prefix target/redocly "@redocly/cli@$REDOCLY_VERSION"
 fi
 
 cargo build --quiet --examples
@@ -73,6 +82,17 @@ for example in "${EXAMPLES[@]}"; do
         sleep 0.1
     done
     "$VENV/bin/python" .ci/openapi_check.py "$base/openapi.json" || status=1
+    curl -fsS "$base/openapi.json" -o "$WORK/$example.json"
+    # Problems are counted from the JSON report: warnings fail too.
+    if ! REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true "$REDOCLY" lint --config redocly.yaml \
+            --format json "$WORK/$example.json" >"$WORK/$example.lint.json" 2>"$WORK/$example.lint.log" \
+        || ! "$VENV/bin/python" -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; sys.exit(1 if t["errors"] or t["warnings"] else 0)' "$WORK/$example.lint.json"; then
+        echo "redocly lint: problems in $example's document:"
+        REDOCLY_TELEMETRY=off "$REDOCLY" lint --config redocly.yaml --format stylish "$WORK/$example.json" 2>&1 | tail -n 40
+        status=1
+    else
+        echo "redocly lint (recommended rules): no problems"
+    fi
     token="$(mint_token)"
     args=(--config-file .ci/schemathesis.toml run "$base/openapi.json" --checks all --max-examples "$MAX_EXAMPLES"
           --workers "$WORKERS" --request-timeout 10

@@ -14,5 +14,9 @@ fn main() -> Result<(), lightapi::StartError> {
         .field("name", Field::text())
         .field("email", Field::text().unique())
         .field("email_verified", Field::boolean().default(false));
-    LightApi::from_env()?.register("/person", person).run()
+    LightApi::from_env()?
+        .openapi_info("People", "1.0.0")
+        .openapi_license("MIT License", "MIT")
+        .register("/person", person)
+        .run()
 }

@@ -65,6 +65,8 @@ fn main() -> Result<(), lightapi::StartError> {
         .ordering_fields(&["title", "price", "stock", "created"])
         .page_size(20, 200);
     let mut app = LightApi::from_env()?
+        .openapi_info("Shop", "1.0.0")
+        .openapi_license("MIT License", "MIT")
         .middleware(RequestId::default())
         .middleware(Timing)
         .login(check)

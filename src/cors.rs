@@ -79,6 +79,14 @@ impl Cors {
         self
     }
 
+    /// Exposes another response header to the page's script
+    /// (`Access-Control-Expose-Headers`).
+    #[must_use]
+    pub fn expose_header(mut self, name: &str) -> Cors {
+        self.expose_headers.push(name.to_string());
+        self
+    }
+
     /// Sets `Access-Control-Max-Age`.
     #[must_use]
     pub fn max_age_secs(mut self, secs: u64) -> Cors {
@@ -87,7 +95,8 @@ impl Cors {
     }
 
     /// Checks the settings: at least one origin, each an origin as
-    /// browsers send it (or `*`), and `*` never with credentials.
+    /// browsers send it (or `*`), `*` never with credentials, and header
+    /// names that are field names (not `*`).
     ///
     /// # Errors
     /// The first [`CorsError`] found.
@@ -100,6 +109,14 @@ impl Cors {
         }
         if self.credentials && self.origins.iter().any(|o| o == "*") {
             return Err(CorsError::WildcardWithCredentials);
+        }
+        if let Some(bad) = self
+            .allow_headers
+            .iter()
+            .chain(&self.expose_headers)
+            .find(|h| !is_field_name(h))
+        {
+            return Err(CorsError::NotAHeaderName { value: bad.clone() });
         }
         Ok(())
     }
@@ -167,17 +184,7 @@ impl Cors {
 
     /// Adds the CORS headers of an actual (non-preflight) response.
     pub(crate) fn decorate(&self, req: &Request, resp: &mut Response) {
-        let varies = resp
-            .headers()
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
-            .any(|(_, v)| {
-                v.split(',')
-                    .any(|x| x.trim() == "*" || x.trim().eq_ignore_ascii_case("origin"))
-            });
-        if !varies {
-            resp.insert_header("Vary", "Origin");
-        }
+        resp.add_vary("Origin");
         // The grant is this layer's alone: never duplicated or mixed with
         // one an endpoint set.
         for h in [
@@ -202,6 +209,16 @@ impl Cors {
             resp.insert_header("Access-Control-Allow-Credentials", "true");
         }
     }
+}
+
+/// Whether `name` is a field name (an RFC 9110 token) other than `*`,
+/// which would read as a wildcard.
+fn is_field_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "*"
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Whether `o` is an origin as a browser sends it: `scheme://host[:port]`,
@@ -241,6 +258,11 @@ pub enum CorsError {
     },
     /// `*` together with credentials, which browsers refuse.
     WildcardWithCredentials,
+    /// An allowed or exposed header that is not a field name.
+    NotAHeaderName {
+        /// The value.
+        value: String,
+    },
 }
 
 impl fmt::Display for CorsError {
@@ -252,8 +274,13 @@ impl fmt::Display for CorsError {
                 "{value:?} is not an origin (scheme://host[:port], no path, as browsers send \
                  it in `Origin`), nor `*`"
             ),
-            CorsError::WildcardWithCredentials => {
-                f.write_str("`*` cannot be combined with credentials; list the origins")
+            CorsError::WildcardWithCredentials => f.write_str(
+                "the origin `*` cannot be combined with credentials (browsers refuse \
+                 `credentials: 'include'` answered with `Access-Control-Allow-Origin: *`); \
+                 list the origins",
+            ),
+            CorsError::NotAHeaderName { value } => {
+                write!(f, "{value:?} is not a header name (nor may it be `*`)")
             }
         }
     }
@@ -318,6 +345,51 @@ mod tests {
         assert_eq!(r.header("access-control-allow-origin"), None);
         let r = c.preflight(&preflight("https://a.example", "DELETE"), allowed);
         assert_eq!(r.header("access-control-allow-origin"), None);
+    }
+
+    #[test]
+    fn header_names_must_be_field_names() {
+        let ok = Cors::new()
+            .allow_origin("https://a")
+            .allow_header("X-Tenant")
+            .expose_header("X-Total");
+        assert!(ok.validate().is_ok());
+        for bad in ["", "*", "X Tenant", "X-Tenant:"] {
+            let allowed = Cors::new().allow_origin("https://a").allow_header(bad);
+            let exposed = Cors::new().allow_origin("https://a").expose_header(bad);
+            for c in [allowed, exposed] {
+                assert!(
+                    matches!(c.validate(), Err(CorsError::NotAHeaderName { .. })),
+                    "{bad:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn settings_show_in_answers() {
+        let c = Cors::new()
+            .allow_origin("https://a.example")
+            .allow_header("X-Tenant")
+            .expose_header("X-Total")
+            .allow_credentials(true)
+            .max_age_secs(60);
+        let req = preflight("https://a.example", "GET")
+            .with_header("Access-Control-Request-Headers", "x-tenant, authorization");
+        let r = c.preflight(&req, MethodSet::from_slice(&[Method::Get]));
+        assert!(r
+            .header("access-control-allow-headers")
+            .is_some_and(|h| h.contains("x-tenant")));
+        assert_eq!(r.header("access-control-max-age"), Some("60"));
+        assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+        let mut resp = Response::new(StatusCode::OK);
+        c.decorate(
+            &Request::new(Method::Get, "/").with_header("Origin", "https://a.example"),
+            &mut resp,
+        );
+        assert!(resp
+            .header("access-control-expose-headers")
+            .is_some_and(|h| h.ends_with("X-Total")));
     }
 
     #[test]

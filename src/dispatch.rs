@@ -70,6 +70,10 @@ struct NoStore;
 /// answers may be reused ([`Service::max_age`]).
 struct MaxAge(std::time::Duration);
 
+/// Marks a request routed to a method that needs a token: its answer
+/// depends on `Authorization`, and [`AppState::finish`] says so in `Vary`.
+struct NeedsToken;
+
 /// What the head of a request decided.
 pub(crate) enum Admission<'a> {
     /// Run this handler once the body (if any) has arrived.
@@ -152,6 +156,9 @@ impl AppState {
             method
         };
         let access = entry.service.access(access_method);
+        if !access.is_public() {
+            req.insert_extension(NeedsToken);
+        }
         self.auth
             .authorize(&access, req)
             .map_err(|e| (ApiError::from(e).into_response(), ran))?;
@@ -293,7 +300,8 @@ impl AppState {
     }
 
     /// Passes a response through the `after` hooks of the first `ran`
-    /// middlewares (in reverse) and adds CORS headers.
+    /// middlewares (in reverse), adds CORS headers, `Vary: Authorization`
+    /// where a token was needed, and `Cache-Control`.
     fn finish(&self, req: &Request, resp: &mut Response, ran: usize) {
         if let Some(done) = self.middleware.get(..ran) {
             for mw in done.iter().rev() {
@@ -310,6 +318,9 @@ impl AppState {
                 cors.decorate(req, resp);
             }
         }
+        if req.extension::<NeedsToken>().is_some() {
+            resp.add_vary("Authorization");
+        }
         if req.extension::<NoStore>().is_some() {
             resp.remove_header("Cache-Control");
             resp.insert_header("Cache-Control", "no-store");
@@ -317,15 +328,14 @@ impl AppState {
             req.extension::<MaxAge>(),
             resp.status().as_u16() < 400 && resp.header("Cache-Control").is_none(),
         ) {
-            let scope = if req.claims().is_some() {
-                "private"
-            } else {
-                "public"
+            let private = req.claims().is_some();
+            let value = match (age.as_secs(), private) {
+                (0, false) => "no-cache".to_owned(),
+                (0, true) => "private, no-cache".to_owned(),
+                (secs, false) => format!("public, max-age={secs}"),
+                (secs, true) => format!("private, max-age={secs}"),
             };
-            resp.insert_header(
-                "Cache-Control",
-                format!("{scope}, max-age={}", age.as_secs()),
-            );
+            resp.insert_header("Cache-Control", value);
         } else if req.claims().is_some()
             && resp.status().as_u16() < 400
             && resp.header("Cache-Control").is_none()

@@ -165,7 +165,8 @@ pub(crate) trait Service: Send + Sync {
     }
 
     /// How long a successful `GET`/`HEAD` answer on this route may be
-    /// reused without asking again, when the route declares it.
+    /// reused without asking again, when the route declares it; zero: it
+    /// may be kept but is revalidated before each reuse (`no-cache`).
     fn max_age(&self) -> Option<std::time::Duration> {
         None
     }

@@ -56,6 +56,10 @@ pub(crate) struct Info {
     pub(crate) title: String,
     pub(crate) version: String,
     pub(crate) description: Option<String>,
+    /// The API's licence: its name and SPDX identifier.
+    pub(crate) license: Option<(String, String)>,
+    /// Base URLs of the API; none means the one relative `/`.
+    pub(crate) servers: Vec<String>,
 }
 
 impl Default for Info {
@@ -64,7 +68,42 @@ impl Default for Info {
             title: "lightapi".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             description: None,
+            license: None,
+            servers: Vec::new(),
         }
+    }
+}
+
+/// The tag of the built-in routes that describe the server.
+const META_TAG: &str = "meta";
+
+/// The tag of a route and the tag's description.
+fn tag(route: &RouteDoc<'_>) -> (String, String) {
+    match route.kind {
+        RouteKind::Collection(c) | RouteKind::Item(c) => {
+            let name = c.model().name();
+            (
+                name.to_owned(),
+                format!("Rows of the `{name}` model: listed, created, read, changed, deleted"),
+            )
+        }
+        RouteKind::Custom => match route.pattern {
+            "/healthz" | "/readyz" | "/openapi.json" => (
+                META_TAG.to_owned(),
+                "The server's health and its description".to_owned(),
+            ),
+            "/auth/login" => (
+                "auth".to_owned(),
+                "Tokens for the other operations".to_owned(),
+            ),
+            pattern => {
+                let first = pattern
+                    .split('/')
+                    .find(|s| !s.is_empty() && !s.starts_with('{'))
+                    .unwrap_or("root");
+                (first.to_owned(), format!("Endpoints under `/{first}`"))
+            }
+        },
     }
 }
 
@@ -94,6 +133,14 @@ pub(crate) fn document(routes: &[RouteDoc<'_>], info: &Info) -> Vec<u8> {
     if let Some(d) = &info.description {
         info_doc["description"] = Value::from(d.as_str());
     }
+    if let Some((name, identifier)) = &info.license {
+        info_doc["license"] = json!({"name": name, "identifier": identifier});
+    }
+    let servers: Vec<Value> = if info.servers.is_empty() {
+        vec![json!({"url": "/", "description": "The server this document came from"})]
+    } else {
+        info.servers.iter().map(|url| json!({"url": url})).collect()
+    };
     let info = info_doc;
     // Path keys in sorted order; a pattern registered twice keeps its last
     // registration, as inserting into a map would.
@@ -117,7 +164,23 @@ pub(crate) fn document(routes: &[RouteDoc<'_>], info: &Info) -> Vec<u8> {
         out.push(b':');
         write_path_item(&mut out, route);
     }
-    out.extend_from_slice(b"}}");
+    out.extend_from_slice(b"},\"servers\":");
+    write_json(&mut out, &Value::from(servers));
+    // Each tag once, in the order the paths first use it.
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for &i in &order {
+        let (name, description) = tag(&routes[i]);
+        if !tags.iter().any(|(n, _)| *n == name) {
+            tags.push((name, description));
+        }
+    }
+    let tags: Vec<Value> = tags
+        .into_iter()
+        .map(|(name, description)| json!({"name": name, "description": description}))
+        .collect();
+    out.extend_from_slice(b",\"tags\":");
+    write_json(&mut out, &Value::from(tags));
+    out.push(b'}');
     out.shrink_to_fit();
     out
 }
@@ -134,6 +197,7 @@ fn write_json(out: &mut Vec<u8>, value: &Value) {
 /// key order a `serde_json` object would give.
 fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
     let (pattern, service, doc) = (route.pattern, route.service, route.kind);
+    let (tag, _) = tag(route);
     let mut path_params = Vec::new();
     for seg in pattern.split('/') {
         if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
@@ -161,7 +225,11 @@ fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
     let mut first = true;
     for (key, method) in KEYS {
         let value = match method {
-            Some(m) if allowed.contains(m) => operation(pattern, m, &doc, &service.access(m)),
+            Some(m) if allowed.contains(m) => {
+                let mut op = operation(pattern, m, &doc, &service.access(m));
+                op["tags"] = json!([tag]);
+                op
+            }
             None if !path_params.is_empty() => Value::from(std::mem::take(&mut path_params)),
             _ => continue,
         };
@@ -298,6 +366,7 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
         "operationId".into(),
         Value::from(operation_id(pattern, method)),
     );
+    op.insert("summary".into(), Value::from(summary(pattern, method, doc)));
     if !params.is_empty() {
         op.insert("parameters".into(), Value::from(params));
     }
@@ -330,6 +399,30 @@ fn header_param(name: &str) -> Value {
     json!({"name": name, "in": "header", "required": false, "schema": {"type": "string"}})
 }
 
+/// A one-line summary of an operation.
+fn summary(pattern: &str, method: Method, doc: &RouteKind<'_>) -> String {
+    let model = match doc {
+        RouteKind::Collection(c) | RouteKind::Item(c) => c.model().name(),
+        RouteKind::Custom => "",
+    };
+    match (doc, method) {
+        (RouteKind::Collection(_), Method::Get) => format!("List {model} rows"),
+        (RouteKind::Collection(_), Method::Post) => format!("Create a {model} row"),
+        (RouteKind::Item(_), Method::Get) => format!("Read a {model} row"),
+        (RouteKind::Item(_), Method::Put) => format!("Replace a {model} row"),
+        (RouteKind::Item(_), Method::Patch) => format!("Change fields of a {model} row"),
+        (RouteKind::Item(_), Method::Delete) => format!("Delete a {model} row"),
+        (RouteKind::Custom, _) => match pattern {
+            "/healthz" => "Liveness".to_owned(),
+            "/readyz" => "Readiness (the database answers)".to_owned(),
+            "/openapi.json" => "This OpenAPI document".to_owned(),
+            "/auth/login" => "Log in for a token".to_owned(),
+            _ => format!("{} {pattern}", method.as_str()),
+        },
+        _ => format!("{} {pattern}", method.as_str()),
+    }
+}
+
 fn operation_id(pattern: &str, method: Method) -> String {
     let path: String = pattern
         .chars()
@@ -357,8 +450,9 @@ fn schema_name(model: &Model) -> String {
 /// The JSON Schema of one field's values.
 fn field_schema(field: &Field) -> Value {
     let mut s = match field.field_type() {
-        FieldType::Integer => json!({"type": "integer", "format": "int64",
-            "minimum": i64::MIN, "maximum": i64::MAX}),
+        // The 64-bit bounds are not numbers a JavaScript client can read
+        // exactly: `format` says it instead.
+        FieldType::Integer => json!({"type": "integer", "format": "int64"}),
         FieldType::Float => json!({"type": "number"}),
         FieldType::Text => match field.max_length_chars() {
             Some(n) => json!({"type": "string", "maxLength": n}),
@@ -470,12 +564,23 @@ fn readable_fields(model: &Model) -> Vec<String> {
 }
 
 /// The `fields` query parameter: a comma-separated subset of the readable
-/// fields.
+/// fields; empty (a cleared selection) for all of them.
 pub(crate) fn fields_parameter(model: &Model) -> Value {
     json!({"name": "fields", "in": "query", "required": false,
-        "description": "Comma-separated readable fields to return (the others are left out)",
+        "description": "Comma-separated readable fields to return (the others are left out); \
+            empty for all of them",
         "style": "form", "explode": false,
-        "schema": {"type": "array", "minItems": 1, "items": {"enum": readable_fields(model)}}})
+        "schema": {"type": "array", "items": {"type": "string", "enum": readable_fields(model)}}})
+}
+
+/// The `cursor` query parameter. `cursor=` (empty) starts keyset paging,
+/// so tools must be able to send it empty.
+fn cursor_parameter() -> Value {
+    json!({"name": "cursor", "in": "query", "required": false, "allowEmptyValue": true,
+        "description": "Keyset pagination: empty for the first page, else the opaque, signed \
+            cursor of a `next`/`previous` link (anything else is a 400); not with `page`",
+        "schema": {"type": "string", "maxLength": MAX_CURSOR_BYTES,
+            "pattern": "^([A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+)?$"}})
 }
 
 fn list_parameters(crud: &Crud) -> Vec<Value> {
@@ -501,13 +606,7 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
             json!({"type": "integer", "minimum": 1, "maximum": max, "default": default_size}),
             "Rows per page",
         ),
-        q(
-            "cursor",
-            json!({"type": "string", "maxLength": MAX_CURSOR_BYTES,
-                "pattern": "^([A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+)?$"}),
-            "Keyset pagination: empty for the first page, else the opaque, signed cursor of a \
-             `next`/`previous` link (anything else is a 400); not with `page`",
-        ),
+        cursor_parameter(),
         fields_parameter(model),
     ];
     let mut orderable: Vec<&str> = rules.ordering.iter().map(String::as_str).collect();
@@ -523,9 +622,10 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
         .collect();
     out.push(list(
         "ordering",
-        json!({"type": "array", "minItems": 1, "items": {"enum": keys}, "allOf": once}),
+        json!({"type": "array", "items": {"type": "string", "enum": keys}, "allOf": once}),
         &format!(
-            "Sort keys, `-` for descending, each field once: {}; `id` breaks ties",
+            "Sort keys, `-` for descending, each field once: {}; `id` breaks ties; \
+             empty for the default order",
             orderable.join(", ")
         ),
     ));
@@ -539,10 +639,8 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
             ),
         ));
     }
-    let mut filterable: Vec<(String, Value)> = vec![(
-        "id".into(),
-        json!({"type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX}),
-    )];
+    let mut filterable: Vec<(String, Value)> =
+        vec![("id".into(), json!({"type": "integer", "format": "int64"}))];
     for f in &rules.filter {
         if let Some(field) = model.field_named(f) {
             if field.is_write_only() || field.field_type() == FieldType::Json {
@@ -564,16 +662,22 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
             out.push(q(&format!("{f}{op}"), schema.clone(), "Filter"));
         }
         // Text items cannot hold the separator; `x__in=` is the one empty
-        // string. Other types need at least one value.
-        let (item, min) = if schema["type"] == "string" && schema.get("format").is_none() {
-            (json!({"type": "string", "pattern": "^[^,]*$"}), 0)
+        // string. For other types an empty list is no filter.
+        let (item, description) = if schema["type"] == "string" && schema.get("format").is_none() {
+            (
+                json!({"type": "string", "pattern": "^[^,]*$"}),
+                "One of these comma-separated values (empty: the empty string)",
+            )
         } else {
-            (schema, 1)
+            (
+                schema,
+                "One of these comma-separated values (empty: no filter)",
+            )
         };
         out.push(list(
             &format!("{f}__in"),
-            json!({"type": "array", "items": item, "minItems": min, "maxItems": MAX_IN_VALUES}),
-            "One of these comma-separated values",
+            json!({"type": "array", "items": item, "maxItems": MAX_IN_VALUES}),
+            description,
         ));
         out.push(q(
             &format!("{f}__isnull"),

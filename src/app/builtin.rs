@@ -13,8 +13,10 @@ use crate::crud::tables::Tables;
 use crate::endpoint::{Endpoint, HandlerResult};
 use crate::error::ApiError;
 use crate::http::forwarded::client_ip;
-use crate::http::{Body, Cidr, Method, Request, Response, StatusCode};
+use crate::http::{Cidr, Method, Request};
 use crate::log::Logger;
+
+use super::fixed::Fixed;
 
 /// `GET /healthz`: liveness, no database.
 pub(super) struct Healthz;
@@ -69,7 +71,7 @@ impl Endpoint for Readyz {
 /// `GET /openapi.json`: the document, made once at start-up.
 #[derive(Default)]
 pub(super) struct OpenApi {
-    pub(super) body: OnceLock<Vec<u8>>,
+    pub(super) document: OnceLock<Fixed>,
 }
 
 impl Endpoint for Arc<OpenApi> {
@@ -77,11 +79,11 @@ impl Endpoint for Arc<OpenApi> {
         Some(&[Method::Get])
     }
 
-    fn get(&self, _req: &Request) -> HandlerResult {
-        let body = self.body.get().cloned().unwrap_or_default();
-        Ok(Response::new(StatusCode::OK)
-            .with_header("Content-Type", "application/json")
-            .with_body(Body::Bytes(body)))
+    fn get(&self, req: &Request) -> HandlerResult {
+        match self.document.get() {
+            Some(document) => Ok(document.answer(req)),
+            None => Err(ApiError::internal("the OpenAPI document is not made yet")),
+        }
     }
 
     fn access(&self, _method: Method) -> Access {

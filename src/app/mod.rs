@@ -3,6 +3,9 @@
 
 mod builtin;
 mod database;
+#[cfg(feature = "docs")]
+mod docs;
+mod fixed;
 mod registration;
 mod secret;
 
@@ -20,6 +23,7 @@ use crate::crud::etag::EtagKey;
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{EndpointService, Service};
 use crate::error::StartError;
+use crate::http::Body;
 use crate::log::Logger;
 use crate::middleware::Middleware;
 use crate::model::Model;
@@ -155,6 +159,32 @@ impl LightApi {
         self
     }
 
+    /// The API's licence in `/openapi.json`: its name and SPDX identifier
+    /// (none by default).
+    ///
+    /// ```
+    /// let _app = lightapi::LightApi::new().openapi_license("MIT License", "MIT");
+    /// ```
+    #[must_use]
+    pub fn openapi_license(mut self, name: &str, identifier: &str) -> LightApi {
+        self.info.license = Some((name.to_owned(), identifier.to_owned()));
+        self
+    }
+
+    /// Adds a base URL of the API to `/openapi.json`'s `servers` (by
+    /// default the one relative `/`: the server the document came from).
+    ///
+    /// ```
+    /// let _app = lightapi::LightApi::new()
+    ///     .openapi_server("https://api.example.com")
+    ///     .openapi_server("https://staging.example.com");
+    /// ```
+    #[must_use]
+    pub fn openapi_server(mut self, url: &str) -> LightApi {
+        self.info.servers.push(url.to_owned());
+        self
+    }
+
     /// A description of the API for `/openapi.json` (CommonMark).
     #[must_use]
     pub fn openapi_description(mut self, text: &str) -> LightApi {
@@ -226,6 +256,17 @@ impl LightApi {
             middleware,
             info,
         } = self;
+        if info.servers.iter().any(|u| u.trim().is_empty())
+            || info
+                .license
+                .as_ref()
+                .is_some_and(|(n, i)| n.trim().is_empty() || i.trim().is_empty())
+        {
+            return Err(StartError::declaration(
+                Some("OpenAPI info"),
+                "a server URL or licence given to LightApi must not be empty",
+            ));
+        }
         if info.title.trim().is_empty() || info.version.trim().is_empty() {
             return Err(StartError::declaration(
                 Some("OpenAPI info"),
@@ -312,6 +353,10 @@ impl LightApi {
             "/openapi.json",
             Arc::new(EndpointService::new(Arc::clone(&openapi))),
         )?;
+        #[cfg(feature = "docs")]
+        for (pattern, file) in docs::files() {
+            add(pattern, Arc::new(EndpointService::new(file)))?;
+        }
         let cursor_key = CursorKey::derive(&signing_secret);
         let etag_key = EtagKey::derive(&signing_secret);
         let mut cruds: Vec<(String, Arc<Crud>)> = Vec::new();
@@ -344,6 +389,7 @@ impl LightApi {
         }
         let described: Vec<RouteDoc<'_>> = router
             .routes()
+            .filter(|(pattern, _)| !is_docs_path(pattern))
             .map(|(pattern, entry)| {
                 let kind = match cruds.iter().find(|(p, _)| p == pattern) {
                     Some((p, crud)) if p.ends_with("/{id}") => RouteKind::Item(crud),
@@ -359,7 +405,9 @@ impl LightApi {
             .collect();
         let body = openapi::document(&described, &info);
         drop(described);
-        let _ = openapi.body.set(body);
+        let _ = openapi
+            .document
+            .set(fixed::Fixed::new("application/json", Body::Bytes(body)));
         let backend_extension = backend
             .clone()
             .map(|db| Arc::new(db) as Arc<dyn Any + Send + Sync>);
@@ -381,6 +429,20 @@ impl LightApi {
             app,
             on_stop,
         })
+    }
+}
+
+/// Whether `pattern` is a route of the API explorer, which `/openapi.json`
+/// leaves out (it is not part of the API).
+fn is_docs_path(pattern: &str) -> bool {
+    #[cfg(feature = "docs")]
+    {
+        docs::PATHS.contains(&pattern)
+    }
+    #[cfg(not(feature = "docs"))]
+    {
+        let _ = pattern;
+        false
     }
 }
 

@@ -72,9 +72,7 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
     if let Some(v) = get("LIGHTAPI_LOGIN_PER_HOUR") {
         c.login.per_hour = parse_num("LIGHTAPI_LOGIN_PER_HOUR", &v, 1, 100_000_000)? as u32;
     }
-    if let Some(v) = get("LIGHTAPI_CORS_ORIGINS") {
-        c.cors = Some(parse_cors_origins(&v)?);
-    }
+    c.cors = read_cors(&get)?;
     if let Some(v) = get("LIGHTAPI_LOG") {
         c.log = v.parse::<LogLevel>()?;
     }
@@ -159,18 +157,73 @@ fn parse_secrets(v: &str) -> Result<Vec<JwtSecret>, ConfigError> {
         .collect()
 }
 
-/// `LIGHTAPI_CORS_ORIGINS`: origins separated by commas, or `*`.
-fn parse_cors_origins(v: &str) -> Result<Cors, ConfigError> {
-    let cors = v
-        .split(',')
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .fold(Cors::new(), Cors::allow_origin);
-    cors.validate().map_err(|e| ConfigError::Invalid {
-        variable: "LIGHTAPI_CORS_ORIGINS",
+/// The CORS variables: `LIGHTAPI_CORS_ORIGINS` (origins separated by
+/// commas, or `*`) turns CORS on; `LIGHTAPI_CORS_ALLOW_HEADERS` and
+/// `LIGHTAPI_CORS_EXPOSE_HEADERS` add header names to the defaults,
+/// `LIGHTAPI_CORS_CREDENTIALS` (`true`/`false`) and
+/// `LIGHTAPI_CORS_MAX_AGE_SECS` set the rest. Any of the others without
+/// origins is an error: it would do nothing.
+fn read_cors(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Cors>, ConfigError> {
+    const OTHERS: [&str; 4] = [
+        "LIGHTAPI_CORS_ALLOW_HEADERS",
+        "LIGHTAPI_CORS_EXPOSE_HEADERS",
+        "LIGHTAPI_CORS_CREDENTIALS",
+        "LIGHTAPI_CORS_MAX_AGE_SECS",
+    ];
+    let list = |v: &str| -> Vec<String> {
+        v.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let Some(origins) = get("LIGHTAPI_CORS_ORIGINS") else {
+        return match OTHERS.into_iter().find(|name| get(name).is_some()) {
+            Some(variable) => Err(ConfigError::Invalid {
+                variable,
+                reason: "has no effect without LIGHTAPI_CORS_ORIGINS".to_owned(),
+            }),
+            None => Ok(None),
+        };
+    };
+    let mut cors = list(&origins)
+        .iter()
+        .fold(Cors::new(), |c, o| c.allow_origin(o));
+    let invalid = |variable: &'static str, e: crate::cors::CorsError| ConfigError::Invalid {
+        variable,
         reason: e.to_string(),
-    })?;
-    Ok(cors)
+    };
+    cors.validate()
+        .map_err(|e| invalid("LIGHTAPI_CORS_ORIGINS", e))?;
+    if let Some(v) = get("LIGHTAPI_CORS_ALLOW_HEADERS") {
+        cors = list(&v).iter().fold(cors, |c, h| c.allow_header(h));
+        cors.validate()
+            .map_err(|e| invalid("LIGHTAPI_CORS_ALLOW_HEADERS", e))?;
+    }
+    if let Some(v) = get("LIGHTAPI_CORS_EXPOSE_HEADERS") {
+        cors = list(&v).iter().fold(cors, |c, h| c.expose_header(h));
+        cors.validate()
+            .map_err(|e| invalid("LIGHTAPI_CORS_EXPOSE_HEADERS", e))?;
+    }
+    if let Some(v) = get("LIGHTAPI_CORS_CREDENTIALS") {
+        let yes = match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    variable: "LIGHTAPI_CORS_CREDENTIALS",
+                    reason: format!("{v:?} is not true or false"),
+                })
+            }
+        };
+        cors = cors.allow_credentials(yes);
+        cors.validate()
+            .map_err(|e| invalid("LIGHTAPI_CORS_CREDENTIALS", e))?;
+    }
+    if let Some(v) = get("LIGHTAPI_CORS_MAX_AGE_SECS") {
+        cors = cors.max_age_secs(parse_num("LIGHTAPI_CORS_MAX_AGE_SECS", &v, 0, 86_400)?);
+    }
+    Ok(Some(cors))
 }
 
 /// Checks the shape of a database URL: a known scheme and a database named.
@@ -240,6 +293,68 @@ mod tests {
     }
 
     #[test]
+    fn cors_is_configured_from_the_environment() {
+        let c = env(&[
+            (
+                "LIGHTAPI_CORS_ORIGINS",
+                "https://app.example, http://localhost:3000",
+            ),
+            ("LIGHTAPI_CORS_ALLOW_HEADERS", "X-Tenant, Prefer"),
+            ("LIGHTAPI_CORS_EXPOSE_HEADERS", "X-Total,Preference-Applied"),
+            ("LIGHTAPI_CORS_CREDENTIALS", "true"),
+            ("LIGHTAPI_CORS_MAX_AGE_SECS", "7200"),
+        ])
+        .unwrap();
+        let want = Cors::new()
+            .allow_origin("https://app.example")
+            .allow_origin("http://localhost:3000")
+            .allow_header("X-Tenant")
+            .allow_header("Prefer")
+            .expose_header("X-Total")
+            .expose_header("Preference-Applied")
+            .allow_credentials(true)
+            .max_age_secs(7200);
+        assert_eq!(c.cors, Some(want));
+        let only = env(&[("LIGHTAPI_CORS_ORIGINS", "*")]).unwrap();
+        assert_eq!(only.cors, Some(Cors::new().allow_origin("*")));
+        for (pairs, variable, says) in [
+            (
+                vec![
+                    ("LIGHTAPI_CORS_ORIGINS", "*"),
+                    ("LIGHTAPI_CORS_CREDENTIALS", "true"),
+                ],
+                "LIGHTAPI_CORS_CREDENTIALS",
+                "cannot be combined with credentials",
+            ),
+            (
+                vec![("LIGHTAPI_CORS_CREDENTIALS", "true")],
+                "LIGHTAPI_CORS_CREDENTIALS",
+                "without LIGHTAPI_CORS_ORIGINS",
+            ),
+            (
+                vec![
+                    ("LIGHTAPI_CORS_ORIGINS", "https://a.example"),
+                    ("LIGHTAPI_CORS_ALLOW_HEADERS", "X Tenant"),
+                ],
+                "LIGHTAPI_CORS_ALLOW_HEADERS",
+                "not a header name",
+            ),
+            (
+                vec![
+                    ("LIGHTAPI_CORS_ORIGINS", "https://a.example"),
+                    ("LIGHTAPI_CORS_MAX_AGE_SECS", "forever"),
+                ],
+                "LIGHTAPI_CORS_MAX_AGE_SECS",
+                "whole number",
+            ),
+        ] {
+            let line = env(&pairs).unwrap_err().to_string();
+            assert!(line.starts_with(variable), "{line}");
+            assert!(line.contains(says), "{line}");
+        }
+    }
+
+    #[test]
     fn defaults() {
         let c = env(&[]).unwrap();
         assert_eq!(c.server.bind_addr().to_string(), "127.0.0.1:8000");
@@ -272,6 +387,8 @@ mod tests {
             ("LIGHTAPI_MAX_BODY_BYTES", "-1"),
             ("LIGHTAPI_IDLE_TIMEOUT_MS", "soon"),
             ("LIGHTAPI_CORS_ORIGINS", "example.com"),
+            ("LIGHTAPI_CORS_CREDENTIALS", "true"),
+            ("LIGHTAPI_CORS_MAX_AGE_SECS", "600"),
             ("LIGHTAPI_SQLITE_SYNCHRONOUS", "sometimes"),
         ];
         for (var, value) in cases {

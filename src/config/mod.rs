@@ -65,7 +65,11 @@ pub struct Config {
     pub jwt: JwtSettings,
     /// `POST /auth/login`.
     pub login: LoginConfig,
-    /// Cross-origin requests (`LIGHTAPI_CORS_ORIGINS`); off when `None`.
+    /// Cross-origin requests; off when `None` (the default). On with
+    /// `LIGHTAPI_CORS_ORIGINS`; `LIGHTAPI_CORS_ALLOW_HEADERS` and
+    /// `LIGHTAPI_CORS_EXPOSE_HEADERS` add to the defaults of
+    /// [`Cors::new`], `LIGHTAPI_CORS_CREDENTIALS` (default `false`) and
+    /// `LIGHTAPI_CORS_MAX_AGE_SECS` (default 600) set the rest.
     pub cors: Option<Cors>,
     /// Size limits on what clients may send and hold.
     pub limits: Limits,
@@ -499,7 +503,9 @@ impl Config {
     /// `LIGHTAPI_JWT_TTL_SECS`, `LIGHTAPI_JWT_LEEWAY_SECS`,
     /// `LIGHTAPI_JWT_ISSUER`, `LIGHTAPI_JWT_AUDIENCE`,
     /// `LIGHTAPI_LOGIN_PER_MINUTE`, `LIGHTAPI_LOGIN_PER_HOUR`,
-    /// `LIGHTAPI_CORS_ORIGINS`, `LIGHTAPI_LOG`, the limits
+    /// `LIGHTAPI_CORS_ORIGINS`, `LIGHTAPI_CORS_ALLOW_HEADERS`,
+    /// `LIGHTAPI_CORS_EXPOSE_HEADERS`, `LIGHTAPI_CORS_CREDENTIALS`,
+    /// `LIGHTAPI_CORS_MAX_AGE_SECS`, `LIGHTAPI_LOG`, the limits
     /// `LIGHTAPI_MAX_BODY_BYTES`, `LIGHTAPI_MAX_HEAD_BYTES`,
     /// `LIGHTAPI_MAX_HEADERS`, `LIGHTAPI_MAX_URI_BYTES`,
     /// `LIGHTAPI_MAX_CONNECTIONS`, and the timeouts in milliseconds

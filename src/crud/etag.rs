@@ -1,4 +1,5 @@
-//! Strong ETags derived from a stored row, and `If-Match` decisions.
+//! Strong ETags derived from a stored row, weak ETags of a page, and
+//! `If-Match` decisions.
 //!
 //! The ETag is `"` + the hex of the first 16 bytes of HMAC-SHA256, under
 //! a server key ([`EtagKey`]), over a canonical serialisation of the row
@@ -91,6 +92,31 @@ pub fn etag(key: &EtagKey, values: &[Value]) -> String {
     let digest = h.finalize().into_bytes();
     let mut out = String::with_capacity(34);
     out.push('"');
+    crate::hex::encode_into(&mut out, digest.get(..16).unwrap_or_default());
+    out.push('"');
+    out
+}
+
+/// The weak ETag (`W/"…"`) of a serialised representation, such as a page
+/// of rows: the hex of the first 16 bytes of HMAC-SHA256 under `key` over
+/// the bytes sent, kept apart from row ETags by a prefix. Weak, because it
+/// stands for what the page says, not for stored state a write could be
+/// conditional on.
+///
+/// ```
+/// use lightapi::__private::crud::etag::{weak_etag, EtagKey};
+/// let key = EtagKey::derive(b"0123456789abcdef0123456789abcdef");
+/// let a = weak_etag(&key, br#"{"results":[]}"#);
+/// assert!(a.starts_with("W/\"") && a.len() == 36);
+/// assert_ne!(a, weak_etag(&key, br#"{"results":[{}]}"#));
+/// ```
+pub fn weak_etag(key: &EtagKey, body: &[u8]) -> String {
+    let mut h = key.mac.clone();
+    h.update(b"\xffrepresentation\0");
+    h.update(body);
+    let digest = h.finalize().into_bytes();
+    let mut out = String::with_capacity(36);
+    out.push_str("W/\"");
     crate::hex::encode_into(&mut out, digest.get(..16).unwrap_or_default());
     out.push('"');
     out
@@ -191,6 +217,17 @@ mod tests {
             etag(&[Value::Json(json!({"a": 1}))]),
             etag(&[Value::Json(json!({"a": 2}))])
         );
+    }
+
+    #[test]
+    fn weak_etags_differ_from_row_etags() {
+        let key = EtagKey::derive(b"0123456789abcdef0123456789abcdef");
+        let page = weak_etag(&key, b"[]");
+        assert_eq!(page, weak_etag(&key, b"[]"));
+        assert!(page.starts_with("W/\"") && page.ends_with('"'));
+        let other = EtagKey::derive(b"other secret other secret other!");
+        assert_ne!(page, weak_etag(&other, b"[]"));
+        assert_ne!(&page[2..], super::etag(&key, &[Value::Text("[]".into())]));
     }
 
     #[test]

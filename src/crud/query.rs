@@ -156,14 +156,21 @@ impl std::error::Error for QueryParamError {}
 pub const MAX_IN_VALUES: usize = 100;
 
 /// The largest page number accepted when pages hold at most `max_size`
-/// rows: the offset of any page stays within `i64`.
+/// rows: the offset of any page stays within `i64`, and the number itself
+/// within what a JavaScript client reads exactly (2^53 − 1), so the bound
+/// `/openapi.json` states is exact.
 ///
 /// ```
-/// assert_eq!(lightapi::__private::crud::query::max_page(1), i64::MAX as u64);
+/// use lightapi::__private::crud::query::{max_page, MAX_EXACT_INTEGER};
+/// assert_eq!(max_page(1), MAX_EXACT_INTEGER);
+/// assert_eq!(max_page(200_000), i64::MAX as u64 / 200_000);
 /// ```
 pub fn max_page(max_size: u64) -> u64 {
-    i64::MAX as u64 / max_size.max(1)
+    (i64::MAX as u64 / max_size.max(1)).min(MAX_EXACT_INTEGER)
 }
+
+/// The largest integer an IEEE double (a JavaScript number) holds exactly.
+pub const MAX_EXACT_INTEGER: u64 = (1 << 53) - 1;
 
 const RESERVED: [&str; 6] = [
     "page",
@@ -252,7 +259,9 @@ pub fn parse_list_query(
         if RESERVED.contains(&name.as_str()) || rules.ignored.iter().any(|i| i == name) {
             continue;
         }
-        filters.push(parse_filter(model, rules, name, value).map_err(|m| err(name, m))?);
+        if let Some(filter) = parse_filter(model, rules, name, value).map_err(|m| err(name, m))? {
+            filters.push(filter);
+        }
     }
     if let Some(term) = get("search") {
         if rules.search.is_empty() {
@@ -279,11 +288,13 @@ pub fn parse_list_query(
             });
         }
     }
-    let order = match get("ordering") {
+    // An empty `ordering=` or `fields=` is a selection a client cleared:
+    // the defaults, as when the parameter is absent.
+    let order = match get("ordering").filter(|v| !v.is_empty()) {
         None => rules.default_ordering.clone(),
         Some(spec) => parse_ordering(rules, spec).map_err(|m| err("ordering", m))?,
     };
-    let fields = match get("fields") {
+    let fields = match get("fields").filter(|v| !v.is_empty()) {
         None => None,
         Some(list) => Some(parse_fields(model, list).map_err(|m| err("fields", m))?),
     };
@@ -295,12 +306,15 @@ pub fn parse_list_query(
     })
 }
 
+/// One filter parameter; `None` for an empty `__in` list of a type other
+/// than text, a selection a client cleared (for text, `x__in=` is the one
+/// empty string).
 fn parse_filter(
     model: &Model,
     rules: &QueryRules,
     name: &str,
     value: &str,
-) -> Result<Filter, String> {
+) -> Result<Option<Filter>, String> {
     let (field, op) = match name.rsplit_once("__") {
         Some((f, op)) if !f.is_empty() => (f, op),
         _ => (name, "eq"),
@@ -331,6 +345,7 @@ fn parse_filter(
         "lte" => FilterOp::Lte(typed(value)?),
         "gt" => FilterOp::Gt(typed(value)?),
         "gte" => FilterOp::Gte(typed(value)?),
+        "in" if value.is_empty() && kind != FieldType::Text => return Ok(None),
         "in" => {
             let items: Vec<&str> = value.split(',').collect();
             if items.len() > MAX_IN_VALUES {
@@ -349,10 +364,10 @@ fn parse_filter(
             ))
         }
     };
-    Ok(Filter {
+    Ok(Some(Filter {
         field: field.to_string(),
         op,
-    })
+    }))
 }
 
 fn parse_ordering(rules: &QueryRules, spec: &str) -> Result<Vec<Order>, String> {
@@ -562,7 +577,11 @@ mod tests {
         assert_eq!(e.param, "search");
         assert!(parse(&[("ordering", "qty")]).is_err());
         // An empty list names no key (the OpenAPI schema says at least one).
-        assert!(parse(&[("ordering", "")]).is_err());
+        // Cleared selections are the defaults.
+        let cleared = parse(&[("ordering", ""), ("fields", ""), ("qty__in", "")]).unwrap();
+        assert!(cleared.order.is_empty() && cleared.fields.is_none());
+        assert!(cleared.filters.is_empty());
+        assert!(parse(&[("ordering", ",")]).is_err());
         assert!(parse(&[("fields", "secret")]).is_err());
         assert!(parse(&[("page_size", "101")]).is_err());
         assert!(parse(&[("page", "0")]).is_err());

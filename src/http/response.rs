@@ -146,6 +146,43 @@ impl Response {
         }
     }
 
+    /// Adds `name` to the response's `Vary` field (one field, the names
+    /// comma-separated), unless it is listed there already or `Vary` is
+    /// `*`. Without a `Vary` field yet, nothing is allocated.
+    pub(crate) fn add_vary(&mut self, name: &'static str) {
+        let mut listed: Option<String> = None;
+        for (n, v) in self.headers.as_slice() {
+            if !n.eq_ignore_ascii_case("vary") {
+                continue;
+            }
+            let mut names = v.split(',').map(str::trim).filter(|x| !x.is_empty());
+            if names
+                .clone()
+                .any(|x| x == "*" || x.eq_ignore_ascii_case(name))
+            {
+                return;
+            }
+            let all = listed.get_or_insert_with(String::new);
+            for x in &mut names {
+                if !all.is_empty() {
+                    all.push_str(", ");
+                }
+                all.push_str(x);
+            }
+        }
+        match listed {
+            None => self.insert_header("Vary", name),
+            Some(mut all) => {
+                if !all.is_empty() {
+                    all.push_str(", ");
+                }
+                all.push_str(name);
+                self.remove_header("Vary");
+                self.insert_header("Vary", all);
+            }
+        }
+    }
+
     /// Removes every header called `name`.
     pub fn remove_header(&mut self, name: &str) {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
@@ -354,6 +391,23 @@ fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn vary_lists_each_name_once_in_one_field() {
+        use super::{Response, StatusCode};
+        let mut r = Response::new(StatusCode::OK);
+        r.add_vary("Origin");
+        r.add_vary("origin");
+        r.add_vary("Prefer");
+        assert_eq!(r.header("vary"), Some("Origin, Prefer"));
+        let mut r = Response::new(StatusCode::OK).with_header("Vary", "Accept");
+        r.add_vary("Authorization");
+        assert_eq!(r.header("vary"), Some("Accept, Authorization"));
+        let mut r = Response::new(StatusCode::OK).with_header("Vary", "*");
+        r.add_vary("Origin");
+        assert_eq!(r.header("vary"), Some("*"));
+        assert_eq!(r.headers().len(), 1);
+    }
+
     #[test]
     fn a_response_is_moved_without_a_memcpy_call() {
         // Handlers return responses by value through several layers; up to

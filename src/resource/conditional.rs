@@ -35,12 +35,18 @@ pub(super) fn precondition(req: &Request) -> Precondition {
     }
 }
 
-/// Weak comparison for `If-None-Match` (RFC 9110 §13.1.2).
-pub(super) fn none_match_hits(header: &str, etag: &str) -> bool {
+/// Weak comparison for `If-None-Match` (RFC 9110 §13.1.2): a list of
+/// entity tags, or `*`; the opaque tags compared, weak or not on either
+/// side.
+pub(crate) fn none_match_hits(header: &str, etag: &str) -> bool {
+    fn opaque(t: &str) -> &str {
+        t.strip_prefix("W/").unwrap_or(t)
+    }
+    let current = opaque(etag.trim());
     header
         .split(',')
         .map(str::trim)
-        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
+        .any(|t| t == "*" || opaque(t) == current)
 }
 
 #[cfg(test)]
@@ -75,5 +81,11 @@ mod tests {
         assert!(none_match_hits("W/\"a\", \"b\"", "\"a\""));
         assert!(none_match_hits("*", "\"a\""));
         assert!(!none_match_hits("\"b\"", "\"a\""));
+        // A weak current tag (a page's) matches its opaque part.
+        assert!(none_match_hits("W/\"p\"", "W/\"p\""));
+        assert!(none_match_hits("\"x\", \"p\"", "W/\"p\""));
+        assert!(none_match_hits(" * ", "W/\"p\""));
+        assert!(!none_match_hits("W/\"q\"", "W/\"p\""));
+        assert!(!none_match_hits("", "W/\"p\""));
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::conditional::{none_match_hits, path_id, precondition};
 use super::render::{
-    json_response, link_with, write_link, write_row, write_rows, written_response,
+    json_response, link_with, page_response, write_link, write_row, write_rows, written_response,
 };
 use crate::auth::{AuthError, ClaimsExt};
 use crate::backend::sql::{ListQuery, Scope};
@@ -247,7 +247,8 @@ impl Crud {
     }
 
     /// `GET /collection`: one page of rows, filtered, searched and ordered
-    /// as the query asks.
+    /// as the query asks, with a weak `ETag`; `304` when `If-None-Match`
+    /// matches it.
     ///
     /// # Errors
     /// `400` naming the parameter for anything outside the whitelist, a
@@ -281,6 +282,7 @@ impl Crud {
                 // `Prefer: count=none`: no total, so no COUNT(*) either.
                 let counted = !Preferences::of(req.headers()).count_none;
                 let planned = ops::plan_list(d, &self.model, &q, scope.as_ref(), counted)?;
+                let key = self.etag_key.clone();
                 query(&self.model, planned, move |req, model, (rows, count)| {
                     let link = |p: u64| link_with(req, &[("page", &p.to_string())], &["cursor"]);
                     let totals = count
@@ -326,7 +328,7 @@ impl Crud {
                     body.extend_from_slice(b",\"results\":");
                     write_rows(&mut body, model, &rows, fields.as_deref());
                     body.push(b'}');
-                    let resp = json_response(StatusCode::OK, body);
+                    let resp = page_response(req, &key, body);
                     Ok(if counted {
                         resp
                     } else {
@@ -347,6 +349,7 @@ impl Crud {
                         scope: scope.as_ref(),
                     },
                 )?;
+                let key = self.etag_key.clone();
                 query(&self.model, planned, move |req, model, page| {
                     let link = |token: Option<String>| {
                         token.map(|t| link_with(req, &[("cursor", &t)], &["page"]))
@@ -359,7 +362,7 @@ impl Crud {
                     body.extend_from_slice(b",\"results\":");
                     write_rows(&mut body, model, &page.rows, fields.as_deref());
                     body.push(b'}');
-                    Ok(json_response(StatusCode::OK, body))
+                    Ok(page_response(req, &key, body))
                 })
             }
         })

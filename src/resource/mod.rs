@@ -21,6 +21,7 @@ use crate::endpoint::{offered, Endpoint};
 use crate::http::{Method, MethodSet};
 use crate::model::Model;
 
+pub(crate) use conditional::none_match_hits;
 pub use crud::{Crud, ResourceExt};
 pub(crate) use service::build_routes;
 use service::serves;
@@ -133,7 +134,9 @@ impl Resource {
     /// Lets clients reuse a successful `GET` of this model's rows or pages
     /// for `max_age` without asking again: `Cache-Control: public,
     /// max-age=N` where reading is public, `private, max-age=N` where it
-    /// needs a token (default: `private, no-cache` — always revalidate).
+    /// needs a token (default, and for zero: `no-cache` or `private,
+    /// no-cache` — kept, but revalidated with the `ETag` before each
+    /// reuse).
     ///
     /// ```
     /// use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Rows, pages and links as the client sees them.
 
-use crate::crud::etag::EtagKey;
+use super::conditional::none_match_hits;
+use crate::crud::etag::{weak_etag, EtagKey};
 use crate::crud::ops::Stored;
 use crate::http::prefer::Preferences;
 use crate::http::{Body, Request, Response, StatusCode};
@@ -78,6 +79,24 @@ pub(super) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
         .with_body(Body::Bytes(body))
 }
 
+/// A page of rows as a response: `200` with `body` and its weak `ETag`,
+/// or `304` with the same `ETag` when `If-None-Match` matches it. The
+/// page depends on `Prefer` (`count=none`), so it varies on it.
+pub(super) fn page_response(req: &Request, key: &EtagKey, body: Vec<u8>) -> Response {
+    let etag = weak_etag(key, &body);
+    let unchanged = req
+        .header("if-none-match")
+        .is_some_and(|inm| none_match_hits(inm, &etag));
+    let mut resp = if unchanged {
+        Response::new(StatusCode::NOT_MODIFIED)
+    } else {
+        json_response(StatusCode::OK, body)
+    };
+    resp.insert_header("ETag", etag);
+    resp.add_vary("Prefer");
+    resp
+}
+
 /// The request's path and query with `set` parameters replaced and
 /// `drop` parameters removed, percent-encoded.
 pub(super) fn link_with(req: &Request, set: &[(&str, &str)], drop: &[&str]) -> String {
@@ -114,7 +133,6 @@ fn encode_component(out: &mut String, s: &str) {
     }
 }
 
-/// A stored row as a response, with its `ETag` under `key`.
 /// The answer to a write that stored `row`, as the request's `Prefer`
 /// asks: the row (`return=representation`, the default), or no body but
 /// the same status line and headers (`return=minimal`; `204` in place of
@@ -139,9 +157,11 @@ pub(super) fn written_response(
     if let Some(applied) = prefs.applied_return() {
         resp.insert_header("Preference-Applied", applied);
     }
+    resp.add_vary("Prefer");
     resp
 }
 
+/// A stored row as a response, with its `ETag` under `key`.
 pub(super) fn row_response(
     status: StatusCode,
     model: &Model,

@@ -67,7 +67,9 @@ impl Service for CrudService {
     }
 
     fn max_age(&self) -> Option<std::time::Duration> {
-        self.max_age
+        // Undeclared: revalidated before each reuse, never reused on a
+        // cache's own guess.
+        Some(self.max_age.unwrap_or(std::time::Duration::ZERO))
     }
 
     fn plan(&self, method: Method, req: &mut Request) -> Option<Step> {

@@ -314,3 +314,63 @@ fn layers_replace_rather_than_duplicate_headers() {
     assert_eq!(r.header_count("access-control-allow-origin"), 0, "{r:?}");
     server.stop();
 }
+
+#[test]
+fn cors_is_configured_from_the_environment() {
+    use lightapi::config::Config;
+    let vars = [
+        ("LIGHTAPI_CORS_ORIGINS", APP),
+        ("LIGHTAPI_CORS_ALLOW_HEADERS", "X-Tenant"),
+        ("LIGHTAPI_CORS_EXPOSE_HEADERS", "X-Total"),
+        ("LIGHTAPI_CORS_CREDENTIALS", "true"),
+        ("LIGHTAPI_CORS_MAX_AGE_SECS", "120"),
+    ];
+    let from_env = Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap()
+    .cors;
+    let name = unique("note");
+    let path = format!("/{name}");
+    let model = Model::new(&name).field("text", Field::text());
+    let server = TestServer::start_with(|c| c.cors = from_env, |app| app.register(&path, model));
+    let mut raw = server.connect();
+    raw.send(format!(
+        "OPTIONS {path} HTTP/1.1\r\nHost: t\r\nOrigin: {APP}\r\n\
+         Access-Control-Request-Method: POST\r\n\
+         Access-Control-Request-Headers: content-type, x-tenant\r\n\r\n"
+    ));
+    let pre = raw.read_response();
+    assert_eq!(pre.status, 204, "{pre:?}");
+    assert_eq!(pre.header("access-control-allow-origin"), Some(APP));
+    assert_eq!(pre.header("access-control-allow-credentials"), Some("true"));
+    assert_eq!(pre.header("access-control-max-age"), Some("120"));
+    assert!(pre
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("x-tenant"));
+    let mut alice = server.client_as("alice");
+    let r = alice.request("GET", &path, &[("Origin", APP)], None);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.header("access-control-allow-origin"), Some(APP));
+    assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+    let exposed = r.header("access-control-expose-headers").unwrap();
+    assert!(
+        exposed.contains("ETag") && exposed.contains("X-Total"),
+        "{exposed}"
+    );
+    drop(server);
+    // `*` with credentials from the environment stops start-up, naming the
+    // variable.
+    let err = Config::from_lookup(|name| match name {
+        "LIGHTAPI_CORS_ORIGINS" => Some("*".to_owned()),
+        "LIGHTAPI_CORS_CREDENTIALS" => Some("true".to_owned()),
+        _ => None,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("LIGHTAPI_CORS_CREDENTIALS:"), "{err}");
+    assert!(err.contains("credentials"), "{err}");
+}

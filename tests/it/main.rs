@@ -19,6 +19,8 @@ mod caching;
 mod concurrency;
 mod cors_middleware;
 mod custom;
+#[cfg(feature = "docs")]
+mod docs;
 mod fuzz_corpus;
 mod jwt_vectors;
 mod limits;

@@ -217,10 +217,11 @@ fn list_parameters_cover_filters_ordering_and_pagination() {
     assert_eq!(stock_in["schema"]["maxItems"], 100);
     let ordering = &param(list, "ordering")["schema"];
     assert_eq!(
-        ordering["items"]["enum"],
-        json!(["title", "-title", "price", "-price", "id", "-id"])
+        ordering["items"],
+        json!({"type": "string", "enum": ["title", "-title", "price", "-price", "id", "-id"]})
     );
     assert_eq!(ordering["allOf"].as_array().unwrap().len(), 3);
+    assert_eq!(param(list, "fields")["schema"]["items"]["type"], "string");
     let fields = &param(list, "fields")["schema"]["items"]["enum"];
     assert_eq!(
         fields,
@@ -347,4 +348,112 @@ fn the_application_names_its_api() {
     drop(default);
     let err = TestServer::try_start(config(), |app| app.openapi_info(" ", "1")).unwrap_err();
     assert!(err.to_string().contains("openapi_info"), "{err}");
+}
+
+/// Every number in `v` with the path to it.
+fn numbers<'a>(v: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
+    match v {
+        Value::Number(_) => out.push((at, v)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, x)| numbers(x, format!("{at}/{k}"), out)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| numbers(x, format!("{at}/{i}"), out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_document_reads_well_in_tools() {
+    let db = database_url("openapi-tools");
+    let api = shop(&db.url);
+    let doc = api.get_ok("/openapi.json");
+    // A relative server: requests go where the document came from.
+    assert_eq!(doc["servers"][0]["url"], "/");
+    // One tag per model, each described, and every operation tagged with a
+    // declared one and summarised.
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            assert!(
+                t["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{t}"
+            );
+            t["name"].as_str().unwrap()
+        })
+        .collect();
+    for t in ["category", "product", "auth", "meta"] {
+        assert!(tags.contains(&t), "{t} in {tags:?}");
+    }
+    let mut summaries = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if method == "parameters" {
+                continue;
+            }
+            let tag = op["tags"][0].as_str().unwrap();
+            assert!(tags.contains(&tag), "{method} {path}: {tag}");
+            let summary = op["summary"].as_str().unwrap();
+            assert!(summaries.insert(summary.to_owned()), "{summary} twice");
+            assert!(op["operationId"].is_string());
+        }
+    }
+    assert_eq!(doc["paths"]["/product"]["get"]["tags"], json!(["product"]));
+    assert_eq!(
+        doc["paths"]["/product/{id}"]["patch"]["summary"],
+        "Change fields of a product row"
+    );
+    // Optional lists can be left empty, and the server takes them empty.
+    let list = &doc["paths"]["/product"]["get"];
+    for p in list["parameters"].as_array().unwrap() {
+        if p["schema"]["type"] == "array" {
+            assert!(p["schema"].get("minItems").is_none(), "{p}");
+            assert!(p["schema"]["items"]["type"].is_string(), "{p}");
+        }
+    }
+    api.create("/category", &json!({"name": "tools"}));
+    let page = api.get_ok("/product?fields=&ordering=&stock__in=&price__in=");
+    assert!(page["results"].is_array(), "{page}");
+    // `cursor=` starts keyset paging, and tools may send it empty.
+    let cursor = param(list, "cursor");
+    assert_eq!(cursor["allowEmptyValue"], true);
+    let first = api.get_ok("/product?cursor=");
+    assert!(first.get("count").is_none() && first["results"].is_array());
+    // No number a JavaScript client would read inexactly.
+    const EXACT: u64 = (1 << 53) - 1;
+    let mut all = Vec::new();
+    numbers(&doc, String::new(), &mut all);
+    assert!(all.len() > 20);
+    for (at, n) in all {
+        let exact = n.as_u64().is_some_and(|n| n <= EXACT)
+            || n.as_i64().is_some_and(|n| n.unsigned_abs() <= EXACT);
+        assert!(exact, "{at}: {n}");
+    }
+    let stock = &doc["components"]["schemas"]["Product"]["properties"]["stock"];
+    assert_eq!(stock["format"], "int64");
+}
+
+#[test]
+fn servers_and_licence_come_from_the_application() {
+    use crate::support::{config, Client, TestServer};
+    let server = TestServer::start(|app| {
+        app.openapi_server("https://api.example.com/v1")
+            .openapi_license("MIT License", "MIT")
+    });
+    let doc = Client::new(server.addr()).get("/openapi.json").json();
+    assert_eq!(
+        doc["servers"],
+        json!([{"url": "https://api.example.com/v1"}])
+    );
+    assert_eq!(
+        doc["info"]["license"],
+        json!({"name": "MIT License", "identifier": "MIT"})
+    );
+    drop(server);
+    let err = TestServer::try_start(config(), |app| app.openapi_server("")).unwrap_err();
+    assert!(err.to_string().contains("server URL"), "{err}");
 }
