@@ -920,6 +920,10 @@ fn update_then_read(
     Ok(write_job(move |conn| {
         if let Some(update) = &update {
             if conn.execute(&update.text, &update.params)? == 0 {
+                if check.expected_version.is_none() {
+                    return Ok(Outcome::NotFound);
+                }
+                // Missing, or at another version: only a read tells which.
                 let current = conn.query(&plain.text, &plain.params, &types)?;
                 return Ok(check.zero_rows(current.first().map(Vec::as_slice)));
             }

@@ -118,7 +118,7 @@ pub fn writes_take_the_fewest_round_trips(tdb: &dyn TestDb) {
     let tag = strong_etag(&r);
     check(
         &mut c,
-        &e("PATCH missing", 1, 4),
+        &e("PATCH missing", 1, 3),
         &mut |c| c.patch("/person/999999", &json!({"name": "x"})),
         404,
     );
