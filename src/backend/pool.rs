@@ -665,6 +665,8 @@ mod tests {
     #[derive(Default)]
     struct Fake {
         down: AtomicBool,
+        /// Whether sessions commit each statement by themselves.
+        autocommit: AtomicBool,
         connects: AtomicUsize,
         log: Mutex<Vec<String>>,
     }
@@ -728,6 +730,9 @@ mod tests {
         fn ping(&mut self) -> Result<(), BackendError> {
             self.check()
         }
+        fn autocommits(&self) -> bool {
+            self.fake.autocommit.load(Ordering::SeqCst)
+        }
     }
 
     impl Connector for FakeConnector {
@@ -777,6 +782,22 @@ mod tests {
         // A new connection, without any restart.
         let again = read_with(&db, |c| c.query("q", &[], &[])).unwrap();
         assert_eq!(again, vec![vec![Value::Integer(2)]]);
+    }
+
+    #[test]
+    fn autocommit_jobs_skip_the_transaction_only_where_statements_commit_alone() {
+        let (fake, db) = backend(1);
+        let job = || -> WriteJob {
+            Box::new(|c: &mut dyn Conn| {
+                c.execute("DELETE", &[]).map(|n| Box::new(n) as WriteOutput)
+            })
+        };
+        db.write_autocommit(job()).unwrap();
+        fake.autocommit.store(true, Ordering::SeqCst);
+        db.write_autocommit(job()).unwrap();
+        assert_eq!(*lock(&fake.log), ["BEGIN", "DELETE", "COMMIT", "DELETE"]);
+        #[cfg(feature = "__private")]
+        assert_eq!(db.statements_sent(), Some(4));
     }
 
     #[test]
