@@ -8,7 +8,10 @@
 //! the operations do), on an event loop's own connection, or queued for the
 //! database's threads — and the result is finished wherever the answer is
 //! made. Conditional writes (`If-Match`, versions) read the row, check it
-//! and write it in one write transaction: a mismatch writes nothing.
+//! and write it only if it is still as read — in one write transaction
+//! under a lock, or on PostgreSQL by a compare-and-set on the row version
+//! (see `plan_update`): a mismatch writes nothing. Unconditional writes on
+//! PostgreSQL and MariaDB are one statement where the dialect allows it.
 //!
 //! Scoping fails closed: a scoped model must be given the [`Scope`] of its
 //! [`crate::model::ScopeRule`] (see [`scope_for`]); another row's owner
