@@ -277,6 +277,13 @@ pub trait Conn {
         Ok(Vec::new())
     }
 
+    /// Whether the server runs `INSERT … RETURNING` and `DELETE …
+    /// RETURNING` (PostgreSQL, SQLite, MariaDB 10.5+; not MySQL). `false`
+    /// by default.
+    fn supports_returning(&self) -> bool {
+        false
+    }
+
     /// Runs an insert whose id comes back through an out parameter (Oracle's
     /// `RETURNING … INTO`, see [`sql::Insert::ReturningId`]) and returns it.
     ///
@@ -352,12 +359,37 @@ pub trait Backend: Send + Sync + fmt::Debug {
         statement_as_job(self, sql, params, columns)
     }
 
+    /// Runs `job` without an explicit transaction where the connection
+    /// commits each statement on its own (PostgreSQL, MariaDB): every
+    /// statement the job sends is committed when it returns, so the job
+    /// must be correct statement by statement (one write, or a
+    /// compare-and-set that writes nothing unless the row is as it was
+    /// read). Elsewhere, the default, it runs as a [`Backend::write`] job
+    /// in one transaction, which keeps it correct. It is never retried
+    /// after a statement was sent.
+    ///
+    /// # Errors
+    ///
+    /// As [`Backend::write`].
+    fn write_autocommit(&self, job: WriteJob) -> Result<WriteOutput, BackendError> {
+        self.write(job)
+    }
+
     /// Checks that the database answers.
     ///
     /// # Errors
     ///
     /// [`BackendError::Unavailable`] (or another error) when it does not.
     fn ping(&self) -> Result<(), BackendError>;
+
+    /// The statements sent to the database so far (`BEGIN`, `COMMIT`, and
+    /// each query), where the backend counts them: the crate's own tests
+    /// check the round trips of each operation with it.
+    #[cfg(feature = "__private")]
+    #[doc(hidden)]
+    fn statements_sent(&self) -> Option<u64> {
+        None
+    }
 
     /// Finishes queued writes and closes every connection; later calls fail
     /// with [`BackendError::Closed`]. Idempotent.

@@ -67,7 +67,7 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
         .init(vec![
             "SET NAMES utf8mb4",
             "SET SESSION sql_mode = IF(@@SESSION.sql_mode = '', 'STRICT_ALL_TABLES', \
-             CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES'))",
+             CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES')), SESSION autocommit = 1",
         ])
         .into();
     let connector = MyConnector {
@@ -95,8 +95,8 @@ impl Connector for MyConnector {
 
     fn connect(&self) -> Result<MySession, BackendError> {
         let mut conn = mysql::Conn::new(self.opts.clone()).map_err(map_err)?;
-        set_query_timeout(&mut conn, self.query_timeout)?;
-        Ok(MySession { conn })
+        let mariadb = set_query_timeout(&mut conn, self.query_timeout)?;
+        Ok(MySession { conn, mariadb })
     }
 
     fn dialect(&self) -> Dialect {
@@ -110,8 +110,9 @@ impl Connector for MyConnector {
 
 /// Sets the session's time limit per statement: MariaDB's
 /// `max_statement_time` (seconds, every statement), else MySQL's
-/// `max_execution_time` (milliseconds, reads only).
-fn set_query_timeout(conn: &mut mysql::Conn, limit: Duration) -> Result<(), BackendError> {
+/// `max_execution_time` (milliseconds, reads only). Returns whether the
+/// server is MariaDB (it knows `max_statement_time`).
+fn set_query_timeout(conn: &mut mysql::Conn, limit: Duration) -> Result<bool, BackendError> {
     use mysql::prelude::Queryable;
     let ms = limit.as_millis().clamp(1, u128::from(u32::MAX));
     let mariadb = format!(
@@ -120,9 +121,10 @@ fn set_query_timeout(conn: &mut mysql::Conn, limit: Duration) -> Result<(), Back
         ms % 1000
     );
     match conn.query_drop(mariadb) {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(true),
         Err(mysql::Error::MySqlError(_)) => conn
             .query_drop(format!("SET SESSION max_execution_time = {ms}"))
+            .map(|()| false)
             .map_err(map_err),
         Err(e) => Err(map_err(e)),
     }
@@ -130,6 +132,9 @@ fn set_query_timeout(conn: &mut mysql::Conn, limit: Duration) -> Result<(), Back
 
 struct MySession {
     conn: mysql::Conn,
+    /// MariaDB (10.5+, as the dialect requires) rather than MySQL: it
+    /// runs `INSERT … RETURNING` and `DELETE … RETURNING`.
+    mariadb: bool,
 }
 
 fn params(values: &[Value]) -> Result<Params, BackendError> {
@@ -246,6 +251,10 @@ impl Conn for MySession {
         Ok(self.conn.affected_rows())
     }
 
+    fn supports_returning(&self) -> bool {
+        self.mariadb
+    }
+
     fn space_padded_columns(&mut self, table: &str) -> Result<Vec<String>, BackendError> {
         let rows: Vec<(String, String)> = self
             .conn
@@ -311,6 +320,14 @@ impl Session for MySession {
 
     fn ping(&mut self) -> Result<(), BackendError> {
         self.conn.query_drop("SELECT 1").map_err(map_err)
+    }
+
+    /// The session runs with `autocommit = 1` (set on connecting). Only
+    /// MariaDB's sessions say so: the jobs that run statement by statement
+    /// rely on `RETURNING`, which MySQL lacks, and run in a transaction
+    /// there instead.
+    fn autocommits(&self) -> bool {
+        self.mariadb
     }
 }
 

@@ -16,7 +16,12 @@
 //!   connection, so a server restart between two requests costs no request.
 //!   A write job itself is never retried: it may have run.
 //! - Writes run in `BEGIN … COMMIT` on one connection; an error or a panic
-//!   in the job rolls back.
+//!   in the job rolls back. A job that is correct statement by statement
+//!   ([`Backend::write_autocommit`]) runs without `BEGIN`/`COMMIT` on a
+//!   connection that commits each statement by itself, saving two round
+//!   trips.
+//! - Every statement sent for a job or a read is counted
+//!   (`statements_sent`, for the crate's tests of round trips).
 //! - Work an event loop hands over ([`Engine::submit`]) is queued for the
 //!   backend's own threads, as many as the pool has connections, which run
 //!   it as above and give the result to its callback: the event loop never
@@ -24,6 +29,7 @@
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -66,6 +72,61 @@ pub(crate) trait Session: Conn + Send + 'static {
     fn rollback(&mut self) -> Result<(), BackendError>;
     /// Checks that the connection answers (`SELECT 1`).
     fn ping(&mut self) -> Result<(), BackendError>;
+    /// Whether a statement sent outside `BEGIN … COMMIT` commits by
+    /// itself, so a [`Backend::write_autocommit`] job may run without
+    /// them. `false` by default: such jobs then run in a transaction.
+    fn autocommits(&self) -> bool {
+        false
+    }
+}
+
+/// A session lent to a job or a read, counting the statements sent
+/// through it.
+struct Counted<'s, S> {
+    session: &'s mut S,
+    sent: &'s AtomicU64,
+}
+
+impl<S: Conn> Counted<'_, S> {
+    fn count(&self) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl<S: Conn> Conn for Counted<'_, S> {
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        columns: &[FieldType],
+    ) -> Result<Vec<Vec<Value>>, BackendError> {
+        self.count();
+        self.session.query(sql, params, columns)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, BackendError> {
+        self.count();
+        self.session.execute(sql, params)
+    }
+
+    fn text_collation(&mut self) -> Result<Option<&'static str>, BackendError> {
+        self.count();
+        self.session.text_collation()
+    }
+
+    fn space_padded_columns(&mut self, table: &str) -> Result<Vec<String>, BackendError> {
+        self.count();
+        self.session.space_padded_columns(table)
+    }
+
+    fn supports_returning(&self) -> bool {
+        self.session.supports_returning()
+    }
+
+    fn insert_returning_id(&mut self, sql: &str, params: &[Value]) -> Result<i64, BackendError> {
+        self.count();
+        self.session.insert_returning_id(sql, params)
+    }
 }
 
 struct State<S> {
@@ -220,6 +281,8 @@ pub(crate) struct PooledBackend<K: Connector> {
 /// What runs work on the pool's connections, from any thread.
 pub(crate) struct PoolCore<K: Connector> {
     pool: Pool<K>,
+    /// Statements sent for jobs and reads.
+    sent: AtomicU64,
 }
 
 impl<K: Connector> fmt::Debug for PooledBackend<K> {
@@ -251,6 +314,7 @@ impl<K: Connector> PooledBackend<K> {
     ) -> Result<PooledBackend<K>, BackendError> {
         let core = Arc::new(PoolCore {
             pool: Pool::new(connector, max, wait),
+            sent: AtomicU64::new(0),
         });
         if connect_now {
             core.ping()?;
@@ -295,6 +359,28 @@ fn run_queued<K: Connector>(core: &PoolCore<K>, queue: &WriteQueue<Queued>) {
 }
 
 impl<K: Connector> PoolCore<K> {
+    fn count(&self) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs a write job on `session`, counting its statements; a panic is
+    /// an error.
+    fn run_job(
+        &self,
+        session: &mut K::Session,
+        job: WriteJob,
+    ) -> Result<WriteOutput, BackendError> {
+        let mut counted = Counted {
+            session,
+            sent: &self.sent,
+        };
+        catch_unwind(AssertUnwindSafe(|| job(&mut counted))).unwrap_or_else(|_| {
+            Err(BackendError::Internal {
+                cause: "write job panicked".to_owned(),
+            })
+        })
+    }
+
     /// Runs `f` on a session; a connection-level failure on a reused
     /// connection is retried once on a new one.
     fn with_session<T>(
@@ -367,8 +453,17 @@ impl<K: Connector> Backend for PooledBackend<K> {
         self.core.write_statement(sql, params, columns)
     }
 
+    fn write_autocommit(&self, job: WriteJob) -> Result<WriteOutput, BackendError> {
+        self.core.write_autocommit(job)
+    }
+
     fn ping(&self) -> Result<(), BackendError> {
         self.core.ping()
+    }
+
+    #[cfg(feature = "__private")]
+    fn statements_sent(&self) -> Option<u64> {
+        self.core.statements_sent()
     }
 
     /// Lets the threads finish what is queued, then closes every
@@ -397,7 +492,12 @@ impl<K: Connector> Backend for PoolCore<K> {
         &self,
         f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), BackendError>,
     ) -> Result<(), BackendError> {
-        self.with_session(|s| f(s))
+        self.with_session(|session| {
+            f(&mut Counted {
+                session,
+                sent: &self.sent,
+            })
+        })
     }
 
     fn write(&self, job: WriteJob) -> Result<WriteOutput, BackendError> {
@@ -406,6 +506,7 @@ impl<K: Connector> Backend for PoolCore<K> {
             attempt += 1;
             let mut lease = self.pool.checkout()?;
             let reused = lease.reused;
+            self.count();
             match lease.session()?.begin() {
                 Ok(()) => break lease,
                 Err(e) if is_broken(&e) => {
@@ -420,21 +521,40 @@ impl<K: Connector> Backend for PoolCore<K> {
             }
         };
         let session = lease.session()?;
-        let result = catch_unwind(AssertUnwindSafe(|| job(&mut *session))).unwrap_or_else(|_| {
-            Err(BackendError::Internal {
-                cause: "write job panicked".to_owned(),
-            })
-        });
+        let result = self.run_job(session, job);
         let result = match result {
-            Ok(out) => session.commit().map(|()| out),
+            Ok(out) => {
+                self.count();
+                session.commit().map(|()| out)
+            }
             Err(e) => Err(e),
         };
         if let Err(e) = &result {
             if is_broken(e) {
                 lease.discard();
                 self.pool.discard_idle();
-            } else if session.rollback().is_err() {
+            } else {
+                self.count();
+                if session.rollback().is_err() {
+                    lease.discard();
+                }
+            }
+        }
+        result
+    }
+
+    fn write_autocommit(&self, job: WriteJob) -> Result<WriteOutput, BackendError> {
+        let mut lease = self.pool.checkout()?;
+        if !lease.session()?.autocommits() {
+            drop(lease);
+            return self.write(job);
+        }
+        let result = self.run_job(lease.session()?, job);
+        if let Err(e) = &result {
+            // Sent, so never retried: it may have committed.
+            if is_broken(e) {
                 lease.discard();
+                self.pool.discard_idle();
             }
         }
         result
@@ -446,26 +566,26 @@ impl<K: Connector> Backend for PoolCore<K> {
         params: Vec<Value>,
         columns: Vec<FieldType>,
     ) -> Result<Vec<Vec<Value>>, BackendError> {
-        // PostgreSQL commits a lone statement by itself: one round trip
-        // instead of three. Elsewhere (Oracle never autocommits), the
-        // transaction path.
-        if self.dialect() != Dialect::Postgres {
-            return super::statement_as_job(self, sql, params, columns);
-        }
-        let mut lease = self.pool.checkout()?;
-        let result = lease.session()?.query(&sql, &params, &columns);
-        if let Err(e) = &result {
-            // Sent, so never retried: it may have committed.
-            if is_broken(e) {
-                lease.discard();
-                self.pool.discard_idle();
-            }
-        }
-        result
+        // A lone statement commits by itself where the connection
+        // autocommits: one round trip instead of three.
+        let out = self.write_autocommit(Box::new(move |conn: &mut dyn Conn| {
+            conn.query(&sql, &params, &columns)
+                .map(|rows| Box::new(rows) as WriteOutput)
+        }))?;
+        out.downcast::<Vec<Vec<Value>>>()
+            .map(|b| *b)
+            .map_err(|_| BackendError::Internal {
+                cause: "write job returned an unexpected type".to_owned(),
+            })
     }
 
     fn ping(&self) -> Result<(), BackendError> {
         self.with_session(Session::ping)
+    }
+
+    #[cfg(feature = "__private")]
+    fn statements_sent(&self) -> Option<u64> {
+        Some(self.sent.load(Ordering::Relaxed))
     }
 
     fn close(&self) {
@@ -545,6 +665,8 @@ mod tests {
     #[derive(Default)]
     struct Fake {
         down: AtomicBool,
+        /// Whether sessions commit each statement by themselves.
+        autocommit: AtomicBool,
         connects: AtomicUsize,
         log: Mutex<Vec<String>>,
     }
@@ -608,6 +730,9 @@ mod tests {
         fn ping(&mut self) -> Result<(), BackendError> {
             self.check()
         }
+        fn autocommits(&self) -> bool {
+            self.fake.autocommit.load(Ordering::SeqCst)
+        }
     }
 
     impl Connector for FakeConnector {
@@ -657,6 +782,22 @@ mod tests {
         // A new connection, without any restart.
         let again = read_with(&db, |c| c.query("q", &[], &[])).unwrap();
         assert_eq!(again, vec![vec![Value::Integer(2)]]);
+    }
+
+    #[test]
+    fn autocommit_jobs_skip_the_transaction_only_where_statements_commit_alone() {
+        let (fake, db) = backend(1);
+        let job = || -> WriteJob {
+            Box::new(|c: &mut dyn Conn| {
+                c.execute("DELETE", &[]).map(|n| Box::new(n) as WriteOutput)
+            })
+        };
+        db.write_autocommit(job()).unwrap();
+        fake.autocommit.store(true, Ordering::SeqCst);
+        db.write_autocommit(job()).unwrap();
+        assert_eq!(*lock(&fake.log), ["BEGIN", "DELETE", "COMMIT", "DELETE"]);
+        #[cfg(feature = "__private")]
+        assert_eq!(db.statements_sent(), Some(4));
     }
 
     #[test]

@@ -211,6 +211,10 @@ impl Conn for PgSession {
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         self.client.execute(&stmt, &refs).map_err(map_err)
     }
+
+    fn supports_returning(&self) -> bool {
+        true
+    }
 }
 
 impl Session for PgSession {
@@ -233,6 +237,11 @@ impl Session for PgSession {
             });
         }
         self.client.batch_execute("SELECT 1").map_err(map_err)
+    }
+
+    /// Outside `BEGIN`, PostgreSQL commits each statement by itself.
+    fn autocommits(&self) -> bool {
+        true
     }
 }
 

@@ -1,5 +1,5 @@
-//! Database work handed over whole: a read job, a write job or one
-//! statement, run either on the caller's thread or queued for the
+//! Database work handed over whole: a read job, a write job (in a
+//! transaction or statement by statement) or one statement, run either on the caller's thread or queued for the
 //! database's own threads, which hand the result to a callback. This is how
 //! an event loop gets database work done without waiting for it.
 
@@ -22,6 +22,9 @@ pub(crate) enum Work {
     Read(ReadJob),
     /// Writes in one transaction, committed before the result is given.
     Write(WriteJob),
+    /// Writes statement by statement, each committed on its own where the
+    /// database allows it (see [`Backend::write_autocommit`]).
+    Autocommit(WriteJob),
     /// One statement that writes and returns rows (see
     /// [`Backend::write_statement`]); its output is `Vec<Vec<Value>>`.
     Statement {
@@ -36,7 +39,7 @@ pub(crate) enum Work {
 pub(crate) enum WorkKind {
     /// [`Work::Read`].
     Read,
-    /// [`Work::Write`] and [`Work::Statement`].
+    /// [`Work::Write`], [`Work::Autocommit`] and [`Work::Statement`].
     Write,
 }
 
@@ -44,7 +47,7 @@ impl Work {
     pub(crate) fn kind(&self) -> WorkKind {
         match self {
             Work::Read(_) => WorkKind::Read,
-            Work::Write(_) | Work::Statement { .. } => WorkKind::Write,
+            Work::Write(_) | Work::Autocommit(_) | Work::Statement { .. } => WorkKind::Write,
         }
     }
 }
@@ -54,6 +57,7 @@ pub(crate) fn run(backend: &dyn Backend, work: Work) -> Result<WriteOutput, Back
     match work {
         Work::Read(job) => read_with(backend, job),
         Work::Write(job) => backend.write(job),
+        Work::Autocommit(job) => backend.write_autocommit(job),
         Work::Statement {
             sql,
             params,

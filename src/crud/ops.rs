@@ -8,7 +8,10 @@
 //! the operations do), on an event loop's own connection, or queued for the
 //! database's threads — and the result is finished wherever the answer is
 //! made. Conditional writes (`If-Match`, versions) read the row, check it
-//! and write it in one write transaction: a mismatch writes nothing.
+//! and write it only if it is still as read — in one write transaction
+//! under a lock, or on PostgreSQL by a compare-and-set on the row version
+//! (see `plan_update`): a mismatch writes nothing. Unconditional writes on
+//! PostgreSQL and MariaDB are one statement where the dialect allows it.
 //!
 //! Scoping fails closed: a scoped model must be given the [`Scope`] of its
 //! [`crate::model::ScopeRule`] (see [`scope_for`]); another row's owner
@@ -21,7 +24,7 @@ use super::etag::{etag, if_match, EtagKey};
 use super::validate::Row;
 use crate::backend::sql::{self, Insert, ListQuery, Scope, Sql};
 use crate::backend::work::{self, Work};
-use crate::backend::{Backend, BackendError, ConflictKind, Dialect, Value, WriteOutput};
+use crate::backend::{Backend, BackendError, ConflictKind, Conn, Dialect, Value, WriteOutput};
 use crate::model::{FieldType, Model};
 
 /// A stored row as read back: every column in the model's stored order
@@ -219,16 +222,24 @@ impl<T: 'static> Planned<T> {
 
 /// A read job that runs `f` and returns its result boxed.
 fn read_job<T: Send + 'static>(
-    f: impl FnOnce(&mut dyn crate::backend::Conn) -> Result<T, BackendError> + Send + 'static,
+    f: impl FnOnce(&mut dyn Conn) -> Result<T, BackendError> + Send + 'static,
 ) -> Work {
     Work::Read(Box::new(move |c| f(c).map(|t| Box::new(t) as WriteOutput)))
 }
 
 /// A write job that runs `f` and returns its result boxed.
 fn write_job<T: Send + 'static>(
-    f: impl FnOnce(&mut dyn crate::backend::Conn) -> Result<T, BackendError> + Send + 'static,
+    f: impl FnOnce(&mut dyn Conn) -> Result<T, BackendError> + Send + 'static,
 ) -> Work {
     Work::Write(Box::new(move |c| f(c).map(|t| Box::new(t) as WriteOutput)))
+}
+
+/// A write job run statement by statement (see
+/// [`Backend::write_autocommit`]) that returns its result boxed.
+fn autocommit_job<T: Send + 'static>(
+    f: impl FnOnce(&mut dyn Conn) -> Result<T, BackendError> + Send + 'static,
+) -> Work {
+    Work::Autocommit(Box::new(move |c| f(c).map(|t| Box::new(t) as WriteOutput)))
 }
 
 /// The output of a job as the type its job returned.
@@ -359,13 +370,29 @@ pub(crate) fn plan_create(
             params: q.params,
             columns: types,
         },
+        // MariaDB returns the row from the insert, committed on its own;
+        // MySQL runs the insert and the select of the new row, and (its
+        // connections not autocommitting jobs) in one transaction.
+        Insert::ThenSelect {
+            insert,
+            select,
+            returning,
+        } if checks.is_empty() => autocommit_job(move |conn| {
+            if conn.supports_returning() {
+                return conn
+                    .query(&returning.text, &returning.params, &types)
+                    .map(Ok::<_, CrudError>);
+            }
+            conn.execute(&insert.text, &insert.params)?;
+            conn.query(&select.text, &select.params, &types).map(Ok)
+        }),
         plan => write_job(move |conn| {
             if let Some(unknown) = first_unknown(conn, &checks)? {
                 return Ok(Err(unknown));
             }
             let row = match plan {
                 Insert::Returning(q) => conn.query(&q.text, &q.params, &types)?,
-                Insert::ThenSelect { insert, select } => {
+                Insert::ThenSelect { insert, select, .. } => {
                     conn.execute(&insert.text, &insert.params)?;
                     conn.query(&select.text, &select.params, &types)?
                 }
@@ -516,21 +543,14 @@ pub(crate) fn plan_check_precondition(
     let scope = check_scope(model, scope)?;
     let q = sql::select_by_id(d, model, id, scope, false);
     let types = column_types(model);
-    let key = key.clone();
+    let check = Precheck::new(key, model, precondition, None);
     Ok(Planned {
         work: read_job(move |c| c.query(&q.text, &q.params, &types)),
         finish: Box::new(move |model, out| {
             let rows: Vec<Vec<Value>> = unbox(out)?;
             let outcome = match rows.first() {
                 None => Outcome::NotFound,
-                Some(current) => match check_current(
-                    &key,
-                    current,
-                    &precondition,
-                    model.requires_if_match(),
-                    None,
-                    None,
-                ) {
+                Some(current) => match check.check(current) {
                     Ok(_) => return Ok(()),
                     Err(outcome) => outcome,
                 },
@@ -696,36 +716,160 @@ fn finish(model: &Model, id: i64, outcome: Outcome) -> Result<Option<Stored>, Cr
     }
 }
 
-/// Checks If-Match (present when `required`: a missing row is reported
-/// before a missing precondition) and version against the locked current
-/// row.
-fn check_current(
-    key: &EtagKey,
-    current: &[Value],
-    pre: &Precondition,
+/// What a write requires of the row it changes: the request's `If-Match`
+/// (present, on a model that requires it) and, for a versioned model, the
+/// body's `version`.
+struct Precheck {
+    key: EtagKey,
+    pre: Precondition,
     required: bool,
+    /// Where `version` is among the columns (versioned models).
     version_index: Option<usize>,
     expected_version: Option<i64>,
-) -> Result<Option<i64>, Outcome> {
-    if required && *pre == Precondition::None {
-        return Err(Outcome::PreconditionRequired);
-    }
-    if let Precondition::IfMatch(tags) = pre {
-        if !if_match(tags, &etag(key, current)) {
-            return Err(Outcome::PreconditionFailed);
+}
+
+impl Precheck {
+    fn new(
+        key: &EtagKey,
+        model: &Model,
+        pre: Precondition,
+        expected_version: Option<i64>,
+    ) -> Precheck {
+        Precheck {
+            key: key.clone(),
+            pre,
+            required: model.requires_if_match(),
+            version_index: model
+                .is_versioned()
+                .then(|| sql::select_columns(model).len() - 1),
+            expected_version,
         }
     }
-    let Some(i) = version_index else {
-        return Ok(None);
-    };
-    let version = match current.get(i) {
+
+    /// Whether the write depends on the row's current content (its ETag,
+    /// or whether it exists before a missing `If-Match` is reported), so
+    /// that the row must be read before it is written.
+    fn reads_first(&self) -> bool {
+        self.required || self.pre != Precondition::None
+    }
+
+    /// Checks If-Match (present when `required`: a missing row is reported
+    /// before a missing precondition) and version against the current row;
+    /// the row's version, for a versioned model.
+    fn check(&self, current: &[Value]) -> Result<Option<i64>, Outcome> {
+        if self.required && self.pre == Precondition::None {
+            return Err(Outcome::PreconditionRequired);
+        }
+        if let Precondition::IfMatch(tags) = &self.pre {
+            if !if_match(tags, &etag(&self.key, current)) {
+                return Err(Outcome::PreconditionFailed);
+            }
+        }
+        let Some(i) = self.version_index else {
+            return Ok(None);
+        };
+        let version = version_of(current, i);
+        match self.expected_version {
+            Some(expected) if expected != version => Err(Outcome::VersionConflict(version)),
+            _ => Ok(Some(version)),
+        }
+    }
+
+    /// Why a write guarded by scope and version changed no row: the row
+    /// is missing (or out of scope), or at another version.
+    fn zero_rows(&self, current: Option<&[Value]>) -> Outcome {
+        match (current, self.version_index, self.expected_version) {
+            (Some(row), Some(i), Some(_)) => Outcome::VersionConflict(version_of(row, i)),
+            _ => Outcome::NotFound,
+        }
+    }
+}
+
+fn version_of(row: &[Value], i: usize) -> i64 {
+    match row.get(i) {
         Some(Value::Integer(v)) => *v,
         _ => 0,
-    };
-    match expected_version {
-        Some(expected) if expected != version => Err(Outcome::VersionConflict(version)),
-        _ => Ok(Some(version)),
     }
+}
+
+/// The row a conditional write depends on, read and checked.
+struct Current {
+    values: Vec<Value>,
+    /// Its `version`, for a versioned model.
+    version: Option<i64>,
+    /// Its row version ([`sql::Guard::RowVersion`]), when read with one.
+    row_version: Option<Value>,
+}
+
+/// How a conditional write reads the row it depends on: locked for the
+/// rest of the write's transaction (`SELECT … FOR UPDATE` where the
+/// dialect has it), or with its row version, for a compare-and-set.
+struct CurrentRead {
+    select: Sql,
+    types: Vec<FieldType>,
+    with_row_version: bool,
+}
+
+impl CurrentRead {
+    fn locked(d: Dialect, model: &Model, id: i64, scope: Option<&Scope>) -> CurrentRead {
+        CurrentRead {
+            select: sql::select_by_id(d, model, id, scope, true),
+            types: column_types(model),
+            with_row_version: false,
+        }
+    }
+
+    fn with_row_version(
+        d: Dialect,
+        model: &Model,
+        id: i64,
+        scope: Option<&Scope>,
+    ) -> Result<CurrentRead, BackendError> {
+        Ok(CurrentRead {
+            select: sql::select_by_id_with_row_version(d, model, id, scope)
+                .ok_or_else(|| internal("the dialect has no row version"))?,
+            types: column_types(model),
+            with_row_version: true,
+        })
+    }
+
+    /// Reads the row and checks it against `check`; `Ok(Err(outcome))`
+    /// ends the write, unwritten, with that answer.
+    fn run(
+        &self,
+        conn: &mut dyn Conn,
+        check: &Precheck,
+    ) -> Result<Result<Current, Outcome>, BackendError> {
+        let rows = conn.query(&self.select.text, &self.select.params, &self.types)?;
+        let Some(mut values) = rows.into_iter().next() else {
+            return Ok(Err(Outcome::NotFound));
+        };
+        let row_version = if self.with_row_version {
+            Some(values.pop().ok_or_else(|| internal("no row version"))?)
+        } else {
+            None
+        };
+        Ok(check.check(&values).map(|version| Current {
+            values,
+            version,
+            row_version,
+        }))
+    }
+}
+
+/// Attempts of a compare-and-set write before it gives up as
+/// [`BackendError::Busy`]: each failed attempt means another write of the
+/// row landed between the read and the write, and left its ETag as the
+/// request requires (else the next attempt answers `412`).
+const COMPARE_AND_SET_ATTEMPTS: usize = 4;
+
+/// Sets the last parameter (a guard's) of `q` to `value`.
+fn with_last_param(q: &Sql, value: Value) -> Vec<Value> {
+    let mut params = q.params.clone();
+    if let Some(last) = params.last_mut() {
+        *last = value;
+    }
+    params
 }
 
 /// Plans an update with a validated row: a full replace (PUT, from
@@ -733,7 +877,26 @@ fn check_current(
 /// update (PATCH, from [`validate_patch`](super::validate::validate_patch)),
 /// which differ only in validation. Conditional on `pre` and, for a
 /// versioned model, on the body's `version` (an empty patch of a versioned
-/// model still increments it); checked and written in one transaction.
+/// model still increments it). Nothing is written unless the row meets
+/// them when it is written:
+///
+/// - Unconditional (no `If-Match`, none required), on PostgreSQL: one
+///   `UPDATE … RETURNING`, limited to the scope and the expected version,
+///   committed on its own; no row back means a missing row (or, read only
+///   then, a stale version).
+/// - Conditional on PostgreSQL: the ETag is an HMAC SQL cannot compute, so
+///   the row is read (with its row version) and checked here, then written
+///   by an `UPDATE … RETURNING` that also requires the row version read
+///   (a compare-and-set), each statement committed on its own. A write
+///   that lands in between makes the update change nothing, and the row
+///   is read and checked again, so two racing writes with the same
+///   `If-Match` have one winner. Two round trips, and no lock held across
+///   them, where a `SELECT … FOR UPDATE` in a transaction costs four.
+/// - Unconditional on MariaDB (no `UPDATE … RETURNING`): the update, then
+///   the row read back, in one transaction.
+/// - Otherwise (and on SQLite, whose writer thread commits in groups): in
+///   one transaction, the row read under a lock and checked, updated, and
+///   read back.
 ///
 /// # Errors
 ///
@@ -751,54 +914,21 @@ pub(crate) fn plan_update(
     scope: Option<&Scope>,
 ) -> Result<Planned<Stored>, CrudError> {
     let scope = check_scope(model, scope)?;
-    let required = model.requires_if_match();
-    let expected_version = row.expected_version();
+    let check = Precheck::new(key, model, pre, row.expected_version());
     let fks = set_foreign_keys(model, &row);
-    let locked = sql::select_by_id(d, model, id, scope, true);
-    let reread = sql::select_by_id(d, model, id, scope, false);
     let (values, checks) = row.into_parts();
-    // For a versioned model the version placeholder is the last parameter;
-    // it is set to the version read under the lock.
-    let update = sql::update(d, model, id, values, scope, Some(0))?;
-    let types = column_types(model);
-    let version_index = model.is_versioned().then(|| types.len() - 1);
-    let key = key.clone();
-    let work = write_job(move |conn| {
-        let Some(current) = conn
-            .query(&locked.text, &locked.params, &types)?
-            .into_iter()
-            .next()
-        else {
-            return Ok(Outcome::NotFound);
-        };
-        let version = match check_current(
-            &key,
-            &current,
-            &pre,
-            required,
-            version_index,
-            expected_version,
-        ) {
-            Ok(v) => v,
-            Err(outcome) => return Ok(outcome),
-        };
-        if let Some(unknown) = first_unknown(conn, &checks)? {
-            return Ok(Outcome::Refused(unknown));
+    // References into scoped models are checked inside the transaction,
+    // after the precondition: the locked path.
+    let work = match (d, check.reads_first(), checks.is_empty()) {
+        (Dialect::Postgres, false, true) => {
+            update_unconditionally(d, model, id, values, scope, check)?
         }
-        if let Some(mut update) = update {
-            if let (Some(v), Some(last)) = (version, update.params.last_mut()) {
-                *last = Value::Integer(v);
-            }
-            if conn.execute(&update.text, &update.params)? == 0 {
-                return Ok(match version {
-                    Some(v) => Outcome::VersionConflict(v),
-                    None => Outcome::NotFound,
-                });
-            }
+        (Dialect::Postgres, true, true) => {
+            update_compare_and_set(d, model, id, values, scope, check)?
         }
-        let row = conn.query(&reread.text, &reread.params, &types)?;
-        Ok(Outcome::Done(first_row(row)?))
-    });
+        (Dialect::Mysql, false, true) => update_then_read(d, model, id, values, scope, check)?,
+        _ => update_locked(d, model, id, values, scope, check, checks)?,
+    };
     Ok(Planned {
         work,
         finish: Box::new(move |model, out| {
@@ -809,6 +939,167 @@ pub(crate) fn plan_update(
             })
         }),
     })
+}
+
+/// The row as it is (an update with nothing to write), or why not.
+fn read_plain(
+    conn: &mut dyn Conn,
+    select: &Sql,
+    types: &[FieldType],
+) -> Result<Outcome, BackendError> {
+    Ok(
+        match conn
+            .query(&select.text, &select.params, types)?
+            .into_iter()
+            .next()
+        {
+            Some(row) => Outcome::Done(row),
+            None => Outcome::NotFound,
+        },
+    )
+}
+
+/// One `UPDATE … RETURNING` in autocommit (see [`plan_update`]).
+fn update_unconditionally(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    values: Vec<(String, Value)>,
+    scope: Option<&Scope>,
+    check: Precheck,
+) -> Result<Work, CrudError> {
+    let guard = match (check.version_index, check.expected_version) {
+        (Some(_), Some(v)) => sql::Guard::Version(v),
+        _ => sql::Guard::None,
+    };
+    let update = sql::update_guarded(d, model, id, values, scope, &guard, true)?;
+    let plain = sql::select_by_id(d, model, id, scope, false);
+    let types = column_types(model);
+    Ok(autocommit_job(move |conn| {
+        let Some(update) = update else {
+            return read_plain(conn, &plain, &types);
+        };
+        let rows = conn.query(&update.text, &update.params, &types)?;
+        if let Some(row) = rows.into_iter().next() {
+            return Ok(Outcome::Done(row));
+        }
+        if check.expected_version.is_none() {
+            return Ok(Outcome::NotFound);
+        }
+        // Missing, or at another version: only a read tells which.
+        let current = conn.query(&plain.text, &plain.params, &types)?;
+        Ok(check.zero_rows(current.first().map(Vec::as_slice)))
+    }))
+}
+
+/// Read, check, and compare-and-set `UPDATE … RETURNING`, in autocommit
+/// (see [`plan_update`]).
+fn update_compare_and_set(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    values: Vec<(String, Value)>,
+    scope: Option<&Scope>,
+    check: Precheck,
+) -> Result<Work, CrudError> {
+    let read = CurrentRead::with_row_version(d, model, id, scope)?;
+    // The guard's parameter is last; each attempt sets it to the row
+    // version it read.
+    let guard = sql::Guard::RowVersion(Value::Null);
+    let update = sql::update_guarded(d, model, id, values, scope, &guard, true)?;
+    let types = column_types(model);
+    Ok(autocommit_job(move |conn| {
+        for _ in 0..COMPARE_AND_SET_ATTEMPTS {
+            let current = match read.run(conn, &check)? {
+                Ok(current) => current,
+                Err(outcome) => return Ok(outcome),
+            };
+            let Some(update) = &update else {
+                return Ok(Outcome::Done(current.values));
+            };
+            let guard = current.row_version.unwrap_or(Value::Null);
+            let params = with_last_param(update, guard);
+            if let Some(row) = conn
+                .query(&update.text, &params, &types)?
+                .into_iter()
+                .next()
+            {
+                return Ok(Outcome::Done(row));
+            }
+            // Written by someone else since it was read: check again.
+        }
+        Err(BackendError::Busy)
+    }))
+}
+
+/// The update, then the row read back, in one transaction (see
+/// [`plan_update`]).
+fn update_then_read(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    values: Vec<(String, Value)>,
+    scope: Option<&Scope>,
+    check: Precheck,
+) -> Result<Work, CrudError> {
+    let update = sql::update(d, model, id, values, scope, check.expected_version)?;
+    let plain = sql::select_by_id(d, model, id, scope, false);
+    let types = column_types(model);
+    Ok(write_job(move |conn| {
+        if let Some(update) = &update {
+            if conn.execute(&update.text, &update.params)? == 0 {
+                if check.expected_version.is_none() {
+                    return Ok(Outcome::NotFound);
+                }
+                // Missing, or at another version: only a read tells which.
+                let current = conn.query(&plain.text, &plain.params, &types)?;
+                return Ok(check.zero_rows(current.first().map(Vec::as_slice)));
+            }
+        }
+        read_plain(conn, &plain, &types)
+    }))
+}
+
+/// The row read under a lock and checked, updated, and read back, in one
+/// transaction (see [`plan_update`]).
+fn update_locked(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    values: Vec<(String, Value)>,
+    scope: Option<&Scope>,
+    check: Precheck,
+    references: Vec<ReferenceCheck>,
+) -> Result<Work, CrudError> {
+    let read = CurrentRead::locked(d, model, id, scope);
+    let reread = sql::select_by_id(d, model, id, scope, false);
+    // For a versioned model the version placeholder is the last parameter;
+    // it is set to the version read under the lock.
+    let update = sql::update(d, model, id, values, scope, Some(0))?;
+    let types = column_types(model);
+    Ok(write_job(move |conn| {
+        let current = match read.run(conn, &check)? {
+            Ok(current) => current,
+            Err(outcome) => return Ok(outcome),
+        };
+        if let Some(unknown) = first_unknown(conn, &references)? {
+            return Ok(Outcome::Refused(unknown));
+        }
+        if let Some(update) = update {
+            let params = match current.version {
+                Some(v) => with_last_param(&update, Value::Integer(v)),
+                None => update.params,
+            };
+            if conn.execute(&update.text, &params)? == 0 {
+                return Ok(match current.version {
+                    Some(v) => Outcome::VersionConflict(v),
+                    None => Outcome::NotFound,
+                });
+            }
+        }
+        let row = conn.query(&reread.text, &reread.params, &types)?;
+        Ok(Outcome::Done(first_row(row)?))
+    }))
 }
 
 /// Updates a row; see `plan_update`.
@@ -830,8 +1121,16 @@ pub fn update(
         .map(|s| Record::from_stored(model, key, s))
 }
 
-/// Plans the delete of a row, conditional on `precondition` (checked in the
-/// same transaction).
+/// Plans the delete of a row, conditional on `precondition`, which the row
+/// meets when it is deleted:
+///
+/// - Unconditional, on PostgreSQL and MariaDB: one `DELETE`, limited to
+///   the scope, committed on its own; no row deleted means a missing row.
+/// - Conditional on PostgreSQL: read (with the row version) and checked
+///   here, then deleted by a compare-and-set `DELETE` that requires the
+///   row version read, in autocommit, as [`plan_update`] does.
+/// - Otherwise: in one transaction, the row read under a lock and checked,
+///   then deleted.
 ///
 /// # Errors
 ///
@@ -848,27 +1147,46 @@ pub(crate) fn plan_delete(
     scope: Option<&Scope>,
 ) -> Result<Planned<()>, CrudError> {
     let scope = check_scope(model, scope)?;
-    let required = model.requires_if_match();
-    let locked = sql::select_by_id(d, model, id, scope, true);
-    let delete = sql::delete(d, model, id, scope);
-    let types = column_types(model);
-    let key = key.clone();
-    let work = write_job(move |conn| {
-        let Some(current) = conn
-            .query(&locked.text, &locked.params, &types)?
-            .into_iter()
-            .next()
-        else {
-            return Ok(Outcome::NotFound);
-        };
-        if let Err(outcome) = check_current(&key, &current, &precondition, required, None, None) {
-            return Ok(outcome);
+    let check = Precheck::new(key, model, precondition, None);
+    let deleted = |n: u64| match n {
+        0 => Outcome::NotFound,
+        _ => Outcome::Deleted,
+    };
+    let work = match (d, check.reads_first()) {
+        (Dialect::Postgres | Dialect::Mysql, false) => {
+            let delete = sql::delete(d, model, id, scope);
+            autocommit_job(move |conn| Ok(deleted(conn.execute(&delete.text, &delete.params)?)))
         }
-        Ok(match conn.execute(&delete.text, &delete.params)? {
-            0 => Outcome::NotFound,
-            _ => Outcome::Deleted,
-        })
-    });
+        (Dialect::Postgres, true) => {
+            let read = CurrentRead::with_row_version(d, model, id, scope)?;
+            let guard = sql::Guard::RowVersion(Value::Null);
+            let delete = sql::delete_guarded(d, model, id, scope, &guard)?;
+            autocommit_job(move |conn| {
+                for _ in 0..COMPARE_AND_SET_ATTEMPTS {
+                    let current = match read.run(conn, &check)? {
+                        Ok(current) => current,
+                        Err(outcome) => return Ok(outcome),
+                    };
+                    let guard = current.row_version.unwrap_or(Value::Null);
+                    let params = with_last_param(&delete, guard);
+                    if conn.execute(&delete.text, &params)? > 0 {
+                        return Ok(Outcome::Deleted);
+                    }
+                }
+                Err(BackendError::Busy)
+            })
+        }
+        _ => {
+            let read = CurrentRead::locked(d, model, id, scope);
+            let delete = sql::delete(d, model, id, scope);
+            write_job(move |conn| {
+                if let Err(outcome) = read.run(conn, &check)? {
+                    return Ok(outcome);
+                }
+                Ok(deleted(conn.execute(&delete.text, &delete.params)?))
+            })
+        }
+    };
     Ok(Planned {
         work,
         finish: Box::new(move |model, out| {

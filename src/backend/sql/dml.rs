@@ -1,6 +1,9 @@
 //! Statements on one row: [`insert`] (and how each dialect returns the new
 //! row), [`select_by_id`], [`update`] and [`delete`], each limited to the
-//! caller's [`Scope`] when one is given.
+//! caller's [`Scope`] when one is given; and the forms a conditional write
+//! sends without a transaction: [`select_by_id_with_row_version`] and the
+//! [`Guard`]ed [`update_guarded`] and [`delete_guarded`], which write
+//! nothing unless the row is still as it was read.
 
 use super::columns::check_column;
 use super::{select_columns, Builder, Dialect, Scope, Sql};
@@ -13,18 +16,72 @@ use crate::model::{Model, ID_COLUMN, VERSION_COLUMN};
 pub enum Insert {
     /// One query that returns the stored row ([`select_columns`] order).
     Returning(Sql),
-    /// An insert, then a query returning the row by `LAST_INSERT_ID()` (MySQL).
+    /// An insert, then a query returning the row by `LAST_INSERT_ID()`
+    /// (MySQL); or, on a server that has it (MariaDB 10.5+), the same
+    /// insert returning the row.
     ThenSelect {
         /// The insert.
         insert: Sql,
         /// The select of the new row.
         select: Sql,
+        /// The insert with `RETURNING` (see
+        /// [`Conn::supports_returning`](crate::backend::Conn::supports_returning)).
+        returning: Sql,
     },
     /// An insert whose last placeholder is an out parameter receiving the id
     /// (Oracle); run with
     /// [`Conn::insert_returning_id`](crate::backend::Conn::insert_returning_id),
     /// then select by id.
     ReturningId(Sql),
+}
+
+/// What an [`update_guarded`] or [`delete_guarded`] of one row also
+/// requires of the row, so that it writes nothing (zero rows) when the row
+/// is no longer as it was read.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Guard {
+    /// Nothing more.
+    None,
+    /// A versioned model's `version` still holds this.
+    Version(i64),
+    /// The row version read by [`select_by_id_with_row_version`] is
+    /// unchanged: no write has touched the row since (PostgreSQL only).
+    RowVersion(Value),
+}
+
+/// The expression of a row's version: PostgreSQL's `xmin`, the
+/// transaction that wrote this version of the row. Every write of a row
+/// makes a new version with the writing transaction's id, and a
+/// transaction id is not reused before billions of transactions, so an
+/// unchanged `xmin` means an unchanged row. As text, so that it binds as a
+/// plain parameter. No user column can be named `xmin` on PostgreSQL.
+const PG_ROW_VERSION: &str = "xmin::text";
+
+fn row_version(d: Dialect) -> Result<&'static str, BackendError> {
+    match d {
+        Dialect::Postgres => Ok(PG_ROW_VERSION),
+        _ => Err(BackendError::InvalidQuery {
+            message: format!("{d:?} has no row version"),
+        }),
+    }
+}
+
+fn push_guard(b: &mut Builder, guard: &Guard) -> Result<(), BackendError> {
+    match guard {
+        Guard::None => {}
+        Guard::Version(v) => {
+            b.push(" AND ")
+                .ident(VERSION_COLUMN)
+                .push(" = ")
+                .param(Value::Integer(*v));
+        }
+        Guard::RowVersion(v) => {
+            let column = row_version(b.dialect)?;
+            b.push(" AND ").push(column).push(" = ").param(v.clone());
+        }
+    }
+    Ok(())
 }
 
 fn push_scope(b: &mut Builder, scope: Option<&Scope>) {
@@ -117,6 +174,12 @@ pub fn insert(
         }
         Dialect::MsSql => Insert::Returning(b.finish()),
         Dialect::Mysql => {
+            let mut returning = Builder::new(d);
+            returning
+                .push(&b.text)
+                .push(" RETURNING ")
+                .column_list(model);
+            returning.params.clone_from(&b.params);
             let mut s = Builder::new(d);
             s.push("SELECT ")
                 .column_list(model)
@@ -128,6 +191,7 @@ pub fn insert(
             Insert::ThenSelect {
                 insert: b.finish(),
                 select: s.finish(),
+                returning: returning.finish(),
             }
         }
         Dialect::Oracle => {
@@ -186,6 +250,40 @@ pub fn select_by_id(
     b.finish()
 }
 
+/// `SELECT` of one row by id (and scope), with the row's version (see
+/// [`Guard::RowVersion`]) as one more column, last; `None` for a dialect
+/// without row versions (all but PostgreSQL).
+///
+/// ```
+/// use lightapi::__private::backend::sql;
+/// use lightapi::backend::Dialect;
+/// use lightapi::model::Model;
+/// let q = sql::select_by_id_with_row_version(Dialect::Postgres, &Model::new("t"), 1, None).unwrap();
+/// assert_eq!(q.text, r#"SELECT "id", xmin::text FROM "t" WHERE "id" = $1"#);
+/// assert!(sql::select_by_id_with_row_version(Dialect::Mysql, &Model::new("t"), 1, None).is_none());
+/// ```
+pub fn select_by_id_with_row_version(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    scope: Option<&Scope>,
+) -> Option<Sql> {
+    let column = row_version(d).ok()?;
+    let mut b = Builder::new(d);
+    b.push("SELECT ")
+        .column_list(model)
+        .push(", ")
+        .push(column)
+        .push(" FROM ")
+        .ident(model.name())
+        .push(" WHERE ")
+        .ident(ID_COLUMN)
+        .push(" = ")
+        .param(Value::Integer(id));
+    push_scope(&mut b, scope);
+    Some(b.finish())
+}
+
 /// `UPDATE` of one row by id (and scope). For a versioned model the
 /// statement also increments `version`, and with `expected_version` only
 /// updates a row still at that version. Returns `None` when there is nothing
@@ -212,6 +310,42 @@ pub fn update(
     values: Vec<(String, Value)>,
     scope: Option<&Scope>,
     expected_version: Option<i64>,
+) -> Result<Option<Sql>, BackendError> {
+    let guard = match (model.is_versioned(), expected_version) {
+        (true, Some(v)) => Guard::Version(v),
+        _ => Guard::None,
+    };
+    update_guarded(d, model, id, values, scope, &guard, false)
+}
+
+/// [`update`] with a [`Guard`] (its parameter last), and with
+/// `returning`, the updated row back ([`select_columns`] order; PostgreSQL
+/// and SQLite only, as `UPDATE … RETURNING`). Zero rows when the row is
+/// missing, out of scope or fails the guard.
+///
+/// # Errors
+///
+/// As [`update`]; [`BackendError::InvalidQuery`] for a guard the dialect
+/// cannot express.
+///
+/// ```
+/// use lightapi::__private::backend::sql::{self, Guard};
+/// use lightapi::backend::{Dialect, Value};
+/// use lightapi::model::{Field, Model};
+/// let m = Model::new("t").field("a", Field::integer());
+/// let guard = Guard::RowVersion(Value::Text("771".into()));
+/// let q = sql::update_guarded(Dialect::Postgres, &m, 5, vec![("a".into(), Value::Integer(2))], None, &guard, true)?.unwrap();
+/// assert_eq!(q.text, r#"UPDATE "t" SET "a" = $1 WHERE "id" = $2 AND xmin::text = $3 RETURNING "id", "a""#);
+/// # Ok::<(), lightapi::backend::BackendError>(())
+/// ```
+pub fn update_guarded(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    values: Vec<(String, Value)>,
+    scope: Option<&Scope>,
+    guard: &Guard,
+    returning: bool,
 ) -> Result<Option<Sql>, BackendError> {
     for (name, _) in &values {
         if check_column(model, name)?.is_none() {
@@ -246,11 +380,9 @@ pub fn update(
         .push(" = ")
         .param(Value::Integer(id));
     push_scope(&mut b, scope);
-    if let (true, Some(v)) = (model.is_versioned(), expected_version) {
-        b.push(" AND ")
-            .ident(VERSION_COLUMN)
-            .push(" = ")
-            .param(Value::Integer(v));
+    push_guard(&mut b, guard)?;
+    if returning {
+        b.push(" RETURNING ").column_list(model);
     }
     Ok(Some(b.finish()))
 }
@@ -265,6 +397,38 @@ pub fn update(
 /// assert_eq!(q.text, "DELETE FROM `t` WHERE `id` = ?");
 /// ```
 pub fn delete(d: Dialect, model: &Model, id: i64, scope: Option<&Scope>) -> Sql {
+    delete_builder(d, model, id, scope).finish()
+}
+
+/// [`delete`] with a [`Guard`] (its parameter last): deletes nothing when
+/// the row fails it.
+///
+/// # Errors
+///
+/// [`BackendError::InvalidQuery`] for a guard the dialect cannot express.
+///
+/// ```
+/// use lightapi::__private::backend::sql::{self, Guard};
+/// use lightapi::backend::{Dialect, Value};
+/// use lightapi::model::Model;
+/// let guard = Guard::RowVersion(Value::Text("771".into()));
+/// let q = sql::delete_guarded(Dialect::Postgres, &Model::new("t"), 1, None, &guard)?;
+/// assert_eq!(q.text, r#"DELETE FROM "t" WHERE "id" = $1 AND xmin::text = $2"#);
+/// # Ok::<(), lightapi::backend::BackendError>(())
+/// ```
+pub fn delete_guarded(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    scope: Option<&Scope>,
+    guard: &Guard,
+) -> Result<Sql, BackendError> {
+    let mut b = delete_builder(d, model, id, scope);
+    push_guard(&mut b, guard)?;
+    Ok(b.finish())
+}
+
+fn delete_builder(d: Dialect, model: &Model, id: i64, scope: Option<&Scope>) -> Builder {
     let mut b = Builder::new(d);
     b.push("DELETE FROM ")
         .ident(model.name())
@@ -273,7 +437,7 @@ pub fn delete(d: Dialect, model: &Model, id: i64, scope: Option<&Scope>) -> Sql 
         .push(" = ")
         .param(Value::Integer(id));
     push_scope(&mut b, scope);
-    b.finish()
+    b
 }
 
 #[cfg(test)]
@@ -316,12 +480,20 @@ mod tests {
             q.text,
             "INSERT INTO [t] ([a], [b]) OUTPUT INSERTED.[id], INSERTED.[a], INSERTED.[b] VALUES (@P1, @P2)"
         );
-        let Insert::ThenSelect { insert: i, select } =
-            insert(Dialect::Mysql, &m, values()).unwrap()
+        let Insert::ThenSelect {
+            insert: i,
+            select,
+            returning,
+        } = insert(Dialect::Mysql, &m, values()).unwrap()
         else {
             panic!()
         };
         assert_eq!(i.text, "INSERT INTO `t` (`a`, `b`) VALUES (?, ?)");
+        assert_eq!(
+            returning.text,
+            "INSERT INTO `t` (`a`, `b`) VALUES (?, ?) RETURNING `id`, `a`, `b`"
+        );
+        assert_eq!(returning.params, i.params);
         assert_eq!(
             select.text,
             "SELECT `id`, `a`, `b` FROM `t` WHERE `id` = LAST_INSERT_ID()"

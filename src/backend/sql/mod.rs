@@ -25,7 +25,10 @@ mod query;
 pub use columns::select_columns;
 pub use ddl::{create_table, key_too_long, schema_lock};
 pub use dialect::Dialect;
-pub use dml::{delete, insert, select_by_id, update, Insert};
+pub use dml::{
+    delete, delete_guarded, insert, select_by_id, select_by_id_with_row_version, update,
+    update_guarded, Guard, Insert,
+};
 pub use introspect::{column_info, introspect, type_matches, ColumnInfo};
 pub use list::{count, select_list};
 pub use query::{Filter, FilterOp, Keyset, ListQuery, Order, Scope};

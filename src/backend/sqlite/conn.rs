@@ -152,6 +152,10 @@ impl Conn for SqliteConn<'_> {
             .map_err(map_err)?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
+
+    fn supports_returning(&self) -> bool {
+        true
+    }
 }
 
 /// Replaces SQLite's `lower()`, which folds ASCII letters only, with one

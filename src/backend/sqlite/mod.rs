@@ -181,7 +181,9 @@ impl super::Engine for SqliteBackend {
 
     fn submit(&self, work: Work, done: Callback) {
         let job: WriteJob = match work {
-            Work::Write(job) => job,
+            // The writer commits in groups: a job written statement by
+            // statement runs in the group's transaction like any other.
+            Work::Write(job) | Work::Autocommit(job) => job,
             Work::Statement {
                 sql,
                 params,

@@ -6,8 +6,9 @@
 //! file each (SQLite). A case starts its own `LightApi` on `127.0.0.1:0`
 //! (a [`TestServer`]), talks to it with the shared [`Client`], and stops it.
 //! Cases live in `routes` (both route tables), `types` (round trips and
-//! hostile input) and `access` (verbs, custom endpoints, auth, scoping,
-//! concurrency); adding one means adding it to [`http_crud_tests!`] too.
+//! hostile input), `access` (verbs, custom endpoints, auth, scoping,
+//! concurrency) and `round_trips` (statements sent per verb); adding one
+//! means adding it to [`http_crud_tests!`] too.
 //!
 //! To run the whole suite against a backend, a test module implements
 //! [`TestDb`] and invokes the macro once:
@@ -44,10 +45,12 @@ use serde_json::{json, Value as Json};
 use super::{sign_subject, Client, Resp, TestServer, SECRET};
 
 mod access;
+mod round_trips;
 mod routes;
 mod types;
 
 pub use access::*;
+pub use round_trips::*;
 pub use routes::*;
 pub use types::*;
 
@@ -103,6 +106,7 @@ macro_rules! http_crud_tests {
             prefer_return_and_count_are_honoured,
             concurrent_creates_each_land_exactly_once,
             concurrent_if_match_patches_have_one_winner,
+            writes_take_the_fewest_round_trips,
         );
     };
     (@cases $db:expr; $($case:ident),* $(,)?) => {$(
