@@ -23,6 +23,7 @@ mod fuzz_corpus;
 mod jwt_vectors;
 mod limits;
 mod openapi;
+mod output;
 mod projection;
 mod query;
 mod router;
