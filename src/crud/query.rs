@@ -12,6 +12,7 @@
 //! | `ordering=a,-b` | sort keys (`-` descending); `id` breaks ties |
 //! | `fields=a,b` | only these fields in each row |
 //! | `page`, `page_size` | page pagination |
+//! | `offset` | page pagination from any row (what the `next` link of a page cut short by its byte budget uses) |
 //! | `cursor` | keyset pagination (empty: first page) |
 //!
 //! Values are typed by the field; a bad value, an unknown parameter or a
@@ -113,6 +114,13 @@ pub enum Paging {
         /// Rows per page.
         size: u64,
     },
+    /// `?offset=&page_size=`: a page starting at any row.
+    Offset {
+        /// Rows skipped before the page.
+        offset: u64,
+        /// Rows per page.
+        size: u64,
+    },
     /// `?cursor=` (`None`: the first page).
     Cursor {
         /// The opaque cursor as sent.
@@ -165,9 +173,13 @@ pub fn max_page(max_size: u64) -> u64 {
     i64::MAX as u64 / max_size.max(1)
 }
 
-const RESERVED: [&str; 6] = [
+/// The largest `offset` accepted: offsets stay within `i64`.
+pub const MAX_OFFSET: u64 = i64::MAX as u64;
+
+const RESERVED: [&str; 7] = [
     "page",
     "page_size",
+    "offset",
     "cursor",
     "ordering",
     "search",
@@ -229,15 +241,21 @@ pub fn parse_list_query(
             n
         }
     };
-    let paging = match (get("page"), get("cursor")) {
-        (Some(_), Some(_)) => {
-            return Err(err("cursor", "cannot be combined with `page`".into()));
+    let paging = match (get("page"), get("offset"), get("cursor")) {
+        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+            return Err(err(
+                "cursor",
+                "cannot be combined with `page` or `offset`".into(),
+            ));
         }
-        (_, Some(token)) => Paging::Cursor {
+        (Some(_), Some(_), None) => {
+            return Err(err("offset", "cannot be combined with `page`".into()));
+        }
+        (None, None, Some(token)) => Paging::Cursor {
             token: (!token.is_empty()).then(|| token.to_string()),
             size,
         },
-        (Some(p), None) => {
+        (Some(p), None, None) => {
             let page = positive("page", p)?;
             let most = max_page(max_size);
             if page > most {
@@ -245,7 +263,14 @@ pub fn parse_list_query(
             }
             Paging::Page { page, size }
         }
-        (None, None) => Paging::Page { page: 1, size },
+        (None, Some(o), None) => {
+            let offset = crate::model::integer_text(o)
+                .ok()
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| err("offset", "must be a whole number from 0".into()))?;
+            Paging::Offset { offset, size }
+        }
+        (None, None, None) => Paging::Page { page: 1, size },
     };
     let mut filters = Vec::new();
     for (name, value) in params {
@@ -582,6 +607,24 @@ mod tests {
         }
         assert!(parse(&[("page", "1"), ("page", "2")]).is_err());
         assert!(parse(&[("page", "1"), ("cursor", "")]).is_err());
+        assert!(parse(&[("offset", "1"), ("cursor", "")]).is_err());
+        assert!(parse(&[("offset", "1"), ("page", "1")]).is_err());
+        assert!(parse(&[("offset", "-1")]).is_err());
+        assert!(parse(&[("offset", "1"), ("offset", "2")]).is_err());
+        assert_eq!(
+            parse(&[("offset", "0"), ("page_size", "3")])
+                .unwrap()
+                .paging,
+            Paging::Offset { offset: 0, size: 3 }
+        );
+        assert_eq!(
+            parse(&[("offset", "9223372036854775807")]).unwrap().paging,
+            Paging::Offset {
+                offset: MAX_OFFSET,
+                size: 10
+            }
+        );
+        assert!(parse(&[("offset", "9223372036854775808")]).is_err());
         assert_eq!(
             parse(&[("cursor", "")]).unwrap().paging,
             Paging::Cursor {

@@ -94,6 +94,7 @@ pub(crate) fn build_routes(
     resource: Resource,
     backend: Arc<dyn Backend>,
     tables: Arc<Tables>,
+    max_page_bytes: usize,
     cursor_key: CursorKey,
     etag_key: EtagKey,
 ) -> (Arc<Crud>, Vec<Route>) {
@@ -113,6 +114,7 @@ pub(crate) fn build_routes(
         resource.model,
         backend,
         page_sizes,
+        max_page_bytes,
         resource.rules,
         cursor_key,
         etag_key,

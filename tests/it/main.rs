@@ -24,6 +24,7 @@ mod jwt_vectors;
 mod limits;
 mod openapi;
 mod output;
+mod page_budget;
 mod projection;
 mod query;
 mod router;
