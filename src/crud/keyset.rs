@@ -20,6 +20,9 @@ pub(crate) struct KeysetPage {
     pub(crate) next: Option<String>,
     /// The cursor of the previous page, if there is one.
     pub(crate) previous: Option<String>,
+    /// Reading stopped at the byte budget with rows left unread: the page
+    /// holds fewer rows than asked for.
+    pub(crate) capped: bool,
     /// What makes the cursors of this page's ordering.
     cursors: Cursors,
 }
@@ -82,6 +85,8 @@ pub(crate) struct KeysetRequest<'a> {
     pub(crate) token: Option<&'a str>,
     pub(crate) size: u64,
     pub(crate) scope: Option<&'a Scope>,
+    /// Column bytes after which reading the rows stops.
+    pub(crate) max_bytes: usize,
 }
 
 /// Plans the page `request` asks for.
@@ -154,8 +159,9 @@ pub(crate) fn plan_page(
         signature,
         order,
     };
-    let planned = ops::plan_list(d, model, &query, request.scope, false)?;
-    Ok(planned.map(move |model, (rows, _)| Ok(page_of(model, rows, &shape, cursors))))
+    let planned = ops::plan_list(d, model, &query, request.scope, false, request.max_bytes)?;
+    Ok(planned
+        .map(move |model, (rows, _, capped)| Ok(page_of(model, rows, capped, &shape, cursors))))
 }
 
 /// What a page of rows needs to become a [`KeysetPage`].
@@ -168,10 +174,12 @@ struct PageShape {
 }
 
 /// The rows read for a page (one more than the page holds, to see whether
-/// there is a next one) as the page with its neighbours' cursors.
+/// there is a next one; fewer when `capped` by the byte budget) as the
+/// page with its neighbours' cursors.
 fn page_of(
     model: &Model,
     mut rows: Vec<Stored>,
+    capped: bool,
     shape: &PageShape,
     cursors: Cursors,
 ) -> KeysetPage {
@@ -180,7 +188,7 @@ fn page_of(
         backwards,
         after_a_position,
     } = *shape;
-    let more = rows.len() as u64 > size;
+    let more = rows.len() as u64 > size || capped;
     rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
     if backwards {
         rows.reverse();
@@ -202,6 +210,7 @@ fn page_of(
         rows,
         next,
         previous,
+        capped,
         cursors,
     }
 }

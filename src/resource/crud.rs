@@ -254,6 +254,7 @@ impl Crud {
                         token: token.as_deref(),
                         size,
                         scope: scope.as_ref(),
+                        max_bytes,
                     },
                 )?;
                 return Ok(query(&self.model, planned, move |req, model, page| {
@@ -279,11 +280,11 @@ impl Crud {
         };
         // `Prefer: count=none`: no total, so no COUNT(*) either.
         let counted = !Preferences::of(req.headers()).count_none;
-        let planned = ops::plan_list(d, &self.model, &q, scope.as_ref(), counted)?;
+        let planned = ops::plan_list(d, &self.model, &q, scope.as_ref(), counted, max_bytes)?;
         Ok(query(
             &self.model,
             planned,
-            move |req, model, (rows, count)| {
+            move |req, model, (rows, count, capped)| {
                 let shown = Shown {
                     model,
                     fields: fields.as_deref(),
@@ -294,6 +295,7 @@ impl Crud {
                     size,
                     rows: &rows,
                     count: count.filter(|_| counted),
+                    capped,
                 };
                 let resp = offset_page(req, &shown, &page);
                 Ok(if counted {

@@ -4,6 +4,8 @@
 //! a page's results past the budget are left for the next page: the page
 //! ends after the last row that fits (at least one), says so with
 //! `"truncated": true`, and its `next` link starts right after that row.
+//! Where the database lets reading stop early (SQLite), rows past the
+//! budget are not even read, their column data measured as stored.
 
 use super::render::{json_response, link_with, write_link, write_rows};
 use crate::crud::keyset::KeysetPage;
@@ -36,6 +38,8 @@ pub(super) struct OffsetPage<'a> {
     pub(super) rows: &'a [Stored],
     /// The number of matching rows, when counted.
     pub(super) count: Option<u64>,
+    /// Reading stopped at the byte budget with rows left unread.
+    pub(super) capped: bool,
 }
 
 /// An offset page as a response.
@@ -46,7 +50,7 @@ pub(super) fn offset_page(req: &Request, shown: &Shown<'_>, page: &OffsetPage<'_
     let mut body = Vec::with_capacity(256 + 96 * page.rows.len());
     let links = offset_links(req, page, totals, None);
     let fits = write_offset_page(&mut body, shown, totals, &links, page.rows, false);
-    if fits < page.rows.len() {
+    if fits < page.rows.len() || page.capped {
         body.clear();
         let links = offset_links(req, page, totals, Some(fits));
         let rows = page.rows.get(..fits).unwrap_or_default();
@@ -141,7 +145,7 @@ fn write_offset_page(
 /// A cursor page as a response.
 pub(super) fn cursor_page(req: &Request, shown: &Shown<'_>, mut page: KeysetPage) -> Response {
     let mut body = Vec::with_capacity(256 + 96 * page.rows.len());
-    let fits = write_cursor_page(&mut body, req, shown, &page, false);
+    let fits = write_cursor_page(&mut body, req, shown, &page, page.capped);
     if fits < page.rows.len() {
         page.cut(shown.model, fits);
         body.clear();
