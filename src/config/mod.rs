@@ -368,7 +368,8 @@ pub struct Limits {
     /// Response bytes all connections together may hold unsent (beyond
     /// 16 KiB each, which every connection may hold); a response that
     /// would pass it is replaced by a `503` with `Retry-After` and its
-    /// connection closed (`LIGHTAPI_MAX_UNSENT_BYTES`, default 64 MiB).
+    /// connection closed, so one response larger than the budget is never
+    /// sent (`LIGHTAPI_MAX_UNSENT_BYTES`, default 64 MiB).
     pub max_unsent_bytes: usize,
     /// Request body bytes all connections together may hold while bodies
     /// are received; a body that would pass it is answered `503` and its
