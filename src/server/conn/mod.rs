@@ -506,38 +506,18 @@ impl<S: Transport> Conn<S> {
     fn respond(&mut self, response: &Response, pending: Pending, cx: &mut Cx<'_>) {
         let mut keep_alive = pending.keep_alive && !cx.draining;
         let before = self.wbuf.len();
-        let connection = |keep_alive: bool| match (keep_alive, pending.http10) {
+        let connection = match (keep_alive, pending.http10) {
             (false, _) => ConnectionHeader::Close,
             (true, true) => ConnectionHeader::KeepAlive,
             (true, false) => ConnectionHeader::Omit,
         };
-        response.write_framed(
-            &mut self.wbuf,
-            cx.date,
-            pending.head_only,
-            connection(keep_alive),
-        );
-        let mut status = response.status();
+        response.write_framed(&mut self.wbuf, cx.date, pending.head_only, connection);
+        let mut refused = None;
         if self.wbuf.capacity() > OUTPUT_ALLOWANCE + self.held_output
             && !self.take_output(cx.output)
         {
-            // Give the memory back before answering in its place.
-            self.wbuf.truncate(before);
-            self.wbuf.shrink_to(OUTPUT_ALLOWANCE + self.held_output);
+            refused = Some(self.refuse_output(before, pending.head_only, cx));
             keep_alive = false;
-            let refusal = over_output_budget();
-            status = refusal.status();
-            refusal.write_framed(
-                &mut self.wbuf,
-                cx.date,
-                pending.head_only,
-                connection(false),
-            );
-            if let Some(peer) = self.peer {
-                cx.app.log.warn(&format!(
-                    "unsent output budget reached; answered {peer} 503 and closing"
-                ));
-            }
         }
         if let Some(path) = &pending.path {
             let micros = cx
@@ -552,7 +532,7 @@ impl<S: Transport> Conn<S> {
             cx.app.log.access(
                 Some(pending.method),
                 path,
-                status.as_u16(),
+                refused.unwrap_or_else(|| response.status()).as_u16(),
                 self.wbuf.len() - before,
                 micros,
             );
@@ -565,9 +545,28 @@ impl<S: Transport> Conn<S> {
         self.read_deadline = None;
     }
 
+    /// Replaces the response queued from `before` on, which the output
+    /// budget cannot hold, by a `503` that closes the connection, giving
+    /// its memory back first: the status sent.
+    #[cold]
+    #[inline(never)]
+    fn refuse_output(&mut self, before: usize, head_only: bool, cx: &Cx<'_>) -> StatusCode {
+        self.wbuf.truncate(before);
+        self.wbuf.shrink_to(OUTPUT_ALLOWANCE + self.held_output);
+        let refusal = over_output_budget();
+        refusal.write_framed(&mut self.wbuf, cx.date, head_only, ConnectionHeader::Close);
+        if let Some(peer) = self.peer {
+            cx.app.log.warn(&format!(
+                "unsent output budget reached; answered {peer} 503 and closing"
+            ));
+        }
+        refusal.status()
+    }
+
     /// Takes from `output` what the output buffer holds beyond this
     /// connection's allowance and its earlier share; false (taking
     /// nothing) when the budget cannot cover it.
+    #[inline(never)]
     fn take_output(&mut self, output: &Budget) -> bool {
         let need = self.wbuf.capacity().saturating_sub(OUTPUT_ALLOWANCE);
         let more = need.saturating_sub(self.held_output);
