@@ -1,11 +1,12 @@
 """Schemathesis hooks for .ci/schemathesis.sh (loaded via SCHEMATHESIS_HOOKS).
 
 Keyset cursors are opaque and signed: a client can only send one
-the server made, or an empty one for the first page, and never together with
-`page`. The document states this, but JSON Schema cannot express a signature
-or a dependency between two parameters, so generated queries with a forged
-cursor, or with both `cursor` and `page`, are dropped. Both are answered 400,
-which tests/query.rs checks.
+the server made, or an empty one for the first page. `page`, `offset` and
+`cursor` are three ways to say where a page starts, one at a time. The
+document states this, but JSON Schema cannot express a signature or a
+dependency between parameters, so generated queries with a forged cursor,
+or with more than one of the three, are dropped. Both are answered 400,
+which tests/it/query.rs and tests/it/page_budget.rs check.
 
 List parameters (`fields`, `ordering`, `x__in`) are sent comma-separated
 (form style, not exploded), where an empty list, a list of one empty string
@@ -18,9 +19,11 @@ import schemathesis
 
 
 def _client_can_send(query):
-    if not isinstance(query, dict) or "cursor" not in query:
+    if not isinstance(query, dict):
         return True
-    return query["cursor"] in ("", None) and "page" not in query
+    if sum(name in query for name in ("page", "offset", "cursor")) > 1:
+        return False
+    return query.get("cursor") in ("", None)
 
 
 def _list_parameter(name):

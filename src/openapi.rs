@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::Access;
 use crate::crud::cursor::MAX_CURSOR_BYTES;
-use crate::crud::query::{max_page, MAX_IN_VALUES};
+use crate::crud::query::{max_page, MAX_IN_VALUES, MAX_OFFSET};
 use crate::endpoint::Service;
 use crate::http::Method;
 use crate::model::{Field, FieldType, Model};
@@ -532,18 +532,21 @@ fn add_model_schemas(schemas: &mut Map<String, Value>, crud: &Crud) {
     let rows =
         json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{name}Fields")}});
     let link = json!({"type": ["string", "null"]});
+    // Present only on a page its byte budget ended early.
+    let truncated = json!({"type": "boolean", "const": true,
+        "description": "The page ends early, its rows having reached the byte budget; `next` links to the rest"});
     schemas.insert(
         format!("{name}Page"),
         json!({"type": "object", "required": ["count", "pages", "next", "previous", "results"],
             "additionalProperties": false,
             "properties": {"count": {"type": "integer", "minimum": 0}, "pages": {"type": "integer", "minimum": 1},
-                "next": link, "previous": link, "results": rows}}),
+                "next": link, "previous": link, "results": rows, "truncated": truncated}}),
     );
     schemas.insert(
         format!("{name}CursorPage"),
         json!({"type": "object", "required": ["next", "previous", "results"],
             "additionalProperties": false,
-            "properties": {"next": link, "previous": link, "results": rows}}),
+            "properties": {"next": link, "previous": link, "results": rows, "truncated": truncated}}),
     );
 }
 
@@ -578,7 +581,7 @@ pub(crate) fn fields_parameter(model: &Model) -> Value {
 fn cursor_parameter() -> Value {
     json!({"name": "cursor", "in": "query", "required": false, "allowEmptyValue": true,
         "description": "Keyset pagination: empty for the first page, else the opaque, signed \
-            cursor of a `next`/`previous` link (anything else is a 400); not with `page`",
+            cursor of a `next`/`previous` link (anything else is a 400); not with `page` or `offset`",
         "schema": {"type": "string", "maxLength": MAX_CURSOR_BYTES,
             "pattern": "^([A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+)?$"}})
 }
@@ -599,7 +602,13 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
         q(
             "page",
             json!({"type": "integer", "minimum": 1, "maximum": max_page(max)}),
-            "Page number (page pagination); not with `cursor`",
+            "Page number (page pagination); not with `offset` or `cursor`",
+        ),
+        q(
+            "offset",
+            json!({"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}),
+            "Rows to skip (page pagination from any row, as the `next` link of a page \
+             its byte budget ended early gives); not with `page` or `cursor`",
         ),
         q(
             "page_size",

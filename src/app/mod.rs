@@ -375,6 +375,7 @@ impl LightApi {
                         *resource,
                         Arc::clone(db),
                         Arc::clone(tables),
+                        config.limits.max_page_bytes,
                         cursor_key.clone(),
                         etag_key.clone(),
                         &models,

@@ -247,6 +247,26 @@ pub trait Conn {
         columns: &[FieldType],
     ) -> Result<Vec<Vec<Value>>, BackendError>;
 
+    /// Runs a query and returns its rows up to about `max_bytes` of column
+    /// data: reading stops after the row that passes it, and the flag says
+    /// whether rows were left unread after it. A driver that receives the
+    /// whole result anyway returns every row, as [`Conn::query`] does (the
+    /// default).
+    ///
+    /// # Errors
+    ///
+    /// As [`Conn::query`].
+    fn query_within(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        columns: &[FieldType],
+        max_bytes: usize,
+    ) -> Result<(Vec<Vec<Value>>, bool), BackendError> {
+        let _ = max_bytes;
+        Ok((self.query(sql, params, columns)?, false))
+    }
+
     /// Runs a statement and returns the number of rows it changed.
     ///
     /// # Errors

@@ -76,7 +76,7 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
     if let Some(v) = get("LIGHTAPI_LOG") {
         c.log = v.parse::<LogLevel>()?;
     }
-    let sizes: [(&'static str, &mut usize, u64); 6] = [
+    let sizes: [(&'static str, &mut usize, u64); 8] = [
         (
             "LIGHTAPI_MAX_BODY_BYTES",
             &mut c.limits.max_body_bytes,
@@ -103,17 +103,34 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
             &mut c.limits.max_buffered_body_bytes,
             1 << 40,
         ),
+        (
+            "LIGHTAPI_MAX_PAGE_BYTES",
+            &mut c.limits.max_page_bytes,
+            1 << 40,
+        ),
+        (
+            "LIGHTAPI_MAX_UNSENT_BYTES",
+            &mut c.limits.max_unsent_bytes,
+            1 << 40,
+        ),
     ];
     for (name, slot, max) in sizes {
         if let Some(v) = get(name) {
             *slot = parse_num(name, &v, 1, max)? as usize;
         }
     }
-    let times: [(&'static str, &mut Duration); 6] = [
+    if let Some(v) = get("LIGHTAPI_MIN_SEND_RATE") {
+        c.timeouts.min_send_rate = parse_num("LIGHTAPI_MIN_SEND_RATE", &v, 0, 1 << 40)?;
+    }
+    let times: [(&'static str, &mut Duration); 7] = [
         ("LIGHTAPI_HEADER_TIMEOUT_MS", &mut c.timeouts.header_read),
         ("LIGHTAPI_BODY_TIMEOUT_MS", &mut c.timeouts.body_read),
         ("LIGHTAPI_IDLE_TIMEOUT_MS", &mut c.timeouts.idle),
         ("LIGHTAPI_WRITE_TIMEOUT_MS", &mut c.timeouts.write),
+        (
+            "LIGHTAPI_SEND_RATE_GRACE_MS",
+            &mut c.timeouts.send_rate_grace,
+        ),
         ("LIGHTAPI_SHUTDOWN_TIMEOUT_MS", &mut c.timeouts.shutdown),
         ("LIGHTAPI_QUERY_TIMEOUT_MS", &mut c.timeouts.query),
     ];
@@ -363,6 +380,10 @@ mod tests {
         assert_eq!(c.limits.max_body_bytes, 1 << 20);
         assert_eq!(c.limits.max_headers, 100);
         assert_eq!(c.limits.max_uri_bytes, 8192);
+        assert_eq!(c.limits.max_page_bytes, 1 << 20);
+        assert_eq!(c.limits.max_unsent_bytes, 64 << 20);
+        assert_eq!(c.timeouts.min_send_rate, 4096);
+        assert_eq!(c.timeouts.send_rate_grace, Duration::from_secs(10));
         assert!(c.jwt.secrets.is_empty());
         assert!(c.cors.is_none());
         assert_eq!(c.log, LogLevel::Info);
@@ -386,6 +407,10 @@ mod tests {
             ("LIGHTAPI_LOG", "loud"),
             ("LIGHTAPI_MAX_BODY_BYTES", "-1"),
             ("LIGHTAPI_IDLE_TIMEOUT_MS", "soon"),
+            ("LIGHTAPI_MAX_PAGE_BYTES", "0"),
+            ("LIGHTAPI_MAX_UNSENT_BYTES", "lots"),
+            ("LIGHTAPI_MIN_SEND_RATE", "-5"),
+            ("LIGHTAPI_SEND_RATE_GRACE_MS", "0"),
             ("LIGHTAPI_CORS_ORIGINS", "example.com"),
             ("LIGHTAPI_CORS_CREDENTIALS", "true"),
             ("LIGHTAPI_CORS_MAX_AGE_SECS", "600"),
@@ -416,6 +441,10 @@ mod tests {
                 "https://a.example, http://b.example:8080",
             ),
             ("LIGHTAPI_SQLITE_SYNCHRONOUS", "FULL"),
+            ("LIGHTAPI_MAX_PAGE_BYTES", "65536"),
+            ("LIGHTAPI_MAX_UNSENT_BYTES", "1048576"),
+            ("LIGHTAPI_MIN_SEND_RATE", "0"),
+            ("LIGHTAPI_SEND_RATE_GRACE_MS", "2500"),
         ])
         .unwrap();
         assert_eq!(c.server.port, 0);
@@ -423,6 +452,10 @@ mod tests {
         assert_eq!(c.jwt.secrets.len(), 2);
         assert_eq!(c.timeouts.idle, Duration::from_millis(250));
         assert_eq!(c.database.sqlite_synchronous, Synchronous::Full);
+        assert_eq!(c.limits.max_page_bytes, 65536);
+        assert_eq!(c.limits.max_unsent_bytes, 1 << 20);
+        assert_eq!(c.timeouts.min_send_rate, 0);
+        assert_eq!(c.timeouts.send_rate_grace, Duration::from_millis(2500));
         assert!(c.cors.is_some());
         assert!(!format!("{c:?}").contains("0123456789abcdef"));
     }

@@ -34,6 +34,15 @@ pub const DEFAULT_MAX_BUFFERED_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// Default cap on bytes of responses waiting to be written on one connection
 /// before the server stops reading further pipelined requests from it.
 pub const DEFAULT_MAX_PENDING_WRITE_BYTES: usize = 256 * 1024;
+/// Default cap on the bytes of the rows of one list page: 1 MiB.
+pub const DEFAULT_MAX_PAGE_BYTES: usize = 1024 * 1024;
+/// Default cap on the response bytes all connections together may hold
+/// unsent: 64 MiB.
+pub const DEFAULT_MAX_UNSENT_BYTES: usize = 64 * 1024 * 1024;
+/// Default slowest a client may take its response, in bytes per second.
+pub const DEFAULT_MIN_SEND_RATE: u64 = 4 * 1024;
+/// Default window over which the send rate is measured.
+pub const DEFAULT_SEND_RATE_GRACE: Duration = Duration::from_secs(10);
 /// Default time a client has to send a complete request head.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a client has to send a complete request body.
@@ -355,6 +364,17 @@ pub struct Limits {
     /// Response bytes queued on one connection before reading pauses
     /// (default 256 KiB).
     pub max_pending_write_bytes: usize,
+    /// Bytes of the rows of one list page: a page whose rows would pass it
+    /// ends after the last row that fits (always at least one), says so
+    /// (`"truncated": true`) and links to the rest in `next`
+    /// (`LIGHTAPI_MAX_PAGE_BYTES`, default 1 MiB).
+    pub max_page_bytes: usize,
+    /// Response bytes all connections together may hold unsent (beyond
+    /// 16 KiB each, which every connection may hold); a response that
+    /// would pass it is replaced by a `503` with `Retry-After` and its
+    /// connection closed, so one response larger than the budget is never
+    /// sent (`LIGHTAPI_MAX_UNSENT_BYTES`, default 64 MiB).
+    pub max_unsent_bytes: usize,
     /// Request body bytes all connections together may hold while bodies
     /// are received; a body that would pass it is answered `503` and its
     /// connection closed (`LIGHTAPI_MAX_BUFFERED_BODY_BYTES`, default
@@ -371,6 +391,8 @@ impl Default for Limits {
             max_uri_bytes: DEFAULT_MAX_URI_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_pending_write_bytes: DEFAULT_MAX_PENDING_WRITE_BYTES,
+            max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
+            max_unsent_bytes: DEFAULT_MAX_UNSENT_BYTES,
             max_buffered_body_bytes: DEFAULT_MAX_BUFFERED_BODY_BYTES,
         }
     }
@@ -401,9 +423,20 @@ pub struct Timeouts {
     /// How long a keep-alive connection may sit idle between requests
     /// (`LIGHTAPI_IDLE_TIMEOUT_MS`, default 60 s).
     pub idle: Duration,
-    /// How long a response may wait for a client that does not read it
+    /// How long a response may wait for a client that takes none of it
     /// (`LIGHTAPI_WRITE_TIMEOUT_MS`, default 30 s).
     pub write: Duration,
+    /// Slowest a client may take a response it is sent, in bytes per
+    /// second: while output waits for a client, each
+    /// [`send_rate_grace`](Timeouts::send_rate_grace) it must have taken
+    /// this rate times the window, or it is dropped, so reading a byte
+    /// now and then does not keep a response held (`LIGHTAPI_MIN_SEND_RATE`,
+    /// default 4096; `0`: no minimum).
+    pub min_send_rate: u64,
+    /// The window over which [`min_send_rate`](Timeouts::min_send_rate) is
+    /// measured, from the moment output starts waiting for the client
+    /// (`LIGHTAPI_SEND_RATE_GRACE_MS`, default 10 s).
+    pub send_rate_grace: Duration,
     /// How long in-flight requests get to finish after shutdown begins
     /// (`LIGHTAPI_SHUTDOWN_TIMEOUT_MS`, default 10 s).
     pub shutdown: Duration,
@@ -422,6 +455,8 @@ impl Default for Timeouts {
             body_read: DEFAULT_BODY_READ_TIMEOUT,
             idle: DEFAULT_IDLE_TIMEOUT,
             write: DEFAULT_WRITE_TIMEOUT,
+            min_send_rate: DEFAULT_MIN_SEND_RATE,
+            send_rate_grace: DEFAULT_SEND_RATE_GRACE,
             shutdown: DEFAULT_SHUTDOWN_TIMEOUT,
             query: DEFAULT_QUERY_TIMEOUT,
         }
@@ -508,10 +543,14 @@ impl Config {
     /// `LIGHTAPI_CORS_MAX_AGE_SECS`, `LIGHTAPI_LOG`, the limits
     /// `LIGHTAPI_MAX_BODY_BYTES`, `LIGHTAPI_MAX_HEAD_BYTES`,
     /// `LIGHTAPI_MAX_HEADERS`, `LIGHTAPI_MAX_URI_BYTES`,
-    /// `LIGHTAPI_MAX_CONNECTIONS`, and the timeouts in milliseconds
+    /// `LIGHTAPI_MAX_CONNECTIONS`, `LIGHTAPI_MAX_BUFFERED_BODY_BYTES`,
+    /// `LIGHTAPI_MAX_PAGE_BYTES`, `LIGHTAPI_MAX_UNSENT_BYTES`, the minimum
+    /// send rate `LIGHTAPI_MIN_SEND_RATE` (bytes per second), and the
+    /// timeouts in milliseconds
     /// `LIGHTAPI_HEADER_TIMEOUT_MS`, `LIGHTAPI_BODY_TIMEOUT_MS`,
     /// `LIGHTAPI_IDLE_TIMEOUT_MS`, `LIGHTAPI_WRITE_TIMEOUT_MS`,
-    /// `LIGHTAPI_SHUTDOWN_TIMEOUT_MS`, `LIGHTAPI_QUERY_TIMEOUT_MS`.
+    /// `LIGHTAPI_SEND_RATE_GRACE_MS`, `LIGHTAPI_SHUTDOWN_TIMEOUT_MS`,
+    /// `LIGHTAPI_QUERY_TIMEOUT_MS`.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first variable that does not parse or

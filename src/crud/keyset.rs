@@ -20,6 +20,60 @@ pub(crate) struct KeysetPage {
     pub(crate) next: Option<String>,
     /// The cursor of the previous page, if there is one.
     pub(crate) previous: Option<String>,
+    /// Reading stopped at the byte budget with rows left unread: the page
+    /// holds fewer rows than asked for.
+    pub(crate) capped: bool,
+    /// What makes the cursors of this page's ordering.
+    cursors: Cursors,
+}
+
+impl KeysetPage {
+    /// Ends the page after its first `keep` rows (at least one), with a
+    /// `next` cursor that continues right after the last row kept.
+    pub(crate) fn cut(&mut self, model: &Model, keep: usize) {
+        if keep.max(1) >= self.rows.len() {
+            return;
+        }
+        self.rows.truncate(keep.max(1));
+        self.next = self.rows.last().map(|r| self.cursors.at(model, r, false));
+    }
+}
+
+/// The cursors of one ordering of one model under one key.
+#[derive(Debug)]
+struct Cursors {
+    key: CursorKey,
+    signature: String,
+    /// The ordering keys with the `id` tiebreak.
+    order: Vec<Order>,
+}
+
+impl Cursors {
+    /// The cursor of the page after `r` (before it when `backwards`).
+    fn at(&self, model: &Model, r: &Stored, backwards: bool) -> String {
+        let values = self
+            .order
+            .iter()
+            .map(|o| {
+                if o.field == "id" {
+                    Json::from(r.id)
+                } else {
+                    column_of(model, &o.field)
+                        .and_then(|i| r.values.get(i))
+                        .map_or(Json::Null, Value::to_json)
+                }
+            })
+            .collect();
+        self.key.encode(
+            model.name(),
+            &self.signature,
+            &Position {
+                values,
+                id: r.id,
+                backwards,
+            },
+        )
+    }
 }
 
 /// What one keyset page is asked for.
@@ -31,6 +85,8 @@ pub(crate) struct KeysetRequest<'a> {
     pub(crate) token: Option<&'a str>,
     pub(crate) size: u64,
     pub(crate) scope: Option<&'a Scope>,
+    /// Column bytes after which reading the rows stops.
+    pub(crate) max_bytes: usize,
 }
 
 /// Plans the page `request` asks for.
@@ -93,32 +149,23 @@ pub(crate) fn plan_page(
         offset: 0,
         after,
     };
-    let size = request.size;
-    let after_a_position = position.is_some();
-    let key = key.clone();
-    let planned = ops::plan_list(d, model, &query, request.scope, false)?;
-    Ok(planned.map(move |model, (rows, _)| {
-        Ok(page_of(
-            model,
-            rows,
-            &PageShape {
-                key: &key,
-                signature: &signature,
-                order: &order,
-                size,
-                backwards,
-                after_a_position,
-            },
-        ))
-    }))
+    let shape = PageShape {
+        size: request.size,
+        backwards,
+        after_a_position: position.is_some(),
+    };
+    let cursors = Cursors {
+        key: key.clone(),
+        signature,
+        order,
+    };
+    let planned = ops::plan_list(d, model, &query, request.scope, false, request.max_bytes)?;
+    Ok(planned
+        .map(move |model, (rows, _, capped)| Ok(page_of(model, rows, capped, &shape, cursors))))
 }
 
 /// What a page of rows needs to become a [`KeysetPage`].
-struct PageShape<'a> {
-    key: &'a CursorKey,
-    signature: &'a str,
-    /// The ordering keys with the `id` tiebreak.
-    order: &'a [Order],
+struct PageShape {
     size: u64,
     /// Whether the rows were read backwards (a `previous` page).
     backwards: bool,
@@ -127,44 +174,25 @@ struct PageShape<'a> {
 }
 
 /// The rows read for a page (one more than the page holds, to see whether
-/// there is a next one) as the page with its neighbours' cursors.
-fn page_of(model: &Model, mut rows: Vec<Stored>, shape: &PageShape<'_>) -> KeysetPage {
+/// there is a next one; fewer when `capped` by the byte budget) as the
+/// page with its neighbours' cursors.
+fn page_of(
+    model: &Model,
+    mut rows: Vec<Stored>,
+    capped: bool,
+    shape: &PageShape,
+    cursors: Cursors,
+) -> KeysetPage {
     let PageShape {
-        key,
-        signature,
-        order,
         size,
         backwards,
         after_a_position,
     } = *shape;
-    let more = rows.len() as u64 > size;
+    let more = rows.len() as u64 > size || capped;
     rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
     if backwards {
         rows.reverse();
     }
-    let cursor_at = |r: &Stored, backwards: bool| -> String {
-        let values = order
-            .iter()
-            .map(|o| {
-                if o.field == "id" {
-                    Json::from(r.id)
-                } else {
-                    column_of(model, &o.field)
-                        .and_then(|i| r.values.get(i))
-                        .map_or(Json::Null, Value::to_json)
-                }
-            })
-            .collect();
-        key.encode(
-            model.name(),
-            signature,
-            &Position {
-                values,
-                id: r.id,
-                backwards,
-            },
-        )
-    };
     let (has_next, has_previous) = if backwards {
         (true, more)
     } else {
@@ -173,15 +201,17 @@ fn page_of(model: &Model, mut rows: Vec<Stored>, shape: &PageShape<'_>) -> Keyse
     let next = rows
         .last()
         .filter(|_| has_next)
-        .map(|r| cursor_at(r, false));
+        .map(|r| cursors.at(model, r, false));
     let previous = rows
         .first()
         .filter(|_| has_previous)
-        .map(|r| cursor_at(r, true));
+        .map(|r| cursors.at(model, r, true));
     KeysetPage {
         rows,
         next,
         previous,
+        capped,
+        cursors,
     }
 }
 

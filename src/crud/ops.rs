@@ -584,12 +584,14 @@ pub fn check_precondition(
     .run(backend, model)
 }
 
-/// Rows of a list, and the count of all rows matching its filters when
-/// asked for.
-pub(crate) type Rows = (Vec<Stored>, Option<u64>);
+/// Rows of a list; the count of all rows matching its filters when asked
+/// for; whether reading stopped at the byte budget with rows left unread.
+pub(crate) type Rows = (Vec<Stored>, Option<u64>, bool);
 
 /// Plans the list of rows matching `query` within `scope`, and, with
 /// `count`, the number of rows matching its filters (page pagination).
+/// Reading stops after the row whose column data passes `max_bytes`,
+/// where the database lets it (SQLite).
 ///
 /// # Errors
 ///
@@ -601,6 +603,7 @@ pub(crate) fn plan_list(
     query: &ListQuery,
     scope: Option<&Scope>,
     count: bool,
+    max_bytes: usize,
 ) -> Result<Planned<Rows>, CrudError> {
     let scope = check_scope(model, scope)?;
     let q = sql::select_list(d, model, query, scope)?;
@@ -613,19 +616,23 @@ pub(crate) fn plan_list(
     let (limit, offset, keyset) = (query.limit, query.offset, query.after.is_some());
     Ok(Planned {
         work: read_job(move |c| {
-            let rows = c.query(&q.text, &q.params, &types)?;
+            let (rows, capped) = c.query_within(&q.text, &q.params, &types, max_bytes)?;
+            // A page cut short by its budget does not show where the rows end.
+            let shown = (!capped).then_some(rows.len());
             let n = match counting {
-                Some(q) => Some(match count_from_page(limit, offset, keyset, rows.len()) {
-                    Some(n) => vec![vec![Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))]],
-                    None => c.query(&q.text, &q.params, &[FieldType::Integer])?,
-                }),
+                Some(q) => Some(
+                    match shown.and_then(|n| count_from_page(limit, offset, keyset, n)) {
+                        Some(n) => vec![vec![Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))]],
+                        None => c.query(&q.text, &q.params, &[FieldType::Integer])?,
+                    },
+                ),
                 None => None,
             };
-            Ok((rows, n))
+            Ok((rows, n, capped))
         }),
         finish: Box::new(|model, out| {
-            type Output = (Vec<Vec<Value>>, Option<Vec<Vec<Value>>>);
-            let (rows, n): Output = unbox(out)?;
+            type Output = (Vec<Vec<Value>>, Option<Vec<Vec<Value>>>, bool);
+            let (rows, n, capped): Output = unbox(out)?;
             let n = match n {
                 Some(rows) => match rows.first().and_then(|r| r.first()) {
                     Some(Value::Integer(n)) => Some(u64::try_from(*n).unwrap_or(0)),
@@ -633,7 +640,7 @@ pub(crate) fn plan_list(
                 },
                 None => None,
             };
-            Ok((stored_rows(model, rows)?, n))
+            Ok((stored_rows(model, rows)?, n, capped))
         }),
     })
 }
@@ -660,9 +667,9 @@ pub fn list(
     query: &ListQuery,
     scope: Option<&Scope>,
 ) -> Result<Vec<Record>, CrudError> {
-    plan_list(backend.dialect(), model, query, scope, false)?
+    plan_list(backend.dialect(), model, query, scope, false, usize::MAX)?
         .run(backend, model)
-        .map(|(rows, _)| {
+        .map(|(rows, _, _)| {
             rows.into_iter()
                 .map(|s| Record::from_stored(model, key, s))
                 .collect()

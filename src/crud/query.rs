@@ -12,6 +12,7 @@
 //! | `ordering=a,-b` | sort keys (`-` descending); `id` breaks ties |
 //! | `fields=a,b` | only these fields in each row |
 //! | `page`, `page_size` | page pagination |
+//! | `offset` | page pagination from any row (what the `next` link of a page cut short by its byte budget uses) |
 //! | `cursor` | keyset pagination (empty: first page) |
 //!
 //! Values are typed by the field; a bad value, an unknown parameter or a
@@ -113,6 +114,13 @@ pub enum Paging {
         /// Rows per page.
         size: u64,
     },
+    /// `?offset=&page_size=`: a page starting at any row.
+    Offset {
+        /// Rows skipped before the page.
+        offset: u64,
+        /// Rows per page.
+        size: u64,
+    },
     /// `?cursor=` (`None`: the first page).
     Cursor {
         /// The opaque cursor as sent.
@@ -172,9 +180,14 @@ pub fn max_page(max_size: u64) -> u64 {
 /// The largest integer an IEEE double (a JavaScript number) holds exactly.
 pub const MAX_EXACT_INTEGER: u64 = (1 << 53) - 1;
 
-const RESERVED: [&str; 6] = [
+/// The largest `offset` accepted: within `i64`, and read exactly by a
+/// JavaScript client, as `/openapi.json` states.
+pub const MAX_OFFSET: u64 = MAX_EXACT_INTEGER;
+
+const RESERVED: [&str; 7] = [
     "page",
     "page_size",
+    "offset",
     "cursor",
     "ordering",
     "search",
@@ -236,15 +249,21 @@ pub fn parse_list_query(
             n
         }
     };
-    let paging = match (get("page"), get("cursor")) {
-        (Some(_), Some(_)) => {
-            return Err(err("cursor", "cannot be combined with `page`".into()));
+    let paging = match (get("page"), get("offset"), get("cursor")) {
+        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+            return Err(err(
+                "cursor",
+                "cannot be combined with `page` or `offset`".into(),
+            ));
         }
-        (_, Some(token)) => Paging::Cursor {
+        (Some(_), Some(_), None) => {
+            return Err(err("offset", "cannot be combined with `page`".into()));
+        }
+        (None, None, Some(token)) => Paging::Cursor {
             token: (!token.is_empty()).then(|| token.to_string()),
             size,
         },
-        (Some(p), None) => {
+        (Some(p), None, None) => {
             let page = positive("page", p)?;
             let most = max_page(max_size);
             if page > most {
@@ -252,7 +271,20 @@ pub fn parse_list_query(
             }
             Paging::Page { page, size }
         }
-        (None, None) => Paging::Page { page: 1, size },
+        (None, Some(o), None) => {
+            let offset = crate::model::integer_text(o)
+                .ok()
+                .and_then(|n| u64::try_from(n).ok())
+                .filter(|n| *n <= MAX_OFFSET)
+                .ok_or_else(|| {
+                    err(
+                        "offset",
+                        format!("must be a whole number from 0 to {MAX_OFFSET}"),
+                    )
+                })?;
+            Paging::Offset { offset, size }
+        }
+        (None, None, None) => Paging::Page { page: 1, size },
     };
     let mut filters = Vec::new();
     for (name, value) in params {
@@ -601,6 +633,25 @@ mod tests {
         }
         assert!(parse(&[("page", "1"), ("page", "2")]).is_err());
         assert!(parse(&[("page", "1"), ("cursor", "")]).is_err());
+        assert!(parse(&[("offset", "1"), ("cursor", "")]).is_err());
+        assert!(parse(&[("offset", "1"), ("page", "1")]).is_err());
+        assert!(parse(&[("offset", "-1")]).is_err());
+        assert!(parse(&[("offset", "1"), ("offset", "2")]).is_err());
+        assert_eq!(
+            parse(&[("offset", "0"), ("page_size", "3")])
+                .unwrap()
+                .paging,
+            Paging::Offset { offset: 0, size: 3 }
+        );
+        assert_eq!(
+            parse(&[("offset", "9007199254740991")]).unwrap().paging,
+            Paging::Offset {
+                offset: MAX_OFFSET,
+                size: 10
+            }
+        );
+        assert!(parse(&[("offset", "9007199254740992")]).is_err());
+        assert!(parse(&[("offset", "9223372036854775808")]).is_err());
         assert_eq!(
             parse(&[("cursor", "")]).unwrap().paging,
             Paging::Cursor {

@@ -10,9 +10,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::conditional::{none_match_hits, path_id, precondition};
-use super::render::{
-    json_response, link_with, page_response, write_link, write_row, write_rows, written_response,
-};
+use super::page::{cursor_page, offset_page, OffsetPage, Shown, Start};
+use super::render::{json_response, write_row, written_response};
 use crate::auth::{AuthError, ClaimsExt};
 use crate::backend::sql::{ListQuery, Scope};
 use crate::backend::{Backend, BackendError};
@@ -37,6 +36,8 @@ pub struct Crud {
     backend: Arc<dyn Backend>,
     page_size: u64,
     max_page_size: u64,
+    /// Most bytes of the rows of one list page.
+    max_page_bytes: usize,
     rules: QueryRules,
     cursor_key: CursorKey,
     etag_key: EtagKey,
@@ -127,9 +128,9 @@ impl Crud {
         model: Model,
         backend: Arc<dyn Backend>,
         (page_size, max_page_size): (u64, u64),
+        max_page_bytes: usize,
         rules: QueryRules,
-        cursor_key: CursorKey,
-        etag_key: EtagKey,
+        (cursor_key, etag_key): (CursorKey, EtagKey),
         references: Vec<ScopedReference>,
     ) -> Crud {
         Crud {
@@ -138,6 +139,7 @@ impl Crud {
             backend,
             page_size,
             max_page_size,
+            max_page_bytes,
             rules,
             cursor_key,
             etag_key,
@@ -247,8 +249,10 @@ impl Crud {
     }
 
     /// `GET /collection`: one page of rows, filtered, searched and ordered
-    /// as the query asks, with a weak `ETag`; `304` when `If-None-Match`
-    /// matches it.
+    /// as the query asks, with a weak `ETag` (`304` when `If-None-Match`
+    /// matches it); a page whose rows would pass the configured byte
+    /// budget (`LIGHTAPI_MAX_PAGE_BYTES`) ends after the last row that
+    /// fits, with `"truncated": true` and a `next` link to the rest.
     ///
     /// # Errors
     /// `400` naming the parameter for anything outside the whitelist, a
@@ -270,72 +274,10 @@ impl Crud {
         let scope = self.scope(req)?;
         let d = self.backend.dialect();
         let fields = lr.fields;
-        Ok(match lr.paging {
-            Paging::Page { page, size } => {
-                let q = ListQuery {
-                    filters: lr.filters,
-                    order: lr.order,
-                    limit: Some(size),
-                    offset: (page - 1).saturating_mul(size),
-                    after: None,
-                };
-                // `Prefer: count=none`: no total, so no COUNT(*) either.
-                let counted = !Preferences::of(req.headers()).count_none;
-                let planned = ops::plan_list(d, &self.model, &q, scope.as_ref(), counted)?;
-                let key = self.etag_key.clone();
-                query(&self.model, planned, move |req, model, (rows, count)| {
-                    let link = |p: u64| link_with(req, &[("page", &p.to_string())], &["cursor"]);
-                    let totals = count
-                        .filter(|_| counted)
-                        .map(|count| (count, count.div_ceil(size).max(1)));
-                    let (next, previous) = match totals {
-                        Some((_, pages)) => (
-                            (page < pages).then(|| link(page + 1)),
-                            (page > 1).then(|| link((page - 1).min(pages))),
-                        ),
-                        // Without the total, a full page may have more
-                        // after it.
-                        None => {
-                            let full = u64::try_from(rows.len()).is_ok_and(|n| n == size);
-                            (
-                                full.then(|| link(page + 1)),
-                                (page > 1).then(|| link(page - 1)),
-                            )
-                        }
-                    };
-                    // Keys in sorted order.
-                    let mut body = Vec::with_capacity(256 + 96 * rows.len());
-                    body.push(b'{');
-                    if let Some((count, _)) = totals {
-                        body.extend_from_slice(b"\"count\":");
-                        crate::model::write_integer(
-                            &mut body,
-                            i64::try_from(count).unwrap_or(i64::MAX),
-                        );
-                        body.push(b',');
-                    }
-                    body.extend_from_slice(b"\"next\":");
-                    write_link(&mut body, next.as_deref());
-                    if let Some((_, pages)) = totals {
-                        body.extend_from_slice(b",\"pages\":");
-                        crate::model::write_integer(
-                            &mut body,
-                            i64::try_from(pages).unwrap_or(i64::MAX),
-                        );
-                    }
-                    body.extend_from_slice(b",\"previous\":");
-                    write_link(&mut body, previous.as_deref());
-                    body.extend_from_slice(b",\"results\":");
-                    write_rows(&mut body, model, &rows, fields.as_deref());
-                    body.push(b'}');
-                    let resp = page_response(req, &key, body);
-                    Ok(if counted {
-                        resp
-                    } else {
-                        resp.with_header("Preference-Applied", "count=none")
-                    })
-                })
-            }
+        let max_bytes = self.max_page_bytes;
+        let (start, size) = match lr.paging {
+            Paging::Page { page, size } => (Start::Page(page), size),
+            Paging::Offset { offset, size } => (Start::Offset(offset), size),
             Paging::Cursor { token, size } => {
                 let planned = keyset::plan_page(
                     d,
@@ -347,25 +289,61 @@ impl Crud {
                         token: token.as_deref(),
                         size,
                         scope: scope.as_ref(),
+                        max_bytes,
                     },
                 )?;
                 let key = self.etag_key.clone();
-                query(&self.model, planned, move |req, model, page| {
-                    let link = |token: Option<String>| {
-                        token.map(|t| link_with(req, &[("cursor", &t)], &["page"]))
+                return Ok(query(&self.model, planned, move |req, model, page| {
+                    let shown = Shown {
+                        model,
+                        fields: fields.as_deref(),
+                        max_bytes,
+                        key: &key,
                     };
-                    let mut body = Vec::with_capacity(256 + 96 * page.rows.len());
-                    body.extend_from_slice(b"{\"next\":");
-                    write_link(&mut body, link(page.next).as_deref());
-                    body.extend_from_slice(b",\"previous\":");
-                    write_link(&mut body, link(page.previous).as_deref());
-                    body.extend_from_slice(b",\"results\":");
-                    write_rows(&mut body, model, &page.rows, fields.as_deref());
-                    body.push(b'}');
-                    Ok(page_response(req, &key, body))
-                })
+                    Ok(cursor_page(req, &shown, page))
+                }));
             }
-        })
+        };
+        let offset = match start {
+            Start::Page(page) => (page - 1).saturating_mul(size),
+            Start::Offset(offset) => offset,
+        };
+        let q = ListQuery {
+            filters: lr.filters,
+            order: lr.order,
+            limit: Some(size),
+            offset,
+            after: None,
+        };
+        // `Prefer: count=none`: no total, so no COUNT(*) either.
+        let counted = !Preferences::of(req.headers()).count_none;
+        let planned = ops::plan_list(d, &self.model, &q, scope.as_ref(), counted, max_bytes)?;
+        let key = self.etag_key.clone();
+        Ok(query(
+            &self.model,
+            planned,
+            move |req, model, (rows, count, capped)| {
+                let shown = Shown {
+                    model,
+                    fields: fields.as_deref(),
+                    max_bytes,
+                    key: &key,
+                };
+                let page = OffsetPage {
+                    start,
+                    size,
+                    rows: &rows,
+                    count: count.filter(|_| counted),
+                    capped,
+                };
+                let resp = offset_page(req, &shown, &page);
+                Ok(if counted {
+                    resp
+                } else {
+                    resp.with_header("Preference-Applied", "count=none")
+                })
+            },
+        ))
     }
 
     /// `GET /collection/{id}`: the row with its `ETag`; `304` when

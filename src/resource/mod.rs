@@ -9,6 +9,7 @@
 
 mod conditional;
 mod crud;
+mod page;
 mod render;
 mod service;
 

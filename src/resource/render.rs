@@ -43,21 +43,32 @@ pub(super) fn write_row(out: &mut Vec<u8>, model: &Model, row: &Stored, fields: 
     out.push(b'}');
 }
 
-/// Appends `rows` as a JSON array of [`write_row`] objects.
+/// Appends `rows` as a JSON array of [`write_row`] objects, ending it
+/// before the first row that would take the array past `max_bytes` (the
+/// first row is always written): the number of rows written.
 pub(super) fn write_rows(
     out: &mut Vec<u8>,
     model: &Model,
     rows: &[Stored],
     fields: Option<&[String]>,
-) {
+    max_bytes: usize,
+) -> usize {
+    let start = out.len();
     out.push(b'[');
     for (i, row) in rows.iter().enumerate() {
+        let mark = out.len();
         if i > 0 {
             out.push(b',');
         }
         write_row(out, model, row, fields);
+        if i > 0 && out.len() - start > max_bytes {
+            out.truncate(mark);
+            out.push(b']');
+            return i;
+        }
     }
     out.push(b']');
+    rows.len()
 }
 
 /// Appends a link (or `null`) as a JSON value.

@@ -97,6 +97,7 @@ pub(crate) fn build_routes(
     resource: Resource,
     backend: Arc<dyn Backend>,
     tables: Arc<Tables>,
+    max_page_bytes: usize,
     cursor_key: CursorKey,
     etag_key: EtagKey,
     models: &[Model],
@@ -118,9 +119,9 @@ pub(crate) fn build_routes(
         resource.model,
         backend,
         page_sizes,
+        max_page_bytes,
         resource.rules,
-        cursor_key,
-        etag_key,
+        (cursor_key, etag_key),
         references,
     ));
     let crud_extension: Arc<dyn Any + Send + Sync> = Arc::clone(&crud) as Arc<Crud>;

@@ -117,6 +117,7 @@ pub(crate) struct MemoryConn {
     date: DateCache,
     scratch: Vec<u8>,
     bodies: Budget,
+    output: Budget,
     verdict: Verdict,
 }
 
@@ -124,6 +125,7 @@ impl MemoryConn {
     /// A fresh connection to an application that others share.
     pub(crate) fn shared(app: Arc<AppState>, config: Arc<Config>) -> MemoryConn {
         let body_budget = config.limits.max_buffered_body_bytes;
+        let output_budget = config.limits.max_unsent_bytes;
         let conn = Conn::new(
             MemStream::default(),
             None,
@@ -139,6 +141,7 @@ impl MemoryConn {
             date: DateCache::new(),
             scratch: vec![0; SCRATCH],
             bodies: Budget::new(body_budget),
+            output: Budget::new(output_budget),
             verdict: Verdict::Open,
         }
     }
@@ -186,6 +189,7 @@ impl MemoryConn {
                 jobs: &jobs,
                 local: None,
                 bodies: &self.bodies,
+                output: &self.output,
                 token: 0,
                 date: self.date.as_bytes(),
                 scratch: &mut self.scratch,

@@ -36,16 +36,20 @@ pub(crate) struct Shared {
     wakers: Mutex<Vec<Arc<Waker>>>,
     /// The request body bytes all connections may hold together.
     pub(crate) bodies: Budget,
+    /// The output bytes all connections may hold together, beyond each
+    /// one's allowance (`conn::OUTPUT_ALLOWANCE`).
+    pub(crate) output: Budget,
 }
 
 impl Shared {
-    pub(crate) fn new(body_budget: usize) -> Shared {
+    pub(crate) fn new(body_budget: usize, output_budget: usize) -> Shared {
         Shared {
             shutting_down: AtomicBool::new(false),
             crashed: Mutex::new(None),
             open: AtomicUsize::new(0),
             wakers: Mutex::new(Vec::new()),
             bodies: Budget::new(body_budget),
+            output: Budget::new(output_budget),
         }
     }
 
@@ -190,7 +194,10 @@ pub(crate) fn start(
     clamp_connections(&mut config, &app.log);
     let app = Arc::new(app);
     let config = Arc::new(config);
-    let shared = Arc::new(Shared::new(config.limits.max_buffered_body_bytes));
+    let shared = Arc::new(Shared::new(
+        config.limits.max_buffered_body_bytes,
+        config.limits.max_unsent_bytes,
+    ));
     let pool = Arc::new(
         Pool::start(config.server.workers, Arc::clone(&app), Arc::clone(&shared)).map_err(
             |source| StartError::Thread {
@@ -248,7 +255,7 @@ mod tests {
 
     #[test]
     fn a_thread_that_panics_shuts_the_server_down_and_is_reported() {
-        let shared = Shared::new(1024);
+        let shared = Shared::new(1024, 1024);
         let log = Logger::new(LogLevel::Off);
         supervise("lightapi-reactor-0", &shared, &log, || {});
         assert!(!shared.is_shutting_down());

@@ -103,10 +103,16 @@ impl Reactor {
         }
         let (tx, done_rx) = channel();
         let t = &config.timeouts;
-        let shortest = [t.header_read, t.body_read, t.idle, t.write]
-            .into_iter()
-            .min()
-            .unwrap_or(Duration::from_secs(1));
+        let shortest = [
+            t.header_read,
+            t.body_read,
+            t.idle,
+            t.write,
+            t.send_rate_grace,
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or(Duration::from_secs(1));
         let tick = (shortest / 4).clamp(Duration::from_millis(5), Duration::from_millis(500));
         Ok(Reactor {
             poll,
@@ -204,6 +210,7 @@ impl Reactor {
             jobs: &self.jobs,
             local: self.local.as_deref(),
             bodies: &self.shared.bodies,
+            output: &self.shared.output,
             token,
             date: self.date.as_bytes(),
             scratch: &mut self.scratch,
@@ -346,6 +353,7 @@ impl Reactor {
             let _ = self.poll.registry().deregister(conn.stream_mut());
             self.shared.open.fetch_sub(1, Ordering::AcqRel);
             self.shared.bodies.give_back(conn.reserved_body_bytes());
+            self.shared.output.give_back(conn.held_output_bytes());
         }
     }
 

@@ -25,6 +25,8 @@ mod fuzz_corpus;
 mod jwt_vectors;
 mod limits;
 mod openapi;
+mod output;
+mod page_budget;
 mod projection;
 mod query;
 mod router;

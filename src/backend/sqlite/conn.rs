@@ -128,21 +128,41 @@ impl Conn for SqliteConn<'_> {
         params: &[Value],
         columns: &[FieldType],
     ) -> Result<Vec<Vec<Value>>, BackendError> {
+        self.query_within(sql, params, columns, usize::MAX)
+            .map(|(rows, _)| rows)
+    }
+
+    fn query_within(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        columns: &[FieldType],
+        max_bytes: usize,
+    ) -> Result<(Vec<Vec<Value>>, bool), BackendError> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
         let width = stmt.column_count();
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params.iter().map(Param)))
             .map_err(map_err)?;
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         while let Some(row) = rows.next().map_err(map_err)? {
+            if bytes > max_bytes {
+                // A row after the one that passed the budget: left unread.
+                return Ok((out, true));
+            }
             let mut values = Vec::with_capacity(width);
             for i in 0..width {
                 let v = row.get_ref(i).map_err(map_err)?;
+                bytes = bytes.saturating_add(match v {
+                    ValueRef::Text(b) | ValueRef::Blob(b) => b.len(),
+                    _ => 8,
+                });
                 values.push(decode(v, columns.get(i).copied(), i)?);
             }
             out.push(values);
         }
-        Ok(out)
+        Ok((out, false))
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, BackendError> {

@@ -34,6 +34,10 @@ const LINGER: Duration = Duration::from_millis(500);
 const LINGER_MAX_BYTES: usize = 256 * 1024;
 /// Buffers larger than this are released when a connection goes idle.
 const IDLE_KEEP_CAPACITY: usize = 4096;
+/// Bytes of output buffer a connection may hold without taking from the
+/// server's output budget; a connection that needs more takes the rest
+/// from it, so small responses cost no shared counter.
+pub(crate) const OUTPUT_ALLOWANCE: usize = 16 * 1024;
 /// Most bytes of empty lines tolerated before a request line.
 pub(crate) const MAX_BLANK_LINE_BYTES: usize = 8;
 
@@ -123,6 +127,9 @@ pub(crate) struct Cx<'a> {
     pub(crate) local: Option<&'a dyn LocalReader>,
     /// The body bytes all connections may hold together.
     pub(crate) bodies: &'a Budget,
+    /// The output bytes all connections may hold together, beyond each
+    /// one's [`OUTPUT_ALLOWANCE`].
+    pub(crate) output: &'a Budget,
     pub(crate) token: usize,
     pub(crate) date: &'a [u8],
     pub(crate) scratch: &'a mut [u8],
@@ -156,11 +163,17 @@ pub(crate) struct Conn<S> {
     read_deadline: Option<Instant>,
     /// Deadline for a client that stopped reading our output.
     write_deadline: Option<Instant>,
+    /// While output waits for the client: when the current window of the
+    /// minimum send rate ends, and `bytes_written` when it began.
+    send_window: Option<(Instant, u64)>,
     /// Bytes read from and written to the socket so far.
     bytes_read: u64,
     bytes_written: u64,
     /// Body bytes of the current request taken from the body budget.
     reserved: usize,
+    /// Output buffer bytes beyond [`OUTPUT_ALLOWANCE`] taken from the
+    /// output budget.
+    held_output: usize,
 }
 
 impl<S: Transport> Conn<S> {
@@ -188,9 +201,11 @@ impl<S: Transport> Conn<S> {
             blank_bytes: 0,
             read_deadline: Some(now + idle),
             write_deadline: None,
+            send_window: None,
             bytes_read: 0,
             bytes_written: 0,
             reserved: 0,
+            held_output: 0,
         }
     }
 
@@ -198,6 +213,12 @@ impl<S: Transport> Conn<S> {
     /// give back when it closes).
     pub(crate) fn reserved_body_bytes(&self) -> usize {
         self.reserved
+    }
+
+    /// Output bytes this connection holds from the server's output budget
+    /// (to give back when it closes).
+    pub(crate) fn held_output_bytes(&self) -> usize {
+        self.held_output
     }
 
     pub(crate) fn stream_mut(&mut self) -> &mut S {
@@ -234,7 +255,7 @@ impl<S: Transport> Conn<S> {
                 return Verdict::Close;
             }
             self.process(cx);
-            if self.flush(cx.now, cx.config.timeouts.write).is_err() {
+            if self.flush(cx).is_err() {
                 return Verdict::Close;
             }
             if let Some(v) = self.after_flush(cx) {
@@ -480,9 +501,10 @@ impl<S: Transport> Conn<S> {
         cx.bodies.give_back(std::mem::take(&mut self.reserved));
     }
 
-    /// Queues a response and logs it.
+    /// Queues a response and logs it. A response the output budget cannot
+    /// hold is replaced by a `503`, after which the connection closes.
     fn respond(&mut self, response: &Response, pending: Pending, cx: &mut Cx<'_>) {
-        let keep_alive = pending.keep_alive && !cx.draining;
+        let mut keep_alive = pending.keep_alive && !cx.draining;
         let before = self.wbuf.len();
         let connection = match (keep_alive, pending.http10) {
             (false, _) => ConnectionHeader::Close,
@@ -490,6 +512,13 @@ impl<S: Transport> Conn<S> {
             (true, false) => ConnectionHeader::Omit,
         };
         response.write_framed(&mut self.wbuf, cx.date, pending.head_only, connection);
+        let mut refused = None;
+        if self.wbuf.capacity() > OUTPUT_ALLOWANCE + self.held_output
+            && !self.take_output(cx.output)
+        {
+            refused = Some(self.refuse_output(before, pending.head_only, cx));
+            keep_alive = false;
+        }
         if let Some(path) = &pending.path {
             let micros = cx
                 .now
@@ -503,7 +532,7 @@ impl<S: Transport> Conn<S> {
             cx.app.log.access(
                 Some(pending.method),
                 path,
-                response.status().as_u16(),
+                refused.unwrap_or_else(|| response.status()).as_u16(),
                 self.wbuf.len() - before,
                 micros,
             );
@@ -514,6 +543,44 @@ impl<S: Transport> Conn<S> {
             State::Closing
         };
         self.read_deadline = None;
+    }
+
+    /// Replaces the response queued from `before` on, which the output
+    /// budget cannot hold, by a `503` that closes the connection, giving
+    /// its memory back first: the status sent.
+    #[cold]
+    #[inline(never)]
+    fn refuse_output(&mut self, before: usize, head_only: bool, cx: &Cx<'_>) -> StatusCode {
+        self.wbuf.truncate(before);
+        self.wbuf.shrink_to(OUTPUT_ALLOWANCE + self.held_output);
+        let refusal = over_output_budget();
+        refusal.write_framed(&mut self.wbuf, cx.date, head_only, ConnectionHeader::Close);
+        if let Some(peer) = self.peer {
+            cx.app.log.warn(&format!(
+                "unsent output budget reached; answered {peer} 503 and closing"
+            ));
+        }
+        refusal.status()
+    }
+
+    /// Takes from `output` what the output buffer holds beyond this
+    /// connection's allowance and its earlier share; false (taking
+    /// nothing) when the budget cannot cover it.
+    #[inline(never)]
+    fn take_output(&mut self, output: &Budget) -> bool {
+        let need = self.wbuf.capacity().saturating_sub(OUTPUT_ALLOWANCE);
+        let more = need.saturating_sub(self.held_output);
+        if !output.try_take(more) {
+            return false;
+        }
+        self.held_output += more;
+        true
+    }
+
+    /// Gives the whole share of the output budget back, the output buffer
+    /// having been released.
+    fn return_output(&mut self, output: &Budget) {
+        output.give_back(std::mem::take(&mut self.held_output));
     }
 
     /// Answers a refused request and closes.
@@ -564,7 +631,7 @@ impl<S: Transport> Conn<S> {
         let t = &cx.config.timeouts;
         self.read_deadline = match &self.state {
             State::Head if self.unconsumed().is_empty() && self.wpos >= self.wbuf.len() => {
-                self.release_buffers();
+                self.release_buffers(cx.output);
                 self.head_started = None;
                 // `respond` clears the deadline, so the idle time counts
                 // from the last response, not from the connection's start.
@@ -578,7 +645,7 @@ impl<S: Transport> Conn<S> {
         };
     }
 
-    fn release_buffers(&mut self) {
+    fn release_buffers(&mut self, output: &Budget) {
         if self.req.capacity_bytes() > IDLE_KEEP_CAPACITY {
             self.req = Request::blank();
         }
@@ -589,13 +656,14 @@ impl<S: Transport> Conn<S> {
         if self.wbuf.capacity() > IDLE_KEEP_CAPACITY {
             self.wbuf = Vec::new();
             self.wpos = 0;
+            self.return_output(output);
         }
     }
 
     /// Applies expired deadlines: `408` for slow requests, silent close for
     /// idle or stuck connections.
     pub(crate) fn on_timer(&mut self, cx: &mut Cx<'_>) -> Verdict {
-        if self.write_deadline.is_some_and(|d| cx.now >= d) {
+        if self.write_deadline.is_some_and(|d| cx.now >= d) || self.sends_too_slowly(cx) {
             return Verdict::Close;
         }
         let Some(deadline) = self.read_deadline else {
@@ -618,6 +686,33 @@ impl<S: Transport> Conn<S> {
         self.drive(cx)
     }
 
+    /// Whether a window of the minimum send rate has ended with the client
+    /// having taken less than the rate asks; else starts the next window
+    /// when one has ended. Reading a byte now and then, which restarts the
+    /// write timeout, does not pass this.
+    fn sends_too_slowly(&mut self, cx: &Cx<'_>) -> bool {
+        let Some((ends, mark)) = self.send_window else {
+            return false;
+        };
+        if cx.now < ends {
+            return false;
+        }
+        let t = &cx.config.timeouts;
+        let owed = u128::from(t.min_send_rate) * t.send_rate_grace.as_millis() / 1000;
+        let sent = self.bytes_written.saturating_sub(mark);
+        if u128::from(sent) < owed {
+            if let Some(peer) = self.peer {
+                cx.app.log.debug(&format!(
+                    "{peer}: took {sent} bytes in {} ms, below the minimum send rate; dropped",
+                    t.send_rate_grace.as_millis()
+                ));
+            }
+            return true;
+        }
+        self.send_window = Some((cx.now + t.send_rate_grace, self.bytes_written));
+        false
+    }
+
     /// At shutdown: close now if nothing is owed, else finish and close.
     pub(crate) fn begin_drain(&mut self, cx: &mut Cx<'_>) -> Verdict {
         // A lingering connection has been answered in full already.
@@ -634,6 +729,17 @@ fn over_budget() -> ApiError {
         StatusCode::SERVICE_UNAVAILABLE,
         "the server is receiving too many request bodies; retry shortly",
     )
+}
+
+/// The answer in place of a response that would pass the server's budget
+/// of unsent output.
+fn over_output_budget() -> Response {
+    ApiError::status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server holds too much output for clients; retry shortly",
+    )
+    .into_response()
+    .with_header("Retry-After", "1")
 }
 
 /// The method and path of a request line at the start of `input`, read

@@ -2,7 +2,6 @@
 //! its cap, writing queued output, lingering after a close.
 
 use std::io;
-use std::time::{Duration, Instant};
 
 use super::{Conn, Cx, State, Transport, Verdict, LINGER, LINGER_MAX_BYTES};
 
@@ -68,8 +67,12 @@ impl<S: Transport> Conn<S> {
     }
 
     /// Writes queued output until done or the socket is full.
-    /// A client that takes no output for `write_timeout` is dropped.
-    pub(super) fn flush(&mut self, now: Instant, write_timeout: Duration) -> io::Result<()> {
+    /// A client that takes no output for the write timeout is dropped; so
+    /// is one that takes it slower than the minimum send rate
+    /// ([`Conn::on_timer`]), measured from when output starts waiting.
+    /// Output written in full releases a buffer that took from the output
+    /// budget.
+    pub(super) fn flush(&mut self, cx: &Cx<'_>) -> io::Result<()> {
         while self.wpos < self.wbuf.len() {
             match self
                 .stream
@@ -82,8 +85,12 @@ impl<S: Transport> Conn<S> {
                     self.write_deadline = None;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let t = &cx.config.timeouts;
                     if self.write_deadline.is_none() {
-                        self.write_deadline = Some(now + write_timeout);
+                        self.write_deadline = Some(cx.now + t.write);
+                    }
+                    if self.send_window.is_none() && t.min_send_rate > 0 {
+                        self.send_window = Some((cx.now + t.send_rate_grace, self.bytes_written));
                     }
                     return Ok(());
                 }
@@ -94,6 +101,11 @@ impl<S: Transport> Conn<S> {
         self.wbuf.clear();
         self.wpos = 0;
         self.write_deadline = None;
+        self.send_window = None;
+        if self.held_output > 0 {
+            self.wbuf = Vec::new();
+            self.return_output(cx.output);
+        }
         Ok(())
     }
 
