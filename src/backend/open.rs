@@ -77,6 +77,7 @@ impl Default for PoolOptions {
 /// let err = connect("redis://localhost/db", &PoolOptions::default()).unwrap_err();
 /// assert!(matches!(err, BackendError::InvalidUrl { .. }));
 /// ```
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub fn connect(url: &str, options: &PoolOptions) -> Result<Arc<dyn Backend>, BackendError> {
     open_engine(url, options).map(|e| e as Arc<dyn Backend>)
 }

@@ -70,11 +70,13 @@ pub(crate) fn run(backend: &dyn Backend, work: Work) -> Result<WriteOutput, Back
 
 /// Queued work and where its result goes. Work dropped unrun (its queue
 /// closed with it inside) answers `Closed`, so no caller waits for ever.
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
 pub(crate) struct Queued {
     work: Option<Work>,
     done: Option<Callback>,
 }
 
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
 impl Queued {
     pub(crate) fn new(work: Work, done: Callback) -> Queued {
         Queued {

@@ -45,6 +45,7 @@ impl<T> WriteQueue<T> {
 
     /// Queues `job`, waiting while the queue is full; gives it back when
     /// the queue is closed.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn push(&self, job: T) -> Result<(), T> {
         let mut state = self.lock();
         while !state.closed && state.jobs.len() >= self.max {
@@ -99,6 +100,7 @@ impl<T> WriteQueue<T> {
     }
 
     /// Whether [`WriteQueue::close`] was called.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn is_closed(&self) -> bool {
         self.lock().closed
     }

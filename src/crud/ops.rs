@@ -46,6 +46,7 @@ impl Stored {
 
 /// A stored row as clients see it.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub struct Record {
     /// The primary key.
     pub id: i64,
@@ -200,6 +201,7 @@ pub(crate) struct Planned<T> {
 
 impl<T: 'static> Planned<T> {
     /// Runs the work on this thread, waiting for the database, and finishes.
+    #[cfg_attr(not(feature = "__private"), allow(dead_code))]
     pub(crate) fn run(self, backend: &dyn Backend, model: &Model) -> Result<T, CrudError> {
         (self.finish)(model, work::run(backend, self.work))
     }
@@ -286,6 +288,7 @@ fn stored_rows(model: &Model, rows: Vec<Vec<Value>>) -> Result<Vec<Stored>, Crud
 impl Record {
     /// The client view of a stored row: its readable fields as JSON and its
     /// ETag under `key`.
+    #[cfg_attr(not(feature = "__private"), allow(dead_code))]
     pub fn from_stored(model: &Model, key: &EtagKey, row: Stored) -> Record {
         let etag = row.etag(key);
         let mut fields = serde_json::Map::new();
@@ -429,6 +432,7 @@ pub(crate) fn plan_create(
 /// # Errors
 ///
 /// As `plan_create`.
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub fn create(
     backend: &dyn Backend,
     key: &EtagKey,
@@ -446,6 +450,7 @@ pub fn create(
 /// # Errors
 ///
 /// [`CrudError::ScopeMismatch`]; the finished result: a backend error.
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub(crate) fn plan_get(
     d: Dialect,
     model: &Model,
@@ -510,6 +515,7 @@ pub(crate) fn plan_get_by(
 /// # Errors
 ///
 /// [`CrudError::ScopeMismatch`] or a backend error; a missing row is `Ok(None)`.
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub fn get(
     backend: &dyn Backend,
     key: &EtagKey,
@@ -565,6 +571,7 @@ pub(crate) fn plan_check_precondition(
 /// # Errors
 ///
 /// As `plan_check_precondition`.
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub fn check_precondition(
     backend: &dyn Backend,
     key: &EtagKey,
@@ -660,6 +667,7 @@ fn count_from_page(limit: Option<u64>, offset: u64, keyset: bool, rows: usize) -
 /// # Errors
 ///
 /// As `plan_list`.
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub fn list(
     backend: &dyn Backend,
     key: &EtagKey,
@@ -681,6 +689,7 @@ pub fn list(
 /// # Errors
 ///
 /// As `plan_list`.
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub fn count(
     backend: &dyn Backend,
     model: &Model,
@@ -1114,6 +1123,7 @@ fn update_locked(
 /// # Errors
 ///
 /// As `plan_update`.
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub fn update(
     backend: &dyn Backend,
     key: &EtagKey,
@@ -1208,6 +1218,7 @@ pub(crate) fn plan_delete(
 /// # Errors
 ///
 /// As `plan_delete`.
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub fn delete(
     backend: &dyn Backend,
     key: &EtagKey,

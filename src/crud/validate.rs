@@ -63,6 +63,7 @@ impl Row {
     }
 
     /// Consumes the row into its column values.
+    #[cfg_attr(not(feature = "__private"), allow(dead_code))]
     pub fn into_values(self) -> Vec<(String, Value)> {
         self.values
     }
