@@ -447,8 +447,10 @@ fn tampered_cursors_are_rejected(url: &str) {
 /// deleted; every row of `original` must be seen exactly once.
 fn page_under_writes(api: &ApiClient, path: &str, first: &str, original: &[i64]) {
     let stop = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(AtomicBool::new(false));
     let writer = {
         let (api, path, stop) = (api.clone(), path.to_string(), Arc::clone(&stop));
+        let started = Arc::clone(&started);
         std::thread::spawn(move || {
             let mut n = 0u32;
             while !stop.load(Ordering::Relaxed) {
@@ -462,10 +464,17 @@ fn page_under_writes(api: &ApiClient, path: &str, first: &str, original: &[i64])
                     assert_eq!(api.delete(&format!("{path}/{id}")).status, 204);
                 }
                 n += 1;
+                started.store(true, Ordering::Release);
             }
             n
         })
     };
+    // Paging starts once the concurrent writer has written, however
+    // loaded the machine is.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !started.load(Ordering::Acquire) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let mut seen: HashMap<i64, usize> = HashMap::new();
     let mut link = Some(first.to_string());
     let mut pages = 0;
