@@ -28,6 +28,12 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+#[path = "cpu_time.rs"]
+mod cpu_time;
+#[path = "histogram.rs"]
+mod histogram;
+pub use histogram::Histogram;
+
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
@@ -175,77 +181,6 @@ fn write_digits(slot: &mut [u8], mut n: u64) {
     }
 }
 
-/// Fixed log-linear buckets: values below 32 exactly, above that 32
-/// sub-buckets per power of two (≤ 3.2 % relative error).
-pub struct Histogram {
-    counts: Box<[u64; BUCKETS]>,
-    total: u64,
-}
-
-const SUB_BITS: u32 = 5;
-const SUB: u64 = 1 << SUB_BITS;
-const BUCKETS: usize = (SUB + (64 - SUB_BITS as u64) * SUB) as usize;
-
-impl Default for Histogram {
-    fn default() -> Self {
-        Histogram {
-            counts: Box::new([0; BUCKETS]),
-            total: 0,
-        }
-    }
-}
-
-impl Histogram {
-    fn index(v: u64) -> usize {
-        if v < SUB {
-            return v as usize;
-        }
-        let e = 63 - v.leading_zeros();
-        let mantissa = (v >> (e - SUB_BITS)) - SUB;
-        (SUB + u64::from(e - SUB_BITS) * SUB + mantissa) as usize
-    }
-
-    /// The largest value that lands in bucket `i`.
-    fn upper(i: usize) -> u64 {
-        let i = i as u64;
-        if i < SUB {
-            return i;
-        }
-        let e = (i - SUB) / SUB + u64::from(SUB_BITS);
-        let m = (i - SUB) % SUB;
-        ((SUB + m + 1) << (e - u64::from(SUB_BITS))) - 1
-    }
-
-    /// Records one value.
-    pub fn record(&mut self, v: u64) {
-        if let Some(c) = self.counts.get_mut(Self::index(v)) {
-            *c += 1;
-            self.total += 1;
-        }
-    }
-
-    /// Number of values recorded.
-    pub fn len(&self) -> u64 {
-        self.total
-    }
-
-    /// The value at quantile `q` (0..=1), as the bucket's upper bound.
-    pub fn quantile(&self, q: f64) -> u64 {
-        if self.total == 0 {
-            return 0;
-        }
-        let rank = ((q * self.total as f64).ceil() as u64).clamp(1, self.total);
-        let mut seen = 0;
-        for (i, &c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen >= rank {
-                return Self::upper(i);
-            }
-        }
-        Self::upper(BUCKETS - 1)
-    }
-}
-
 /// The outcome of one run.
 pub struct Report {
     /// The workload's name.
@@ -316,38 +251,9 @@ pub fn fmt_duration(d: Duration) -> String {
 /// thread, from procfs, in clock ticks converted to a `Duration`.
 fn cpu_times() -> Option<(Duration, Duration)> {
     Some((
-        proc_cpu("/proc/self/stat")?,
-        proc_cpu("/proc/thread-self/stat")?,
+        cpu_time::cpu_time("/proc/self/stat")?,
+        cpu_time::cpu_time("/proc/thread-self/stat")?,
     ))
-}
-
-fn proc_cpu(path: &str) -> Option<Duration> {
-    let text = std::fs::read_to_string(path).ok()?;
-    // Fields after the parenthesised command name; utime and stime are the
-    // 14th and 15th fields overall, the 12th and 13th after ")".
-    let rest = text.rsplit_once(')')?.1;
-    let mut fields = rest.split_whitespace().skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some(ticks(utime + stime))
-}
-
-fn ticks(n: u64) -> Duration {
-    Duration::from_secs_f64(n as f64 / clock_ticks_per_second() as f64)
-}
-
-fn clock_ticks_per_second() -> u64 {
-    use std::sync::OnceLock;
-    static HZ: OnceLock<u64> = OnceLock::new();
-    *HZ.get_or_init(|| {
-        std::process::Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(100)
-    })
 }
 
 struct Client {

@@ -451,11 +451,25 @@ pub fn write_with<T: Send + 'static>(
     let out = backend.write(Box::new(move |conn: &mut dyn Conn| {
         f(conn).map(|t| Box::new(t) as WriteOutput)
     }))?;
+    unbox_output(out)
+}
+
+/// A write job's output as the type its job returned.
+pub(crate) fn unbox_output<T: 'static>(out: WriteOutput) -> Result<T, BackendError> {
     out.downcast::<T>()
         .map(|b| *b)
         .map_err(|_| BackendError::Internal {
             cause: "write job returned an unexpected type".to_owned(),
         })
+}
+
+/// One statement that writes and returns rows, as a write job whose
+/// output is the rows (`Vec<Vec<Value>>`).
+pub(crate) fn statement_job(sql: String, params: Vec<Value>, columns: Vec<FieldType>) -> WriteJob {
+    Box::new(move |conn: &mut dyn Conn| {
+        conn.query(&sql, &params, &columns)
+            .map(|rows| Box::new(rows) as WriteOutput)
+    })
 }
 
 /// [`Backend::write_statement`] as a write job (in a transaction).
@@ -465,15 +479,7 @@ pub(crate) fn statement_as_job<B: Backend + ?Sized>(
     params: Vec<Value>,
     columns: Vec<FieldType>,
 ) -> Result<Vec<Vec<Value>>, BackendError> {
-    let out = backend.write(Box::new(move |conn: &mut dyn Conn| {
-        conn.query(&sql, &params, &columns)
-            .map(|rows| Box::new(rows) as WriteOutput)
-    }))?;
-    out.downcast::<Vec<Vec<Value>>>()
-        .map(|b| *b)
-        .map_err(|_| BackendError::Internal {
-            cause: "write job returned an unexpected type".to_owned(),
-        })
+    unbox_output(backend.write(statement_job(sql, params, columns))?)
 }
 
 #[cfg(test)]

@@ -36,7 +36,10 @@ use std::time::{Duration, Instant};
 
 use super::work::{Callback, Queued, Work, WorkKind};
 use super::write_queue::{CloseOnDrop, WriteQueue};
-use super::{Backend, BackendError, Conn, Dialect, Engine, Value, WriteJob, WriteOutput};
+use super::{
+    statement_job, unbox_output, Backend, BackendError, Conn, Dialect, Engine, Value, WriteJob,
+    WriteOutput,
+};
 use crate::model::FieldType;
 use crate::sync::lock;
 
@@ -568,15 +571,7 @@ impl<K: Connector> Backend for PoolCore<K> {
     ) -> Result<Vec<Vec<Value>>, BackendError> {
         // A lone statement commits by itself where the connection
         // autocommits: one round trip instead of three.
-        let out = self.write_autocommit(Box::new(move |conn: &mut dyn Conn| {
-            conn.query(&sql, &params, &columns)
-                .map(|rows| Box::new(rows) as WriteOutput)
-        }))?;
-        out.downcast::<Vec<Vec<Value>>>()
-            .map(|b| *b)
-            .map_err(|_| BackendError::Internal {
-                cause: "write job returned an unexpected type".to_owned(),
-            })
+        unbox_output(self.write_autocommit(statement_job(sql, params, columns))?)
     }
 
     fn ping(&self) -> Result<(), BackendError> {

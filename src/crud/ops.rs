@@ -246,9 +246,7 @@ fn autocommit_job<T: Send + 'static>(
 
 /// The output of a job as the type its job returned.
 fn unbox<T: 'static>(out: Result<WriteOutput, BackendError>) -> Result<T, BackendError> {
-    out?.downcast::<T>()
-        .map(|b| *b)
-        .map_err(|_| internal("a job returned an unexpected type"))
+    crate::backend::unbox_output(out?)
 }
 
 fn column_types(model: &Model) -> Vec<FieldType> {

@@ -25,8 +25,8 @@ mod value;
 pub use check::{check_identifier, check_models, ModelError};
 pub(crate) use convert::{integer_text, json_kind};
 pub use field::{Field, FieldType};
-pub(crate) use value::write_integer;
 pub use value::Value;
+pub(crate) use value::{decimal, write_integer};
 
 /// Longest identifier accepted, in bytes (PostgreSQL's limit).
 pub const MAX_IDENTIFIER_BYTES: usize = 63;

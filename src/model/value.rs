@@ -83,12 +83,20 @@ impl Value {
 
 /// Appends `i` in decimal.
 pub(crate) fn write_integer(out: &mut Vec<u8>, i: i64) {
-    let mut digits = [0u8; 20];
-    let mut n = i.unsigned_abs();
-    let mut at = digits.len();
+    let mut buf = [0u8; 20];
+    if i < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(decimal(i.unsigned_abs(), &mut buf));
+}
+
+/// The decimal digits of `n`, written at the end of `buf`.
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
     loop {
         at -= 1;
-        if let Some(d) = digits.get_mut(at) {
+        if let Some(d) = buf.get_mut(at) {
+            // `n % 10` is a single digit.
             *d = b'0' + (n % 10) as u8;
         }
         n /= 10;
@@ -96,10 +104,7 @@ pub(crate) fn write_integer(out: &mut Vec<u8>, i: i64) {
             break;
         }
     }
-    if i < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(digits.get(at..).unwrap_or_default());
+    buf.get(at..).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -110,13 +110,7 @@ fn login_failures_are_401_without_detail_of_why() {
 
 #[test]
 fn login_answers_are_never_stored() {
-    let server = TestServer::start_with(
-        |c| {
-            c.login.per_minute = 3;
-            c.login.per_hour = 100;
-        },
-        |app| app.login(validator),
-    );
+    let server = login_server();
     let mut c = server.connect();
     c.send(login_body("alice", "wonderland"));
     let ok = c.read_response();
@@ -152,13 +146,7 @@ fn login_answers_are_never_stored() {
 
 #[test]
 fn login_is_rate_limited_per_client_address() {
-    let server = TestServer::start_with(
-        |c| {
-            c.login.per_minute = 3;
-            c.login.per_hour = 100;
-        },
-        |app| app.login(validator),
-    );
+    let server = login_server();
     let mut c = server.connect();
     for _ in 0..3 {
         c.send(login_body("alice", "wrong"));
@@ -174,13 +162,7 @@ fn login_is_rate_limited_per_client_address() {
 
 #[test]
 fn a_successful_login_forgives_earlier_failures() {
-    let server = TestServer::start_with(
-        |c| {
-            c.login.per_minute = 3;
-            c.login.per_hour = 100;
-        },
-        |app| app.login(validator),
-    );
+    let server = login_server();
     let mut c = server.connect();
     for round in 0..3 {
         for _ in 0..2 {
@@ -457,4 +439,15 @@ fn generated_secret_logs_a_working_token() {
         200
     );
     assert_eq!(c.get_with("/person", "").status, 401);
+}
+
+/// A server with the login endpoint, allowing 3 failed attempts a minute.
+fn login_server() -> TestServer {
+    TestServer::start_with(
+        |c| {
+            c.login.per_minute = 3;
+            c.login.per_hour = 100;
+        },
+        |app| app.login(validator),
+    )
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use lightapi::{Field, Model};
+use lightapi::{Field, Model, Resource};
 
 use crate::support::{unique, Client, TempDir, TestServer};
 
@@ -17,12 +17,7 @@ const SLOW_AT_LEAST: Duration = Duration::from_millis(200);
 fn a_slow_query_on_one_connection_does_not_delay_answers_on_others() {
     let dir = TempDir::new("slow-query");
     let file = dir.path().join("api.db");
-    let name = unique("note");
-    let path = format!("/{name}");
-    let model = Model::new(&name)
-        .field("body", Field::text())
-        .into_resource()
-        .search_fields(&["body"]);
+    let (name, path, model) = searchable_note();
     // One event loop: anything that ran on it would hold up every other
     // connection.
     let server = TestServer::start_with(
@@ -127,12 +122,7 @@ fn seeding() -> lightapi::__private::backend::PoolOptions {
 /// requests, on the same connection and on a new one, are answered as
 /// usual afterwards.
 fn a_query_past_its_time_limit_is_a_504(url: &str, seed: impl FnOnce(&str)) {
-    let name = unique("note");
-    let path = format!("/{name}");
-    let model = Model::new(&name)
-        .field("body", Field::text())
-        .into_resource()
-        .search_fields(&["body"]);
+    let (name, path, model) = searchable_note();
     let server = TestServer::start_with(
         |c| {
             c.database.url = url.parse().unwrap();
@@ -219,4 +209,16 @@ fn a_mariadb_query_past_its_time_limit_is_a_504() {
         .unwrap();
         backend.close();
     });
+}
+
+/// A fresh `note` model (its table name, its path) whose `body` can be
+/// searched.
+fn searchable_note() -> (String, String, Resource) {
+    let name = unique("note");
+    let path = format!("/{name}");
+    let model = Model::new(&name)
+        .field("body", Field::text())
+        .into_resource()
+        .search_fields(&["body"]);
+    (name, path, model)
 }

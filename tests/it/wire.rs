@@ -506,12 +506,8 @@ fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
     server.stop();
 }
 
-/// One access line per request, including requests refused
-/// before routing (a body over the limit, a head that does not parse);
-/// `-` stands for a method or path that could not be read.
-#[test]
-fn log_lines_escape_what_clients_send() {
-    let dir = TempDir::new("access-escape");
+/// The `person` example logging at `info`, on a database in `dir`.
+fn logging_person(dir: &TempDir) -> ExampleProcess {
     let mut cmd = ExampleProcess::command("person");
     cmd.env("LIGHTAPI_LOG", "info")
         .env(
@@ -519,7 +515,15 @@ fn log_lines_escape_what_clients_send() {
             "access-log-test-secret-0123456789abcdef",
         )
         .env("LIGHTAPI_DATABASE_URL", dir.sqlite_url("p.db"));
-    let mut ex = ExampleProcess::spawn(cmd);
+    ExampleProcess::spawn(cmd)
+}
+
+/// Client-supplied text in every log line is printable ASCII: U+2028 and
+/// U+202E arrive escaped, in accepted and refused heads alike.
+#[test]
+fn log_lines_escape_what_clients_send() {
+    let dir = TempDir::new("access-escape");
+    let mut ex = logging_person(&dir);
     let addr = ex.addr();
     // U+2028 (line separator) and U+202E (right-to-left override), raw in
     // the target of an accepted head and of a refused one.
@@ -546,17 +550,13 @@ fn log_lines_escape_what_clients_send() {
     assert!(has(" access GET /q\\u2028r 400 "), "{log:#?}");
 }
 
+/// One access line per request, including requests refused
+/// before routing (a body over the limit, a head that does not parse);
+/// `-` stands for a method or path that could not be read.
 #[test]
 fn refused_requests_get_an_access_line_too() {
     let dir = TempDir::new("access");
-    let mut cmd = ExampleProcess::command("person");
-    cmd.env("LIGHTAPI_LOG", "info")
-        .env(
-            "LIGHTAPI_JWT_SECRET",
-            "access-log-test-secret-0123456789abcdef",
-        )
-        .env("LIGHTAPI_DATABASE_URL", dir.sqlite_url("p.db"));
-    let mut ex = ExampleProcess::spawn(cmd);
+    let mut ex = logging_person(&dir);
     let addr = ex.addr();
     let mut c = Client::connect(addr);
     assert_eq!(c.get_with("/healthz", "").status, 200);

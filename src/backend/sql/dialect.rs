@@ -74,21 +74,9 @@ impl Dialect {
             Dialect::Oracle => ":",
         };
         out.push_str(prefix);
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut n = n;
-        loop {
-            at -= 1;
-            if let Some(d) = digits.get_mut(at) {
-                // `n % 10` is a single digit.
-                *d = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || at == 0 {
-                break;
-            }
-        }
-        for d in digits.get(at..).unwrap_or_default() {
+        let mut buf = [0u8; 20];
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        for d in crate::model::decimal(n, &mut buf) {
             out.push(char::from(*d));
         }
     }

@@ -188,10 +188,7 @@ impl super::Engine for SqliteBackend {
                 sql,
                 params,
                 columns,
-            } => Box::new(move |conn: &mut dyn Conn| {
-                conn.query(&sql, &params, &columns)
-                    .map(|rows| Box::new(rows) as WriteOutput)
-            }),
+            } => super::statement_job(sql, params, columns),
             read @ Work::Read(_) => {
                 done(super::work::run(self, read));
                 return;

@@ -12,6 +12,8 @@
 //! `/proc/<pid>/stat`) sampled when the window opens and closes. It prints
 //! one JSON object ([`Outcome`]) on stdout.
 
+#[path = "../../../support/histogram.rs"]
+#[allow(dead_code)]
 mod histogram;
 pub mod response;
 mod workload;

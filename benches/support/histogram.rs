@@ -1,15 +1,17 @@
-//! Fixed log-linear latency buckets (as `benches/support/loadgen.rs`):
-//! values below 32 exactly, above that 32 sub-buckets per power of two
-//! (≤ 3.2 % relative error); no allocation per value.
+//! Fixed log-linear latency buckets, shared by `benches/support/loadgen.rs`
+//! and the comparison's load generator (`benches/compare`): values below
+//! 32 exactly, above that 32 sub-buckets per power of two (≤ 3.2 %
+//! relative error); no allocation per value.
 
-const SUB_BITS: u32 = 5;
-const SUB: u64 = 1 << SUB_BITS;
-const BUCKETS: usize = (SUB + (64 - SUB_BITS as u64) * SUB) as usize;
-
+/// Counts per bucket.
 pub struct Histogram {
     counts: Box<[u64; BUCKETS]>,
     total: u64,
 }
+
+const SUB_BITS: u32 = 5;
+const SUB: u64 = 1 << SUB_BITS;
+const BUCKETS: usize = (SUB + (64 - SUB_BITS as u64) * SUB) as usize;
 
 impl Default for Histogram {
     fn default() -> Self {
@@ -41,6 +43,7 @@ impl Histogram {
         ((SUB + m + 1) << (e - u64::from(SUB_BITS))) - 1
     }
 
+    /// Records one value.
     pub fn record(&mut self, v: u64) {
         if let Some(c) = self.counts.get_mut(Self::index(v)) {
             *c += 1;
@@ -48,7 +51,12 @@ impl Histogram {
         }
     }
 
-    /// The value at quantile `q` (0..=1), as its bucket's upper bound.
+    /// Number of values recorded.
+    pub fn len(&self) -> u64 {
+        self.total
+    }
+
+    /// The value at quantile `q` (0..=1), as the bucket's upper bound.
     pub fn quantile(&self, q: f64) -> u64 {
         if self.total == 0 {
             return 0;
