@@ -107,6 +107,7 @@ fn main() {
     let by_price = vec![Order {
         field: "price".into(),
         descending: false,
+        nulls: Default::default(),
     }];
     let price_after = |price: f64, id: i64| ListQuery {
         order: by_price.clone(),

@@ -620,21 +620,31 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
     ];
     let mut orderable: Vec<&str> = rules.ordering.iter().map(String::as_str).collect();
     orderable.push("id");
-    let keys: Vec<String> = orderable
-        .iter()
-        .flat_map(|f| [f.to_string(), format!("-{f}")])
-        .collect();
-    // Each field at most once, in either direction.
+    // Each field in either direction; a nullable one also with its `NULL`s
+    // placed first or last.
+    let spellings = |f: &str| -> Vec<String> {
+        let mut keys = vec![f.to_string(), format!("-{f}")];
+        if model.field_named(f).is_some_and(Field::is_nullable) {
+            for nulls in [".nullsfirst", ".nullslast"] {
+                keys.push(format!("{f}{nulls}"));
+                keys.push(format!("-{f}{nulls}"));
+            }
+        }
+        keys
+    };
+    let keys: Vec<String> = orderable.iter().flat_map(|f| spellings(f)).collect();
+    // Each field at most once.
     let once: Vec<Value> = orderable
         .iter()
-        .map(|f| json!({"contains": {"enum": [f, format!("-{f}")]}, "minContains": 0, "maxContains": 1}))
+        .map(|f| json!({"contains": {"enum": spellings(f)}, "minContains": 0, "maxContains": 1}))
         .collect();
     out.push(list(
         "ordering",
         json!({"type": "array", "items": {"type": "string", "enum": keys}, "allOf": once}),
         &format!(
             "Sort keys, `-` for descending, each field once: {}; `id` breaks ties; \
-             empty for the default order",
+             `.nullsfirst` / `.nullslast` after a nullable field place its `NULL`s \
+             (by default they sort as the smallest value); empty for the default order",
             orderable.join(", ")
         ),
     ));

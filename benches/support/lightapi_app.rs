@@ -154,6 +154,7 @@ pub fn seed(url: &str, table: &str, rows: usize) -> Result<Vec<i64>, String> {
             order: vec![Order {
                 field: "id".into(),
                 descending: false,
+                nulls: Default::default(),
             }],
             limit: Some(rows as u64),
             offset: 0,

@@ -102,15 +102,9 @@ pub(crate) fn plan_page(
 ) -> Result<Planned<KeysetPage>, CrudError> {
     let mut order = request.order.to_vec();
     if !order.iter().any(|o| o.field == "id") {
-        order.push(Order {
-            field: "id".into(),
-            descending: false,
-        });
+        order.push(Order::asc("id"));
     }
-    let signature: Vec<String> = order
-        .iter()
-        .map(|o| format!("{}{}", if o.descending { "-" } else { "" }, o.field))
-        .collect();
+    let signature: Vec<String> = order.iter().map(Order::to_string).collect();
     let signature = signature.join(",");
     let position = request
         .token
@@ -132,13 +126,7 @@ pub(crate) fn plan_page(
         }
     };
     let query_order: Vec<Order> = if backwards {
-        order
-            .iter()
-            .map(|o| Order {
-                field: o.field.clone(),
-                descending: !o.descending,
-            })
-            .collect()
+        order.iter().map(Order::reversed).collect()
     } else {
         order.clone()
     };

@@ -9,7 +9,7 @@
 //! | `field__in=a,b` | one of |
 //! | `field__isnull=true\|false` | null or not |
 //! | `search=term` | case-insensitive substring over the search fields |
-//! | `ordering=a,-b` | sort keys (`-` descending); `id` breaks ties |
+//! | `ordering=a,-b.nullslast` | sort keys (`-` descending; `.nullsfirst` / `.nullslast` place `NULL`s, by default the smallest value); `id` breaks ties |
 //! | `fields=a,b` | only these fields in each row |
 //! | `page`, `page_size` | page pagination |
 //! | `offset` | page pagination from any row (what the `next` link of a page cut short by its byte budget uses) |
@@ -406,10 +406,9 @@ fn parse_ordering(rules: &QueryRules, spec: &str) -> Result<Vec<Order>, String> 
     let mut out: Vec<Order> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for key in spec.split(',') {
-        let (field, descending) = match key.strip_prefix('-') {
-            Some(f) => (f, true),
-            None => (key, false),
-        };
+        let order = Order::parse(key)?;
+        let unsigned = key.strip_prefix('-').unwrap_or(key);
+        let field = unsigned.split_once('.').map_or(unsigned, |(f, _)| f);
         if field != "id" && !rules.ordering.iter().any(|f| f == field) {
             return Err(format!("cannot order by `{field}`"));
         }
@@ -418,10 +417,7 @@ fn parse_ordering(rules: &QueryRules, spec: &str) -> Result<Vec<Order>, String> 
         }
         // `id` is unique: keys after it are checked but change nothing.
         if !seen.contains(&"id") {
-            out.push(Order {
-                field: field.to_string(),
-                descending,
-            });
+            out.push(order);
         }
         seen.push(field);
     }
@@ -575,6 +571,7 @@ mod tests {
                 r.default_ordering = vec![Order {
                     field: "nope".into(),
                     descending: true,
+                    nulls: Default::default(),
                 }]
             },
             "default ordering key `nope`",
@@ -608,6 +605,17 @@ mod tests {
         let e = parse(&[("search", &"é".repeat(MAX_SEARCH_CHARS + 1))]).unwrap_err();
         assert_eq!(e.param, "search");
         assert!(parse(&[("ordering", "qty")]).is_err());
+        let q = parse(&[("ordering", "-price.nullslast,name.nullsfirst")]).unwrap();
+        assert_eq!(q.order[0].to_string(), "-price.nullslast");
+        assert_eq!(q.order[1].nulls, crate::backend::sql::Nulls::First);
+        for bad in [
+            "price.nullsmiddle",
+            "price.nullslast,-price",
+            "--price",
+            "qty.nullslast",
+        ] {
+            assert!(parse(&[("ordering", bad)]).is_err(), "{bad}");
+        }
         // An empty list names no key (the OpenAPI schema says at least one).
         // Cleared selections are the defaults.
         let cleared = parse(&[("ordering", ""), ("fields", ""), ("qty__in", "")]).unwrap();

@@ -236,22 +236,16 @@ impl Resource {
     }
 
     /// The ordering when the client gives none, as in `?ordering=`
-    /// (e.g. `"-created"`); `id` breaks ties.
+    /// (e.g. `"-created"`, `"due.nullslast"`); `id` breaks ties. A key that
+    /// names no orderable field stops start-up.
     #[must_use]
     pub fn default_ordering(mut self, spec: &str) -> Resource {
         self.rules.default_ordering = spec
             .split(',')
             .filter(|k| !k.is_empty())
-            .map(|k| match k.strip_prefix('-') {
-                Some(f) => Order {
-                    field: f.to_string(),
-                    descending: true,
-                },
-                None => Order {
-                    field: k.to_string(),
-                    descending: false,
-                },
-            })
+            // An unknown modifier keeps the whole key as the field name,
+            // which the start-up check then reports.
+            .map(|k| Order::parse(k).unwrap_or_else(|_| Order::asc(k)))
             .collect();
         self
     }

@@ -111,12 +111,26 @@ fn push_where(
     Ok(!first)
 }
 
-/// The ordering keys with the `id` tiebreak, checked against the model:
-/// (column, descending, nullable).
-fn ordering<'q>(
-    model: &Model,
-    order: &'q [Order],
-) -> Result<Vec<(&'q str, bool, bool)>, BackendError> {
+/// One ordering key as the SQL needs it.
+#[derive(Clone, Copy)]
+struct Key<'q> {
+    column: &'q str,
+    desc: bool,
+    nullable: bool,
+    /// `NULL` compares as smaller than every value.
+    nulls_smallest: bool,
+}
+
+impl Key<'_> {
+    /// Rows whose value is `NULL` come before the others in this key's
+    /// direction.
+    fn nulls_come_first(&self) -> bool {
+        self.nulls_smallest != self.desc
+    }
+}
+
+/// The ordering keys with the `id` tiebreak, checked against the model.
+fn ordering<'q>(model: &Model, order: &'q [Order]) -> Result<Vec<Key<'q>>, BackendError> {
     let mut keys = Vec::with_capacity(order.len() + 1);
     for o in order {
         if let Some(f) = check_column(model, &o.field)? {
@@ -126,54 +140,68 @@ fn ordering<'q>(
                 });
             }
         }
-        keys.push((
-            o.field.as_str(),
-            o.descending,
-            field_nullable(model, &o.field),
-        ));
+        keys.push(Key {
+            column: o.field.as_str(),
+            desc: o.descending,
+            nullable: field_nullable(model, &o.field),
+            nulls_smallest: o.nulls_smallest(),
+        });
     }
     if !order.iter().any(|o| o.field == ID_COLUMN) {
-        keys.push((ID_COLUMN, false, false));
+        keys.push(Key {
+            column: ID_COLUMN,
+            desc: false,
+            nullable: false,
+            nulls_smallest: true,
+        });
     }
     Ok(keys)
 }
 
-fn push_null_rank(b: &mut Builder, column: &str) {
+/// `0` for the rows that sort first, `1` for the others, ascending.
+fn push_null_rank(b: &mut Builder, key: &Key<'_>) {
+    let (null, other) = if key.nulls_come_first() {
+        ("0", "1")
+    } else {
+        ("1", "0")
+    };
     b.push("CASE WHEN ")
-        .ident(column)
-        .push(" IS NULL THEN 0 ELSE 1 END");
+        .ident(key.column)
+        .push(" IS NULL THEN ")
+        .push(null)
+        .push(" ELSE ")
+        .push(other)
+        .push(" END");
 }
 
-/// `column` sorts strictly after `v` in the given direction (NULL is smallest).
-fn push_after(b: &mut Builder, column: &str, desc: bool, nullable: bool, v: &Value) {
-    match (desc, v.is_null()) {
-        (false, true) => {
+/// The key's column sorts strictly after `v` in the key's order.
+fn push_after(b: &mut Builder, key: &Key<'_>, v: &Value) {
+    let column = key.column;
+    if v.is_null() {
+        if key.nulls_come_first() {
             b.ident(column).push(" IS NOT NULL");
-        }
-        (false, false) => {
-            b.ident(column).push(" > ").param(v.clone());
-        }
-        (true, true) => {
+        } else {
             b.push("1 = 0");
         }
-        (true, false) if nullable => {
-            b.push("(")
-                .ident(column)
-                .push(" < ")
-                .param(v.clone())
-                .push(" OR ")
-                .ident(column)
-                .push(" IS NULL)");
-        }
-        (true, false) => {
-            b.ident(column).push(" < ").param(v.clone());
-        }
+        return;
+    }
+    let cmp = if key.desc { " < " } else { " > " };
+    if key.nullable && !key.nulls_come_first() {
+        b.push("(")
+            .ident(column)
+            .push(cmp)
+            .param(v.clone())
+            .push(" OR ")
+            .ident(column)
+            .push(" IS NULL)");
+    } else {
+        b.ident(column).push(cmp).param(v.clone());
     }
 }
 
 fn push_keyset(
     b: &mut Builder,
-    keys: &[(&str, bool, bool)],
+    keys: &[Key<'_>],
     order_len: usize,
     after: &Keyset,
 ) -> Result<(), BackendError> {
@@ -193,10 +221,10 @@ fn push_keyset(
     }
     // A redundant bound on the first key lets every database seek an index
     // on it instead of scanning: the expansion below alone is an `OR`.
-    if let (Some((column, desc, false)), Some(v)) = (keys.first(), values.first()) {
-        if keys.len() > 1 && !v.is_null() {
-            b.ident(column)
-                .push(if *desc { " <= " } else { " >= " })
+    if let (Some(key), Some(v)) = (keys.first(), values.first()) {
+        if !key.nullable && keys.len() > 1 && !v.is_null() {
+            b.ident(key.column)
+                .push(if key.desc { " <= " } else { " >= " })
                 .param(v.clone())
                 .push(" AND ");
         }
@@ -207,15 +235,18 @@ fn push_keyset(
             b.push(" OR ");
         }
         b.push("(");
-        for ((column, _, _), v) in keys.iter().zip(&values).take(k) {
+        for (key, v) in keys.iter().zip(&values).take(k) {
             if v.is_null() {
-                b.ident(column).push(" IS NULL AND ");
+                b.ident(key.column).push(" IS NULL AND ");
             } else {
-                b.ident(column).push(" = ").param(v.clone()).push(" AND ");
+                b.ident(key.column)
+                    .push(" = ")
+                    .param(v.clone())
+                    .push(" AND ");
             }
         }
-        if let (Some((column, desc, nullable)), Some(v)) = (keys.get(k), values.get(k)) {
-            push_after(b, column, *desc, *nullable, v);
+        if let (Some(key), Some(v)) = (keys.get(k), values.get(k)) {
+            push_after(b, key, v);
         }
         b.push(")");
     }
@@ -259,16 +290,16 @@ pub fn select_list(
         push_keyset(&mut b, &keys, query.order.len(), after)?;
     }
     b.push(" ORDER BY ");
-    for (i, (column, desc, nullable)) in keys.iter().enumerate() {
+    for (i, key) in keys.iter().enumerate() {
         if i > 0 {
             b.push(", ");
         }
-        let dir = if *desc { " DESC" } else { "" };
-        if *nullable {
-            push_null_rank(&mut b, column);
-            b.push(dir).push(", ");
+        if key.nullable {
+            push_null_rank(&mut b, key);
+            b.push(", ");
         }
-        b.ident(column).push(dir);
+        b.ident(key.column)
+            .push(if key.desc { " DESC" } else { "" });
     }
     let clamp = |n: u64| Value::Integer(i64::try_from(n).unwrap_or(i64::MAX));
     match d {
@@ -367,6 +398,7 @@ mod tests {
             order: vec![Order {
                 field: "name".into(),
                 descending: true,
+                nulls: Default::default(),
             }],
             limit: Some(10),
             offset: 20,
@@ -482,10 +514,12 @@ mod tests {
             Order {
                 field: "a".into(),
                 descending: false,
+                nulls: Default::default(),
             },
             Order {
                 field: "b".into(),
                 descending: true,
+                nulls: Default::default(),
             },
         ];
         let q = ListQuery {
@@ -502,7 +536,7 @@ mod tests {
             s.text,
             "SELECT \"id\", \"a\", \"b\" FROM \"t\" WHERE \"a\" >= $1 AND ((\"a\" > $2) OR (\"a\" = $3 AND (\"b\" < $4 OR \"b\" IS NULL)) \
              OR (\"a\" = $5 AND \"b\" = $6 AND \"id\" > $7)) \
-             ORDER BY \"a\", CASE WHEN \"b\" IS NULL THEN 0 ELSE 1 END DESC, \"b\" DESC, \"id\" LIMIT $8"
+             ORDER BY \"a\", CASE WHEN \"b\" IS NULL THEN 1 ELSE 0 END, \"b\" DESC, \"id\" LIMIT $8"
         );
         let q = ListQuery {
             order,
@@ -524,6 +558,87 @@ mod tests {
             ..ListQuery::default()
         };
         assert!(select_list(Dialect::Sqlite, &m, &bad, None).is_err());
+    }
+
+    #[test]
+    fn nulls_first_or_last_in_either_direction() {
+        let m = Model::new("t").field("b", Field::text().nullable());
+        // (key, rank of NULL, bound after a value, bound after NULL)
+        let cases = [
+            ("b", "THEN 0 ELSE 1", "\"b\" > $1", "\"b\" IS NOT NULL"),
+            (
+                "-b",
+                "THEN 1 ELSE 0",
+                "(\"b\" < $1 OR \"b\" IS NULL)",
+                "1 = 0",
+            ),
+            (
+                "b.nullslast",
+                "THEN 1 ELSE 0",
+                "(\"b\" > $1 OR \"b\" IS NULL)",
+                "1 = 0",
+            ),
+            (
+                "-b.nullsfirst",
+                "THEN 0 ELSE 1",
+                "\"b\" < $1",
+                "\"b\" IS NOT NULL",
+            ),
+            (
+                "b.nullsfirst",
+                "THEN 0 ELSE 1",
+                "\"b\" > $1",
+                "\"b\" IS NOT NULL",
+            ),
+            (
+                "-b.nullslast",
+                "THEN 1 ELSE 0",
+                "(\"b\" < $1 OR \"b\" IS NULL)",
+                "1 = 0",
+            ),
+        ];
+        for (key, rank, after_value, after_null) in cases {
+            let order = vec![Order::parse(key).unwrap()];
+            let dir = if key.starts_with('-') { " DESC" } else { "" };
+            let plain = select_list(
+                Dialect::Postgres,
+                &m,
+                &ListQuery {
+                    order: order.clone(),
+                    ..ListQuery::default()
+                },
+                None,
+            )
+            .unwrap();
+            assert!(
+                plain.text.ends_with(&format!(
+                    "ORDER BY CASE WHEN \"b\" IS NULL {rank} END, \"b\"{dir}, \"id\""
+                )),
+                "{key}: {}",
+                plain.text
+            );
+            for (v, bound) in [(text("m"), after_value), (Value::Null, after_null)] {
+                let q = ListQuery {
+                    order: order.clone(),
+                    after: Some(Keyset {
+                        values: vec![v],
+                        id: 1,
+                    }),
+                    ..ListQuery::default()
+                };
+                let s = select_list(Dialect::Postgres, &m, &q, None).unwrap();
+                assert!(
+                    s.text.contains(&format!("WHERE (({bound}) OR")),
+                    "{key}: {}",
+                    s.text
+                );
+            }
+            // Reversed, the same comparison in the other direction: the
+            // same rows backwards.
+            let back = order[0].reversed();
+            assert_eq!(back.descending, !order[0].descending);
+            assert_eq!(back.nulls_smallest(), order[0].nulls_smallest());
+        }
     }
 
     #[test]
@@ -555,6 +670,7 @@ mod tests {
                 order: vec![Order {
                     field: "extra".into(),
                     descending: false,
+                    nulls: Default::default(),
                 }],
                 ..ListQuery::default()
             },
@@ -562,6 +678,7 @@ mod tests {
                 order: vec![Order {
                     field: "name; DROP TABLE person".into(),
                     descending: false,
+                    nulls: Default::default(),
                 }],
                 ..ListQuery::default()
             },

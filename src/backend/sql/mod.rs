@@ -31,7 +31,7 @@ pub use dml::{
 };
 pub use introspect::{column_info, introspect, type_matches, ColumnInfo};
 pub use list::{count, select_list};
-pub use query::{Filter, FilterOp, Keyset, ListQuery, Order, Scope};
+pub use query::{Filter, FilterOp, Keyset, ListQuery, Nulls, Order, Scope};
 
 use super::Value;
 use crate::model::Model;

@@ -63,6 +63,102 @@ pub struct Order {
     pub field: String,
     /// Descending instead of ascending.
     pub descending: bool,
+    /// Where rows whose value is `NULL` go.
+    pub nulls: Nulls,
+}
+
+impl Order {
+    /// Ascending on `field`, `NULL` as the smallest value.
+    pub fn asc(field: &str) -> Order {
+        Order {
+            field: field.to_owned(),
+            descending: false,
+            nulls: Nulls::Smallest,
+        }
+    }
+
+    /// The same rows in the opposite order.
+    pub fn reversed(&self) -> Order {
+        Order {
+            field: self.field.clone(),
+            descending: !self.descending,
+            nulls: match self.nulls {
+                Nulls::Smallest => Nulls::Smallest,
+                Nulls::First => Nulls::Last,
+                Nulls::Last => Nulls::First,
+            },
+        }
+    }
+
+    /// Whether `NULL` compares as smaller than every value for this key
+    /// (first when ascending, last when descending).
+    pub fn nulls_smallest(&self) -> bool {
+        match self.nulls {
+            Nulls::Smallest => true,
+            Nulls::First => !self.descending,
+            Nulls::Last => self.descending,
+        }
+    }
+
+    /// Parses one key: `field`, `-field` (descending), either followed by
+    /// `.nullsfirst` or `.nullslast`.
+    ///
+    /// ```
+    /// use lightapi::__private::backend::sql::{Nulls, Order};
+    /// let o = Order::parse("-due.nullslast").unwrap();
+    /// assert_eq!((o.field.as_str(), o.descending, o.nulls), ("due", true, Nulls::Last));
+    /// assert!(Order::parse("due.nullsmiddle").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// A message naming an unknown modifier.
+    pub fn parse(key: &str) -> Result<Order, String> {
+        let (key, descending) = match key.strip_prefix('-') {
+            Some(f) => (f, true),
+            None => (key, false),
+        };
+        let (field, nulls) = match key.split_once('.') {
+            None => (key, Nulls::Smallest),
+            Some((f, "nullsfirst")) => (f, Nulls::First),
+            Some((f, "nullslast")) => (f, Nulls::Last),
+            Some((_, other)) => {
+                return Err(format!(
+                    "unknown modifier `.{other}` (use .nullsfirst or .nullslast)"
+                ))
+            }
+        };
+        Ok(Order {
+            field: field.to_owned(),
+            descending,
+            nulls,
+        })
+    }
+}
+
+impl std::fmt::Display for Order {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.descending {
+            f.write_str("-")?;
+        }
+        f.write_str(&self.field)?;
+        match self.nulls {
+            Nulls::Smallest => Ok(()),
+            Nulls::First => f.write_str(".nullsfirst"),
+            Nulls::Last => f.write_str(".nullslast"),
+        }
+    }
+}
+
+/// Where an ordering key puts rows whose value is `NULL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Nulls {
+    /// As the smallest value: first ascending, last descending (the default).
+    #[default]
+    Smallest,
+    /// Before every value, in either direction (`.nullsfirst`).
+    First,
+    /// After every value, in either direction (`.nullslast`).
+    Last,
 }
 
 /// A keyset position: the ordering values and id of the last row seen.
@@ -83,7 +179,7 @@ pub struct Keyset {
 /// use lightapi::backend::Value;
 /// let q = ListQuery {
 ///     filters: vec![Filter { field: "age".into(), op: FilterOp::Gte(Value::Integer(18)) }],
-///     order: vec![Order { field: "name".into(), descending: false }],
+///     order: vec![Order::asc("name")],
 ///     limit: Some(20),
 ///     ..ListQuery::default()
 /// };

@@ -683,6 +683,7 @@ pub fn list_filters_orders_and_pages(db: Arc<dyn Backend>) {
     let order = vec![Order {
         field: "rank".into(),
         descending: true,
+        nulls: Default::default(),
     }];
     let all = ops::list(
         &*db,
