@@ -104,9 +104,13 @@ impl BackendExt for Request {
 pub enum ConflictKind {
     /// A unique (or primary key) value already exists.
     Unique,
-    /// A foreign key names a row that does not exist, or a referenced row is
-    /// still referenced.
+    /// A foreign key names a row that does not exist (the conflict's
+    /// `field` is the foreign key, when the database says which).
     ForeignKey,
+    /// The row to delete is still referenced by a foreign key (the
+    /// conflict's `field` is the referencing table, when the database says
+    /// which).
+    Referenced,
 }
 
 /// An error from a backend. Causes are for the log, never for clients.
@@ -187,7 +191,7 @@ impl fmt::Display for BackendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind_name = |k: &ConflictKind| match k {
             ConflictKind::Unique => "unique",
-            ConflictKind::ForeignKey => "foreign key",
+            ConflictKind::ForeignKey | ConflictKind::Referenced => "foreign key",
         };
         match self {
             BackendError::Conflict {

@@ -354,6 +354,13 @@ fn foreign_key_column(message: &str) -> Option<String> {
     (!cols.contains(',')).then(|| cols.trim_matches('`').to_owned())
 }
 
+/// `… constraint fails (`test`.`task`, CONSTRAINT …` → `Some("task")`.
+fn referencing_table(message: &str) -> Option<String> {
+    let table = between(message, "constraint fails (", ",")?;
+    let table = table.rsplit('.').next()?.trim_matches('`');
+    (!table.is_empty()).then(|| table.to_owned())
+}
+
 /// Maps a driver error to a [`BackendError`].
 fn map_err(e: mysql::Error) -> BackendError {
     match &e {
@@ -367,8 +374,8 @@ fn map_err(e: mysql::Error) -> BackendError {
                 kind: ConflictKind::ForeignKey,
             },
             1451 | 1217 => BackendError::Conflict {
-                field: None,
-                kind: ConflictKind::ForeignKey,
+                field: referencing_table(&m.message),
+                kind: ConflictKind::Referenced,
             },
             1048 => BackendError::Constraint {
                 field: between(&m.message, "Column '", "'").map(str::to_owned),
@@ -432,6 +439,15 @@ mod tests {
             )
             .as_deref(),
             Some("team")
+        );
+        assert_eq!(
+            referencing_table(
+                "Cannot delete or update a parent row: a foreign key constraint fails \
+                 (`test`.`member`, CONSTRAINT `member_ibfk_1` FOREIGN KEY (`team`) \
+                 REFERENCES `team` (`id`))"
+            )
+            .as_deref(),
+            Some("member")
         );
     }
 

@@ -422,6 +422,13 @@ fn key_column(detail: Option<&str>) -> Option<String> {
     (!col.is_empty()).then(|| col.to_owned())
 }
 
+/// `Key (id)=(1) is still referenced from table "task".` → `Some("task")`.
+fn referencing_table(detail: &str) -> Option<String> {
+    let (_, rest) = detail.split_once("referenced from table \"")?;
+    let (table, _) = rest.split_once('"')?;
+    (!table.is_empty()).then(|| table.to_owned())
+}
+
 /// Maps a driver error to a [`BackendError`].
 fn map_err(e: postgres::Error) -> BackendError {
     if let Some(db) = e.as_db_error() {
@@ -434,12 +441,15 @@ fn map_err(e: postgres::Error) -> BackendError {
                 field: key_column(db.detail()),
                 kind: ConflictKind::Unique,
             },
-            "23503" => BackendError::Conflict {
-                field: db
-                    .detail()
-                    .filter(|d| !d.contains("still referenced"))
-                    .and_then(|d| key_column(Some(d))),
-                kind: ConflictKind::ForeignKey,
+            "23503" => match db.detail() {
+                Some(d) if d.contains("still referenced") => BackendError::Conflict {
+                    field: referencing_table(d),
+                    kind: ConflictKind::Referenced,
+                },
+                detail => BackendError::Conflict {
+                    field: key_column(detail),
+                    kind: ConflictKind::ForeignKey,
+                },
             },
             "23502" => BackendError::Constraint {
                 field: db.column().map(str::to_owned),
@@ -514,6 +524,11 @@ mod tests {
             Some("b")
         );
         assert_eq!(key_column(Some("Failing row contains")), None);
+        assert_eq!(
+            referencing_table(r#"Key (id)=(1) is still referenced from table "task"."#).as_deref(),
+            Some("task")
+        );
+        assert_eq!(referencing_table("Key (id)=(1) is not present"), None);
         assert_eq!(key_column(None), None);
     }
 

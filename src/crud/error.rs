@@ -48,6 +48,16 @@ pub enum CrudError {
         /// The id sent.
         id: i64,
     },
+    /// The row to delete is still referenced by a foreign key; nothing
+    /// deleted — HTTP 409.
+    Referenced {
+        /// The model of the row.
+        model: String,
+        /// The row's id.
+        id: i64,
+        /// The referencing table, when known.
+        by: Option<String>,
+    },
     /// A keyset cursor this server did not make for this ordering — HTTP 400.
     InvalidCursor,
     /// A list query the model does not allow — HTTP 400.
@@ -98,17 +108,31 @@ impl fmt::Display for CrudError {
                 kind: ConflictKind::Unique,
             } => write!(f, "a row with this `{field}` already exists"),
             CrudError::Conflict {
+                field: Some(field),
+                kind: ConflictKind::Referenced,
+            } => write!(f, "the row is still referenced by rows of `{field}`"),
+            CrudError::Conflict {
                 field: Some(field), ..
-            } => write!(
-                f,
-                "`{field}` references a row that does not exist, or is referenced"
-            ),
+            } => write!(f, "`{field}` references a row that does not exist"),
             CrudError::Conflict { field: None, kind } => match kind {
                 ConflictKind::Unique => f.write_str("a row with these values already exists"),
-                _ => f.write_str("a referenced row does not exist, or the row is referenced"),
+                ConflictKind::Referenced => f.write_str("the row is still referenced"),
+                _ => f.write_str("a referenced row does not exist"),
             },
             CrudError::UnknownReference { field, table, id } => {
                 write!(f, "`{field}`: no {table} with id {id}")
+            }
+            CrudError::Referenced {
+                model,
+                id,
+                by: Some(by),
+            } => write!(f, "{model} {id} is still referenced by rows of `{by}`"),
+            CrudError::Referenced {
+                model,
+                id,
+                by: None,
+            } => {
+                write!(f, "{model} {id} is still referenced by other rows")
             }
             CrudError::InvalidCursor => {
                 f.write_str("query parameter `cursor`: invalid or altered cursor")

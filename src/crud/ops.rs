@@ -304,32 +304,150 @@ impl Record {
     }
 }
 
-/// Names the column of a foreign-key conflict when the row sets exactly one
-/// foreign key (SQLite does not say which one failed).
-fn name_fk_conflict(e: BackendError, fks: &[String]) -> CrudError {
+/// A foreign key a written row sets.
+struct SetReference {
+    field: String,
+    table: String,
+    id: i64,
+}
+
+/// A foreign-key conflict of a write as the [`CrudError::UnknownReference`]
+/// of the field that failed, when the database said which, or the row sets
+/// only one.
+fn name_fk_conflict(e: BackendError, fks: &[SetReference]) -> CrudError {
     match e {
         BackendError::Conflict {
-            field: None,
+            field,
             kind: ConflictKind::ForeignKey,
-        } if fks.len() == 1 => CrudError::Conflict {
-            field: fks.first().cloned(),
-            kind: ConflictKind::ForeignKey,
-        },
+        } => {
+            let named = match &field {
+                Some(f) => fks.iter().find(|r| &r.field == f),
+                None if fks.len() == 1 => fks.first(),
+                None => None,
+            };
+            match named {
+                Some(r) => ReferenceCheck::unknown(&r.field, &r.table, r.id),
+                None => CrudError::Conflict {
+                    field,
+                    kind: ConflictKind::ForeignKey,
+                },
+            }
+        }
         other => other.into(),
     }
 }
 
-fn set_foreign_keys(model: &Model, row: &Row) -> Vec<String> {
+fn set_foreign_keys(model: &Model, row: &Row) -> Vec<SetReference> {
     row.values()
         .iter()
-        .filter(|(c, v)| {
-            !v.is_null()
-                && model
-                    .field_named(c)
-                    .is_some_and(|f| f.referenced_table().is_some())
+        .filter_map(|(c, v)| {
+            let table = model.field_named(c)?.referenced_table()?;
+            match v {
+                Value::Integer(id) => Some(SetReference {
+                    field: c.clone(),
+                    table: table.to_owned(),
+                    id: *id,
+                }),
+                _ => None,
+            }
         })
-        .map(|(c, _)| c.clone())
         .collect()
+}
+
+/// `work` with its errors passed through `name` on the write's connection.
+/// Only for SQLite, where a failed statement leaves the transaction usable
+/// (elsewhere it aborts it).
+fn on_error_with_conn(
+    work: Work,
+    name: impl Fn(&mut dyn Conn, BackendError) -> BackendError + Send + 'static,
+) -> Work {
+    match work {
+        Work::Statement {
+            sql,
+            params,
+            columns,
+        } => write_job(move |conn| {
+            conn.query(&sql, &params, &columns)
+                .map_err(|e| name(conn, e))
+        }),
+        Work::Write(job) => Work::Write(Box::new(move |conn| job(conn).map_err(|e| name(conn, e)))),
+        Work::Autocommit(job) => {
+            Work::Autocommit(Box::new(move |conn| job(conn).map_err(|e| name(conn, e))))
+        }
+        read @ Work::Read(_) => read,
+    }
+}
+
+/// SQLite does not say which foreign key failed: a write that sets several
+/// looks each referenced row up after the failure, and names the first one
+/// missing.
+fn name_missing_parent_on_sqlite(d: Dialect, work: Work, fks: &[SetReference]) -> Work {
+    if d != Dialect::Sqlite || fks.len() < 2 {
+        return work;
+    }
+    let probes: Vec<(String, Sql)> = fks
+        .iter()
+        .map(|r| (r.field.clone(), sql::row_exists(d, &r.table, r.id)))
+        .collect();
+    on_error_with_conn(work, move |conn, e| match e {
+        BackendError::Conflict {
+            field: None,
+            kind: ConflictKind::ForeignKey,
+        } => {
+            for (field, q) in &probes {
+                if conn
+                    .query(&q.text, &q.params, &[FieldType::Integer])
+                    .is_ok_and(|rows| rows.is_empty())
+                {
+                    return BackendError::Conflict {
+                        field: Some(field.clone()),
+                        kind: ConflictKind::ForeignKey,
+                    };
+                }
+            }
+            e
+        }
+        e => e,
+    })
+}
+
+/// SQLite does not say which table still references a row it could not
+/// delete: looks up every foreign key into the model's table in the schema
+/// and names the first table with a row pointing at `id`.
+fn name_referencing_table_on_sqlite(d: Dialect, work: Work, model: &Model, id: i64) -> Work {
+    if d != Dialect::Sqlite {
+        return work;
+    }
+    let keys = sql::sqlite_foreign_keys_into(model.name());
+    on_error_with_conn(work, move |conn, e| match e {
+        BackendError::Conflict {
+            field: None,
+            kind: ConflictKind::ForeignKey,
+        } => {
+            let by = conn
+                .query(
+                    &keys.text,
+                    &keys.params,
+                    &[FieldType::Text, FieldType::Text],
+                )
+                .unwrap_or_default()
+                .into_iter()
+                .find_map(|row| match row.as_slice() {
+                    [Value::Text(table), Value::Text(column)] => {
+                        let q = sql::row_referencing(d, table, column, id);
+                        conn.query(&q.text, &q.params, &[FieldType::Integer])
+                            .is_ok_and(|rows| !rows.is_empty())
+                            .then(|| table.clone())
+                    }
+                    _ => None,
+                });
+            BackendError::Conflict {
+                field: by,
+                kind: ConflictKind::Referenced,
+            }
+        }
+        e => e,
+    })
 }
 
 /// Plans the insert of a validated row (the scope column is set from
@@ -410,6 +528,7 @@ pub(crate) fn plan_create(
         }),
     };
     let statement = matches!(work, Work::Statement { .. });
+    let work = name_missing_parent_on_sqlite(d, work, &fks);
     Ok(Planned {
         work,
         finish: Box::new(move |model, out| {
@@ -943,6 +1062,7 @@ pub(crate) fn plan_update(
         (Dialect::Mysql, false, true) => update_then_read(d, model, id, values, scope, check)?,
         _ => update_locked(d, model, id, values, scope, check, checks)?,
     };
+    let work = name_missing_parent_on_sqlite(d, work, &fks);
     Ok(Planned {
         work,
         finish: Box::new(move |model, out| {
@@ -1202,10 +1322,21 @@ pub(crate) fn plan_delete(
             })
         }
     };
+    let work = name_referencing_table_on_sqlite(d, work, model, id);
     Ok(Planned {
         work,
         finish: Box::new(move |model, out| {
-            let outcome: Outcome = unbox(out)?;
+            let outcome: Outcome = unbox(out).map_err(|e| match e {
+                BackendError::Conflict {
+                    field,
+                    kind: kind @ (ConflictKind::ForeignKey | ConflictKind::Referenced),
+                } => CrudError::Referenced {
+                    model: model.name().to_owned(),
+                    id,
+                    by: field.filter(|_| kind == ConflictKind::Referenced),
+                },
+                e => e.into(),
+            })?;
             finish(model, id, outcome).map(|_| ())
         }),
     })

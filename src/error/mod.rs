@@ -236,6 +236,22 @@ impl ApiError {
     /// The field a `409` is about, when known.
     fn conflict_field(&self) -> Option<&str> {
         match self {
+            // There the conflict's `field` is the referencing table.
+            ApiError::Crud(CrudError::Conflict {
+                kind: ConflictKind::Referenced,
+                ..
+            })
+            | ApiError::Crud(CrudError::Backend {
+                source:
+                    BackendError::Conflict {
+                        kind: ConflictKind::Referenced,
+                        ..
+                    },
+            })
+            | ApiError::Backend(BackendError::Conflict {
+                kind: ConflictKind::Referenced,
+                ..
+            }) => None,
             ApiError::Crud(CrudError::Conflict { field, .. })
             | ApiError::Crud(CrudError::Backend {
                 source: BackendError::Conflict { field, .. } | BackendError::Constraint { field },
@@ -308,7 +324,9 @@ fn crud_status(e: &CrudError) -> StatusCode {
         CrudError::NotFound { .. } => StatusCode::NOT_FOUND,
         CrudError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         CrudError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-        CrudError::VersionConflict { .. } | CrudError::Conflict { .. } => StatusCode::CONFLICT,
+        CrudError::VersionConflict { .. }
+        | CrudError::Conflict { .. }
+        | CrudError::Referenced { .. } => StatusCode::CONFLICT,
         CrudError::InvalidCursor | CrudError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
         CrudError::MissingClaim { .. } => StatusCode::FORBIDDEN,
         CrudError::UnknownReference { .. } => StatusCode::UNPROCESSABLE_ENTITY,

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::field::FieldType;
+use super::field::{FieldType, OnDelete};
 use super::{Model, ID_COLUMN, MAX_IDENTIFIER_BYTES, VERSION_COLUMN};
 
 impl Model {
@@ -87,6 +87,17 @@ impl Model {
                 return Err(option_error(
                     "a field cannot be both read-only and write-only",
                 ));
+            }
+            match (field.on_delete, &field.references) {
+                (Some(_), None) => {
+                    return Err(option_error("on_delete applies to foreign keys only"))
+                }
+                (Some(OnDelete::SetNull), Some(_)) if !field.nullable => {
+                    return Err(option_error(
+                        "on_delete(SetNull) needs a nullable foreign key",
+                    ))
+                }
+                _ => {}
             }
             if let Some(table) = &field.references {
                 check_identifier(table)?;
@@ -391,6 +402,23 @@ mod tests {
         m.check().unwrap();
         let m = Model::new("t").field("parent", Field::integer().nullable().references("t"));
         m.check().unwrap();
+        let on_delete = |f: Field| Model::new("t").field("parent", f);
+        let e = err(&on_delete(Field::integer().on_delete(OnDelete::Cascade)));
+        assert!(e.to_string().contains("foreign keys only"), "{e}");
+        let e = err(&on_delete(
+            Field::integer()
+                .references("t")
+                .on_delete(OnDelete::SetNull),
+        ));
+        assert!(e.to_string().contains("nullable"), "{e}");
+        on_delete(
+            Field::integer()
+                .nullable()
+                .references("t")
+                .on_delete(OnDelete::SetNull),
+        )
+        .check()
+        .unwrap();
         let other = Model::new("other");
         let m = Model::new("t").field("a", Field::integer().references("other"));
         check_models(&[other.clone(), m]).unwrap();

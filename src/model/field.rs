@@ -75,6 +75,7 @@ pub struct Field {
     pub(super) index: bool,
     pub(super) max_length: Option<usize>,
     pub(super) references: Option<String>,
+    pub(super) on_delete: Option<OnDelete>,
     pub(super) read_only: bool,
     pub(super) write_only: bool,
 }
@@ -90,6 +91,7 @@ impl Field {
             index: false,
             max_length: None,
             references: None,
+            on_delete: None,
             read_only: false,
             write_only: false,
         }
@@ -240,6 +242,21 @@ impl Field {
         self
     }
 
+    /// What deleting the referenced row does to rows whose foreign key
+    /// points at it, declared in the table's `FOREIGN KEY` (default
+    /// [`OnDelete::Restrict`]). Only on a foreign key; `SetNull` only on a
+    /// nullable one (start-up checks both).
+    ///
+    /// ```
+    /// use lightapi::model::{Field, OnDelete};
+    /// let project = Field::integer().references("project").on_delete(OnDelete::Cascade);
+    /// assert_eq!(project.on_delete_rule(), OnDelete::Cascade);
+    /// ```
+    pub fn on_delete(mut self, rule: OnDelete) -> Field {
+        self.on_delete = Some(rule);
+        self
+    }
+
     /// Never accepted from clients (sending it is a validation error); still
     /// returned. Its value comes from the default, or from the server.
     ///
@@ -302,6 +319,11 @@ impl Field {
         self.references.as_deref()
     }
 
+    /// What deleting the referenced row does (see [`Field::on_delete`]).
+    pub fn on_delete_rule(&self) -> OnDelete {
+        self.on_delete.unwrap_or_default()
+    }
+
     /// Whether clients may not send the field.
     pub fn is_read_only(&self) -> bool {
         self.read_only
@@ -324,4 +346,18 @@ impl Field {
     pub fn is_required(&self) -> bool {
         !self.read_only && !self.nullable && self.default.is_none()
     }
+}
+
+/// What deleting a referenced row does to the rows that reference it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnDelete {
+    /// The delete is refused while rows reference the row: `409` naming
+    /// the referencing table. The default.
+    #[default]
+    Restrict,
+    /// The referencing rows are deleted with it.
+    Cascade,
+    /// The referencing rows' foreign key becomes `null`.
+    SetNull,
 }

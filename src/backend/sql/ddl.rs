@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use sha2::{Digest, Sha256};
 
 use super::Dialect;
-use crate::model::{Field, FieldType, Model, ID_COLUMN, MAX_IDENTIFIER_BYTES, VERSION_COLUMN};
+use crate::model::{
+    Field, FieldType, Model, OnDelete, ID_COLUMN, MAX_IDENTIFIER_BYTES, VERSION_COLUMN,
+};
 
 fn column_type(d: Dialect, field: &Field) -> String {
     let keyed = field.is_unique() || field.is_unique_in_scope() || field.is_indexed();
@@ -262,8 +264,13 @@ pub fn create_table(d: Dialect, model: &Model, collation: Option<&str>) -> Vec<S
             ));
         }
         if let Some(other) = field.referenced_table() {
+            let on_delete = match field.on_delete_rule() {
+                OnDelete::Cascade => " ON DELETE CASCADE",
+                OnDelete::SetNull => " ON DELETE SET NULL",
+                _ => "",
+            };
             constraints.push(format!(
-                "FOREIGN KEY ({}) REFERENCES {} ({})",
+                "FOREIGN KEY ({}) REFERENCES {} ({}){on_delete}",
                 d.quote(name),
                 d.quote(other),
                 d.quote(ID_COLUMN)
@@ -332,6 +339,40 @@ mod tests {
             "CREATE INDEX IF NOT EXISTS \"ix_person_team\" ON \"person\" (\"team\")"
         );
         assert_eq!(ddl.len(), 2);
+    }
+
+    #[test]
+    fn foreign_keys_carry_their_on_delete_rule() {
+        let m = Model::new("task")
+            .field("a", Field::integer().references("p"))
+            .field(
+                "b",
+                Field::integer()
+                    .references("p")
+                    .on_delete(OnDelete::Cascade),
+            )
+            .field(
+                "c",
+                Field::integer()
+                    .nullable()
+                    .references("p")
+                    .on_delete(OnDelete::SetNull),
+            );
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            let ddl = create_table(d, &m, None).join(";");
+            let q = |c: &str| d.quote(c);
+            let fk =
+                |c: &str| format!("FOREIGN KEY ({}) REFERENCES {} ({})", q(c), q("p"), q("id"));
+            assert!(ddl.contains(&format!("{}, ", fk("a"))), "{ddl}");
+            assert!(
+                ddl.contains(&format!("{} ON DELETE CASCADE", fk("b"))),
+                "{ddl}"
+            );
+            assert!(
+                ddl.contains(&format!("{} ON DELETE SET NULL", fk("c"))),
+                "{ddl}"
+            );
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod fixtures;
 mod introspect;
 mod list;
 mod query;
+mod references;
 
 pub use columns::select_columns;
 pub use ddl::{create_table, key_too_long, schema_lock};
@@ -32,6 +33,7 @@ pub use dml::{
 pub use introspect::{column_info, introspect, type_matches, ColumnInfo};
 pub use list::{count, select_list};
 pub use query::{Filter, FilterOp, Keyset, ListQuery, Nulls, Order, Scope};
+pub use references::{row_exists, row_referencing, sqlite_foreign_keys_into};
 
 use super::Value;
 use crate::model::Model;

@@ -35,7 +35,7 @@ use std::time::Duration;
 use lightapi::auth::unix_now;
 use lightapi::backend::{read_with, Value};
 use lightapi::config::Config;
-use lightapi::model::FieldType;
+use lightapi::model::{FieldType, OnDelete};
 use lightapi::prelude::{BackendExt, ClaimsExt, ResourceExt};
 use lightapi::{
     Access, ApiError, Endpoint, Field, FieldError, HandlerResult, LightApi, Method, Model, Request,
@@ -77,7 +77,8 @@ macro_rules! http_crud_tests {
             non_json_content_types_are_415,
             validation_lists_every_bad_field,
             unique_violation_is_409_naming_the_field,
-            foreign_key_violation_is_409,
+            foreign_keys_name_the_field_and_the_referencing_table,
+            on_delete_cascades_or_sets_null,
             if_match_mismatch_is_412_and_writes_nothing,
             require_if_match_answers_428_without_it,
             preconditions_are_answered_before_the_body,

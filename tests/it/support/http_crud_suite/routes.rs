@@ -534,41 +534,154 @@ pub fn unique_violation_is_409_naming_the_field(tdb: &dyn TestDb) {
     create_person(&mut c, "Cy", "cy@x");
 }
 
-pub fn foreign_key_violation_is_409(tdb: &dyn TestDb) {
-    let db = tdb.database("409fk");
+/// The `message` of the one field error of a 422 about `field`.
+#[track_caller]
+fn reference_error(r: &Resp, field: &str) -> String {
+    let doc = problem(r, 422);
+    assert_eq!(error_fields(&doc), vec![field.to_owned()], "{doc}");
+    doc["errors"][0]["message"].as_str().unwrap().to_owned()
+}
+
+pub fn foreign_keys_name_the_field_and_the_referencing_table(tdb: &dyn TestDb) {
+    let db = tdb.database("fkname");
     let parent_table = db.table("parent");
+    let other_table = db.table("other");
+    let child_table = db.table("child");
     let parent = Model::new(&parent_table).field("name", Field::text());
-    let child = Model::new(&db.table("child"))
+    let other = Model::new(&other_table).field("name", Field::text());
+    // Two foreign keys: the answer must say which one names no row.
+    let child = Model::new(&child_table)
         .field("parent_id", Field::integer().references(&parent_table))
+        .field(
+            "other_id",
+            Field::integer().nullable().references(&other_table),
+        )
         .field("label", Field::text());
     let s = Server::start(db, |app| {
-        app.register("/parent", parent).register("/child", child)
+        app.register("/parent", parent)
+            .register("/other", other)
+            .register("/child", child)
     });
     let mut c = s.client();
-    let doc = problem(
+    let msg = reference_error(
         &c.post("/child", &json!({"parent_id": 424242, "label": "orphan"})),
-        409,
+        "parent_id",
     );
-    assert_eq!(doc["field"], json!("parent_id"), "{doc}");
+    assert_eq!(msg, format!("no {parent_table} with id 424242"));
     assert_eq!(count(&mut c, "/child"), 0);
 
     let p = expect_json(&c.post("/parent", &json!({"name": "P"})), 201);
+    let o = expect_json(&c.post("/other", &json!({"name": "O"})), 201);
+    let pid = id_of(&p);
+    // Each of the two, whichever is missing.
+    let msg = reference_error(
+        &c.post(
+            "/child",
+            &json!({"parent_id": pid, "other_id": 777, "label": "x"}),
+        ),
+        "other_id",
+    );
+    assert_eq!(msg, format!("no {other_table} with id 777"));
+    let msg = reference_error(
+        &c.post(
+            "/child",
+            &json!({"parent_id": 888, "other_id": id_of(&o), "label": "x"}),
+        ),
+        "parent_id",
+    );
+    assert_eq!(msg, format!("no {parent_table} with id 888"));
+    assert_eq!(count(&mut c, "/child"), 0);
+
     let k = expect_json(
-        &c.post("/child", &json!({"parent_id": id_of(&p), "label": "kid"})),
+        &c.post(
+            "/child",
+            &json!({"parent_id": pid, "other_id": id_of(&o), "label": "kid"}),
+        ),
         201,
     );
     let kid = item("/child", &k);
-    problem(&c.patch(&kid, &json!({"parent_id": 424242})), 409);
-    problem(
-        &c.put(&kid, &json!({"parent_id": 424242, "label": "kid"})),
-        409,
+    let msg = reference_error(&c.patch(&kid, &json!({"parent_id": 424242})), "parent_id");
+    assert_eq!(msg, format!("no {parent_table} with id 424242"));
+    reference_error(&c.patch(&kid, &json!({"other_id": 5})), "other_id");
+    reference_error(
+        &c.put(
+            &kid,
+            &json!({"parent_id": 424242, "other_id": null, "label": "kid"}),
+        ),
+        "parent_id",
     );
     assert_eq!(expect_json(&c.get(&kid), 200), k);
-    // A referenced row cannot be deleted.
-    problem(&c.delete(&item("/parent", &p)), 409);
+
+    // A referenced row cannot be deleted: 409 naming the referencing table.
+    let doc = problem(&c.delete(&item("/parent", &p)), 409);
+    let detail = doc["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("`{child_table}`")), "{doc}");
+    assert!(doc.get("field").is_none(), "{doc}");
     assert_eq!(expect_json(&c.get(&item("/parent", &p)), 200), p);
+    problem(&c.delete(&item("/other", &o)), 409);
     expect(&c.delete(&kid), 204);
     expect(&c.delete(&item("/parent", &p)), 204);
+    expect(&c.delete(&item("/other", &o)), 204);
+}
+
+pub fn on_delete_cascades_or_sets_null(tdb: &dyn TestDb) {
+    let db = tdb.database("ondelete");
+    let project_table = db.table("project");
+    let project = Model::new(&project_table).field("name", Field::text());
+    let task = Model::new(&db.table("task"))
+        .field(
+            "project_id",
+            Field::integer()
+                .references(&project_table)
+                .on_delete(OnDelete::Cascade),
+        )
+        .field("title", Field::text());
+    let note = Model::new(&db.table("note"))
+        .field(
+            "project_id",
+            Field::integer()
+                .nullable()
+                .references(&project_table)
+                .on_delete(OnDelete::SetNull),
+        )
+        .field("body", Field::text());
+    let s = Server::start(db, |app| {
+        app.register("/project", project)
+            .register("/task", task)
+            .register("/note", note)
+    });
+    let mut c = s.client();
+    let a = id_of(&expect_json(
+        &c.post("/project", &json!({"name": "a"})),
+        201,
+    ));
+    let b = id_of(&expect_json(
+        &c.post("/project", &json!({"name": "b"})),
+        201,
+    ));
+    for (p, title) in [(a, "a1"), (a, "a2"), (b, "b1")] {
+        expect(
+            &c.post("/task", &json!({"project_id": p, "title": title})),
+            201,
+        );
+    }
+    let n = expect_json(
+        &c.post("/note", &json!({"project_id": a, "body": "n"})),
+        201,
+    );
+    expect(&c.delete(&format!("/project/{a}")), 204);
+    // The tasks of `a` went with it; `b`'s stayed; the note lost its project.
+    let tasks = expect_json(&c.get("/task?page_size=10"), 200);
+    let titles: Vec<&str> = tasks["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["b1"]);
+    let note = expect_json(&c.get(&item("/note", &n)), 200);
+    assert_eq!(note["project_id"], Json::Null, "{note}");
+    assert_eq!(note["body"], json!("n"));
 }
 
 pub fn if_match_mismatch_is_412_and_writes_nothing(tdb: &dyn TestDb) {
