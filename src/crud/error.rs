@@ -58,6 +58,14 @@ pub enum CrudError {
         /// The referencing table, when known.
         by: Option<String>,
     },
+    /// The model restricts writes (see
+    /// [`Model::restrict_writes`](crate::model::Model::restrict_writes)) and
+    /// the row's column does not hold the caller's claim; nothing written —
+    /// HTTP 403.
+    WriteRefused {
+        /// The rule's column.
+        column: String,
+    },
     /// A keyset cursor this server did not make for this ordering — HTTP 400.
     InvalidCursor,
     /// A list query the model does not allow — HTTP 400.
@@ -134,6 +142,10 @@ impl fmt::Display for CrudError {
             } => {
                 write!(f, "{model} {id} is still referenced by other rows")
             }
+            CrudError::WriteRefused { column } => write!(
+                f,
+                "only the caller named by the row's `{column}` may change it"
+            ),
             CrudError::InvalidCursor => {
                 f.write_str("query parameter `cursor`: invalid or altered cursor")
             }

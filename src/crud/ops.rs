@@ -154,25 +154,40 @@ pub fn scope_for(model: &Model, claims: &serde_json::Value) -> Result<Option<Sco
     let Some(rule) = model.scope_rule() else {
         return Ok(None);
     };
+    claim_value(model, rule.column(), rule.claim(), claims).map(Some)
+}
+
+/// The caller's `claim` as a value of `model`'s `column` (a text claim of
+/// digits for an integer column, a number for a text one).
+///
+/// # Errors
+/// [`CrudError::MissingClaim`] when the claim is missing, null, or not a
+/// value of the column's type.
+pub(crate) fn claim_value(
+    model: &Model,
+    column: &str,
+    claim: &str,
+    claims: &serde_json::Value,
+) -> Result<Scope, CrudError> {
     let missing = || CrudError::MissingClaim {
-        claim: rule.claim().to_owned(),
+        claim: claim.to_owned(),
     };
-    let claim = claims
-        .get(rule.claim())
+    let given = claims
+        .get(claim)
         .filter(|c| !c.is_null())
         .ok_or_else(missing)?;
-    let field = model.field_named(rule.column()).ok_or_else(missing)?;
-    let value = match (field.field_type(), claim) {
+    let field = model.field_named(column).ok_or_else(missing)?;
+    let value = match (field.field_type(), given) {
         (FieldType::Integer, serde_json::Value::String(s)) => {
             Value::Integer(s.parse().map_err(|_| missing())?)
         }
         (FieldType::Text, serde_json::Value::Number(n)) => Value::Text(n.to_string()),
-        _ => field.to_value(claim).map_err(|_| missing())?,
+        _ => field.to_value(given).map_err(|_| missing())?,
     };
-    Ok(Some(Scope {
-        column: rule.column().to_owned(),
+    Ok(Scope {
+        column: column.to_owned(),
         value,
-    }))
+    })
 }
 
 fn check_scope<'s>(
@@ -662,11 +677,12 @@ pub(crate) fn plan_check_precondition(
     id: i64,
     precondition: Precondition,
     scope: Option<&Scope>,
+    rule: Option<&Scope>,
 ) -> Result<Planned<()>, CrudError> {
     let scope = check_scope(model, scope)?;
     let q = sql::select_by_id(d, model, id, scope, false);
     let types = column_types(model);
-    let check = Precheck::new(key, model, precondition, None);
+    let check = Precheck::new(key, model, precondition, None, rule)?;
     Ok(Planned {
         work: read_job(move |c| c.query(&q.text, &q.params, &types)),
         finish: Box::new(move |model, out| {
@@ -704,6 +720,7 @@ pub fn check_precondition(
         id,
         precondition.clone(),
         scope,
+        None,
     )?
     .run(backend, model)
 }
@@ -854,6 +871,9 @@ fn finish(model: &Model, id: i64, outcome: Outcome) -> Result<Option<Stored>, Cr
 /// body's `version`.
 struct Precheck {
     key: EtagKey,
+    /// The caller's write rule: the column, its index among the selected
+    /// columns and the value it must hold (see [`Model::restrict_writes`]).
+    rule: Option<(Scope, usize)>,
     pre: Precondition,
     required: bool,
     /// Where `version` is among the columns (versioned models).
@@ -867,29 +887,51 @@ impl Precheck {
         model: &Model,
         pre: Precondition,
         expected_version: Option<i64>,
-    ) -> Precheck {
-        Precheck {
+        rule: Option<&Scope>,
+    ) -> Result<Precheck, CrudError> {
+        let rule = match rule {
+            None => None,
+            Some(r) => {
+                let index = sql::select_columns(model)
+                    .iter()
+                    .position(|(c, _)| *c == r.column)
+                    .ok_or_else(|| {
+                        CrudError::from(internal("the write rule's column is not selected"))
+                    })?;
+                Some((r.clone(), index))
+            }
+        };
+        Ok(Precheck {
             key: key.clone(),
+            rule,
             pre,
             required: model.requires_if_match(),
             version_index: model
                 .is_versioned()
                 .then(|| sql::select_columns(model).len() - 1),
             expected_version,
-        }
+        })
     }
 
     /// Whether the write depends on the row's current content (its ETag,
-    /// or whether it exists before a missing `If-Match` is reported), so
-    /// that the row must be read before it is written.
+    /// its write rule's column, or whether it exists before a missing
+    /// `If-Match` is reported), so that the row must be read before it is
+    /// written.
     fn reads_first(&self) -> bool {
-        self.required || self.pre != Precondition::None
+        self.required || self.pre != Precondition::None || self.rule.is_some()
     }
 
     /// Checks If-Match (present when `required`: a missing row is reported
     /// before a missing precondition) and version against the current row;
     /// the row's version, for a versioned model.
     fn check(&self, current: &[Value]) -> Result<Option<i64>, Outcome> {
+        if let Some((rule, i)) = &self.rule {
+            if current.get(*i) != Some(&rule.value) {
+                return Err(Outcome::Refused(CrudError::WriteRefused {
+                    column: rule.column.clone(),
+                }));
+            }
+        }
         if self.required && self.pre == Precondition::None {
             return Err(Outcome::PreconditionRequired);
         }
@@ -1045,9 +1087,10 @@ pub(crate) fn plan_update(
     row: Row,
     pre: Precondition,
     scope: Option<&Scope>,
+    rule: Option<&Scope>,
 ) -> Result<Planned<Stored>, CrudError> {
     let scope = check_scope(model, scope)?;
-    let check = Precheck::new(key, model, pre, row.expected_version());
+    let check = Precheck::new(key, model, pre, row.expected_version(), rule)?;
     let fks = set_foreign_keys(model, &row);
     let (values, checks) = row.into_parts();
     // References into scoped models are checked inside the transaction,
@@ -1251,7 +1294,7 @@ pub fn update(
     pre: Precondition,
     scope: Option<&Scope>,
 ) -> Result<Record, CrudError> {
-    plan_update(backend.dialect(), key, model, id, row, pre, scope)?
+    plan_update(backend.dialect(), key, model, id, row, pre, scope, None)?
         .run(backend, model)
         .map(|s| Record::from_stored(model, key, s))
 }
@@ -1280,9 +1323,10 @@ pub(crate) fn plan_delete(
     id: i64,
     precondition: Precondition,
     scope: Option<&Scope>,
+    rule: Option<&Scope>,
 ) -> Result<Planned<()>, CrudError> {
     let scope = check_scope(model, scope)?;
-    let check = Precheck::new(key, model, precondition, None);
+    let check = Precheck::new(key, model, precondition, None, rule)?;
     let deleted = |n: u64| match n {
         0 => Outcome::NotFound,
         _ => Outcome::Deleted,
@@ -1356,7 +1400,7 @@ pub fn delete(
     precondition: Precondition,
     scope: Option<&Scope>,
 ) -> Result<(), CrudError> {
-    plan_delete(backend.dialect(), key, model, id, precondition, scope)?.run(backend, model)
+    plan_delete(backend.dialect(), key, model, id, precondition, scope, None)?.run(backend, model)
 }
 
 #[cfg(test)]

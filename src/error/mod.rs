@@ -328,7 +328,7 @@ fn crud_status(e: &CrudError) -> StatusCode {
         | CrudError::Conflict { .. }
         | CrudError::Referenced { .. } => StatusCode::CONFLICT,
         CrudError::InvalidCursor | CrudError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
-        CrudError::MissingClaim { .. } => StatusCode::FORBIDDEN,
+        CrudError::MissingClaim { .. } | CrudError::WriteRefused { .. } => StatusCode::FORBIDDEN,
         CrudError::UnknownReference { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         CrudError::Backend { source } => backend_status(source),
         _ => StatusCode::INTERNAL_SERVER_ERROR,

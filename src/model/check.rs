@@ -122,6 +122,37 @@ impl Model {
                 }
             }
         }
+        if let Some(rule) = &self.write_rule {
+            let error = |reason: &str| ModelError::InvalidOption {
+                model: self.name.clone(),
+                field: rule.column().to_owned(),
+                reason: reason.to_owned(),
+            };
+            match self.field_named(rule.column()) {
+                None => return Err(error("restrict_writes names no declared field")),
+                Some(f) if f.write_only => {
+                    return Err(error("restrict_writes cannot use a write-only field"))
+                }
+                Some(f) if !matches!(f.kind, FieldType::Text | FieldType::Integer) => {
+                    return Err(error(
+                        "restrict_writes needs a text or integer field to compare with a claim",
+                    ))
+                }
+                Some(_) => {}
+            }
+            if rule.claim().is_empty() {
+                return Err(error("restrict_writes needs a claim name"));
+            }
+            if self
+                .scope
+                .as_ref()
+                .is_some_and(|s| s.column() == rule.column())
+            {
+                return Err(error(
+                    "restrict_writes on the scope column repeats Model::scope",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -426,6 +457,32 @@ mod tests {
             check_models(&[other.clone(), other]),
             Err(ModelError::DuplicateModel { .. })
         ));
+    }
+
+    #[test]
+    fn checks_write_rules() {
+        let base = || Model::new("task").field("assignee", Field::text());
+        base().restrict_writes("assignee", "sub").check().unwrap();
+        for (m, says) in [
+            (
+                base().restrict_writes("nope", "sub"),
+                "names no declared field",
+            ),
+            (base().restrict_writes("assignee", ""), "needs a claim name"),
+            (
+                base()
+                    .field("meta", Field::json())
+                    .restrict_writes("meta", "sub"),
+                "text or integer",
+            ),
+            (
+                base().scope("owner", "sub").restrict_writes("owner", "sub"),
+                "repeats Model::scope",
+            ),
+        ] {
+            let e = err(&m).to_string();
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub struct Model {
     versioned: bool,
     require_if_match: bool,
     scope: Option<ScopeRule>,
+    write_rule: Option<ScopeRule>,
     /// The scope column was added implicitly (not declared as a field).
     implicit_scope: bool,
 }
@@ -109,6 +110,7 @@ impl Model {
             versioned: false,
             require_if_match: false,
             scope: None,
+            write_rule: None,
             implicit_scope: false,
         }
     }
@@ -196,6 +198,40 @@ impl Model {
             self.implicit_scope = true;
         }
         self
+    }
+
+    /// Restricts `PUT`, `PATCH` and `DELETE` to rows whose `column` equals
+    /// the caller's `claim` (for example a task's `assignee` and `sub`);
+    /// reads stay open to whoever may read, and callers whose token says
+    /// `"is_admin": true` may write any row. The rule is checked on the row
+    /// as the write finds it, in the write's transaction: with the row
+    /// locked, or by a compare-and-set that fails if the row changed since
+    /// it was checked, never by a separate read before the write. Another
+    /// caller's row is a `403` (after a missing row's `404`, before a
+    /// precondition's `428`/`412` and the body's `422`); a token without
+    /// the claim too. The column must be a declared field (start-up
+    /// checks). Unlike [`Model::scope`], nothing is set on create: combine
+    /// it with a server-set field for that.
+    ///
+    /// ```
+    /// use lightapi::model::{Field, Model};
+    /// let task = Model::new("task")
+    ///     .field("assignee", Field::text())
+    ///     .restrict_writes("assignee", "sub");
+    /// let rule = task.write_rule().unwrap();
+    /// assert_eq!((rule.column(), rule.claim()), ("assignee", "sub"));
+    /// ```
+    pub fn restrict_writes(mut self, column: &str, claim: &str) -> Model {
+        self.write_rule = Some(ScopeRule {
+            column: column.to_owned(),
+            claim: claim.to_owned(),
+        });
+        self
+    }
+
+    /// The write rule, if any (see [`Model::restrict_writes`]).
+    pub fn write_rule(&self) -> Option<&ScopeRule> {
+        self.write_rule.as_ref()
     }
 
     /// The table name.

@@ -218,6 +218,25 @@ impl Crud {
         Ok(scope)
     }
 
+    /// The caller's write rule (see [`Model::restrict_writes`]): none for a
+    /// model without one, or for an admin.
+    fn write_rule(&self, req: &Request) -> Result<Option<Scope>, ApiError> {
+        let Some(rule) = self.model.write_rule() else {
+            return Ok(None);
+        };
+        let claims = req.claims().ok_or(AuthError::MissingToken)?;
+        if claims.is_admin() {
+            return Ok(None);
+        }
+        let claims = Value::Object(claims.as_map().clone());
+        Ok(Some(ops::claim_value(
+            &self.model,
+            rule.column(),
+            rule.claim(),
+            &claims,
+        )?))
+    }
+
     /// `POST /collection`: `201`, the stored row, `Location`, `ETag`.
     ///
     /// # Errors
@@ -403,6 +422,7 @@ impl Crud {
         let id = path_id(req)?;
         let precondition = precondition(req);
         let scope = self.scope(req)?;
+        let rule = self.write_rule(req)?;
         let d = self.backend.dialect();
         // Preconditions are evaluated before the content is processed
         // (RFC 9110 §13.2.1): when the body is refused too, the request is
@@ -410,7 +430,10 @@ impl Crud {
         let row = match self.valid_row(req, partial) {
             Ok(row) => row,
             Err(e) => {
-                if precondition == Precondition::None && !self.model.requires_if_match() {
+                if precondition == Precondition::None
+                    && !self.model.requires_if_match()
+                    && rule.is_none()
+                {
                     return Err(e);
                 }
                 let planned = ops::plan_check_precondition(
@@ -420,6 +443,7 @@ impl Crud {
                     id,
                     precondition,
                     scope.as_ref(),
+                    rule.as_ref(),
                 )?;
                 return Ok(query(&self.model, planned, move |_, _, ()| Err(e)));
             }
@@ -432,6 +456,7 @@ impl Crud {
             row,
             precondition,
             scope.as_ref(),
+            rule.as_ref(),
         )?;
         let key = self.etag_key.clone();
         Ok(query(&self.model, planned, move |req, model, row| {
@@ -496,6 +521,7 @@ impl Crud {
     fn plan_delete(&self, req: &Request) -> Result<Step, ApiError> {
         let id = path_id(req)?;
         let scope = self.scope(req)?;
+        let rule = self.write_rule(req)?;
         let planned = ops::plan_delete(
             self.backend.dialect(),
             &self.etag_key,
@@ -503,6 +529,7 @@ impl Crud {
             id,
             precondition(req),
             scope.as_ref(),
+            rule.as_ref(),
         )?;
         Ok(query(&self.model, planned, |_, _, ()| {
             Ok(Response::new(StatusCode::NO_CONTENT))

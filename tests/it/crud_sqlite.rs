@@ -52,7 +52,7 @@ fn memory_database_runs_the_suite() {
     let db = connect("sqlite::memory:", &PoolOptions::default()).unwrap();
     suite::every_type_round_trips(Arc::clone(&db));
     suite::unique_violation_is_a_conflict_on_the_field(Arc::clone(&db));
-    suite::foreign_key_violation_is_a_conflict(Arc::clone(&db));
+    suite::foreign_keys_name_the_missing_row_and_the_referencing_table(Arc::clone(&db));
     suite::concurrent_creates_each_land_once(Arc::clone(&db));
     suite::concurrent_if_match_patches_have_one_winner(Arc::clone(&db));
     suite::scoping_hides_other_owners_rows(Arc::clone(&db));

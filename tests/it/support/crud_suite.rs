@@ -11,7 +11,7 @@ macro_rules! for_each_crud_case {
             every_type_round_trips,
             defaults_ids_and_write_only,
             unique_violation_is_a_conflict_on_the_field,
-            foreign_key_violation_is_a_conflict,
+            foreign_keys_name_the_missing_row_and_the_referencing_table,
             if_match_mismatch_writes_nothing,
             replace_resets_and_patch_keeps,
             versioned_models_lock_optimistically,
@@ -187,7 +187,7 @@ pub fn unique_violation_is_a_conflict_on_the_field(db: Arc<dyn Backend>) {
     );
 }
 
-pub fn foreign_key_violation_is_a_conflict(db: Arc<dyn Backend>) {
+pub fn foreign_keys_name_the_missing_row_and_the_referencing_table(db: Arc<dyn Backend>) {
     let team = Model::new(&unique("team")).field("name", Field::text());
     let member = Model::new(&unique("member"))
         .field("name", Field::text())
@@ -200,22 +200,21 @@ pub fn foreign_key_violation_is_a_conflict(db: Arc<dyn Backend>) {
     let e = create(&db, &member, json!({"name": "b", "team": t.id + 99})).unwrap_err();
     assert_eq!(
         e,
-        CrudError::Conflict {
-            field: Some("team".into()),
-            kind: ConflictKind::ForeignKey
+        CrudError::UnknownReference {
+            field: "team".into(),
+            table: team.name().into(),
+            id: t.id + 99,
         }
     );
-    // Deleting a referenced row is a conflict too.
+    // Deleting a referenced row is a conflict naming the referencing table.
     let e = ops::delete(&*db, &etag_key(), &team, t.id, Precondition::None, None).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            CrudError::Conflict {
-                kind: ConflictKind::ForeignKey,
-                ..
-            }
-        ),
-        "{e:?}"
+    assert_eq!(
+        e,
+        CrudError::Referenced {
+            model: team.name().into(),
+            id: t.id,
+            by: Some(member.name().into()),
+        }
     );
     assert!(ops::get(&*db, &etag_key(), &team, t.id, None)
         .unwrap()

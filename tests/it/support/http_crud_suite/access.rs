@@ -684,3 +684,86 @@ pub fn concurrent_if_match_patches_have_one_winner(tdb: &dyn TestDb) {
     let g = expect_json(&c.get(&path), 200);
     assert_eq!(g["name"], json!(format!("writer {}", winners[0])));
 }
+
+/// `Model::restrict_writes`: only the caller the row names (or an admin)
+/// changes or deletes it; everyone reads it. Answers in order: a missing
+/// row's 404, then 403, then the precondition's 412, then the body's 422.
+pub fn write_rules_limit_changes_to_the_named_caller(tdb: &dyn TestDb) {
+    let db = tdb.database("wrule");
+    let task = Model::new(&db.table("task"))
+        .field("title", Field::text())
+        .field("assignee", Field::text())
+        .field("estimate", Field::integer().nullable())
+        .restrict_writes("assignee", "sub");
+    let s = Server::start(db, |app| app.register("/task", task));
+    let mut alice = s.client_as("alice");
+    let mut bob = s.client_as("bob");
+    let mut admin = Client::with_token(s.addr, &crate::support::token("root", true));
+    // Anyone may create, naming anyone.
+    let r = alice.post("/task", &json!({"title": "t", "assignee": "bob"}));
+    let row = expect_json(&r, 201);
+    let tag = strong_etag(&r);
+    let path = item("/task", &row);
+    // Reads stay open.
+    assert_eq!(expect_json(&alice.get(&path), 200), row);
+    let refused = |r: &Resp| {
+        let doc = problem(r, 403);
+        assert!(
+            doc["detail"].as_str().unwrap().contains("`assignee`"),
+            "{doc}"
+        );
+    };
+    refused(&alice.patch(&path, &json!({"title": "mine"})));
+    refused(&alice.put(&path, &json!({"title": "mine", "assignee": "alice"})));
+    refused(&alice.delete(&path));
+    // 403 comes before a stale If-Match's 412 and a bad body's 422 …
+    let ct = ("Content-Type", "application/json");
+    refused(&alice.request(
+        "PATCH",
+        &path,
+        &[ct, ("If-Match", "\"stale\"")],
+        Some(br#"{"title": "x"}"#),
+    ));
+    refused(&alice.request("DELETE", &path, &[("If-Match", "\"stale\"")], None));
+    refused(&alice.patch(&path, &json!({"estimate": "many"})));
+    // … and after a missing row's 404.
+    problem(&alice.patch("/task/987654", &json!({"title": "x"})), 404);
+    problem(&alice.delete("/task/987654"), 404);
+    assert_eq!(expect_json(&alice.get(&path), 200), row);
+
+    // The named caller writes, with the usual preconditions.
+    problem(
+        &bob.request(
+            "PATCH",
+            &path,
+            &[ct, ("If-Match", "\"stale\"")],
+            Some(br#"{"title": "x"}"#),
+        ),
+        412,
+    );
+    expect_invalid(
+        &bob.patch(&path, &json!({"estimate": "many"})),
+        &["estimate"],
+    );
+    let h = [ct, ("If-Match", tag.as_str())];
+    let r = bob.request("PATCH", &path, &h, Some(br#"{"title": "bob's"}"#));
+    assert_eq!(expect_json(&r, 200)["title"], json!("bob's"));
+    // Handing the task over hands over the right to change it.
+    let r = bob.patch(&path, &json!({"assignee": "alice"}));
+    assert_eq!(expect_json(&r, 200)["assignee"], json!("alice"));
+    refused(&bob.patch(&path, &json!({"title": "back"})));
+    let r = alice.patch(&path, &json!({"estimate": 3}));
+    assert_eq!(expect_json(&r, 200)["estimate"], json!(3));
+
+    // An admin may change and delete any row.
+    let r = admin.patch(&path, &json!({"title": "admin's"}));
+    assert_eq!(expect_json(&r, 200)["title"], json!("admin's"));
+    let other = expect_json(
+        &bob.post("/task", &json!({"title": "u", "assignee": "carol"})),
+        201,
+    );
+    refused(&bob.delete(&item("/task", &other)));
+    expect(&admin.delete(&item("/task", &other)), 204);
+    expect(&alice.delete(&path), 204);
+    problem(&alice.get(&path), 404);
+}

@@ -104,6 +104,7 @@ macro_rules! http_crud_tests {
             a_scope_claim_the_database_cannot_hold_names_the_column,
             references_into_a_scoped_model_stay_in_the_callers_scope,
             uniqueness_can_be_declared_per_scope,
+            write_rules_limit_changes_to_the_named_caller,
             prefer_return_and_count_are_honoured,
             concurrent_creates_each_land_exactly_once,
             concurrent_if_match_patches_have_one_winner,
