@@ -1047,6 +1047,17 @@ fn with_last_param(q: &Sql, value: Value) -> Vec<Value> {
     params
 }
 
+/// The rows a caller may write: those of its scope (see
+/// [`Model::scope`]) that meet its write rule (see
+/// [`Model::restrict_writes`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct WriteLimits<'a> {
+    /// The caller's scope of the model.
+    pub(crate) scope: Option<&'a Scope>,
+    /// The value the row's write-rule column must hold.
+    pub(crate) rule: Option<&'a Scope>,
+}
+
 /// Plans an update with a validated row: a full replace (PUT, from
 /// [`validate_replace`](super::validate::validate_replace)) or a partial
 /// update (PATCH, from [`validate_patch`](super::validate::validate_patch)),
@@ -1086,8 +1097,7 @@ pub(crate) fn plan_update(
     id: i64,
     row: Row,
     pre: Precondition,
-    scope: Option<&Scope>,
-    rule: Option<&Scope>,
+    WriteLimits { scope, rule }: WriteLimits<'_>,
 ) -> Result<Planned<Stored>, CrudError> {
     let scope = check_scope(model, scope)?;
     let check = Precheck::new(key, model, pre, row.expected_version(), rule)?;
@@ -1294,9 +1304,17 @@ pub fn update(
     pre: Precondition,
     scope: Option<&Scope>,
 ) -> Result<Record, CrudError> {
-    plan_update(backend.dialect(), key, model, id, row, pre, scope, None)?
-        .run(backend, model)
-        .map(|s| Record::from_stored(model, key, s))
+    plan_update(
+        backend.dialect(),
+        key,
+        model,
+        id,
+        row,
+        pre,
+        WriteLimits { scope, rule: None },
+    )?
+    .run(backend, model)
+    .map(|s| Record::from_stored(model, key, s))
 }
 
 /// Plans the delete of a row, conditional on `precondition`, which the row

@@ -455,8 +455,10 @@ impl Crud {
             id,
             row,
             precondition,
-            scope.as_ref(),
-            rule.as_ref(),
+            ops::WriteLimits {
+                scope: scope.as_ref(),
+                rule: rule.as_ref(),
+            },
         )?;
         let key = self.etag_key.clone();
         Ok(query(&self.model, planned, move |req, model, row| {
