@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::field::{FieldType, OnDelete};
+use super::field::{FieldType, OnDelete, ServerSet};
 use super::{Model, ID_COLUMN, MAX_IDENTIFIER_BYTES, VERSION_COLUMN};
 
 impl Model {
@@ -87,6 +87,35 @@ impl Model {
                 return Err(option_error(
                     "a field cannot be both read-only and write-only",
                 ));
+            }
+            let scoped = self.scope.as_ref().is_some_and(|s| s.column() == name);
+            match (&field.server_set, field.kind) {
+                (Some(_), _) if scoped => {
+                    return Err(option_error(
+                        "the scope column is set from its claim already",
+                    ))
+                }
+                (Some(ServerSet::CreatedAt | ServerSet::UpdatedAt), kind)
+                    if kind != FieldType::DateTime =>
+                {
+                    return Err(option_error(
+                        "set_on_create and set_on_write apply to datetime fields only",
+                    ))
+                }
+                (Some(ServerSet::Claim(claim)), kind) => {
+                    if !matches!(kind, FieldType::Text | FieldType::Integer) {
+                        return Err(option_error(
+                            "from_claim applies to text and integer fields only",
+                        ));
+                    }
+                    if claim.is_empty() {
+                        return Err(option_error("from_claim needs a claim name"));
+                    }
+                }
+                _ => {}
+            }
+            if field.server_set.is_some() && field.write_only {
+                return Err(option_error("a field the server sets cannot be write-only"));
             }
             match (field.on_delete, &field.references) {
                 (Some(_), None) => {
@@ -457,6 +486,39 @@ mod tests {
             check_models(&[other.clone(), other]),
             Err(ModelError::DuplicateModel { .. })
         ));
+    }
+
+    #[test]
+    fn checks_server_set_fields() {
+        let ok = Model::new("t")
+            .field("created", Field::datetime().set_on_create())
+            .field("updated", Field::datetime().nullable().set_on_write())
+            .field("author", Field::text().from_claim("sub"))
+            .field("uid", Field::integer().from_claim("uid"));
+        ok.check().unwrap();
+        for (m, says) in [
+            (
+                Model::new("t").field("c", Field::text().set_on_create()),
+                "datetime fields only",
+            ),
+            (
+                Model::new("t").field("c", Field::boolean().from_claim("admin")),
+                "text and integer",
+            ),
+            (
+                Model::new("t").field("c", Field::text().from_claim("")),
+                "needs a claim name",
+            ),
+            (
+                Model::new("t")
+                    .field("o", Field::text().from_claim("sub"))
+                    .scope("o", "sub"),
+                "scope column",
+            ),
+        ] {
+            let e = err(&m).to_string();
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub struct Field {
     pub(super) max_length: Option<usize>,
     pub(super) references: Option<String>,
     pub(super) on_delete: Option<OnDelete>,
+    pub(super) server_set: Option<ServerSet>,
     pub(super) read_only: bool,
     pub(super) write_only: bool,
 }
@@ -92,6 +93,7 @@ impl Field {
             max_length: None,
             references: None,
             on_delete: None,
+            server_set: None,
             read_only: false,
             write_only: false,
         }
@@ -257,6 +259,59 @@ impl Field {
         self
     }
 
+    /// Set by the server to the time of the row's creation, never changed
+    /// afterwards; read-only to clients. For a datetime field.
+    ///
+    /// ```
+    /// use lightapi::model::{Field, ServerSet};
+    /// let created = Field::datetime().set_on_create();
+    /// assert!(created.is_read_only());
+    /// assert_eq!(created.server_set(), Some(&ServerSet::CreatedAt));
+    /// ```
+    pub fn set_on_create(mut self) -> Field {
+        self.server_set = Some(ServerSet::CreatedAt);
+        self.read_only = true;
+        self
+    }
+
+    /// Set by the server to the time of every write (create, `PUT`,
+    /// `PATCH`); read-only to clients. For a datetime field.
+    ///
+    /// ```
+    /// use lightapi::model::{Field, ServerSet};
+    /// let updated = Field::datetime().set_on_write();
+    /// assert_eq!(updated.server_set(), Some(&ServerSet::UpdatedAt));
+    /// ```
+    pub fn set_on_write(mut self) -> Field {
+        self.server_set = Some(ServerSet::UpdatedAt);
+        self.read_only = true;
+        self
+    }
+
+    /// Set by the server on create to the caller's token claim `claim` (a
+    /// comment's `author` from `sub`), never changed afterwards; read-only
+    /// to clients. Unlike [`Model::scope`](super::Model::scope) it does not
+    /// restrict reads or writes (see
+    /// [`Model::restrict_writes`](super::Model::restrict_writes) for
+    /// that). A token without the claim is a `403`. For a text or integer
+    /// field.
+    ///
+    /// ```
+    /// use lightapi::model::{Field, ServerSet};
+    /// let author = Field::text().from_claim("sub");
+    /// assert_eq!(author.server_set(), Some(&ServerSet::Claim("sub".into())));
+    /// ```
+    pub fn from_claim(mut self, claim: &str) -> Field {
+        self.server_set = Some(ServerSet::Claim(claim.to_owned()));
+        self.read_only = true;
+        self
+    }
+
+    /// How the server sets the field, if it does.
+    pub fn server_set(&self) -> Option<&ServerSet> {
+        self.server_set.as_ref()
+    }
+
     /// Never accepted from clients (sending it is a validation error); still
     /// returned. Its value comes from the default, or from the server.
     ///
@@ -346,6 +401,19 @@ impl Field {
     pub fn is_required(&self) -> bool {
         !self.read_only && !self.nullable && self.default.is_none()
     }
+}
+
+/// A value the server sets in a field (see [`Field::set_on_create`],
+/// [`Field::set_on_write`], [`Field::from_claim`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerSet {
+    /// The time of the row's creation.
+    CreatedAt,
+    /// The time of the row's last write.
+    UpdatedAt,
+    /// A claim of the creating caller's token.
+    Claim(String),
 }
 
 /// What deleting a referenced row does to the rows that reference it.

@@ -24,7 +24,7 @@ mod value;
 
 pub use check::{check_identifier, check_models, ModelError};
 pub(crate) use convert::{integer_text, json_kind};
-pub use field::{Field, FieldType, OnDelete};
+pub use field::{Field, FieldType, OnDelete, ServerSet};
 pub use value::Value;
 pub(crate) use value::{decimal, write_integer};
 

@@ -26,7 +26,7 @@ use crate::endpoint::{HandlerResult, Step};
 use crate::error::ApiError;
 use crate::http::prefer::Preferences;
 use crate::http::{Method, Request, Response, StatusCode};
-use crate::model::Model;
+use crate::model::{Model, ServerSet};
 
 /// The generated operations of one registered model, for custom endpoints
 /// tied to it (see [`Resource::endpoint`](super::Resource::endpoint)),
@@ -43,6 +43,8 @@ pub struct Crud {
     etag_key: EtagKey,
     references: Vec<ScopedReference>,
     by_id: ops::ById,
+    /// Whether the model has fields the server sets.
+    sets_fields: bool,
 }
 
 /// A foreign key of a model into a scoped model, whose rows a caller may
@@ -102,6 +104,14 @@ impl std::fmt::Debug for Crud {
     }
 }
 
+/// Microseconds since the Unix epoch, now (0 before it, which a correct
+/// clock never is).
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
 /// Largest body planned on the event loop; a larger one is parsed on a
 /// worker, so that no connection waits for another's big body to parse.
 const MAX_EVENT_LOOP_BODY_BYTES: usize = 64 * 1024;
@@ -135,6 +145,7 @@ impl Crud {
     ) -> Crud {
         Crud {
             by_id: ops::ById::new(backend.dialect(), &model),
+            sets_fields: model.fields().iter().any(|(_, f)| f.server_set().is_some()),
             model: Arc::new(model),
             backend,
             page_size,
@@ -218,6 +229,40 @@ impl Crud {
         Ok(scope)
     }
 
+    /// Sets the fields the server sets (see [`ServerSet`]) on a row to
+    /// create (`creating`) or to update.
+    fn set_by_server(&self, req: &Request, row: &mut Row, creating: bool) -> Result<(), ApiError> {
+        if !self.sets_fields {
+            return Ok(());
+        }
+        let now = crate::model::Value::DateTime(now_micros());
+        let mut claims = None;
+        for (name, field) in self.model.fields() {
+            match field.server_set() {
+                Some(ServerSet::UpdatedAt) => row.set(name, now.clone()),
+                Some(ServerSet::CreatedAt) if creating => row.set(name, now.clone()),
+                Some(ServerSet::Claim(claim)) if creating => {
+                    if claims.is_none() {
+                        let c = req.claims().ok_or(AuthError::MissingToken)?;
+                        claims = Some(Value::Object(c.as_map().clone()));
+                    }
+                    let claims = claims.as_ref().unwrap_or(&Value::Null);
+                    let value = ops::claim_value(&self.model, name, claim, claims)?.value;
+                    if let Some(reason) = self.backend.refusal(&value) {
+                        return Err(BackendError::InvalidValue {
+                            field: Some(name.clone()),
+                            reason: reason.to_owned(),
+                        }
+                        .into());
+                    }
+                    row.set(name, value);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The caller's write rule (see [`Model::restrict_writes`]): none for a
     /// model without one, or for an admin.
     fn write_rule(&self, req: &Request) -> Result<Option<Scope>, ApiError> {
@@ -250,7 +295,8 @@ impl Crud {
 
     fn plan_create(&self, req: &Request) -> Result<Step, ApiError> {
         let body = req.json()?;
-        let row = validate_create(&self.model, &body)?;
+        let mut row = validate_create(&self.model, &body)?;
+        self.set_by_server(req, &mut row, true)?;
         check_storable(&*self.backend, &row)?;
         let scope = self.scope(req)?;
         let row = self.require_references(req, row)?;
@@ -472,11 +518,12 @@ impl Crud {
     /// field, a patch row only those sent.
     fn valid_row(&self, req: &Request, partial: bool) -> Result<Row, ApiError> {
         let body = req.json()?;
-        let row = if partial {
+        let mut row = if partial {
             validate_patch(&self.model, &body)?
         } else {
             validate_replace(&self.model, &body)?
         };
+        self.set_by_server(req, &mut row, false)?;
         check_storable(&*self.backend, &row)?;
         self.require_references(req, row)
     }

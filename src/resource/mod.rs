@@ -193,6 +193,7 @@ impl Resource {
                 let unset = field.is_read_only()
                     && !field.is_nullable()
                     && field.default_value().is_none()
+                    && field.server_set().is_none()
                     && scope != Some(name.as_str());
                 if unset {
                     return Err(format!(

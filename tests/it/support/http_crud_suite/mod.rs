@@ -89,6 +89,7 @@ macro_rules! http_crud_tests {
             texts_round_trip_literally,
             booleans_datetimes_and_json_round_trip,
             nullable_fields_and_defaults,
+            server_set_fields_are_set_by_the_server,
             max_length_counts_characters,
             bad_input_is_a_clean_4xx_and_writes_nothing,
             read_only_resource_offers_only_get,

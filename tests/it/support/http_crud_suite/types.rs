@@ -428,3 +428,64 @@ pub fn bad_input_is_a_clean_4xx_and_writes_nothing(tdb: &dyn TestDb) {
     create_person(&mut fresh, "Bob", "bob@x");
     assert_eq!(count(&mut fresh, "/person"), 2);
 }
+
+/// Fields the server sets: a creation time, a last-write time, and the
+/// creating caller's `sub`; clients cannot send them.
+pub fn server_set_fields_are_set_by_the_server(tdb: &dyn TestDb) {
+    let db = tdb.database("serverset");
+    let m = Model::new(&db.table("comment"))
+        .field("body", Field::text())
+        .field("author", Field::text().from_claim("sub"))
+        .field("created_at", Field::datetime().set_on_create())
+        .field("updated_at", Field::datetime().set_on_write());
+    let s = Server::start(db, |app| app.register("/comment", m));
+    let mut alice = s.client_as("alice");
+    let mut bob = s.client_as("bob");
+    let micros = |v: &Json| -> i64 {
+        let t = v.as_str().unwrap_or_else(|| panic!("not a datetime: {v}"));
+        lightapi::model::datetime::parse_rfc3339(t).unwrap_or_else(|e| panic!("{t}: {e}"))
+    };
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as i64
+    };
+    let before = now();
+    let row = expect_json(&alice.post("/comment", &json!({"body": "hi"})), 201);
+    let after = now();
+    assert_eq!(row["author"], json!("alice"));
+    let created = micros(&row["created_at"]);
+    assert!((before..=after).contains(&created), "{row}");
+    assert_eq!(row["updated_at"], row["created_at"]);
+    let path = item("/comment", &row);
+    assert_eq!(expect_json(&bob.get(&path), 200), row);
+    // Clients cannot set them.
+    for (field, value) in [
+        ("author", json!("eve")),
+        ("created_at", json!("2000-01-01T00:00:00Z")),
+        ("updated_at", json!("2000-01-01T00:00:00Z")),
+    ] {
+        let mut body = json!({"body": "x"});
+        body[field] = value.clone();
+        expect_invalid(&alice.post("/comment", &body), &[field]);
+        expect_invalid(&alice.patch(&path, &body), &[field]);
+    }
+    // A write sets the write time only; author and creation time stay.
+    std::thread::sleep(Duration::from_millis(5));
+    let patched = expect_json(&bob.patch(&path, &json!({"body": "edited"})), 200);
+    assert_eq!(patched["author"], json!("alice"));
+    assert_eq!(patched["created_at"], row["created_at"]);
+    assert!(micros(&patched["updated_at"]) > created, "{patched}");
+    std::thread::sleep(Duration::from_millis(5));
+    let put = expect_json(&bob.put(&path, &json!({"body": "replaced"})), 200);
+    assert_eq!(put["author"], json!("alice"));
+    assert_eq!(put["created_at"], row["created_at"]);
+    assert!(
+        micros(&put["updated_at"]) > micros(&patched["updated_at"]),
+        "{put}"
+    );
+    assert_eq!(expect_json(&alice.get(&path), 200), put);
+    // Without a token there is no claim to set from.
+    expect(&s.anon().post("/comment", &json!({"body": "x"})), 401);
+}
