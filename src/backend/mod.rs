@@ -185,6 +185,17 @@ pub enum BackendError {
         /// What happened, for the log.
         cause: String,
     },
+    /// Application code running in a write job (a model's hook) refused
+    /// the write; everything the job wrote is rolled back. Answered with
+    /// `status`, `detail` and, for a `422`, the field errors.
+    Refused {
+        /// The HTTP status (4xx or 5xx).
+        status: u16,
+        /// The client-facing detail (empty: the status's own).
+        detail: String,
+        /// Bad fields and their messages (a `422`).
+        fields: Vec<(String, String)>,
+    },
 }
 
 impl fmt::Display for BackendError {
@@ -214,6 +225,9 @@ impl fmt::Display for BackendError {
                 reason,
             } => write!(f, "invalid value: {reason}"),
             BackendError::Unavailable { cause } => write!(f, "database unavailable: {cause}"),
+            BackendError::Refused { status, detail, .. } => {
+                write!(f, "write refused ({status}): {detail}")
+            }
             BackendError::Busy => f.write_str("database busy"),
             BackendError::Closed => f.write_str("database backend closed"),
             BackendError::Interrupted => f.write_str("query interrupted: over its time budget"),

@@ -9,6 +9,7 @@
 pub mod cursor;
 mod error;
 pub mod etag;
+pub mod hooks;
 pub(crate) mod keyset;
 pub mod ops;
 pub mod query;

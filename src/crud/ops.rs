@@ -21,7 +21,9 @@ use std::sync::Arc;
 
 use super::error::CrudError;
 use super::etag::{etag, if_match, EtagKey};
+use super::hooks::{HookInputs, Hooks, WriteKind};
 use super::validate::Row;
+use crate::auth::Claims;
 use crate::backend::sql::{self, Insert, ListQuery, Scope, Sql};
 use crate::backend::work::{self, Work};
 use crate::backend::{Backend, BackendError, ConflictKind, Conn, Dialect, Value, WriteOutput};
@@ -465,6 +467,71 @@ fn name_referencing_table_on_sqlite(d: Dialect, work: Work, model: &Model, id: i
     })
 }
 
+/// The hooks of a model's writes, with the caller's claims they see.
+#[derive(Debug, Clone)]
+pub(crate) struct WithHooks {
+    pub(crate) hooks: Hooks,
+    pub(crate) claims: Option<Claims>,
+    pub(crate) dialect: Dialect,
+}
+
+impl WithHooks {
+    fn inputs<'a>(
+        &'a self,
+        conn: &'a mut dyn Conn,
+        model: &'a Model,
+        current: Option<&'a [Value]>,
+    ) -> HookInputs<'a> {
+        HookInputs {
+            dialect: self.dialect,
+            conn,
+            model,
+            claims: self.claims.as_ref(),
+            current,
+        }
+    }
+}
+
+/// `values` in the model's column order, the scope column set from
+/// `scope` whatever a hook did to it.
+fn in_model_order(
+    model: &Model,
+    mut values: Vec<(String, Value)>,
+    scope: Option<&Scope>,
+) -> Vec<(String, Value)> {
+    if let Some(s) = scope {
+        values.retain(|(c, _)| *c != s.column);
+        values.push((s.column.clone(), s.value.clone()));
+    }
+    let position = |c: &str| model.fields().iter().position(|(n, _)| n == c);
+    values.sort_by_key(|(c, _)| position(c));
+    values
+}
+
+/// Runs an insert and reads the stored row back.
+fn run_insert(
+    conn: &mut dyn Conn,
+    plan: Insert,
+    by_id: &Sql,
+    types: &[FieldType],
+) -> Result<Vec<Vec<Value>>, BackendError> {
+    match plan {
+        Insert::Returning(q) => conn.query(&q.text, &q.params, types),
+        Insert::ThenSelect { insert, select, .. } => {
+            conn.execute(&insert.text, &insert.params)?;
+            conn.query(&select.text, &select.params, types)
+        }
+        Insert::ReturningId(q) => {
+            let id = conn.insert_returning_id(&q.text, &q.params)?;
+            let mut params = by_id.params.clone();
+            if let Some(p) = params.first_mut() {
+                *p = Value::Integer(id);
+            }
+            conn.query(&by_id.text, &params, types)
+        }
+    }
+}
+
 /// Plans the insert of a validated row (the scope column is set from
 /// `scope`); the result is the stored row with its id, defaults and ETag,
 /// durable once the work has run.
@@ -479,6 +546,7 @@ pub(crate) fn plan_create(
     model: &Model,
     row: Row,
     scope: Option<&Scope>,
+    hooks: Option<&WithHooks>,
 ) -> Result<Planned<Stored>, CrudError> {
     let scope = check_scope(model, scope)?;
     let mut row = row;
@@ -494,9 +562,40 @@ pub(crate) fn plan_create(
     }
     let fks = set_foreign_keys(model, &row);
     let (values, checks) = row.into_parts();
-    let plan = sql::insert(d, model, values)?;
     let types = column_types(model);
     let by_id = sql::select_by_id(d, model, 0, None, false);
+    if let Some(h) = hooks.filter(|h| h.hooks.any_for(WriteKind::Create)) {
+        // The hook may change the values: the insert is built after it.
+        let h = h.clone();
+        let model = model.clone();
+        let scope = scope.cloned();
+        let work = write_job(move |conn| {
+            if let Some(unknown) = first_unknown(conn, &checks)? {
+                return Ok(Err(unknown));
+            }
+            let mut values = values;
+            h.hooks
+                .before(WriteKind::Create, h.inputs(conn, &model, None), &mut values)?;
+            let values = in_model_order(&model, values, scope.as_ref());
+            let plan = sql::insert(d, &model, values)?;
+            let rows = run_insert(conn, plan, &by_id, &types)?;
+            if let Some(row) = rows.first() {
+                h.hooks
+                    .after(WriteKind::Create, h.inputs(conn, &model, None), row)?;
+            }
+            Ok(Ok(rows))
+        });
+        let work = name_missing_parent_on_sqlite(d, work, &fks);
+        return Ok(Planned {
+            work,
+            finish: Box::new(move |model, out| {
+                let rows = unbox::<Result<Vec<Vec<Value>>, CrudError>>(out)
+                    .map_err(|e| name_fk_conflict(e, &fks))??;
+                stored(model, first_row(rows)?)
+            }),
+        });
+    }
+    let plan = sql::insert(d, model, values)?;
     let work = match plan {
         // One statement: the backend may commit it in one round trip.
         Insert::Returning(q) if checks.is_empty() => Work::Statement {
@@ -524,22 +623,7 @@ pub(crate) fn plan_create(
             if let Some(unknown) = first_unknown(conn, &checks)? {
                 return Ok(Err(unknown));
             }
-            let row = match plan {
-                Insert::Returning(q) => conn.query(&q.text, &q.params, &types)?,
-                Insert::ThenSelect { insert, select, .. } => {
-                    conn.execute(&insert.text, &insert.params)?;
-                    conn.query(&select.text, &select.params, &types)?
-                }
-                Insert::ReturningId(q) => {
-                    let id = conn.insert_returning_id(&q.text, &q.params)?;
-                    let mut params = by_id.params;
-                    if let Some(p) = params.first_mut() {
-                        *p = Value::Integer(id);
-                    }
-                    conn.query(&by_id.text, &params, &types)?
-                }
-            };
-            Ok(Ok(row))
+            Ok(Ok(run_insert(conn, plan, &by_id, &types)?))
         }),
     };
     let statement = matches!(work, Work::Statement { .. });
@@ -572,7 +656,7 @@ pub fn create(
     row: Row,
     scope: Option<&Scope>,
 ) -> Result<Record, CrudError> {
-    plan_create(backend.dialect(), model, row, scope)?
+    plan_create(backend.dialect(), model, row, scope, None)?
         .run(backend, model)
         .map(|s| Record::from_stored(model, key, s))
 }
@@ -1056,6 +1140,8 @@ pub(crate) struct WriteLimits<'a> {
     pub(crate) scope: Option<&'a Scope>,
     /// The value the row's write-rule column must hold.
     pub(crate) rule: Option<&'a Scope>,
+    /// The model's hooks.
+    pub(crate) hooks: Option<&'a WithHooks>,
 }
 
 /// Plans an update with a validated row: a full replace (PUT, from
@@ -1097,7 +1183,7 @@ pub(crate) fn plan_update(
     id: i64,
     row: Row,
     pre: Precondition,
-    WriteLimits { scope, rule }: WriteLimits<'_>,
+    WriteLimits { scope, rule, hooks }: WriteLimits<'_>,
 ) -> Result<Planned<Stored>, CrudError> {
     let scope = check_scope(model, scope)?;
     let check = Precheck::new(key, model, pre, row.expected_version(), rule)?;
@@ -1105,7 +1191,13 @@ pub(crate) fn plan_update(
     let (values, checks) = row.into_parts();
     // References into scoped models are checked inside the transaction,
     // after the precondition: the locked path.
+    // With hooks, the row is read locked, for them to see it.
+    let hooked = hooks.filter(|h| h.hooks.any_for(WriteKind::Update));
     let work = match (d, check.reads_first(), checks.is_empty()) {
+        _ if hooked.is_some() => {
+            let hooked = hooked.cloned().ok_or_else(|| internal("no hooks"))?;
+            update_with_hooks(d, model, id, values, scope, check, checks, hooked)?
+        }
         (Dialect::Postgres, false, true) => {
             update_unconditionally(d, model, id, values, scope, check)?
         }
@@ -1289,6 +1381,64 @@ fn update_locked(
     }))
 }
 
+/// [`update_locked`] with the model's hooks: the row read locked, the
+/// `before_update` hook given it and the values (which it may change), the
+/// update built from what the hook left, then the `after_write` hook.
+#[allow(clippy::too_many_arguments)]
+fn update_with_hooks(
+    d: Dialect,
+    model: &Model,
+    id: i64,
+    values: Vec<(String, Value)>,
+    scope: Option<&Scope>,
+    check: Precheck,
+    references: Vec<ReferenceCheck>,
+    hooks: WithHooks,
+) -> Result<Work, CrudError> {
+    let read = CurrentRead::locked(d, model, id, scope);
+    let reread = sql::select_by_id(d, model, id, scope, false);
+    let types = column_types(model);
+    let model = model.clone();
+    let scope = scope.cloned();
+    Ok(write_job(move |conn| {
+        let current = match read.run(conn, &check)? {
+            Ok(current) => current,
+            Err(outcome) => return Ok(outcome),
+        };
+        if let Some(unknown) = first_unknown(conn, &references)? {
+            return Ok(Outcome::Refused(unknown));
+        }
+        let mut values = values;
+        let inputs = hooks.inputs(conn, &model, Some(&current.values));
+        hooks.hooks.before(WriteKind::Update, inputs, &mut values)?;
+        // The scope column is never written by an update.
+        if let Some(s) = &scope {
+            values.retain(|(c, _)| *c != s.column);
+        }
+        let values = in_model_order(&model, values, None);
+        let update = sql::update(d, &model, id, values, scope.as_ref(), Some(0))?;
+        if let Some(update) = update {
+            let params = match current.version {
+                Some(v) => with_last_param(&update, Value::Integer(v)),
+                None => update.params,
+            };
+            if conn.execute(&update.text, &params)? == 0 {
+                return Ok(match current.version {
+                    Some(v) => Outcome::VersionConflict(v),
+                    None => Outcome::NotFound,
+                });
+            }
+        }
+        let row = first_row(conn.query(&reread.text, &reread.params, &types)?)?;
+        hooks.hooks.after(
+            WriteKind::Update,
+            hooks.inputs(conn, &model, Some(&current.values)),
+            &row,
+        )?;
+        Ok(Outcome::Done(row))
+    }))
+}
+
 /// Updates a row; see `plan_update`.
 ///
 /// # Errors
@@ -1311,7 +1461,10 @@ pub fn update(
         id,
         row,
         pre,
-        WriteLimits { scope, rule: None },
+        WriteLimits {
+            scope,
+            ..WriteLimits::default()
+        },
     )?
     .run(backend, model)
     .map(|s| Record::from_stored(model, key, s))
@@ -1340,8 +1493,7 @@ pub(crate) fn plan_delete(
     model: &Model,
     id: i64,
     precondition: Precondition,
-    scope: Option<&Scope>,
-    rule: Option<&Scope>,
+    WriteLimits { scope, rule, hooks }: WriteLimits<'_>,
 ) -> Result<Planned<()>, CrudError> {
     let scope = check_scope(model, scope)?;
     let check = Precheck::new(key, model, precondition, None, rule)?;
@@ -1349,7 +1501,32 @@ pub(crate) fn plan_delete(
         0 => Outcome::NotFound,
         _ => Outcome::Deleted,
     };
+    let hooked = hooks.filter(|h| h.hooks.any_for(WriteKind::Delete));
     let work = match (d, check.reads_first()) {
+        _ if hooked.is_some() => {
+            let hooks = hooked.cloned().ok_or_else(|| internal("no hooks"))?;
+            let read = CurrentRead::locked(d, model, id, scope);
+            let delete = sql::delete(d, model, id, scope);
+            let model = model.clone();
+            write_job(move |conn| {
+                let current = match read.run(conn, &check)? {
+                    Ok(current) => current,
+                    Err(outcome) => return Ok(outcome),
+                };
+                let inputs = hooks.inputs(conn, &model, Some(&current.values));
+                hooks
+                    .hooks
+                    .before(WriteKind::Delete, inputs, &mut Vec::new())?;
+                let outcome = deleted(conn.execute(&delete.text, &delete.params)?);
+                if matches!(outcome, Outcome::Deleted) {
+                    let inputs = hooks.inputs(conn, &model, Some(&current.values));
+                    hooks
+                        .hooks
+                        .after(WriteKind::Delete, inputs, &current.values)?;
+                }
+                Ok(outcome)
+            })
+        }
         (Dialect::Postgres | Dialect::Mysql, false) => {
             let delete = sql::delete(d, model, id, scope);
             autocommit_job(move |conn| Ok(deleted(conn.execute(&delete.text, &delete.params)?)))
@@ -1418,7 +1595,11 @@ pub fn delete(
     precondition: Precondition,
     scope: Option<&Scope>,
 ) -> Result<(), CrudError> {
-    plan_delete(backend.dialect(), key, model, id, precondition, scope, None)?.run(backend, model)
+    let limits = WriteLimits {
+        scope,
+        ..WriteLimits::default()
+    };
+    plan_delete(backend.dialect(), key, model, id, precondition, limits)?.run(backend, model)
 }
 
 #[cfg(test)]

@@ -223,6 +223,23 @@ impl ApiError {
                     message: reason.clone(),
                 }]))
             }
+            ApiError::Crud(CrudError::Backend {
+                source: BackendError::Refused { fields, .. },
+            })
+            | ApiError::Backend(BackendError::Refused { fields, .. })
+                if !fields.is_empty() =>
+            {
+                Some(Cow::Owned(
+                    fields
+                        .iter()
+                        .take(MAX_LISTED_FIELD_ERRORS)
+                        .map(|(field, message)| FieldError {
+                            field: field.clone(),
+                            message: message.clone(),
+                        })
+                        .collect(),
+                ))
+            }
             ApiError::Crud(CrudError::UnknownReference { field, table, id }) => {
                 Some(Cow::Owned(vec![FieldError {
                     field: field.clone(),
@@ -341,6 +358,9 @@ fn backend_status(e: &BackendError) -> StatusCode {
         BackendError::InvalidValue { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         BackendError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
         BackendError::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+        BackendError::Refused { status, .. } => StatusCode::from_u16(*status)
+            .filter(|s| s.as_u16() >= 400)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         BackendError::Unavailable { .. }
         | BackendError::Busy
         | BackendError::Closed
@@ -375,6 +395,11 @@ fn backend_detail(e: &BackendError) -> String {
         BackendError::Constraint { field: None } => "the request conflicts with stored data".into(),
         BackendError::InvalidValue { .. } => fields_detail(1),
         BackendError::InvalidQuery { message } => message.clone(),
+        BackendError::Refused { fields, .. } if !fields.is_empty() => fields_detail(fields.len()),
+        BackendError::Refused { status, detail, .. } if detail.is_empty() => {
+            StatusCode::from_u16(*status).map_or("refused", |s| s.reason()).to_lowercase()
+        }
+        BackendError::Refused { detail, .. } => detail.clone(),
         BackendError::TimedOut => {
             "the database query ran past its time limit and was stopped; narrow the request or retry later".into()
         }

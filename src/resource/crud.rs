@@ -17,8 +17,9 @@ use crate::backend::sql::{ListQuery, Scope};
 use crate::backend::{Backend, BackendError};
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
+use crate::crud::hooks::Hooks;
 use crate::crud::keyset::{self, KeysetRequest};
-use crate::crud::ops::{self, scope_for, Planned, Precondition, ReferenceCheck};
+use crate::crud::ops::{self, scope_for, Planned, Precondition, ReferenceCheck, WithHooks};
 use crate::crud::query::{parse_list_query, Paging, QueryRules};
 use crate::crud::validate::{check_storable, validate_create, validate_patch, validate_replace};
 use crate::crud::{CrudError, Row};
@@ -45,6 +46,8 @@ pub struct Crud {
     by_id: ops::ById,
     /// Whether the model has fields the server sets.
     sets_fields: bool,
+    /// The hooks of the generated writes, if any.
+    hooks: Option<Hooks>,
 }
 
 /// A foreign key of a model into a scoped model, whose rows a caller may
@@ -146,6 +149,7 @@ impl Crud {
         Crud {
             by_id: ops::ById::new(backend.dialect(), &model),
             sets_fields: model.fields().iter().any(|(_, f)| f.server_set().is_some()),
+            hooks: None,
             model: Arc::new(model),
             backend,
             page_size,
@@ -156,6 +160,25 @@ impl Crud {
             etag_key,
             references,
         }
+    }
+
+    /// The same with `hooks` run in its writes.
+    pub(crate) fn with_hooks(mut self, hooks: Hooks) -> Crud {
+        let any = hooks.has_before_create()
+            || hooks.has_before_update()
+            || hooks.has_before_delete()
+            || hooks.has_after_write();
+        self.hooks = any.then_some(hooks);
+        self
+    }
+
+    /// The hooks with the caller's claims, when the model has hooks.
+    fn hooks_for(&self, req: &Request) -> Option<WithHooks> {
+        self.hooks.as_ref().map(|hooks| WithHooks {
+            hooks: hooks.clone(),
+            claims: req.claims().cloned(),
+            dialect: self.backend.dialect(),
+        })
     }
 
     /// The model.
@@ -300,7 +323,14 @@ impl Crud {
         check_storable(&*self.backend, &row)?;
         let scope = self.scope(req)?;
         let row = self.require_references(req, row)?;
-        let planned = ops::plan_create(self.backend.dialect(), &self.model, row, scope.as_ref())?;
+        let hooks = self.hooks_for(req);
+        let planned = ops::plan_create(
+            self.backend.dialect(),
+            &self.model,
+            row,
+            scope.as_ref(),
+            hooks.as_ref(),
+        )?;
         let key = self.etag_key.clone();
         Ok(query(&self.model, planned, move |req, model, row| {
             let base = req.path().trim_end_matches('/');
@@ -469,6 +499,7 @@ impl Crud {
         let precondition = precondition(req);
         let scope = self.scope(req)?;
         let rule = self.write_rule(req)?;
+        let hooks = self.hooks_for(req);
         let d = self.backend.dialect();
         // Preconditions are evaluated before the content is processed
         // (RFC 9110 §13.2.1): when the body is refused too, the request is
@@ -504,6 +535,7 @@ impl Crud {
             ops::WriteLimits {
                 scope: scope.as_ref(),
                 rule: rule.as_ref(),
+                hooks: hooks.as_ref(),
             },
         )?;
         let key = self.etag_key.clone();
@@ -571,14 +603,18 @@ impl Crud {
         let id = path_id(req)?;
         let scope = self.scope(req)?;
         let rule = self.write_rule(req)?;
+        let hooks = self.hooks_for(req);
         let planned = ops::plan_delete(
             self.backend.dialect(),
             &self.etag_key,
             &self.model,
             id,
             precondition(req),
-            scope.as_ref(),
-            rule.as_ref(),
+            ops::WriteLimits {
+                scope: scope.as_ref(),
+                rule: rule.as_ref(),
+                hooks: hooks.as_ref(),
+            },
         )?;
         Ok(query(&self.model, planned, |_, _, ()| {
             Ok(Response::new(StatusCode::NO_CONTENT))

@@ -22,6 +22,7 @@ use crate::endpoint::{offered, Endpoint};
 use crate::http::{Method, MethodSet};
 use crate::model::Model;
 
+pub use crate::crud::hooks::{Hook, HookContext, HookError, Hooks, WriteKind};
 pub(crate) use conditional::none_match_hits;
 pub use crud::{Crud, ResourceExt};
 pub(crate) use service::build_routes;
@@ -56,6 +57,7 @@ pub struct Resource {
     pub(crate) max_page_size: u64,
     pub(crate) rules: QueryRules,
     pub(crate) max_age: Option<std::time::Duration>,
+    pub(crate) hooks: Hooks,
 }
 
 impl std::fmt::Debug for Resource {
@@ -84,6 +86,7 @@ impl Model {
             max_page_size: MAX_PAGE_SIZE,
             rules: QueryRules::default(),
             max_age: None,
+            hooks: Hooks::new(),
         }
     }
 }
@@ -94,6 +97,30 @@ impl Resource {
     #[must_use]
     pub fn methods(mut self, methods: &[Method]) -> Resource {
         self.methods = Some(methods.to_vec());
+        self
+    }
+
+    /// Runs `hooks` in the generated writes' transactions (see [`Hooks`]).
+    /// A hook on a verb the resource does not generate stops start-up.
+    ///
+    /// ```
+    /// use lightapi::resource::{HookContext, Hooks};
+    /// use lightapi::{Field, Model};
+    /// let task = Model::new("task")
+    ///     .field("title", Field::text())
+    ///     .into_resource()
+    ///     .hooks(Hooks::new().before_create(|ctx: &mut HookContext<'_>| {
+    ///         let title = ctx.value("title").cloned();
+    ///         if let Some(lightapi::Value::Text(t)) = title {
+    ///             ctx.set("title", t.trim().into())?;
+    ///         }
+    ///         Ok(())
+    ///     }));
+    /// # let _ = task;
+    /// ```
+    #[must_use]
+    pub fn hooks(mut self, hooks: Hooks) -> Resource {
+        self.hooks = hooks;
         self
     }
 
@@ -187,6 +214,47 @@ impl Resource {
                 .as_ref()
                 .and_then(|e| e.methods())
                 .is_some_and(|m| m.contains(&Method::Post));
+        let generated =
+            |m: Method| self.offered(true).contains(m) || self.offered(false).contains(m);
+        let taken = |m: Method| {
+            self.endpoint
+                .as_ref()
+                .and_then(|e| e.methods())
+                .is_some_and(|ms| ms.contains(&m))
+        };
+        let generates = |m: Method| generated(m) && !taken(m);
+        let unused = [
+            (
+                self.hooks.has_before_create(),
+                "before_create",
+                generates(Method::Post),
+            ),
+            (
+                self.hooks.has_before_update(),
+                "before_update",
+                generates(Method::Put) || generates(Method::Patch),
+            ),
+            (
+                self.hooks.has_before_delete(),
+                "before_delete",
+                generates(Method::Delete),
+            ),
+            (
+                self.hooks.has_after_write(),
+                "after_write",
+                [Method::Post, Method::Put, Method::Patch, Method::Delete]
+                    .into_iter()
+                    .any(generates),
+            ),
+        ];
+        for (declared, hook, used) in unused {
+            if declared && !used {
+                return Err(format!(
+                    "model `{model}`: hook `{hook}` is declared but the resource generates \
+                     no verb it runs for"
+                ));
+            }
+        }
         if generated_post {
             let scope = self.model.scope_rule().map(|r| r.column());
             for (name, field) in self.model.fields() {

@@ -115,15 +115,18 @@ pub(crate) fn build_routes(
     let page_sizes = (resource.page_size, resource.max_page_size);
     let max_age = resource.max_age;
     let references = ScopedReference::of(&resource.model, models);
-    let crud = Arc::new(Crud::new(
-        resource.model,
-        backend,
-        page_sizes,
-        max_page_bytes,
-        resource.rules,
-        (cursor_key, etag_key),
-        references,
-    ));
+    let crud = Arc::new(
+        Crud::new(
+            resource.model,
+            backend,
+            page_sizes,
+            max_page_bytes,
+            resource.rules,
+            (cursor_key, etag_key),
+            references,
+        )
+        .with_hooks(resource.hooks),
+    );
     let crud_extension: Arc<dyn Any + Send + Sync> = Arc::clone(&crud) as Arc<Crud>;
     let routes = [false, true]
         .into_iter()

@@ -767,3 +767,175 @@ pub fn write_rules_limit_changes_to_the_named_caller(tdb: &dyn TestDb) {
     expect(&alice.delete(&path), 204);
     problem(&alice.get(&path), 404);
 }
+
+// ------------------------------------------------------------------ hooks
+
+/// Hooks run in the write's transaction: they see the current row and the
+/// new values, set values, add field errors (one 422), refuse with a
+/// status, and write on the same connection (rolled back with the write).
+pub fn hooks_run_inside_the_write(tdb: &dyn TestDb) {
+    use lightapi::resource::{HookContext, HookError, Hooks};
+    use lightapi::StatusCode;
+    let db = tdb.database("hooks");
+    let audit_table = db.table("audit");
+    let audit = Model::new(&audit_table)
+        .field("action", Field::text())
+        .field("task", Field::integer());
+    let log_table = audit_table.clone();
+    let text = |v: Option<&lightapi::Value>| match v {
+        Some(lightapi::Value::Text(t)) => Some(t.clone()),
+        _ => None,
+    };
+    let hooks = Hooks::new()
+        .before_create(move |ctx: &mut HookContext<'_>| {
+            let title = text(ctx.value("title")).unwrap_or_default();
+            if title.trim() == "forbidden" {
+                return Err(HookError::refuse(StatusCode::FORBIDDEN, "not that title"));
+            }
+            ctx.set("title", title.trim().into())?;
+            if matches!(ctx.value("status"), None | Some(lightapi::Value::Null)) {
+                ctx.set("status", "todo".into())?;
+            }
+            if let Some(lightapi::Value::Integer(e)) = ctx.value("estimate") {
+                if *e > 100 {
+                    ctx.error("estimate", "more than 100 hours: split the task");
+                }
+            }
+            if title.contains('!') {
+                ctx.error("title", "no shouting");
+            }
+            Ok(())
+        })
+        .before_update(move |ctx: &mut HookContext<'_>| {
+            let was = text(ctx.current("status"));
+            let to = text(ctx.value("status"));
+            if was.as_deref() == Some("done") && to.as_deref().is_some_and(|s| s != "done") {
+                ctx.error("status", "a done task cannot be reopened");
+            }
+            Ok(())
+        })
+        .before_delete(|ctx: &mut HookContext<'_>| {
+            if ctx.claims().is_some_and(|c| c.is_admin()) {
+                Ok(())
+            } else {
+                Err(HookError::refuse(
+                    StatusCode::FORBIDDEN,
+                    "only admins delete tasks",
+                ))
+            }
+        })
+        .after_write(move |ctx: &mut HookContext<'_>| {
+            let d = ctx.dialect();
+            let id = ctx.stored("id").cloned().unwrap_or(lightapi::Value::Null);
+            let action = format!("{:?}", ctx.kind()).to_lowercase();
+            let sql = format!(
+                "INSERT INTO {} ({}, {}) VALUES ({}, {})",
+                d.quote(&log_table),
+                d.quote("action"),
+                d.quote("task"),
+                d.placeholder(1),
+                d.placeholder(2)
+            );
+            ctx.conn()
+                .execute(&sql, &[lightapi::Value::Text(action), id])?;
+            // A write the after-hook refuses is rolled back, audit row too.
+            if text(ctx.stored("title")).as_deref() == Some("undo") {
+                return Err(HookError::refuse(StatusCode::CONFLICT, "undone"));
+            }
+            Ok(())
+        });
+    let task = Model::new(&db.table("task"))
+        .field("title", Field::text())
+        .field("status", Field::text().nullable())
+        .field("estimate", Field::integer().nullable())
+        .into_resource()
+        .hooks(hooks);
+    let s = Server::start(db, |app| {
+        app.register("/audit", audit).register("/task", task)
+    });
+    let mut c = s.client();
+    let mut admin = Client::with_token(s.addr, &crate::support::token("root", true));
+    let audit_rows = |c: &mut Client| -> Vec<(String, i64)> {
+        let page = expect_json(&c.get("/audit?page_size=100"), 200);
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["action"].as_str().unwrap().to_owned(),
+                    r["task"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+
+    // before_create sets values; after_write writes in the same transaction.
+    let r = c.post("/task", &json!({"title": "  write docs  "}));
+    let row = expect_json(&r, 201);
+    assert_eq!(row["title"], json!("write docs"));
+    assert_eq!(row["status"], json!("todo"));
+    let id = id_of(&row);
+    let path = item("/task", &row);
+    assert_eq!(audit_rows(&mut c), [("create".to_owned(), id)]);
+    // The stored row is what the answer and its ETag say.
+    let g = c.get(&path);
+    assert_eq!(expect_json(&g, 200), row);
+    assert_eq!(g.header("etag"), r.header("etag"));
+
+    // Field errors from the hook: one 422 listing each.
+    expect_invalid(
+        &c.post("/task", &json!({"title": "now!", "estimate": 500})),
+        &["estimate", "title"],
+    );
+    // A refusal with its own status.
+    let doc = problem(&c.post("/task", &json!({"title": "forbidden"})), 403);
+    assert_eq!(doc["detail"], json!("not that title"));
+    // Refused by the after-hook: the row and the audit row are rolled back.
+    problem(&c.post("/task", &json!({"title": "undo"})), 409);
+    assert_eq!(count(&mut c, "/task"), 1);
+    assert_eq!(audit_rows(&mut c).len(), 1);
+
+    // before_update sees the current row.
+    let r = c.patch(&path, &json!({"status": "done"}));
+    let done = expect_json(&r, 200);
+    let tag = strong_etag(&r);
+    expect_invalid(&c.patch(&path, &json!({"status": "doing"})), &["status"]);
+    // The generated order stays: a stale If-Match is answered 412 first.
+    let ct = ("Content-Type", "application/json");
+    problem(
+        &c.request(
+            "PATCH",
+            &path,
+            &[ct, ("If-Match", "\"stale\"")],
+            Some(br#"{"status": "doing"}"#),
+        ),
+        412,
+    );
+    let h = [ct, ("If-Match", tag.as_str())];
+    let r = c.request("PATCH", &path, &h, Some(br#"{"estimate": 3}"#));
+    assert_eq!(expect_json(&r, 200)["estimate"], json!(3));
+    assert_eq!(expect_json(&c.get(&path), 200)["status"], done["status"]);
+
+    // before_delete refuses; an admin deletes; after_write records it.
+    let doc = problem(&c.delete(&path), 403);
+    assert_eq!(doc["detail"], json!("only admins delete tasks"));
+    expect(&admin.delete(&path), 204);
+    problem(&c.get(&path), 404);
+    let actions: Vec<String> = audit_rows(&mut c).into_iter().map(|(a, _)| a).collect();
+    assert_eq!(actions, ["create", "update", "update", "delete"]);
+}
+
+/// A hook on a verb the resource does not generate stops start-up.
+pub fn hooks_on_verbs_not_generated_stop_start_up(tdb: &dyn TestDb) {
+    use lightapi::resource::Hooks;
+    let db = tdb.database("hookverbs");
+    let m = person(&db)
+        .into_resource()
+        .methods(&[Method::Get, Method::Post])
+        .hooks(Hooks::new().before_delete(|_| Ok(())));
+    let err = TestServer::try_start(config(&db), |app| app.register("/person", m))
+        .map(TestServer::stop)
+        .unwrap_err();
+    assert!(err.to_string().contains("before_delete"), "{err}");
+}

@@ -106,6 +106,8 @@ macro_rules! http_crud_tests {
             references_into_a_scoped_model_stay_in_the_callers_scope,
             uniqueness_can_be_declared_per_scope,
             write_rules_limit_changes_to_the_named_caller,
+            hooks_run_inside_the_write,
+            hooks_on_verbs_not_generated_stop_start_up,
             prefer_return_and_count_are_honoured,
             concurrent_creates_each_land_exactly_once,
             concurrent_if_match_patches_have_one_winner,
