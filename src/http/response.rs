@@ -251,6 +251,20 @@ impl Response {
         head_only: bool,
         connection: ConnectionHeader,
     ) {
+        self.write_with_id(out, date, head_only, connection, None);
+    }
+
+    /// Like [`Response::write_framed`], adding `X-Request-Id: id` when an
+    /// `id` is given. The caller makes sure `id` is a valid field value
+    /// and that the response has no `X-Request-Id` of its own.
+    pub(crate) fn write_with_id(
+        &self,
+        out: &mut Vec<u8>,
+        date: &[u8],
+        head_only: bool,
+        connection: ConnectionHeader,
+        id: Option<&str>,
+    ) {
         let fields = self.headers.as_slice();
         let bodiless = self.status.is_bodiless();
         let body = if bodiless || head_only {
@@ -288,6 +302,11 @@ impl Response {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");
             out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if let Some(id) = id {
+            out.extend_from_slice(b"X-Request-Id: ");
+            out.extend_from_slice(id.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
         if !bodiless {
