@@ -874,4 +874,46 @@ mod tests {
         assert_eq!(db.core.pool.open_count(), 0);
         assert!(matches!(db.ping(), Err(BackendError::Closed)));
     }
+
+    #[test]
+    fn stats_count_connections_in_use_and_waits() {
+        use crate::metrics::PoolStats;
+        let (_fake, db) = backend(2);
+        let stats = || Engine::stats(&db).pool.unwrap();
+        // Opened at once, to check the URL; idle.
+        assert_eq!(
+            stats(),
+            PoolStats {
+                in_use: 0,
+                open: 1,
+                waits: 0
+            }
+        );
+        let a = db.core.pool.checkout().unwrap();
+        let b = db.core.pool.checkout().unwrap();
+        assert_eq!(
+            stats(),
+            PoolStats {
+                in_use: 2,
+                open: 2,
+                waits: 0
+            }
+        );
+        assert!(matches!(db.core.pool.checkout(), Err(BackendError::Busy)));
+        assert_eq!(stats().waits, 1);
+        drop(a);
+        assert_eq!(
+            stats(),
+            PoolStats {
+                in_use: 1,
+                open: 2,
+                waits: 1
+            }
+        );
+        drop(b);
+        assert_eq!(stats().in_use, 0);
+        assert_eq!(Engine::stats(&db).write_queue_depth, Some(0));
+        assert!(Engine::stats(&db).commit_group_size.is_none());
+        db.close();
+    }
 }
