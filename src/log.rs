@@ -60,7 +60,7 @@ impl Logger {
             let time = timestamp();
             emit(&match self.format {
                 LogFormat::Json => access_json(&time, entry),
-                _ => access_line(&time, entry),
+                LogFormat::Text => access_line(&time, entry),
             });
         }
     }
@@ -76,7 +76,7 @@ impl Logger {
             let time = timestamp();
             emit(&match self.format {
                 LogFormat::Json => message_json(&time, tag, msg),
-                _ => message_line(&time, tag, msg),
+                LogFormat::Text => message_line(&time, tag, msg),
             });
         }
     }

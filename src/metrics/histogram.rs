@@ -12,6 +12,7 @@ pub(crate) const DURATION_BOUNDS_MICROS: &[u64] = &[
 ];
 
 /// Bucket upper bounds of the number of writes one commit holds.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) const GROUP_SIZE_BOUNDS: &[u64] = &[1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
 /// Counts of observations per bucket (not cumulative: each observation is

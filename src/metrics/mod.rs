@@ -23,7 +23,19 @@ mod http;
 mod limits;
 mod render;
 
-pub(crate) use db::{DbStats, PoolStats};
+pub(crate) use db::DbStats;
+// For the network databases' pool, and the SQLite writer.
+#[cfg_attr(
+    not(any(
+        feature = "postgres",
+        feature = "mysql",
+        feature = "mssql",
+        feature = "oracle"
+    )),
+    allow(unused_imports)
+)]
+pub(crate) use db::PoolStats;
+#[cfg_attr(not(feature = "sqlite"), allow(unused_imports))]
 pub(crate) use histogram::{Histogram, GROUP_SIZE_BOUNDS};
 pub(crate) use http::{HttpMetrics, InFlight, RouteId};
 pub(crate) use limits::rate_limit_refused;

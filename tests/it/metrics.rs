@@ -234,6 +234,16 @@ fn the_path_can_come_from_the_configuration() {
 }
 
 #[test]
+fn a_metrics_path_that_cannot_be_a_route_stops_start_up() {
+    for path in ["metrics", "/healthz"] {
+        let mut c = crate::support::config();
+        c.metrics.path = Some(path.to_owned());
+        let e = TestServer::try_start(c, |app| app).unwrap_err();
+        assert!(e.to_string().contains(path), "{path}: {e}");
+    }
+}
+
+#[test]
 fn counters_count_each_request_exactly() {
     let (api, _db) = api_with_metrics("metrics_counts", false);
     let id = api.create("/person", &json!({"name": "Ada"}))["id"].clone();
