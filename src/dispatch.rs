@@ -25,6 +25,7 @@ use crate::endpoint::{Continuation, HandlerResult, Service, Step};
 use crate::error::ApiError;
 use crate::http::{Method, MethodSet, Request, Response, StatusCode};
 use crate::log::Logger;
+use crate::metrics::{HttpMetrics, RouteId};
 use crate::middleware::Middleware;
 use crate::router::{RouteError, Router};
 
@@ -37,6 +38,8 @@ pub(crate) const EVENT_LOOP_READ_BUDGET: Duration = Duration::from_millis(2);
 pub(crate) struct RouteEntry {
     pub(crate) service: Arc<dyn Service>,
     pub(crate) allowed: MethodSet,
+    /// The route's slot in the metrics.
+    pub(crate) metric: RouteId,
 }
 
 /// Everything the threads of a running server share, read-only.
@@ -51,6 +54,8 @@ pub(crate) struct AppState {
     pub(crate) backend: Option<Arc<dyn Any + Send + Sync>>,
     pub(crate) middleware: Vec<Arc<dyn Middleware>>,
     pub(crate) cors: Option<Cors>,
+    /// The HTTP metrics, when the metrics route is on.
+    pub(crate) metrics: Option<Arc<HttpMetrics>>,
 }
 
 /// A request matched to its handler, ready to run on a worker; with its
@@ -95,9 +100,10 @@ pub(crate) enum Run {
 
 impl AppState {
     /// Decides from the head of `req`: the `before` middlewares, routing,
-    /// method rules, CORS preflight and `OPTIONS`, authentication.
-    pub(crate) fn admit(&self, req: &mut Request) -> Admission<'_> {
-        let decided = catch_unwind(AssertUnwindSafe(|| self.admit_inner(req)));
+    /// method rules, CORS preflight and `OPTIONS`, authentication. `route`
+    /// is set to the matched route's metrics slot.
+    pub(crate) fn admit(&self, req: &mut Request, route: &mut RouteId) -> Admission<'_> {
+        let decided = catch_unwind(AssertUnwindSafe(|| self.admit_inner(req, route)));
         match decided {
             Ok(Ok(service)) => Admission::Proceed(service),
             Ok(Err((mut resp, ran))) => {
@@ -115,7 +121,11 @@ impl AppState {
 
     /// The handler of `req`, or the answer and how many `before`
     /// middlewares ran.
-    fn admit_inner(&self, req: &mut Request) -> Result<&Arc<dyn Service>, (Response, usize)> {
+    fn admit_inner(
+        &self,
+        req: &mut Request,
+        route: &mut RouteId,
+    ) -> Result<&Arc<dyn Service>, (Response, usize)> {
         for (i, mw) in self.middleware.iter().enumerate() {
             if let Some(resp) = mw.before(req) {
                 return Err((resp, i + 1));
@@ -133,6 +143,7 @@ impl AppState {
             .router
             .lookup(req.path())
             .map_err(|e| (ApiError::from(e).into_response(), ran))?;
+        *route = entry.metric;
         if entry.service.no_store() {
             req.insert_extension(NoStore);
         }

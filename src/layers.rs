@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     // The wire: requests, responses, parsing, framing.
     &["http"],
     // What sits directly on the wire types, or on nothing.
-    &["cors", "middleware", "model", "router"],
+    &["cors", "metrics", "middleware", "model", "router"],
     &["config"],
     &["log"],
     &["auth", "backend"],

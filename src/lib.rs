@@ -67,6 +67,7 @@ pub mod http;
 #[cfg(test)]
 mod layers;
 mod log;
+mod metrics;
 pub mod middleware;
 pub mod model;
 mod openapi;

@@ -1,21 +1,46 @@
 //! Logging: one access line per request and the server's own messages, on
-//! standard error, filtered by [`LogLevel`].
+//! standard error, filtered by [`LogLevel`], as plain text or as JSON lines
+//! ([`LogFormat`]).
 
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::LogLevel;
+use serde_json::json;
+
+use crate::config::{LogFormat, LogLevel};
 use crate::http::Method;
 
 /// Writes log lines at or above a level.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Logger {
     level: LogLevel,
+    format: LogFormat,
+}
+
+/// What an access line records of one request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Access<'a> {
+    /// `None` for a request refused before its method was read.
+    pub(crate) method: Option<Method>,
+    pub(crate) path: &'a str,
+    pub(crate) status: u16,
+    /// Bytes of the response as sent (head and body).
+    pub(crate) bytes: usize,
+    pub(crate) micros: u128,
+    pub(crate) request_id: &'a str,
 }
 
 impl Logger {
     pub(crate) fn new(level: LogLevel) -> Logger {
-        Logger { level }
+        Logger {
+            level,
+            format: LogFormat::Text,
+        }
+    }
+
+    /// The same, writing lines in `format`.
+    pub(crate) fn with_format(self, format: LogFormat) -> Logger {
+        Logger { format, ..self }
     }
 
     pub(crate) fn enabled(&self, level: LogLevel) -> bool {
@@ -27,25 +52,16 @@ impl Logger {
         self.enabled(LogLevel::Info)
     }
 
-    /// One access line: method, path, status, bytes, microseconds (`-` for
-    /// the method and path of a request refused before they were read).
-    pub(crate) fn access(
-        &self,
-        method: Option<Method>,
-        path: &str,
-        status: u16,
-        bytes: usize,
-        micros: u128,
-    ) {
+    /// One access line: method, path, status, bytes, microseconds and
+    /// request id (`-` for the method and path of a request refused before
+    /// they were read).
+    pub(crate) fn access(&self, entry: &Access<'_>) {
         if self.access_enabled() {
-            emit(&access_line(
-                &timestamp(),
-                method,
-                path,
-                status,
-                bytes,
-                micros,
-            ));
+            let time = timestamp();
+            emit(&match self.format {
+                LogFormat::Json => access_json(&time, entry),
+                LogFormat::Text => access_line(&time, entry),
+            });
         }
     }
 
@@ -57,7 +73,11 @@ impl Logger {
                 LogLevel::Info => "info",
                 _ => "debug",
             };
-            emit(&message_line(&timestamp(), tag, msg));
+            let time = timestamp();
+            emit(&match self.format {
+                LogFormat::Json => message_json(&time, tag, msg),
+                LogFormat::Text => message_line(&time, tag, msg),
+            });
         }
     }
 
@@ -78,19 +98,62 @@ impl Logger {
     }
 }
 
+/// An access line as JSON: `ts`, `level`, `msg` (`access`), `method`
+/// (`null` when unknown), `path`, `status`, `bytes`, `micros`,
+/// `duration_seconds` and `request_id`.
+fn access_json(time: &str, a: &Access<'_>) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let seconds = a.micros as f64 / 1e6;
+    json_line(&json!({
+        "ts": time,
+        "level": "info",
+        "msg": "access",
+        "method": a.method.map(Method::as_str),
+        "path": a.path,
+        "status": a.status,
+        "bytes": a.bytes,
+        "micros": u64::try_from(a.micros).unwrap_or(u64::MAX),
+        "duration_seconds": seconds,
+        "request_id": a.request_id,
+    }))
+}
+
+/// A message as JSON: `ts`, `level`, `msg`.
+fn message_json(time: &str, tag: &str, msg: &str) -> String {
+    json_line(&json!({"ts": time, "level": tag, "msg": msg}))
+}
+
+/// `value` as one line of JSON in plain ASCII: serde_json escapes quotes,
+/// `\` and controls; what is left outside ASCII (which can only stand in
+/// a string) is written as `\uXXXX` escapes, surrogate pairs above the
+/// Basic Multilingual Plane, so the line means the same and holds no
+/// line separator a reader could split on.
+fn json_line(value: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let text = value.to_string();
+    let mut line = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if c.is_ascii() {
+            line.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(line, "\\u{:04x}", unit);
+            }
+        }
+    }
+    line.push('\n');
+    line
+}
+
 /// An access line, with the client's path escaped.
-fn access_line(
-    time: &str,
-    method: Option<Method>,
-    path: &str,
-    status: u16,
-    bytes: usize,
-    micros: u128,
-) -> String {
-    let method = method.map_or("-", Method::as_str);
+fn access_line(time: &str, a: &Access<'_>) -> String {
+    let method = a.method.map_or("-", Method::as_str);
     let mut line = format!("{time} access {method} ");
-    escape_into(&mut line, path);
-    line.push_str(&format!(" {status} {bytes} {micros}us\n"));
+    escape_into(&mut line, a.path);
+    line.push_str(&format!(" {} {} {}us ", a.status, a.bytes, a.micros));
+    escape_into(&mut line, a.request_id);
+    line.push('\n');
     line
 }
 
@@ -183,14 +246,65 @@ mod tests {
 
     const HOSTILE: &str = "/p\u{2028}\u{202E}\r\n1970 error forged\u{85}\u{0}\u{e9}";
 
+    fn entry(path: &str) -> Access<'_> {
+        Access {
+            method: Some(Method::Get),
+            path,
+            status: 200,
+            bytes: 5,
+            micros: 7,
+            request_id: "r-1",
+        }
+    }
+
     #[test]
     fn access_line_is_plain_ascii() {
-        let line = access_line("T", Some(Method::Get), HOSTILE, 200, 5, 7);
+        let line = access_line("T", &entry(HOSTILE));
         assert!(plain_ascii_line(&line), "{line:?}");
         assert_eq!(
             line,
-            "T access GET /p\\u2028\\u202E\\u000D\\u000A1970 error forged\\u0085\\u0000\\u00E9 200 5 7us\n"
+            "T access GET /p\\u2028\\u202E\\u000D\\u000A1970 error forged\\u0085\\u0000\\u00E9 200 5 7us r-1\n"
         );
+    }
+
+    #[test]
+    fn access_json_is_one_ascii_line_that_parses_back() {
+        let line = access_json("2026-01-01T00:00:00.000Z", &entry(HOSTILE));
+        assert!(plain_ascii_line(&line), "{line:?}");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["ts"], "2026-01-01T00:00:00.000Z");
+        assert_eq!(v["level"], "info");
+        assert_eq!(v["msg"], "access");
+        assert_eq!(v["method"], "GET");
+        assert_eq!(v["path"], HOSTILE);
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["bytes"], 5);
+        assert_eq!(v["micros"], 7);
+        assert_eq!(v["duration_seconds"].as_f64(), Some(7e-6));
+        assert_eq!(v["request_id"], "r-1");
+        let unknown = Access {
+            method: None,
+            ..entry("-")
+        };
+        let v: serde_json::Value = serde_json::from_str(&access_json("T", &unknown)).unwrap();
+        assert!(v["method"].is_null());
+    }
+
+    #[test]
+    fn message_json_escapes_client_text() {
+        let msg = format!("GET {HOSTILE} failed: \"quoted\" \\ boom");
+        let line = message_json("T", "error", &msg);
+        assert!(plain_ascii_line(&line), "{line:?}");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["level"], "error");
+        assert_eq!(v["msg"], msg.as_str());
+        assert_eq!(v.as_object().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn json_line_writes_astral_characters_as_surrogate_pairs() {
+        let line = json_line(&serde_json::json!({"s": "\u{1F600}\u{e9}"}));
+        assert_eq!(line, "{\"s\":\"\\ud83d\\ude00\\u00e9\"}\n");
     }
 
     #[test]

@@ -72,6 +72,10 @@ impl Middleware for Timing {
 /// Gives every request an id: the client's `X-Request-Id` when it is a
 /// short token, else a fresh one; echoed in the response's `X-Request-Id`.
 ///
+/// The server answers every request with an `X-Request-Id` already; this
+/// middleware also hands the id to handlers ([`RequestIdValue`]). Its id
+/// is then the one the response carries and the access line records.
+///
 /// A fresh id is 32 lowercase hexadecimal digits, the first 128 bits of
 /// HMAC-SHA-256 over a counter under a key drawn once per process: ids are
 /// unique within a process (the counter is the process's, shared by every

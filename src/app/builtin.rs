@@ -1,5 +1,6 @@
 //! The routes every application has: `/healthz`, `/readyz`,
-//! `/openapi.json`, and `/auth/login` when a login validator is given.
+//! `/openapi.json`, `/auth/login` when a login validator is given, and the
+//! Prometheus metrics when a path is configured for them.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -8,13 +9,14 @@ use serde_json::{json, Value};
 
 use crate::auth::rate_limit::{Key, RateLimiter, RetryAfter};
 use crate::auth::{unix_now, Access, AuthError, Credentials, JwtConfig, LoginValidator};
-use crate::backend::{BackendError, BackendExt};
+use crate::backend::{BackendError, BackendExt, Engine};
 use crate::crud::tables::Tables;
 use crate::endpoint::{Endpoint, HandlerResult};
 use crate::error::ApiError;
 use crate::http::forwarded::client_ip;
-use crate::http::{Cidr, Method, Request};
+use crate::http::{Body, Cidr, Method, Request, Response, StatusCode};
 use crate::log::Logger;
+use crate::metrics::{self, HttpMetrics};
 
 use super::fixed::Fixed;
 
@@ -95,6 +97,45 @@ impl Endpoint for Arc<OpenApi> {
     }
 }
 
+/// `GET <metrics path>`: the Prometheus text exposition of the server's
+/// and the database's metrics, read at each request.
+pub(super) struct Metrics {
+    /// Set once every route is registered (the table has a slot per
+    /// route, this one included).
+    pub(super) http: OnceLock<Arc<HttpMetrics>>,
+    pub(super) engine: Option<Arc<dyn Engine>>,
+    pub(super) public: bool,
+}
+
+impl Endpoint for Arc<Metrics> {
+    fn methods(&self) -> Option<&[Method]> {
+        Some(&[Method::Get])
+    }
+
+    fn get(&self, _req: &Request) -> HandlerResult {
+        let Some(http) = self.http.get() else {
+            return Err(ApiError::internal("the metrics are not set up yet"));
+        };
+        let db = self.engine.as_ref().map(|e| e.stats());
+        let text = metrics::render(http, db.as_ref());
+        Ok(Response::new(StatusCode::OK)
+            .with_header("Content-Type", metrics::CONTENT_TYPE)
+            .with_body(Body::Bytes(text.into_bytes())))
+    }
+
+    fn access(&self, _method: Method) -> Access {
+        if self.public {
+            Access::Public
+        } else {
+            Access::Authenticated
+        }
+    }
+
+    fn inline(&self) -> bool {
+        true
+    }
+}
+
 /// `POST /auth/login`: credentials checked by the application's
 /// validator, answered with a signed token; rate-limited per client
 /// address.
@@ -129,7 +170,10 @@ impl Endpoint for Login {
             .peer_addr()
             .map(|peer| Key::from(client_ip(peer.ip(), req.headers(), &self.trusted_proxies)));
         if let Some(addr) = addr {
-            self.limiter.check(addr, now).map_err(refused)?;
+            self.limiter.check(addr, now).map_err(|retry| {
+                metrics::rate_limit_refused("login");
+                refused(retry)
+            })?;
         }
         let body = req.json()?;
         let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
@@ -140,7 +184,10 @@ impl Endpoint for Login {
         };
         // Guesses at one account from many addresses are limited too.
         let user = Key::user(&username);
-        self.limiter.check(user, now).map_err(refused)?;
+        self.limiter.check(user, now).map_err(|retry| {
+            metrics::rate_limit_refused("login");
+            refused(retry)
+        })?;
         let credentials = Credentials { username, password };
         let extra = match self.validator.validate(&credentials) {
             Ok(Some(extra)) => extra,

@@ -25,13 +25,14 @@ use crate::endpoint::{EndpointService, Service};
 use crate::error::StartError;
 use crate::http::Body;
 use crate::log::Logger;
+use crate::metrics::{HttpMetrics, RouteId};
 use crate::middleware::Middleware;
 use crate::model::Model;
 use crate::openapi::{self, RouteDoc, RouteKind};
 use crate::resource::{build_routes, Crud};
 use crate::router::Router;
 use crate::server::{self, ServerHandle};
-use builtin::{Healthz, Login, OpenApi, Readyz};
+use builtin::{Healthz, Login, Metrics, OpenApi, Readyz};
 use registration::Kind;
 
 /// The application: configuration plus everything registered on it.
@@ -205,6 +206,27 @@ impl LightApi {
         self
     }
 
+    /// Serves the Prometheus metrics at `path` (replacing
+    /// `LIGHTAPI_METRICS_PATH`); like any route it needs a valid token
+    /// unless [`LightApi::metrics_public`] says otherwise.
+    ///
+    /// ```
+    /// let _app = lightapi::LightApi::new().metrics("/metrics").metrics_public(true);
+    /// ```
+    #[must_use]
+    pub fn metrics(mut self, path: &str) -> LightApi {
+        self.config.metrics.path = Some(path.to_owned());
+        self
+    }
+
+    /// Whether the metrics route answers without a token (replacing
+    /// `LIGHTAPI_METRICS_PUBLIC`; default `false`).
+    #[must_use]
+    pub fn metrics_public(mut self, public: bool) -> LightApi {
+        self.config.metrics.public = public;
+        self
+    }
+
     /// Enables CORS with these settings (replacing `LIGHTAPI_CORS_ORIGINS`).
     #[must_use]
     pub fn cors(mut self, cors: Cors) -> LightApi {
@@ -277,15 +299,27 @@ impl LightApi {
             c.validate()
                 .map_err(|e| StartError::declaration(Some("CORS"), e))?;
         }
-        let log = Logger::new(config.log);
+        let log = Logger::new(config.log).with_format(config.log_format);
         let (jwt, signing_secret) = secret::jwt_config(&config.jwt, &log)?;
         let jwt = Arc::new(jwt);
         let mut router: Router<RouteEntry> = Router::new();
+        // Route templates in the order of their metrics slots (from 1).
+        let mut templates: Vec<String> = Vec::new();
         let mut add = |pattern: &str, service: Arc<dyn Service>| -> Result<(), StartError> {
             let allowed = service.allowed();
+            let metric = RouteId(u32::try_from(templates.len() + 1).unwrap_or(0));
             router
-                .insert(pattern, RouteEntry { service, allowed })
-                .map_err(|e| StartError::declaration(Some(pattern), e))
+                .insert(
+                    pattern,
+                    RouteEntry {
+                        service,
+                        allowed,
+                        metric,
+                    },
+                )
+                .map_err(|e| StartError::declaration(Some(pattern), e))?;
+            templates.push(pattern.to_owned());
+            Ok(())
         };
         // Health answers describe this instant: never reused.
         add(
@@ -353,6 +387,20 @@ impl LightApi {
             "/openapi.json",
             Arc::new(EndpointService::new(Arc::clone(&openapi))),
         )?;
+        let metrics_route = config.metrics.path.as_ref().map(|path| {
+            let route = Arc::new(Metrics {
+                http: std::sync::OnceLock::new(),
+                engine: engine.clone(),
+                public: config.metrics.public,
+            });
+            (path.clone(), route)
+        });
+        if let Some((path, route)) = &metrics_route {
+            add(
+                path,
+                Arc::new(EndpointService::new(Arc::clone(route)).never_stored()),
+            )?;
+        }
         #[cfg(feature = "docs")]
         for (pattern, file) in docs::files() {
             add(pattern, Arc::new(EndpointService::new(file)))?;
@@ -390,7 +438,10 @@ impl LightApi {
         }
         let described: Vec<RouteDoc<'_>> = router
             .routes()
-            .filter(|(pattern, _)| !is_docs_path(pattern))
+            .filter(|(pattern, _)| {
+                !is_docs_path(pattern)
+                    && metrics_route.as_ref().map(|(p, _)| p.as_str()) != Some(*pattern)
+            })
             .map(|(pattern, entry)| {
                 let kind = match cruds.iter().find(|(p, _)| p == pattern) {
                     Some((p, crud)) if p.ends_with("/{id}") => RouteKind::Item(crud),
@@ -412,6 +463,11 @@ impl LightApi {
         let backend_extension = backend
             .clone()
             .map(|db| Arc::new(db) as Arc<dyn Any + Send + Sync>);
+        let http_metrics = metrics_route.map(|(_, route)| {
+            let http = Arc::new(HttpMetrics::new(templates));
+            let _ = route.http.set(Arc::clone(&http));
+            http
+        });
         let app = AppState {
             router,
             auth: Authenticator::new((*jwt).clone(), log),
@@ -420,6 +476,7 @@ impl LightApi {
             backend: backend_extension,
             middleware,
             cors: config.cors.clone(),
+            metrics: http_metrics,
         };
         let mut on_stop: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
         if let Some(db) = backend {

@@ -145,6 +145,8 @@ pub(crate) struct Pool<K: Connector> {
     wait: Duration,
     state: Mutex<State<K::Session>>,
     available: Condvar,
+    /// Checkouts that found every connection busy and waited.
+    waits: AtomicU64,
 }
 
 /// A checked-out session, returned to the pool on drop unless discarded.
@@ -196,12 +198,14 @@ impl<K: Connector> Pool<K> {
                 closed: false,
             }),
             available: Condvar::new(),
+            waits: AtomicU64::new(0),
         }
     }
 
     fn checkout(&self) -> Result<Lease<'_, K>, BackendError> {
         let deadline = Instant::now() + self.wait;
         let mut st = lock(&self.state);
+        let mut waited = false;
         loop {
             if st.closed {
                 return Err(BackendError::Closed);
@@ -233,6 +237,10 @@ impl<K: Connector> Pool<K> {
             if now >= deadline {
                 return Err(BackendError::Busy);
             }
+            if !waited {
+                waited = true;
+                self.waits.fetch_add(1, Ordering::Relaxed);
+            }
             st = crate::sync::wait_timeout(&self.available, st, deadline - now);
         }
     }
@@ -255,6 +263,16 @@ impl<K: Connector> Pool<K> {
         st.open -= n;
         drop(st);
         self.available.notify_all();
+    }
+
+    /// Connections in use and open, and the waits so far.
+    fn stats(&self) -> crate::metrics::PoolStats {
+        let st = lock(&self.state);
+        crate::metrics::PoolStats {
+            in_use: st.open.saturating_sub(st.idle.len()),
+            open: st.open,
+            waits: self.waits.load(Ordering::Relaxed),
+        }
     }
 
     /// Number of open connections (for tests).
@@ -424,6 +442,14 @@ impl<K: Connector> Engine for PooledBackend<K> {
 
     fn as_backend(&self) -> &dyn Backend {
         self
+    }
+
+    fn stats(&self) -> crate::metrics::DbStats {
+        crate::metrics::DbStats {
+            pool: Some(self.core.pool.stats()),
+            write_queue_depth: Some(self.threads.queue.depth()),
+            commit_group_size: None,
+        }
     }
 }
 
@@ -847,5 +873,47 @@ mod tests {
         db.close();
         assert_eq!(db.core.pool.open_count(), 0);
         assert!(matches!(db.ping(), Err(BackendError::Closed)));
+    }
+
+    #[test]
+    fn stats_count_connections_in_use_and_waits() {
+        use crate::metrics::PoolStats;
+        let (_fake, db) = backend(2);
+        let stats = || Engine::stats(&db).pool.unwrap();
+        // Opened at once, to check the URL; idle.
+        assert_eq!(
+            stats(),
+            PoolStats {
+                in_use: 0,
+                open: 1,
+                waits: 0
+            }
+        );
+        let a = db.core.pool.checkout().unwrap();
+        let b = db.core.pool.checkout().unwrap();
+        assert_eq!(
+            stats(),
+            PoolStats {
+                in_use: 2,
+                open: 2,
+                waits: 0
+            }
+        );
+        assert!(matches!(db.core.pool.checkout(), Err(BackendError::Busy)));
+        assert_eq!(stats().waits, 1);
+        drop(a);
+        assert_eq!(
+            stats(),
+            PoolStats {
+                in_use: 1,
+                open: 2,
+                waits: 1
+            }
+        );
+        drop(b);
+        assert_eq!(stats().in_use, 0);
+        assert_eq!(Engine::stats(&db).write_queue_depth, Some(0));
+        assert!(Engine::stats(&db).commit_group_size.is_none());
+        db.close();
     }
 }

@@ -135,6 +135,11 @@ pub(crate) trait Engine: Backend {
 
     /// This engine as a plain [`Backend`].
     fn as_backend(&self) -> &dyn Backend;
+
+    /// Its pool, queue and commit figures now, for the metrics.
+    fn stats(&self) -> crate::metrics::DbStats {
+        crate::metrics::DbStats::default()
+    }
 }
 
 /// A read connection owned by one event loop.

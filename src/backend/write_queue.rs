@@ -92,6 +92,11 @@ impl<T> WriteQueue<T> {
         true
     }
 
+    /// How many jobs wait now.
+    pub(crate) fn depth(&self) -> usize {
+        self.lock().jobs.len()
+    }
+
     /// Refuses further jobs; those already queued are still taken.
     pub(crate) fn close(&self) {
         self.lock().closed = true;

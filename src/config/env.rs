@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{Config, ConfigError, DatabaseUrl, JwtSecret, LogLevel, Synchronous};
+use super::{Config, ConfigError, DatabaseUrl, JwtSecret, LogFormat, LogLevel, Synchronous};
 use crate::cors::Cors;
 
 /// The configuration the variables `lookup` returns describe, over the
@@ -75,6 +75,22 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
     c.cors = read_cors(&get)?;
     if let Some(v) = get("LIGHTAPI_LOG") {
         c.log = v.parse::<LogLevel>()?;
+    }
+    if let Some(v) = get("LIGHTAPI_LOG_FORMAT") {
+        c.log_format = v.parse::<LogFormat>()?;
+    }
+    if let Some(v) = get("LIGHTAPI_METRICS_PATH") {
+        let path = v.trim();
+        if !path.starts_with('/') {
+            return Err(ConfigError::Invalid {
+                variable: "LIGHTAPI_METRICS_PATH",
+                reason: format!("{v:?} is not a path starting with /"),
+            });
+        }
+        c.metrics.path = Some(path.to_owned());
+    }
+    if let Some(v) = get("LIGHTAPI_METRICS_PUBLIC") {
+        c.metrics.public = parse_bool("LIGHTAPI_METRICS_PUBLIC", &v)?;
     }
     let sizes: [(&'static str, &mut usize, u64); 8] = [
         (
@@ -154,6 +170,17 @@ fn parse_host(v: &str) -> Result<IpAddr, ConfigError> {
             variable: "LIGHTAPI_HOST",
             reason: format!("{v:?} is not an IP address"),
         })
+}
+
+fn parse_bool(variable: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            variable,
+            reason: format!("{v:?} is not true or false"),
+        }),
+    }
 }
 
 fn parse_num(variable: &'static str, v: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
@@ -387,6 +414,22 @@ mod tests {
         assert!(c.jwt.secrets.is_empty());
         assert!(c.cors.is_none());
         assert_eq!(c.log, LogLevel::Info);
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.metrics.path, None);
+        assert!(!c.metrics.public);
+    }
+
+    #[test]
+    fn metrics_and_log_format_variables() {
+        let c = env(&[
+            ("LIGHTAPI_LOG_FORMAT", "JSON"),
+            ("LIGHTAPI_METRICS_PATH", "/metrics"),
+            ("LIGHTAPI_METRICS_PUBLIC", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.metrics.path.as_deref(), Some("/metrics"));
+        assert!(c.metrics.public);
     }
 
     #[test]
@@ -405,6 +448,9 @@ mod tests {
             ("LIGHTAPI_JWT_SECRET", "short"),
             ("LIGHTAPI_WORKERS", "0"),
             ("LIGHTAPI_LOG", "loud"),
+            ("LIGHTAPI_LOG_FORMAT", "xml"),
+            ("LIGHTAPI_METRICS_PATH", "metrics"),
+            ("LIGHTAPI_METRICS_PUBLIC", "yes"),
             ("LIGHTAPI_MAX_BODY_BYTES", "-1"),
             ("LIGHTAPI_IDLE_TIMEOUT_MS", "soon"),
             ("LIGHTAPI_MAX_PAGE_BYTES", "0"),

@@ -86,6 +86,24 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// How much is logged (`LIGHTAPI_LOG`, default `info`).
     pub log: LogLevel,
+    /// How log lines are written (`LIGHTAPI_LOG_FORMAT`: `text`, the
+    /// default, or `json`).
+    pub log_format: LogFormat,
+    /// The Prometheus metrics route; off by default.
+    pub metrics: MetricsConfig,
+}
+
+/// The Prometheus metrics route.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct MetricsConfig {
+    /// Where the metrics are served (`LIGHTAPI_METRICS_PATH`, e.g.
+    /// `/metrics`; default `None`: not served, and nothing is counted).
+    pub path: Option<String>,
+    /// Whether the route answers without a token
+    /// (`LIGHTAPI_METRICS_PUBLIC`, default `false`: a valid token is
+    /// required, as on any route).
+    pub public: bool,
 }
 
 /// Where the server listens and how many threads it runs.
@@ -496,6 +514,31 @@ impl FromStr for LogLevel {
                 })
             }
         })
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// One line of plain ASCII text per entry (the default).
+    #[default]
+    Text,
+    /// One JSON object per line (`ts`, `level`, then the entry's fields).
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(ConfigError::Invalid {
+                variable: "LIGHTAPI_LOG_FORMAT",
+                reason: format!("{s:?} is not text or json"),
+            }),
+        }
     }
 }
 

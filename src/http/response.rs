@@ -251,6 +251,20 @@ impl Response {
         head_only: bool,
         connection: ConnectionHeader,
     ) {
+        self.write_with_id(out, date, head_only, connection, None);
+    }
+
+    /// Like [`Response::write_framed`], adding `X-Request-Id: id` when an
+    /// `id` is given. The caller makes sure `id` is a valid field value
+    /// and that the response has no `X-Request-Id` of its own.
+    pub(crate) fn write_with_id(
+        &self,
+        out: &mut Vec<u8>,
+        date: &[u8],
+        head_only: bool,
+        connection: ConnectionHeader,
+        id: Option<&str>,
+    ) {
         let fields = self.headers.as_slice();
         let bodiless = self.status.is_bodiless();
         let body = if bodiless || head_only {
@@ -260,8 +274,9 @@ impl Response {
         };
         // One reservation for the whole response in the common case: status
         // line, Date, Content-Length and Connection fit in 128 bytes, a
-        // field usually in 64.
-        out.reserve(128 + 64 * fields.len() + body.len());
+        // field usually in 64, a request id's in 16 plus the id.
+        let id_bytes = id.map_or(0, |id| 16 + id.len());
+        out.reserve(128 + 64 * fields.len() + id_bytes + body.len());
         if let Some(start) = self.status.head_start() {
             out.extend_from_slice(start);
         } else {
@@ -288,6 +303,11 @@ impl Response {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");
             out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if let Some(id) = id {
+            out.extend_from_slice(b"X-Request-Id: ");
+            out.extend_from_slice(id.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
         if !bodiless {
@@ -441,6 +461,33 @@ mod tests {
         assert!(w.contains("Content-Length: 5\r\n"));
         assert!(w.contains("Connection: close\r\n"));
         assert!(w.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn a_request_id_is_a_field_of_its_own() {
+        let mut out = Vec::new();
+        Response::text("x").write_with_id(
+            &mut out,
+            DATE,
+            false,
+            ConnectionHeader::Omit,
+            Some("abc-1"),
+        );
+        let w = String::from_utf8(out).unwrap();
+        assert!(w.contains("\r\nX-Request-Id: abc-1\r\n"), "{w}");
+        assert!(w.ends_with("\r\n\r\nx"), "{w}");
+    }
+
+    #[test]
+    fn a_large_response_with_a_request_id_takes_one_allocation() {
+        // Growing past the reservation would double the buffer, which the
+        // output budget counts.
+        let body = vec![b'x'; 1 << 20];
+        let r = Response::new(StatusCode::OK).with_body(Body::Bytes(body));
+        let mut out = Vec::new();
+        let id = "0123456789abcdef0123456789abcdef";
+        r.write_with_id(&mut out, DATE, false, ConnectionHeader::Close, Some(id));
+        assert!(out.capacity() < out.len() + 1024, "{}", out.capacity());
     }
 
     #[test]

@@ -335,6 +335,9 @@ impl Reactor {
             self.shared.open.fetch_sub(1, Ordering::AcqRel);
             return;
         };
+        if let Some(metrics) = &self.app.metrics {
+            metrics.connection_opened();
+        }
         let registered = self.conns.get_mut(token).map(|c| {
             self.poll.registry().register(
                 c.stream_mut(),
@@ -352,6 +355,9 @@ impl Reactor {
         if let Some(mut conn) = self.conns.remove(token) {
             let _ = self.poll.registry().deregister(conn.stream_mut());
             self.shared.open.fetch_sub(1, Ordering::AcqRel);
+            if let Some(metrics) = &self.app.metrics {
+                metrics.connection_closed();
+            }
             self.shared.bodies.give_back(conn.reserved_body_bytes());
             self.shared.output.give_back(conn.held_output_bytes());
         }

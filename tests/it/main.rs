@@ -24,6 +24,7 @@ mod docs;
 mod fuzz_corpus;
 mod jwt_vectors;
 mod limits;
+mod metrics;
 mod openapi;
 mod output;
 mod page_budget;

@@ -171,7 +171,10 @@ fn admitted(input: &[u8], limits: &Limits, app: &AppState) -> bool {
     if req.begin(&line, None).is_err() {
         return false;
     }
-    matches!(app.admit(&mut req), Admission::Proceed(_))
+    matches!(
+        app.admit(&mut req, &mut crate::metrics::RouteId::default()),
+        Admission::Proceed(_)
+    )
 }
 
 /// Checks `out` holds exactly the responses `owed` describes, each a

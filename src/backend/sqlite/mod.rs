@@ -32,6 +32,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::work::{Callback, Work, WorkKind};
 use super::write_queue::WriteQueue;
 use super::{BackendError, Conn, Dialect, LocalReader, PoolOptions, WriteJob, WriteOutput};
+use crate::metrics::{Histogram, GROUP_SIZE_BOUNDS};
 use crate::model::FieldType;
 use crate::sync::lock;
 use conn::{configure_writer, map_err, SqliteConn};
@@ -51,16 +52,32 @@ pub enum Target {
 /// How many write transactions the writer has ended: it moves before the
 /// writes of a transaction are answered, so a read that began after an
 /// answer was given sees a later count than any snapshot taken before.
-#[derive(Debug, Default)]
-pub(super) struct Commits(AtomicU64);
+/// It also keeps how many writes each commit held, for the metrics.
+#[derive(Debug)]
+pub(super) struct Commits {
+    count: AtomicU64,
+    group_sizes: Histogram,
+}
+
+impl Default for Commits {
+    fn default() -> Self {
+        Commits {
+            count: AtomicU64::new(0),
+            group_sizes: Histogram::new(GROUP_SIZE_BOUNDS),
+        }
+    }
+}
 
 impl Commits {
     pub(super) fn count(&self) -> u64 {
-        self.0.load(Ordering::Acquire)
+        self.count.load(Ordering::Acquire)
     }
 
-    fn bump(&self) {
-        self.0.fetch_add(1, Ordering::Release);
+    /// Counts a transaction ended after running `writes` jobs.
+    fn bump(&self, writes: usize) {
+        self.count.fetch_add(1, Ordering::Release);
+        self.group_sizes
+            .observe(u64::try_from(writes).unwrap_or(u64::MAX));
     }
 }
 
@@ -224,6 +241,17 @@ impl super::Engine for SqliteBackend {
 
     fn as_backend(&self) -> &dyn super::Backend {
         self
+    }
+
+    fn stats(&self) -> crate::metrics::DbStats {
+        match &self.inner {
+            Inner::File(db) => crate::metrics::DbStats {
+                pool: None,
+                write_queue_depth: Some(db.writer.depth()),
+                commit_group_size: Some(db.commits.group_sizes.snapshot()),
+            },
+            Inner::Memory(..) => crate::metrics::DbStats::default(),
+        }
     }
 }
 

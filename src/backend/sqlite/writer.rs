@@ -75,6 +75,7 @@ fn group_lost(cause: &BackendError) -> BackendError {
 /// Runs `jobs` as one group: one transaction, a savepoint per job, one
 /// commit; answers every job after the commit (or its failure).
 pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Commits) {
+    let group_size = jobs.len();
     let mut committed: Vec<(Callback, WriteOutput)> = Vec::with_capacity(jobs.len());
     let mut in_tx = false;
     let fail_all = |committed: &mut Vec<(Callback, WriteOutput)>, e: &BackendError| {
@@ -137,7 +138,7 @@ pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Comm
     }
     let result = conn.execute_batch("COMMIT");
     // Counted before any job is answered, whatever the outcome.
-    commits.bump();
+    commits.bump(group_size);
     match result {
         Ok(()) => {
             for (reply, out) in committed {

@@ -8,6 +8,7 @@
 //! admitted one gets `100 Continue`, and its body is read under the
 //! server-wide body budget.
 
+mod request_id;
 mod socket;
 
 use std::io::{self, Read, Write};
@@ -25,7 +26,10 @@ use crate::http::body::BodyDecoder;
 use crate::http::parse::{split_target, Framing, HeadLine};
 use crate::http::ConnectionHeader;
 use crate::http::{MessageLimits, Method, Request, Response, StatusCode, Version};
+use crate::log::Access;
+use crate::metrics::{InFlight, RouteId};
 use crate::server::budget::Budget;
+use request_id::RequestId;
 
 /// How long a closing connection keeps draining input so the client sees
 /// its response instead of a reset.
@@ -63,10 +67,16 @@ enum State {
     Lingering { until: Instant, discarded: usize },
 }
 
-/// What the access log and the response writer need of a request in flight.
+/// What the access log, the metrics and the response writer need of a
+/// request in flight.
 pub(crate) struct Pending {
     method: Method,
     path: Option<String>,
+    /// The route matched, for the metrics.
+    route: RouteId,
+    request_id: RequestId,
+    /// Counts the request as in flight while the metrics are on.
+    _in_flight: Option<InFlight>,
     head_only: bool,
     keep_alive: bool,
     /// An HTTP/1.0 request (persistence must be announced).
@@ -388,12 +398,15 @@ impl<S: Transport> Conn<S> {
     fn begin(&mut self, line: HeadLine, started: Instant, cx: &mut Cx<'_>) {
         let app = cx.app;
         let has_body = line.framing != Framing::Empty;
-        let pending = Pending {
+        let mut pending = Pending {
             method: line.method,
             path: app
                 .log
                 .access_enabled()
                 .then(|| self.req.path().to_string()),
+            route: RouteId::UNMATCHED,
+            request_id: RequestId::from_client(self.req.header("x-request-id")),
+            _in_flight: app.metrics.as_ref().map(|m| m.begin_request()),
             head_only: line.method == Method::Head,
             // A refused request's body is not read, so nothing after it
             // can be: the connection closes after the answer.
@@ -406,7 +419,7 @@ impl<S: Transport> Conn<S> {
             self.answer(ApiError::from(e).into_response(), pending, cx);
             return;
         }
-        let service = match app.admit(&mut self.req) {
+        let service = match app.admit(&mut self.req, &mut pending.route) {
             Admission::Answer(response) => {
                 self.answer(response, pending.closing_if(has_body), cx);
                 return;
@@ -511,15 +524,26 @@ impl<S: Transport> Conn<S> {
             (true, true) => ConnectionHeader::KeepAlive,
             (true, false) => ConnectionHeader::Omit,
         };
-        response.write_framed(&mut self.wbuf, cx.date, pending.head_only, connection);
+        // An id the response carries already (set by a handler or a
+        // middleware) is the one sent, and so the one logged.
+        let own_id = response.header("X-Request-Id");
+        let id = own_id.unwrap_or(pending.request_id.as_str());
+        let added = own_id.is_none().then_some(id);
+        response.write_with_id(
+            &mut self.wbuf,
+            cx.date,
+            pending.head_only,
+            connection,
+            added,
+        );
         let mut refused = None;
         if self.wbuf.capacity() > OUTPUT_ALLOWANCE + self.held_output
             && !self.take_output(cx.output)
         {
-            refused = Some(self.refuse_output(before, pending.head_only, cx));
+            refused = Some(self.refuse_output(before, pending.head_only, id, cx));
             keep_alive = false;
         }
-        if let Some(path) = &pending.path {
+        if pending.path.is_some() || cx.app.metrics.is_some() {
             let micros = cx
                 .now
                 .saturating_duration_since(pending.started)
@@ -529,13 +553,21 @@ impl<S: Transport> Conn<S> {
                     .saturating_duration_since(pending.started)
                     .as_micros(),
             );
-            cx.app.log.access(
-                Some(pending.method),
-                path,
-                refused.unwrap_or_else(|| response.status()).as_u16(),
-                self.wbuf.len() - before,
-                micros,
-            );
+            let status = refused.unwrap_or_else(|| response.status()).as_u16();
+            if let Some(metrics) = &cx.app.metrics {
+                let micros = u64::try_from(micros).unwrap_or(u64::MAX);
+                metrics.record(pending.route, Some(pending.method), status, micros);
+            }
+            if let Some(path) = &pending.path {
+                cx.app.log.access(&Access {
+                    method: Some(pending.method),
+                    path,
+                    status,
+                    bytes: self.wbuf.len() - before,
+                    micros,
+                    request_id: id,
+                });
+            }
         }
         self.state = if keep_alive {
             State::Head
@@ -550,11 +582,23 @@ impl<S: Transport> Conn<S> {
     /// its memory back first: the status sent.
     #[cold]
     #[inline(never)]
-    fn refuse_output(&mut self, before: usize, head_only: bool, cx: &Cx<'_>) -> StatusCode {
+    fn refuse_output(
+        &mut self,
+        before: usize,
+        head_only: bool,
+        id: &str,
+        cx: &Cx<'_>,
+    ) -> StatusCode {
         self.wbuf.truncate(before);
         self.wbuf.shrink_to(OUTPUT_ALLOWANCE + self.held_output);
         let refusal = over_output_budget();
-        refusal.write_framed(&mut self.wbuf, cx.date, head_only, ConnectionHeader::Close);
+        refusal.write_with_id(
+            &mut self.wbuf,
+            cx.date,
+            head_only,
+            ConnectionHeader::Close,
+            Some(id),
+        );
         if let Some(peer) = self.peer {
             cx.app.log.warn(&format!(
                 "unsent output budget reached; answered {peer} 503 and closing"
@@ -601,8 +645,19 @@ impl<S: Transport> Conn<S> {
         }
         let before = self.wbuf.len();
         let response = e.into_response();
-        response.write_into(&mut self.wbuf, cx.date, head_only, false);
-        if cx.app.log.access_enabled() {
+        // The request's id when its head was read, else a fresh one.
+        let (request_id, route) = match &self.state {
+            State::Body { pending, .. } => (pending.request_id, pending.route),
+            _ => (RequestId::fresh(), RouteId::UNMATCHED),
+        };
+        response.write_with_id(
+            &mut self.wbuf,
+            cx.date,
+            head_only,
+            ConnectionHeader::Close,
+            Some(request_id.as_str()),
+        );
+        if cx.app.log.access_enabled() || cx.app.metrics.is_some() {
             // The method and path when the head was read (a refused body,
             // a timeout), else `-`.
             let (method, path, started) = match &self.state {
@@ -615,13 +670,19 @@ impl<S: Transport> Conn<S> {
                 },
             };
             let micros = started.map_or(0, |t| cx.now.saturating_duration_since(t).as_micros());
-            cx.app.log.access(
+            let status = response.status().as_u16();
+            if let Some(metrics) = &cx.app.metrics {
+                let micros = u64::try_from(micros).unwrap_or(u64::MAX);
+                metrics.record(route, method, status, micros);
+            }
+            cx.app.log.access(&Access {
                 method,
                 path,
-                response.status().as_u16(),
-                self.wbuf.len() - before,
+                status,
+                bytes: self.wbuf.len() - before,
                 micros,
-            );
+                request_id: request_id.as_str(),
+            });
         }
         self.state = State::Closing;
         cx.bodies.give_back(std::mem::take(&mut self.reserved));

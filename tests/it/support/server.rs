@@ -174,7 +174,11 @@ impl ExampleProcess {
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split_whitespace().next().and_then(|a| a.parse().ok());
+                    // Up to a space (a text line) or a quote (a JSON one).
+                    let addr = rest
+                        .split(|c: char| c.is_whitespace() || c == '"')
+                        .next()
+                        .and_then(|a| a.parse().ok());
                     if let Some(addr) = addr {
                         let _ = tx.send(addr);
                     }

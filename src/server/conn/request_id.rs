@@ -1,0 +1,185 @@
+//! Request ids: the client's `X-Request-Id` when it is well-formed (1 to
+//! 128 characters of `A-Z a-z 0-9 . _ -`), else a fresh one. An id is held
+//! inline, so giving a request one allocates nothing.
+//!
+//! A fresh id is 32 lowercase hexadecimal digits: a random 64-bit prefix
+//! drawn once per process, then a process-wide counter passed through a
+//! keyed bijection of 64-bit integers. Ids are therefore unique within a
+//! process (until the counter wraps after 2^64 requests), differ between
+//! processes with overwhelming probability, and do not show how many
+//! requests the process has seen.
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+/// Longest client id kept.
+pub(crate) const MAX_REQUEST_ID_BYTES: usize = 128;
+
+/// A request id, stored inline.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestId {
+    bytes: [u8; MAX_REQUEST_ID_BYTES],
+    len: u8,
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RequestId").field(&self.as_str()).finish()
+    }
+}
+
+/// The per-process secrets of fresh ids: the prefix and the bijection's
+/// keys (the multiplier odd, so multiplying is invertible).
+struct Keys {
+    prefix: u64,
+    xor: u64,
+    mul: u64,
+    add: u64,
+}
+
+fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        // `RandomState` is seeded from the operating system's randomness.
+        let seed = RandomState::new();
+        Keys {
+            prefix: seed.hash_one(0u8),
+            xor: seed.hash_one(1u8),
+            mul: seed.hash_one(2u8) | 1,
+            add: seed.hash_one(3u8),
+        }
+    })
+}
+
+/// How many fresh ids this process has made.
+static FRESH: AtomicU64 = AtomicU64::new(0);
+
+/// `n` through a keyed bijection of `u64`: each step (xor with a key,
+/// multiplication by an odd number, xor with a right shift of itself,
+/// addition) is invertible, so distinct inputs give distinct outputs.
+fn permute(n: u64, k: &Keys) -> u64 {
+    let mut x = n ^ k.xor;
+    x = x.wrapping_mul(k.mul);
+    x ^= x >> 29;
+    x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 32;
+    x.wrapping_add(k.add)
+}
+
+fn is_well_formed(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID_BYTES
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+impl RequestId {
+    /// The client's id when well-formed, else a fresh one.
+    pub(crate) fn from_client(given: Option<&str>) -> RequestId {
+        match given.filter(|id| is_well_formed(id)) {
+            Some(id) => {
+                let mut bytes = [0u8; MAX_REQUEST_ID_BYTES];
+                if let Some(slot) = bytes.get_mut(..id.len()) {
+                    slot.copy_from_slice(id.as_bytes());
+                }
+                RequestId {
+                    bytes,
+                    len: u8::try_from(id.len()).unwrap_or(0),
+                }
+            }
+            None => RequestId::fresh(),
+        }
+    }
+
+    /// A fresh id.
+    pub(crate) fn fresh() -> RequestId {
+        let k = keys();
+        let n = FRESH.fetch_add(1, Ordering::Relaxed);
+        RequestId::from_parts(k.prefix, permute(n, k))
+    }
+
+    fn from_parts(high: u64, low: u64) -> RequestId {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut bytes = [0u8; MAX_REQUEST_ID_BYTES];
+        let value = (u128::from(high) << 64) | u128::from(low);
+        for (i, b) in bytes.iter_mut().take(32).enumerate() {
+            let nibble = (value >> (124 - 4 * i)) & 0xF;
+            *b = DIGITS
+                .get(usize::try_from(nibble).unwrap_or(0))
+                .copied()
+                .unwrap_or(b'0');
+        }
+        RequestId { bytes, len: 32 }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        let bytes = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
+        // Only ASCII is ever stored.
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_well_formed_client_id_is_kept() {
+        for id in ["a", "abc-1.X_y", &"z".repeat(128)] {
+            assert_eq!(RequestId::from_client(Some(id)).as_str(), id);
+        }
+    }
+
+    #[test]
+    fn a_malformed_or_missing_id_is_replaced() {
+        let long = "z".repeat(129);
+        for given in [
+            None,
+            Some(""),
+            Some("has space"),
+            Some("semi;colon"),
+            Some("caf\u{e9}"),
+            Some("a\r\nX-Evil: 1"),
+            Some(long.as_str()),
+        ] {
+            let id = RequestId::from_client(given);
+            assert_eq!(id.as_str().len(), 32, "{given:?}");
+            assert!(id
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        }
+    }
+
+    #[test]
+    fn fresh_ids_are_unique_and_share_the_process_prefix() {
+        let ids: Vec<String> = (0..1000)
+            .map(|_| RequestId::fresh().as_str().to_owned())
+            .collect();
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        let prefix = &ids[0][..16];
+        assert!(ids.iter().all(|id| &id[..16] == prefix));
+    }
+
+    #[test]
+    fn permute_is_injective_on_a_range_and_hides_the_counter() {
+        let k = Keys {
+            prefix: 0,
+            xor: 0x1234,
+            mul: 0x5555_5555_5555_5555,
+            add: 7,
+        };
+        let out: std::collections::HashSet<u64> = (0..10_000).map(|n| permute(n, &k)).collect();
+        assert_eq!(out.len(), 10_000);
+        assert_ne!(permute(1, &k).wrapping_sub(permute(0, &k)), 1);
+    }
+
+    #[test]
+    fn ids_are_written_as_32_hex_digits() {
+        let id = RequestId::from_parts(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210);
+        assert_eq!(id.as_str(), "0123456789abcdeffedcba9876543210");
+    }
+}
