@@ -83,12 +83,146 @@ pub trait Endpoint: Send + Sync + 'static {
         Access::Authenticated
     }
 
+    /// How `method` appears in `/openapi.json`: summary, parameters,
+    /// request and response schemas. `None` (the default) documents it as
+    /// taking and returning any JSON.
+    fn doc(&self, method: Method) -> Option<OperationDoc> {
+        let _ = method;
+        None
+    }
+
     /// Whether the handler is quick and never blocks, so it may run on the
     /// event loop itself instead of the worker pool (static answers, pure
     /// computation). Off by default: a blocking handler on the event loop
     /// would stall every connection that loop serves.
     fn inline(&self) -> bool {
         false
+    }
+}
+
+/// The OpenAPI description of one operation of a custom endpoint (see
+/// [`Endpoint::doc`]). Schemas are JSON Schema values as OpenAPI 3.1 takes
+/// them. The document adds the error answers and the access the route
+/// needs, as for every operation.
+///
+/// ```
+/// use lightapi::{Endpoint, HandlerResult, Method, OperationDoc, Request};
+/// use serde_json::json;
+///
+/// struct Stats;
+///
+/// impl Endpoint for Stats {
+///     fn methods(&self) -> Option<&[Method]> {
+///         Some(&[Method::Get])
+///     }
+///     fn get(&self, _req: &Request) -> HandlerResult {
+///         Ok(json!({"todo": 3, "doing": 1, "done": 7}).into())
+///     }
+///     fn doc(&self, _method: Method) -> Option<OperationDoc> {
+///         Some(
+///             OperationDoc::new("Tasks per status")
+///                 .query("project", json!({"type": "integer"}), "Only this project's tasks")
+///                 .response(
+///                     200,
+///                     "Counts by status",
+///                     json!({"type": "object", "additionalProperties": {"type": "integer"}}),
+///                 ),
+///         )
+///     }
+/// }
+/// # assert!(Stats.doc(Method::Get).is_some());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OperationDoc {
+    pub(crate) summary: String,
+    pub(crate) description: Option<String>,
+    pub(crate) parameters: Vec<serde_json::Value>,
+    pub(crate) request: Option<serde_json::Value>,
+    pub(crate) responses: Vec<(u16, String, Option<serde_json::Value>)>,
+}
+
+impl OperationDoc {
+    /// An operation with a one-line summary.
+    pub fn new(summary: &str) -> OperationDoc {
+        OperationDoc {
+            summary: summary.to_owned(),
+            ..OperationDoc::default()
+        }
+    }
+
+    /// A longer description (CommonMark).
+    #[must_use]
+    pub fn description(mut self, text: &str) -> OperationDoc {
+        self.description = Some(text.to_owned());
+        self
+    }
+
+    /// An optional query parameter with its schema.
+    #[must_use]
+    pub fn query(self, name: &str, schema: serde_json::Value, description: &str) -> OperationDoc {
+        self.parameter("query", name, schema, description, false)
+    }
+
+    /// A query parameter the request must carry.
+    #[must_use]
+    pub fn required_query(
+        self,
+        name: &str,
+        schema: serde_json::Value,
+        description: &str,
+    ) -> OperationDoc {
+        self.parameter("query", name, schema, description, true)
+    }
+
+    /// The schema of a `{name}` path parameter (a string by default).
+    #[must_use]
+    pub fn path(self, name: &str, schema: serde_json::Value, description: &str) -> OperationDoc {
+        self.parameter("path", name, schema, description, true)
+    }
+
+    /// A request header with its schema.
+    #[must_use]
+    pub fn header(self, name: &str, schema: serde_json::Value, description: &str) -> OperationDoc {
+        self.parameter("header", name, schema, description, false)
+    }
+
+    fn parameter(
+        mut self,
+        place: &str,
+        name: &str,
+        schema: serde_json::Value,
+        description: &str,
+        required: bool,
+    ) -> OperationDoc {
+        self.parameters.push(serde_json::json!({
+            "name": name,
+            "in": place,
+            "required": required,
+            "description": description,
+            "schema": schema,
+        }));
+        self
+    }
+
+    /// The JSON request body's schema (the body is then required).
+    #[must_use]
+    pub fn request(mut self, schema: serde_json::Value) -> OperationDoc {
+        self.request = Some(schema);
+        self
+    }
+
+    /// A response: status, description and, when it has one, its JSON
+    /// body's schema.
+    #[must_use]
+    pub fn response(
+        mut self,
+        status: u16,
+        description: &str,
+        schema: impl Into<Option<serde_json::Value>>,
+    ) -> OperationDoc {
+        self.responses
+            .push((status, description.to_owned(), schema.into()));
+        self
     }
 }
 
@@ -155,6 +289,13 @@ pub(crate) trait Service: Send + Sync {
     fn access(&self, method: Method) -> Access;
     /// Whether it may run on the event loop.
     fn inline(&self) -> bool;
+
+    /// The OpenAPI description of `method`, when the code behind it gives
+    /// one (see [`Endpoint::doc`]).
+    fn doc(&self, method: Method) -> Option<OperationDoc> {
+        let _ = method;
+        None
+    }
 
     /// Whether every answer on this route carries `Cache-Control:
     /// no-store` (a route whose answers hold tokens or tell of
@@ -236,6 +377,10 @@ impl<E: Endpoint> Service for EndpointService<E> {
 
     fn inline(&self) -> bool {
         self.endpoint.inline()
+    }
+
+    fn doc(&self, method: Method) -> Option<OperationDoc> {
+        self.endpoint.doc(method)
     }
 
     fn no_store(&self) -> bool {

@@ -85,7 +85,7 @@ pub use app::{LightApi, Registration};
 pub use auth::{Access, Claims};
 pub use config::Config;
 pub use cors::Cors;
-pub use endpoint::{Endpoint, HandlerResult};
+pub use endpoint::{Endpoint, HandlerResult, OperationDoc};
 pub use error::{ApiError, FieldError, StartError};
 pub use http::{Body, Headers, Method, MethodSet, Request, Response, StatusCode};
 pub use model::{Field, FieldType, Model, Value};

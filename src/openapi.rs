@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::auth::Access;
 use crate::crud::cursor::MAX_CURSOR_BYTES;
 use crate::crud::query::{max_page, MAX_IN_VALUES, MAX_OFFSET};
-use crate::endpoint::Service;
+use crate::endpoint::{OperationDoc, Service};
 use crate::http::Method;
 use crate::model::{Field, FieldType, Model};
 use crate::resource::Crud;
@@ -226,8 +226,13 @@ fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
     for (key, method) in KEYS {
         let value = match method {
             Some(m) if allowed.contains(m) => {
-                let mut op = operation(pattern, m, &doc, &service.access(m));
+                let access = service.access(m);
+                let mut op = match service.doc(m) {
+                    Some(given) => described_operation(pattern, m, &given, &access),
+                    None => operation(pattern, m, &doc, &access),
+                };
                 op["tags"] = json!([tag]);
+                say_access(&mut op, &access);
                 op
             }
             None if !path_params.is_empty() => Value::from(std::mem::take(&mut path_params)),
@@ -243,6 +248,102 @@ fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
         write_json(out, &value);
     }
     out.push(b'}');
+}
+
+/// What calling an operation takes, in words (in its description) and as
+/// `x-access`: `public`, `authenticated`, `admin` or `check`.
+fn say_access(op: &mut Value, access: &Access) {
+    let (name, words) = match access {
+        Access::Public => ("public", "No token needed."),
+        Access::Authenticated => ("authenticated", "Needs a valid bearer token."),
+        Access::Admin => (
+            "admin",
+            "Needs a valid bearer token whose `is_admin` claim is `true`.",
+        ),
+        Access::Check(_) => (
+            "check",
+            "Needs a valid bearer token that passes this route's own permission check.",
+        ),
+    };
+    let Some(op) = op.as_object_mut() else {
+        return;
+    };
+    let description = match op.get("description").and_then(Value::as_str) {
+        Some(d) if !d.is_empty() => format!("{d}\n\n{words}"),
+        _ => words.to_owned(),
+    };
+    op.insert("description".into(), Value::from(description));
+    op.insert("x-access".into(), Value::from(name));
+}
+
+/// An operation as its endpoint describes it ([`OperationDoc`]), with the
+/// error answers every operation of its kind has.
+fn described_operation(
+    pattern: &str,
+    method: Method,
+    given: &OperationDoc,
+    access: &Access,
+) -> Value {
+    let mut op = Map::new();
+    let mut responses = Map::new();
+    for (status, description, schema) in &given.responses {
+        let response = match schema {
+            Some(schema) => {
+                json!({"description": description, "content": {"application/json": {"schema": schema}}})
+            }
+            None => json!({"description": description}),
+        };
+        responses.insert(status.to_string(), response);
+    }
+    if !responses
+        .keys()
+        .any(|k| k.starts_with('2') || k.starts_with('3'))
+    {
+        responses.insert(
+            "200".into(),
+            json!({"description": "Success", "content": {"application/json": {"schema": {}}}}),
+        );
+    }
+    if let Some(schema) = &given.request {
+        op.insert("requestBody".into(), required(json_body(schema.clone())));
+    } else if matches!(method, Method::Post | Method::Put | Method::Patch) {
+        op.insert("requestBody".into(), json_body(json!({})));
+    }
+    for (code, text) in ERRORS {
+        let relevant = match code {
+            401 | 403 => !access.is_public(),
+            404 | 414 | 431 | 400 => true,
+            413 | 415 | 422 => matches!(method, Method::Post | Method::Put | Method::Patch),
+            _ => false,
+        };
+        if relevant && !responses.contains_key(&code.to_string()) {
+            responses.insert(code.to_string(), problem(text));
+        }
+    }
+    responses
+        .entry("500")
+        .or_insert_with(|| problem("Internal error"));
+    op.insert(
+        "operationId".into(),
+        Value::from(operation_id(pattern, method)),
+    );
+    op.insert("summary".into(), Value::from(given.summary.as_str()));
+    if let Some(d) = &given.description {
+        op.insert("description".into(), Value::from(d.as_str()));
+    }
+    // Path parameters the endpoint describes replace the path item's
+    // string defaults (OpenAPI lets an operation override them).
+    if !given.parameters.is_empty() {
+        op.insert("parameters".into(), Value::from(given.parameters.clone()));
+    }
+    op.insert("responses".into(), Value::Object(responses));
+    let security = if access.is_public() {
+        json!([])
+    } else {
+        json!([{"bearerAuth": []}])
+    };
+    op.insert("security".into(), security);
+    Value::Object(op)
 }
 
 fn problem_schema() -> Value {

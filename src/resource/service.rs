@@ -12,7 +12,9 @@ use crate::backend::Backend;
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
 use crate::crud::tables::Tables;
-use crate::endpoint::{call_endpoint, offered, Endpoint, HandlerResult, Service, Step};
+use crate::endpoint::{
+    call_endpoint, offered, Endpoint, HandlerResult, OperationDoc, Service, Step,
+};
 use crate::http::{Method, MethodSet, Request};
 use crate::model::Model;
 
@@ -64,6 +66,14 @@ impl Service for CrudService {
 
     fn inline(&self) -> bool {
         false
+    }
+
+    fn doc(&self, method: Method) -> Option<OperationDoc> {
+        let (endpoint, verbs) = self.endpoint.as_ref()?;
+        verbs
+            .contains(method)
+            .then(|| endpoint.doc(method))
+            .flatten()
     }
 
     fn max_age(&self) -> Option<std::time::Duration> {

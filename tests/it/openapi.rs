@@ -457,3 +457,99 @@ fn servers_and_licence_come_from_the_application() {
     let err = TestServer::try_start(config(), |app| app.openapi_server("")).unwrap_err();
     assert!(err.to_string().contains("server URL"), "{err}");
 }
+
+/// A custom endpoint that describes its operations.
+struct Stats;
+
+impl lightapi::Endpoint for Stats {
+    fn methods(&self) -> Option<&[Method]> {
+        Some(&[Method::Get, Method::Post])
+    }
+    fn get(&self, _req: &lightapi::Request) -> lightapi::HandlerResult {
+        Ok(json!({"todo": 1}).into())
+    }
+    fn post(&self, _req: &lightapi::Request) -> lightapi::HandlerResult {
+        Ok(json!({}).into())
+    }
+    fn access(&self, method: Method) -> Access {
+        match method {
+            Method::Post => Access::Admin,
+            _ => Access::Authenticated,
+        }
+    }
+    fn doc(&self, method: Method) -> Option<lightapi::OperationDoc> {
+        let counts = json!({"type": "object", "additionalProperties": {"type": "integer"}});
+        match method {
+            Method::Get => Some(
+                lightapi::OperationDoc::new("Tasks per status")
+                    .description("Counts every task the caller can read.")
+                    .query("project", json!({"type": "integer"}), "Only this project")
+                    .path("kind", json!({"enum": ["task", "bug"]}), "What to count")
+                    .response(200, "Counts by status", counts),
+            ),
+            _ => Some(
+                lightapi::OperationDoc::new("Recount")
+                    .request(json!({"type": "object", "required": ["full"],
+                        "properties": {"full": {"type": "boolean"}}}))
+                    .response(202, "Recount started", None),
+            ),
+        }
+    }
+}
+
+#[test]
+fn custom_endpoints_describe_their_operations_and_every_operation_its_access() {
+    use crate::support::{Client, TestServer};
+    let public = Model::new("note")
+        .field("body", Field::text())
+        .into_resource()
+        .access(Method::Get, Access::Public)
+        .access(Method::Delete, Access::Admin);
+    let server = TestServer::start(|app| {
+        app.register("/stats/{kind}", Stats)
+            .register("/note", public)
+    });
+    let doc = Client::new(server.addr()).get("/openapi.json").json();
+    let get = &doc["paths"]["/stats/{kind}"]["get"];
+    assert_eq!(get["summary"], json!("Tasks per status"));
+    assert_eq!(get["x-access"], json!("authenticated"));
+    let description = get["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("Counts every task"),
+        "{description}"
+    );
+    assert!(description.contains("valid bearer token"), "{description}");
+    assert_eq!(param(get, "project")["schema"], json!({"type": "integer"}));
+    assert_eq!(param(get, "project")["in"], json!("query"));
+    assert_eq!(
+        param(get, "kind")["schema"],
+        json!({"enum": ["task", "bug"]})
+    );
+    assert_eq!(
+        get["responses"]["200"]["content"]["application/json"]["schema"]["additionalProperties"],
+        json!({"type": "integer"})
+    );
+    assert!(get["responses"]["401"].is_object(), "{get}");
+    let post = &doc["paths"]["/stats/{kind}"]["post"];
+    assert_eq!(post["x-access"], json!("admin"));
+    assert!(post["description"].as_str().unwrap().contains("is_admin"));
+    assert_eq!(post["requestBody"]["required"], json!(true));
+    assert_eq!(
+        post["requestBody"]["content"]["application/json"]["schema"]["required"],
+        json!(["full"])
+    );
+    assert_eq!(
+        post["responses"]["202"]["description"],
+        json!("Recount started")
+    );
+    assert!(post["responses"].get("200").is_none(), "{post}");
+    // Generated operations say their access too.
+    let notes = &doc["paths"]["/note"];
+    assert_eq!(notes["get"]["x-access"], json!("public"));
+    assert_eq!(notes["get"]["security"], json!([]));
+    assert_eq!(notes["post"]["x-access"], json!("authenticated"));
+    assert_eq!(
+        doc["paths"]["/note/{id}"]["delete"]["x-access"],
+        json!("admin")
+    );
+}
