@@ -64,6 +64,17 @@ fn a_slow_query_on_one_connection_does_not_delay_answers_on_others() {
     let mut fast = Client::connect(server.addr());
     let warm = fast.get_with(&format!("{path}/1"), &auth);
     assert_eq!(warm.status, 200, "{}", warm.text());
+    // The same reads with nothing slow running: what this machine's load
+    // (other tests run beside this one) costs them anyway.
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let r = fast.get_with(&format!("{path}/2"), &auth);
+        idle.push(t.elapsed());
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    idle.sort();
+    let idle_median = idle[idle.len() / 2];
 
     let mut slow = Client::connect(server.addr());
     let started = Instant::now();
@@ -88,9 +99,14 @@ fn a_slow_query_on_one_connection_does_not_delay_answers_on_others() {
     latencies.sort();
     let median = latencies[latencies.len() / 2];
     let worst = latencies[latencies.len() - 1];
+    // Within 10 ms, or (on a machine loaded by other tests) within a few
+    // times what the same reads took with nothing slow running; a read
+    // queued behind the slow query would take about as long as it.
+    let bound = Duration::from_millis(10).max(idle_median * 4);
     assert!(
-        median <= Duration::from_millis(10),
-        "median fast answer {median:?} while a slow query ran (worst {worst:?})"
+        median <= bound,
+        "median fast answer {median:?} while a slow query ran (worst {worst:?}; \
+         {idle_median:?} with nothing slow running)"
     );
     assert!(
         worst < slow_alone / 4,
