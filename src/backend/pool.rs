@@ -264,6 +264,45 @@ impl<K: Connector> Pool<K> {
     }
 }
 
+/// Runs `connect` on a thread of its own and waits at most `limit` for it,
+/// for drivers whose own timeouts bound each step of a connection's set-up
+/// but not the whole. Given up, the thread is left to end by itself (its
+/// socket's timeouts bound it) and drops what it opened.
+///
+/// # Errors
+///
+/// [`BackendError::Unavailable`] past `limit`, naming `database`; else
+/// `connect`'s error.
+#[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+pub(crate) fn connect_within<S: Send + 'static>(
+    limit: Duration,
+    database: &str,
+    connect: impl FnOnce() -> Result<S, BackendError> + Send + 'static,
+) -> Result<S, BackendError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("lightapi-db-connect".to_owned())
+        .spawn(move || {
+            // The receiver is gone once the caller gave up.
+            let _ = tx.send(connect());
+        })
+        .map_err(|e| BackendError::Internal {
+            cause: format!("cannot start a database connection thread: {e}"),
+        })?;
+    match rx.recv_timeout(limit) {
+        Ok(result) => result,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(BackendError::Unavailable {
+            cause: format!(
+                "no answer from {database} within {} ms connecting",
+                limit.as_millis()
+            ),
+        }),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(BackendError::Internal {
+            cause: "the database connection thread stopped".to_owned(),
+        }),
+    }
+}
+
 /// Whether an error means the connection it happened on is unusable.
 fn is_broken(e: &BackendError) -> bool {
     matches!(e, BackendError::Unavailable { .. })
@@ -830,6 +869,28 @@ mod tests {
         assert_eq!((p.port, p.password.as_str()), (None, ""));
         assert!(parse_url("oracle://u@:1/x").is_err());
         assert!(parse_url("oracle://u@h:x/x").is_err());
+    }
+
+    #[test]
+    fn a_connect_past_its_limit_is_given_up_as_unavailable() {
+        let quick = connect_within(Duration::from_secs(30), "fake", || Ok(7));
+        assert_eq!(quick, Ok(7));
+        let refused: Result<(), _> =
+            connect_within(Duration::from_secs(30), "fake", || Err(down()));
+        assert!(matches!(refused, Err(BackendError::Unavailable { .. })));
+        let (release, stuck) = std::sync::mpsc::sync_channel::<()>(0);
+        let e = connect_within(Duration::from_millis(50), "fake", move || {
+            let _ = stuck.recv();
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(
+            e,
+            BackendError::Unavailable {
+                cause: "no answer from fake within 50 ms connecting".to_owned()
+            }
+        );
+        drop(release);
     }
 
     #[test]
