@@ -26,6 +26,7 @@
 //! [`PoolOptions::max_read_connections`], each with a cache of prepared
 //! statements; broken connections are replaced.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::future::Future;
@@ -35,6 +36,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
@@ -47,6 +49,9 @@ use crate::model::FieldType;
 const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
+/// How long closing a connection that answers waits for its goodbye
+/// (`Terminate`) to be sent.
+const CLOSE_WAIT: Duration = Duration::from_millis(250);
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
@@ -135,28 +140,24 @@ impl Connector for PgConnector {
     /// connect timeout: the connection's task runs on the session's
     /// runtime, which drives it whenever the session waits for an answer.
     fn connect(&self) -> Result<PgSession, BackendError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| BackendError::Internal {
-                cause: format!("cannot start a PostgreSQL connection's runtime: {e}"),
-            })?;
+        let mut driver = Driver::new()?;
         let set_up = async {
             let (client, connection) = self.config.connect(NoTls).await?;
             // Ends with an error when the socket does; the client's next
             // call then fails as `Unavailable`.
-            drop(tokio::spawn(connection));
+            let task = tokio::spawn(connection);
             client.batch_execute(&self.statement_timeout).await?;
             if let Some(set) = &self.search_path {
                 client.batch_execute(set).await?;
             }
-            Ok(client)
+            Ok((client, task))
         };
-        let client = within(&runtime, self.connect_timeout, "connecting", set_up)?;
+        let (client, task) = driver.within(self.connect_timeout, "connecting", set_up)?;
+        driver.connection = Some(task);
         Ok(PgSession {
-            runtime,
             client,
             statements: HashMap::new(),
+            driver,
             socket_timeout: self.socket_timeout,
         })
     }
@@ -189,32 +190,77 @@ fn json_has_nul(v: &serde_json::Value) -> bool {
     }
 }
 
-/// Runs `call` on `runtime`, giving up after `limit`: a call that is given
-/// up leaves its connection unusable, and the error is `Unavailable`, so
-/// the pool closes it.
-fn within<T>(
-    runtime: &Runtime,
-    limit: Duration,
-    doing: &str,
-    call: impl Future<Output = Result<T, tokio_postgres::Error>>,
-) -> Result<T, BackendError> {
-    match runtime.block_on(async { tokio::time::timeout(limit, call).await }) {
-        Ok(result) => result.map_err(map_err),
-        Err(_) => Err(BackendError::Unavailable {
-            cause: format!(
-                "no answer from PostgreSQL within {} ms {doing}",
-                limit.as_millis()
-            ),
-        }),
+/// What drives one connection's socket: a current-thread runtime, which
+/// runs the connection's task whenever the session waits on it.
+struct Driver {
+    runtime: Runtime,
+    /// The connection's task, once connected.
+    connection: Option<JoinHandle<Result<(), tokio_postgres::Error>>>,
+    /// Whether a call was given up for want of an answer.
+    gave_up: Cell<bool>,
+}
+
+impl Driver {
+    fn new() -> Result<Driver, BackendError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| BackendError::Internal {
+                cause: format!("cannot start a PostgreSQL connection's runtime: {e}"),
+            })?;
+        Ok(Driver {
+            runtime,
+            connection: None,
+            gave_up: Cell::new(false),
+        })
+    }
+
+    /// Runs `call`, giving up after `limit`: a call given up leaves the
+    /// connection unusable, and its error is `Unavailable`, so the pool
+    /// closes it.
+    fn within<T>(
+        &self,
+        limit: Duration,
+        doing: &str,
+        call: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, BackendError> {
+        let answer = self
+            .runtime
+            .block_on(async { tokio::time::timeout(limit, call).await });
+        answer.map_or_else(
+            |_| {
+                self.gave_up.set(true);
+                Err(BackendError::Unavailable {
+                    cause: format!(
+                        "no answer from PostgreSQL within {} ms {doing}",
+                        limit.as_millis()
+                    ),
+                })
+            },
+            |result| result.map_err(map_err),
+        )
     }
 }
 
-/// One connection: the client, the runtime that drives its socket, and its
-/// prepared statements.
+impl Drop for Driver {
+    /// Dropped after its client (see [`PgSession`]): a connection that
+    /// answers sends its goodbye first; a silent one is just closed.
+    fn drop(&mut self) {
+        if let (Some(task), false) = (self.connection.take(), self.gave_up.get()) {
+            let _ = self
+                .runtime
+                .block_on(async { tokio::time::timeout(CLOSE_WAIT, task).await });
+        }
+    }
+}
+
+/// One connection: the client, its prepared statements, and what drives
+/// its socket. Fields drop in order: the client first, which tells the
+/// connection's task to say goodbye, then the driver, which lets it.
 struct PgSession {
-    runtime: Runtime,
     client: Client,
     statements: HashMap<String, Statement>,
+    driver: Driver,
     socket_timeout: Duration,
 }
 
@@ -224,12 +270,8 @@ impl PgSession {
         &self,
         call: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, BackendError> {
-        within(
-            &self.runtime,
-            self.socket_timeout,
-            "waiting for an answer",
-            call,
-        )
+        self.driver
+            .within(self.socket_timeout, "waiting for an answer", call)
     }
 
     fn batch_execute(&self, sql: &str) -> Result<(), BackendError> {
