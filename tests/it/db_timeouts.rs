@@ -2,8 +2,9 @@
 //! test that accepts and stays silent stands for one at start-up; a TCP
 //! proxy in front of the real server that can switch to swallowing
 //! everything ("black hole") stands for one that stops answering in the
-//! middle of a request. Start-up, requests and shutdown each end within
-//! their configured bounds instead of waiting for it. The bounds asserted
+//! middle of a request. Start-up, requests and shutdown (in process, and
+//! of the `person` example on SIGTERM) each end within their configured
+//! bounds instead of waiting for it. The bounds asserted
 //! are generous multiples of the small timeouts configured, so a loaded
 //! machine does not fail them; a hang does.
 
@@ -18,7 +19,7 @@ use lightapi::backend::BackendError;
 use lightapi::{Config, Field, Model};
 
 use crate::support::live_db::{FreshDb, Server};
-use crate::support::{eventually, token, Client, Resp, TestServer};
+use crate::support::{eventually, token, Client, ExampleProcess, Resp, TestServer};
 
 /// Ends its accept thread and closes every socket it holds on drop.
 #[derive(Default)]
@@ -408,4 +409,64 @@ fn postgres_shutdown_with_a_request_stuck_in_the_database_is_bounded() {
 #[test]
 fn mysql_shutdown_with_a_request_stuck_in_the_database_is_bounded() {
     shutdown_with_a_request_stuck_in_the_database_is_bounded(Server::Mysql);
+}
+
+/// The same as a process: the `person` example, on the database through
+/// the proxy, exits with success within its shutdown timeout after
+/// SIGTERM while a request waits on the silent database.
+fn sigterm_with_a_request_stuck_in_the_database_exits_on_time(server: Server) {
+    let Some(fresh) = FreshDb::new(server) else {
+        return;
+    };
+    let proxy = Proxy::start(server.address());
+    let url = fresh
+        .url
+        .replacen(&server.address(), &proxy.addr.to_string(), 1);
+    let mut cmd = ExampleProcess::command("person");
+    cmd.env("LIGHTAPI_DATABASE_URL", &url)
+        .env("LIGHTAPI_DATABASE_POOL", "2")
+        .env("LIGHTAPI_WORKERS", "2")
+        .env("LIGHTAPI_REACTORS", "1")
+        .env("LIGHTAPI_DATABASE_SOCKET_TIMEOUT_MS", "120000")
+        .env("LIGHTAPI_SHUTDOWN_TIMEOUT_MS", "1000");
+    let mut ex = ExampleProcess::spawn(cmd);
+    let addr = ex.addr();
+    assert_eq!(send(addr, "GET", "/person", None).status, 200);
+
+    proxy.black_hole();
+    let mut stuck = Client::connect(addr);
+    stuck.send(format!(
+        "GET /person HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {}\r\n\r\n",
+        token("tester", false)
+    ));
+    assert!(
+        eventually(Duration::from_secs(10), || proxy.swallowed() > 0),
+        "the request never reached the database"
+    );
+    let status = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(ex.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let mut exit = None;
+    let exited = eventually(Duration::from_secs(30), || {
+        exit = ex.try_wait();
+        exit.is_some()
+    });
+    assert!(exited, "still running 30 s after SIGTERM: {:#?}", ex.log());
+    let exit = exit.unwrap();
+    assert!(exit.success(), "exit status {exit}: {:#?}", ex.log());
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_sigterm_with_a_request_stuck_in_the_database_exits_on_time() {
+    sigterm_with_a_request_stuck_in_the_database_exits_on_time(Server::Postgres);
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn mysql_sigterm_with_a_request_stuck_in_the_database_exits_on_time() {
+    sigterm_with_a_request_stuck_in_the_database_exits_on_time(Server::Mysql);
 }
