@@ -12,9 +12,11 @@ use crate::log::Logger;
 use crate::model::{check_models, Model};
 
 /// Connects to the configured database, checks the models, and creates or
-/// checks their tables. A network database that does not answer is not a
-/// start-up error: the server starts, and the tables are made on the first
-/// request after the database answers (until then, `503`).
+/// checks their tables. A network database that does not answer — refused,
+/// or silent past the connect timeout — is not a start-up error: the
+/// server starts at once, with a warning naming the cause, and the tables
+/// are made on the first request after the database answers (until then,
+/// `503`). Start-up never waits longer than one connect timeout for it.
 pub(super) fn open(
     config: &Config,
     models: &[Model],
@@ -25,14 +27,20 @@ pub(super) fn open(
         max_read_connections: config.database.pool,
         synchronous: config.database.sqlite_synchronous,
         query_timeout: config.timeouts.query,
+        connect_timeout: config.database.connect_timeout,
+        socket_timeout: config
+            .database
+            .effective_socket_timeout(config.timeouts.query),
         ..PoolOptions::default()
     };
     let url = config.database.url.as_str();
     // SQLite is a local file: not answering is a mistake, never a wait.
     let network = !config.database.url.is_sqlite();
+    let mut answered = true;
     let db = match open_engine(url, &options) {
         Ok(db) => db,
         Err(e @ BackendError::Unavailable { .. }) if network => {
+            answered = false;
             log.warn(&format!(
                 "{e}; starting anyway: model routes and /readyz answer 503 until it answers"
             ));
@@ -54,7 +62,13 @@ pub(super) fn open(
     let ordered = creation_order(models).into_iter().cloned().collect();
     let backend: Arc<dyn Backend> = Arc::clone(&db) as Arc<dyn Backend>;
     let tables = Arc::new(Tables::new(backend, ordered, log));
-    match tables.ensure_now() {
+    // A database that just failed to answer is not asked again here: each
+    // attempt could take a whole connect timeout.
+    match if answered {
+        tables.ensure_now()
+    } else {
+        Ok(())
+    } {
         Ok(()) => {}
         Err(e) if network && is_unavailable(&e) => log.warn(&format!(
             "{e}; starting anyway: the tables are made once the database answers"

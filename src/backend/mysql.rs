@@ -6,8 +6,13 @@
 //! `mariadb://`), with the parameters of [`mysql::Opts`]. Connections use
 //! TCP even to `127.0.0.1` (`prefer_socket=false`), report *found* rather
 //! than *changed* rows (`CLIENT_FOUND_ROWS`, so an update that changes
-//! nothing still finds its row), talk `utf8mb4`, run in strict SQL mode, and
-//! time out connecting after 5 seconds.
+//! nothing still finds its row), talk `utf8mb4`, and run in strict SQL mode.
+//!
+//! Time limits (see [`PoolOptions`]): opening a connection — TCP, the
+//! handshake and authentication, the session settings — is given up after
+//! `connect_timeout`; each read and write of the socket gives up after
+//! `socket_timeout`, which fails the statement as
+//! [`BackendError::Unavailable`] and closes its connection.
 //!
 //! Types: `BIGINT`, `DOUBLE`, `VARCHAR(n)`/`LONGTEXT`, `BOOLEAN`
 //! (`TINYINT(1)`), `DATETIME(6)` holding UTC, and `JSON`. Tables are created
@@ -26,13 +31,11 @@ use mysql::consts::CapabilityFlags;
 use mysql::prelude::Queryable;
 use mysql::{Opts, OptsBuilder, Params};
 
-use super::pool::{Connector, PooledBackend, Session};
+use super::pool::{connect_within, Connector, PooledBackend, Session};
 use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
 use crate::calendar::{civil_from_days, days_from_civil};
 use crate::model::FieldType;
 
-/// Default connect timeout.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -61,7 +64,9 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
     );
     let opts: Opts = OptsBuilder::from_opts(opts)
         .prefer_socket(false)
-        .tcp_connect_timeout(Some(CONNECT_TIMEOUT))
+        .tcp_connect_timeout(Some(options.connect_timeout))
+        .read_timeout(Some(options.socket_timeout))
+        .write_timeout(Some(options.socket_timeout))
         .stmt_cache_size(STATEMENT_CACHE_CAPACITY)
         .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
         .init(vec![
@@ -74,6 +79,7 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
         opts,
         label,
         query_timeout: options.query_timeout,
+        connect_timeout: options.connect_timeout,
     };
     Ok(Arc::new(PooledBackend::open(
         connector,
@@ -88,15 +94,23 @@ struct MyConnector {
     opts: Opts,
     query_timeout: Duration,
     label: String,
+    /// The limit of the whole connection set-up.
+    connect_timeout: Duration,
 }
 
 impl Connector for MyConnector {
     type Session = MySession;
 
+    /// Connects and sets the session up, all within the connect timeout
+    /// (the driver's own timeouts bound each TCP connect and socket read,
+    /// not the handshake as a whole).
     fn connect(&self) -> Result<MySession, BackendError> {
-        let mut conn = mysql::Conn::new(self.opts.clone()).map_err(map_err)?;
-        let mariadb = set_query_timeout(&mut conn, self.query_timeout)?;
-        Ok(MySession { conn, mariadb })
+        let (opts, query_timeout) = (self.opts.clone(), self.query_timeout);
+        connect_within(self.connect_timeout, "MySQL", move || {
+            let mut conn = mysql::Conn::new(opts).map_err(map_err)?;
+            let mariadb = set_query_timeout(&mut conn, query_timeout)?;
+            Ok(MySession { conn, mariadb })
+        })
     }
 
     fn dialect(&self) -> Dialect {

@@ -31,6 +31,13 @@ pub struct PoolOptions {
     pub connect_at_open: bool,
     /// The time limit of one query (`BackendError::TimedOut` past it).
     pub query_timeout: Duration,
+    /// Network databases: how long opening one connection may take as a
+    /// whole (TCP, start-up and authentication, session settings).
+    pub connect_timeout: Duration,
+    /// Network databases: how long one statement may wait for the
+    /// database's answer before its connection is given up
+    /// (`BackendError::Unavailable`). Keep it above `query_timeout`.
+    pub socket_timeout: Duration,
 }
 
 /// Default for [`PoolOptions::max_read_connections`].
@@ -52,6 +59,8 @@ impl Default for PoolOptions {
             max_queued_writes: DEFAULT_MAX_QUEUED_WRITES,
             connect_at_open: true,
             query_timeout: crate::config::DEFAULT_QUERY_TIMEOUT,
+            connect_timeout: crate::config::DEFAULT_DATABASE_CONNECT_TIMEOUT,
+            socket_timeout: crate::config::DEFAULT_DATABASE_SOCKET_TIMEOUT,
         }
     }
 }

@@ -11,6 +11,11 @@
 //!   restarted or the network went away). The next checkout connects anew;
 //!   while the server stays down, that fails fast with `Unavailable` (HTTP 503
 //!   with `Retry-After`), and service resumes by itself once it is back.
+//! - While the database is down (the last connect failed, or a connection
+//!   broke since the last one that succeeded), one connect at a time
+//!   probes it: a caller that would open another connection meanwhile gets
+//!   `Unavailable` at once, so a database that accepts connections but
+//!   never answers costs each caller nothing, not a connect timeout each.
 //! - A read, a ping, or the `BEGIN` of a write that fails that way on a
 //!   connection *reused from the idle list* is retried once on a fresh
 //!   connection, so a server restart between two requests costs no request.
@@ -136,6 +141,11 @@ struct State<S> {
     idle: Vec<S>,
     open: usize,
     closed: bool,
+    /// Connects in progress.
+    connecting: usize,
+    /// The last connect failed, or a connection broke since the last one
+    /// that succeeded.
+    down: bool,
 }
 
 /// A bounded pool of [`Session`]s.
@@ -161,10 +171,15 @@ impl<K: Connector> Lease<'_, K> {
         self.session.as_mut().ok_or(BackendError::Closed)
     }
 
-    /// Closes the connection instead of returning it to the pool.
+    /// Closes the broken connection instead of returning it to the pool.
     fn discard(mut self) {
-        if self.session.take().is_some() {
-            lock(&self.pool.state).open -= 1;
+        if let Some(session) = self.session.take() {
+            let mut st = lock(&self.pool.state);
+            st.open -= 1;
+            st.down = true;
+            drop(st);
+            // Closed outside the lock.
+            drop(session);
             self.pool.available.notify_one();
         }
     }
@@ -196,6 +211,8 @@ impl<K: Connector> Pool<K> {
                 idle: Vec::new(),
                 open: 0,
                 closed: false,
+                connecting: 0,
+                down: false,
             }),
             available: Condvar::new(),
             waits: AtomicU64::new(0),
@@ -218,16 +235,28 @@ impl<K: Connector> Pool<K> {
                 });
             }
             if st.open < self.max {
+                if st.down && st.connecting > 0 {
+                    return Err(BackendError::Unavailable {
+                        cause: "the database did not answer; another connect is under way"
+                            .to_owned(),
+                    });
+                }
                 st.open += 1;
+                st.connecting += 1;
                 drop(st);
-                return match self.connector.connect() {
+                let connected = self.connector.connect();
+                let mut st = lock(&self.state);
+                st.connecting -= 1;
+                st.down = connected.as_ref().is_err_and(is_broken);
+                return match connected {
                     Ok(session) => Ok(Lease {
                         pool: self,
                         session: Some(session),
                         reused: false,
                     }),
                     Err(e) => {
-                        lock(&self.state).open -= 1;
+                        st.open -= 1;
+                        drop(st);
                         self.available.notify_one();
                         Err(e)
                     }
@@ -248,10 +277,11 @@ impl<K: Connector> Pool<K> {
     /// Closes every idle connection (after one of them proved broken).
     fn discard_idle(&self) {
         let mut st = lock(&self.state);
-        let n = st.idle.len();
-        st.idle.clear();
-        st.open -= n;
+        let idle = std::mem::take(&mut st.idle);
+        st.open -= idle.len();
         drop(st);
+        // Closed outside the lock.
+        drop(idle);
         self.available.notify_all();
     }
 
@@ -279,6 +309,45 @@ impl<K: Connector> Pool<K> {
     #[cfg(test)]
     fn open_count(&self) -> usize {
         lock(&self.state).open
+    }
+}
+
+/// Runs `connect` on a thread of its own and waits at most `limit` for it,
+/// for drivers whose own timeouts bound each step of a connection's set-up
+/// but not the whole. Given up, the thread is left to end by itself (its
+/// socket's timeouts bound it) and drops what it opened.
+///
+/// # Errors
+///
+/// [`BackendError::Unavailable`] past `limit`, naming `database`; else
+/// `connect`'s error.
+#[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+pub(crate) fn connect_within<S: Send + 'static>(
+    limit: Duration,
+    database: &str,
+    connect: impl FnOnce() -> Result<S, BackendError> + Send + 'static,
+) -> Result<S, BackendError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("lightapi-db-connect".to_owned())
+        .spawn(move || {
+            // The receiver is gone once the caller gave up.
+            let _ = tx.send(connect());
+        })
+        .map_err(|e| BackendError::Internal {
+            cause: format!("cannot start a database connection thread: {e}"),
+        })?;
+    match rx.recv_timeout(limit) {
+        Ok(result) => result,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(BackendError::Unavailable {
+            cause: format!(
+                "no answer from {database} within {} ms connecting",
+                limit.as_millis()
+            ),
+        }),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(BackendError::Internal {
+            cause: "the database connection thread stopped".to_owned(),
+        }),
     }
 }
 
@@ -689,6 +758,10 @@ mod tests {
         /// Whether sessions commit each statement by themselves.
         autocommit: AtomicBool,
         connects: AtomicUsize,
+        /// Connect attempts, counted before `gate`.
+        attempts: AtomicUsize,
+        /// Held by a test to make connects wait.
+        gate: Mutex<()>,
         log: Mutex<Vec<String>>,
     }
 
@@ -759,6 +832,8 @@ mod tests {
     impl Connector for FakeConnector {
         type Session = FakeSession;
         fn connect(&self) -> Result<FakeSession, BackendError> {
+            self.0.attempts.fetch_add(1, Ordering::SeqCst);
+            drop(lock(&self.0.gate));
             if self.0.down.load(Ordering::SeqCst) {
                 return Err(down());
             }
@@ -856,6 +931,70 @@ mod tests {
         assert_eq!((p.port, p.password.as_str()), (None, ""));
         assert!(parse_url("oracle://u@:1/x").is_err());
         assert!(parse_url("oracle://u@h:x/x").is_err());
+    }
+
+    #[test]
+    fn while_the_database_is_down_one_connect_at_a_time_probes_it() {
+        let (fake, db) = backend(4);
+        let db = Arc::new(db);
+        read_with(&*db, |c| c.query("q", &[], &[])).unwrap();
+        fake.down.store(true, Ordering::SeqCst);
+        assert!(read_with(&*db, |c| c.query("q", &[], &[])).is_err());
+        // The server is back but slow to accept: one caller probes it...
+        fake.down.store(false, Ordering::SeqCst);
+        let gate = lock(&fake.gate);
+        let probing = Arc::clone(&db);
+        let probe = std::thread::spawn(move || read_with(&*probing, |c| c.query("q", &[], &[])));
+        let t = Instant::now();
+        while fake.attempts.load(Ordering::SeqCst) < 3 {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "the probe never connected"
+            );
+            std::thread::yield_now();
+        }
+        // ...and the others are told at once instead of connecting too
+        // (were one to connect, it would wait at the gate).
+        let (tx, rx) = std::sync::mpsc::channel();
+        let other = Arc::clone(&db);
+        std::thread::spawn(move || {
+            let _ = tx.send(read_with(&*other, |c| c.query("q", &[], &[])));
+        });
+        let e = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("answered without connecting")
+            .unwrap_err();
+        assert!(matches!(e, BackendError::Unavailable { .. }), "{e:?}");
+        assert_eq!(fake.attempts.load(Ordering::SeqCst), 3);
+        drop(gate);
+        assert!(probe.join().unwrap().is_ok());
+        // Up again: callers connect as they need.
+        let a = db.core.pool.checkout().unwrap();
+        let b = db.core.pool.checkout().unwrap();
+        assert_eq!(db.core.pool.open_count(), 2);
+        drop((a, b));
+    }
+
+    #[test]
+    fn a_connect_past_its_limit_is_given_up_as_unavailable() {
+        let quick = connect_within(Duration::from_secs(30), "fake", || Ok(7));
+        assert_eq!(quick, Ok(7));
+        let refused: Result<(), _> =
+            connect_within(Duration::from_secs(30), "fake", || Err(down()));
+        assert!(matches!(refused, Err(BackendError::Unavailable { .. })));
+        let (release, stuck) = std::sync::mpsc::sync_channel::<()>(0);
+        let e = connect_within(Duration::from_millis(50), "fake", move || {
+            let _ = stuck.recv();
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(
+            e,
+            BackendError::Unavailable {
+                cause: "no answer from fake within 50 ms connecting".to_owned()
+            }
+        );
+        drop(release);
     }
 
     #[test]

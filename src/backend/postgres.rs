@@ -1,13 +1,20 @@
-//! The PostgreSQL backend (feature `postgres`), on the synchronous
-//! [`postgres`] crate (rust-postgres; no TLS, no extra type crates beyond
-//! `serde_json`).
+//! The PostgreSQL backend (feature `postgres`), on [`tokio_postgres`]
+//! (rust-postgres; no TLS, no extra type crates beyond `serde_json`), each
+//! connection driven by a current-thread runtime of its own, so every call
+//! is bounded in time.
 //!
 //! URL: `postgres://user[:password]@host[:port]/database[?params]` (or
 //! `postgresql://`), with the connection parameters of
-//! [`postgres::Config`] (`connect_timeout`, `options`, …) plus
+//! [`tokio_postgres::Config`] (`connect_timeout`, `options`, …) plus
 //! `schema=NAME`, which runs `SET search_path TO "NAME"` on every new
 //! connection (handy for one schema per tenant or per test run).
-//! `connect_timeout` defaults to 5 seconds.
+//!
+//! Time limits (see [`PoolOptions`]): opening a connection — TCP, start-up
+//! and authentication, the session settings — is given up after
+//! `connect_timeout` (the URL's `connect_timeout`, when given, bounds each
+//! TCP connect within it); a call that gets no answer within
+//! `socket_timeout` closes its connection and fails as
+//! [`BackendError::Unavailable`].
 //!
 //! Types: `BIGINT`, `DOUBLE PRECISION`, `TEXT`/`VARCHAR(n)`, `BOOLEAN`,
 //! `TIMESTAMPTZ` (microseconds, UTC) and `JSONB` (so object keys come back
@@ -19,15 +26,19 @@
 //! [`PoolOptions::max_read_connections`], each with a cache of prepared
 //! statements; broken connections are replaced.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::error::Error as StdError;
+use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use postgres::types::{FromSql, IsNull, ToSql, Type};
-use postgres::{Client, NoTls, Statement};
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
+use tokio_postgres::{Client, NoTls, Statement};
 
 use super::pool::{Connector, PooledBackend, Session};
 use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
@@ -36,10 +47,11 @@ use crate::model::FieldType;
 
 /// Microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
 const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
-/// Default connect timeout when the URL has none.
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
+/// How long closing a connection that answers waits for its goodbye
+/// (`Terminate`) to be sent.
+const CLOSE_WAIT: Duration = Duration::from_millis(250);
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
@@ -51,11 +63,12 @@ type BoxError = Box<dyn StdError + Sync + Send>;
 /// [`BackendError::Unavailable`] when the server cannot be reached.
 pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     let (url, schema) = split_schema(url)?;
-    let mut config = postgres::Config::from_str(&url).map_err(|e| BackendError::InvalidUrl {
-        reason: e.to_string(),
-    })?;
+    let mut config =
+        tokio_postgres::Config::from_str(&url).map_err(|e| BackendError::InvalidUrl {
+            reason: e.to_string(),
+        })?;
     if config.get_connect_timeout().is_none() {
-        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+        config.connect_timeout(options.connect_timeout);
     }
     let label = format!(
         "postgres {:?}/{}",
@@ -70,6 +83,8 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
         ),
         search_path: schema.map(|s| format!("SET search_path TO {}", Dialect::Postgres.quote(&s))),
         label,
+        connect_timeout: options.connect_timeout,
+        socket_timeout: options.socket_timeout,
     };
     Ok(Arc::new(PooledBackend::open(
         connector,
@@ -107,27 +122,43 @@ fn split_schema(url: &str) -> Result<(String, Option<String>), BackendError> {
 }
 
 struct PgConnector {
-    config: postgres::Config,
+    config: tokio_postgres::Config,
     /// Sets the session's time limit per statement.
     statement_timeout: String,
     search_path: Option<String>,
     label: String,
+    /// The limit of the whole connection set-up.
+    connect_timeout: Duration,
+    /// The limit of each call's wait for an answer.
+    socket_timeout: Duration,
 }
 
 impl Connector for PgConnector {
     type Session = PgSession;
 
+    /// Connects, authenticates and sets the session up, all within the
+    /// connect timeout: the connection's task runs on the session's
+    /// runtime, which drives it whenever the session waits for an answer.
     fn connect(&self) -> Result<PgSession, BackendError> {
-        let mut client = self.config.connect(NoTls).map_err(map_err)?;
-        client
-            .batch_execute(&self.statement_timeout)
-            .map_err(map_err)?;
-        if let Some(set) = &self.search_path {
-            client.batch_execute(set).map_err(map_err)?;
-        }
+        let mut driver = Driver::new()?;
+        let set_up = async {
+            let (client, connection) = self.config.connect(NoTls).await?;
+            // Ends with an error when the socket does; the client's next
+            // call then fails as `Unavailable`.
+            let task = tokio::spawn(connection);
+            client.batch_execute(&self.statement_timeout).await?;
+            if let Some(set) = &self.search_path {
+                client.batch_execute(set).await?;
+            }
+            Ok((client, task))
+        };
+        let (client, task) = driver.within(self.connect_timeout, "connecting", set_up)?;
+        driver.connection = Some(task);
         Ok(PgSession {
             client,
             statements: HashMap::new(),
+            driver,
+            socket_timeout: self.socket_timeout,
         })
     }
 
@@ -159,17 +190,99 @@ fn json_has_nul(v: &serde_json::Value) -> bool {
     }
 }
 
+/// What drives one connection's socket: a current-thread runtime, which
+/// runs the connection's task whenever the session waits on it.
+struct Driver {
+    runtime: Runtime,
+    /// The connection's task, once connected.
+    connection: Option<JoinHandle<Result<(), tokio_postgres::Error>>>,
+    /// Whether a call was given up for want of an answer.
+    gave_up: Cell<bool>,
+}
+
+impl Driver {
+    fn new() -> Result<Driver, BackendError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| BackendError::Internal {
+                cause: format!("cannot start a PostgreSQL connection's runtime: {e}"),
+            })?;
+        Ok(Driver {
+            runtime,
+            connection: None,
+            gave_up: Cell::new(false),
+        })
+    }
+
+    /// Runs `call`, giving up after `limit`: a call given up leaves the
+    /// connection unusable, and its error is `Unavailable`, so the pool
+    /// closes it.
+    fn within<T>(
+        &self,
+        limit: Duration,
+        doing: &str,
+        call: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, BackendError> {
+        let answer = self
+            .runtime
+            .block_on(async { tokio::time::timeout(limit, call).await });
+        answer.map_or_else(
+            |_| {
+                self.gave_up.set(true);
+                Err(BackendError::Unavailable {
+                    cause: format!(
+                        "no answer from PostgreSQL within {} ms {doing}",
+                        limit.as_millis()
+                    ),
+                })
+            },
+            |result| result.map_err(map_err),
+        )
+    }
+}
+
+impl Drop for Driver {
+    /// Dropped after its client (see [`PgSession`]): a connection that
+    /// answers sends its goodbye first; a silent one is just closed.
+    fn drop(&mut self) {
+        if let (Some(task), false) = (self.connection.take(), self.gave_up.get()) {
+            let _ = self
+                .runtime
+                .block_on(async { tokio::time::timeout(CLOSE_WAIT, task).await });
+        }
+    }
+}
+
+/// One connection: the client, its prepared statements, and what drives
+/// its socket. Fields drop in order: the client first, which tells the
+/// connection's task to say goodbye, then the driver, which lets it.
 struct PgSession {
     client: Client,
     statements: HashMap<String, Statement>,
+    driver: Driver,
+    socket_timeout: Duration,
 }
 
 impl PgSession {
+    /// Waits for `call`'s answer, at most the socket timeout.
+    fn wait<T>(
+        &self,
+        call: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, BackendError> {
+        self.driver
+            .within(self.socket_timeout, "waiting for an answer", call)
+    }
+
+    fn batch_execute(&self, sql: &str) -> Result<(), BackendError> {
+        self.wait(self.client.batch_execute(sql))
+    }
+
     fn prepare(&mut self, sql: &str) -> Result<Statement, BackendError> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let stmt = self.client.prepare(sql).map_err(map_err)?;
+        let stmt = self.wait(self.client.prepare(sql))?;
         if self.statements.len() >= STATEMENT_CACHE_CAPACITY {
             self.statements.clear();
         }
@@ -189,7 +302,7 @@ impl Conn for PgSession {
         let params: Vec<PgParam<'_>> = params.iter().map(PgParam).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = self.client.query(&stmt, &refs).map_err(map_err)?;
+        let rows = self.wait(self.client.query(&stmt, &refs))?;
         rows.iter()
             .map(|row| {
                 (0..row.len())
@@ -202,14 +315,13 @@ impl Conn for PgSession {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, BackendError> {
         if params.is_empty() && !sql.contains('$') {
             // DDL and other parameterless statements: no prepare round trip.
-            let stmt = self.client.execute(sql, &[]).map_err(map_err)?;
-            return Ok(stmt);
+            return self.wait(self.client.execute(sql, &[]));
         }
         let stmt = self.prepare(sql)?;
         let params: Vec<PgParam<'_>> = params.iter().map(PgParam).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.client.execute(&stmt, &refs).map_err(map_err)
+        self.wait(self.client.execute(&stmt, &refs))
     }
 
     fn supports_returning(&self) -> bool {
@@ -219,15 +331,15 @@ impl Conn for PgSession {
 
 impl Session for PgSession {
     fn begin(&mut self) -> Result<(), BackendError> {
-        self.client.batch_execute("BEGIN").map_err(map_err)
+        self.batch_execute("BEGIN")
     }
 
     fn commit(&mut self) -> Result<(), BackendError> {
-        self.client.batch_execute("COMMIT").map_err(map_err)
+        self.batch_execute("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<(), BackendError> {
-        self.client.batch_execute("ROLLBACK").map_err(map_err)
+        self.batch_execute("ROLLBACK")
     }
 
     fn ping(&mut self) -> Result<(), BackendError> {
@@ -236,7 +348,7 @@ impl Session for PgSession {
                 cause: "connection closed".to_owned(),
             });
         }
-        self.client.batch_execute("SELECT 1").map_err(map_err)
+        self.batch_execute("SELECT 1")
     }
 
     /// Outside `BEGIN`, PostgreSQL commits each statement by itself.
@@ -306,7 +418,7 @@ impl ToSql for PgParam<'_> {
         true
     }
 
-    postgres::types::to_sql_checked!();
+    tokio_postgres::types::to_sql_checked!();
 }
 
 /// A `TIMESTAMPTZ`/`TIMESTAMP` as microseconds since 1970-01-01 UTC.
@@ -330,14 +442,14 @@ impl<'a> FromSql<'a> for Micros {
 }
 
 fn decode(
-    row: &postgres::Row,
+    row: &tokio_postgres::Row,
     index: usize,
     kind: Option<FieldType>,
 ) -> Result<Value, BackendError> {
     let bad = |what: String| BackendError::Internal {
         cause: format!("column {index}: {what}"),
     };
-    let get_err = |e: postgres::Error| bad(e.to_string());
+    let get_err = |e: tokio_postgres::Error| bad(e.to_string());
     let ty = row
         .columns()
         .get(index)
@@ -430,10 +542,10 @@ fn referencing_table(detail: &str) -> Option<String> {
 }
 
 /// Maps a driver error to a [`BackendError`].
-fn map_err(e: postgres::Error) -> BackendError {
+fn map_err(e: tokio_postgres::Error) -> BackendError {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
-        // `postgres::Error` displays as "db error" alone: keep the server's
+        // `tokio_postgres::Error` displays as "db error" alone: keep the server's
         // message for the log and start-up errors.
         let cause = || format!("{e}: {} (SQLSTATE {code})", db.message());
         return match code {

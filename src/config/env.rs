@@ -138,7 +138,7 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
     if let Some(v) = get("LIGHTAPI_MIN_SEND_RATE") {
         c.timeouts.min_send_rate = parse_num("LIGHTAPI_MIN_SEND_RATE", &v, 0, 1 << 40)?;
     }
-    let times: [(&'static str, &mut Duration); 7] = [
+    let times: [(&'static str, &mut Duration); 9] = [
         ("LIGHTAPI_HEADER_TIMEOUT_MS", &mut c.timeouts.header_read),
         ("LIGHTAPI_BODY_TIMEOUT_MS", &mut c.timeouts.body_read),
         ("LIGHTAPI_IDLE_TIMEOUT_MS", &mut c.timeouts.idle),
@@ -149,6 +149,14 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
         ),
         ("LIGHTAPI_SHUTDOWN_TIMEOUT_MS", &mut c.timeouts.shutdown),
         ("LIGHTAPI_QUERY_TIMEOUT_MS", &mut c.timeouts.query),
+        (
+            "LIGHTAPI_DATABASE_CONNECT_TIMEOUT_MS",
+            &mut c.database.connect_timeout,
+        ),
+        (
+            "LIGHTAPI_DATABASE_SOCKET_TIMEOUT_MS",
+            &mut c.database.socket_timeout,
+        ),
     ];
     for (name, slot) in times {
         if let Some(v) = get(name) {
@@ -411,6 +419,8 @@ mod tests {
         assert_eq!(c.limits.max_unsent_bytes, 64 << 20);
         assert_eq!(c.timeouts.min_send_rate, 4096);
         assert_eq!(c.timeouts.send_rate_grace, Duration::from_secs(10));
+        assert_eq!(c.database.connect_timeout, Duration::from_secs(5));
+        assert_eq!(c.database.socket_timeout, Duration::from_secs(15));
         assert!(c.jwt.secrets.is_empty());
         assert!(c.cors.is_none());
         assert_eq!(c.log, LogLevel::Info);
@@ -461,6 +471,8 @@ mod tests {
             ("LIGHTAPI_CORS_CREDENTIALS", "true"),
             ("LIGHTAPI_CORS_MAX_AGE_SECS", "600"),
             ("LIGHTAPI_SQLITE_SYNCHRONOUS", "sometimes"),
+            ("LIGHTAPI_DATABASE_CONNECT_TIMEOUT_MS", "0"),
+            ("LIGHTAPI_DATABASE_SOCKET_TIMEOUT_MS", "5s"),
         ];
         for (var, value) in cases {
             let err = env(&[(var, value)]).unwrap_err();
@@ -491,8 +503,12 @@ mod tests {
             ("LIGHTAPI_MAX_UNSENT_BYTES", "1048576"),
             ("LIGHTAPI_MIN_SEND_RATE", "0"),
             ("LIGHTAPI_SEND_RATE_GRACE_MS", "2500"),
+            ("LIGHTAPI_DATABASE_CONNECT_TIMEOUT_MS", "750"),
+            ("LIGHTAPI_DATABASE_SOCKET_TIMEOUT_MS", "20000"),
         ])
         .unwrap();
+        assert_eq!(c.database.connect_timeout, Duration::from_millis(750));
+        assert_eq!(c.database.socket_timeout, Duration::from_secs(20));
         assert_eq!(c.server.port, 0);
         assert_eq!(c.server.workers, 3);
         assert_eq!(c.jwt.secrets.len(), 2);

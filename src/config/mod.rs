@@ -59,6 +59,16 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://lightapi.db";
 /// Default number of database connections per process.
 pub const DEFAULT_DATABASE_POOL: usize = 8;
+/// Default time a network database gets to accept a connection and set it
+/// up (TCP, start-up and authentication, session settings).
+pub const DEFAULT_DATABASE_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default time a network database connection may stay silent during one
+/// statement before it is given up.
+pub const DEFAULT_DATABASE_SOCKET_TIMEOUT: Duration = Duration::from_secs(15);
+/// How much longer than the query timeout the socket timeout always is, so
+/// that a slow query is stopped by the database (`504`) before its
+/// connection is given up (`503`).
+pub const DATABASE_SOCKET_TIMEOUT_MARGIN: Duration = Duration::from_secs(1);
 /// Minimum length of an HS256 secret.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -158,6 +168,39 @@ pub struct DatabaseConfig {
     pub pool: usize,
     /// SQLite durability (`LIGHTAPI_SQLITE_SYNCHRONOUS`, default `normal`).
     pub sqlite_synchronous: Synchronous,
+    /// PostgreSQL and MySQL/MariaDB: how long opening one connection may
+    /// take as a whole — TCP connect, start-up and authentication, and the
+    /// session settings — before it is given up as unavailable
+    /// (`LIGHTAPI_DATABASE_CONNECT_TIMEOUT_MS`, default 5 s). SQLite, a
+    /// local file, has none.
+    pub connect_timeout: Duration,
+    /// PostgreSQL and MySQL/MariaDB: how long one statement may wait for
+    /// the database's answer before its connection is given up: the
+    /// connection is closed, never reused, and the request answered `503`
+    /// (`LIGHTAPI_DATABASE_SOCKET_TIMEOUT_MS`, default 15 s). It covers a
+    /// database that stopped answering, which the query timeout (enforced
+    /// by the database itself) cannot. It is never shorter than the query
+    /// timeout plus one second ([`DatabaseConfig::effective_socket_timeout`]).
+    /// SQLite, a local file, has none.
+    pub socket_timeout: Duration,
+}
+
+impl DatabaseConfig {
+    /// The socket timeout in force with query timeout `query`:
+    /// [`socket_timeout`](DatabaseConfig::socket_timeout), raised to `query`
+    /// plus one second where it is shorter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lightapi::config::DatabaseConfig;
+    /// let db = DatabaseConfig::default();
+    /// assert_eq!(db.effective_socket_timeout(Duration::from_secs(10)), Duration::from_secs(15));
+    /// assert_eq!(db.effective_socket_timeout(Duration::from_secs(60)), Duration::from_secs(61));
+    /// ```
+    pub fn effective_socket_timeout(&self, query: Duration) -> Duration {
+        self.socket_timeout
+            .max(query.saturating_add(DATABASE_SOCKET_TIMEOUT_MARGIN))
+    }
 }
 
 impl Default for DatabaseConfig {
@@ -166,6 +209,8 @@ impl Default for DatabaseConfig {
             url: DatabaseUrl(DEFAULT_DATABASE_URL.to_owned()),
             pool: DEFAULT_DATABASE_POOL,
             sqlite_synchronous: Synchronous::Normal,
+            connect_timeout: DEFAULT_DATABASE_CONNECT_TIMEOUT,
+            socket_timeout: DEFAULT_DATABASE_SOCKET_TIMEOUT,
         }
     }
 }
@@ -456,7 +501,10 @@ pub struct Timeouts {
     /// (`LIGHTAPI_SEND_RATE_GRACE_MS`, default 10 s).
     pub send_rate_grace: Duration,
     /// How long in-flight requests get to finish after shutdown begins
-    /// (`LIGHTAPI_SHUTDOWN_TIMEOUT_MS`, default 10 s).
+    /// (`LIGHTAPI_SHUTDOWN_TIMEOUT_MS`, default 10 s). It bounds the whole
+    /// shutdown: handlers or database calls still running then are left
+    /// behind (after at most 200 ms more for idle threads to end), so the
+    /// process exits on time whatever the database does.
     pub shutdown: Duration,
     /// How long one database query may run before the database stops it
     /// and the request is answered `504` (`LIGHTAPI_QUERY_TIMEOUT_MS`,
@@ -577,7 +625,8 @@ impl Config {
     /// Reads the `LIGHTAPI_*` variables over the defaults: `LIGHTAPI_HOST`,
     /// `LIGHTAPI_PORT`, `LIGHTAPI_WORKERS`, `LIGHTAPI_REACTORS`,
     /// `LIGHTAPI_DATABASE_URL`, `LIGHTAPI_DATABASE_POOL`,
-    /// `LIGHTAPI_SQLITE_SYNCHRONOUS`, `LIGHTAPI_JWT_SECRET`,
+    /// `LIGHTAPI_SQLITE_SYNCHRONOUS`, `LIGHTAPI_DATABASE_CONNECT_TIMEOUT_MS`,
+    /// `LIGHTAPI_DATABASE_SOCKET_TIMEOUT_MS`, `LIGHTAPI_JWT_SECRET`,
     /// `LIGHTAPI_JWT_TTL_SECS`, `LIGHTAPI_JWT_LEEWAY_SECS`,
     /// `LIGHTAPI_JWT_ISSUER`, `LIGHTAPI_JWT_AUDIENCE`,
     /// `LIGHTAPI_LOGIN_PER_MINUTE`, `LIGHTAPI_LOGIN_PER_HOUR`,

@@ -7,6 +7,7 @@ pub(crate) mod handoff;
 #[cfg(feature = "__private")]
 pub(crate) mod memory;
 pub(crate) mod reactor;
+pub(crate) mod shutdown;
 pub(crate) mod signal;
 pub(crate) mod slab;
 pub(crate) mod worker;
@@ -14,8 +15,9 @@ pub(crate) mod worker;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use mio::Waker;
 
@@ -30,6 +32,8 @@ use worker::Pool;
 /// State every thread of one server shares.
 pub(crate) struct Shared {
     shutting_down: AtomicBool,
+    /// When the shutdown began (its first request).
+    shutdown_began: OnceLock<Instant>,
     /// The first thread that stopped on a panic, and the panic's message.
     crashed: Mutex<Option<(String, String)>>,
     pub(crate) open: AtomicUsize,
@@ -45,6 +49,7 @@ impl Shared {
     pub(crate) fn new(body_budget: usize, output_budget: usize) -> Shared {
         Shared {
             shutting_down: AtomicBool::new(false),
+            shutdown_began: OnceLock::new(),
             crashed: Mutex::new(None),
             open: AtomicUsize::new(0),
             wakers: Mutex::new(Vec::new()),
@@ -74,6 +79,7 @@ impl Shared {
     }
 
     pub(crate) fn shutdown(&self) {
+        self.shutdown_began.get_or_init(Instant::now);
         self.shutting_down.store(true, Ordering::Release);
         for w in crate::sync::lock(&self.wakers).iter() {
             let _ = w.wake();
@@ -92,6 +98,9 @@ pub struct ServerHandle {
     reactors: Vec<JoinHandle<()>>,
     pool: Arc<Pool>,
     on_stop: Vec<Box<dyn FnOnce() + Send>>,
+    /// `LIGHTAPI_SHUTDOWN_TIMEOUT_MS`: the bound of the whole shutdown.
+    shutdown_timeout: Duration,
+    log: Logger,
 }
 
 impl std::fmt::Debug for ServerHandle {
@@ -116,6 +125,12 @@ impl ServerHandle {
 
     /// Waits until the server has stopped (after [`ServerHandle::shutdown`]
     /// or a signal), then stops the workers and closes the database.
+    ///
+    /// It returns within the shutdown timeout
+    /// ([`Timeouts::shutdown`](crate::config::Timeouts::shutdown)) of the
+    /// shutdown's start, plus at most 200 ms for idle threads to end:
+    /// handlers or queries still running then, such as one waiting on a
+    /// database that does not answer, are left to end by themselves.
     pub fn join(self) {
         let _ = self.join_checked();
     }
@@ -126,9 +141,22 @@ impl ServerHandle {
         for r in self.reactors.drain(..) {
             let _ = r.join();
         }
-        self.pool.shutdown();
-        for f in self.on_stop.drain(..) {
-            f();
+        let now = Instant::now();
+        let began = self.shared.shutdown_began.get().copied().unwrap_or(now);
+        let deadline = shutdown::close_deadline(began, self.shutdown_timeout, now);
+        let pool = Arc::clone(&self.pool);
+        let on_stop = std::mem::take(&mut self.on_stop);
+        let closed = shutdown::finish_by(deadline, move || {
+            pool.shutdown();
+            for f in on_stop {
+                f();
+            }
+        });
+        if !closed {
+            self.log.warn(
+                "shutdown timeout reached with handlers or database calls still running; \
+                 exiting without waiting for them",
+            );
         }
         self.shared.crashed()
     }
@@ -245,6 +273,8 @@ pub(crate) fn start(
         reactors,
         pool,
         on_stop,
+        shutdown_timeout: config.timeouts.shutdown,
+        log: app.log,
     })
 }
 

@@ -58,5 +58,7 @@ mod crud_mysql;
 
 #[cfg(all(feature = "postgres", feature = "mysql"))]
 mod db_outage;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod db_timeouts;
 #[cfg(all(feature = "postgres", feature = "mysql"))]
 mod scale_out;
