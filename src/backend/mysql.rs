@@ -1,13 +1,14 @@
 //! The MySQL / MariaDB backend (feature `mysql`), on the synchronous
 //! [`mysql`] crate (rust-mysql-simple) built with `default-features = false`
-//! and `minimal-rust`: no TLS, no C libraries.
+//! and `minimal-rust` (no C libraries), with its rustls TLS on ring.
 //!
 //! URL: `mysql://user[:password]@host[:port]/database[?params]` (or
 //! `mariadb://`), with the parameters of [`mysql::Opts`]. Connections use
 //! TCP even to `127.0.0.1` (`prefer_socket=false`), report *found* rather
 //! than *changed* rows (`CLIENT_FOUND_ROWS`, so an update that changes
 //! nothing still finds its row), talk `utf8mb4`, run in strict SQL mode, and
-//! time out connecting after 5 seconds.
+//! time out connecting after 5 seconds. TLS is chosen by `ssl-mode=` (or
+//! `sslmode=`) and `ssl-ca=` (or `sslrootcert=`): see `tls`.
 //!
 //! Types: `BIGINT`, `DOUBLE`, `VARCHAR(n)`/`LONGTEXT`, `BOOLEAN`
 //! (`TINYINT(1)`), `DATETIME(6)` holding UTC, and `JSON`. Tables are created
@@ -27,6 +28,7 @@ use mysql::prelude::Queryable;
 use mysql::{Opts, OptsBuilder, Params};
 
 use super::pool::{Connector, PooledBackend, Session};
+use super::tls::my::MyTls;
 use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
 use crate::calendar::{civil_from_days, days_from_civil};
 use crate::model::FieldType;
@@ -50,6 +52,7 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
         }
         _ => url.to_owned(),
     };
+    let (url, tls) = super::tls::split_params(&url)?;
     let opts = Opts::from_url(&url).map_err(|e| BackendError::InvalidUrl {
         reason: e.to_string(),
     })?;
@@ -71,7 +74,7 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
         ])
         .into();
     let connector = MyConnector {
-        opts,
+        tls: MyTls::new(opts, &tls)?,
         label,
         query_timeout: options.query_timeout,
     };
@@ -85,7 +88,8 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
 }
 
 struct MyConnector {
-    opts: Opts,
+    /// The options, with TLS.
+    tls: MyTls,
     query_timeout: Duration,
     label: String,
 }
@@ -94,7 +98,7 @@ impl Connector for MyConnector {
     type Session = MySession;
 
     fn connect(&self) -> Result<MySession, BackendError> {
-        let mut conn = mysql::Conn::new(self.opts.clone()).map_err(map_err)?;
+        let mut conn = self.tls.connect(map_err)?;
         let mariadb = set_query_timeout(&mut conn, self.query_timeout)?;
         Ok(MySession { conn, mariadb })
     }

@@ -1,13 +1,14 @@
 //! The PostgreSQL backend (feature `postgres`), on the synchronous
-//! [`postgres`] crate (rust-postgres; no TLS, no extra type crates beyond
-//! `serde_json`).
+//! [`postgres`] crate (rust-postgres; no extra type crates beyond
+//! `serde_json`), with TLS on rustls.
 //!
 //! URL: `postgres://user[:password]@host[:port]/database[?params]` (or
 //! `postgresql://`), with the connection parameters of
 //! [`postgres::Config`] (`connect_timeout`, `options`, …) plus
 //! `schema=NAME`, which runs `SET search_path TO "NAME"` on every new
 //! connection (handy for one schema per tenant or per test run).
-//! `connect_timeout` defaults to 5 seconds.
+//! `connect_timeout` defaults to 5 seconds. TLS is chosen by `sslmode=`
+//! and `sslrootcert=`, read by lightapi (see `tls`), not by the driver.
 //!
 //! Types: `BIGINT`, `DOUBLE PRECISION`, `TEXT`/`VARCHAR(n)`, `BOOLEAN`,
 //! `TIMESTAMPTZ` (microseconds, UTC) and `JSONB` (so object keys come back
@@ -30,6 +31,7 @@ use postgres::types::{FromSql, IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
 use super::pool::{Connector, PooledBackend, Session};
+use super::tls::pg::PgTls;
 use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
 use crate::model::datetime::format_rfc3339;
 use crate::model::FieldType;
@@ -50,10 +52,12 @@ type BoxError = Box<dyn StdError + Sync + Send>;
 /// [`BackendError::InvalidUrl`] for a URL the driver does not accept,
 /// [`BackendError::Unavailable`] when the server cannot be reached.
 pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
-    let (url, schema) = split_schema(url)?;
+    let (url, tls) = super::tls::split_params(url)?;
+    let (url, schema) = split_schema(&url)?;
     let mut config = postgres::Config::from_str(&url).map_err(|e| BackendError::InvalidUrl {
         reason: e.to_string(),
     })?;
+    let tls = super::tls::pg::configure(&mut config, &tls)?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
     }
@@ -64,6 +68,7 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
     );
     let connector = PgConnector {
         config,
+        tls,
         statement_timeout: format!(
             "SET statement_timeout = {}",
             options.query_timeout.as_millis().clamp(1, i32::MAX as u128)
@@ -108,6 +113,8 @@ fn split_schema(url: &str) -> Result<(String, Option<String>), BackendError> {
 
 struct PgConnector {
     config: postgres::Config,
+    /// The TLS connector; `None` for plain TCP.
+    tls: Option<PgTls>,
     /// Sets the session's time limit per statement.
     statement_timeout: String,
     search_path: Option<String>,
@@ -118,7 +125,11 @@ impl Connector for PgConnector {
     type Session = PgSession;
 
     fn connect(&self) -> Result<PgSession, BackendError> {
-        let mut client = self.config.connect(NoTls).map_err(map_err)?;
+        let mut client = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+        .map_err(|e| super::tls::pg::refusal(&e).unwrap_or_else(|| map_err(e)))?;
         client
             .batch_execute(&self.statement_timeout)
             .map_err(map_err)?;
