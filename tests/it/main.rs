@@ -57,5 +57,7 @@ mod crud_mysql;
 
 #[cfg(all(feature = "postgres", feature = "mysql"))]
 mod db_outage;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod db_tls;
 #[cfg(all(feature = "postgres", feature = "mysql"))]
 mod scale_out;

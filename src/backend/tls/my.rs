@@ -5,6 +5,7 @@
 //! adds its certificates to them.
 
 use std::borrow::Cow;
+use std::error::Error as _;
 use std::path::Path;
 
 use mysql::{DriverError, Opts, OptsBuilder, SslOpts};
@@ -91,6 +92,11 @@ fn is_tls_failure(e: &mysql::Error) -> bool {
     match e {
         mysql::Error::DriverError(DriverError::TlsNotSupported) | mysql::Error::TlsError(_) => true,
         mysql::Error::IoError(io) => io.kind() == std::io::ErrorKind::InvalidData,
+        // The handshake's first read, through the packet codec.
+        mysql::Error::CodecError(codec) => codec
+            .source()
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData),
         _ => false,
     }
 }
