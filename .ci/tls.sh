@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Switches TLS on in the local PostgreSQL and MariaDB for the database TLS
 # tests (tests/it/db_tls.rs), with a test CA and a server certificate for
-# `localhost` and 127.0.0.1 in /tmp/lightapi-tls. Plain connections keep
-# working. Safe to run again: it does nothing when everything is in place.
+# `localhost` and 127.0.0.1 in /tmp/lightapi-tls. Each server reads its own
+# copy of the key pair in /etc/lightapi-tls, so that it still starts should
+# /tmp be emptied. Plain connections keep working. Safe to run again: it
+# does nothing when everything is in place.
 set -euo pipefail
 
 DIR=/tmp/lightapi-tls
-PG_CERT=$DIR/postgres/server.pem
-PG_KEY=$DIR/postgres/server.key
+PG_DIR=/etc/lightapi-tls/postgres
+PG_CERT=$PG_DIR/server.pem
+PG_KEY=$PG_DIR/server.key
+MY_DIR=/etc/lightapi-tls/mysql
 MY_CONF_DIR=/etc/mysql/mariadb.conf.d
 MY_CONF=$MY_CONF_DIR/90-lightapi-tls.cnf
 
@@ -46,7 +50,7 @@ certificates() {
 # A copy of the key pair readable by one service account only.
 install_pair() { # owner, directory
   local owner=$1 dir=$2
-  install -d -m 0755 "$dir"
+  install -d -m 0755 "$(dirname "$dir")" "$dir"
   if ! cmp -s "$DIR/server.pem" "$dir/server.pem" || ! cmp -s "$DIR/server.key" "$dir/server.key"; then
     install -m 0644 -o "$owner" "$DIR/server.pem" "$dir/server.pem"
     install -m 0600 -o "$owner" "$DIR/server.key" "$dir/server.key"
@@ -65,8 +69,8 @@ pg_tls() {
     echo "tls: postgres client tools missing; skipped"
     return 0
   fi
-  install_pair postgres "$DIR/postgres"
-  if pg_tls_ok; then
+  install_pair postgres "$PG_DIR"
+  if [ "$(pg_sql 'SHOW ssl_cert_file')" = "$PG_CERT" ] && pg_tls_ok; then
     echo "tls: postgres: already on"
     return 0
   fi
@@ -101,12 +105,12 @@ my_tls() {
     echo "tls: mariadb client tools missing; skipped"
     return 0
   fi
-  install_pair mysql "$DIR/mysql"
+  install_pair mysql "$MY_DIR"
   local conf
   conf=$(printf '%s\n' "[mysqld]" \
-    "ssl_ca = $DIR/mysql/ca.pem" \
-    "ssl_cert = $DIR/mysql/server.pem" \
-    "ssl_key = $DIR/mysql/server.key")
+    "ssl_ca = $MY_DIR/ca.pem" \
+    "ssl_cert = $MY_DIR/server.pem" \
+    "ssl_key = $MY_DIR/server.key")
   if [ -f "$MY_CONF" ] && [ "$(cat "$MY_CONF")" = "$conf" ] && my_tls_ok; then
     echo "tls: mariadb: already on"
     return 0

@@ -44,7 +44,8 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// # Errors
 ///
 /// [`BackendError::InvalidUrl`] for a URL the driver does not accept,
-/// [`BackendError::Unavailable`] when the server cannot be reached.
+/// [`BackendError::Unavailable`] when the server cannot be reached,
+/// [`BackendError::Tls`] when the TLS the URL asks for cannot be set up.
 pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     let url = match url.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => {

@@ -50,7 +50,8 @@ type BoxError = Box<dyn StdError + Sync + Send>;
 /// # Errors
 ///
 /// [`BackendError::InvalidUrl`] for a URL the driver does not accept,
-/// [`BackendError::Unavailable`] when the server cannot be reached.
+/// [`BackendError::Unavailable`] when the server cannot be reached,
+/// [`BackendError::Tls`] when the TLS the URL asks for cannot be set up.
 pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     let (url, tls) = super::tls::split_params(url)?;
     let (url, schema) = split_schema(&url)?;

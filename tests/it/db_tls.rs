@@ -20,6 +20,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 
@@ -130,14 +131,20 @@ fn prepare(server: Server) -> Option<(FreshDb, &'static str)> {
 /// the same server and certificate under a name the certificate lacks.
 struct Relay {
     addr: SocketAddr,
+    stop: Arc<AtomicBool>,
 }
 
 impl Relay {
     fn start(upstream: String) -> Relay {
         let listener = TcpListener::bind("127.0.0.2:0").unwrap();
         let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
         thread::spawn(move || {
             for client in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
                 let Ok(client) = client else { return };
                 let Ok(server) = TcpStream::connect(&upstream) else {
                     continue;
@@ -147,7 +154,15 @@ impl Relay {
                 thread::spawn(move || pipe(s2, c2));
             }
         });
-        Relay { addr }
+        Relay { addr, stop }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so that it sees `stop`.
+        let _ = TcpStream::connect(self.addr);
     }
 }
 
@@ -183,14 +198,13 @@ fn verify_full_refuses_a_name_the_certificate_lacks(server: Server) {
         &relay.addr.to_string(),
         &format!("sslmode=verify-full&sslrootcert={ca}"),
     );
-    let e = start(&url).err().expect("start-up refused");
+    let e = start(&url).expect_err("start-up refused");
     let text = e.to_string();
     assert!(matches!(e, StartError::Database { .. }), "{e:?}");
     assert!(text.contains("TLS"), "{text}");
     assert!(text.contains("not valid for name"), "{text}");
     let e = connect(&url, &PoolOptions::default()).unwrap_err();
     assert!(matches!(e, BackendError::Tls { .. }), "{e:?}");
-    drop(relay);
 }
 
 fn verify_ca_accepts_a_name_the_certificate_lacks(server: Server) {
@@ -217,7 +231,7 @@ fn verify_ca_refuses_a_certificate_from_another_ca(server: Server) {
         &format!("localhost:{}", port(server)),
         "sslmode=verify-ca",
     );
-    let e = start(&url).err().expect("start-up refused");
+    let e = start(&url).expect_err("start-up refused");
     let text = e.to_string();
     assert!(text.contains("TLS"), "{text}");
     assert!(text.to_lowercase().contains("issuer"), "{text}");
@@ -290,7 +304,7 @@ fn require_refuses_a_server_without_tls(scheme: &str, fake: SocketAddr) {
     let url = format!("{scheme}://user@{fake}/test?sslmode=require");
     let e = connect(&url, &PoolOptions::default()).unwrap_err();
     assert!(matches!(e, BackendError::Tls { .. }), "{e:?}");
-    let e = start(&url).err().expect("start-up refused");
+    let e = start(&url).expect_err("start-up refused");
     let text = e.to_string();
     assert!(matches!(e, StartError::Database { .. }), "{e:?}");
     assert!(text.contains("TLS"), "{text}");
@@ -298,8 +312,7 @@ fn require_refuses_a_server_without_tls(scheme: &str, fake: SocketAddr) {
 
 fn start_up_names_bad_tls_parameters(scheme: &str) {
     let e = start(&format!("{scheme}://u@127.0.0.1:1/test?sslmode=verify"))
-        .err()
-        .expect("start-up refused");
+        .expect_err("start-up refused");
     let text = e.to_string();
     assert!(text.contains("`verify`"), "{text}");
     assert!(text.contains("verify-full"), "{text}");
@@ -307,8 +320,7 @@ fn start_up_names_bad_tls_parameters(scheme: &str) {
     let e = start(&format!(
         "{scheme}://u@127.0.0.1:1/test?sslmode=verify-full&sslrootcert={missing}"
     ))
-    .err()
-    .expect("start-up refused");
+    .expect_err("start-up refused");
     let text = e.to_string();
     assert!(text.contains(missing), "{text}");
 }
