@@ -10,7 +10,7 @@
 //!   accepted by `verify-ca`;
 //! - `require` and `prefer` encrypt without a CA;
 //! - `require` refuses a server without TLS (a fake server here speaking
-//!   just enough of each protocol);
+//!   just enough of each protocol), and `prefer` goes on without it;
 //! - an unknown `sslmode` or an unreadable root file stops start-up.
 //!
 //! A test that needs the servers prints a `SKIPPED:` line when the CA file
@@ -310,6 +310,14 @@ fn require_refuses_a_server_without_tls(scheme: &str, fake: SocketAddr) {
     assert!(text.contains("TLS"), "{text}");
 }
 
+/// `prefer` goes on without TLS: the fake server then hangs up after the
+/// login starts, which is an outage, not a TLS refusal.
+fn prefer_goes_on_without_tls(scheme: &str, fake: SocketAddr) {
+    let url = format!("{scheme}://user@{fake}/test?sslmode=prefer");
+    let e = connect(&url, &PoolOptions::default()).unwrap_err();
+    assert!(matches!(e, BackendError::Unavailable { .. }), "{e:?}");
+}
+
 fn start_up_names_bad_tls_parameters(scheme: &str) {
     let e = start(&format!("{scheme}://u@127.0.0.1:1/test?sslmode=verify"))
         .expect_err("start-up refused");
@@ -360,6 +368,11 @@ mod postgres {
     }
 
     #[test]
+    fn prefer_goes_on_without_tls() {
+        super::prefer_goes_on_without_tls("postgres", postgres_without_tls());
+    }
+
+    #[test]
     fn start_up_names_bad_tls_parameters() {
         super::start_up_names_bad_tls_parameters("postgres");
     }
@@ -397,6 +410,11 @@ mod mysql {
     #[test]
     fn require_refuses_a_server_without_tls() {
         super::require_refuses_a_server_without_tls("mysql", mysql_without_tls());
+    }
+
+    #[test]
+    fn prefer_goes_on_without_tls() {
+        super::prefer_goes_on_without_tls("mysql", mysql_without_tls());
     }
 
     #[test]
