@@ -54,6 +54,8 @@ pub(crate) mod postgres;
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) mod tls;
 pub(crate) mod work;
 #[cfg(any(
     feature = "sqlite",
@@ -148,6 +150,13 @@ pub enum BackendError {
         /// What happened, for the log.
         cause: String,
     },
+    /// The TLS session the URL asks for (`sslmode=`) could not be set up:
+    /// the server offers no TLS, or its certificate is not trusted or
+    /// names another host. It stops start-up; later it answers HTTP 503.
+    Tls {
+        /// What happened, for the log.
+        cause: String,
+    },
     /// The database stayed locked by another process past the busy timeout.
     Busy,
     /// The backend was closed.
@@ -228,6 +237,7 @@ impl fmt::Display for BackendError {
             BackendError::Refused { status, detail, .. } => {
                 write!(f, "write refused ({status}): {detail}")
             }
+            BackendError::Tls { cause } => write!(f, "database TLS failed: {cause}"),
             BackendError::Busy => f.write_str("database busy"),
             BackendError::Closed => f.write_str("database backend closed"),
             BackendError::Interrupted => f.write_str("query interrupted: over its time budget"),

@@ -1,17 +1,19 @@
 //! The MySQL / MariaDB backend (feature `mysql`), on the synchronous
 //! [`mysql`] crate (rust-mysql-simple) built with `default-features = false`
-//! and `minimal-rust`: no TLS, no C libraries.
+//! and `minimal-rust` (no C libraries), with its rustls TLS on ring.
 //!
 //! URL: `mysql://user[:password]@host[:port]/database[?params]` (or
 //! `mariadb://`), with the parameters of [`mysql::Opts`]. Connections use
 //! TCP even to `127.0.0.1` (`prefer_socket=false`), report *found* rather
 //! than *changed* rows (`CLIENT_FOUND_ROWS`, so an update that changes
 //! nothing still finds its row), talk `utf8mb4`, and run in strict SQL mode.
+//! TLS is chosen by `ssl-mode=` (or `sslmode=`) and `ssl-ca=` (or
+//! `sslrootcert=`): see `tls`.
 //!
 //! Time limits (see [`PoolOptions`]): opening a connection — TCP, the
-//! handshake and authentication, the session settings — is given up after
-//! `connect_timeout`; each read and write of the socket gives up after
-//! `socket_timeout`, which fails the statement as
+//! TLS and MySQL handshakes and authentication, the session settings — is
+//! given up after `connect_timeout`; each read and write of the socket
+//! gives up after `socket_timeout`, which fails the statement as
 //! [`BackendError::Unavailable`] and closes its connection.
 //!
 //! Types: `BIGINT`, `DOUBLE`, `VARCHAR(n)`/`LONGTEXT`, `BOOLEAN`
@@ -32,6 +34,7 @@ use mysql::prelude::Queryable;
 use mysql::{Opts, OptsBuilder, Params};
 
 use super::pool::{connect_within, Connector, PooledBackend, Session};
+use super::tls::my::MyTls;
 use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
 use crate::calendar::{civil_from_days, days_from_civil};
 use crate::model::FieldType;
@@ -45,7 +48,8 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// # Errors
 ///
 /// [`BackendError::InvalidUrl`] for a URL the driver does not accept,
-/// [`BackendError::Unavailable`] when the server cannot be reached.
+/// [`BackendError::Unavailable`] when the server cannot be reached,
+/// [`BackendError::Tls`] when the TLS the URL asks for cannot be set up.
 pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
     let url = match url.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => {
@@ -53,6 +57,7 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
         }
         _ => url.to_owned(),
     };
+    let (url, tls) = super::tls::split_params(&url)?;
     let opts = Opts::from_url(&url).map_err(|e| BackendError::InvalidUrl {
         reason: e.to_string(),
     })?;
@@ -76,7 +81,7 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
         ])
         .into();
     let connector = MyConnector {
-        opts,
+        tls: Arc::new(MyTls::new(opts, &tls)?),
         label,
         query_timeout: options.query_timeout,
         connect_timeout: options.connect_timeout,
@@ -91,7 +96,8 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
 }
 
 struct MyConnector {
-    opts: Opts,
+    /// The options, with TLS.
+    tls: Arc<MyTls>,
     query_timeout: Duration,
     label: String,
     /// The limit of the whole connection set-up.
@@ -105,9 +111,9 @@ impl Connector for MyConnector {
     /// (the driver's own timeouts bound each TCP connect and socket read,
     /// not the handshake as a whole).
     fn connect(&self) -> Result<MySession, BackendError> {
-        let (opts, query_timeout) = (self.opts.clone(), self.query_timeout);
+        let (tls, query_timeout) = (Arc::clone(&self.tls), self.query_timeout);
         connect_within(self.connect_timeout, "MySQL", move || {
-            let mut conn = mysql::Conn::new(opts).map_err(map_err)?;
+            let mut conn = tls.connect(map_err)?;
             let mariadb = set_query_timeout(&mut conn, query_timeout)?;
             Ok(MySession { conn, mariadb })
         })

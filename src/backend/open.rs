@@ -74,6 +74,10 @@ impl Default for PoolOptions {
 /// - `mssql://`, `sqlserver://` — feature `mssql`; `oracle://` — feature
 ///   `oracle` (both compiled, not yet verified against a live server).
 ///
+/// PostgreSQL and MySQL URLs choose TLS with `sslmode=` (`disable`, the
+/// default, `prefer`, `require`, `verify-ca`, `verify-full`) and the
+/// trusted roots with `sslrootcert=`; the drivers never see either.
+///
 /// # Errors
 ///
 /// [`BackendError::InvalidUrl`] for an unknown scheme or empty path,

@@ -1,7 +1,7 @@
 //! The PostgreSQL backend (feature `postgres`), on [`tokio_postgres`]
-//! (rust-postgres; no TLS, no extra type crates beyond `serde_json`), each
-//! connection driven by a current-thread runtime of its own, so every call
-//! is bounded in time.
+//! (rust-postgres; no extra type crates beyond `serde_json`), with TLS on
+//! rustls, each connection driven by a current-thread runtime of its own,
+//! so every call is bounded in time.
 //!
 //! URL: `postgres://user[:password]@host[:port]/database[?params]` (or
 //! `postgresql://`), with the connection parameters of
@@ -9,12 +9,13 @@
 //! `schema=NAME`, which runs `SET search_path TO "NAME"` on every new
 //! connection (handy for one schema per tenant or per test run).
 //!
-//! Time limits (see [`PoolOptions`]): opening a connection — TCP, start-up
-//! and authentication, the session settings — is given up after
+//! Time limits (see [`PoolOptions`]): opening a connection — TCP, TLS,
+//! start-up and authentication, the session settings — is given up after
 //! `connect_timeout` (the URL's `connect_timeout`, when given, bounds each
 //! TCP connect within it); a call that gets no answer within
 //! `socket_timeout` closes its connection and fails as
-//! [`BackendError::Unavailable`].
+//! [`BackendError::Unavailable`]. TLS is chosen by `sslmode=` and
+//! `sslrootcert=`, read by lightapi (see `tls`), not by the driver.
 //!
 //! Types: `BIGINT`, `DOUBLE PRECISION`, `TEXT`/`VARCHAR(n)`, `BOOLEAN`,
 //! `TIMESTAMPTZ` (microseconds, UTC) and `JSONB` (so object keys come back
@@ -41,6 +42,7 @@ use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::pool::{Connector, PooledBackend, Session};
+use super::tls::pg::PgTls;
 use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
 use crate::model::datetime::format_rfc3339;
 use crate::model::FieldType;
@@ -60,13 +62,16 @@ type BoxError = Box<dyn StdError + Sync + Send>;
 /// # Errors
 ///
 /// [`BackendError::InvalidUrl`] for a URL the driver does not accept,
-/// [`BackendError::Unavailable`] when the server cannot be reached.
+/// [`BackendError::Unavailable`] when the server cannot be reached,
+/// [`BackendError::Tls`] when the TLS the URL asks for cannot be set up.
 pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, BackendError> {
-    let (url, schema) = split_schema(url)?;
+    let (url, tls) = super::tls::split_params(url)?;
+    let (url, schema) = split_schema(&url)?;
     let mut config =
         tokio_postgres::Config::from_str(&url).map_err(|e| BackendError::InvalidUrl {
             reason: e.to_string(),
         })?;
+    let tls = super::tls::pg::configure(&mut config, &tls)?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(options.connect_timeout);
     }
@@ -77,6 +82,7 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
     );
     let connector = PgConnector {
         config,
+        tls,
         statement_timeout: format!(
             "SET statement_timeout = {}",
             options.query_timeout.as_millis().clamp(1, i32::MAX as u128)
@@ -123,6 +129,8 @@ fn split_schema(url: &str) -> Result<(String, Option<String>), BackendError> {
 
 struct PgConnector {
     config: tokio_postgres::Config,
+    /// The TLS connector; `None` for plain TCP.
+    tls: Option<PgTls>,
     /// Sets the session's time limit per statement.
     statement_timeout: String,
     search_path: Option<String>,
@@ -142,10 +150,19 @@ impl Connector for PgConnector {
     fn connect(&self) -> Result<PgSession, BackendError> {
         let mut driver = Driver::new()?;
         let set_up = async {
-            let (client, connection) = self.config.connect(NoTls).await?;
             // Ends with an error when the socket does; the client's next
             // call then fails as `Unavailable`.
-            let task = tokio::spawn(connection);
+            let task = match &self.tls {
+                Some(tls) => {
+                    let (client, connection) = self.config.connect(tls.clone()).await?;
+                    (client, tokio::spawn(connection))
+                }
+                None => {
+                    let (client, connection) = self.config.connect(NoTls).await?;
+                    (client, tokio::spawn(connection))
+                }
+            };
+            let (client, task) = task;
             client.batch_execute(&self.statement_timeout).await?;
             if let Some(set) = &self.search_path {
                 client.batch_execute(set).await?;
@@ -237,7 +254,9 @@ impl Driver {
                     ),
                 })
             },
-            |result| result.map_err(map_err),
+            // A TLS refusal (only connecting can meet one) is told apart
+            // from the network's and the server's errors.
+            |result| result.map_err(|e| super::tls::pg::refusal(&e).unwrap_or_else(|| map_err(e))),
         )
     }
 }

@@ -362,6 +362,7 @@ fn backend_status(e: &BackendError) -> StatusCode {
             .filter(|s| s.as_u16() >= 400)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         BackendError::Unavailable { .. }
+        | BackendError::Tls { .. }
         | BackendError::Busy
         | BackendError::Closed
         | BackendError::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
@@ -404,6 +405,7 @@ fn backend_detail(e: &BackendError) -> String {
             "the database query ran past its time limit and was stopped; narrow the request or retry later".into()
         }
         BackendError::Unavailable { .. }
+        | BackendError::Tls { .. }
         | BackendError::Busy
         | BackendError::Closed
         | BackendError::Interrupted => "the database is unavailable; retry shortly".into(),
@@ -537,6 +539,7 @@ mod tests {
                 403,
             ),
             (BackendError::Unavailable { cause: "x".into() }.into(), 503),
+            (BackendError::Tls { cause: "x".into() }.into(), 503),
             (BackendError::Busy.into(), 503),
             (BackendError::Internal { cause: "x".into() }.into(), 500),
             (ApiError::Panic { cause: "x".into() }, 500),

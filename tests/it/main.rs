@@ -60,5 +60,7 @@ mod crud_mysql;
 mod db_outage;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod db_timeouts;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod db_tls;
 #[cfg(all(feature = "postgres", feature = "mysql"))]
 mod scale_out;
