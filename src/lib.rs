@@ -71,6 +71,7 @@ pub mod middleware;
 pub mod model;
 mod openapi;
 pub mod prelude;
+pub mod ratelimit;
 pub mod resource;
 mod router;
 mod server;
