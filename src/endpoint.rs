@@ -108,6 +108,7 @@ pub trait Endpoint: Send + Sync + 'static {
     ///         (method == Method::Post).then(|| RateLimit::per_hour(20))
     ///     }
     /// }
+    /// let _app = lightapi::LightApi::new().register("/upload", Upload);
     /// ```
     fn rate_limit(&self, method: Method) -> Option<RateLimit> {
         let _ = method;
