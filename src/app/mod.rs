@@ -459,9 +459,11 @@ impl LightApi {
     }
 }
 
-/// The rate limits of an application route, per verb: the application's
-/// default first, then the route's own (unnamed ones named after the verb
-/// and `pattern`). `HEAD` is limited as `GET`, `OPTIONS` not at all.
+/// The rate limits of an application route, per verb: the route's own
+/// first (unnamed ones named after the verb and `pattern`), usually the
+/// narrower, so that what it refuses does not spend the application's
+/// default, which comes next. `HEAD` is limited as `GET`, `OPTIONS` not
+/// at all.
 fn route_limits(
     rate_limits: &mut RateLimits,
     pattern: &str,
@@ -473,12 +475,12 @@ fn route_limits(
         .iter()
         .filter(|m| !matches!(m, Method::Head | Method::Options));
     for method in methods {
-        if let Some(default) = rate_limits.default_limiter() {
-            limits.push((method, Arc::clone(default)));
-        }
         if let Some(limit) = service.rate_limit(method) {
             let name = || policy_name(method, pattern);
             limits.push((method, rate_limits.declare(limit.or_named(name))?));
+        }
+        if let Some(default) = rate_limits.default_limiter() {
+            limits.push((method, Arc::clone(default)));
         }
     }
     Ok(limits)

@@ -161,8 +161,15 @@ fn read_rate_limit(get: &impl Fn(&str) -> Option<String>) -> Result<RateLimitCon
             }
         },
     };
-    if let Some(v) = get("LIGHTAPI_RATE_LIMIT") {
-        r.default = Some(v.parse::<RateLimit>()?.by(key));
+    match get("LIGHTAPI_RATE_LIMIT") {
+        Some(v) => r.default = Some(v.parse::<RateLimit>()?.by(key)),
+        None if get("LIGHTAPI_RATE_LIMIT_KEY").is_some() => {
+            return Err(ConfigError::Invalid {
+                variable: "LIGHTAPI_RATE_LIMIT_KEY",
+                reason: "set without LIGHTAPI_RATE_LIMIT, the limit it would key".into(),
+            })
+        }
+        None => {}
     }
     if let Some(v) = get("LIGHTAPI_RATE_LIMIT_MAX_KEYS") {
         r.max_keys = parse_num("LIGHTAPI_RATE_LIMIT_MAX_KEYS", &v, 1, 1 << 32)? as usize;
@@ -507,6 +514,7 @@ mod tests {
             ("LIGHTAPI_SQLITE_SYNCHRONOUS", "sometimes"),
             ("LIGHTAPI_RATE_LIMIT", "100 per minute"),
             ("LIGHTAPI_RATE_LIMIT_KEY", "token"),
+            ("LIGHTAPI_RATE_LIMIT_KEY", "subject"),
             ("LIGHTAPI_RATE_LIMIT_MAX_KEYS", "0"),
             ("LIGHTAPI_RATE_LIMIT_REDIS_URL", "127.0.0.1:6379"),
             ("LIGHTAPI_RATE_LIMIT_REDIS_TIMEOUT_MS", "0"),

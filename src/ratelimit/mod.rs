@@ -7,7 +7,9 @@
 //! [`RateLimitConfig::default`](crate::config::RateLimitConfig)), per
 //! model verb ([`Resource::rate_limit`](crate::Resource::rate_limit)) and
 //! per endpoint verb ([`Endpoint::rate_limit`](crate::Endpoint::rate_limit)).
-//! A request must pass every limit of its route and verb. The built-in
+//! A request must pass every limit of its route and verb: the route's own
+//! first, then the default; the policy that refuses a request does not
+//! count it, though one checked before it may have. The built-in
 //! routes (`/healthz`, `/readyz`, `/openapi.json`, `/docs`, and
 //! `/auth/login`, which has its own limiter) and `OPTIONS` are not counted.
 //!
@@ -19,8 +21,8 @@
 //! draft-ietf-httpapi-ratelimit-headers-12 (the syntax of -08 and later):
 //!
 //! ```text
-//! RateLimit-Policy: "default";q=100;w=60, "person.post";q=10;w=60
-//! RateLimit: "default";r=57;t=30, "person.post";r=9;t=58
+//! RateLimit-Policy: "person.post";q=10;w=60, "default";q=100;w=60
+//! RateLimit: "person.post";r=9;t=58, "default";r=57;t=30
 //! ```
 //!
 //! `q` is the quota, `w` the window in seconds, `r` what remains of the

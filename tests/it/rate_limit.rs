@@ -199,7 +199,7 @@ fn a_model_verb_limit_is_shared_by_its_two_routes_and_adds_to_the_default() {
     assert_eq!(list.status, 200, "{list:?}");
     assert_eq!(
         list.header("ratelimit-policy"),
-        Some("\"default\";q=100;w=60, \"note.get\";q=2;w=60")
+        Some("\"note.get\";q=2;w=60, \"default\";q=100;w=60")
     );
     assert_eq!(remaining(&list, "default"), Some(99));
     assert_eq!(remaining(&list, "note.get"), Some(1));
@@ -210,8 +210,10 @@ fn a_model_verb_limit_is_shared_by_its_two_routes_and_adds_to_the_default() {
     c.get("/note").assert_problem(429);
     // `HEAD` is counted as `GET`.
     assert_eq!(c.request("HEAD", "/note", &[], None).status, 429);
-    // Other verbs have only the default.
+    // Refused by its own policy, a request did not spend the default.
     let created = c.json("POST", "/note", &json!({"body": "hi"}));
+    assert_eq!(remaining(&created, "default"), Some(97), "{created:?}");
+    // Other verbs have only the default.
     assert_eq!(created.status, 201, "{created:?}");
     assert_eq!(
         created.header("ratelimit-policy"),
