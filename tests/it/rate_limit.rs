@@ -279,13 +279,14 @@ fn cors_exposes_the_rate_limit_headers() {
 #[cfg(feature = "redis")]
 mod redis {
     use std::net::TcpListener;
+    use std::process::{Child, Command, Stdio};
     use std::time::Duration;
 
     use lightapi::config::{Config, RedisFailure};
     use lightapi::ratelimit::RateLimit;
 
     use super::{hello, remaining};
-    use crate::support::{unique, TestServer};
+    use crate::support::{eventually, unique, TestServer};
 
     const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
@@ -304,12 +305,39 @@ mod redis {
         )
     }
 
+    /// A port nothing listens on (freed by the system a moment ago).
+    fn free_port() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
     /// A Redis URL nothing listens on.
     fn closed_port_url() -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        drop(listener);
-        format!("redis://127.0.0.1:{port}")
+        format!("redis://127.0.0.1:{}", free_port())
+    }
+
+    /// A Redis server of the test's own, without persistence; killed on
+    /// drop.
+    struct OwnRedis(Child);
+
+    impl OwnRedis {
+        fn start(port: u16) -> OwnRedis {
+            let child = Command::new("redis-server")
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server runs");
+            OwnRedis(child)
+        }
+    }
+
+    impl Drop for OwnRedis {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 
     #[test]
@@ -363,6 +391,29 @@ mod redis {
         }
         // Routes without limits are unaffected.
         assert_eq!(c.get("/healthz").status, 200);
+        server.stop();
+    }
+
+    #[test]
+    fn shared_counting_resumes_once_redis_answers_again() {
+        let port = free_port();
+        let url = format!("redis://127.0.0.1:{port}");
+        let server = shared("back:", &url, |c| {
+            c.rate_limit.default = Some(RateLimit::per_minute(1000));
+            c.rate_limit.redis_failure = RedisFailure::Closed;
+        });
+        let mut c = server.client();
+        c.get("/hello").assert_problem(503);
+        let _redis = OwnRedis::start(port);
+        // Redis is tried again a second after each failure: generous bound.
+        let back = eventually(Duration::from_secs(30), || c.get("/hello").status == 200);
+        assert!(back, "requests are still refused with Redis back");
+        let r = c.get("/hello");
+        assert_eq!(r.status, 200);
+        assert!(
+            remaining(&r, "default").is_some_and(|left| left < 999),
+            "{r:?}"
+        );
         server.stop();
     }
 }
