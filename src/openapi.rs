@@ -9,7 +9,7 @@ use crate::auth::Access;
 use crate::crud::cursor::MAX_CURSOR_BYTES;
 use crate::crud::query::{max_page, MAX_IN_VALUES, MAX_OFFSET};
 use crate::endpoint::Service;
-use crate::http::Method;
+use crate::http::{Method, MethodSet};
 use crate::model::{Field, FieldType, Model};
 use crate::resource::Crud;
 
@@ -21,6 +21,8 @@ pub(crate) struct RouteDoc<'a> {
     pub(crate) service: &'a dyn Service,
     /// What serves it.
     pub(crate) kind: RouteKind<'a>,
+    /// The methods a rate limit applies to (`429`).
+    pub(crate) limited: MethodSet,
 }
 
 /// What serves a route.
@@ -227,6 +229,9 @@ fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
         let value = match method {
             Some(m) if allowed.contains(m) => {
                 let mut op = operation(pattern, m, &doc, &service.access(m));
+                if route.limited.contains(m) {
+                    op["responses"]["429"] = problem("Too many requests (see Retry-After)");
+                }
                 op["tags"] = json!([tag]);
                 op
             }

@@ -23,8 +23,7 @@ use crate::crud::etag::EtagKey;
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{EndpointService, Service};
 use crate::error::StartError;
-use crate::http::Body;
-use crate::http::Method;
+use crate::http::{Body, Method};
 use crate::log::Logger;
 use crate::middleware::Middleware;
 use crate::model::Model;
@@ -426,6 +425,7 @@ impl LightApi {
                     pattern,
                     service: &*entry.service,
                     kind,
+                    limited: entry.limits.iter().map(|(m, _)| *m).collect(),
                 }
             })
             .collect();

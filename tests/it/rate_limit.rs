@@ -169,6 +169,12 @@ fn a_route_declaration_limits_only_that_route_and_verb() {
         assert_eq!(r.status, 200, "{method} {path}");
         assert!(r.header("ratelimit").is_none(), "{method} {path}: {r:?}");
     }
+    // The OpenAPI document tells which operations may answer 429.
+    let doc = c.get("/openapi.json").json();
+    let paths = &doc["paths"];
+    assert!(paths["/limited"]["post"]["responses"]["429"].is_object());
+    assert!(paths["/limited"]["get"]["responses"]["429"].is_null());
+    assert!(paths["/other"]["post"]["responses"]["429"].is_null());
     server.stop();
 }
 
