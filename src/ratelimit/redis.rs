@@ -565,4 +565,43 @@ mod tests {
         let sub = Who::Subject([0xab; 16]);
         assert_eq!(store.key("x", sub), format!("p:x:s:{}", "ab".repeat(16)));
     }
+
+    /// Connections accepted so far by `listener` (non-blocking).
+    fn accepted(listener: &std::net::TcpListener) -> usize {
+        std::iter::from_fn(|| listener.accept().ok()).count()
+    }
+
+    #[test]
+    fn after_a_failure_redis_is_left_alone_for_the_retry_interval() {
+        // A listener that never answers: each attempt connects (the kernel
+        // accepts it into the backlog), then its read times out.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let store = RedisStore::new(
+            &url,
+            "p:",
+            Duration::from_millis(20),
+            Logger::new(crate::config::LogLevel::Off),
+        )
+        .unwrap();
+        let who = Who::Address("192.0.2.1".parse().unwrap());
+        let t0 = Instant::now();
+        let hit = |at: Instant| store.hit("default", who, 10, Duration::from_secs(60), at);
+        assert_eq!(hit(t0), Err(Unreachable));
+        let mut attempts = accepted(&listener);
+        assert_eq!(attempts, 1);
+        // Within the interval nothing is tried.
+        for ms in [0, 10, 500, 999] {
+            assert_eq!(hit(t0 + Duration::from_millis(ms)), Err(Unreachable));
+        }
+        attempts += accepted(&listener);
+        assert_eq!(attempts, 1);
+        // Then one attempt, and another interval.
+        let later = t0 + RETRY_INTERVAL + Duration::from_millis(1);
+        assert_eq!(hit(later), Err(Unreachable));
+        assert_eq!(hit(later + Duration::from_millis(500)), Err(Unreachable));
+        attempts += accepted(&listener);
+        assert_eq!(attempts, 2);
+    }
 }
