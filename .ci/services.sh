@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL (127.0.0.1:5432) and MariaDB (127.0.0.1:3306) answer,
-# starting them with the machine's own commands when they do not.
+# Makes sure PostgreSQL (127.0.0.1:5432), MariaDB (127.0.0.1:3306) and Redis
+# (127.0.0.1:6379) answer, starting them with the machine's own commands when
+# they do not.
 set -u
 
 wait_for() { # name, check command
@@ -34,5 +35,16 @@ if command -v mariadb >/dev/null 2>&1; then
   mariadb -h 127.0.0.1 -u root -e 'CREATE DATABASE IF NOT EXISTS test' || exit 1
 else
   echo "mariadb: client tools missing; MariaDB tests will report themselves skipped"
+fi
+# The rate limit tests of the `redis` feature need Redis: it is required.
+redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
+if command -v redis-cli >/dev/null 2>&1; then
+  if ! redis_up; then
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes >/dev/null || true
+  fi
+  wait_for redis redis_up || exit 1
+else
+  echo "redis: redis-cli missing; the rate limit tests of the redis feature will fail" >&2
+  exit 1
 fi
 exit 0

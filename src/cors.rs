@@ -35,8 +35,9 @@ impl Default for Cors {
 
 impl Cors {
     /// No origins allowed yet; `Authorization`, `Content-Type`, `If-Match`,
-    /// `If-None-Match` allowed as request headers; `ETag` and `Location`
-    /// exposed.
+    /// `If-None-Match` and `X-Request-Id` allowed as request headers;
+    /// `ETag`, `Location`, `RateLimit`, `RateLimit-Policy`, `Retry-After`
+    /// and `X-Request-Id` exposed.
     pub fn new() -> Cors {
         Cors {
             origins: Vec::new(),
@@ -50,9 +51,16 @@ impl Cors {
             ]
             .map(String::from)
             .to_vec(),
-            expose_headers: ["ETag", "Location", "Retry-After", "X-Request-Id"]
-                .map(String::from)
-                .to_vec(),
+            expose_headers: [
+                "ETag",
+                "Location",
+                "RateLimit",
+                "RateLimit-Policy",
+                "Retry-After",
+                "X-Request-Id",
+            ]
+            .map(String::from)
+            .to_vec(),
             max_age_secs: DEFAULT_MAX_AGE_SECS,
         }
     }

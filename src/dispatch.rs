@@ -27,6 +27,7 @@ use crate::http::{Method, MethodSet, Request, Response, StatusCode};
 use crate::log::Logger;
 use crate::metrics::{HttpMetrics, RouteId};
 use crate::middleware::Middleware;
+use crate::ratelimit::{Budgets, Limiter, RateLimits};
 use crate::router::{RouteError, Router};
 
 /// How long a read may run on an event loop's own connection before it is
@@ -40,6 +41,9 @@ pub(crate) struct RouteEntry {
     pub(crate) allowed: MethodSet,
     /// The route's slot in the metrics.
     pub(crate) metric: RouteId,
+    /// The rate limits of each verb (`HEAD` as `GET`), in the order they
+    /// are checked.
+    pub(crate) limits: Vec<(Method, Arc<Limiter>)>,
 }
 
 /// Everything the threads of a running server share, read-only.
@@ -56,6 +60,8 @@ pub(crate) struct AppState {
     pub(crate) cors: Option<Cors>,
     /// The HTTP metrics, when the metrics route is on.
     pub(crate) metrics: Option<Arc<HttpMetrics>>,
+    /// The rate limit policies and their counters.
+    pub(crate) rate_limits: RateLimits,
 }
 
 /// A request matched to its handler, ready to run on a worker; with its
@@ -173,7 +179,33 @@ impl AppState {
         self.auth
             .authorize(&access, req)
             .map_err(|e| (ApiError::from(e).into_response(), ran))?;
+        if !entry.limits.is_empty() {
+            self.limit(&entry.limits, access_method, req)
+                .map_err(|e| (e.into_response(), ran))?;
+        }
         Ok(&entry.service)
+    }
+
+    /// Counts `req` against the route's rate limits for `method`; the
+    /// budgets are attached to `req` for the answer's headers.
+    fn limit(
+        &self,
+        limits: &[(Method, Arc<Limiter>)],
+        method: Method,
+        req: &mut Request,
+    ) -> Result<(), ApiError> {
+        let of_method = limits
+            .iter()
+            .filter(|(m, _)| *m == method)
+            .map(|(_, limiter)| limiter);
+        let subject = req.claims().and_then(|c| c.sub());
+        let (budgets, decided) =
+            self.rate_limits
+                .check(of_method, req, subject, std::time::Instant::now());
+        if let Some(budgets) = budgets {
+            req.insert_extension(budgets);
+        }
+        Ok(decided?)
     }
 
     /// `OPTIONS` on a route: a CORS preflight, or the route's `Allow` list
@@ -331,6 +363,9 @@ impl AppState {
         }
         if req.extension::<NeedsToken>().is_some() {
             resp.add_vary("Authorization");
+        }
+        if let Some(budgets) = req.extension::<Budgets>() {
+            budgets.write_into(resp);
         }
         if req.extension::<NoStore>().is_some() {
             resp.remove_header("Cache-Control");

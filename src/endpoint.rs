@@ -5,6 +5,7 @@ use crate::backend::work::{self, Work};
 use crate::backend::{Backend, BackendError, WriteOutput};
 use crate::error::ApiError;
 use crate::http::{Method, MethodSet, Request, Response};
+use crate::ratelimit::RateLimit;
 
 /// What a handler returns: a [`Response`] (a `serde_json::Value` converts
 /// into a `200` JSON response with `.into()`) or an [`ApiError`].
@@ -97,6 +98,29 @@ pub trait Endpoint: Send + Sync + 'static {
     /// would stall every connection that loop serves.
     fn inline(&self) -> bool {
         false
+    }
+
+    /// The rate limit of `method` (`HEAD` counts as `GET`), on top of the
+    /// application's default; none by default. Unnamed, the policy is
+    /// named after the verb and the route, as in `post/upload`.
+    ///
+    /// ```
+    /// use lightapi::ratelimit::RateLimit;
+    /// use lightapi::{Endpoint, HandlerResult, Method, Request};
+    ///
+    /// struct Upload;
+    /// impl Endpoint for Upload {
+    ///     fn methods(&self) -> Option<&[Method]> { Some(&[Method::Post]) }
+    ///     fn post(&self, _req: &Request) -> HandlerResult { Ok(serde_json::json!({}).into()) }
+    ///     fn rate_limit(&self, method: Method) -> Option<RateLimit> {
+    ///         (method == Method::Post).then(|| RateLimit::per_hour(20))
+    ///     }
+    /// }
+    /// let _app = lightapi::LightApi::new().register("/upload", Upload);
+    /// ```
+    fn rate_limit(&self, method: Method) -> Option<RateLimit> {
+        let _ = method;
+        None
     }
 }
 
@@ -312,6 +336,12 @@ pub(crate) trait Service: Send + Sync {
         None
     }
 
+    /// The rate limit the route declares for `method` (never `HEAD`).
+    fn rate_limit(&self, method: Method) -> Option<RateLimit> {
+        let _ = method;
+        None
+    }
+
     /// Plans `method` without blocking (parsing, validation, building the
     /// database work), for a service whose handling is database work;
     /// `None` when it can only run through [`Service::call`].
@@ -385,6 +415,10 @@ impl<E: Endpoint> Service for EndpointService<E> {
 
     fn no_store(&self) -> bool {
         self.no_store
+    }
+
+    fn rate_limit(&self, method: Method) -> Option<RateLimit> {
+        self.endpoint.rate_limit(method)
     }
 }
 

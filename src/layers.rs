@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["cors", "metrics", "middleware", "model", "router"],
     &["config"],
     &["log"],
+    &["ratelimit"],
     &["auth", "backend"],
     &["crud"],
     &["error"],

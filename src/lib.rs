@@ -44,7 +44,8 @@
 //!
 //! ```text
 //! socket ─▶ server::reactor ─▶ server::conn ─▶ http::parse ─▶ router
-//!        ─▶ auth ─▶ endpoint | resource ─▶ crud ─▶ backend ─▶ http::response ─▶ server::conn
+//!        ─▶ auth ─▶ ratelimit ─▶ endpoint | resource ─▶ crud ─▶ backend ─▶ http::response
+//!        ─▶ server::conn
 //! ```
 //!
 //! Each stage is a module of the same name, and no module imports one
@@ -72,6 +73,7 @@ pub mod middleware;
 pub mod model;
 mod openapi;
 pub mod prelude;
+pub mod ratelimit;
 pub mod resource;
 mod router;
 mod server;

@@ -9,7 +9,7 @@ use crate::auth::Access;
 use crate::crud::cursor::MAX_CURSOR_BYTES;
 use crate::crud::query::{max_page, MAX_IN_VALUES, MAX_OFFSET};
 use crate::endpoint::{OperationDoc, Service};
-use crate::http::Method;
+use crate::http::{Method, MethodSet};
 use crate::model::{Field, FieldType, Model};
 use crate::resource::Crud;
 
@@ -21,6 +21,8 @@ pub(crate) struct RouteDoc<'a> {
     pub(crate) service: &'a dyn Service,
     /// What serves it.
     pub(crate) kind: RouteKind<'a>,
+    /// The methods a rate limit applies to (`429`).
+    pub(crate) limited: MethodSet,
 }
 
 /// What serves a route.
@@ -231,6 +233,9 @@ fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
                     Some(given) => described_operation(pattern, m, &given, &access),
                     None => operation(pattern, m, &doc, &access),
                 };
+                if route.limited.contains(m) {
+                    op["responses"]["429"] = problem("Too many requests (see Retry-After)");
+                }
                 op["tags"] = json!([tag]);
                 say_access(&mut op, &access);
                 op

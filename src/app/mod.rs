@@ -23,12 +23,13 @@ use crate::crud::etag::EtagKey;
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{EndpointService, Service};
 use crate::error::StartError;
-use crate::http::Body;
+use crate::http::{Body, Method};
 use crate::log::Logger;
 use crate::metrics::{HttpMetrics, RouteId};
 use crate::middleware::Middleware;
 use crate::model::Model;
 use crate::openapi::{self, RouteDoc, RouteKind};
+use crate::ratelimit::{Limiter, RateLimits};
 use crate::resource::{build_routes, Crud};
 use crate::router::Router;
 use crate::server::{self, ServerHandle};
@@ -302,29 +303,43 @@ impl LightApi {
         let log = Logger::new(config.log).with_format(config.log_format);
         let (jwt, signing_secret) = secret::jwt_config(&config.jwt, &log)?;
         let jwt = Arc::new(jwt);
+        let mut rate_limits =
+            RateLimits::new(&config.rate_limit, &config.server.trusted_proxies, log)
+                .map_err(|e| StartError::declaration(Some("rate limits"), e))?;
         let mut router: Router<RouteEntry> = Router::new();
         // Route templates in the order of their metrics slots (from 1).
         let mut templates: Vec<String> = Vec::new();
-        let mut add = |pattern: &str, service: Arc<dyn Service>| -> Result<(), StartError> {
-            let allowed = service.allowed();
-            let metric = RouteId(u32::try_from(templates.len() + 1).unwrap_or(0));
-            router
-                .insert(
-                    pattern,
-                    RouteEntry {
-                        service,
-                        allowed,
-                        metric,
-                    },
-                )
-                .map_err(|e| StartError::declaration(Some(pattern), e))?;
-            templates.push(pattern.to_owned());
-            Ok(())
-        };
+        // Built-in routes are added without limits; the application's own
+        // with theirs (`limited`).
+        let mut add_route =
+            |pattern: &str, service: Arc<dyn Service>, limited: bool| -> Result<(), StartError> {
+                let allowed = service.allowed();
+                let limits = if limited {
+                    route_limits(&mut rate_limits, pattern, &*service)
+                        .map_err(|e| StartError::declaration(Some(pattern), e))?
+                } else {
+                    Vec::new()
+                };
+                let metric = RouteId(u32::try_from(templates.len() + 1).unwrap_or(0));
+                router
+                    .insert(
+                        pattern,
+                        RouteEntry {
+                            service,
+                            allowed,
+                            metric,
+                            limits,
+                        },
+                    )
+                    .map_err(|e| StartError::declaration(Some(pattern), e))?;
+                templates.push(pattern.to_owned());
+                Ok(())
+            };
         // Health answers describe this instant: never reused.
-        add(
+        add_route(
             "/healthz",
             Arc::new(EndpointService::new(Healthz).never_stored()),
+            false,
         )?;
         if let Some(validator) = login {
             let limiter = RateLimiter::new(RateLimitConfig {
@@ -342,9 +357,10 @@ impl LightApi {
             };
             // Neither a token nor what a login attempt was told belongs
             // in a cache.
-            add(
+            add_route(
                 "/auth/login",
                 Arc::new(EndpointService::new(endpoint).never_stored()),
+                false,
             )?;
         }
         // Declaration mistakes are reported before the database is touched.
@@ -373,7 +389,7 @@ impl LightApi {
         let backend = engine
             .clone()
             .map(|e| e as Arc<dyn crate::backend::Backend>);
-        add(
+        add_route(
             "/readyz",
             Arc::new(
                 EndpointService::new(Readyz {
@@ -381,11 +397,13 @@ impl LightApi {
                 })
                 .never_stored(),
             ),
+            false,
         )?;
         let openapi = Arc::new(OpenApi::default());
-        add(
+        add_route(
             "/openapi.json",
             Arc::new(EndpointService::new(Arc::clone(&openapi))),
+            false,
         )?;
         let metrics_route = config.metrics.path.as_ref().map(|path| {
             let route = Arc::new(Metrics {
@@ -396,14 +414,15 @@ impl LightApi {
             (path.clone(), route)
         });
         if let Some((path, route)) = &metrics_route {
-            add(
+            add_route(
                 path,
                 Arc::new(EndpointService::new(Arc::clone(route)).never_stored()),
+                false,
             )?;
         }
         #[cfg(feature = "docs")]
         for (pattern, file) in docs::files() {
-            add(pattern, Arc::new(EndpointService::new(file)))?;
+            add_route(pattern, Arc::new(EndpointService::new(file)), false)?;
         }
         let cursor_key = CursorKey::derive(&signing_secret);
         let etag_key = EtagKey::derive(&signing_secret);
@@ -414,7 +433,7 @@ impl LightApi {
                 .filter(|p| !p.is_empty())
                 .unwrap_or(&path);
             match reg.kind {
-                Kind::Endpoint(service) => add(base, service)?,
+                Kind::Endpoint(service) => add_route(base, service, true)?,
                 Kind::Resource(resource) => {
                     let (Some(db), Some(tables)) = (&backend, &tables) else {
                         continue;
@@ -431,7 +450,7 @@ impl LightApi {
                     for (suffix, service) in routes {
                         let pattern = format!("{base}{suffix}");
                         cruds.push((pattern.clone(), Arc::clone(&crud)));
-                        add(&pattern, service)?;
+                        add_route(&pattern, service, true)?;
                     }
                 }
             }
@@ -452,6 +471,7 @@ impl LightApi {
                     pattern,
                     service: &*entry.service,
                     kind,
+                    limited: entry.limits.iter().map(|(m, _)| *m).collect(),
                 }
             })
             .collect();
@@ -477,6 +497,7 @@ impl LightApi {
             middleware,
             cors: config.cors.clone(),
             metrics: http_metrics,
+            rate_limits,
         };
         let mut on_stop: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
         if let Some(db) = backend {
@@ -488,6 +509,46 @@ impl LightApi {
             on_stop,
         })
     }
+}
+
+/// The rate limits of an application route, per verb: the route's own
+/// first (unnamed ones named after the verb and `pattern`), usually the
+/// narrower, so that what it refuses does not spend the application's
+/// default, which comes next. `HEAD` is limited as `GET`, `OPTIONS` not
+/// at all.
+fn route_limits(
+    rate_limits: &mut RateLimits,
+    pattern: &str,
+    service: &dyn Service,
+) -> Result<Vec<(Method, Arc<Limiter>)>, String> {
+    let mut limits = Vec::new();
+    let methods = service
+        .allowed()
+        .iter()
+        .filter(|m| !matches!(m, Method::Head | Method::Options));
+    for method in methods {
+        if let Some(limit) = service.rate_limit(method) {
+            let name = || policy_name(method, pattern);
+            limits.push((method, rate_limits.declare(limit.or_named(name))?));
+        }
+        if let Some(default) = rate_limits.default_limiter() {
+            limits.push((method, Arc::clone(default)));
+        }
+    }
+    Ok(limits)
+}
+
+/// The name of an unnamed policy of `method` on `pattern`: the verb and the
+/// pattern, with what a name cannot hold left out (`post/orders/id`).
+fn policy_name(method: Method, pattern: &str) -> String {
+    let mut name = method.as_str().to_ascii_lowercase();
+    name.extend(
+        pattern
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')),
+    );
+    name.truncate(crate::config::MAX_RATE_LIMIT_NAME_BYTES);
+    name
 }
 
 /// Whether `pattern` is a route of the API explorer, which `/openapi.json`

@@ -40,7 +40,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;
@@ -118,7 +118,7 @@ impl Key {
 
 impl From<IpAddr> for Key {
     fn from(addr: IpAddr) -> Key {
-        Key::Addr(normalize(addr))
+        Key::Addr(crate::ratelimit::window::client_key(addr))
     }
 }
 
@@ -258,21 +258,6 @@ fn remaining(window: Duration, start: Instant, now: Instant) -> Duration {
 
 fn whole_seconds_up(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
-}
-
-/// Treats an IPv4-mapped IPv6 address as the IPv4 address it carries, and
-/// any other IPv6 address as its /64 prefix.
-fn normalize(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(Ipv6Addr::from(prefix))
-            }
-        },
-        IpAddr::V4(_) => addr,
-    }
 }
 
 #[cfg(test)]

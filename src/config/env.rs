@@ -4,7 +4,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{Config, ConfigError, DatabaseUrl, JwtSecret, LogFormat, LogLevel, Synchronous};
+use super::{
+    Config, ConfigError, DatabaseUrl, JwtSecret, LogFormat, LogLevel, RateLimit, RateLimitConfig,
+    RateLimitKey, RedisFailure, Synchronous,
+};
 use crate::cors::Cors;
 
 /// The configuration the variables `lookup` returns describe, over the
@@ -72,6 +75,7 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
     if let Some(v) = get("LIGHTAPI_LOGIN_PER_HOUR") {
         c.login.per_hour = parse_num("LIGHTAPI_LOGIN_PER_HOUR", &v, 1, 100_000_000)? as u32;
     }
+    c.rate_limit = read_rate_limit(&get)?;
     c.cors = read_cors(&get)?;
     if let Some(v) = get("LIGHTAPI_LOG") {
         c.log = v.parse::<LogLevel>()?;
@@ -164,6 +168,70 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
         }
     }
     Ok(c)
+}
+
+fn read_rate_limit(get: &impl Fn(&str) -> Option<String>) -> Result<RateLimitConfig, ConfigError> {
+    let mut r = RateLimitConfig::default();
+    let key = match get("LIGHTAPI_RATE_LIMIT_KEY") {
+        None => RateLimitKey::Address,
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "address" => RateLimitKey::Address,
+            "subject" => RateLimitKey::Subject,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    variable: "LIGHTAPI_RATE_LIMIT_KEY",
+                    reason: format!("{v:?} is not address or subject"),
+                })
+            }
+        },
+    };
+    match get("LIGHTAPI_RATE_LIMIT") {
+        Some(v) => r.default = Some(v.parse::<RateLimit>()?.by(key)),
+        None if get("LIGHTAPI_RATE_LIMIT_KEY").is_some() => {
+            return Err(ConfigError::Invalid {
+                variable: "LIGHTAPI_RATE_LIMIT_KEY",
+                reason: "set without LIGHTAPI_RATE_LIMIT, the limit it would key".into(),
+            })
+        }
+        None => {}
+    }
+    if let Some(v) = get("LIGHTAPI_RATE_LIMIT_MAX_KEYS") {
+        r.max_keys = parse_num("LIGHTAPI_RATE_LIMIT_MAX_KEYS", &v, 1, 1 << 32)? as usize;
+    }
+    if let Some(v) = get("LIGHTAPI_RATE_LIMIT_REDIS_URL") {
+        let v = v.trim();
+        if !v.starts_with("redis://") {
+            return Err(ConfigError::Invalid {
+                variable: "LIGHTAPI_RATE_LIMIT_REDIS_URL",
+                reason: "expected redis://host[:port][/db]".into(),
+            });
+        }
+        r.redis_url = Some(v.to_owned());
+    }
+    if let Some(v) = get("LIGHTAPI_RATE_LIMIT_REDIS_PREFIX") {
+        r.redis_prefix = v.trim().to_owned();
+    }
+    if let Some(v) = get("LIGHTAPI_RATE_LIMIT_REDIS_TIMEOUT_MS") {
+        r.redis_timeout = Duration::from_millis(parse_num(
+            "LIGHTAPI_RATE_LIMIT_REDIS_TIMEOUT_MS",
+            &v,
+            1,
+            60_000,
+        )?);
+    }
+    if let Some(v) = get("LIGHTAPI_RATE_LIMIT_REDIS_FAILURE") {
+        r.redis_failure = match v.trim().to_ascii_lowercase().as_str() {
+            "open" => RedisFailure::Open,
+            "closed" => RedisFailure::Closed,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    variable: "LIGHTAPI_RATE_LIMIT_REDIS_FAILURE",
+                    reason: format!("{v:?} is not open or closed"),
+                })
+            }
+        };
+    }
+    Ok(r)
 }
 
 fn parse_host(v: &str) -> Result<IpAddr, ConfigError> {
@@ -443,6 +511,35 @@ mod tests {
     }
 
     #[test]
+    fn rate_limits_are_configured_from_the_environment() {
+        let c = env(&[]).unwrap();
+        assert_eq!(c.rate_limit, RateLimitConfig::default());
+        assert_eq!(c.rate_limit.max_keys, 100_000);
+        assert_eq!(c.rate_limit.redis_timeout, Duration::from_millis(50));
+        assert_eq!(c.rate_limit.redis_failure, RedisFailure::Open);
+        let c = env(&[
+            ("LIGHTAPI_RATE_LIMIT", "100/60s"),
+            ("LIGHTAPI_RATE_LIMIT_KEY", "Subject"),
+            ("LIGHTAPI_RATE_LIMIT_MAX_KEYS", "500"),
+            ("LIGHTAPI_RATE_LIMIT_REDIS_URL", "redis://127.0.0.1:6379/2"),
+            ("LIGHTAPI_RATE_LIMIT_REDIS_PREFIX", "app1:"),
+            ("LIGHTAPI_RATE_LIMIT_REDIS_TIMEOUT_MS", "20"),
+            ("LIGHTAPI_RATE_LIMIT_REDIS_FAILURE", "closed"),
+        ])
+        .unwrap();
+        let r = c.rate_limit;
+        assert_eq!(
+            r.default,
+            Some(RateLimit::per_minute(100).by(RateLimitKey::Subject))
+        );
+        assert_eq!(r.max_keys, 500);
+        assert_eq!(r.redis_url.as_deref(), Some("redis://127.0.0.1:6379/2"));
+        assert_eq!(r.redis_prefix, "app1:");
+        assert_eq!(r.redis_timeout, Duration::from_millis(20));
+        assert_eq!(r.redis_failure, RedisFailure::Closed);
+    }
+
+    #[test]
     fn each_bad_value_names_its_variable() {
         let cases: &[(&str, &str)] = &[
             ("LIGHTAPI_PORT", "80000"),
@@ -473,6 +570,13 @@ mod tests {
             ("LIGHTAPI_SQLITE_SYNCHRONOUS", "sometimes"),
             ("LIGHTAPI_DATABASE_CONNECT_TIMEOUT_MS", "0"),
             ("LIGHTAPI_DATABASE_SOCKET_TIMEOUT_MS", "5s"),
+            ("LIGHTAPI_RATE_LIMIT", "100 per minute"),
+            ("LIGHTAPI_RATE_LIMIT_KEY", "token"),
+            ("LIGHTAPI_RATE_LIMIT_KEY", "subject"),
+            ("LIGHTAPI_RATE_LIMIT_MAX_KEYS", "0"),
+            ("LIGHTAPI_RATE_LIMIT_REDIS_URL", "127.0.0.1:6379"),
+            ("LIGHTAPI_RATE_LIMIT_REDIS_TIMEOUT_MS", "0"),
+            ("LIGHTAPI_RATE_LIMIT_REDIS_FAILURE", "maybe"),
         ];
         for (var, value) in cases {
             let err = env(&[(var, value)]).unwrap_err();

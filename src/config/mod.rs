@@ -13,6 +13,7 @@
 
 pub(crate) mod descriptors;
 mod env;
+pub(crate) mod rate_limit;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -21,6 +22,12 @@ use std::time::Duration;
 
 use crate::cors::Cors;
 use crate::http::{Cidr, MessageLimits};
+
+pub use rate_limit::{
+    RateLimit, RateLimitConfig, RateLimitKey, RedisFailure, DEFAULT_RATE_LIMIT_MAX_KEYS,
+    DEFAULT_RATE_LIMIT_REDIS_PREFIX, DEFAULT_RATE_LIMIT_REDIS_TIMEOUT, MAX_RATE_LIMIT_NAME_BYTES,
+    MAX_RATE_LIMIT_WINDOW,
+};
 
 pub use crate::http::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_URI_BYTES,
@@ -84,6 +91,8 @@ pub struct Config {
     pub jwt: JwtSettings,
     /// `POST /auth/login`.
     pub login: LoginConfig,
+    /// Rate limits on every route, and where their counters live.
+    pub rate_limit: RateLimitConfig,
     /// Cross-origin requests; off when `None` (the default). On with
     /// `LIGHTAPI_CORS_ORIGINS`; `LIGHTAPI_CORS_ALLOW_HEADERS` and
     /// `LIGHTAPI_CORS_EXPOSE_HEADERS` add to the defaults of
@@ -630,6 +639,11 @@ impl Config {
     /// `LIGHTAPI_JWT_TTL_SECS`, `LIGHTAPI_JWT_LEEWAY_SECS`,
     /// `LIGHTAPI_JWT_ISSUER`, `LIGHTAPI_JWT_AUDIENCE`,
     /// `LIGHTAPI_LOGIN_PER_MINUTE`, `LIGHTAPI_LOGIN_PER_HOUR`,
+    /// `LIGHTAPI_RATE_LIMIT`, `LIGHTAPI_RATE_LIMIT_KEY`,
+    /// `LIGHTAPI_RATE_LIMIT_MAX_KEYS`, `LIGHTAPI_RATE_LIMIT_REDIS_URL`,
+    /// `LIGHTAPI_RATE_LIMIT_REDIS_PREFIX`,
+    /// `LIGHTAPI_RATE_LIMIT_REDIS_TIMEOUT_MS`,
+    /// `LIGHTAPI_RATE_LIMIT_REDIS_FAILURE`,
     /// `LIGHTAPI_CORS_ORIGINS`, `LIGHTAPI_CORS_ALLOW_HEADERS`,
     /// `LIGHTAPI_CORS_EXPOSE_HEADERS`, `LIGHTAPI_CORS_CREDENTIALS`,
     /// `LIGHTAPI_CORS_MAX_AGE_SECS`, `LIGHTAPI_LOG`, the limits

@@ -21,6 +21,7 @@ pub use crate::cors::CorsError;
 pub use crate::crud::{CrudError, FieldError, QueryParamError, ValidationErrors};
 pub use crate::http::{BodyError, ChunkedError, ParseError, QueryError};
 pub use crate::model::ModelError;
+pub use crate::ratelimit::RateLimitError;
 pub use crate::router::{PatternError, RouteError};
 pub use start::StartError;
 
@@ -54,6 +55,8 @@ pub enum ApiError {
     Route(RouteError),
     /// Authentication or authorisation refused the caller.
     Auth(AuthError),
+    /// A rate limit refused the request.
+    RateLimit(RateLimitError),
     /// A body that failed validation.
     Validation(ValidationErrors),
     /// A list query parameter that cannot be used.
@@ -155,6 +158,10 @@ impl ApiError {
                 AuthError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNAUTHORIZED,
             },
+            ApiError::RateLimit(RateLimitError::TooManyRequests { .. }) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::RateLimit(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Crud(e) => crud_status(e),
             ApiError::Backend(e) => backend_status(e),
             ApiError::Status { status, .. } => *status,
@@ -194,6 +201,7 @@ impl ApiError {
                 "this method is not allowed on this resource".into()
             }
             ApiError::Auth(e) => e.to_string(),
+            ApiError::RateLimit(e) => e.to_string(),
             ApiError::Validation(ValidationErrors::Invalid { errors }) => {
                 fields_detail(errors.len())
             }
@@ -324,7 +332,8 @@ impl ApiError {
             ApiError::Auth(AuthError::InvalidToken { .. }) => {
                 r.insert_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
             }
-            ApiError::Auth(AuthError::TooManyAttempts { retry_after }) => {
+            ApiError::Auth(AuthError::TooManyAttempts { retry_after })
+            | ApiError::RateLimit(RateLimitError::TooManyRequests { retry_after, .. }) => {
                 r.insert_header("Retry-After", retry_after.to_string());
             }
             _ if status == StatusCode::SERVICE_UNAVAILABLE => {
@@ -444,6 +453,7 @@ impl std::error::Error for ApiError {
             ApiError::Query(e) => Some(e),
             ApiError::Route(e) => Some(e),
             ApiError::Auth(e) => Some(e),
+            ApiError::RateLimit(e) => Some(e),
             ApiError::Validation(e) => Some(e),
             ApiError::ListQuery(e) => Some(e),
             ApiError::Crud(e) => Some(e),
@@ -471,6 +481,7 @@ wrap! {
     QueryError => Query,
     RouteError => Route,
     AuthError => Auth,
+    RateLimitError => RateLimit,
     ValidationErrors => Validation,
     QueryParamError => ListQuery,
     CrudError => Crud,
@@ -499,6 +510,15 @@ mod tests {
             (BodyError::UnsupportedMediaType.into(), 415),
             (BodyError::Empty.into(), 400),
             (RouteError::NotFound.into(), 404),
+            (
+                RateLimitError::TooManyRequests {
+                    policy: "p".into(),
+                    retry_after: 3,
+                }
+                .into(),
+                429,
+            ),
+            (RateLimitError::Unavailable.into(), 503),
             (ApiError::method_not_allowed(), 405),
             (ApiError::validation(vec![]), 422),
             (

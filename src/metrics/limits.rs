@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 const MAX_LIMITERS: usize = 16;
 
 struct Slot {
-    name: OnceLock<&'static str>,
+    name: OnceLock<String>,
     count: AtomicU64,
 }
 
@@ -21,11 +21,12 @@ static LIMITERS: [Slot; MAX_LIMITERS] = [const {
     }
 }; MAX_LIMITERS];
 
-/// Counts one refusal by the rate limiter `limiter` (a fixed name such as
-/// `"login"`: it becomes the `limiter` label).
-pub(crate) fn rate_limit_refused(limiter: &'static str) {
+/// Counts one refusal by the rate limiter `limiter` (`"login"`, or a
+/// declared policy's name: it becomes the `limiter` label; the names are
+/// declared at start-up, so the label's values are bounded).
+pub(crate) fn rate_limit_refused(limiter: &str) {
     for slot in &LIMITERS {
-        if *slot.name.get_or_init(|| limiter) == limiter {
+        if slot.name.get_or_init(|| limiter.to_owned()) == limiter {
             slot.count.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -34,9 +35,11 @@ pub(crate) fn rate_limit_refused(limiter: &'static str) {
 
 /// Each limiter that has refused something, with its count.
 pub(crate) fn rate_limit_refusals() -> impl Iterator<Item = (&'static str, u64)> {
-    LIMITERS
-        .iter()
-        .map_while(|s| s.name.get().map(|n| (*n, s.count.load(Ordering::Relaxed))))
+    LIMITERS.iter().map_while(|s| {
+        s.name
+            .get()
+            .map(|n| (n.as_str(), s.count.load(Ordering::Relaxed)))
+    })
 }
 
 #[cfg(test)]

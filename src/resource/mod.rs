@@ -21,6 +21,7 @@ use crate::crud::query::QueryRules;
 use crate::endpoint::{offered, Endpoint};
 use crate::http::{Method, MethodSet};
 use crate::model::Model;
+use crate::ratelimit::RateLimit;
 
 pub use crate::crud::hooks::{Hook, HookContext, HookError, Hooks, WriteKind};
 pub(crate) use conditional::none_match_hits;
@@ -58,6 +59,7 @@ pub struct Resource {
     pub(crate) rules: QueryRules,
     pub(crate) max_age: Option<std::time::Duration>,
     pub(crate) hooks: Hooks,
+    pub(crate) rate_limits: Vec<(Method, RateLimit)>,
 }
 
 impl std::fmt::Debug for Resource {
@@ -87,6 +89,7 @@ impl Model {
             rules: QueryRules::default(),
             max_age: None,
             hooks: Hooks::new(),
+            rate_limits: Vec::new(),
         }
     }
 }
@@ -178,6 +181,33 @@ impl Resource {
     #[must_use]
     pub fn cache_max_age(mut self, max_age: std::time::Duration) -> Resource {
         self.max_age = Some(max_age);
+        self
+    }
+
+    /// Limits how often `method` may be called (`HEAD` counts as `GET`),
+    /// on top of the application's default; a later call for the same
+    /// verb replaces it. The collection and item routes share the verb's
+    /// budget. Unnamed, the policy is named after the model and the verb,
+    /// as in `note.post`.
+    ///
+    /// ```
+    /// use lightapi::ratelimit::{RateLimit, RateLimitKey};
+    /// use lightapi::{Field, Method, Model};
+    /// let notes = Model::new("note")
+    ///     .field("body", Field::text())
+    ///     .into_resource()
+    ///     .rate_limit(Method::Post, RateLimit::per_minute(10).by(RateLimitKey::Subject));
+    /// # let _ = notes;
+    /// ```
+    #[must_use]
+    pub fn rate_limit(mut self, method: Method, limit: RateLimit) -> Resource {
+        let method = if method == Method::Head {
+            Method::Get
+        } else {
+            method
+        };
+        self.rate_limits.retain(|(m, _)| *m != method);
+        self.rate_limits.push((method, limit));
         self
     }
 

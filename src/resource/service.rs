@@ -17,6 +17,7 @@ use crate::endpoint::{
 };
 use crate::http::{Method, MethodSet, Request};
 use crate::model::Model;
+use crate::ratelimit::RateLimit;
 
 /// The verbs the item route (`true`) or the collection route serves.
 pub(super) fn serves(item: bool) -> MethodSet {
@@ -38,6 +39,8 @@ struct CrudService {
     access: [Access; 7],
     endpoint: Option<(Arc<dyn Endpoint>, MethodSet)>,
     max_age: Option<std::time::Duration>,
+    /// Each verb's rate limit, named.
+    rate_limits: Vec<(Method, RateLimit)>,
 }
 
 impl Service for CrudService {
@@ -82,6 +85,13 @@ impl Service for CrudService {
         Some(self.max_age.unwrap_or(std::time::Duration::ZERO))
     }
 
+    fn rate_limit(&self, method: Method) -> Option<RateLimit> {
+        self.rate_limits
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, limit)| limit.clone())
+    }
+
     fn plan(&self, method: Method, req: &mut Request) -> Option<Step> {
         if let Some((_, verbs)) = &self.endpoint {
             if verbs.contains(method) {
@@ -124,6 +134,15 @@ pub(crate) fn build_routes(
     });
     let page_sizes = (resource.page_size, resource.max_page_size);
     let max_age = resource.max_age;
+    let model_name = resource.model.name().to_owned();
+    let rate_limits: Vec<(Method, RateLimit)> = resource
+        .rate_limits
+        .iter()
+        .map(|(m, limit)| {
+            let name = || format!("{model_name}.{}", m.as_str().to_ascii_lowercase());
+            (*m, limit.clone().or_named(name))
+        })
+        .collect();
     let references = ScopedReference::of(&resource.model, models);
     let crud = Arc::new(
         Crud::new(
@@ -153,6 +172,7 @@ pub(crate) fn build_routes(
                 access: access.clone(),
                 endpoint: endpoint.clone(),
                 max_age,
+                rate_limits: rate_limits.clone(),
             });
             let suffix = if item { "/{id}" } else { "" };
             (suffix.to_string(), service)

@@ -30,6 +30,7 @@ mod output;
 mod page_budget;
 mod projection;
 mod query;
+mod rate_limit;
 mod router;
 mod shutdown;
 #[cfg(feature = "sqlite")]

@@ -32,7 +32,9 @@ pub use dml::{
 };
 pub use introspect::{column_info, introspect, type_matches, ColumnInfo};
 pub use list::{count, select_list};
-pub use query::{Filter, FilterOp, Keyset, ListQuery, Nulls, Order, Scope};
+#[cfg_attr(not(feature = "__private"), allow(unused_imports))]
+pub use query::Nulls;
+pub use query::{Filter, FilterOp, Keyset, ListQuery, Order, Scope};
 pub use references::{row_exists, row_referencing, sqlite_foreign_keys_into};
 
 use super::Value;
