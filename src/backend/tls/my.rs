@@ -41,9 +41,18 @@ impl MyTls {
             SslMode::Prefer | SslMode::Require => {
                 SslOpts::default().with_danger_accept_invalid_certs(true)
             }
-            SslMode::VerifyCa => SslOpts::default()
-                .with_root_cert_path(root.map(Cow::<'static, Path>::from))
-                .with_danger_skip_domain_validation(true),
+            // The driver always trusts Mozilla's roots besides the root
+            // file: without the name check, any certificate a public CA
+            // issued, for any name, would pass.
+            SslMode::VerifyCa => {
+                return Err(BackendError::InvalidUrl {
+                    reason: "sslmode=verify-ca is not offered on MySQL/MariaDB: the driver \
+                             trusts the public web roots besides the root file, so without \
+                             the name check any publicly issued certificate would pass; \
+                             use verify-full"
+                        .to_owned(),
+                })
+            }
             SslMode::VerifyFull => {
                 SslOpts::default().with_root_cert_path(root.map(Cow::<'static, Path>::from))
             }
