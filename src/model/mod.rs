@@ -17,14 +17,23 @@
 //! ```
 
 mod check;
+mod constraint;
 mod convert;
 pub mod datetime;
+mod decimal_text;
 mod field;
+mod text_formats;
 mod value;
 
 pub use check::{check_identifier, check_models, ModelError};
 pub(crate) use convert::{integer_text, json_kind};
+pub(crate) use decimal_text::decimal_pattern;
+pub use decimal_text::{
+    canonical_decimal, compare_decimal, MAX_DECIMAL_PRECISION, MAX_DECIMAL_SCALE,
+};
 pub use field::{Field, FieldType};
+pub use text_formats::{canonical_date, canonical_uuid};
+pub(crate) use text_formats::{date_days, format_date, format_uuid, uuid_bytes};
 pub use value::Value;
 pub(crate) use value::{decimal, write_integer};
 

@@ -34,8 +34,19 @@ fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), Ba
         });
     }
     let kind = field.map_or(FieldType::Integer, Field::field_type);
+    // MySQL compares a DECIMAL column with a string as doubles: the
+    // parameter is cast so that decimal filters stay exact.
+    let exact = b.dialect == Dialect::Mysql && kind == FieldType::Decimal;
+    let value = |b: &mut Builder, v: &Value| {
+        if exact {
+            b.push("CAST(").param(v.clone()).push(" AS DECIMAL(65,30))");
+        } else {
+            b.param(v.clone());
+        }
+    };
     let compare = |b: &mut Builder, op: &str, v: &Value| {
-        b.ident(&filter.field).push(op).param(v.clone());
+        b.ident(&filter.field).push(op);
+        value(b, v);
     };
     match &filter.op {
         FilterOp::Eq(v) => compare(b, " = ", v),
@@ -53,7 +64,7 @@ fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), Ba
                 if i > 0 {
                     b.push(", ");
                 }
-                b.param(v.clone());
+                value(b, v);
             }
             b.push(")");
         }
