@@ -33,6 +33,7 @@ pub use decimal_text::{
 };
 pub use field::{Field, FieldType};
 pub use text_formats::{canonical_date, canonical_uuid};
+#[cfg(feature = "postgres")]
 pub(crate) use text_formats::{date_days, format_date, format_uuid, uuid_bytes};
 pub use value::Value;
 pub(crate) use value::{decimal, write_integer};

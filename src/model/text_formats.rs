@@ -51,6 +51,7 @@ pub(crate) fn date_days(text: &str) -> Option<i64> {
 
 /// The `YYYY-MM-DD` text of a day count since 1970-01-01; `None` outside
 /// years 0000–9999.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn format_date(days: i64) -> Option<String> {
     let (year, month, day) = civil_from_days(days);
     (0..=9999)
@@ -113,6 +114,7 @@ fn hex_digit(c: u8) -> Option<u8> {
 }
 
 /// The canonical text of 16 UUID bytes.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn format_uuid(bytes: &[u8; 16]) -> String {
     let mut out = String::with_capacity(36);
     for (i, b) in bytes.iter().enumerate() {
