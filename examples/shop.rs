@@ -50,7 +50,10 @@ fn main() -> Result<(), lightapi::StartError> {
     let product = Model::new("product")
         .field("title", Field::text().max_length(200))
         .field("description", Field::text().nullable())
-        .field("sku", Field::text().nullable().pattern("^[A-Z]{3}-[0-9]{4}$"))
+        .field(
+            "sku",
+            Field::text().nullable().pattern("^[A-Z]{3}-[0-9]{4}$"),
+        )
         .field("price", Field::decimal(10, 2).min(0))
         .field("stock", Field::integer().min(0).default(0))
         .field(

@@ -11,6 +11,25 @@ fn field_nullable(model: &Model, name: &str) -> bool {
     model.field_named(name).is_some_and(Field::is_nullable)
 }
 
+/// Whether `column` holds decimals that MySQL must compare exactly: it
+/// compares a DECIMAL column with a string as doubles, so such a
+/// parameter is cast to a decimal.
+fn cast_decimal(d: Dialect, model: &Model, column: &str) -> bool {
+    d == Dialect::Mysql
+        && model
+            .field_named(column)
+            .is_some_and(|f| f.field_type() == FieldType::Decimal)
+}
+
+/// A parameter, cast to an exact decimal when `exact`.
+fn push_value(b: &mut Builder, exact: bool, v: &Value) {
+    if exact {
+        b.push("CAST(").param(v.clone()).push(" AS DECIMAL(65,30))");
+    } else {
+        b.param(v.clone());
+    }
+}
+
 fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), BackendError> {
     if let FilterOp::Any(alternatives) = &filter.op {
         if alternatives.is_empty() {
@@ -34,16 +53,8 @@ fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), Ba
         });
     }
     let kind = field.map_or(FieldType::Integer, Field::field_type);
-    // MySQL compares a DECIMAL column with a string as doubles: the
-    // parameter is cast so that decimal filters stay exact.
-    let exact = b.dialect == Dialect::Mysql && kind == FieldType::Decimal;
-    let value = |b: &mut Builder, v: &Value| {
-        if exact {
-            b.push("CAST(").param(v.clone()).push(" AS DECIMAL(65,30))");
-        } else {
-            b.param(v.clone());
-        }
-    };
+    let exact = cast_decimal(b.dialect, model, &filter.field);
+    let value = |b: &mut Builder, v: &Value| push_value(b, exact, v);
     let compare = |b: &mut Builder, op: &str, v: &Value| {
         b.ident(&filter.field).push(op);
         value(b, v);
@@ -156,34 +167,38 @@ fn push_null_rank(b: &mut Builder, column: &str) {
 }
 
 /// `column` sorts strictly after `v` in the given direction (NULL is smallest).
-fn push_after(b: &mut Builder, column: &str, desc: bool, nullable: bool, v: &Value) {
+fn push_after(
+    b: &mut Builder,
+    column: &str,
+    (desc, nullable, exact): (bool, bool, bool),
+    v: &Value,
+) {
     match (desc, v.is_null()) {
         (false, true) => {
             b.ident(column).push(" IS NOT NULL");
         }
         (false, false) => {
-            b.ident(column).push(" > ").param(v.clone());
+            b.ident(column).push(" > ");
+            push_value(b, exact, v);
         }
         (true, true) => {
             b.push("1 = 0");
         }
         (true, false) if nullable => {
-            b.push("(")
-                .ident(column)
-                .push(" < ")
-                .param(v.clone())
-                .push(" OR ")
-                .ident(column)
-                .push(" IS NULL)");
+            b.push("(").ident(column).push(" < ");
+            push_value(b, exact, v);
+            b.push(" OR ").ident(column).push(" IS NULL)");
         }
         (true, false) => {
-            b.ident(column).push(" < ").param(v.clone());
+            b.ident(column).push(" < ");
+            push_value(b, exact, v);
         }
     }
 }
 
 fn push_keyset(
     b: &mut Builder,
+    model: &Model,
     keys: &[(&str, bool, bool)],
     order_len: usize,
     after: &Keyset,
@@ -206,10 +221,9 @@ fn push_keyset(
     // on it instead of scanning: the expansion below alone is an `OR`.
     if let (Some((column, desc, false)), Some(v)) = (keys.first(), values.first()) {
         if keys.len() > 1 && !v.is_null() {
-            b.ident(column)
-                .push(if *desc { " <= " } else { " >= " })
-                .param(v.clone())
-                .push(" AND ");
+            b.ident(column).push(if *desc { " <= " } else { " >= " });
+            push_value(b, cast_decimal(b.dialect, model, column), v);
+            b.push(" AND ");
         }
     }
     b.push("(");
@@ -222,11 +236,14 @@ fn push_keyset(
             if v.is_null() {
                 b.ident(column).push(" IS NULL AND ");
             } else {
-                b.ident(column).push(" = ").param(v.clone()).push(" AND ");
+                b.ident(column).push(" = ");
+                push_value(b, cast_decimal(b.dialect, model, column), v);
+                b.push(" AND ");
             }
         }
         if let (Some((column, desc, nullable)), Some(v)) = (keys.get(k), values.get(k)) {
-            push_after(b, column, *desc, *nullable, v);
+            let exact = cast_decimal(b.dialect, model, column);
+            push_after(b, column, (*desc, *nullable, exact), v);
         }
         b.push(")");
     }
@@ -267,7 +284,7 @@ pub fn select_list(
     let has_where = push_where(&mut b, model, &query.filters, scope)?;
     if let Some(after) = &query.after {
         b.push(if has_where { " AND " } else { " WHERE " });
-        push_keyset(&mut b, &keys, query.order.len(), after)?;
+        push_keyset(&mut b, model, &keys, query.order.len(), after)?;
     }
     b.push(" ORDER BY ");
     for (i, (column, desc, nullable)) in keys.iter().enumerate() {
@@ -468,6 +485,35 @@ mod tests {
         let all = select_list(Dialect::Sqlite, &m, &ListQuery::default(), None).unwrap();
         assert_eq!(all.text, r#"SELECT "id" FROM "t" ORDER BY "id""#);
         assert!(all.params.is_empty());
+    }
+
+    #[test]
+    fn mysql_compares_decimals_exactly() {
+        let m = Model::new("t").field("price", Field::decimal(19, 2));
+        let q = ListQuery {
+            filters: vec![Filter {
+                field: "price".into(),
+                op: FilterOp::Gte(text("1.00")),
+            }],
+            order: vec![Order {
+                field: "price".into(),
+                descending: false,
+            }],
+            after: Some(Keyset {
+                values: vec![text("2.00")],
+                id: 7,
+            }),
+            ..ListQuery::default()
+        };
+        let s = select_list(Dialect::Mysql, &m, &q, None).unwrap();
+        assert_eq!(
+            s.text,
+            "SELECT `id`, `price` FROM `t` WHERE `price` >= CAST(? AS DECIMAL(65,30)) AND \
+             `price` >= CAST(? AS DECIMAL(65,30)) AND ((`price` > CAST(? AS DECIMAL(65,30))) OR \
+             (`price` = CAST(? AS DECIMAL(65,30)) AND `id` > ?)) ORDER BY `price`, `id`"
+        );
+        let pg = select_list(Dialect::Postgres, &m, &q, None).unwrap();
+        assert!(!pg.text.contains("CAST"), "{}", pg.text);
     }
 
     #[test]

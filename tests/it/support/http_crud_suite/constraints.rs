@@ -201,15 +201,28 @@ pub fn decimal_and_date_filters_and_ordering(tdb: &dyn TestDb) {
             "10.00"
         ]
     );
-    // Keyset pages in decimal order.
-    let first = expect_json(&c.get("/item?ordering=price&cursor=&page_size=2"), 200);
-    let next = first["next"].as_str().unwrap().to_owned();
-    let path = next
-        .split_once("/item")
-        .map(|(_, p)| format!("/item{p}"))
-        .unwrap();
-    let second = expect_json(&c.get(&path), 200);
+    // Keyset pages in decimal order, one boundary between two values a
+    // double cannot tell apart.
+    let second_page = |c: &mut Client, size: usize| -> Json {
+        let first = c.get(&format!("/item?ordering=price&cursor=&page_size={size}"));
+        let next = expect_json(&first, 200)["next"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = next
+            .split_once("/item")
+            .map(|(_, p)| format!("/item{p}"))
+            .unwrap();
+        expect_json(&c.get(&path), 200)
+    };
+    let second = second_page(&mut c, 2);
     assert_eq!(second["results"][0]["price"], json!("100.00"), "{second}");
+    let second = second_page(&mut c, 4);
+    assert_eq!(
+        second["results"],
+        json!([{"id": 3, "price": "12345678901234567.89", "day": "2024-02-29"}]),
+        "{second}"
+    );
     for bad in [
         "price__gte=abc",
         "price=1.001",
