@@ -9,9 +9,9 @@
 use std::cmp::Ordering;
 
 /// Largest precision accepted (MySQL/MariaDB's `DECIMAL` limit).
-pub const MAX_DECIMAL_PRECISION: u32 = 65;
+pub(crate) const MAX_DECIMAL_PRECISION: u32 = 65;
 /// Largest scale accepted (MySQL/MariaDB's `DECIMAL` limit).
-pub const MAX_DECIMAL_SCALE: u32 = 30;
+pub(crate) const MAX_DECIMAL_SCALE: u32 = 30;
 
 /// The parts of a plain decimal text `-?[0-9]+(\.[0-9]+)?`.
 struct Parts<'a> {
@@ -89,17 +89,9 @@ pub fn canonical_decimal(text: &str, precision: u32, scale: u32) -> Result<Strin
 }
 
 /// Compares two decimal texts by value (`-?[0-9]+(\.[0-9]+)?`, any
-/// number of digits); `None` when either is not such a text.
-///
-/// ```
-/// use std::cmp::Ordering;
-/// use lightapi::model::compare_decimal;
-/// assert_eq!(compare_decimal("9.5", "10.00"), Some(Ordering::Less));
-/// assert_eq!(compare_decimal("-0.0", "0"), Some(Ordering::Equal));
-/// assert_eq!(compare_decimal("-2", "-10"), Some(Ordering::Greater));
-/// assert_eq!(compare_decimal("x", "1"), None);
-/// ```
-pub fn compare_decimal(a: &str, b: &str) -> Option<Ordering> {
+/// number of digits): `9.5 < 10.00`, `-0.0 = 0`; `None` when either is
+/// not such a text.
+pub(crate) fn compare_decimal(a: &str, b: &str) -> Option<Ordering> {
     let (a, b) = (split(a)?, split(b)?);
     let sign = |p: &Parts<'_>| {
         if p.int.is_empty() && p.frac.is_empty() {

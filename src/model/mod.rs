@@ -27,10 +27,8 @@ mod value;
 
 pub use check::{check_identifier, check_models, ModelError};
 pub(crate) use convert::{integer_text, json_kind};
-pub(crate) use decimal_text::decimal_pattern;
-pub use decimal_text::{
-    canonical_decimal, compare_decimal, MAX_DECIMAL_PRECISION, MAX_DECIMAL_SCALE,
-};
+pub use decimal_text::canonical_decimal;
+pub(crate) use decimal_text::{compare_decimal, decimal_pattern};
 pub use field::{Field, FieldType};
 pub use text_formats::{canonical_date, canonical_uuid};
 #[cfg(feature = "postgres")]
