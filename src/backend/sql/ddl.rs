@@ -100,7 +100,8 @@ fn literal(d: Dialect, kind: FieldType, v: &Value) -> Option<String> {
 }
 
 /// The `CHECK` constraints that let the database itself enforce a
-/// field's choices, bounds and minimum length (a pattern is checked by
+/// field's choices, bounds and minimum length, and on SQLite, whose text
+/// type has no length, its maximum length (a pattern is checked by
 /// lightapi only, as the dialects share no regular-expression syntax;
 /// datetime bounds too, as their literals differ).
 ///
@@ -145,7 +146,18 @@ pub fn field_checks(d: Dialect, name: &str, field: &Field) -> Vec<String> {
             Dialect::Mysql => "CHAR_LENGTH",
             Dialect::MsSql => "LEN",
         };
-        out.push(format!("CHECK ({length}({col}) >= {n})"));
+        out.push(match d {
+            // SQLite's length() stops at the first NUL, which lightapi
+            // stores: a text holding one is left to lightapi's check.
+            Dialect::Sqlite => {
+                format!("CHECK (length({col}) >= {n} OR instr(CAST({col} AS BLOB), x'00') > 0)")
+            }
+            _ => format!("CHECK ({length}({col}) >= {n})"),
+        });
+    }
+    // Elsewhere the column type (`VARCHAR(n)`, …) bounds the length.
+    if let (Dialect::Sqlite, Some(n)) = (d, field.max_length_chars()) {
+        out.push(format!("CHECK (length({col}) <= {n})"));
     }
     out
 }
@@ -415,7 +427,7 @@ mod tests {
              \"name\" TEXT NOT NULL, \"email\" TEXT NOT NULL UNIQUE, \"age\" INTEGER, \
              \"score\" REAL NOT NULL, \"verified\" INTEGER NOT NULL, \"born\" TEXT, \"extra\" TEXT, \
              \"team\" INTEGER, \"version\" INTEGER DEFAULT 1 NOT NULL, \
-             FOREIGN KEY (\"team\") REFERENCES \"team\" (\"id\"))"
+             CHECK (length(\"name\") <= 100), FOREIGN KEY (\"team\") REFERENCES \"team\" (\"id\"))"
         );
         assert_eq!(
             ddl[1],
@@ -542,7 +554,10 @@ mod tests {
             ]
         );
         let sqlite = create_table(Dialect::Sqlite, &tracker(), None);
-        assert!(sqlite[0].contains("CHECK (length(\"title\") >= 2)"));
+        assert!(sqlite[0].contains(
+            "CHECK (length(\"title\") >= 2 OR instr(CAST(\"title\" AS BLOB), x'00') > 0)"
+        ));
+        assert!(sqlite[0].contains("CHECK (length(\"title\") <= 80)"));
         assert!(sqlite[0].contains("CHECK (\"price\" >= '0.00')"));
         let my = create_table(Dialect::Mysql, &tracker(), None);
         assert!(my[0].contains("CHECK (CHAR_LENGTH(`title`) >= 2)"));
