@@ -481,9 +481,9 @@ fn non_negative(field: &Field) -> bool {
 
 /// The JSON Schema of one field's values: its type and constraints
 /// (`enum`, `minimum`/`maximum`, `minLength`/`maxLength`, `pattern`).
-/// A decimal's bounds are text, which `minimum` cannot bound: a minimum
-/// of zero or more drops the sign from its pattern, and the bounds are
-/// stated in `description`.
+/// Decimals, dates and datetimes are strings, which `minimum` cannot
+/// bound: their bounds are stated in `description`, and a decimal's
+/// minimum of zero or more drops the sign from its pattern.
 fn field_schema(field: &Field) -> Value {
     let mut s = type_schema(field);
     let kind = field.field_type();
@@ -503,9 +503,9 @@ fn field_schema(field: &Field) -> Value {
                 }
             }
         }
-        FieldType::Decimal => {
-            let (precision, scale) = field.decimal_digits().unwrap_or((1, 0));
-            if non_negative(field) {
+        FieldType::Decimal | FieldType::Date | FieldType::DateTime => {
+            if kind == FieldType::Decimal && non_negative(field) {
+                let (precision, scale) = field.decimal_digits().unwrap_or((1, 0));
                 s["pattern"] = json!(decimal_pattern(precision, scale, true));
             }
             let shown: Vec<String> = [("at least", min), ("at most", max)]
@@ -515,7 +515,7 @@ fn field_schema(field: &Field) -> Value {
                 })
                 .collect();
             if !shown.is_empty() {
-                s["description"] = json!(format!("A decimal {}", shown.join(" and ")));
+                s["description"] = json!(format!("A {} {}", kind.name(), shown.join(" and ")));
             }
         }
         _ => {}

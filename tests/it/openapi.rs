@@ -328,6 +328,7 @@ fn schemas_carry_the_field_constraints() {
     );
 }
 
+#[cfg(feature = "pattern")]
 #[test]
 fn constraints_and_new_types_are_in_the_schemas_and_filters() {
     let db = database_url("openapi-constraints");
@@ -349,7 +350,7 @@ fn constraints_and_new_types_are_in_the_schemas_and_filters() {
                 .pattern("^[A-Z]{3}-[0-9]{4}$"),
         )
         .field("code", Field::uuid())
-        .field("due", Field::date().nullable())
+        .field("due", Field::date().nullable().min("2000-01-01"))
         .field("price", Field::decimal(10, 2).min(0))
         .field("balance", Field::decimal(5, 0).max(500))
         .into_resource()
@@ -380,6 +381,7 @@ fn constraints_and_new_types_are_in_the_schemas_and_filters() {
         assert_eq!(p["code"]["format"], "uuid");
         assert_eq!(p["due"]["format"], "date");
         assert_eq!(p["due"]["type"], json!(["string", "null"]));
+        assert_eq!(p["due"]["description"], "A date at least 2000-01-01");
         assert_eq!(p["price"]["format"], "decimal");
         assert_eq!(p["price"]["type"], "string");
         // A minimum of zero: no sign but a negative zero.
