@@ -1,6 +1,7 @@
 //! Two related models with every query feature: filters, search, ordering,
 //! page and keyset pagination, field projection, row scoping, a login
-//! endpoint, middleware and CORS.
+//! endpoint, middleware and CORS; and field constraints (a SKU pattern, a
+//! non-negative decimal price and stock, a status from a list).
 //!
 //! ```sh
 //! LIGHTAPI_DATABASE_URL=sqlite://shop.db cargo run --example shop
@@ -10,7 +11,7 @@
 //! curl -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
 //!   -d '{"name":"books"}' http://127.0.0.1:8000/category
 //! curl -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-//!   -d '{"title":"Dune","price":9.5,"category_id":1}' http://127.0.0.1:8000/product
+//!   -d '{"title":"Dune","price":"9.50","sku":"BKS-0001","category_id":1}' http://127.0.0.1:8000/product
 //! curl -H "Authorization: Bearer $TOKEN" \
 //!   'http://127.0.0.1:8000/product?price__gte=5&search=dune&ordering=-price&fields=id,title'
 //! curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8000/product?cursor=&page_size=10'
@@ -49,8 +50,18 @@ fn main() -> Result<(), lightapi::StartError> {
     let product = Model::new("product")
         .field("title", Field::text().max_length(200))
         .field("description", Field::text().nullable())
-        .field("price", Field::float())
-        .field("stock", Field::integer().default(0))
+        .field(
+            "sku",
+            Field::text().nullable().pattern("^[A-Z]{3}-[0-9]{4}$"),
+        )
+        .field("price", Field::decimal(10, 2).min(0))
+        .field("stock", Field::integer().min(0).default(0))
+        .field(
+            "status",
+            Field::text()
+                .choices(&["draft", "active", "archived"])
+                .default("draft"),
+        )
         .field(
             "category_id",
             Field::integer().references("category").index(),
@@ -60,7 +71,14 @@ fn main() -> Result<(), lightapi::StartError> {
         .field("created", Field::datetime().nullable())
         .scope("owner_id", "sub")
         .into_resource()
-        .filter_fields(&["title", "price", "stock", "category_id", "created"])
+        .filter_fields(&[
+            "title",
+            "price",
+            "stock",
+            "status",
+            "category_id",
+            "created",
+        ])
         .search_fields(&["title", "description"])
         .ordering_fields(&["title", "price", "stock", "created"])
         .page_size(20, 200);

@@ -10,7 +10,7 @@ use crate::crud::cursor::MAX_CURSOR_BYTES;
 use crate::crud::query::{max_page, MAX_IN_VALUES, MAX_OFFSET};
 use crate::endpoint::{OperationDoc, Service};
 use crate::http::{Method, MethodSet};
-use crate::model::{Field, FieldType, Model};
+use crate::model::{compare_decimal, decimal_pattern, Field, FieldType, Model};
 use crate::resource::Crud;
 
 /// One route as the generator sees it.
@@ -553,21 +553,90 @@ fn schema_name(model: &Model) -> String {
     out
 }
 
-/// The JSON Schema of one field's values.
-fn field_schema(field: &Field) -> Value {
-    let mut s = match field.field_type() {
+/// The JSON Schema of the values a field's type accepts (what a filter
+/// parameter on it accepts): type, format and, for UUIDs, dates and
+/// decimals, the exact text syntax.
+fn type_schema(field: &Field) -> Value {
+    match field.field_type() {
         // The 64-bit bounds are not numbers a JavaScript client can read
         // exactly: `format` says it instead.
         FieldType::Integer => json!({"type": "integer", "format": "int64"}),
         FieldType::Float => json!({"type": "number"}),
-        FieldType::Text => match field.max_length_chars() {
-            Some(n) => json!({"type": "string", "maxLength": n}),
-            None => json!({"type": "string"}),
-        },
+        FieldType::Text => json!({"type": "string"}),
         FieldType::Boolean => json!({"type": "boolean"}),
         FieldType::DateTime => json!({"type": "string", "format": "date-time"}),
+        FieldType::Uuid => json!({"type": "string", "format": "uuid",
+            "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}),
+        FieldType::Date => {
+            json!({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})
+        }
+        FieldType::Decimal => {
+            let (precision, scale) = field.decimal_digits().unwrap_or((1, 0));
+            json!({"type": "string", "format": "decimal",
+                "pattern": decimal_pattern(precision, scale, false)})
+        }
         _ => json!({}),
-    };
+    }
+}
+
+/// Whether a decimal field's minimum is zero or more.
+fn non_negative(field: &Field) -> bool {
+    matches!(field.bounds_stored().0, Some(crate::model::Value::Text(min))
+        if compare_decimal(&min, "0").is_some_and(|o| o.is_ge()))
+}
+
+/// The JSON Schema of one field's values: its type and constraints
+/// (`enum`, `minimum`/`maximum`, `minLength`/`maxLength`, `pattern`).
+/// Decimals, dates and datetimes are strings, which `minimum` cannot
+/// bound: their bounds are stated in `description`, and a decimal's
+/// minimum of zero or more drops the sign from its pattern.
+fn field_schema(field: &Field) -> Value {
+    let mut s = type_schema(field);
+    let kind = field.field_type();
+    if let Some(choices) = field.choice_values() {
+        let mut list = choices.to_vec();
+        if field.is_nullable() {
+            list.push(Value::Null);
+        }
+        s["enum"] = Value::Array(list);
+    }
+    let (min, max) = field.bounds_stored();
+    match kind {
+        FieldType::Integer | FieldType::Float => {
+            for (key, bound) in [("minimum", min), ("maximum", max)] {
+                if let Some(b) = bound {
+                    s[key] = b.to_json();
+                }
+            }
+        }
+        FieldType::Decimal | FieldType::Date | FieldType::DateTime => {
+            if kind == FieldType::Decimal && non_negative(field) {
+                let (precision, scale) = field.decimal_digits().unwrap_or((1, 0));
+                s["pattern"] = json!(decimal_pattern(precision, scale, true));
+            }
+            let shown: Vec<String> = [("at least", min), ("at most", max)]
+                .into_iter()
+                .filter_map(|(word, b)| {
+                    b.map(|b| format!("{word} {}", b.to_json().as_str().unwrap_or_default()))
+                })
+                .collect();
+            if !shown.is_empty() {
+                s["description"] = json!(format!("A {} {}", kind.name(), shown.join(" and ")));
+            }
+        }
+        _ => {}
+    }
+    if kind == FieldType::Text {
+        if let Some(n) = field.min_length_chars() {
+            s["minLength"] = json!(n);
+        }
+        if let Some(n) = field.max_length_chars() {
+            s["maxLength"] = json!(n);
+        }
+        if let Some(p) = field.pattern_source() {
+            s["pattern"] = json!(p);
+        }
+    }
     if field.is_nullable() {
         if let Some(t) = s.get("type").cloned() {
             s["type"] = json!([t, "null"]);
@@ -771,15 +840,8 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
             if field.is_write_only() || field.field_type() == FieldType::Json {
                 continue;
             }
-            let mut s = field_schema(field);
-            if let Some(o) = s.as_object_mut() {
-                o.remove("default");
-                o.remove("maxLength");
-                if let Some(Value::Array(types)) = o.get("type").cloned() {
-                    o.insert("type".into(), types.first().cloned().unwrap_or(Value::Null));
-                }
-            }
-            filterable.push((f.clone(), s));
+            // A filter compares: any value of the type, constraints aside.
+            filterable.push((f.clone(), type_schema(field)));
         }
     }
     for (f, schema) in filterable {

@@ -42,6 +42,8 @@ pub(crate) mod mysql;
 pub(crate) mod open;
 #[cfg(feature = "oracle")]
 pub(crate) mod oracle;
+#[cfg(feature = "postgres")]
+mod pg_types;
 #[cfg(any(
     feature = "postgres",
     feature = "mysql",

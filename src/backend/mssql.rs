@@ -169,6 +169,8 @@ fn decode(
         ColumnData::Bit(x) => x.map(Value::Boolean),
         ColumnData::String(x) => x.as_ref().map(|s| Value::Text(s.to_string())),
         ColumnData::DateTime2(x) => x.map(|d| Value::DateTime(from_datetime2(d))),
+        // A decimal, as text with its scale's fraction digits.
+        ColumnData::Numeric(x) => x.map(|n| Value::Text(n.to_string())),
         other => return Err(bad(format!("unsupported SQL Server value {other:?}"))),
     };
     let Some(native) = native else {

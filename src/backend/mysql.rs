@@ -225,7 +225,13 @@ fn decode(v: mysql::Value, kind: Option<FieldType>, index: usize) -> Result<Valu
         (Some(FieldType::Float), mysql::Value::Bytes(b)) => {
             Value::Float(text(b)?.parse().map_err(|_| bad("not a float".into()))?)
         }
-        (Some(FieldType::Text) | None, mysql::Value::Bytes(b)) => Value::Text(text(b)?),
+        (
+            Some(FieldType::Text | FieldType::Uuid | FieldType::Date | FieldType::Decimal) | None,
+            mysql::Value::Bytes(b),
+        ) => Value::Text(text(b)?),
+        (Some(FieldType::Date), mysql::Value::Date(y, mo, d, ..)) => {
+            Value::Text(format!("{y:04}-{mo:02}-{d:02}"))
+        }
         (Some(FieldType::DateTime) | None, mysql::Value::Date(y, mo, d, h, mi, s, us)) => {
             let days = days_from_civil(y.into(), mo.into(), d.into());
             let secs = i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);

@@ -179,7 +179,9 @@ fn decode(
     Ok(match kind {
         FieldType::Integer => Value::Integer(v.get().map_err(bad)?),
         FieldType::Float => Value::Float(v.get().map_err(bad)?),
-        FieldType::Text => Value::Text(v.get().map_err(bad)?),
+        FieldType::Text | FieldType::Uuid | FieldType::Date | FieldType::Decimal => {
+            Value::Text(v.get().map_err(bad)?)
+        }
         FieldType::Boolean => Value::Boolean(v.get::<i64>().map_err(bad)? != 0),
         FieldType::DateTime => Value::DateTime(from_timestamp(&v.get().map_err(bad)?)),
         FieldType::Json => {

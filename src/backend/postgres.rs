@@ -18,7 +18,9 @@
 //! `sslrootcert=`, read by lightapi (see `tls`), not by the driver.
 //!
 //! Types: `BIGINT`, `DOUBLE PRECISION`, `TEXT`/`VARCHAR(n)`, `BOOLEAN`,
-//! `TIMESTAMPTZ` (microseconds, UTC) and `JSONB` (so object keys come back
+//! `TIMESTAMPTZ` (microseconds, UTC), `UUID`, `DATE`, `NUMERIC(p,s)`
+//! (bound and read in their binary formats from and to canonical text,
+//! see `pg_types.rs`) and `JSONB` (so object keys come back
 //! in PostgreSQL's order, and duplicate keys collapse). PostgreSQL text
 //! cannot hold U+0000: such a value is refused as
 //! [`BackendError::InvalidValue`] (HTTP 422).
@@ -41,6 +43,9 @@ use tokio::task::JoinHandle;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
+use super::pg_types::{
+    decode_date, decode_numeric, decode_uuid, encode_date, encode_numeric, encode_uuid,
+};
 use super::pool::{Connector, PooledBackend, Session};
 use super::tls::pg::PgTls;
 use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
@@ -409,7 +414,17 @@ impl ToSql for PgParam<'_> {
                 _ => Err(mismatch(self.0, ty)),
             },
             Value::Text(s) if text_like => s.as_str().to_sql(ty, out),
-            Value::Text(_) => Err(mismatch(self.0, ty)),
+            // UUIDs, dates and decimals are canonical text inside lightapi.
+            Value::Text(s) => {
+                let bytes = match *ty {
+                    Type::UUID => encode_uuid(s)?,
+                    Type::DATE => encode_date(s)?,
+                    Type::NUMERIC => encode_numeric(s)?,
+                    _ => return Err(mismatch(self.0, ty)),
+                };
+                out.extend_from_slice(&bytes);
+                Ok(IsNull::No)
+            }
             Value::Boolean(b) => match *ty {
                 Type::BOOL => b.to_sql(ty, out),
                 Type::INT8 | Type::INT4 | Type::INT2 => {
@@ -457,6 +472,24 @@ impl<'a> FromSql<'a> for Micros {
 
     fn accepts(ty: &Type) -> bool {
         matches!(*ty, Type::TIMESTAMPTZ | Type::TIMESTAMP)
+    }
+}
+
+/// A `UUID`, `DATE` or `NUMERIC` as the canonical text lightapi keeps.
+struct AsText(String);
+
+impl<'a> FromSql<'a> for AsText {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<AsText, BoxError> {
+        let text = match *ty {
+            Type::UUID => decode_uuid(raw)?,
+            Type::DATE => decode_date(raw)?,
+            _ => decode_numeric(raw)?,
+        };
+        Ok(AsText(text))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::UUID | Type::DATE | Type::NUMERIC)
     }
 }
 
@@ -511,6 +544,10 @@ fn decode(
             .try_get::<_, Option<serde_json::Value>>(index)
             .map_err(get_err)?
             .map(Value::Json),
+        Type::UUID | Type::DATE | Type::NUMERIC => row
+            .try_get::<_, Option<AsText>>(index)
+            .map_err(get_err)?
+            .map(|t| Value::Text(t.0)),
         other => return Err(bad(format!("unsupported PostgreSQL type {other}"))),
     };
     let Some(native) = native else {
@@ -534,6 +571,10 @@ fn decode(
                     | (FieldType::Boolean, Value::Boolean(_))
                     | (FieldType::DateTime, Value::DateTime(_))
                     | (FieldType::Json, Value::Json(_))
+                    | (
+                        FieldType::Uuid | FieldType::Date | FieldType::Decimal,
+                        Value::Text(_)
+                    )
             );
             if !fits {
                 return Err(bad(format!("expected {}, found {ty}", k.name())));

@@ -10,6 +10,9 @@
 //!   (`2.0` is); floats must be finite; texts count `max_length` in Unicode
 //!   scalar values; datetimes are RFC 3339 (see [`crate::model::datetime`]);
 //!   text is stored literally (NUL, emoji, SQL-looking text are just data);
+//!   UUIDs, dates and decimals are stored as their canonical text;
+//! - a field's constraints (choices, `min`/`max`, `min_length`, `pattern`)
+//!   are checked on every value sent, each failure one field error;
 //! - `null` is accepted only by nullable fields (for a JSON field too);
 //! - `version` is accepted on PUT/PATCH of a versioned model, as the version
 //!   the client last saw ([`Row::expected_version`]).

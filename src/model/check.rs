@@ -83,6 +83,9 @@ impl Model {
                     Some(_) => {}
                 }
             }
+            if let Some(reason) = field.constraint_mistake() {
+                return Err(option_error(&reason));
+            }
             if field.read_only && field.write_only {
                 return Err(option_error(
                     "a field cannot be both read-only and write-only",

@@ -2,7 +2,9 @@
 //! checked against a field's declaration.
 
 use super::datetime;
+use super::decimal_text::canonical_decimal;
 use super::field::{Field, FieldType};
+use super::text_formats::{canonical_date, canonical_uuid};
 use super::value::Value;
 
 impl Field {
@@ -45,12 +47,20 @@ impl Field {
             FieldType::Json => serde_json::from_str(text)
                 .map(Value::Json)
                 .map_err(|_| "expected JSON".to_owned()),
+            FieldType::Uuid => canonical_uuid(text).map(Value::Text),
+            FieldType::Date => canonical_date(text).map(Value::Text),
+            FieldType::Decimal => {
+                let (precision, scale) = self.digits.unwrap_or_default();
+                canonical_decimal(text, precision, scale).map(Value::Text)
+            }
         }
     }
 
     /// Converts a JSON value to the stored [`Value`] for this field, with
     /// the same rules as body validation (`null` only if nullable, integers
-    /// within `i64`, `max_length`, RFC 3339 datetimes).
+    /// within `i64`, `max_length`, RFC 3339 datetimes, canonical UUIDs,
+    /// dates and decimals) and the field's constraints ([`Field::choices`],
+    /// [`Field::min`], …).
     ///
     /// # Errors
     ///
@@ -63,6 +73,13 @@ impl Field {
     /// assert!(Field::integer().to_value(&serde_json::json!(1.5)).is_err());
     /// ```
     pub fn to_value(&self, json: &serde_json::Value) -> Result<Value, String> {
+        let v = self.convert(json)?;
+        self.check_constraints(&v)?;
+        Ok(v)
+    }
+
+    /// [`Field::to_value`] without the constraints: the type alone.
+    pub(super) fn convert(&self, json: &serde_json::Value) -> Result<Value, String> {
         use serde_json::Value as J;
         if json.is_null() {
             return if self.nullable {
@@ -91,6 +108,12 @@ impl Field {
                 Err("number out of the 64-bit floating-point range".to_owned())
             }
             (FieldType::Json, j) => Ok(Value::Json(j.clone())),
+            (FieldType::Uuid, J::String(s)) => canonical_uuid(s).map(Value::Text),
+            (FieldType::Date, J::String(s)) => canonical_date(s).map(Value::Text),
+            (FieldType::Decimal, J::String(s)) => {
+                let (precision, scale) = self.digits.unwrap_or_default();
+                canonical_decimal(s, precision, scale).map(Value::Text)
+            }
             (kind, other) => Err(format!(
                 "expected {}, got {}",
                 article(kind),
@@ -193,6 +216,9 @@ fn article(kind: FieldType) -> &'static str {
         FieldType::Boolean => "a boolean",
         FieldType::DateTime => "an RFC 3339 datetime string",
         FieldType::Json => "a JSON value",
+        FieldType::Uuid => "a UUID string",
+        FieldType::Date => "a date string YYYY-MM-DD",
+        FieldType::Decimal => "a decimal string such as \"12.50\"",
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::constraint::{Constraints, Pattern};
+
 /// The storage type of a field (and of a column read back from the database).
 ///
 /// ```
@@ -25,6 +27,13 @@ pub enum FieldType {
     DateTime,
     /// Any JSON value.
     Json,
+    /// A UUID: canonical hyphenated lower-case text on the wire.
+    Uuid,
+    /// A calendar date, `YYYY-MM-DD` text on the wire.
+    Date,
+    /// An exact decimal of a declared precision and scale (see
+    /// [`Field::decimal`]), a JSON string on the wire.
+    Decimal,
 }
 
 impl FieldType {
@@ -41,6 +50,9 @@ impl FieldType {
             FieldType::Boolean => "boolean",
             FieldType::DateTime => "datetime",
             FieldType::Json => "json",
+            FieldType::Uuid => "uuid",
+            FieldType::Date => "date",
+            FieldType::Decimal => "decimal",
         }
     }
 }
@@ -79,6 +91,9 @@ pub struct Field {
     pub(super) server_set: Option<ServerSet>,
     pub(super) read_only: bool,
     pub(super) write_only: bool,
+    /// Precision and scale of a decimal field.
+    pub(super) digits: Option<(u32, u32)>,
+    pub(super) constraints: Constraints,
 }
 
 impl Field {
@@ -96,6 +111,8 @@ impl Field {
             server_set: None,
             read_only: false,
             write_only: false,
+            digits: None,
+            constraints: Constraints::default(),
         }
     }
 
@@ -157,6 +174,139 @@ impl Field {
     /// ```
     pub fn json() -> Field {
         Field::of(FieldType::Json)
+    }
+
+    /// A UUID field: the hyphenated form of 32 hexadecimal digits, sent in
+    /// any case and stored and returned lower-cased (`uuid` on PostgreSQL,
+    /// `CHAR(36)` on MySQL/MariaDB, text on SQLite).
+    ///
+    /// ```
+    /// use lightapi::backend::Value;
+    /// let f = lightapi::model::Field::uuid();
+    /// let v = f.to_value(&serde_json::json!("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"));
+    /// assert_eq!(v, Ok(Value::Text("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".into())));
+    /// ```
+    pub fn uuid() -> Field {
+        Field::of(FieldType::Uuid)
+    }
+
+    /// A calendar date field, `YYYY-MM-DD` (years 0000–9999, checked
+    /// against the calendar; `DATE` on PostgreSQL and MySQL/MariaDB, text
+    /// on SQLite, where the text orders as the dates do).
+    ///
+    /// ```
+    /// let f = lightapi::model::Field::date();
+    /// assert!(f.to_value(&serde_json::json!("2024-02-29")).is_ok());
+    /// assert!(f.to_value(&serde_json::json!("2023-02-29")).is_err());
+    /// ```
+    pub fn date() -> Field {
+        Field::of(FieldType::Date)
+    }
+
+    /// An exact decimal field with `precision` significant digits, `scale`
+    /// of them after the point (as SQL's `DECIMAL(p, s)`; precision 1–65,
+    /// scale at most 30 and at most the precision). Never converted
+    /// through a float: sent and returned as a JSON string such as
+    /// `"12.50"`, returned with exactly `scale` fraction digits. Stored as
+    /// `NUMERIC(p,s)` on PostgreSQL, `DECIMAL(p,s)` on MySQL/MariaDB and
+    /// text compared by value (a collation) on SQLite.
+    ///
+    /// ```
+    /// use lightapi::backend::Value;
+    /// let price = lightapi::model::Field::decimal(19, 2);
+    /// let v = price.to_value(&serde_json::json!("12345678901234567.8"));
+    /// assert_eq!(v, Ok(Value::Text("12345678901234567.80".into())));
+    /// assert!(price.to_value(&serde_json::json!("1.234")).is_err());
+    /// assert!(price.to_value(&serde_json::json!(1.5)).is_err());
+    /// ```
+    pub fn decimal(precision: u32, scale: u32) -> Field {
+        let mut f = Field::of(FieldType::Decimal);
+        f.digits = Some((precision, scale));
+        f
+    }
+
+    /// Restricts a text or integer field to a list of values, e.g. a
+    /// status of `todo`, `doing` or `done`. Checked on every write (a
+    /// `CHECK (… IN (…))` constraint in the table too); listed as the
+    /// schema's `enum` in the OpenAPI document.
+    ///
+    /// ```
+    /// use lightapi::model::Field;
+    /// let status = Field::text().choices(&["todo", "doing", "done"]).default("todo");
+    /// assert!(status.to_value(&serde_json::json!("done")).is_ok());
+    /// assert_eq!(
+    ///     status.to_value(&serde_json::json!("blocked")).unwrap_err(),
+    ///     "must be one of: todo, doing, done"
+    /// );
+    /// let priority = Field::integer().choices(&[1, 2, 3]);
+    /// assert!(priority.to_value(&serde_json::json!(4)).is_err());
+    /// ```
+    pub fn choices<T>(mut self, values: &[T]) -> Field
+    where
+        T: Clone + Into<serde_json::Value>,
+    {
+        self.constraints.choices = Some(values.iter().cloned().map(Into::into).collect());
+        self
+    }
+
+    /// The smallest value accepted, inclusive: for integer, float, decimal
+    /// (a number or a decimal string), date and datetime fields.
+    ///
+    /// ```
+    /// let estimate = lightapi::model::Field::integer().min(0);
+    /// assert_eq!(
+    ///     estimate.to_value(&serde_json::json!(-1)).unwrap_err(),
+    ///     "must be at least 0"
+    /// );
+    /// ```
+    pub fn min(mut self, value: impl Into<serde_json::Value>) -> Field {
+        self.constraints.min = Some(value.into());
+        self
+    }
+
+    /// The largest value accepted, inclusive (see [`Field::min`]).
+    ///
+    /// ```
+    /// let ratio = lightapi::model::Field::float().min(0).max(1);
+    /// assert!(ratio.to_value(&serde_json::json!(1.0)).is_ok());
+    /// assert!(ratio.to_value(&serde_json::json!(1.5)).is_err());
+    /// ```
+    pub fn max(mut self, value: impl Into<serde_json::Value>) -> Field {
+        self.constraints.max = Some(value.into());
+        self
+    }
+
+    /// The shortest text accepted, in Unicode scalar values as
+    /// [`Field::max_length`] counts.
+    ///
+    /// ```
+    /// let name = lightapi::model::Field::text().min_length(1);
+    /// assert!(name.to_value(&serde_json::json!("")).is_err());
+    /// ```
+    pub fn min_length(mut self, chars: usize) -> Field {
+        self.constraints.min_length = Some(chars);
+        self
+    }
+
+    /// A regular expression a text field must match (feature `pattern`,
+    /// on by default; syntax of the `regex-lite` crate). As JSON Schema's
+    /// `pattern`, it matches anywhere in the text unless anchored with
+    /// `^…$`. An invalid expression, or a pattern without the feature, is
+    /// a declaration error naming the field.
+    ///
+    /// ```
+    /// use lightapi::model::{Field, Model};
+    /// let sku = Field::text().pattern(r"^[A-Z]{3}-[0-9]{4}$");
+    /// # #[cfg(feature = "pattern")]
+    /// assert!(sku.to_value(&serde_json::json!("ABC-1234")).is_ok());
+    /// # #[cfg(feature = "pattern")]
+    /// assert!(sku.to_value(&serde_json::json!("abc-1234")).is_err());
+    /// let bad = Model::new("t").field("code", Field::text().pattern("(unclosed"));
+    /// assert!(bad.check().is_err());
+    /// ```
+    pub fn pattern(mut self, regex: &str) -> Field {
+        self.constraints.pattern = Some(Pattern::new(regex));
+        self
     }
 
     /// Allows `null` (stored as SQL `NULL`). A nullable field is never required.
@@ -377,6 +527,51 @@ impl Field {
     /// What deleting the referenced row does (see [`Field::on_delete`]).
     pub fn on_delete_rule(&self) -> OnDelete {
         self.on_delete.unwrap_or_default()
+    }
+
+    /// The precision and scale of a decimal field.
+    pub fn decimal_digits(&self) -> Option<(u32, u32)> {
+        self.digits
+    }
+
+    /// The values allowed by [`Field::choices`], as declared.
+    pub fn choice_values(&self) -> Option<&[serde_json::Value]> {
+        self.constraints.choices.as_deref()
+    }
+
+    /// The inclusive minimum of [`Field::min`], as declared.
+    pub fn min_value(&self) -> Option<&serde_json::Value> {
+        self.constraints.min.as_ref()
+    }
+
+    /// The inclusive maximum of [`Field::max`], as declared.
+    pub fn max_value(&self) -> Option<&serde_json::Value> {
+        self.constraints.max.as_ref()
+    }
+
+    /// The minimum length in characters of a text field.
+    pub fn min_length_chars(&self) -> Option<usize> {
+        self.constraints.min_length
+    }
+
+    /// The regular expression of [`Field::pattern`].
+    pub fn pattern_source(&self) -> Option<&str> {
+        self.constraints.pattern.as_ref().map(Pattern::source)
+    }
+
+    /// The choices as stored values (those that fit the field).
+    pub(crate) fn choice_stored(&self) -> Vec<super::Value> {
+        self.choice_values()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| self.convert(c).ok())
+            .collect()
+    }
+
+    /// The minimum and maximum as stored values (when they fit the field).
+    pub(crate) fn bounds_stored(&self) -> (Option<super::Value>, Option<super::Value>) {
+        let stored = |b: Option<&serde_json::Value>| b.and_then(|b| self.bound_value(b).ok());
+        (stored(self.min_value()), stored(self.max_value()))
     }
 
     /// Whether clients may not send the field.

@@ -17,14 +17,22 @@
 //! ```
 
 mod check;
+mod constraint;
 mod convert;
 pub mod datetime;
+mod decimal_text;
 mod field;
+mod text_formats;
 mod value;
 
 pub use check::{check_identifier, check_models, ModelError};
 pub(crate) use convert::{integer_text, json_kind};
+pub use decimal_text::canonical_decimal;
+pub(crate) use decimal_text::{compare_decimal, decimal_pattern};
 pub use field::{Field, FieldType, OnDelete, ServerSet};
+pub use text_formats::{canonical_date, canonical_uuid};
+#[cfg(feature = "postgres")]
+pub(crate) use text_formats::{date_days, format_date, format_uuid, uuid_bytes};
 pub use value::Value;
 pub(crate) use value::{decimal, write_integer};
 

@@ -19,6 +19,7 @@ mod caching;
 mod concurrency;
 mod cors_middleware;
 mod custom;
+mod declarations;
 #[cfg(feature = "docs")]
 mod docs;
 mod fuzz_corpus;

@@ -328,6 +328,90 @@ fn schemas_carry_the_field_constraints() {
     );
 }
 
+#[cfg(feature = "pattern")]
+#[test]
+fn constraints_and_new_types_are_in_the_schemas_and_filters() {
+    let db = database_url("openapi-constraints");
+    let task = Model::new("task")
+        .field(
+            "status",
+            Field::text()
+                .choices(&["todo", "doing", "done"])
+                .default("todo"),
+        )
+        .field("priority", Field::integer().nullable().choices(&[1, 2, 3]))
+        .field("estimate", Field::integer().min(0).max(100))
+        .field("ratio", Field::float().min(0.5))
+        .field(
+            "sku",
+            Field::text()
+                .min_length(8)
+                .max_length(8)
+                .pattern("^[A-Z]{3}-[0-9]{4}$"),
+        )
+        .field("code", Field::uuid())
+        .field("due", Field::date().nullable().min("2000-01-01"))
+        .field("price", Field::decimal(10, 2).min(0))
+        .field("balance", Field::decimal(5, 0).max(500))
+        .into_resource()
+        .filter_fields(&["status", "estimate", "code", "due", "price", "sku"]);
+    let api = Api::start(&db.url, |app| app.register("/task", task));
+    let doc = api.get_ok("/openapi.json");
+    for schema in ["Task", "TaskCreate"] {
+        let p = &doc["components"]["schemas"][schema]["properties"];
+        assert_eq!(
+            p["status"],
+            json!({"type": "string", "enum": ["todo", "doing", "done"], "default": "todo"}),
+            "{schema}"
+        );
+        assert_eq!(
+            p["priority"],
+            json!({"type": ["integer", "null"], "format": "int64", "enum": [1, 2, 3, null]})
+        );
+        assert_eq!(
+            p["estimate"],
+            json!({"type": "integer", "format": "int64", "minimum": 0, "maximum": 100})
+        );
+        assert_eq!(p["ratio"], json!({"type": "number", "minimum": 0.5}));
+        assert_eq!(
+            p["sku"],
+            json!({"type": "string", "minLength": 8, "maxLength": 8,
+                "pattern": "^[A-Z]{3}-[0-9]{4}$"})
+        );
+        assert_eq!(p["code"]["format"], "uuid");
+        assert_eq!(p["due"]["format"], "date");
+        assert_eq!(p["due"]["type"], json!(["string", "null"]));
+        assert_eq!(p["due"]["description"], "A date at least 2000-01-01");
+        assert_eq!(p["price"]["format"], "decimal");
+        assert_eq!(p["price"]["type"], "string");
+        // A minimum of zero: no sign but a negative zero.
+        assert_eq!(
+            p["price"]["pattern"],
+            "^(-0+(\\.0+)?|0*[0-9]{1,8}(\\.[0-9]{1,2}0*)?)$"
+        );
+        assert_eq!(p["balance"]["pattern"], "^-?0*[0-9]{1,5}(\\.0+)?$");
+        assert_eq!(p["balance"]["description"], "A decimal at most 500");
+    }
+    let list = &doc["paths"]["/task"]["get"];
+    // Filters take any value of the type: constraints aside.
+    assert_eq!(param(list, "status")["schema"], json!({"type": "string"}));
+    assert_eq!(param(list, "sku")["schema"], json!({"type": "string"}));
+    assert_eq!(
+        param(list, "estimate__gte")["schema"],
+        json!({"type": "integer", "format": "int64"})
+    );
+    assert_eq!(param(list, "code")["schema"]["format"], "uuid");
+    assert_eq!(param(list, "due__lt")["schema"]["format"], "date");
+    assert_eq!(param(list, "due")["schema"]["type"], "string");
+    let price = &param(list, "price__gte")["schema"];
+    assert_eq!(price["format"], "decimal");
+    assert_eq!(price["pattern"], "^-?0*[0-9]{1,8}(\\.[0-9]{1,2}0*)?$");
+    assert_eq!(
+        param(list, "price__in")["schema"]["items"]["format"],
+        "decimal"
+    );
+}
+
 #[test]
 fn the_application_names_its_api() {
     use crate::support::{config, Client, TestServer};

@@ -8,15 +8,22 @@ use sha2::{Digest, Sha256};
 
 use super::Dialect;
 use crate::model::{
-    Field, FieldType, Model, OnDelete, ID_COLUMN, MAX_IDENTIFIER_BYTES, VERSION_COLUMN,
+    Field, FieldType, Model, OnDelete, Value, ID_COLUMN, MAX_IDENTIFIER_BYTES, VERSION_COLUMN,
 };
+
+/// The SQLite collation that orders decimal text by value (registered on
+/// every connection of the SQLite backend).
+pub const SQLITE_DECIMAL_COLLATION: &str = "lightapi_decimal";
 
 fn column_type(d: Dialect, field: &Field) -> String {
     let keyed = field.is_unique() || field.is_unique_in_scope() || field.is_indexed();
     let max = field.max_length_chars();
+    let (precision, scale) = field.decimal_digits().unwrap_or((1, 0));
     match (d, field.field_type()) {
         (Dialect::Sqlite, FieldType::Integer | FieldType::Boolean) => "INTEGER".into(),
         (Dialect::Sqlite, FieldType::Float) => "REAL".into(),
+        // Text compared by value: filters, ordering and CHECKs are numeric.
+        (Dialect::Sqlite, FieldType::Decimal) => format!("TEXT COLLATE {SQLITE_DECIMAL_COLLATION}"),
         (Dialect::Sqlite, _) => "TEXT".into(),
 
         (Dialect::Postgres, FieldType::Integer) => "BIGINT".into(),
@@ -28,6 +35,9 @@ fn column_type(d: Dialect, field: &Field) -> String {
         (Dialect::Postgres, FieldType::Boolean) => "BOOLEAN".into(),
         (Dialect::Postgres, FieldType::DateTime) => "TIMESTAMPTZ".into(),
         (Dialect::Postgres, FieldType::Json) => "JSONB".into(),
+        (Dialect::Postgres, FieldType::Uuid) => "UUID".into(),
+        (Dialect::Postgres, FieldType::Date) => "DATE".into(),
+        (Dialect::Postgres, FieldType::Decimal) => format!("NUMERIC({precision},{scale})"),
 
         (Dialect::Mysql, FieldType::Integer) => "BIGINT".into(),
         (Dialect::Mysql, FieldType::Float) => "DOUBLE".into(),
@@ -40,6 +50,9 @@ fn column_type(d: Dialect, field: &Field) -> String {
         (Dialect::Mysql, FieldType::Boolean) => "BOOLEAN".into(),
         (Dialect::Mysql, FieldType::DateTime) => "DATETIME(6)".into(),
         (Dialect::Mysql, FieldType::Json) => "JSON".into(),
+        (Dialect::Mysql, FieldType::Uuid) => "CHAR(36)".into(),
+        (Dialect::Mysql, FieldType::Date) => "DATE".into(),
+        (Dialect::Mysql, FieldType::Decimal) => format!("DECIMAL({precision},{scale})"),
 
         (Dialect::MsSql, FieldType::Integer) => "BIGINT".into(),
         (Dialect::MsSql, FieldType::Float) => "FLOAT".into(),
@@ -51,6 +64,9 @@ fn column_type(d: Dialect, field: &Field) -> String {
         (Dialect::MsSql, FieldType::Boolean) => "BIT".into(),
         (Dialect::MsSql, FieldType::DateTime) => "DATETIME2(6)".into(),
         (Dialect::MsSql, FieldType::Json) => "NVARCHAR(MAX)".into(),
+        (Dialect::MsSql, FieldType::Uuid) => "NCHAR(36)".into(),
+        (Dialect::MsSql, FieldType::Date) => "NCHAR(10)".into(),
+        (Dialect::MsSql, FieldType::Decimal) => format!("DECIMAL({precision},{scale})"),
 
         (Dialect::Oracle, FieldType::Integer) => "NUMBER(19)".into(),
         (Dialect::Oracle, FieldType::Float) => "BINARY_DOUBLE".into(),
@@ -62,7 +78,88 @@ fn column_type(d: Dialect, field: &Field) -> String {
         (Dialect::Oracle, FieldType::Boolean) => "NUMBER(1)".into(),
         (Dialect::Oracle, FieldType::DateTime) => "TIMESTAMP(6)".into(),
         (Dialect::Oracle, FieldType::Json) => "CLOB".into(),
+        (Dialect::Oracle, FieldType::Uuid) => "CHAR(36)".into(),
+        (Dialect::Oracle, FieldType::Date) => "CHAR(10)".into(),
+        (Dialect::Oracle, FieldType::Decimal) => format!("NUMBER({precision},{scale})"),
     }
+}
+
+/// A stored value as an SQL literal of a constraint: numbers in decimal,
+/// text quoted (choices holding a backslash or NUL are refused at
+/// start-up, so doubling quotes is all the escaping any dialect needs);
+/// a decimal is a number literal except on SQLite, where it is text
+/// compared under the column's decimal collation.
+fn literal(d: Dialect, kind: FieldType, v: &Value) -> Option<String> {
+    match v {
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Float(f) if f.is_finite() => Some(format!("{f:?}")),
+        Value::Text(s) if kind == FieldType::Decimal && d != Dialect::Sqlite => Some(s.clone()),
+        Value::Text(s) => Some(format!("'{}'", s.replace('\'', "''"))),
+        _ => None,
+    }
+}
+
+/// The `CHECK` constraints that let the database itself enforce a
+/// field's choices, bounds and minimum length, and on SQLite, whose text
+/// type has no length, its maximum length (a pattern is checked by
+/// lightapi only, as the dialects share no regular-expression syntax;
+/// datetime bounds too, as their literals differ).
+///
+/// ```
+/// use lightapi::__private::backend::sql::field_checks;
+/// use lightapi::backend::Dialect;
+/// use lightapi::model::Field;
+/// let status = Field::text().choices(&["todo", "done"]).min_length(1);
+/// assert_eq!(
+///     field_checks(Dialect::Postgres, "status", &status),
+///     [r#"CHECK ("status" IN ('todo', 'done'))"#, r#"CHECK (char_length("status") >= 1)"#]
+/// );
+/// let estimate = Field::integer().min(0);
+/// assert_eq!(field_checks(Dialect::Mysql, "estimate", &estimate), ["CHECK (`estimate` >= 0)"]);
+/// ```
+pub fn field_checks(d: Dialect, name: &str, field: &Field) -> Vec<String> {
+    let col = d.quote(name);
+    let kind = field.field_type();
+    let mut out = Vec::new();
+    let choices: Option<Vec<String>> = field.choice_values().map(|_| {
+        field
+            .choice_stored()
+            .iter()
+            .filter_map(|v| literal(d, kind, v))
+            .collect()
+    });
+    if let Some(list) = choices.filter(|l| !l.is_empty()) {
+        out.push(format!("CHECK ({col} IN ({}))", list.join(", ")));
+    }
+    if kind != FieldType::DateTime {
+        let (min, max) = field.bounds_stored();
+        for (op, bound) in [(">=", min), ("<=", max)] {
+            if let Some(lit) = bound.and_then(|b| literal(d, kind, &b)) {
+                out.push(format!("CHECK ({col} {op} {lit})"));
+            }
+        }
+    }
+    if let Some(n) = field.min_length_chars().filter(|n| *n > 0) {
+        let length = match d {
+            Dialect::Sqlite | Dialect::Oracle => "length",
+            Dialect::Postgres => "char_length",
+            Dialect::Mysql => "CHAR_LENGTH",
+            Dialect::MsSql => "LEN",
+        };
+        out.push(match d {
+            // SQLite's length() stops at the first NUL, which lightapi
+            // stores: a text holding one is left to lightapi's check.
+            Dialect::Sqlite => {
+                format!("CHECK (length({col}) >= {n} OR instr(CAST({col} AS BLOB), x'00') > 0)")
+            }
+            _ => format!("CHECK ({length}({col}) >= {n})"),
+        });
+    }
+    // Elsewhere the column type (`VARCHAR(n)`, …) bounds the length.
+    if let (Dialect::Sqlite, Some(n)) = (d, field.max_length_chars()) {
+        out.push(format!("CHECK (length({col}) <= {n})"));
+    }
+    out
 }
 
 fn id_column(d: Dialect) -> String {
@@ -110,6 +207,7 @@ fn mysql_key_bytes(field: &Field) -> Option<usize> {
             .and_then(|n| n.parse::<usize>().ok())
             .map(|n| n * 4),
         FieldType::Json => None,
+        FieldType::Uuid => Some(36 * 4),
         _ => Some(8),
     }
 }
@@ -208,7 +306,8 @@ pub fn schema_lock(d: Dialect) -> Option<SchemaLock> {
 }
 
 /// `CREATE TABLE` and `CREATE INDEX` statements for a model, to run in order
-/// in one transaction. Unique columns get an inline `UNIQUE`; indexed,
+/// in one transaction. Unique columns get an inline `UNIQUE`; constraints
+/// get table-level `CHECK`s ([`field_checks`]); indexed,
 /// scope and foreign-key columns get an index; foreign keys are table-level
 /// constraints (MySQL ignores inline `REFERENCES`). Text columns that are
 /// unique or indexed but have no `max_length` get a bounded type where the
@@ -249,6 +348,7 @@ pub fn create_table(d: Dialect, model: &Model, collation: Option<&str>) -> Vec<S
             col.push_str(" UNIQUE");
         }
         cols.push(col);
+        constraints.extend(field_checks(d, name, field));
         if let (true, Some(rule)) = (field.is_unique_in_scope(), model.scope_rule()) {
             // MySQL names the key in a duplicate-entry error: the field's
             // name tells which value is taken.
@@ -332,7 +432,7 @@ mod tests {
              \"name\" TEXT NOT NULL, \"email\" TEXT NOT NULL UNIQUE, \"age\" INTEGER, \
              \"score\" REAL NOT NULL, \"verified\" INTEGER NOT NULL, \"born\" TEXT, \"extra\" TEXT, \
              \"team\" INTEGER, \"version\" INTEGER DEFAULT 1 NOT NULL, \
-             FOREIGN KEY (\"team\") REFERENCES \"team\" (\"id\"))"
+             CHECK (length(\"name\") <= 100), FOREIGN KEY (\"team\") REFERENCES \"team\" (\"id\"))"
         );
         assert_eq!(
             ddl[1],
@@ -435,6 +535,74 @@ mod tests {
         assert_eq!(ddl.len(), 3);
         assert!(ddl[1].contains("\"ix_note_title\""));
         assert!(ddl[2].contains("\"ix_note_owner\""));
+    }
+
+    fn tracker() -> Model {
+        Model::new("task")
+            .field(
+                "status",
+                Field::text().choices(&["todo", "doing", "it's done"]),
+            )
+            .field("estimate", Field::integer().min(0).max(100))
+            .field("ratio", Field::float().nullable().min(0.5))
+            .field("title", Field::text().min_length(2).max_length(80))
+            .field("code", Field::uuid())
+            .field("due", Field::date().min("2000-01-01"))
+            .field("price", Field::decimal(19, 2).min(0))
+            .field("at", Field::datetime().min("2000-01-01T00:00:00Z"))
+    }
+
+    #[test]
+    fn new_types_per_dialect() {
+        let cols = |d| {
+            let ddl = create_table(d, &tracker(), None);
+            ["code", "due", "price"].map(|c| {
+                let q = d.quote(c);
+                let at = ddl[0].find(&format!("{q} ")).unwrap() + q.len() + 1;
+                ddl[0][at..].split(" NOT NULL").next().unwrap().to_owned()
+            })
+        };
+        assert_eq!(
+            cols(Dialect::Sqlite),
+            ["TEXT", "TEXT", "TEXT COLLATE lightapi_decimal"]
+        );
+        assert_eq!(cols(Dialect::Postgres), ["UUID", "DATE", "NUMERIC(19,2)"]);
+        assert_eq!(cols(Dialect::Mysql), ["CHAR(36)", "DATE", "DECIMAL(19,2)"]);
+    }
+
+    #[test]
+    fn constraints_become_checks() {
+        let checks = |d| {
+            let ddl = create_table(d, &tracker(), None);
+            ddl[0]
+                .split(", CHECK (")
+                .skip(1)
+                .map(|c| c.split(')').next().unwrap().to_owned() + ")")
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            checks(Dialect::Postgres),
+            [
+                "\"status\" IN ('todo', 'doing', 'it''s done')",
+                "\"estimate\" >= 0)",
+                "\"estimate\" <= 100)",
+                "\"ratio\" >= 0.5)",
+                "char_length(\"title\")",
+                "\"due\" >= '2000-01-01')",
+                "\"price\" >= 0.00)",
+            ]
+        );
+        let sqlite = create_table(Dialect::Sqlite, &tracker(), None);
+        assert!(sqlite[0].contains(
+            "CHECK (length(\"title\") >= 2 OR instr(CAST(\"title\" AS BLOB), x'00') > 0)"
+        ));
+        assert!(sqlite[0].contains("CHECK (length(\"title\") <= 80)"));
+        assert!(sqlite[0].contains("CHECK (\"price\" >= '0.00')"));
+        let my = create_table(Dialect::Mysql, &tracker(), None);
+        assert!(my[0].contains("CHECK (CHAR_LENGTH(`title`) >= 2)"));
+        assert!(my[0].contains("CHECK (`price` >= 0.00)"));
+        // Datetime bounds are checked by lightapi only.
+        assert!(!sqlite[0].contains("\"at\" >="));
     }
 
     #[test]

@@ -132,9 +132,12 @@ pub fn type_matches(d: Dialect, kind: FieldType, reported: &str) -> bool {
             match kind {
                 FieldType::Integer | FieldType::Boolean => matches!(affinity, 'i' | 'n' | 'b'),
                 FieldType::Float => matches!(affinity, 'r' | 'n' | 'b'),
-                FieldType::Text | FieldType::DateTime | FieldType::Json => {
-                    matches!(affinity, 't' | 'b')
-                }
+                FieldType::Text
+                | FieldType::DateTime
+                | FieldType::Json
+                | FieldType::Uuid
+                | FieldType::Date
+                | FieldType::Decimal => matches!(affinity, 't' | 'b'),
             }
         }
         _ => match kind {
@@ -146,6 +149,9 @@ pub fn type_matches(d: Dialect, kind: FieldType, reported: &str) -> bool {
             FieldType::Boolean => has("BOOL") || has("BIT") || has("TINYINT") || has("NUMBER"),
             FieldType::DateTime => has("TIME") || has("DATE"),
             FieldType::Json => has("JSON") || has("CHAR") || has("TEXT") || has("CLOB"),
+            FieldType::Uuid => has("UUID") || has("CHAR") || has("UNIQUEIDENTIFIER"),
+            FieldType::Date => has("DATE") || has("CHAR"),
+            FieldType::Decimal => has("NUMERIC") || has("DECIMAL") || has("NUMBER"),
         },
     }
 }
@@ -186,5 +192,16 @@ mod tests {
         assert!(type_matches(Dialect::Postgres, Json, "jsonb"));
         assert!(type_matches(Dialect::Mysql, Boolean, "tinyint"));
         assert!(!type_matches(Dialect::Postgres, Integer, "text"));
+        assert!(type_matches(Dialect::Postgres, Uuid, "uuid"));
+        assert!(type_matches(Dialect::Postgres, Date, "date"));
+        assert!(type_matches(Dialect::Postgres, Decimal, "numeric"));
+        assert!(type_matches(Dialect::Mysql, Uuid, "char"));
+        assert!(type_matches(Dialect::Mysql, Decimal, "decimal"));
+        assert!(type_matches(Dialect::Sqlite, Decimal, "TEXT"));
+        assert!(!type_matches(
+            Dialect::Postgres,
+            Decimal,
+            "double precision"
+        ));
     }
 }

@@ -11,6 +11,25 @@ fn field_nullable(model: &Model, name: &str) -> bool {
     model.field_named(name).is_some_and(Field::is_nullable)
 }
 
+/// Whether `column` holds decimals that MySQL must compare exactly: it
+/// compares a DECIMAL column with a string as doubles, so such a
+/// parameter is cast to a decimal.
+fn cast_decimal(d: Dialect, model: &Model, column: &str) -> bool {
+    d == Dialect::Mysql
+        && model
+            .field_named(column)
+            .is_some_and(|f| f.field_type() == FieldType::Decimal)
+}
+
+/// A parameter, cast to an exact decimal when `exact`.
+fn push_value(b: &mut Builder, exact: bool, v: &Value) {
+    if exact {
+        b.push("CAST(").param(v.clone()).push(" AS DECIMAL(65,30))");
+    } else {
+        b.param(v.clone());
+    }
+}
+
 fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), BackendError> {
     if let FilterOp::Any(alternatives) = &filter.op {
         if alternatives.is_empty() {
@@ -34,8 +53,11 @@ fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), Ba
         });
     }
     let kind = field.map_or(FieldType::Integer, Field::field_type);
+    let exact = cast_decimal(b.dialect, model, &filter.field);
+    let value = |b: &mut Builder, v: &Value| push_value(b, exact, v);
     let compare = |b: &mut Builder, op: &str, v: &Value| {
-        b.ident(&filter.field).push(op).param(v.clone());
+        b.ident(&filter.field).push(op);
+        value(b, v);
     };
     match &filter.op {
         FilterOp::Eq(v) => compare(b, " = ", v),
@@ -53,7 +75,7 @@ fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), Ba
                 if i > 0 {
                     b.push(", ");
                 }
-                b.param(v.clone());
+                value(b, v);
             }
             b.push(")");
         }
@@ -119,6 +141,8 @@ struct Key<'q> {
     nullable: bool,
     /// `NULL` compares as smaller than every value.
     nulls_smallest: bool,
+    /// Compared as an exact decimal (see [`cast_decimal`]).
+    exact: bool,
 }
 
 impl Key<'_> {
@@ -130,7 +154,11 @@ impl Key<'_> {
 }
 
 /// The ordering keys with the `id` tiebreak, checked against the model.
-fn ordering<'q>(model: &Model, order: &'q [Order]) -> Result<Vec<Key<'q>>, BackendError> {
+fn ordering<'q>(
+    d: Dialect,
+    model: &Model,
+    order: &'q [Order],
+) -> Result<Vec<Key<'q>>, BackendError> {
     let mut keys = Vec::with_capacity(order.len() + 1);
     for o in order {
         if let Some(f) = check_column(model, &o.field)? {
@@ -145,6 +173,7 @@ fn ordering<'q>(model: &Model, order: &'q [Order]) -> Result<Vec<Key<'q>>, Backe
             desc: o.descending,
             nullable: field_nullable(model, &o.field),
             nulls_smallest: o.nulls_smallest(),
+            exact: cast_decimal(d, model, &o.field),
         });
     }
     if !order.iter().any(|o| o.field == ID_COLUMN) {
@@ -153,6 +182,7 @@ fn ordering<'q>(model: &Model, order: &'q [Order]) -> Result<Vec<Key<'q>>, Backe
             desc: false,
             nullable: false,
             nulls_smallest: true,
+            exact: false,
         });
     }
     Ok(keys)
@@ -187,15 +217,12 @@ fn push_after(b: &mut Builder, key: &Key<'_>, v: &Value) {
     }
     let cmp = if key.desc { " < " } else { " > " };
     if key.nullable && !key.nulls_come_first() {
-        b.push("(")
-            .ident(column)
-            .push(cmp)
-            .param(v.clone())
-            .push(" OR ")
-            .ident(column)
-            .push(" IS NULL)");
+        b.push("(").ident(column).push(cmp);
+        push_value(b, key.exact, v);
+        b.push(" OR ").ident(column).push(" IS NULL)");
     } else {
-        b.ident(column).push(cmp).param(v.clone());
+        b.ident(column).push(cmp);
+        push_value(b, key.exact, v);
     }
 }
 
@@ -224,9 +251,9 @@ fn push_keyset(
     if let (Some(key), Some(v)) = (keys.first(), values.first()) {
         if !key.nullable && keys.len() > 1 && !v.is_null() {
             b.ident(key.column)
-                .push(if key.desc { " <= " } else { " >= " })
-                .param(v.clone())
-                .push(" AND ");
+                .push(if key.desc { " <= " } else { " >= " });
+            push_value(b, key.exact, v);
+            b.push(" AND ");
         }
     }
     b.push("(");
@@ -239,10 +266,9 @@ fn push_keyset(
             if v.is_null() {
                 b.ident(key.column).push(" IS NULL AND ");
             } else {
-                b.ident(key.column)
-                    .push(" = ")
-                    .param(v.clone())
-                    .push(" AND ");
+                b.ident(key.column).push(" = ");
+                push_value(b, key.exact, v);
+                b.push(" AND ");
             }
         }
         if let (Some(key), Some(v)) = (keys.get(k), values.get(k)) {
@@ -278,7 +304,7 @@ pub fn select_list(
     query: &ListQuery,
     scope: Option<&Scope>,
 ) -> Result<Sql, BackendError> {
-    let keys = ordering(model, &query.order)?;
+    let keys = ordering(d, model, &query.order)?;
     let mut b = Builder::new(d);
     b.push("SELECT ")
         .column_list(model)
@@ -489,6 +515,32 @@ mod tests {
         let all = select_list(Dialect::Sqlite, &m, &ListQuery::default(), None).unwrap();
         assert_eq!(all.text, r#"SELECT "id" FROM "t" ORDER BY "id""#);
         assert!(all.params.is_empty());
+    }
+
+    #[test]
+    fn mysql_compares_decimals_exactly() {
+        let m = Model::new("t").field("price", Field::decimal(19, 2));
+        let q = ListQuery {
+            filters: vec![Filter {
+                field: "price".into(),
+                op: FilterOp::Gte(text("1.00")),
+            }],
+            order: vec![Order::asc("price")],
+            after: Some(Keyset {
+                values: vec![text("2.00")],
+                id: 7,
+            }),
+            ..ListQuery::default()
+        };
+        let s = select_list(Dialect::Mysql, &m, &q, None).unwrap();
+        assert_eq!(
+            s.text,
+            "SELECT `id`, `price` FROM `t` WHERE `price` >= CAST(? AS DECIMAL(65,30)) AND \
+             `price` >= CAST(? AS DECIMAL(65,30)) AND ((`price` > CAST(? AS DECIMAL(65,30))) OR \
+             (`price` = CAST(? AS DECIMAL(65,30)) AND `id` > ?)) ORDER BY `price`, `id`"
+        );
+        let pg = select_list(Dialect::Postgres, &m, &q, None).unwrap();
+        assert!(!pg.text.contains("CAST"), "{}", pg.text);
     }
 
     #[test]

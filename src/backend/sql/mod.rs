@@ -25,6 +25,15 @@ mod references;
 
 pub use columns::select_columns;
 pub use ddl::{create_table, key_too_long, schema_lock};
+// For the doc-tests and the crate's own tests.
+#[cfg_attr(not(feature = "__private"), allow(unused_imports))]
+pub use ddl::field_checks;
+// For the SQLite driver.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "__private")),
+    allow(unused_imports)
+)]
+pub use ddl::SQLITE_DECIMAL_COLLATION;
 pub use dialect::Dialect;
 pub use dml::{
     delete, delete_guarded, insert, select_by_id, select_by_id_with_row_version, update,

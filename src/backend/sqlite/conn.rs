@@ -11,7 +11,7 @@ use rusqlite::{ffi, Connection, ErrorCode, OpenFlags, ToSql};
 
 use crate::backend::{BackendError, ConflictKind, Conn, PoolOptions, Synchronous, Value};
 use crate::model::datetime::{format_rfc3339, parse_rfc3339};
-use crate::model::FieldType;
+use crate::model::{compare_decimal, FieldType};
 
 /// Prepared statements kept per connection.
 pub(super) const STATEMENT_CACHE_CAPACITY: usize = 64;
@@ -97,7 +97,10 @@ fn decode(v: ValueRef<'_>, kind: Option<FieldType>, index: usize) -> Result<Valu
         (Some(FieldType::Float) | None, ValueRef::Real(f)) => Value::Float(f),
         #[allow(clippy::cast_precision_loss)]
         (Some(FieldType::Float), ValueRef::Integer(i)) => Value::Float(i as f64),
-        (Some(FieldType::Text) | None, ValueRef::Text(t)) => Value::Text(text(t)?),
+        (
+            Some(FieldType::Text | FieldType::Uuid | FieldType::Date | FieldType::Decimal) | None,
+            ValueRef::Text(t),
+        ) => Value::Text(text(t)?),
         (Some(FieldType::Boolean), ValueRef::Integer(i)) => Value::Boolean(i != 0),
         (Some(FieldType::DateTime), ValueRef::Text(t)) => {
             let s = text(t)?;
@@ -206,12 +209,31 @@ pub(super) fn unicode_lower(conn: &Connection) -> Result<(), BackendError> {
     .map_err(map_err)
 }
 
+/// Registers the collation of decimal columns
+/// ([`SQLITE_DECIMAL_COLLATION`](crate::backend::sql::SQLITE_DECIMAL_COLLATION)):
+/// decimal texts compare by value, so filters, ordering and `CHECK`s on
+/// them are numeric and exact. Other texts (written behind lightapi's
+/// back) sort after every decimal, by their bytes.
+pub(super) fn decimal_collation(conn: &Connection) -> Result<(), BackendError> {
+    conn.create_collation(crate::backend::sql::SQLITE_DECIMAL_COLLATION, |a, b| {
+        match compare_decimal(a, b) {
+            Some(order) => order,
+            None => {
+                let rank = |s: &str| compare_decimal(s, "0").is_none();
+                rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
+            }
+        }
+    })
+    .map_err(map_err)
+}
+
 pub(super) fn configure_writer(
     conn: &Connection,
     options: &PoolOptions,
 ) -> Result<(), BackendError> {
     conn.busy_timeout(options.busy_timeout).map_err(map_err)?;
     unicode_lower(conn)?;
+    decimal_collation(conn)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(map_err)?;
     let sync = match options.synchronous {
@@ -237,6 +259,7 @@ pub(super) fn open_reader(
     conn.busy_timeout(busy_timeout).map_err(map_err)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     unicode_lower(&conn)?;
+    decimal_collation(&conn)?;
     Ok(conn)
 }
 

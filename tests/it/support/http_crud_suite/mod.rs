@@ -6,7 +6,8 @@
 //! file each (SQLite). A case starts its own `LightApi` on `127.0.0.1:0`
 //! (a [`TestServer`]), talks to it with the shared [`Client`], and stops it.
 //! Cases live in `routes` (both route tables), `types` (round trips and
-//! hostile input), `access` (verbs, custom endpoints, auth, scoping,
+//! hostile input), `constraints` (field constraints, uuid, date and
+//! decimal fields), `access` (verbs, custom endpoints, auth, scoping,
 //! concurrency) and `round_trips` (statements sent per verb); adding one
 //! means adding it to [`http_crud_tests!`] too.
 //!
@@ -45,11 +46,13 @@ use serde_json::{json, Value as Json};
 use super::{sign_subject, Client, Resp, TestServer, SECRET};
 
 mod access;
+mod constraints;
 mod round_trips;
 mod routes;
 mod types;
 
 pub use access::*;
+pub use constraints::*;
 pub use round_trips::*;
 pub use routes::*;
 pub use types::*;
@@ -112,6 +115,10 @@ macro_rules! http_crud_tests {
             concurrent_creates_each_land_exactly_once,
             concurrent_if_match_patches_have_one_winner,
             writes_take_the_fewest_round_trips,
+            constraints_list_every_violated_field,
+            uuid_date_and_decimal_round_trip_exactly,
+            decimal_and_date_filters_and_ordering,
+            the_database_enforces_the_constraints_itself,
         );
     };
     (@cases $db:expr; $($case:ident),* $(,)?) => {$(
