@@ -37,6 +37,7 @@ mod shutdown;
 #[cfg(feature = "sqlite")]
 mod slow_query;
 mod smuggling;
+mod tasks_example;
 mod wire;
 
 #[cfg(feature = "sqlite")]
