@@ -61,7 +61,12 @@ pub(super) fn open(
     }
     let ordered = creation_order(models).into_iter().cloned().collect();
     let backend: Arc<dyn Backend> = Arc::clone(&db) as Arc<dyn Backend>;
-    let tables = Arc::new(Tables::new(backend, ordered, log));
+    let tables = Arc::new(Tables::new(
+        backend,
+        ordered,
+        config.database.add_columns,
+        log,
+    ));
     // A database that just failed to answer is not asked again here: each
     // attempt could take a whole connect timeout.
     match if answered {

@@ -93,6 +93,9 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
         }
         c.metrics.path = Some(path.to_owned());
     }
+    if let Some(v) = get("LIGHTAPI_SCHEMA_ADD_COLUMNS") {
+        c.database.add_columns = parse_bool("LIGHTAPI_SCHEMA_ADD_COLUMNS", &v)?;
+    }
     if let Some(v) = get("LIGHTAPI_METRICS_PUBLIC") {
         c.metrics.public = parse_bool("LIGHTAPI_METRICS_PUBLIC", &v)?;
     }

@@ -192,6 +192,12 @@ pub struct DatabaseConfig {
     /// timeout plus one second ([`DatabaseConfig::effective_socket_timeout`]).
     /// SQLite, a local file, has none.
     pub socket_timeout: Duration,
+    /// Whether start-up adds the columns a model has and its existing
+    /// table lacks, where the rows already there can take them (a nullable
+    /// field, or one with a default) (`LIGHTAPI_SCHEMA_ADD_COLUMNS`, default
+    /// `false`). Nothing is ever dropped or changed; any other difference
+    /// stops start-up with the statements that would fix it.
+    pub add_columns: bool,
 }
 
 impl DatabaseConfig {
@@ -220,6 +226,7 @@ impl Default for DatabaseConfig {
             sqlite_synchronous: Synchronous::Normal,
             connect_timeout: DEFAULT_DATABASE_CONNECT_TIMEOUT,
             socket_timeout: DEFAULT_DATABASE_SOCKET_TIMEOUT,
+            add_columns: false,
         }
     }
 }

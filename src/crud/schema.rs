@@ -5,17 +5,16 @@
 use super::error::CrudError;
 use crate::backend::sql;
 use crate::backend::{write_with, Backend, BackendError, Conn, Dialect, Value};
-use crate::model::{FieldType, Model};
+use crate::model::{FieldType, Model, ID_COLUMN, VERSION_COLUMN};
 
 /// Creates the model's table (and indexes) if it does not exist, or checks
 /// that the existing table has every column with a compatible type and
-/// nullability. Extra columns are ignored.
+/// nullability. Extra columns are ignored. [`ensure_table_adding`] with
+/// nothing added.
 ///
 /// # Errors
 ///
-/// [`CrudError::Schema`] naming the table and column that do not match
-/// (or, on MySQL/MariaDB, a scope column whose collation ignores trailing
-/// spaces), or a backend error.
+/// As [`ensure_table_adding`].
 ///
 /// ```
 /// use lightapi::__private::backend::{connect, PoolOptions};
@@ -25,27 +24,49 @@ use crate::model::{FieldType, Model};
 /// let db = connect("sqlite::memory:", &PoolOptions::default())?;
 /// write_with(&*db, |c| c.execute("CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT)", &[]))?;
 /// let person = Model::new("person").field("name", Field::text()).field("email", Field::text());
-/// let err = ensure_table(&*db, &person).unwrap_err();
-/// assert_eq!(err.to_string(), "schema mismatch: table `person` has no column `email`");
+/// let err = ensure_table(&*db, &person).unwrap_err().to_string();
+/// assert!(err.starts_with("schema mismatch: table `person` has no column `email`"), "{err}");
+/// assert!(err.contains(r#"ALTER TABLE "person" ADD COLUMN "email" TEXT NOT NULL DEFAULT"#), "{err}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn ensure_table(backend: &dyn Backend, model: &Model) -> Result<(), CrudError> {
+    ensure_table_adding(backend, model, false).map(|_| ())
+}
+
+/// [`ensure_table`], and with `add_columns` the columns the model has and
+/// the existing table lacks are added where the rows already there can
+/// take them (a nullable field, or one with a default: see
+/// [`sql::add_column`]), under the schema lock, when every missing column
+/// can be (else none is); nothing is ever dropped or changed. Answers the
+/// columns added.
+///
+/// # Errors
+///
+/// [`CrudError::Schema`] naming every column of the table that does not
+/// match, with the statements that would fix them (or, on MySQL/MariaDB, a
+/// scope column whose collation ignores trailing spaces), or a backend
+/// error.
+pub fn ensure_table_adding(
+    backend: &dyn Backend,
+    model: &Model,
+    add_columns: bool,
+) -> Result<Vec<String>, CrudError> {
     let d = backend.dialect();
     let (q, types) = sql::introspect(d, model.name());
     // Looked up and created on the write connection, under the schema lock
     // (another process may be creating it at this moment): start-up opens
     // no read connection, which the first read opens when it needs one.
     let owned = model.clone();
-    let (rows, padded) = write_with(backend, move |c| {
-        let found = create_if_missing(c, d, &q, &types, &owned)?;
+    let (rows, added, padded) = write_with(backend, move |c| {
+        let (found, added) = create_if_missing(c, d, &q, &types, &owned, add_columns)?;
         let padded = match owned.scope_rule() {
             Some(_) if !found.is_empty() => c.space_padded_columns(owned.name())?,
             _ => Vec::new(),
         };
-        Ok((found, padded))
+        Ok((found, added, padded))
     })?;
     if rows.is_empty() {
-        return Ok(());
+        return Ok(added);
     }
     if let Some(rule) = model.scope_rule() {
         if padded.iter().any(|c| c == rule.column()) {
@@ -66,42 +87,94 @@ pub fn ensure_table(backend: &dyn Backend, model: &Model) -> Result<(), CrudErro
     }
     let columns: Vec<sql::ColumnInfo> = rows.iter().filter_map(|r| sql::column_info(r)).collect();
     let table = model.name();
+    let mut problems: Vec<String> = Vec::new();
+    let mut fixes: Vec<String> = Vec::new();
+    let mut addable = false;
     for (name, kind) in sql::select_columns(model) {
         let Some(col) = columns.iter().find(|c| c.name == name) else {
-            return Err(CrudError::Schema {
-                message: format!("table `{table}` has no column `{name}`"),
-            });
+            problems.push(format!("table `{table}` has no column `{name}`"));
+            match missing_column(d, model, name) {
+                Ok(statements) => {
+                    addable = true;
+                    fixes.extend(statements);
+                }
+                Err(statement) => fixes.extend(statement),
+            }
+            continue;
         };
-        if !sql::type_matches(d, kind, &col.data_type) {
-            return Err(CrudError::Schema {
-                message: format!(
-                    "table `{table}`: column `{name}` has type `{}`, which cannot hold {kind}",
-                    col.data_type
-                ),
-            });
-        }
         let nullable = model.field_named(name).is_some_and(|f| f.is_nullable());
-        if nullable && !col.nullable {
-            return Err(CrudError::Schema {
-                message: format!(
-                    "table `{table}`: column `{name}` is NOT NULL but the field is nullable"
-                ),
-            });
+        if !sql::type_matches(d, kind, &col.data_type) {
+            problems.push(format!(
+                "table `{table}`: column `{name}` has type `{}`, which cannot hold {kind}",
+                col.data_type
+            ));
+        } else if nullable && !col.nullable {
+            problems.push(format!(
+                "table `{table}`: column `{name}` is NOT NULL but the field is nullable"
+            ));
+        } else {
+            continue;
         }
+        fixes.extend(sql::alter_column(d, model, name));
     }
-    Ok(())
+    if problems.is_empty() {
+        return Ok(added);
+    }
+    let mut seen = std::collections::HashSet::new();
+    fixes.retain(|f| seen.insert(f.clone()));
+    let mut message = problems.join("; ");
+    if !fixes.is_empty() {
+        message.push_str("; statements that would fix it: ");
+        message.push_str(&fixes.join("; "));
+    }
+    if addable && !add_columns {
+        message.push_str(
+            " (or start with LIGHTAPI_SCHEMA_ADD_COLUMNS=true to have the columns that \
+             can be added to the existing rows added)",
+        );
+    }
+    Err(CrudError::Schema { message })
+}
+
+/// The statements adding a missing column: `Ok` when they are safe for the
+/// rows already there, `Err` with what a person would adapt otherwise.
+fn missing_column(d: Dialect, model: &Model, name: &str) -> Result<Vec<String>, Vec<String>> {
+    let table = d.quote(model.name());
+    let col = d.quote(name);
+    let int = || sql::column_type_of(d, &crate::model::Field::integer());
+    if name == VERSION_COLUMN && model.is_versioned() {
+        return Ok(vec![format!(
+            "ALTER TABLE {table} ADD COLUMN {col} {} DEFAULT 1 NOT NULL",
+            int()
+        )]);
+    }
+    if name == ID_COLUMN {
+        return Err(Vec::new());
+    }
+    sql::add_column(d, model, name).map_err(|_| {
+        let kind = model
+            .field_named(name)
+            .map(|f| sql::column_type_of(d, f))
+            .unwrap_or_default();
+        vec![format!(
+            "ALTER TABLE {table} ADD COLUMN {col} {kind} NOT NULL DEFAULT <a value for the \
+             existing rows>"
+        )]
+    })
 }
 
 /// Looks for a table (`introspect`) and creates `model`'s when it is
-/// missing, all under the dialect's schema lock; answers what `introspect` found (empty when
-/// it created the table).
+/// missing, or with `add_columns` adds the columns it lacks that can be
+/// added, all under the dialect's schema lock; answers what `introspect`
+/// found (empty when it created the table) and the columns added.
 fn create_if_missing(
     c: &mut dyn Conn,
     d: Dialect,
     introspect: &sql::Sql,
     types: &[FieldType],
     model: &Model,
-) -> Result<Vec<Vec<Value>>, BackendError> {
+    add_columns: bool,
+) -> Result<(Vec<Vec<Value>>, Vec<String>), BackendError> {
     let lock = sql::schema_lock(d);
     if let Some(lock) = lock {
         if lock.reports {
@@ -116,14 +189,39 @@ fn create_if_missing(
         }
     }
     let result = (|| {
-        let found = c.query(&introspect.text, &introspect.params, types)?;
+        let mut found = c.query(&introspect.text, &introspect.params, types)?;
+        let mut added = Vec::new();
         if found.is_empty() {
             let collation = c.text_collation()?;
             for statement in sql::create_table(d, model, collation) {
                 c.execute(&statement, &[])?;
             }
+        } else if add_columns {
+            let present: Vec<String> = found
+                .iter()
+                .filter_map(|r| sql::column_info(r))
+                .map(|c| c.name)
+                .collect();
+            // All or nothing: a column that cannot be added stops start-up,
+            // and the table stays as it was.
+            let missing: Vec<(&str, Result<Vec<String>, Vec<String>>)> = sql::select_columns(model)
+                .into_iter()
+                .filter(|(name, _)| !present.iter().any(|p| p == name))
+                .map(|(name, _)| (name, missing_column(d, model, name)))
+                .collect();
+            if missing.iter().all(|(_, m)| m.is_ok()) {
+                for (name, statements) in missing {
+                    for statement in statements.unwrap_or_default() {
+                        c.execute(&statement, &[])?;
+                    }
+                    added.push(name.to_owned());
+                }
+            }
+            if !added.is_empty() {
+                found = c.query(&introspect.text, &introspect.params, types)?;
+            }
         }
-        Ok(found)
+        Ok((found, added))
     })();
     if let Some(release) = lock.and_then(|l| l.release) {
         // Ending the session would release it too; a failure here leaves

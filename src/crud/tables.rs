@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 use super::error::CrudError;
-use super::schema::ensure_table;
+use super::schema::ensure_table_adding;
 use crate::backend::{Backend, BackendError};
 use crate::log::Logger;
 use crate::model::Model;
@@ -22,6 +22,9 @@ pub(crate) struct Tables {
     backend: Arc<dyn Backend>,
     /// In creation order (referenced tables first).
     models: Vec<Model>,
+    /// Missing columns that can be added are added (see
+    /// [`ensure_table_adding`]).
+    add_columns: bool,
     ready: AtomicBool,
     /// When the last failed attempt started; held while one runs.
     last_attempt: Mutex<Option<Instant>>,
@@ -30,10 +33,16 @@ pub(crate) struct Tables {
 
 impl Tables {
     /// `models` in creation order.
-    pub(crate) fn new(backend: Arc<dyn Backend>, models: Vec<Model>, log: Logger) -> Tables {
+    pub(crate) fn new(
+        backend: Arc<dyn Backend>,
+        models: Vec<Model>,
+        add_columns: bool,
+        log: Logger,
+    ) -> Tables {
         Tables {
             backend,
             models,
+            add_columns,
             ready: AtomicBool::new(false),
             last_attempt: Mutex::new(None),
             log,
@@ -46,7 +55,15 @@ impl Tables {
     /// As [`ensure_table`]: a schema mismatch, or the database's error.
     pub(crate) fn ensure_now(&self) -> Result<(), CrudError> {
         for m in &self.models {
-            ensure_table(&*self.backend, m)?;
+            let added = ensure_table_adding(&*self.backend, m, self.add_columns)?;
+            if !added.is_empty() {
+                let names: Vec<String> = added.iter().map(|c| format!("`{c}`")).collect();
+                self.log.warn(&format!(
+                    "table `{}`: added column {} (LIGHTAPI_SCHEMA_ADD_COLUMNS)",
+                    m.name(),
+                    names.join(", ")
+                ));
+            }
         }
         self.ready.store(true, Ordering::Release);
         Ok(())

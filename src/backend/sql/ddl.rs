@@ -15,7 +15,12 @@ use crate::model::{
 /// every connection of the SQLite backend).
 pub const SQLITE_DECIMAL_COLLATION: &str = "lightapi_decimal";
 
-fn column_type(d: Dialect, field: &Field) -> String {
+/// The column type of `field` in dialect `d`, as `CREATE TABLE` gives it.
+pub fn column_type_of(d: Dialect, field: &Field) -> String {
+    column_type(d, field)
+}
+
+pub(super) fn column_type(d: Dialect, field: &Field) -> String {
     let keyed = field.is_unique() || field.is_unique_in_scope() || field.is_indexed();
     let max = field.max_length_chars();
     let (precision, scale) = field.decimal_digits().unwrap_or((1, 0));
@@ -176,12 +181,12 @@ fn id_column(d: Dialect) -> String {
 }
 
 /// An index name `ix_<table>_<column>`, shortened with a hash when too long.
-fn index_name(table: &str, column: &str) -> String {
+pub(super) fn index_name(table: &str, column: &str) -> String {
     short_name(format!("ix_{table}_{column}"))
 }
 
 /// `name`, shortened with a hash when longer than an identifier may be.
-fn short_name(name: String) -> String {
+pub(super) fn short_name(name: String) -> String {
     if name.len() <= MAX_IDENTIFIER_BYTES {
         return name;
     }

@@ -16,6 +16,7 @@ mod columns;
 mod ddl;
 mod dialect;
 mod dml;
+mod evolve;
 #[cfg(test)]
 mod fixtures;
 mod introspect;
@@ -24,7 +25,7 @@ mod query;
 mod references;
 
 pub use columns::select_columns;
-pub use ddl::{create_table, key_too_long, schema_lock};
+pub use ddl::{column_type_of, create_table, key_too_long, schema_lock};
 // For the doc-tests and the crate's own tests.
 #[cfg_attr(not(feature = "__private"), allow(unused_imports))]
 pub use ddl::field_checks;
@@ -39,6 +40,7 @@ pub use dml::{
     delete, delete_guarded, insert, select_by_id, select_by_id_with_row_version, update,
     update_guarded, Guard, Insert,
 };
+pub use evolve::{add_column, alter_column};
 pub use introspect::{column_info, introspect, type_matches, ColumnInfo};
 pub use list::{count, select_list};
 #[cfg_attr(not(feature = "__private"), allow(unused_imports))]

@@ -47,12 +47,14 @@ use super::{sign_subject, Client, Resp, TestServer, SECRET};
 
 mod access;
 mod constraints;
+mod evolution;
 mod round_trips;
 mod routes;
 mod types;
 
 pub use access::*;
 pub use constraints::*;
+pub use evolution::*;
 pub use round_trips::*;
 pub use routes::*;
 pub use types::*;
@@ -93,6 +95,7 @@ macro_rules! http_crud_tests {
             booleans_datetimes_and_json_round_trip,
             nullable_fields_and_defaults,
             server_set_fields_are_set_by_the_server,
+            schema_evolution_adds_safe_columns_and_prints_fixes,
             max_length_counts_characters,
             bad_input_is_a_clean_4xx_and_writes_nothing,
             read_only_resource_offers_only_get,
