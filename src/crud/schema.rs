@@ -136,9 +136,12 @@ pub fn ensure_table_adding(
     Err(CrudError::Schema { message })
 }
 
-/// The statements adding a missing column: `Ok` when they are safe for the
-/// rows already there, `Err` with what a person would adapt otherwise.
-fn missing_column(d: Dialect, model: &Model, name: &str) -> Result<Vec<String>, Vec<String>> {
+/// Statements adding a column: `Ok` when they are safe for the rows
+/// already there, `Err` with what a person would adapt otherwise.
+type Additions = Result<Vec<String>, Vec<String>>;
+
+/// The statements adding missing column `name` of `model`.
+fn missing_column(d: Dialect, model: &Model, name: &str) -> Additions {
     let table = d.quote(model.name());
     let col = d.quote(name);
     let int = || sql::column_type_of(d, &crate::model::Field::integer());
@@ -204,7 +207,7 @@ fn create_if_missing(
                 .collect();
             // All or nothing: a column that cannot be added stops start-up,
             // and the table stays as it was.
-            let missing: Vec<(&str, Result<Vec<String>, Vec<String>>)> = sql::select_columns(model)
+            let missing: Vec<(&str, Additions)> = sql::select_columns(model)
                 .into_iter()
                 .filter(|(name, _)| !present.iter().any(|p| p == name))
                 .map(|(name, _)| (name, missing_column(d, model, name)))
