@@ -263,7 +263,7 @@ impl Response {
         date: &[u8],
         head_only: bool,
         connection: ConnectionHeader,
-        id: Option<&str>,
+        id: Option<&[u8]>,
     ) {
         let fields = self.headers.as_slice();
         let bodiless = self.status.is_bodiless();
@@ -307,7 +307,7 @@ impl Response {
         }
         if let Some(id) = id {
             out.extend_from_slice(b"X-Request-Id: ");
-            out.extend_from_slice(id.as_bytes());
+            out.extend_from_slice(id);
             out.extend_from_slice(b"\r\n");
         }
         if !bodiless {
@@ -471,7 +471,7 @@ mod tests {
             DATE,
             false,
             ConnectionHeader::Omit,
-            Some("abc-1"),
+            Some(b"abc-1".as_slice()),
         );
         let w = String::from_utf8(out).unwrap();
         assert!(w.contains("\r\nX-Request-Id: abc-1\r\n"), "{w}");
@@ -486,7 +486,13 @@ mod tests {
         let r = Response::new(StatusCode::OK).with_body(Body::Bytes(body));
         let mut out = Vec::new();
         let id = "0123456789abcdef0123456789abcdef";
-        r.write_with_id(&mut out, DATE, false, ConnectionHeader::Close, Some(id));
+        r.write_with_id(
+            &mut out,
+            DATE,
+            false,
+            ConnectionHeader::Close,
+            Some(id.as_bytes()),
+        );
         assert!(out.capacity() < out.len() + 1024, "{}", out.capacity());
     }
 

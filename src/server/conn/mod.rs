@@ -526,8 +526,8 @@ impl<S: Transport> Conn<S> {
         };
         // An id the response carries already (set by a handler or a
         // middleware) is the one sent, and so the one logged.
-        let own_id = response.header("X-Request-Id");
-        let id = own_id.unwrap_or(pending.request_id.as_str());
+        let own_id = response.header("X-Request-Id").map(str::as_bytes);
+        let id = own_id.unwrap_or(pending.request_id.as_bytes());
         let added = own_id.is_none().then_some(id);
         response.write_with_id(
             &mut self.wbuf,
@@ -565,7 +565,7 @@ impl<S: Transport> Conn<S> {
                     status,
                     bytes: self.wbuf.len() - before,
                     micros,
-                    request_id: id,
+                    request_id: std::str::from_utf8(id).unwrap_or_default(),
                 });
             }
         }
@@ -586,7 +586,7 @@ impl<S: Transport> Conn<S> {
         &mut self,
         before: usize,
         head_only: bool,
-        id: &str,
+        id: &[u8],
         cx: &Cx<'_>,
     ) -> StatusCode {
         self.wbuf.truncate(before);
@@ -655,7 +655,7 @@ impl<S: Transport> Conn<S> {
             cx.date,
             head_only,
             ConnectionHeader::Close,
-            Some(request_id.as_str()),
+            Some(request_id.as_bytes()),
         );
         if cx.app.log.access_enabled() || cx.app.metrics.is_some() {
             // The method and path when the head was read (a refused body,

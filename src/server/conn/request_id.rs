@@ -32,7 +32,8 @@ impl std::fmt::Debug for RequestId {
 /// The per-process secrets of fresh ids: the prefix and the bijection's
 /// keys (the multiplier odd, so multiplying is invertible).
 struct Keys {
-    prefix: u64,
+    /// The prefix's 16 hexadecimal digits.
+    prefix: [u8; 16],
     xor: u64,
     mul: u64,
     add: u64,
@@ -44,7 +45,7 @@ fn keys() -> &'static Keys {
         // `RandomState` is seeded from the operating system's randomness.
         let seed = RandomState::new();
         Keys {
-            prefix: seed.hash_one(0u8),
+            prefix: hex16(seed.hash_one(0u8)),
             xor: seed.hash_one(1u8),
             mul: seed.hash_one(2u8) | 1,
             add: seed.hash_one(3u8),
@@ -65,6 +66,16 @@ fn permute(n: u64, k: &Keys) -> u64 {
     x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^= x >> 32;
     x.wrapping_add(k.add)
+}
+
+/// `n` as 16 lowercase hexadecimal digits.
+fn hex16(n: u64) -> [u8; 16] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = DIGITS[((n >> (60 - 4 * i)) & 0xF) as usize];
+    }
+    out
 }
 
 fn is_well_formed(id: &str) -> bool {
@@ -97,21 +108,23 @@ impl RequestId {
     pub(crate) fn fresh() -> RequestId {
         let k = keys();
         let n = FRESH.fetch_add(1, Ordering::Relaxed);
-        RequestId::from_parts(k.prefix, permute(n, k))
+        RequestId::from_parts(&k.prefix, permute(n, k))
     }
 
-    fn from_parts(high: u64, low: u64) -> RequestId {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    fn from_parts(high: &[u8; 16], low: u64) -> RequestId {
         let mut bytes = [0u8; MAX_REQUEST_ID_BYTES];
-        let value = (u128::from(high) << 64) | u128::from(low);
-        for (i, b) in bytes.iter_mut().take(32).enumerate() {
-            let nibble = (value >> (124 - 4 * i)) & 0xF;
-            *b = DIGITS
-                .get(usize::try_from(nibble).unwrap_or(0))
-                .copied()
-                .unwrap_or(b'0');
+        if let Some(head) = bytes.get_mut(..16) {
+            head.copy_from_slice(high);
+        }
+        if let Some(tail) = bytes.get_mut(16..32) {
+            tail.copy_from_slice(&hex16(low));
         }
         RequestId { bytes, len: 32 }
+    }
+
+    /// The id's bytes (ASCII).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
     }
 
     pub(crate) fn as_str(&self) -> &str {
@@ -167,7 +180,7 @@ mod tests {
     #[test]
     fn permute_is_injective_on_a_range_and_hides_the_counter() {
         let k = Keys {
-            prefix: 0,
+            prefix: hex16(0),
             xor: 0x1234,
             mul: 0x5555_5555_5555_5555,
             add: 7,
@@ -179,7 +192,8 @@ mod tests {
 
     #[test]
     fn ids_are_written_as_32_hex_digits() {
-        let id = RequestId::from_parts(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210);
+        let id = RequestId::from_parts(&hex16(0x0123_4567_89ab_cdef), 0xfedc_ba98_7654_3210);
         assert_eq!(id.as_str(), "0123456789abcdeffedcba9876543210");
+        assert_eq!(id.as_bytes(), id.as_str().as_bytes());
     }
 }
