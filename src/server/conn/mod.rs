@@ -29,7 +29,7 @@ use crate::http::{MessageLimits, Method, Request, Response, StatusCode, Version}
 use crate::log::Access;
 use crate::metrics::{InFlight, RouteId};
 use crate::server::budget::Budget;
-use request_id::RequestId;
+use request_id::{RequestId, FRESH_ID_BYTES};
 
 /// How long a closing connection keeps draining input so the client sees
 /// its response instead of a reset.
@@ -527,7 +527,11 @@ impl<S: Transport> Conn<S> {
         // An id the response carries already (set by a handler or a
         // middleware) is the one sent, and so the one logged.
         let own_id = response.header("X-Request-Id").map(str::as_bytes);
-        let id = own_id.unwrap_or(pending.request_id.as_bytes());
+        let mut fresh = [0u8; FRESH_ID_BYTES];
+        let id = match own_id {
+            Some(own) => own,
+            None => pending.request_id.bytes(&mut fresh),
+        };
         let added = own_id.is_none().then_some(id);
         response.write_with_id(
             &mut self.wbuf,
@@ -647,15 +651,17 @@ impl<S: Transport> Conn<S> {
         let response = e.into_response();
         // The request's id when its head was read, else a fresh one.
         let (request_id, route) = match &self.state {
-            State::Body { pending, .. } => (pending.request_id, pending.route),
+            State::Body { pending, .. } => (pending.request_id.clone(), pending.route),
             _ => (RequestId::fresh(), RouteId::UNMATCHED),
         };
+        let mut fresh = [0u8; FRESH_ID_BYTES];
+        let id = request_id.bytes(&mut fresh);
         response.write_with_id(
             &mut self.wbuf,
             cx.date,
             head_only,
             ConnectionHeader::Close,
-            Some(request_id.as_bytes()),
+            Some(id),
         );
         if cx.app.log.access_enabled() || cx.app.metrics.is_some() {
             // The method and path when the head was read (a refused body,
@@ -681,7 +687,7 @@ impl<S: Transport> Conn<S> {
                 status,
                 bytes: self.wbuf.len() - before,
                 micros,
-                request_id: request_id.as_str(),
+                request_id: std::str::from_utf8(id).unwrap_or_default(),
             });
         }
         self.state = State::Closing;

@@ -1,6 +1,7 @@
 //! Request ids: the client's `X-Request-Id` when it is well-formed (1 to
-//! 128 characters of `A-Z a-z 0-9 . _ -`), else a fresh one. An id is held
-//! inline, so giving a request one allocates nothing.
+//! 128 characters of `A-Z a-z 0-9 . _ -`), else a fresh one. A fresh id
+//! is held as the number behind it, so giving a request one allocates
+//! nothing; its text is written only where it is sent.
 //!
 //! A fresh id is 32 lowercase hexadecimal digits: a random 64-bit prefix
 //! drawn once per process, then a process-wide counter passed through a
@@ -16,17 +17,17 @@ use std::sync::OnceLock;
 /// Longest client id kept.
 pub(crate) const MAX_REQUEST_ID_BYTES: usize = 128;
 
-/// A request id, stored inline.
-#[derive(Clone, Copy)]
-pub(crate) struct RequestId {
-    bytes: [u8; MAX_REQUEST_ID_BYTES],
-    len: u8,
-}
+/// Bytes of a fresh id's text.
+pub(crate) const FRESH_ID_BYTES: usize = 32;
 
-impl std::fmt::Debug for RequestId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("RequestId").field(&self.as_str()).finish()
-    }
+/// A request id: a fresh one as the number behind it (its text is written
+/// only where it is sent), or the client's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RequestId {
+    /// Made here: the counter through the process's bijection.
+    Fresh(u64),
+    /// The client's, well-formed.
+    Given(Box<str>),
 }
 
 /// The per-process secrets of fresh ids: the prefix and the bijection's
@@ -90,48 +91,41 @@ impl RequestId {
     /// The client's id when well-formed, else a fresh one.
     pub(crate) fn from_client(given: Option<&str>) -> RequestId {
         match given.filter(|id| is_well_formed(id)) {
-            Some(id) => {
-                let mut bytes = [0u8; MAX_REQUEST_ID_BYTES];
-                if let Some(slot) = bytes.get_mut(..id.len()) {
-                    slot.copy_from_slice(id.as_bytes());
-                }
-                RequestId {
-                    bytes,
-                    len: u8::try_from(id.len()).unwrap_or(0),
-                }
-            }
+            Some(id) => RequestId::Given(id.into()),
             None => RequestId::fresh(),
         }
     }
 
     /// A fresh id.
     pub(crate) fn fresh() -> RequestId {
-        let k = keys();
         let n = FRESH.fetch_add(1, Ordering::Relaxed);
-        RequestId::from_parts(&k.prefix, permute(n, k))
+        RequestId::Fresh(permute(n, keys()))
     }
 
-    fn from_parts(high: &[u8; 16], low: u64) -> RequestId {
-        let mut bytes = [0u8; MAX_REQUEST_ID_BYTES];
-        if let Some(head) = bytes.get_mut(..16) {
-            head.copy_from_slice(high);
+    /// The id's text (ASCII); a fresh id's is written into `buf`.
+    pub(crate) fn bytes<'a>(&'a self, buf: &'a mut [u8; FRESH_ID_BYTES]) -> &'a [u8] {
+        match self {
+            RequestId::Given(id) => id.as_bytes(),
+            RequestId::Fresh(low) => {
+                write_fresh(&keys().prefix, *low, buf);
+                buf
+            }
         }
-        if let Some(tail) = bytes.get_mut(16..32) {
-            tail.copy_from_slice(&hex16(low));
-        }
-        RequestId { bytes, len: 32 }
     }
 
-    /// The id's bytes (ASCII).
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    /// The id's text.
+    #[cfg(test)]
+    fn text(&self) -> String {
+        let mut buf = [0u8; FRESH_ID_BYTES];
+        String::from_utf8_lossy(self.bytes(&mut buf)).into_owned()
     }
+}
 
-    pub(crate) fn as_str(&self) -> &str {
-        let bytes = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
-        // Only ASCII is ever stored.
-        std::str::from_utf8(bytes).unwrap_or_default()
-    }
+/// A fresh id's text: the prefix's digits, then `low`'s.
+fn write_fresh(prefix: &[u8; 16], low: u64, buf: &mut [u8; FRESH_ID_BYTES]) {
+    let (head, tail) = buf.split_at_mut(16);
+    head.copy_from_slice(prefix);
+    tail.copy_from_slice(&hex16(low));
 }
 
 #[cfg(test)]
@@ -141,7 +135,7 @@ mod tests {
     #[test]
     fn a_well_formed_client_id_is_kept() {
         for id in ["a", "abc-1.X_y", &"z".repeat(128)] {
-            assert_eq!(RequestId::from_client(Some(id)).as_str(), id);
+            assert_eq!(RequestId::from_client(Some(id)).text(), id);
         }
     }
 
@@ -157,10 +151,9 @@ mod tests {
             Some("a\r\nX-Evil: 1"),
             Some(long.as_str()),
         ] {
-            let id = RequestId::from_client(given);
-            assert_eq!(id.as_str().len(), 32, "{given:?}");
+            let id = RequestId::from_client(given).text();
+            assert_eq!(id.len(), 32, "{given:?}");
             assert!(id
-                .as_str()
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         }
@@ -168,9 +161,7 @@ mod tests {
 
     #[test]
     fn fresh_ids_are_unique_and_share_the_process_prefix() {
-        let ids: Vec<String> = (0..1000)
-            .map(|_| RequestId::fresh().as_str().to_owned())
-            .collect();
+        let ids: Vec<String> = (0..1000).map(|_| RequestId::fresh().text()).collect();
         let unique: std::collections::HashSet<&String> = ids.iter().collect();
         assert_eq!(unique.len(), ids.len());
         let prefix = &ids[0][..16];
@@ -192,8 +183,12 @@ mod tests {
 
     #[test]
     fn ids_are_written_as_32_hex_digits() {
-        let id = RequestId::from_parts(&hex16(0x0123_4567_89ab_cdef), 0xfedc_ba98_7654_3210);
-        assert_eq!(id.as_str(), "0123456789abcdeffedcba9876543210");
-        assert_eq!(id.as_bytes(), id.as_str().as_bytes());
+        let mut buf = [0u8; FRESH_ID_BYTES];
+        write_fresh(
+            &hex16(0x0123_4567_89ab_cdef),
+            0xfedc_ba98_7654_3210,
+            &mut buf,
+        );
+        assert_eq!(&buf, b"0123456789abcdeffedcba9876543210");
     }
 }
