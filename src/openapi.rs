@@ -398,6 +398,7 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
     match (doc, method) {
         (RouteKind::Collection(c), Method::Get) => {
             params.extend(list_parameters(c));
+            params.extend(relation_parameters(c));
             responses.insert(
                 "200".into(),
                 json!({"description": "A page of rows", "content": {"application/json": {"schema": {
@@ -414,6 +415,7 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
         }
         (RouteKind::Item(c), Method::Get) => {
             params.push(fields_parameter(c.model()));
+            params.extend(relation_parameters(c));
             params.push(header_param("If-None-Match"));
             responses.insert("200".into(), row_response("The row", reference("Fields")));
             responses.insert("304".into(), json!({"description": "Not modified"}));
@@ -456,7 +458,15 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
     }
     for (code, text) in ERRORS {
         let relevant = match code {
-            401 | 403 => !access.is_public(),
+            401 | 403 => {
+                !access.is_public()
+                    || match doc {
+                        RouteKind::Collection(c) | RouteKind::Item(c) => {
+                            method == Method::Get && c.relations().needs_token(c.model())
+                        }
+                        RouteKind::Custom => false,
+                    }
+            }
             404 | 414 | 431 => true,
             400 | 503 | 409 => !matches!(doc, RouteKind::Custom) || code == 400,
             412 | 428 => matches!(doc, RouteKind::Item(_)) && method != Method::Get,
@@ -624,10 +634,31 @@ fn add_model_schemas(schemas: &mut Map<String, Value>, crud: &Crud) {
         json!({"type": "object", "properties": read.clone(), "required": read_required,
             "additionalProperties": false}),
     );
-    // A row as `GET` returns it: `?fields=` may leave out any field.
+    // A row as `GET` returns it: `?fields=` may leave out any field, and
+    // `?expand=` / `?embed=` add related rows.
+    let mut shown = read;
+    let (one, many) = crud.relations().models_of(model);
+    for (relation, target) in one {
+        let target = format!("#/components/schemas/{}Fields", schema_name(&target));
+        shown.insert(
+            relation,
+            json!({"oneOf": [{"$ref": target}, {"type": "null"}],
+                "description": "The referenced row, with `expand` (null: no row the caller may read)"}),
+        );
+    }
+    for child in many {
+        let rows = format!("#/components/schemas/{}Fields", schema_name(&child));
+        shown.insert(
+            child.name().to_owned(),
+            json!({"type": "object", "required": ["count", "results"], "additionalProperties": false,
+                "description": "The first rows referencing this one, with `embed`, and how many there are",
+                "properties": {"count": {"type": "integer", "minimum": 0},
+                    "results": {"type": "array", "items": {"$ref": rows}}}}),
+        );
+    }
     schemas.insert(
         format!("{name}Fields"),
-        json!({"type": "object", "properties": read, "additionalProperties": false,
+        json!({"type": "object", "properties": shown, "additionalProperties": false,
             "description": "The row's readable fields, or the subset `fields` asked for"}),
     );
     schemas.insert(format!("{name}Create"), create_schema);
@@ -680,6 +711,34 @@ pub(crate) fn fields_parameter(model: &Model) -> Value {
             empty for all of them",
         "style": "form", "explode": false,
         "schema": {"type": "array", "items": {"type": "string", "enum": readable_fields(model)}}})
+}
+
+/// The `expand` and `embed` query parameters of a model with relations.
+fn relation_parameters(crud: &Crud) -> Vec<Value> {
+    let (expand, embed) = crud.relations().names(crud.model());
+    let mut out = Vec::new();
+    for (name, names, description) in [
+        (
+            "expand",
+            expand,
+            "Comma-separated to-one relations to show as objects (`a.b` also expands `a`)",
+        ),
+        (
+            "embed",
+            embed,
+            "Comma-separated to-many relations to show as `{count, results}`; \
+             `<relation>.<filter>=` filters them",
+        ),
+    ] {
+        if names.is_empty() {
+            continue;
+        }
+        out.push(json!({"name": name, "in": "query", "required": false,
+            "description": description, "style": "form", "explode": false,
+            "schema": {"type": "array", "uniqueItems": true,
+                "items": {"type": "string", "enum": names}}}));
+    }
+    out
 }
 
 /// The `cursor` query parameter. `cursor=` (empty) starts keyset paging,

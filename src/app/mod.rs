@@ -20,6 +20,7 @@ use crate::config::{Config, ConfigError};
 use crate::cors::Cors;
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
+use crate::crud::relations::Catalog;
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{EndpointService, Service};
 use crate::error::StartError;
@@ -373,6 +374,21 @@ impl LightApi {
                 source: reason,
             });
         }
+        let relations = Arc::new(Catalog::new(
+            registrations
+                .iter()
+                .filter_map(|(_, r)| match &r.kind {
+                    Kind::Resource(r) => Some(r.relation_node()),
+                    Kind::Endpoint(_) => None,
+                })
+                .collect(),
+        ));
+        relations
+            .check()
+            .map_err(|reason| StartError::Declaration {
+                at: None,
+                source: reason.into(),
+            })?;
         let models: Vec<Model> = registrations
             .iter()
             .filter_map(|(_, r)| match &r.kind {
@@ -445,7 +461,7 @@ impl LightApi {
                         config.limits.max_page_bytes,
                         cursor_key.clone(),
                         etag_key.clone(),
-                        &models,
+                        (&models, Arc::clone(&relations)),
                     );
                     for (suffix, service) in routes {
                         let pattern = format!("{base}{suffix}");

@@ -341,7 +341,7 @@ pub fn parse_list_query(
 /// One filter parameter; `None` for an empty `__in` list of a type other
 /// than text, a selection a client cleared (for text, `x__in=` is the one
 /// empty string).
-fn parse_filter(
+pub(crate) fn parse_filter(
     model: &Model,
     rules: &QueryRules,
     name: &str,
@@ -424,7 +424,7 @@ fn parse_ordering(rules: &QueryRules, spec: &str) -> Result<Vec<Order>, String> 
     Ok(out)
 }
 
-fn parse_fields(model: &Model, list: &str) -> Result<Vec<String>, String> {
+pub(crate) fn parse_fields(model: &Model, list: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for f in list.split(',') {
         if f.is_empty() {

@@ -7,7 +7,8 @@
 //! (a [`TestServer`]), talks to it with the shared [`Client`], and stops it.
 //! Cases live in `routes` (both route tables), `types` (round trips and
 //! hostile input), `access` (verbs, custom endpoints, auth, scoping,
-//! concurrency) and `round_trips` (statements sent per verb); adding one
+//! concurrency), `relations` (expand and embed) and `round_trips`
+//! (statements sent per verb); adding one
 //! means adding it to [`http_crud_tests!`] too.
 //!
 //! To run the whole suite against a backend, a test module implements
@@ -45,11 +46,13 @@ use serde_json::{json, Value as Json};
 use super::{sign_subject, Client, Resp, TestServer, SECRET};
 
 mod access;
+mod relations;
 mod round_trips;
 mod routes;
 mod types;
 
 pub use access::*;
+pub use relations::*;
 pub use round_trips::*;
 pub use routes::*;
 pub use types::*;
@@ -112,6 +115,10 @@ macro_rules! http_crud_tests {
             concurrent_creates_each_land_exactly_once,
             concurrent_if_match_patches_have_one_winner,
             writes_take_the_fewest_round_trips,
+            expand_shows_referenced_rows_on_lists_and_items,
+            embed_shows_children_bounded_with_count_and_filters,
+            related_rows_respect_scope_and_access,
+            relations_take_a_bounded_number_of_statements,
         );
     };
     (@cases $db:expr; $($case:ident),* $(,)?) => {$(
