@@ -1,6 +1,6 @@
 //! Two related models with every query feature: filters, search, ordering,
-//! page and keyset pagination, field projection, row scoping, a login
-//! endpoint, middleware and CORS.
+//! page and keyset pagination, field projection, related rows (`expand`,
+//! `embed`), row scoping, a login endpoint, middleware and CORS.
 //!
 //! ```sh
 //! LIGHTAPI_DATABASE_URL=sqlite://shop.db cargo run --example shop
@@ -14,6 +14,10 @@
 //! curl -H "Authorization: Bearer $TOKEN" \
 //!   'http://127.0.0.1:8000/product?price__gte=5&search=dune&ordering=-price&fields=id,title'
 //! curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8000/product?cursor=&page_size=10'
+//! curl -H "Authorization: Bearer $TOKEN" \
+//!   'http://127.0.0.1:8000/product?expand=category&fields=id,title,category.name'
+//! curl -H "Authorization: Bearer $TOKEN" \
+//!   'http://127.0.0.1:8000/category/1?embed=product&product.price__gte=5'
 //! ```
 
 use lightapi::auth::Credentials;
@@ -45,7 +49,8 @@ fn main() -> Result<(), lightapi::StartError> {
         .access(Method::Get, Access::Public)
         .access(Method::Delete, Access::Admin)
         .filter_fields(&["name"])
-        .ordering_fields(&["name"]);
+        .ordering_fields(&["name"])
+        .embed_limit(10);
     let product = Model::new("product")
         .field("title", Field::text().max_length(200))
         .field("description", Field::text().nullable())

@@ -458,15 +458,7 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
     }
     for (code, text) in ERRORS {
         let relevant = match code {
-            401 | 403 => {
-                !access.is_public()
-                    || match doc {
-                        RouteKind::Collection(c) | RouteKind::Item(c) => {
-                            method == Method::Get && c.relations().needs_token(c.model())
-                        }
-                        RouteKind::Custom => false,
-                    }
-            }
+            401 | 403 => !access.is_public(),
             404 | 414 | 431 => true,
             400 | 503 | 409 => !matches!(doc, RouteKind::Custom) || code == 400,
             412 | 428 => matches!(doc, RouteKind::Item(_)) && method != Method::Get,
@@ -475,6 +467,19 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
         };
         if relevant {
             responses.insert(code.to_string(), problem(text));
+        }
+    }
+    // A public read whose relations lead to resources that need a token.
+    if let (RouteKind::Collection(c) | RouteKind::Item(c), Method::Get) = (doc, method) {
+        if access.is_public() && c.relations().needs_token(c.model()) {
+            responses.insert(
+                "401".into(),
+                problem("A relation asked for with `expand` or `embed` needs a token"),
+            );
+            responses.insert(
+                "403".into(),
+                problem("The token does not grant reading a relation asked for"),
+            );
         }
     }
     responses.insert("500".into(), problem("Internal error"));
