@@ -18,6 +18,7 @@
 //!   'http://127.0.0.1:8000/product?expand=category&fields=id,title,category.name'
 //! curl -H "Authorization: Bearer $TOKEN" \
 //!   'http://127.0.0.1:8000/category/1?embed=product&product.price__gte=5'
+//! curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8000/category/1/product'
 //! ```
 
 use lightapi::auth::Credentials;
@@ -76,7 +77,8 @@ fn main() -> Result<(), lightapi::StartError> {
         .middleware(Timing)
         .login(check)
         .register("/category", category)
-        .register("/product", product);
+        .register("/product", product)
+        .register_nested("/category/{id}/product", "product", "category_id");
     if std::env::var_os("LIGHTAPI_CORS_ORIGINS").is_none() {
         app = app.cors(Cors::new().allow_origin("http://localhost:3000"));
     }

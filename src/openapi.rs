@@ -34,6 +34,8 @@ pub(crate) enum RouteKind<'a> {
     Collection(&'a Crud),
     /// The item route of a model.
     Item(&'a Crud),
+    /// A model's collection under a parent row (`/parent/{id}/child`).
+    Nested(&'a Crud),
 }
 
 const ERRORS: [(u16, &str); 13] = [
@@ -82,7 +84,7 @@ const META_TAG: &str = "meta";
 /// The tag of a route and the tag's description.
 fn tag(route: &RouteDoc<'_>) -> (String, String) {
     match route.kind {
-        RouteKind::Collection(c) | RouteKind::Item(c) => {
+        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c) => {
             let name = c.model().name();
             (
                 name.to_owned(),
@@ -203,7 +205,8 @@ fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
     let mut path_params = Vec::new();
     for seg in pattern.split('/') {
         if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let schema = if matches!(doc, RouteKind::Item(_)) && name == "id" {
+            let schema = if matches!(doc, RouteKind::Item(_) | RouteKind::Nested(_)) && name == "id"
+            {
                 json!({"type": "integer", "format": "int64", "minimum": 1})
             } else {
                 json!({"type": "string"})
@@ -391,8 +394,15 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
     let mut responses = Map::new();
     let mut params: Vec<Value> = Vec::new();
     let name = match doc {
-        RouteKind::Collection(c) | RouteKind::Item(c) => schema_name(c.model()),
+        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c) => {
+            schema_name(c.model())
+        }
         RouteKind::Custom => String::new(),
+    };
+    // Under a parent row, a model's collection is documented as its own.
+    let doc = &match *doc {
+        RouteKind::Nested(c) => RouteKind::Collection(c),
+        other => other,
     };
     let reference = |suffix: &str| json!({"$ref": format!("#/components/schemas/{name}{suffix}")});
     match (doc, method) {
@@ -523,12 +533,14 @@ fn header_param(name: &str) -> Value {
 /// A one-line summary of an operation.
 fn summary(pattern: &str, method: Method, doc: &RouteKind<'_>) -> String {
     let model = match doc {
-        RouteKind::Collection(c) | RouteKind::Item(c) => c.model().name(),
+        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c) => c.model().name(),
         RouteKind::Custom => "",
     };
     match (doc, method) {
         (RouteKind::Collection(_), Method::Get) => format!("List {model} rows"),
         (RouteKind::Collection(_), Method::Post) => format!("Create a {model} row"),
+        (RouteKind::Nested(_), Method::Get) => format!("List the {model} rows of a parent row"),
+        (RouteKind::Nested(_), Method::Post) => format!("Create a {model} row under a parent row"),
         (RouteKind::Item(_), Method::Get) => format!("Read a {model} row"),
         (RouteKind::Item(_), Method::Put) => format!("Replace a {model} row"),
         (RouteKind::Item(_), Method::Patch) => format!("Change fields of a {model} row"),

@@ -13,7 +13,7 @@ use super::conditional::{none_match_hits, path_id, precondition};
 use super::page::{cursor_page, offset_page, OffsetPage, Shown, Start};
 use super::render::{json_response, page_response, write_row, write_row_related, written_response};
 use crate::auth::{AuthError, ClaimsExt};
-use crate::backend::sql::{ListQuery, Scope};
+use crate::backend::sql::{Filter, FilterOp, ListQuery, Scope};
 use crate::backend::{Backend, BackendError};
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
@@ -355,7 +355,45 @@ impl Crud {
     }
 
     fn plan_create(&self, req: &Request) -> Result<Step, ApiError> {
-        let body = req.json()?;
+        self.plan_create_setting(req, None)
+    }
+
+    /// `POST` under a parent row (see `nested`): the row's foreign key
+    /// `fk` is the parent's `id`, whatever the body says.
+    pub(crate) fn create_under(&self, req: &Request, fk: &str, id: i64) -> HandlerResult {
+        self.plan_create_setting(req, Some((fk, id)))
+            .unwrap_or_else(|e| Step::Done(Err(e)))
+            .run(&*self.backend, req)
+    }
+
+    /// `GET` of the rows under a parent row: those whose `fk` is `id`.
+    pub(crate) fn list_under(&self, req: &Request, fk: &str, id: i64) -> HandlerResult {
+        let under = Filter {
+            field: fk.to_owned(),
+            op: FilterOp::Eq(crate::model::Value::Integer(id)),
+        };
+        self.plan_list_within(req, Some(under))
+            .unwrap_or_else(|e| Step::Done(Err(e)))
+            .run(&*self.backend, req)
+    }
+
+    /// Whether the row `id` exists where the caller could read it.
+    pub(crate) fn exists(&self, req: &Request, id: i64) -> Result<bool, ApiError> {
+        let scope = self.scope(req)?;
+        let found = ops::plan_get_by(&self.by_id, &self.model, id, scope.as_ref())?
+            .run(&*self.backend, &self.model)?;
+        Ok(found.is_some())
+    }
+
+    fn plan_create_setting(
+        &self,
+        req: &Request,
+        set: Option<(&str, i64)>,
+    ) -> Result<Step, ApiError> {
+        let mut body = req.json()?;
+        if let (Some((fk, id)), Some(fields)) = (set, body.as_object_mut()) {
+            fields.insert(fk.to_owned(), id.into());
+        }
         let mut row = validate_create(&self.model, &body)?;
         self.set_by_server(req, &mut row, true)?;
         check_storable(&*self.backend, &row)?;
@@ -397,14 +435,20 @@ impl Crud {
     }
 
     fn plan_list(&self, req: &Request) -> Result<Step, ApiError> {
+        self.plan_list_within(req, None)
+    }
+
+    /// A list page, with `under` added to the client's filters.
+    fn plan_list_within(&self, req: &Request, under: Option<Filter>) -> Result<Step, ApiError> {
         let (wanted, params) = self.relations.parse(&self.model, req.query())?;
-        let lr = parse_list_query(
+        let mut lr = parse_list_query(
             &self.model,
             &self.rules,
             &params,
             self.page_size,
             self.max_page_size,
         )?;
+        lr.filters.extend(under);
         let scope = self.scope(req)?;
         let related = self.plan_relations(req, wanted)?;
         let d = self.backend.dialect();

@@ -9,6 +9,7 @@
 
 mod conditional;
 mod crud;
+mod nested;
 mod page;
 mod render;
 mod service;
@@ -28,6 +29,7 @@ use crate::ratelimit::RateLimit;
 pub use crate::crud::hooks::{Hook, HookContext, HookError, Hooks, WriteKind};
 pub(crate) use conditional::none_match_hits;
 pub use crud::{Crud, ResourceExt};
+pub(crate) use nested::NestedService;
 pub(crate) use service::build_routes;
 use service::serves;
 

@@ -119,6 +119,8 @@ macro_rules! http_crud_tests {
             embed_shows_children_bounded_with_count_and_filters,
             related_rows_respect_scope_and_access,
             relations_take_a_bounded_number_of_statements,
+            nested_routes_list_and_create_under_the_parent,
+            nested_routes_are_checked_at_start_up,
         );
     };
     (@cases $db:expr; $($case:ident),* $(,)?) => {$(

@@ -280,3 +280,122 @@ pub fn relations_take_a_bounded_number_of_statements(tdb: &dyn TestDb) {
     assert_eq!(with, plain + 3, "{plain} statements without relations");
     assert!(with <= 5, "{with} statements");
 }
+
+pub fn nested_routes_list_and_create_under_the_parent(tdb: &dyn TestDb) {
+    let db = tdb.database("nested");
+    let (category, product) = shop(&db);
+    let product_t = product.name().to_owned();
+    let note = Model::new(&db.table("note"))
+        .field("owner_id", Field::text())
+        .field("body", Field::text())
+        .field("category_id", Field::integer().references(category.name()))
+        .scope("owner_id", "sub");
+    let note_t = note.name().to_owned();
+    let s = Server::start(db, |app| {
+        app.register("/category", category)
+            .register(
+                "/product",
+                product.into_resource().filter_fields(&["price"]),
+            )
+            .register("/note", note)
+            .register_nested("/category/{id}/product", &product_t, "category_id")
+            .register_nested("/category/{id}/note", &note_t, "category_id")
+    });
+    let mut c = s.client_as("alice");
+    let a = post_id(&mut c, "/category", json!({"name": "a"}));
+    let b = post_id(&mut c, "/category", json!({"name": "b"}));
+    // The foreign key comes from the path, whatever the body says.
+    let r = c.post(
+        &format!("/category/{a}/product"),
+        &json!({"title": "t1", "price": 3.0, "category_id": b}),
+    );
+    let created = expect_json(&r, 201);
+    assert_eq!(created["category_id"], json!(a));
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/product/{id}").as_str())
+    );
+    let r = c.post(
+        &format!("/category/{a}/product"),
+        &json!({"title": "t2", "price": 9.0}),
+    );
+    expect_json(&r, 201);
+    post_id(
+        &mut c,
+        "/product",
+        json!({"title": "other", "price": 9.0, "category_id": b}),
+    );
+
+    let page = expect_json(&c.get(&format!("/category/{a}/product?ordering=id")), 200);
+    assert_eq!(page["count"], json!(2));
+    let titles: Vec<&str> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["t1", "t2"]);
+    let cheap = expect_json(
+        &c.get(&format!(
+            "/category/{a}/product?price__lt=5&expand=category"
+        )),
+        200,
+    );
+    assert_eq!(cheap["count"], json!(1));
+    assert_eq!(cheap["results"][0]["category"]["name"], json!("a"));
+    let empty = expect_json(&c.get(&format!("/category/{b}/product")), 200);
+    assert_eq!(empty["count"], json!(1));
+
+    // A missing parent is a 404 for both verbs, and nothing is written.
+    problem(&c.get("/category/999999/product"), 404);
+    problem(
+        &c.post(
+            "/category/999999/product",
+            &json!({"title": "x", "price": 1.0}),
+        ),
+        404,
+    );
+    problem(&c.get("/category/abc/product"), 404);
+    assert_eq!(count(&mut c, "/product"), 3);
+    // Bad bodies and queries are the child's usual answers.
+    problem(&c.get(&format!("/category/{a}/product?nope=1")), 400);
+    expect(
+        &c.post(&format!("/category/{a}/product"), &json!({"price": "x"})),
+        422,
+    );
+    // The child's scope applies: bob sees none of alice's notes there.
+    post_id(
+        &mut c,
+        &format!("/category/{a}/note"),
+        json!({"body": "mine"}),
+    );
+    let mine = expect_json(&c.get(&format!("/category/{a}/note")), 200);
+    assert_eq!(mine["results"][0]["owner_id"], json!("alice"));
+    let theirs = expect_json(&s.client_as("bob").get(&format!("/category/{a}/note")), 200);
+    assert_eq!(theirs["count"], json!(0));
+    // Without a token: the child's permission.
+    problem(&s.anon().get(&format!("/category/{a}/product")), 401);
+}
+
+pub fn nested_routes_are_checked_at_start_up(tdb: &dyn TestDb) {
+    let db = tdb.database("nestedbad");
+    let (category, product) = shop(&db);
+    let product_t = product.name().to_owned();
+    let config = config(&db);
+    for (pattern, child, fk) in [
+        ("/category/{id}/product", "nothing", "category_id"),
+        ("/category/{id}/product", product_t.as_str(), "title"),
+        ("/category/product", product_t.as_str(), "category_id"),
+    ] {
+        let started = LightApi::with_config(config.clone())
+            .register("/category", category.clone())
+            .register("/product", product.clone())
+            .register_nested(pattern, child, fk)
+            .start();
+        let Err(err) = started else {
+            panic!("{pattern} {child} {fk}: started");
+        };
+        assert!(err.to_string().contains(pattern), "{err}");
+    }
+}
