@@ -425,7 +425,7 @@ fn parse_ordering(rules: &QueryRules, spec: &str) -> Result<Vec<Order>, String> 
     Ok(out)
 }
 
-pub(crate) fn parse_fields(model: &Model, list: &str) -> Result<Vec<String>, String> {
+fn parse_fields(model: &Model, list: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for f in list.split(',') {
         if f.is_empty() {

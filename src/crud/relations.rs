@@ -21,7 +21,7 @@ use crate::backend::sql::{self, Dialect, Filter, Scope};
 use crate::backend::work::Work;
 use crate::backend::{BackendError, Conn, Value, WriteOutput};
 use crate::crud::ops::{column_types, stored, Planned, Stored};
-use crate::crud::query::{parse_fields, parse_filter, QueryParamError, QueryRules};
+use crate::crud::query::{parse_filter, QueryParamError, QueryRules};
 use crate::crud::CrudError;
 use crate::model::{FieldType, Model, ID_COLUMN, VERSION_COLUMN};
 
@@ -501,10 +501,9 @@ fn add_field(fields: &mut Option<Vec<String>>, model: &Model, field: &str) -> Re
             model.name()
         ));
     }
-    // Checked the same way as the model's own list.
     let list = fields.get_or_insert_with(Vec::new);
     if !list.iter().any(|f| f == field) {
-        list.extend(parse_fields(model, field)?);
+        list.push(field.to_owned());
     }
     Ok(())
 }

@@ -397,9 +397,16 @@ impl Resource {
 
     /// What the relations of every resource need of this one.
     pub(crate) fn relation_node(&self) -> Node {
+        // A model without a generated or custom `GET` shows its rows to
+        // no one, in relations either.
+        let read = if self.offered(false).contains(Method::Get) {
+            self.access_for(Method::Get)
+        } else {
+            Access::check(|_, _| false)
+        };
         Node {
             model: std::sync::Arc::new(self.model.clone()),
-            read: self.access_for(Method::Get),
+            read,
             rules: self.rules.clone(),
             expandable: self.expandable.clone(),
             embed_limit: self.embed_limit,

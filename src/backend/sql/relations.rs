@@ -69,7 +69,7 @@ pub fn select_in(
 ///     q.text,
 ///     "SELECT \"id\", \"category_id\" FROM (SELECT \"id\", \"category_id\", ROW_NUMBER() \
 ///      OVER (PARTITION BY \"category_id\" ORDER BY \"id\") AS \"lightapi_n\" FROM \"product\" \
-///      WHERE \"category_id\" IN (?)) AS \"lightapi_c\" WHERE \"lightapi_n\" <= ? \
+///      WHERE \"category_id\" IN (?)) \"lightapi_c\" WHERE \"lightapi_n\" <= ? \
 ///      ORDER BY \"category_id\", \"id\""
 /// );
 /// # Ok::<(), lightapi::backend::BackendError>(())
@@ -100,7 +100,8 @@ pub fn select_children(
     all.push(id_filter(fk, parents));
     all.extend_from_slice(filters);
     push_where(&mut b, child, &all, scope)?;
-    b.push(") AS ")
+    // No `AS` before a table alias: Oracle has none.
+    b.push(") ")
         .ident("lightapi_c")
         .push(" WHERE ")
         .ident(ROW_NUMBER)
@@ -221,7 +222,7 @@ mod tests {
             "SELECT \"id\", \"price\", \"category_id\", \"owner\" FROM (SELECT \"id\", \"price\", \
              \"category_id\", \"owner\", ROW_NUMBER() OVER (PARTITION BY \"category_id\" ORDER BY \
              \"id\") AS \"lightapi_n\" FROM \"product\" WHERE \"owner\" = $1 AND \"category_id\" \
-             IN ($2, $3) AND \"price\" >= $4) AS \"lightapi_c\" WHERE \"lightapi_n\" <= $5 \
+             IN ($2, $3) AND \"price\" >= $4) \"lightapi_c\" WHERE \"lightapi_n\" <= $5 \
              ORDER BY \"category_id\", \"id\""
         );
         assert_eq!(
@@ -239,7 +240,7 @@ mod tests {
             q.text,
             "SELECT `id`, `price`, `category_id`, `owner` FROM (SELECT `id`, `price`, \
              `category_id`, `owner`, ROW_NUMBER() OVER (PARTITION BY `category_id` ORDER BY \
-             `id`) AS `lightapi_n` FROM `product` WHERE `category_id` IN (?)) AS `lightapi_c` \
+             `id`) AS `lightapi_n` FROM `product` WHERE `category_id` IN (?)) `lightapi_c` \
              WHERE `lightapi_n` <= ? ORDER BY `category_id`, `id`"
         );
     }
