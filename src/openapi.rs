@@ -34,8 +34,9 @@ pub(crate) enum RouteKind<'a> {
     Collection(&'a Crud),
     /// The item route of a model.
     Item(&'a Crud),
-    /// A model's collection under a parent row (`/parent/{id}/child`).
-    Nested(&'a Crud),
+    /// A model's collection under a parent row (`/parent/{id}/child`),
+    /// with its foreign key into the parent, set from the path.
+    Nested(&'a Crud, &'a str),
 }
 
 const ERRORS: [(u16, &str); 13] = [
@@ -84,7 +85,7 @@ const META_TAG: &str = "meta";
 /// The tag of a route and the tag's description.
 fn tag(route: &RouteDoc<'_>) -> (String, String) {
     match route.kind {
-        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c) => {
+        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c, _) => {
             let name = c.model().name();
             (
                 name.to_owned(),
@@ -124,6 +125,20 @@ pub(crate) fn document(routes: &[RouteDoc<'_>], info: &Info) -> Vec<u8> {
     for route in routes {
         if let RouteKind::Collection(c) | RouteKind::Item(c) = route.kind {
             add_model_schemas(&mut schemas, c);
+        }
+    }
+    // The body of a create under a parent row: the foreign key optional.
+    for route in routes {
+        if let RouteKind::Nested(c, fk) = route.kind {
+            let name = schema_name(c.model());
+            let mut body = schemas
+                .get(&format!("{name}Create"))
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            if let Some(Value::Array(required)) = body.get_mut("required") {
+                required.retain(|f| f != fk);
+            }
+            schemas.insert(format!("{name}{}", nested_create_suffix(fk)), body);
         }
     }
     let components = json!({
@@ -205,12 +220,12 @@ fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
     let mut path_params = Vec::new();
     for seg in pattern.split('/') {
         if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let schema = if matches!(doc, RouteKind::Item(_) | RouteKind::Nested(_)) && name == "id"
-            {
-                json!({"type": "integer", "format": "int64", "minimum": 1})
-            } else {
-                json!({"type": "string"})
-            };
+            let schema =
+                if matches!(doc, RouteKind::Item(_) | RouteKind::Nested(..)) && name == "id" {
+                    json!({"type": "integer", "format": "int64", "minimum": 1})
+                } else {
+                    json!({"type": "string"})
+                };
             path_params
                 .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
         }
@@ -394,14 +409,20 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
     let mut responses = Map::new();
     let mut params: Vec<Value> = Vec::new();
     let name = match doc {
-        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c) => {
+        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c, _) => {
             schema_name(c.model())
         }
         RouteKind::Custom => String::new(),
     };
-    // Under a parent row, a model's collection is documented as its own.
+    // Under a parent row, a model's collection is documented as its own,
+    // but a created row takes its foreign key from the path.
+    let summary_text = summary(pattern, method, doc);
+    let nested_fk = match *doc {
+        RouteKind::Nested(_, fk) => Some(fk),
+        _ => None,
+    };
     let doc = &match *doc {
-        RouteKind::Nested(c) => RouteKind::Collection(c),
+        RouteKind::Nested(c, _) => RouteKind::Collection(c),
         other => other,
     };
     let reference = |suffix: &str| json!({"$ref": format!("#/components/schemas/{name}{suffix}")});
@@ -417,10 +438,11 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
             );
         }
         (RouteKind::Collection(_), Method::Post) => {
-            op.insert(
-                "requestBody".into(),
-                required(json_body(reference("Create"))),
-            );
+            let body = match nested_fk {
+                Some(fk) => reference(&nested_create_suffix(fk)),
+                None => reference("Create"),
+            };
+            op.insert("requestBody".into(), required(json_body(body)));
             responses.insert("201".into(), row_response("Created", reference("")));
         }
         (RouteKind::Item(c), Method::Get) => {
@@ -497,7 +519,7 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
         "operationId".into(),
         Value::from(operation_id(pattern, method)),
     );
-    op.insert("summary".into(), Value::from(summary(pattern, method, doc)));
+    op.insert("summary".into(), Value::from(summary_text));
     if !params.is_empty() {
         op.insert("parameters".into(), Value::from(params));
     }
@@ -533,14 +555,14 @@ fn header_param(name: &str) -> Value {
 /// A one-line summary of an operation.
 fn summary(pattern: &str, method: Method, doc: &RouteKind<'_>) -> String {
     let model = match doc {
-        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c) => c.model().name(),
+        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c, _) => c.model().name(),
         RouteKind::Custom => "",
     };
     match (doc, method) {
         (RouteKind::Collection(_), Method::Get) => format!("List {model} rows"),
         (RouteKind::Collection(_), Method::Post) => format!("Create a {model} row"),
-        (RouteKind::Nested(_), Method::Get) => format!("List the {model} rows of a parent row"),
-        (RouteKind::Nested(_), Method::Post) => format!("Create a {model} row under a parent row"),
+        (RouteKind::Nested(..), Method::Get) => format!("List the {model} rows of a parent row"),
+        (RouteKind::Nested(..), Method::Post) => format!("Create a {model} row under a parent row"),
         (RouteKind::Item(_), Method::Get) => format!("Read a {model} row"),
         (RouteKind::Item(_), Method::Put) => format!("Replace a {model} row"),
         (RouteKind::Item(_), Method::Patch) => format!("Change fields of a {model} row"),
@@ -730,6 +752,11 @@ pub(crate) fn fields_parameter(model: &Model) -> Value {
         "schema": {"type": "array", "items": {"type": "string", "enum": readable_fields(model)}}})
 }
 
+/// The schema name suffix of a create body under a parent row.
+fn nested_create_suffix(fk: &str) -> String {
+    format!("CreateUnder_{fk}")
+}
+
 /// The `expand` and `embed` query parameters of a model with relations.
 fn relation_parameters(crud: &Crud) -> Vec<Value> {
     let (expand, embed) = crud.relations().names(crud.model());
@@ -751,7 +778,8 @@ fn relation_parameters(crud: &Crud) -> Vec<Value> {
             continue;
         }
         out.push(json!({"name": name, "in": "query", "required": false,
-            "description": description, "style": "form", "explode": false,
+            "description": format!("{description}; empty for none"),
+            "style": "form", "explode": false, "allowEmptyValue": true,
             "schema": {"type": "array", "uniqueItems": true,
                 "items": {"type": "string", "enum": names}}}));
     }

@@ -511,7 +511,7 @@ impl LightApi {
                 }
             }
         }
-        let mut nested_routes: Vec<(String, Arc<Crud>)> = Vec::new();
+        let mut nested_routes: Vec<(String, Arc<Crud>, String)> = Vec::new();
         for (pattern, child, fk) in nested {
             let declared = |reason: String| StartError::declaration(Some(&pattern), reason);
             let Some(tables) = &tables else {
@@ -540,11 +540,11 @@ impl LightApi {
                 child: Arc::clone(crud),
                 collection: Arc::clone(collection),
                 parent: Arc::clone(&parent.1),
-                fk,
+                fk: fk.clone(),
                 item_base: base.clone(),
                 tables: Arc::clone(tables),
             });
-            nested_routes.push((pattern.clone(), Arc::clone(crud)));
+            nested_routes.push((pattern.clone(), Arc::clone(crud), fk));
             add_route(&pattern, service, true)?;
         }
         let described: Vec<RouteDoc<'_>> = router
@@ -557,8 +557,8 @@ impl LightApi {
                 let kind = match cruds.iter().find(|(p, _)| p == pattern) {
                     Some((p, crud)) if p.ends_with("/{id}") => RouteKind::Item(crud),
                     Some((_, crud)) => RouteKind::Collection(crud),
-                    None => match nested_routes.iter().find(|(p, _)| p == pattern) {
-                        Some((_, crud)) => RouteKind::Nested(crud),
+                    None => match nested_routes.iter().find(|(p, _, _)| p == pattern) {
+                        Some((_, crud, fk)) => RouteKind::Nested(crud, fk),
                         None => RouteKind::Custom,
                     },
                 };

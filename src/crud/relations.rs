@@ -255,6 +255,7 @@ impl Catalog {
                 return Err(err(r, "given more than once".into()));
             }
         }
+        // Empty, as for `fields=`: a selection the client cleared.
         let value = |name: &str| {
             params
                 .iter()
@@ -262,6 +263,7 @@ impl Catalog {
                 .map(|(_, v)| v.as_str())
                 .filter(|v| !v.is_empty())
         };
+
         let mut wanted = Wanted::default();
         if let Some(list) = value("expand") {
             let to_one = self.to_one(model);
@@ -880,12 +882,23 @@ mod tests {
     }
 
     #[test]
+    fn empty_relation_lists_show_no_relations() {
+        let c = shop();
+        let product = c.nodes[1].model.clone();
+        let (w, rest) = c
+            .parse(&product, &q(&[("expand", ""), ("embed", "")]))
+            .unwrap();
+        assert!(w.expand.is_empty() && w.embed.is_empty() && rest.is_empty());
+    }
+
+    #[test]
     fn bad_relation_parameters_name_the_parameter() {
         let c = shop();
         let product = c.nodes[1].model.clone();
         let category = c.nodes[0].model.clone();
         let bad = |m: &Model, p: &[(&str, &str)]| c.parse(m, &q(p)).err().unwrap().param;
         assert_eq!(bad(&product, &[("expand", "maker")]), "expand");
+        assert_eq!(bad(&product, &[("expand", "category,")]), "expand");
         assert_eq!(bad(&product, &[("expand", "category.nope")]), "expand");
         assert_eq!(bad(&product, &[("expand", "category,category")]), "expand");
         assert_eq!(bad(&product, &[("embed", "category")]), "embed");

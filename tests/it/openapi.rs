@@ -604,5 +604,16 @@ fn relations_and_nested_routes_are_documented() {
     assert_eq!(nested["parameters"][0]["schema"]["type"], json!("integer"));
     assert!(nested["get"]["responses"]["200"].is_object());
     assert!(nested["post"]["responses"]["201"].is_object());
-    assert!(nested["post"]["requestBody"].is_object());
+    // The foreign key comes from the path: optional in the body.
+    let body = nested["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    assert_eq!(schemas[body]["required"], json!(["title"]));
+    assert_eq!(
+        schemas["ProductCreate"]["required"],
+        json!(["title", "category_id"])
+    );
 }
