@@ -127,7 +127,8 @@ pub(crate) fn document(routes: &[RouteDoc<'_>], info: &Info) -> Vec<u8> {
             add_model_schemas(&mut schemas, c);
         }
     }
-    // The body of a create under a parent row: the foreign key optional.
+    // The body of a create under a parent row: without the foreign key,
+    // which the path gives.
     for route in routes {
         if let RouteKind::Nested(c, fk) = route.kind {
             let name = schema_name(c.model());
@@ -137,6 +138,9 @@ pub(crate) fn document(routes: &[RouteDoc<'_>], info: &Info) -> Vec<u8> {
                 .unwrap_or_else(|| json!({}));
             if let Some(Value::Array(required)) = body.get_mut("required") {
                 required.retain(|f| f != fk);
+            }
+            if let Some(Value::Object(properties)) = body.get_mut("properties") {
+                properties.remove(fk);
             }
             schemas.insert(format!("{name}{}", nested_create_suffix(fk)), body);
         }

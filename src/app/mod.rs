@@ -139,7 +139,8 @@ impl LightApi {
     /// `fk` names the parent row `{id}` of `pattern` (such as
     /// `/category/{id}/product`): `GET` lists them (the client's filters,
     /// paging and relations as on the child's own collection), `POST`
-    /// creates one with `fk` set to `{id}` whatever the body says. A parent
+    /// creates one with `fk` set to `{id}` (a body naming `fk` is a `422`).
+    /// A parent
     /// the caller could not read is a `404`; the child's verbs,
     /// permissions and scope apply. A child that is not registered, or a
     /// `fk` that is not its foreign key into a registered model, stops

@@ -23,7 +23,7 @@ use crate::crud::ops::{self, scope_for, Planned, Precondition, ReferenceCheck, W
 use crate::crud::query::{parse_list_query, Paging, QueryRules};
 use crate::crud::relations::{self, Catalog, Plan, Wanted};
 use crate::crud::validate::{check_storable, validate_create, validate_patch, validate_replace};
-use crate::crud::{CrudError, Row};
+use crate::crud::{CrudError, FieldError, Row};
 use crate::endpoint::{HandlerResult, Step};
 use crate::error::ApiError;
 use crate::http::prefer::Preferences;
@@ -359,7 +359,7 @@ impl Crud {
     }
 
     /// `POST` under a parent row (see `nested`): the row's foreign key
-    /// `fk` is the parent's `id`, whatever the body says.
+    /// `fk` is the parent's `id`; a body that names it is a `422` on it.
     pub(crate) fn create_under(&self, req: &Request, fk: &str, id: i64) -> HandlerResult {
         self.plan_create_setting(req, Some((fk, id)))
             .unwrap_or_else(|e| Step::Done(Err(e)))
@@ -392,6 +392,12 @@ impl Crud {
     ) -> Result<Step, ApiError> {
         let mut body = req.json()?;
         if let (Some((fk, id)), Some(fields)) = (set, body.as_object_mut()) {
+            if fields.contains_key(fk) {
+                return Err(ApiError::validation(vec![FieldError {
+                    field: fk.to_owned(),
+                    message: "is set from the path; leave it out".to_owned(),
+                }]));
+            }
             fields.insert(fk.to_owned(), id.into());
         }
         let mut row = validate_create(&self.model, &body)?;

@@ -304,10 +304,17 @@ pub fn nested_routes_list_and_create_under_the_parent(tdb: &dyn TestDb) {
     let mut c = s.client_as("alice");
     let a = post_id(&mut c, "/category", json!({"name": "a"}));
     let b = post_id(&mut c, "/category", json!({"name": "b"}));
-    // The foreign key comes from the path, whatever the body says.
+    // The foreign key comes from the path; a body naming it is refused.
+    expect_invalid(
+        &c.post(
+            &format!("/category/{a}/product"),
+            &json!({"title": "t1", "price": 3.0, "category_id": b}),
+        ),
+        &["category_id"],
+    );
     let r = c.post(
         &format!("/category/{a}/product"),
-        &json!({"title": "t1", "price": 3.0, "category_id": b}),
+        &json!({"title": "t1", "price": 3.0}),
     );
     let created = expect_json(&r, 201);
     assert_eq!(created["category_id"], json!(a));
