@@ -160,6 +160,16 @@ fn main() {
         c.get(&format!("{page}&expand=parent&embed=product"));
         1
     });
+    for (label, query) in [
+        ("1 request: ?expand=parent", "&expand=parent"),
+        ("1 request: ?embed=product", "&embed=product"),
+        ("1 request: the page alone", ""),
+    ] {
+        time(label, runs, || {
+            c.get(&format!("{page}{query}"));
+            1
+        });
+    }
     let each = time(
         "51 requests: the page, then each row's products",
         runs,

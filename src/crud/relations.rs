@@ -703,6 +703,10 @@ impl ManyPlan {
                     .or_default()
                     .push(stored(&self.model, r)?);
             }
+            // The statement leaves the order to us: by id, as numbered.
+            for children in rows.values_mut() {
+                children.sort_unstable_by_key(|s| s.id);
+            }
             let q = sql::count_children(d, &self.model, &self.fk, &ids, &self.filters, scope)?;
             let types = [FieldType::Integer, FieldType::Integer];
             for r in c.query(&q.text, &q.params, &types)? {
