@@ -67,6 +67,29 @@ pub fn expand_shows_referenced_rows_on_lists_and_items(tdb: &dyn TestDb) {
         page["results"][0]["category"]["parent"],
         json!({"id": root, "name": "all", "parent_id": null})
     );
+    let keyset = expect_json(&c.get("/product?cursor=&expand=category"), 200);
+    assert_eq!(keyset["results"][0]["category"]["name"], json!("books"));
+    // With relations the item's ETag covers the whole body, and still
+    // answers a matching If-None-Match with 304.
+    let path = format!("/product/{p}?expand=category");
+    let r = c.get(&path);
+    let tag = r.header("etag").unwrap().to_owned();
+    assert!(tag.starts_with("W/"), "{tag}");
+    expect(
+        &c.request("GET", &path, &[("If-None-Match", tag.as_str())], None),
+        304,
+    );
+    // A change to the related row changes it.
+    expect(
+        &c.patch(&format!("/category/{books}"), &json!({"name": "novels"})),
+        200,
+    );
+    let r = c.request("GET", &path, &[("If-None-Match", tag.as_str())], None);
+    assert_eq!(expect_json(&r, 200)["category"]["name"], json!("novels"));
+    expect(
+        &c.patch(&format!("/category/{books}"), &json!({"name": "books"})),
+        200,
+    );
     // A null key expands to null.
     let cats = expect_json(&c.get("/category?expand=parent&ordering=id"), 200);
     assert_eq!(cats["results"][0]["parent"], json!(null));
