@@ -196,7 +196,19 @@ impl Crud {
                 let claims = claims
                     .map(|c| Value::Object(c.as_map().clone()))
                     .ok_or(AuthError::MissingToken)?;
-                Ok(scope_for(model, &claims)?)
+                let scope = scope_for(model, &claims)?;
+                // As for the model's own scope: a claim the database cannot
+                // hold is reported on the scope column.
+                if let Some(scope) = &scope {
+                    if let Some(reason) = self.backend.refusal(&scope.value) {
+                        return Err(BackendError::InvalidValue {
+                            field: Some(scope.column.clone()),
+                            reason: reason.to_owned(),
+                        }
+                        .into());
+                    }
+                }
+                Ok(scope)
             })
     }
 

@@ -213,6 +213,15 @@ pub fn related_rows_respect_scope_and_access(tdb: &dyn TestDb) {
         json!({"count": 0, "results": []})
     );
 
+    // A scope claim the database cannot hold, as on the child's own route.
+    let mut odd = s.client_as("al\u{0}ice");
+    let r = odd.get(&format!("/category/{cat}?embed={note_t}"));
+    if tdb.stores_nul() {
+        assert_eq!(expect_json(&r, 200)[note_t.as_str()]["count"], json!(0));
+    } else {
+        expect_invalid(&r, &["owner_id"]);
+    }
+
     // A child resource the caller may not read directly: 403, for either
     // direction; an admin sees it.
     problem(&alice.get(&format!("/category/{cat}?embed={audit_t}")), 403);
