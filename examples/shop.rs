@@ -1,7 +1,8 @@
 //! Two related models with every query feature: filters, search, ordering,
-//! page and keyset pagination, field projection, row scoping, a login
-//! endpoint, middleware and CORS; and field constraints (a SKU pattern, a
-//! non-negative decimal price and stock, a status from a list).
+//! page and keyset pagination, field projection, related rows (`expand`,
+//! `embed`), row scoping, a login endpoint, middleware and CORS; and field
+//! constraints (a SKU pattern, a non-negative decimal price and stock, a
+//! status from a list).
 //!
 //! ```sh
 //! LIGHTAPI_DATABASE_URL=sqlite://shop.db cargo run --example shop
@@ -15,6 +16,11 @@
 //! curl -H "Authorization: Bearer $TOKEN" \
 //!   'http://127.0.0.1:8000/product?price__gte=5&search=dune&ordering=-price&fields=id,title'
 //! curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8000/product?cursor=&page_size=10'
+//! curl -H "Authorization: Bearer $TOKEN" \
+//!   'http://127.0.0.1:8000/product?expand=category&fields=id,title,category.name'
+//! curl -H "Authorization: Bearer $TOKEN" \
+//!   'http://127.0.0.1:8000/category/1?embed=product&product.price__gte=5'
+//! curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8000/category/1/product'
 //! ```
 
 use lightapi::auth::Credentials;
@@ -46,7 +52,8 @@ fn main() -> Result<(), lightapi::StartError> {
         .access(Method::Get, Access::Public)
         .access(Method::Delete, Access::Admin)
         .filter_fields(&["name"])
-        .ordering_fields(&["name"]);
+        .ordering_fields(&["name"])
+        .embed_limit(10);
     let product = Model::new("product")
         .field("title", Field::text().max_length(200))
         .field("description", Field::text().nullable())
@@ -89,7 +96,8 @@ fn main() -> Result<(), lightapi::StartError> {
         .middleware(Timing)
         .login(check)
         .register("/category", category)
-        .register("/product", product);
+        .register("/product", product)
+        .register_nested("/category/{id}/product", "product", "category_id");
     if std::env::var_os("LIGHTAPI_CORS_ORIGINS").is_none() {
         app = app.cors(Cors::new().allow_origin("http://localhost:3000"));
     }

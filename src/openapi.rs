@@ -34,6 +34,9 @@ pub(crate) enum RouteKind<'a> {
     Collection(&'a Crud),
     /// The item route of a model.
     Item(&'a Crud),
+    /// A model's collection under a parent row (`/parent/{id}/child`),
+    /// with its foreign key into the parent, set from the path.
+    Nested(&'a Crud, &'a str),
 }
 
 const ERRORS: [(u16, &str); 13] = [
@@ -82,7 +85,7 @@ const META_TAG: &str = "meta";
 /// The tag of a route and the tag's description.
 fn tag(route: &RouteDoc<'_>) -> (String, String) {
     match route.kind {
-        RouteKind::Collection(c) | RouteKind::Item(c) => {
+        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c, _) => {
             let name = c.model().name();
             (
                 name.to_owned(),
@@ -122,6 +125,24 @@ pub(crate) fn document(routes: &[RouteDoc<'_>], info: &Info) -> Vec<u8> {
     for route in routes {
         if let RouteKind::Collection(c) | RouteKind::Item(c) = route.kind {
             add_model_schemas(&mut schemas, c);
+        }
+    }
+    // The body of a create under a parent row: without the foreign key,
+    // which the path gives.
+    for route in routes {
+        if let RouteKind::Nested(c, fk) = route.kind {
+            let name = schema_name(c.model());
+            let mut body = schemas
+                .get(&format!("{name}Create"))
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            if let Some(Value::Array(required)) = body.get_mut("required") {
+                required.retain(|f| f != fk);
+            }
+            if let Some(Value::Object(properties)) = body.get_mut("properties") {
+                properties.remove(fk);
+            }
+            schemas.insert(format!("{name}{}", nested_create_suffix(fk)), body);
         }
     }
     let components = json!({
@@ -203,11 +224,12 @@ fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
     let mut path_params = Vec::new();
     for seg in pattern.split('/') {
         if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let schema = if matches!(doc, RouteKind::Item(_)) && name == "id" {
-                json!({"type": "integer", "format": "int64", "minimum": 1})
-            } else {
-                json!({"type": "string"})
-            };
+            let schema =
+                if matches!(doc, RouteKind::Item(_) | RouteKind::Nested(..)) && name == "id" {
+                    json!({"type": "integer", "format": "int64", "minimum": 1})
+                } else {
+                    json!({"type": "string"})
+                };
             path_params
                 .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
         }
@@ -391,13 +413,27 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
     let mut responses = Map::new();
     let mut params: Vec<Value> = Vec::new();
     let name = match doc {
-        RouteKind::Collection(c) | RouteKind::Item(c) => schema_name(c.model()),
+        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c, _) => {
+            schema_name(c.model())
+        }
         RouteKind::Custom => String::new(),
+    };
+    // Under a parent row, a model's collection is documented as its own,
+    // but a created row takes its foreign key from the path.
+    let summary_text = summary(pattern, method, doc);
+    let nested_fk = match *doc {
+        RouteKind::Nested(_, fk) => Some(fk),
+        _ => None,
+    };
+    let doc = &match *doc {
+        RouteKind::Nested(c, _) => RouteKind::Collection(c),
+        other => other,
     };
     let reference = |suffix: &str| json!({"$ref": format!("#/components/schemas/{name}{suffix}")});
     match (doc, method) {
         (RouteKind::Collection(c), Method::Get) => {
             params.extend(list_parameters(c));
+            params.extend(relation_parameters(c));
             responses.insert(
                 "200".into(),
                 json!({"description": "A page of rows", "content": {"application/json": {"schema": {
@@ -406,14 +442,16 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
             );
         }
         (RouteKind::Collection(_), Method::Post) => {
-            op.insert(
-                "requestBody".into(),
-                required(json_body(reference("Create"))),
-            );
+            let body = match nested_fk {
+                Some(fk) => reference(&nested_create_suffix(fk)),
+                None => reference("Create"),
+            };
+            op.insert("requestBody".into(), required(json_body(body)));
             responses.insert("201".into(), row_response("Created", reference("")));
         }
         (RouteKind::Item(c), Method::Get) => {
             params.push(fields_parameter(c.model()));
+            params.extend(relation_parameters(c));
             params.push(header_param("If-None-Match"));
             responses.insert("200".into(), row_response("The row", reference("Fields")));
             responses.insert("304".into(), json!({"description": "Not modified"}));
@@ -467,12 +505,25 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
             responses.insert(code.to_string(), problem(text));
         }
     }
+    // A public read whose relations lead to resources that need a token.
+    if let (RouteKind::Collection(c) | RouteKind::Item(c), Method::Get) = (doc, method) {
+        if access.is_public() && c.relations().needs_token(c.model()) {
+            responses.insert(
+                "401".into(),
+                problem("A relation asked for with `expand` or `embed` needs a token"),
+            );
+            responses.insert(
+                "403".into(),
+                problem("The token does not grant reading a relation asked for"),
+            );
+        }
+    }
     responses.insert("500".into(), problem("Internal error"));
     op.insert(
         "operationId".into(),
         Value::from(operation_id(pattern, method)),
     );
-    op.insert("summary".into(), Value::from(summary(pattern, method, doc)));
+    op.insert("summary".into(), Value::from(summary_text));
     if !params.is_empty() {
         op.insert("parameters".into(), Value::from(params));
     }
@@ -508,12 +559,14 @@ fn header_param(name: &str) -> Value {
 /// A one-line summary of an operation.
 fn summary(pattern: &str, method: Method, doc: &RouteKind<'_>) -> String {
     let model = match doc {
-        RouteKind::Collection(c) | RouteKind::Item(c) => c.model().name(),
+        RouteKind::Collection(c) | RouteKind::Item(c) | RouteKind::Nested(c, _) => c.model().name(),
         RouteKind::Custom => "",
     };
     match (doc, method) {
         (RouteKind::Collection(_), Method::Get) => format!("List {model} rows"),
         (RouteKind::Collection(_), Method::Post) => format!("Create a {model} row"),
+        (RouteKind::Nested(..), Method::Get) => format!("List the {model} rows of a parent row"),
+        (RouteKind::Nested(..), Method::Post) => format!("Create a {model} row under a parent row"),
         (RouteKind::Item(_), Method::Get) => format!("Read a {model} row"),
         (RouteKind::Item(_), Method::Put) => format!("Replace a {model} row"),
         (RouteKind::Item(_), Method::Patch) => format!("Change fields of a {model} row"),
@@ -693,10 +746,31 @@ fn add_model_schemas(schemas: &mut Map<String, Value>, crud: &Crud) {
         json!({"type": "object", "properties": read.clone(), "required": read_required,
             "additionalProperties": false}),
     );
-    // A row as `GET` returns it: `?fields=` may leave out any field.
+    // A row as `GET` returns it: `?fields=` may leave out any field, and
+    // `?expand=` / `?embed=` add related rows.
+    let mut shown = read;
+    let (one, many) = crud.relations().models_of(model);
+    for (relation, target) in one {
+        let target = format!("#/components/schemas/{}Fields", schema_name(&target));
+        shown.insert(
+            relation,
+            json!({"oneOf": [{"$ref": target}, {"type": "null"}],
+                "description": "The referenced row, with `expand` (null: no row the caller may read)"}),
+        );
+    }
+    for child in many {
+        let rows = format!("#/components/schemas/{}Fields", schema_name(&child));
+        shown.insert(
+            child.name().to_owned(),
+            json!({"type": "object", "required": ["count", "results"], "additionalProperties": false,
+                "description": "The first rows referencing this one, with `embed`, and how many there are",
+                "properties": {"count": {"type": "integer", "minimum": 0},
+                    "results": {"type": "array", "items": {"$ref": rows}}}}),
+        );
+    }
     schemas.insert(
         format!("{name}Fields"),
-        json!({"type": "object", "properties": read, "additionalProperties": false,
+        json!({"type": "object", "properties": shown, "additionalProperties": false,
             "description": "The row's readable fields, or the subset `fields` asked for"}),
     );
     schemas.insert(format!("{name}Create"), create_schema);
@@ -749,6 +823,40 @@ pub(crate) fn fields_parameter(model: &Model) -> Value {
             empty for all of them",
         "style": "form", "explode": false,
         "schema": {"type": "array", "items": {"type": "string", "enum": readable_fields(model)}}})
+}
+
+/// The schema name suffix of a create body under a parent row.
+fn nested_create_suffix(fk: &str) -> String {
+    format!("CreateUnder_{fk}")
+}
+
+/// The `expand` and `embed` query parameters of a model with relations.
+fn relation_parameters(crud: &Crud) -> Vec<Value> {
+    let (expand, embed) = crud.relations().names(crud.model());
+    let mut out = Vec::new();
+    for (name, names, description) in [
+        (
+            "expand",
+            expand,
+            "Comma-separated to-one relations to show as objects (`a.b` also expands `a`)",
+        ),
+        (
+            "embed",
+            embed,
+            "Comma-separated to-many relations to show as `{count, results}`; \
+             `<relation>.<filter>=` filters them",
+        ),
+    ] {
+        if names.is_empty() {
+            continue;
+        }
+        out.push(json!({"name": name, "in": "query", "required": false,
+            "description": format!("{description}; empty for none"),
+            "style": "form", "explode": false, "allowEmptyValue": true,
+            "schema": {"type": "array", "uniqueItems": true,
+                "items": {"type": "string", "enum": names}}}));
+    }
+    out
 }
 
 /// The `cursor` query parameter. `cursor=` (empty) starts keyset paging,

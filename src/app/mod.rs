@@ -20,6 +20,7 @@ use crate::config::{Config, ConfigError};
 use crate::cors::Cors;
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
+use crate::crud::relations::Catalog;
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{EndpointService, Service};
 use crate::error::StartError;
@@ -30,7 +31,7 @@ use crate::middleware::Middleware;
 use crate::model::Model;
 use crate::openapi::{self, RouteDoc, RouteKind};
 use crate::ratelimit::{Limiter, RateLimits};
-use crate::resource::{build_routes, Crud};
+use crate::resource::{build_routes, Crud, NestedService};
 use crate::router::Router;
 use crate::server::{self, ServerHandle};
 use builtin::{Healthz, Login, Metrics, OpenApi, Readyz};
@@ -58,6 +59,8 @@ pub struct LightApi {
     login: Option<Box<dyn LoginValidator>>,
     middleware: Vec<Arc<dyn Middleware>>,
     info: openapi::Info,
+    /// Parent-scoped routes: (pattern, child model, foreign key).
+    nested: Vec<(String, String, String)>,
 }
 
 impl std::fmt::Debug for LightApi {
@@ -104,6 +107,7 @@ impl LightApi {
             login: None,
             middleware: Vec::new(),
             info: openapi::Info::default(),
+            nested: Vec::new(),
         }
     }
 
@@ -128,6 +132,34 @@ impl LightApi {
     #[must_use]
     pub fn register(mut self, path: &str, item: impl Into<Registration>) -> LightApi {
         self.registrations.push((path.to_string(), item.into()));
+        self
+    }
+
+    /// Serves the rows of the registered model `child` whose foreign key
+    /// `fk` names the parent row `{id}` of `pattern` (such as
+    /// `/category/{id}/product`): `GET` lists them (the client's filters,
+    /// paging and relations as on the child's own collection), `POST`
+    /// creates one with `fk` set to `{id}` (a body naming `fk` is a `422`).
+    /// A parent
+    /// the caller could not read is a `404`; the child's verbs,
+    /// permissions and scope apply. A child that is not registered, or a
+    /// `fk` that is not its foreign key into a registered model, stops
+    /// start-up.
+    ///
+    /// ```
+    /// use lightapi::{Field, LightApi, Model};
+    /// let category = Model::new("category").field("name", Field::text());
+    /// let product = Model::new("product")
+    ///     .field("category_id", Field::integer().references("category"));
+    /// let _app = LightApi::new()
+    ///     .register("/category", category)
+    ///     .register("/product", product)
+    ///     .register_nested("/category/{id}/product", "product", "category_id");
+    /// ```
+    #[must_use]
+    pub fn register_nested(mut self, pattern: &str, child: &str, fk: &str) -> LightApi {
+        self.nested
+            .push((pattern.to_owned(), child.to_owned(), fk.to_owned()));
         self
     }
 
@@ -278,6 +310,7 @@ impl LightApi {
             login,
             middleware,
             info,
+            nested,
         } = self;
         if info.servers.iter().any(|u| u.trim().is_empty())
             || info
@@ -373,6 +406,21 @@ impl LightApi {
                 source: reason,
             });
         }
+        let relations = Arc::new(Catalog::new(
+            registrations
+                .iter()
+                .filter_map(|(_, r)| match &r.kind {
+                    Kind::Resource(r) => Some(r.relation_node()),
+                    Kind::Endpoint(_) => None,
+                })
+                .collect(),
+        ));
+        relations
+            .check()
+            .map_err(|reason| StartError::Declaration {
+                at: None,
+                source: reason.into(),
+            })?;
         let models: Vec<Model> = registrations
             .iter()
             .filter_map(|(_, r)| match &r.kind {
@@ -427,6 +475,8 @@ impl LightApi {
         let cursor_key = CursorKey::derive(&signing_secret);
         let etag_key = EtagKey::derive(&signing_secret);
         let mut cruds: Vec<(String, Arc<Crud>)> = Vec::new();
+        // Each model's collection route: its pattern, operations and service.
+        let mut collections: Vec<(String, Arc<Crud>, Arc<dyn Service>)> = Vec::new();
         for (path, reg) in registrations {
             let base = path
                 .strip_suffix('/')
@@ -445,15 +495,58 @@ impl LightApi {
                         config.limits.max_page_bytes,
                         cursor_key.clone(),
                         etag_key.clone(),
-                        &models,
+                        (&models, Arc::clone(&relations)),
                     );
                     for (suffix, service) in routes {
                         let pattern = format!("{base}{suffix}");
                         cruds.push((pattern.clone(), Arc::clone(&crud)));
+                        if suffix.is_empty() {
+                            collections.push((
+                                pattern.clone(),
+                                Arc::clone(&crud),
+                                Arc::clone(&service),
+                            ));
+                        }
                         add_route(&pattern, service, true)?;
                     }
                 }
             }
+        }
+        let mut nested_routes: Vec<(String, Arc<Crud>, String)> = Vec::new();
+        for (pattern, child, fk) in nested {
+            let declared = |reason: String| StartError::declaration(Some(&pattern), reason);
+            let Some(tables) = &tables else {
+                return Err(declared(format!("`{child}` is not a registered model")));
+            };
+            let (base, crud, collection) = collections
+                .iter()
+                .find(|(_, c, _)| c.model().name() == child)
+                .ok_or_else(|| declared(format!("`{child}` is not a registered model")))?;
+            let parent = crud
+                .model()
+                .field_named(&fk)
+                .and_then(|f| f.referenced_table())
+                .and_then(|t| collections.iter().find(|(_, c, _)| c.model().name() == t))
+                .ok_or_else(|| {
+                    declared(format!(
+                        "`{fk}` is not a foreign key of `{child}` into a registered model"
+                    ))
+                })?;
+            if !pattern.split('/').any(|s| s == "{id}") {
+                return Err(declared(
+                    "the pattern has no `{id}` segment for the parent".into(),
+                ));
+            }
+            let service: Arc<dyn Service> = Arc::new(NestedService {
+                child: Arc::clone(crud),
+                collection: Arc::clone(collection),
+                parent: Arc::clone(&parent.1),
+                fk: fk.clone(),
+                item_base: base.clone(),
+                tables: Arc::clone(tables),
+            });
+            nested_routes.push((pattern.clone(), Arc::clone(crud), fk));
+            add_route(&pattern, service, true)?;
         }
         let described: Vec<RouteDoc<'_>> = router
             .routes()
@@ -465,7 +558,10 @@ impl LightApi {
                 let kind = match cruds.iter().find(|(p, _)| p == pattern) {
                     Some((p, crud)) if p.ends_with("/{id}") => RouteKind::Item(crud),
                     Some((_, crud)) => RouteKind::Collection(crud),
-                    None => RouteKind::Custom,
+                    None => match nested_routes.iter().find(|(p, _, _)| p == pattern) {
+                        Some((_, crud, fk)) => RouteKind::Nested(crud, fk),
+                        None => RouteKind::Custom,
+                    },
                 };
                 RouteDoc {
                     pattern,

@@ -13,6 +13,7 @@ pub mod hooks;
 pub(crate) mod keyset;
 pub mod ops;
 pub mod query;
+pub(crate) mod relations;
 pub mod schema;
 pub(crate) mod tables;
 pub mod validate;

@@ -266,7 +266,7 @@ fn unbox<T: 'static>(out: Result<WriteOutput, BackendError>) -> Result<T, Backen
     crate::backend::unbox_output(out?)
 }
 
-fn column_types(model: &Model) -> Vec<FieldType> {
+pub(crate) fn column_types(model: &Model) -> Vec<FieldType> {
     sql::select_columns(model)
         .into_iter()
         .map(|(_, t)| t)
@@ -286,7 +286,7 @@ fn first_row(rows: Vec<Vec<Value>>) -> Result<Vec<Value>, BackendError> {
 }
 
 /// A row read back (values in `sql::select_columns` order), checked.
-fn stored(model: &Model, values: Vec<Value>) -> Result<Stored, CrudError> {
+pub(crate) fn stored(model: &Model, values: Vec<Value>) -> Result<Stored, CrudError> {
     if values.len() != model.fields().len() + 1 + usize::from(model.is_versioned()) {
         return Err(internal("unexpected column count").into());
     }

@@ -14,6 +14,7 @@
 //! | `page`, `page_size` | page pagination |
 //! | `offset` | page pagination from any row (what the `next` link of a page cut short by its byte budget uses) |
 //! | `cursor` | keyset pagination (empty: first page) |
+//! | `expand=a,a.b`, `embed=c`, `c.field__op=v`, `fields=a.x` | related rows (parsed first, by `crud::relations`) |
 //!
 //! Values are typed by the field; a bad value, an unknown parameter or a
 //! field outside the whitelist is a `400` naming the parameter.
@@ -341,7 +342,7 @@ pub fn parse_list_query(
 /// One filter parameter; `None` for an empty `__in` list of a type other
 /// than text, a selection a client cleared (for text, `x__in=` is the one
 /// empty string).
-fn parse_filter(
+pub(crate) fn parse_filter(
     model: &Model,
     rules: &QueryRules,
     name: &str,

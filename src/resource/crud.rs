@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use super::conditional::{none_match_hits, path_id, precondition};
 use super::page::{cursor_page, offset_page, OffsetPage, Shown, Start};
-use super::render::{json_response, write_row, written_response};
+use super::render::{json_response, page_response, write_row, write_row_related, written_response};
 use crate::auth::{AuthError, ClaimsExt};
-use crate::backend::sql::{ListQuery, Scope};
+use crate::backend::sql::{Filter, FilterOp, ListQuery, Scope};
 use crate::backend::{Backend, BackendError};
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
@@ -21,8 +21,9 @@ use crate::crud::hooks::Hooks;
 use crate::crud::keyset::{self, KeysetRequest};
 use crate::crud::ops::{self, scope_for, Planned, Precondition, ReferenceCheck, WithHooks};
 use crate::crud::query::{parse_list_query, Paging, QueryRules};
+use crate::crud::relations::{self, Catalog, Plan, Wanted};
 use crate::crud::validate::{check_storable, validate_create, validate_patch, validate_replace};
-use crate::crud::{CrudError, Row};
+use crate::crud::{CrudError, FieldError, Row};
 use crate::endpoint::{HandlerResult, Step};
 use crate::error::ApiError;
 use crate::http::prefer::Preferences;
@@ -48,6 +49,8 @@ pub struct Crud {
     sets_fields: bool,
     /// The hooks of the generated writes, if any.
     hooks: Option<Hooks>,
+    /// The relations of every registered model.
+    relations: Arc<Catalog>,
 }
 
 /// A foreign key of a model into a scoped model, whose rows a caller may
@@ -159,7 +162,54 @@ impl Crud {
             cursor_key,
             etag_key,
             references,
+            relations: Arc::default(),
         }
+    }
+
+    /// The same with `relations` shown on request.
+    pub(crate) fn with_relations(mut self, relations: Arc<Catalog>) -> Crud {
+        self.relations = relations;
+        self
+    }
+
+    /// The relations of every registered model.
+    pub(crate) fn relations(&self) -> &Catalog {
+        &self.relations
+    }
+
+    /// Plans the reads of the relations `wanted`, each within what the
+    /// caller could read of the related resource directly: `401`/`403`
+    /// when the caller may not `GET` it, its scope applied.
+    fn plan_relations(&self, req: &Request, wanted: Wanted) -> Result<Option<Plan>, ApiError> {
+        self.relations
+            .plan(wanted, self.backend.dialect(), |model, access| {
+                let claims = req.claims();
+                if !access.is_public() {
+                    let c = claims.ok_or(AuthError::MissingToken)?;
+                    if !access.permits(c, req) {
+                        return Err(AuthError::Forbidden.into());
+                    }
+                }
+                if model.scope_rule().is_none() {
+                    return Ok(None);
+                }
+                let claims = claims
+                    .map(|c| Value::Object(c.as_map().clone()))
+                    .ok_or(AuthError::MissingToken)?;
+                let scope = scope_for(model, &claims)?;
+                // As for the model's own scope: a claim the database cannot
+                // hold is reported on the scope column.
+                if let Some(scope) = &scope {
+                    if let Some(reason) = self.backend.refusal(&scope.value) {
+                        return Err(BackendError::InvalidValue {
+                            field: Some(scope.column.clone()),
+                            reason: reason.to_owned(),
+                        }
+                        .into());
+                    }
+                }
+                Ok(scope)
+            })
     }
 
     /// The same with `hooks` run in its writes.
@@ -317,7 +367,51 @@ impl Crud {
     }
 
     fn plan_create(&self, req: &Request) -> Result<Step, ApiError> {
-        let body = req.json()?;
+        self.plan_create_setting(req, None)
+    }
+
+    /// `POST` under a parent row (see `nested`): the row's foreign key
+    /// `fk` is the parent's `id`; a body that names it is a `422` on it.
+    pub(crate) fn create_under(&self, req: &Request, fk: &str, id: i64) -> HandlerResult {
+        self.plan_create_setting(req, Some((fk, id)))
+            .unwrap_or_else(|e| Step::Done(Err(e)))
+            .run(&*self.backend, req)
+    }
+
+    /// `GET` of the rows under a parent row: those whose `fk` is `id`.
+    pub(crate) fn list_under(&self, req: &Request, fk: &str, id: i64) -> HandlerResult {
+        let under = Filter {
+            field: fk.to_owned(),
+            op: FilterOp::Eq(crate::model::Value::Integer(id)),
+        };
+        self.plan_list_within(req, Some(under))
+            .unwrap_or_else(|e| Step::Done(Err(e)))
+            .run(&*self.backend, req)
+    }
+
+    /// Whether the row `id` exists where the caller could read it.
+    pub(crate) fn exists(&self, req: &Request, id: i64) -> Result<bool, ApiError> {
+        let scope = self.scope(req)?;
+        let found = ops::plan_get_by(&self.by_id, &self.model, id, scope.as_ref())?
+            .run(&*self.backend, &self.model)?;
+        Ok(found.is_some())
+    }
+
+    fn plan_create_setting(
+        &self,
+        req: &Request,
+        set: Option<(&str, i64)>,
+    ) -> Result<Step, ApiError> {
+        let mut body = req.json()?;
+        if let (Some((fk, id)), Some(fields)) = (set, body.as_object_mut()) {
+            if fields.contains_key(fk) {
+                return Err(ApiError::validation(vec![FieldError {
+                    field: fk.to_owned(),
+                    message: "is set from the path; leave it out".to_owned(),
+                }]));
+            }
+            fields.insert(fk.to_owned(), id.into());
+        }
         let mut row = validate_create(&self.model, &body)?;
         self.set_by_server(req, &mut row, true)?;
         check_storable(&*self.backend, &row)?;
@@ -359,14 +453,22 @@ impl Crud {
     }
 
     fn plan_list(&self, req: &Request) -> Result<Step, ApiError> {
-        let lr = parse_list_query(
+        self.plan_list_within(req, None)
+    }
+
+    /// A list page, with `under` added to the client's filters.
+    fn plan_list_within(&self, req: &Request, under: Option<Filter>) -> Result<Step, ApiError> {
+        let (wanted, params) = self.relations.parse(&self.model, req.query())?;
+        let mut lr = parse_list_query(
             &self.model,
             &self.rules,
-            req.query(),
+            &params,
             self.page_size,
             self.max_page_size,
         )?;
+        lr.filters.extend(under);
         let scope = self.scope(req)?;
+        let related = self.plan_relations(req, wanted)?;
         let d = self.backend.dialect();
         let fields = lr.fields;
         let max_bytes = self.max_page_bytes;
@@ -387,16 +489,22 @@ impl Crud {
                         max_bytes,
                     },
                 )?;
+                let planned = relations::attach(planned, related);
                 let key = self.etag_key.clone();
-                return Ok(query(&self.model, planned, move |req, model, page| {
-                    let shown = Shown {
-                        model,
-                        fields: fields.as_deref(),
-                        max_bytes,
-                        key: &key,
-                    };
-                    Ok(cursor_page(req, &shown, page))
-                }));
+                return Ok(query(
+                    &self.model,
+                    planned,
+                    move |req, model, (page, related)| {
+                        let shown = Shown {
+                            model,
+                            fields: fields.as_deref(),
+                            max_bytes,
+                            key: &key,
+                            related: related.as_ref(),
+                        };
+                        Ok(cursor_page(req, &shown, page))
+                    },
+                ));
             }
         };
         let offset = match start {
@@ -413,16 +521,18 @@ impl Crud {
         // `Prefer: count=none`: no total, so no COUNT(*) either.
         let counted = !Preferences::of(req.headers()).count_none;
         let planned = ops::plan_list(d, &self.model, &q, scope.as_ref(), counted, max_bytes)?;
+        let planned = relations::attach(planned, related);
         let key = self.etag_key.clone();
         Ok(query(
             &self.model,
             planned,
-            move |req, model, (rows, count, capped)| {
+            move |req, model, ((rows, count, capped), related)| {
                 let shown = Shown {
                     model,
                     fields: fields.as_deref(),
                     max_bytes,
                     key: &key,
+                    related: related.as_ref(),
                 };
                 let page = OffsetPage {
                     start,
@@ -456,31 +566,47 @@ impl Crud {
         let id = path_id(req)?;
         // The query is checked first: a bad one is a 400 even when the row
         // is missing or the answer would be a 304.
-        if let Some(name) = req.query().iter().map(|(n, _)| n).find(|n| *n != "fields") {
+        let (wanted, params) = self.relations.parse(&self.model, req.query())?;
+        if let Some(name) = params.iter().map(|(n, _)| n).find(|n| *n != "fields") {
             return Err(ApiError::bad_request(format!(
                 "unknown query parameter `{name}`"
             )));
         }
         // Only `fields` is left; the list parser refuses it repeated.
-        let fields = parse_list_query(&self.model, &self.rules, req.query(), 1, 1)?.fields;
+        let fields = parse_list_query(&self.model, &self.rules, &params, 1, 1)?.fields;
         let scope = self.scope(req)?;
+        let related = self.plan_relations(req, wanted)?;
         let planned = ops::plan_get_by(&self.by_id, &self.model, id, scope.as_ref())?;
+        let planned = relations::attach(planned, related);
         let key = self.etag_key.clone();
-        Ok(query(&self.model, planned, move |req, model, row| {
-            let row = row.ok_or_else(|| CrudError::NotFound {
-                model: model.name().to_owned(),
-                id,
-            })?;
-            let etag = row.etag(&key);
-            if let Some(inm) = req.header("if-none-match") {
-                if none_match_hits(inm, &etag) {
-                    return Ok(Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", etag));
+        Ok(query(
+            &self.model,
+            planned,
+            move |req, model, (row, related)| {
+                let row = row.ok_or_else(|| CrudError::NotFound {
+                    model: model.name().to_owned(),
+                    id,
+                })?;
+                if let Some(related) = &related {
+                    // Related rows change apart from the row: a weak ETag of
+                    // the whole body, as for a page.
+                    let mut body = Vec::with_capacity(256);
+                    write_row_related(&mut body, model, &row, fields.as_deref(), Some(related));
+                    return Ok(page_response(req, &key, body));
                 }
-            }
-            let mut body = Vec::with_capacity(128);
-            write_row(&mut body, model, &row, fields.as_deref());
-            Ok(json_response(StatusCode::OK, body).with_header("ETag", etag))
-        }))
+                let etag = row.etag(&key);
+                if let Some(inm) = req.header("if-none-match") {
+                    if none_match_hits(inm, &etag) {
+                        return Ok(
+                            Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", etag)
+                        );
+                    }
+                }
+                let mut body = Vec::with_capacity(128);
+                write_row(&mut body, model, &row, fields.as_deref());
+                Ok(json_response(StatusCode::OK, body).with_header("ETag", etag))
+            },
+        ))
     }
 
     /// `PUT` (full replace) or `PATCH` (partial) of `/collection/{id}`,

@@ -9,6 +9,7 @@
 
 mod conditional;
 mod crud;
+mod nested;
 mod page;
 mod render;
 mod service;
@@ -18,6 +19,8 @@ use std::sync::Arc;
 use crate::auth::Access;
 use crate::backend::sql::Order;
 use crate::crud::query::QueryRules;
+use crate::crud::relations::Node;
+pub use crate::crud::relations::DEFAULT_EMBED_LIMIT;
 use crate::endpoint::{offered, Endpoint};
 use crate::http::{Method, MethodSet};
 use crate::model::Model;
@@ -26,6 +29,7 @@ use crate::ratelimit::RateLimit;
 pub use crate::crud::hooks::{Hook, HookContext, HookError, Hooks, WriteKind};
 pub(crate) use conditional::none_match_hits;
 pub use crud::{Crud, ResourceExt};
+pub(crate) use nested::NestedService;
 pub(crate) use service::build_routes;
 use service::serves;
 
@@ -60,6 +64,8 @@ pub struct Resource {
     pub(crate) max_age: Option<std::time::Duration>,
     pub(crate) hooks: Hooks,
     pub(crate) rate_limits: Vec<(Method, RateLimit)>,
+    pub(crate) expandable: Option<Vec<String>>,
+    pub(crate) embed_limit: u64,
 }
 
 impl std::fmt::Debug for Resource {
@@ -90,6 +96,8 @@ impl Model {
             max_age: None,
             hooks: Hooks::new(),
             rate_limits: Vec::new(),
+            expandable: None,
+            embed_limit: DEFAULT_EMBED_LIMIT,
         }
     }
 }
@@ -347,6 +355,62 @@ impl Resource {
             .map(|k| Order::parse(k).unwrap_or_else(|_| Order::asc(k)))
             .collect();
         self
+    }
+
+    /// The to-one relations clients may expand with `?expand=` (default:
+    /// every foreign key `x_id` into a registered model, as relation `x`).
+    /// A name that is no such relation stops start-up. See the README's
+    /// "Relations" section.
+    ///
+    /// ```
+    /// use lightapi::{Field, Model};
+    /// let product = Model::new("product")
+    ///     .field("category_id", Field::integer().references("category"))
+    ///     .field("supplier_id", Field::integer().references("supplier"))
+    ///     .into_resource()
+    ///     .expandable(&["category"]);
+    /// # let _ = product;
+    /// ```
+    #[must_use]
+    pub fn expandable(mut self, relations: &[&str]) -> Resource {
+        self.expandable = Some(relations.iter().map(|r| r.to_string()).collect());
+        self
+    }
+
+    /// The most children `?embed=` shows under each row of this resource
+    /// (default [`DEFAULT_EMBED_LIMIT`], at least 1); each embedded
+    /// relation also gives the full `count`.
+    ///
+    /// ```
+    /// use lightapi::{Field, Model};
+    /// let category = Model::new("category")
+    ///     .field("name", Field::text())
+    ///     .into_resource()
+    ///     .embed_limit(5);
+    /// # let _ = category;
+    /// ```
+    #[must_use]
+    pub fn embed_limit(mut self, limit: u64) -> Resource {
+        self.embed_limit = limit.max(1);
+        self
+    }
+
+    /// What the relations of every resource need of this one.
+    pub(crate) fn relation_node(&self) -> Node {
+        // A model without a generated or custom `GET` shows its rows to
+        // no one, in relations either.
+        let read = if self.offered(false).contains(Method::Get) {
+            self.access_for(Method::Get)
+        } else {
+            Access::check(|_, _| false)
+        };
+        Node {
+            model: std::sync::Arc::new(self.model.clone()),
+            read,
+            rules: self.rules.clone(),
+            expandable: self.expandable.clone(),
+            embed_limit: self.embed_limit,
+        }
     }
 
     /// The model.

@@ -11,6 +11,7 @@ use super::render::{link_with, page_response, write_link, write_rows};
 use crate::crud::etag::EtagKey;
 use crate::crud::keyset::KeysetPage;
 use crate::crud::ops::Stored;
+use crate::crud::relations::Related;
 use crate::http::{Request, Response};
 use crate::model::{write_integer, Model};
 
@@ -31,6 +32,8 @@ pub(super) struct Shown<'a> {
     pub(super) max_bytes: usize,
     /// The key of the page's weak `ETag`.
     pub(super) key: &'a EtagKey,
+    /// Rows of other models shown inside each row.
+    pub(super) related: Option<&'a Related>,
 }
 
 /// One offset page as read.
@@ -185,7 +188,14 @@ fn write_cursor_page(
 /// the number of rows that fit the budget.
 fn write_results(body: &mut Vec<u8>, shown: &Shown<'_>, rows: &[Stored], truncated: bool) -> usize {
     body.extend_from_slice(b",\"results\":");
-    let fits = write_rows(body, shown.model, rows, shown.fields, shown.max_bytes);
+    let fits = write_rows(
+        body,
+        shown.model,
+        rows,
+        shown.fields,
+        shown.related,
+        shown.max_bytes,
+    );
     if truncated {
         body.extend_from_slice(b",\"truncated\":true");
     }

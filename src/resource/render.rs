@@ -3,9 +3,10 @@
 use super::conditional::none_match_hits;
 use crate::crud::etag::{weak_etag, EtagKey};
 use crate::crud::ops::Stored;
+use crate::crud::relations::{Related, RelatedOne};
 use crate::http::prefer::Preferences;
 use crate::http::{Body, Request, Response, StatusCode};
-use crate::model::{Model, ID_COLUMN, VERSION_COLUMN};
+use crate::model::{write_integer, Model, ID_COLUMN, VERSION_COLUMN};
 
 /// Appends a stored row as the JSON object clients see: its readable
 /// columns (`id` first, then the fields in declaration order, then
@@ -43,6 +44,68 @@ pub(super) fn write_row(out: &mut Vec<u8>, model: &Model, row: &Stored, fields: 
     out.push(b'}');
 }
 
+/// Appends a stored row as [`write_row`] does, with its `related` rows
+/// after its own fields: each expanded relation as an object under its
+/// name (`null` when the key is null or names no row the caller may
+/// read), each embedded one as `{"count": n, "results": [...]}`.
+pub(super) fn write_row_related(
+    out: &mut Vec<u8>,
+    model: &Model,
+    row: &Stored,
+    fields: Option<&[String]>,
+    related: Option<&Related>,
+) {
+    write_row(out, model, row, fields);
+    let Some(related) = related else {
+        return;
+    };
+    for one in &related.one {
+        write_one(out, one, row);
+    }
+    for many in &related.many {
+        open_member(out, &many.name);
+        out.extend_from_slice(b"{\"count\":");
+        let count = many.counts.get(&row.id).copied().unwrap_or(0);
+        write_integer(out, i64::try_from(count).unwrap_or(i64::MAX));
+        out.extend_from_slice(b",\"results\":[");
+        for (i, child) in many.rows.get(&row.id).into_iter().flatten().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_row(out, &many.model, child, many.fields.as_deref());
+        }
+        out.extend_from_slice(b"]}}");
+    }
+}
+
+/// Reopens the object `out` ends with and starts its member `name`.
+fn open_member(out: &mut Vec<u8>, name: &str) {
+    out.pop();
+    if out.last() != Some(&b'{') {
+        out.push(b',');
+    }
+    out.push(b'"');
+    // Relation names are identifiers: nothing in them needs escaping.
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// Appends the expanded relation `one` of `parent` as a member of the
+/// object `out` ends with.
+fn write_one(out: &mut Vec<u8>, one: &RelatedOne, parent: &Stored) {
+    open_member(out, &one.name);
+    match one.of(parent) {
+        Some(row) => {
+            write_row(out, &one.model, row, one.fields.as_deref());
+            for nested in &one.nested {
+                write_one(out, nested, row);
+            }
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+}
+
 /// Appends `rows` as a JSON array of [`write_row`] objects, ending it
 /// before the first row that would take the array past `max_bytes` (the
 /// first row is always written): the number of rows written.
@@ -51,6 +114,7 @@ pub(super) fn write_rows(
     model: &Model,
     rows: &[Stored],
     fields: Option<&[String]>,
+    related: Option<&Related>,
     max_bytes: usize,
 ) -> usize {
     let start = out.len();
@@ -60,7 +124,7 @@ pub(super) fn write_rows(
         if i > 0 {
             out.push(b',');
         }
-        write_row(out, model, row, fields);
+        write_row_related(out, model, row, fields, related);
         if i > 0 && out.len() - start > max_bytes {
             out.truncate(mark);
             out.push(b']');

@@ -11,6 +11,7 @@ use crate::auth::Access;
 use crate::backend::Backend;
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
+use crate::crud::relations::Catalog;
 use crate::crud::tables::Tables;
 use crate::endpoint::{
     call_endpoint, offered, Endpoint, HandlerResult, OperationDoc, Service, Step,
@@ -112,7 +113,8 @@ impl Service for CrudService {
 pub(crate) type Route = (String, Arc<dyn Service>);
 
 /// The two routes of a resource, `("", collection)` and `("/{id}", item)`,
-/// with the model's operations they share.
+/// with the model's operations they share; `models` are every registered
+/// model, `relations` what each shows of the others.
 pub(crate) fn build_routes(
     resource: Resource,
     backend: Arc<dyn Backend>,
@@ -120,7 +122,7 @@ pub(crate) fn build_routes(
     max_page_bytes: usize,
     cursor_key: CursorKey,
     etag_key: EtagKey,
-    models: &[Model],
+    (models, relations): (&[Model], Arc<Catalog>),
 ) -> (Arc<Crud>, Vec<Route>) {
     let offered_verbs = offered(resource.methods.as_deref(), &resource.exclude);
     let access: [Access; 7] =
@@ -154,7 +156,8 @@ pub(crate) fn build_routes(
             (cursor_key, etag_key),
             references,
         )
-        .with_hooks(resource.hooks),
+        .with_hooks(resource.hooks)
+        .with_relations(relations),
     );
     let crud_extension: Arc<dyn Any + Send + Sync> = Arc::clone(&crud) as Arc<Crud>;
     let routes = [false, true]

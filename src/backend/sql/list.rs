@@ -111,7 +111,7 @@ fn push_filter(b: &mut Builder, model: &Model, filter: &Filter) -> Result<(), Ba
     Ok(())
 }
 
-fn push_where(
+pub(super) fn push_where(
     b: &mut Builder,
     model: &Model,
     filters: &[Filter],

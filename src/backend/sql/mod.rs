@@ -23,6 +23,7 @@ mod introspect;
 mod list;
 mod query;
 mod references;
+mod relations;
 
 pub use columns::select_columns;
 pub use ddl::{column_type_of, create_table, key_too_long, schema_lock};
@@ -47,6 +48,7 @@ pub use list::{count, select_list};
 pub use query::Nulls;
 pub use query::{Filter, FilterOp, Keyset, ListQuery, Order, Scope};
 pub use references::{row_exists, row_referencing, sqlite_foreign_keys_into};
+pub use relations::{count_children, select_children, select_in};
 
 use super::Value;
 use crate::model::Model;

@@ -8,7 +8,9 @@
 //! Cases live in `routes` (both route tables), `types` (round trips and
 //! hostile input), `constraints` (field constraints, uuid, date and
 //! decimal fields), `access` (verbs, custom endpoints, auth, scoping,
-//! concurrency) and `round_trips` (statements sent per verb); adding one
+//! concurrency, write rules, hooks), `relations` (expand and embed),
+//! `evolution` (schema changes) and `round_trips` (statements sent per
+//! verb); adding one
 //! means adding it to [`http_crud_tests!`] too.
 //!
 //! To run the whole suite against a backend, a test module implements
@@ -48,6 +50,7 @@ use super::{sign_subject, Client, Resp, TestServer, SECRET};
 mod access;
 mod constraints;
 mod evolution;
+mod relations;
 mod round_trips;
 mod routes;
 mod types;
@@ -55,6 +58,7 @@ mod types;
 pub use access::*;
 pub use constraints::*;
 pub use evolution::*;
+pub use relations::*;
 pub use round_trips::*;
 pub use routes::*;
 pub use types::*;
@@ -122,6 +126,12 @@ macro_rules! http_crud_tests {
             uuid_date_and_decimal_round_trip_exactly,
             decimal_and_date_filters_and_ordering,
             the_database_enforces_the_constraints_itself,
+            expand_shows_referenced_rows_on_lists_and_items,
+            embed_shows_children_bounded_with_count_and_filters,
+            related_rows_respect_scope_and_access,
+            relations_take_a_bounded_number_of_statements,
+            nested_routes_list_and_create_under_the_parent,
+            nested_routes_are_checked_at_start_up,
         );
     };
     (@cases $db:expr; $($case:ident),* $(,)?) => {$(
