@@ -29,6 +29,7 @@ use crate::model::{FieldType, Model, ID_COLUMN, VERSION_COLUMN};
 /// assert!(err.contains(r#"ALTER TABLE "person" ADD COLUMN "email" TEXT NOT NULL DEFAULT"#), "{err}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub fn ensure_table(backend: &dyn Backend, model: &Model) -> Result<(), CrudError> {
     ensure_table_adding(backend, model, false).map(|_| ())
 }
