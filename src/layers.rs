@@ -22,6 +22,8 @@ const LAYERS: &[&[&str]] = &[
     &["openapi"],
     &["server"],
     &["app"],
+    // The `lightapi` command, built on the application.
+    &["cli"],
     &["__private", "prelude"],
 ];
 

@@ -692,6 +692,18 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         env::read(lookup)
     }
+
+    /// This configuration with the settings of the variables `lookup`
+    /// returns replacing its own, as [`Config::from_lookup`] replaces the
+    /// defaults (the `lightapi` command applies the environment over its
+    /// file so).
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
+    pub(crate) fn over_lookup(
+        self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        env::read_over(self, lookup)
+    }
 }
 
 #[cfg(test)]
