@@ -91,6 +91,11 @@ pub(crate) fn plan(doc: FileDoc, lookup: Lookup<'_>) -> Result<Plan, FileError> 
         let resource = resource(&name, decl)?;
         resources.push(Declared { path, resource });
     }
+    let models: Vec<Model> = resources
+        .iter()
+        .map(|d| d.resource.model().clone())
+        .collect();
+    crate::model::check_models(&models).map_err(|e| FileError::key("models", e.to_string()))?;
     if let Some(login) = &doc.login {
         check_login(login, &resources)?;
     }
@@ -249,6 +254,10 @@ fn apply_jwt(doc: &FileDoc, c: &mut Config, lookup: Lookup<'_>) -> Result<(), Fi
             ));
         }
         let text = substitute(s.get_ref(), lookup).map_err(|e| invalid(s, "jwt.secret", e))?;
+        if text.is_empty() {
+            // `${VAR:-}` with the variable unset: no secret from the file.
+            continue;
+        }
         out.push(
             JwtSecret::new(text.into_bytes()).map_err(|e| invalid(s, "jwt.secret", reason(e)))?,
         );
@@ -510,9 +519,6 @@ fn resource(name: &str, d: ModelDecl) -> Result<Resource, FileError> {
     if let Some(rule) = &d.restrict_writes {
         model = model.restrict_writes(&rule.column, &rule.claim);
     }
-    model
-        .check()
-        .map_err(|e| FileError::key(format!("models.{name}"), e.to_string()))?;
     let mut r = model.into_resource();
     if let Some(methods) = &d.methods {
         let list: Vec<Method> = methods.iter().copied().map(method).collect();
@@ -655,6 +661,7 @@ mod tests {
     fn a_model_mistake_names_the_model() {
         let text = "[models.p.fields]\nname = { type = \"text\", max_length = 0 }\n";
         let err = plan(parse(text).unwrap(), &no_env).unwrap_err();
-        assert_eq!(err.key.as_deref(), Some("models.p"));
+        assert_eq!(err.key.as_deref(), Some("models"));
+        assert!(err.message.contains("model `p`"), "{err:?}");
     }
 }
