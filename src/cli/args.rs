@@ -18,6 +18,13 @@ pub(crate) enum Command {
     OpenApi(PathBuf),
     /// Hash a password read from standard input.
     HashPassword,
+    /// Write a starter file (`-`: standard output) from a database's tables.
+    Init {
+        /// The database to read.
+        url: String,
+        /// Where to write the file.
+        file: PathBuf,
+    },
     /// Print a help text.
     Help(&'static str),
     /// Print the version.
@@ -36,6 +43,8 @@ Commands:
   routes [FILE]     list the routes, their methods and who may use them
   openapi [FILE]    print the OpenAPI document (JSON) to standard output
   hash-password     read a password from standard input, print its argon2id hash
+  init --from-database URL [FILE]
+                    write a starter FILE (default lightapi.toml) from the tables
   help [COMMAND]    this text, or a command's
 
 Options:
@@ -101,6 +110,19 @@ table [login] names.
 Exit status: 0; 1 when standard input cannot be read; 2 when it is empty.
 ";
 
+const INIT: &str = "\
+Usage: lightapi init --from-database URL [FILE]
+
+Writes a starter FILE (default lightapi.toml; - for standard output) with
+a model for each table of the database at URL whose primary key is an
+integer column `id` and whose columns the file can declare; every other
+table is reported as skipped, with the reason. A password in URL is
+written as ${DATABASE_PASSWORD}. An existing FILE is never overwritten.
+
+Exit status: 0; 1 when the database cannot be read; 2 on a usage mistake
+or when FILE exists.
+";
+
 /// The command `args` (without the program name) asks for.
 ///
 /// # Errors
@@ -137,6 +159,18 @@ pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
         "check" => with_file(Command::Check, CHECK),
         "routes" => with_file(Command::Routes, ROUTES),
         "openapi" => with_file(Command::OpenApi, OPENAPI),
+        "init" => match rest.as_slice() {
+            _ if wants_help => Ok(Command::Help(INIT)),
+            ["--from-database", url] => Ok(Command::Init {
+                url: (*url).to_owned(),
+                file: PathBuf::from(DEFAULT_FILE),
+            }),
+            ["--from-database", url, file] => Ok(Command::Init {
+                url: (*url).to_owned(),
+                file: PathBuf::from(file),
+            }),
+            _ => Err("init needs --from-database URL [FILE]".to_owned()),
+        },
         "hash-password" => match rest.as_slice() {
             _ if wants_help => Ok(Command::Help(HASH_PASSWORD)),
             [] => Ok(Command::HashPassword),
@@ -155,6 +189,7 @@ fn help_of(command: &str) -> Option<&'static str> {
         "routes" => ROUTES,
         "openapi" => OPENAPI,
         "hash-password" => HASH_PASSWORD,
+        "init" => INIT,
         _ => return None,
     })
 }
@@ -174,6 +209,14 @@ mod tests {
         assert_eq!(p(&["routes", "b"]), Ok(Command::Routes("b".into())));
         assert_eq!(p(&["openapi"]), Ok(Command::OpenApi(DEFAULT_FILE.into())));
         assert_eq!(p(&["hash-password"]), Ok(Command::HashPassword));
+        assert_eq!(
+            p(&["init", "--from-database", "sqlite://a.db", "-"]),
+            Ok(Command::Init {
+                url: "sqlite://a.db".into(),
+                file: "-".into()
+            })
+        );
+        assert!(p(&["init"]).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::Path;
 use super::declare::{plan, Plan};
 use super::error::CliError;
 use super::file;
+use super::init;
 use super::login::{hash_password, TableLogin};
 use crate::app::{Built, LightApi};
 use crate::auth::{Access, Credentials};
@@ -215,4 +216,37 @@ pub(crate) fn hash(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), C
     }
     let phc = hash_password(password).map_err(CliError::Runtime)?;
     write_out(out, &format!("{phc}\n"))
+}
+
+/// `init`: a starter file from the tables of the database at `url`,
+/// written to `path` (never over an existing file) or, for `-`, to `out`.
+pub(crate) fn init(url: &str, path: &Path, out: &mut dyn Write) -> Result<(), CliError> {
+    let to_stdout = path.as_os_str() == "-";
+    if !to_stdout && path.exists() {
+        return Err(CliError::Usage(format!(
+            "{} exists: init never overwrites a file",
+            path.display()
+        )));
+    }
+    let parsed = DatabaseUrl::new(url).map_err(|e| CliError::Usage(e.to_string()))?;
+    let db = connect(parsed.as_str(), &PoolOptions::default())
+        .map_err(|e| CliError::Runtime(format!("{}: {e}", parsed.scheme())))?;
+    let dialect = db.dialect();
+    let found = init::tables(&*db);
+    db.close();
+    let tables = found.map_err(CliError::Runtime)?;
+    let (text, skipped) = init::starter(dialect, url, &tables);
+    for line in &skipped {
+        eprintln!("lightapi: {line}");
+    }
+    if to_stdout {
+        return write_out(out, &text);
+    }
+    std::fs::write(path, text)
+        .map_err(|e| CliError::Runtime(format!("{}: cannot write: {e}", path.display())))?;
+    let models = tables.len() - skipped.len();
+    write_out(
+        out,
+        &format!("{}: {models} model(s) written\n", path.display()),
+    )
 }

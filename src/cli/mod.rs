@@ -14,6 +14,7 @@ mod declare;
 mod env;
 mod error;
 mod file;
+mod init;
 mod login;
 
 use std::io::Write;
@@ -55,6 +56,7 @@ pub fn run(args: &[String]) -> u8 {
         Command::Routes(path) => commands::routes(&path, &mut out),
         Command::OpenApi(path) => commands::openapi(&path, &mut out),
         Command::HashPassword => commands::hash(&mut std::io::stdin().lock(), &mut out),
+        Command::Init { url, file } => commands::init(&url, &file, &mut out),
         Command::Check(path) => match commands::check(&path, &mut out) {
             Ok(true) => Ok(()),
             Ok(false) => {
