@@ -53,7 +53,7 @@ type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 pub(crate) fn plan(doc: FileDoc, lookup: Lookup<'_>) -> Result<Plan, FileError> {
     let mut config = Config::default();
     apply_server(&doc, &mut config)?;
-    apply_limits(&doc, &mut config);
+    apply_limits(&doc, &mut config)?;
     apply_database(&doc, &mut config, lookup)?;
     apply_jwt(&doc, &mut config, lookup)?;
     apply_rest(&doc, &mut config, lookup)?;
@@ -156,51 +156,129 @@ fn apply_server(doc: &FileDoc, c: &mut Config) -> Result<(), FileError> {
     Ok(())
 }
 
-fn apply_limits(doc: &FileDoc, c: &mut Config) {
+/// `value` when it is from `min` to `max`, else an error at it.
+fn within(
+    value: &Option<Spanned<u64>>,
+    key: &str,
+    min: u64,
+    max: u64,
+) -> Result<Option<u64>, FileError> {
+    match value {
+        None => Ok(None),
+        Some(v) if (min..=max).contains(v.get_ref()) => Ok(Some(*v.get_ref())),
+        Some(v) => Err(invalid(v, key, format!("must be from {min} to {max}"))),
+    }
+}
+
+/// The longest time a file setting may name: one day, in milliseconds.
+const MAX_MS: u64 = 86_400_000;
+
+fn apply_limits(doc: &FileDoc, c: &mut Config) -> Result<(), FileError> {
     let l = &doc.limits;
+    // The ranges of the matching LIGHTAPI_* variables.
     let limits = [
-        (l.max_body_bytes, &mut c.limits.max_body_bytes),
-        (l.max_head_bytes, &mut c.limits.max_head_bytes),
-        (l.max_headers, &mut c.limits.max_headers),
-        (l.max_uri_bytes, &mut c.limits.max_uri_bytes),
-        (l.max_connections, &mut c.limits.max_connections),
         (
-            l.max_buffered_body_bytes,
-            &mut c.limits.max_buffered_body_bytes,
+            &l.max_body_bytes,
+            "max_body_bytes",
+            &mut c.limits.max_body_bytes,
+            1 << 40,
         ),
-        (l.max_page_bytes, &mut c.limits.max_page_bytes),
-        (l.max_unsent_bytes, &mut c.limits.max_unsent_bytes),
         (
-            l.max_pending_write_bytes,
+            &l.max_head_bytes,
+            "max_head_bytes",
+            &mut c.limits.max_head_bytes,
+            1 << 20,
+        ),
+        (
+            &l.max_headers,
+            "max_headers",
+            &mut c.limits.max_headers,
+            10_000,
+        ),
+        (
+            &l.max_uri_bytes,
+            "max_uri_bytes",
+            &mut c.limits.max_uri_bytes,
+            1 << 20,
+        ),
+        (
+            &l.max_connections,
+            "max_connections",
+            &mut c.limits.max_connections,
+            1 << 22,
+        ),
+        (
+            &l.max_buffered_body_bytes,
+            "max_buffered_body_bytes",
+            &mut c.limits.max_buffered_body_bytes,
+            1 << 40,
+        ),
+        (
+            &l.max_page_bytes,
+            "max_page_bytes",
+            &mut c.limits.max_page_bytes,
+            1 << 40,
+        ),
+        (
+            &l.max_unsent_bytes,
+            "max_unsent_bytes",
+            &mut c.limits.max_unsent_bytes,
+            1 << 40,
+        ),
+        (
+            &l.max_pending_write_bytes,
+            "max_pending_write_bytes",
             &mut c.limits.max_pending_write_bytes,
+            1 << 40,
         ),
     ];
-    for (value, slot) in limits {
-        if let Some(v) = value {
-            *slot = v;
+    for (value, key, slot, max) in limits {
+        if let Some(v) = within(value, &format!("limits.{key}"), 1, max)? {
+            *slot = usize::try_from(v).unwrap_or(usize::MAX);
         }
     }
     let t = &doc.timeouts;
     let d = &doc.database;
     let times = [
-        (t.header_ms, &mut c.timeouts.header_read),
-        (t.body_ms, &mut c.timeouts.body_read),
-        (t.idle_ms, &mut c.timeouts.idle),
-        (t.write_ms, &mut c.timeouts.write),
-        (t.shutdown_ms, &mut c.timeouts.shutdown),
-        (t.query_ms, &mut c.timeouts.query),
-        (t.send_rate_grace_ms, &mut c.timeouts.send_rate_grace),
-        (d.connect_timeout_ms, &mut c.database.connect_timeout),
-        (d.socket_timeout_ms, &mut c.database.socket_timeout),
+        (
+            &t.header_ms,
+            "timeouts.header_ms",
+            &mut c.timeouts.header_read,
+        ),
+        (&t.body_ms, "timeouts.body_ms", &mut c.timeouts.body_read),
+        (&t.idle_ms, "timeouts.idle_ms", &mut c.timeouts.idle),
+        (&t.write_ms, "timeouts.write_ms", &mut c.timeouts.write),
+        (
+            &t.shutdown_ms,
+            "timeouts.shutdown_ms",
+            &mut c.timeouts.shutdown,
+        ),
+        (&t.query_ms, "timeouts.query_ms", &mut c.timeouts.query),
+        (
+            &t.send_rate_grace_ms,
+            "timeouts.send_rate_grace_ms",
+            &mut c.timeouts.send_rate_grace,
+        ),
+        (
+            &d.connect_timeout_ms,
+            "database.connect_timeout_ms",
+            &mut c.database.connect_timeout,
+        ),
+        (
+            &d.socket_timeout_ms,
+            "database.socket_timeout_ms",
+            &mut c.database.socket_timeout,
+        ),
     ];
-    for (value, slot) in times {
-        if let Some(ms) = value {
-            *slot = Duration::from_millis(ms.max(1));
+    for (value, key, slot) in times {
+        if let Some(ms) = within(value, key, 1, MAX_MS)? {
+            *slot = Duration::from_millis(ms);
         }
     }
-    if let Some(rate) = t.min_send_rate {
+    if let Some(rate) = within(&t.min_send_rate, "timeouts.min_send_rate", 0, 1 << 40)? {
         c.timeouts.min_send_rate = rate;
     }
+    Ok(())
 }
 
 fn apply_database(doc: &FileDoc, c: &mut Config, lookup: Lookup<'_>) -> Result<(), FileError> {
@@ -265,10 +343,10 @@ fn apply_jwt(doc: &FileDoc, c: &mut Config, lookup: Lookup<'_>) -> Result<(), Fi
     if !out.is_empty() {
         c.jwt.secrets = out;
     }
-    if let Some(ttl) = j.ttl_secs {
-        c.jwt.ttl = Duration::from_secs(ttl.max(1));
+    if let Some(ttl) = within(&j.ttl_secs, "jwt.ttl_secs", 1, 31_536_000)? {
+        c.jwt.ttl = Duration::from_secs(ttl);
     }
-    if let Some(leeway) = j.leeway_secs {
+    if let Some(leeway) = within(&j.leeway_secs, "jwt.leeway_secs", 0, 86_400)? {
         c.jwt.leeway = Duration::from_secs(leeway);
     }
     if let Some(v) = &j.issuer {
@@ -284,11 +362,11 @@ fn apply_jwt(doc: &FileDoc, c: &mut Config, lookup: Lookup<'_>) -> Result<(), Fi
 
 fn apply_rest(doc: &FileDoc, c: &mut Config, lookup: Lookup<'_>) -> Result<(), FileError> {
     if let Some(login) = &doc.login {
-        if let Some(n) = login.per_minute {
-            c.login.per_minute = n.max(1);
+        if let Some(n) = within(&login.per_minute, "login.per_minute", 1, 1_000_000)? {
+            c.login.per_minute = u32::try_from(n).unwrap_or(u32::MAX);
         }
-        if let Some(n) = login.per_hour {
-            c.login.per_hour = n.max(1);
+        if let Some(n) = within(&login.per_hour, "login.per_hour", 1, 100_000_000)? {
+            c.login.per_hour = u32::try_from(n).unwrap_or(u32::MAX);
         }
     }
     if let Some(cors) = &doc.cors {
@@ -305,7 +383,7 @@ fn apply_rest(doc: &FileDoc, c: &mut Config, lookup: Lookup<'_>) -> Result<(), F
         if let Some(yes) = cors.credentials {
             out = out.allow_credentials(yes);
         }
-        if let Some(secs) = cors.max_age_secs {
+        if let Some(secs) = within(&cors.max_age_secs, "cors.max_age_secs", 0, 86_400)? {
             out = out.max_age_secs(secs);
         }
         out.validate()
@@ -352,8 +430,8 @@ fn apply_rest(doc: &FileDoc, c: &mut Config, lookup: Lookup<'_>) -> Result<(), F
             "set without rate_limit.default, the limit it would key",
         ));
     }
-    if let Some(n) = r.max_keys {
-        c.rate_limit.max_keys = n.max(1);
+    if let Some(n) = within(&r.max_keys, "rate_limit.max_keys", 1, 1 << 32)? {
+        c.rate_limit.max_keys = usize::try_from(n).unwrap_or(usize::MAX);
     }
     if let Some(url) = &r.redis_url {
         let text = substitute(url.get_ref(), lookup)
@@ -370,8 +448,13 @@ fn apply_rest(doc: &FileDoc, c: &mut Config, lookup: Lookup<'_>) -> Result<(), F
     if let Some(prefix) = &r.redis_prefix {
         c.rate_limit.redis_prefix = prefix.clone();
     }
-    if let Some(ms) = r.redis_timeout_ms {
-        c.rate_limit.redis_timeout = Duration::from_millis(ms.clamp(1, 60_000));
+    if let Some(ms) = within(
+        &r.redis_timeout_ms,
+        "rate_limit.redis_timeout_ms",
+        1,
+        60_000,
+    )? {
+        c.rate_limit.redis_timeout = Duration::from_millis(ms);
     }
     Ok(())
 }
@@ -561,8 +644,33 @@ fn resource(name: &str, d: ModelDecl) -> Result<Resource, FileError> {
             d.max_page_size.unwrap_or(max),
         );
     }
-    if let Some(secs) = d.max_age_secs {
+    if let Some(secs) = within(
+        &d.max_age_secs,
+        &format!("models.{name}.max_age_secs"),
+        0,
+        31_536_000,
+    )? {
         r = r.cache_max_age(Duration::from_secs(secs));
+    }
+    let limits = [
+        (&d.rate_limit.get, Method::Get),
+        (&d.rate_limit.post, Method::Post),
+        (&d.rate_limit.put, Method::Put),
+        (&d.rate_limit.patch, Method::Patch),
+        (&d.rate_limit.delete, Method::Delete),
+    ];
+    for (limit, m) in limits {
+        if let Some(text) = limit {
+            let key = format!(
+                "models.{name}.rate_limit.{}",
+                m.as_str().to_ascii_lowercase()
+            );
+            let parsed = text
+                .get_ref()
+                .parse::<RateLimit>()
+                .map_err(|e| invalid(text, &key, reason(e)))?;
+            r = r.rate_limit(m, parsed);
+        }
     }
     Ok(r)
 }
@@ -643,6 +751,39 @@ mod tests {
         let p = plan(parse(text).unwrap(), &env).unwrap();
         assert_eq!(p.config.server.port, 0);
         assert_eq!(p.config.server.workers, 3);
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_placed() {
+        let text = "[timeouts]\nidle_ms = 0\n";
+        let shown = plan(parse(text).unwrap(), &no_env)
+            .unwrap_err()
+            .render("f", text);
+        assert_eq!(
+            shown,
+            "f:2:11: timeouts.idle_ms: must be from 1 to 86400000"
+        );
+        let text = "[limits]\nmax_headers = 10001\n";
+        let shown = plan(parse(text).unwrap(), &no_env)
+            .unwrap_err()
+            .render("f", text);
+        assert!(shown.starts_with("f:2:15: limits.max_headers:"), "{shown}");
+        let text = "[limits]\nmax_body_bytes = 65536\n[timeouts]\nquery_ms = 2500\n";
+        let p = plan(parse(text).unwrap(), &no_env).unwrap();
+        assert_eq!(p.config.limits.max_body_bytes, 65536);
+        assert_eq!(p.config.timeouts.query, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn a_bad_model_rate_limit_is_placed() {
+        let text = "[models.p]\nrate_limit = { post = \"ten\" }\n";
+        let shown = plan(parse(text).unwrap(), &no_env)
+            .unwrap_err()
+            .render("f", text);
+        assert!(
+            shown.starts_with("f:2:23: models.p.rate_limit.post:"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -150,29 +150,29 @@ pub(crate) struct ServerDecl {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LimitsDecl {
-    pub(crate) max_body_bytes: Option<usize>,
-    pub(crate) max_head_bytes: Option<usize>,
-    pub(crate) max_headers: Option<usize>,
-    pub(crate) max_uri_bytes: Option<usize>,
-    pub(crate) max_connections: Option<usize>,
-    pub(crate) max_buffered_body_bytes: Option<usize>,
-    pub(crate) max_page_bytes: Option<usize>,
-    pub(crate) max_unsent_bytes: Option<usize>,
-    pub(crate) max_pending_write_bytes: Option<usize>,
+    pub(crate) max_body_bytes: Option<Spanned<u64>>,
+    pub(crate) max_head_bytes: Option<Spanned<u64>>,
+    pub(crate) max_headers: Option<Spanned<u64>>,
+    pub(crate) max_uri_bytes: Option<Spanned<u64>>,
+    pub(crate) max_connections: Option<Spanned<u64>>,
+    pub(crate) max_buffered_body_bytes: Option<Spanned<u64>>,
+    pub(crate) max_page_bytes: Option<Spanned<u64>>,
+    pub(crate) max_unsent_bytes: Option<Spanned<u64>>,
+    pub(crate) max_pending_write_bytes: Option<Spanned<u64>>,
 }
 
 /// `[timeouts]`: each in milliseconds.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TimeoutsDecl {
-    pub(crate) header_ms: Option<u64>,
-    pub(crate) body_ms: Option<u64>,
-    pub(crate) idle_ms: Option<u64>,
-    pub(crate) write_ms: Option<u64>,
-    pub(crate) shutdown_ms: Option<u64>,
-    pub(crate) query_ms: Option<u64>,
-    pub(crate) send_rate_grace_ms: Option<u64>,
-    pub(crate) min_send_rate: Option<u64>,
+    pub(crate) header_ms: Option<Spanned<u64>>,
+    pub(crate) body_ms: Option<Spanned<u64>>,
+    pub(crate) idle_ms: Option<Spanned<u64>>,
+    pub(crate) write_ms: Option<Spanned<u64>>,
+    pub(crate) shutdown_ms: Option<Spanned<u64>>,
+    pub(crate) query_ms: Option<Spanned<u64>>,
+    pub(crate) send_rate_grace_ms: Option<Spanned<u64>>,
+    pub(crate) min_send_rate: Option<Spanned<u64>>,
 }
 
 /// `[database]`.
@@ -183,8 +183,8 @@ pub(crate) struct DatabaseDecl {
     pub(crate) pool: Option<Spanned<usize>>,
     pub(crate) add_columns: Option<bool>,
     pub(crate) sqlite_synchronous: Option<Synchronous>,
-    pub(crate) connect_timeout_ms: Option<u64>,
-    pub(crate) socket_timeout_ms: Option<u64>,
+    pub(crate) connect_timeout_ms: Option<Spanned<u64>>,
+    pub(crate) socket_timeout_ms: Option<Spanned<u64>>,
 }
 
 /// `sqlite_synchronous`.
@@ -203,8 +203,8 @@ pub(crate) struct JwtDecl {
     pub(crate) secrets: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     pub(crate) allow_literal_secret: bool,
-    pub(crate) ttl_secs: Option<u64>,
-    pub(crate) leeway_secs: Option<u64>,
+    pub(crate) ttl_secs: Option<Spanned<u64>>,
+    pub(crate) leeway_secs: Option<Spanned<u64>>,
     pub(crate) issuer: Option<Spanned<String>>,
     pub(crate) audience: Option<Spanned<String>>,
 }
@@ -218,8 +218,8 @@ pub(crate) struct LoginDecl {
     pub(crate) password_column: Spanned<String>,
     #[serde(default)]
     pub(crate) claims: Ordered<Spanned<String>>,
-    pub(crate) per_minute: Option<u32>,
-    pub(crate) per_hour: Option<u32>,
+    pub(crate) per_minute: Option<Spanned<u64>>,
+    pub(crate) per_hour: Option<Spanned<u64>>,
 }
 
 /// `[cors]`.
@@ -232,7 +232,7 @@ pub(crate) struct CorsDecl {
     #[serde(default)]
     pub(crate) expose_headers: Vec<String>,
     pub(crate) credentials: Option<bool>,
-    pub(crate) max_age_secs: Option<u64>,
+    pub(crate) max_age_secs: Option<Spanned<u64>>,
 }
 
 /// `[log]`.
@@ -258,10 +258,10 @@ pub(crate) struct RateLimitDecl {
     /// `<requests>/<window>`, as `LIGHTAPI_RATE_LIMIT`.
     pub(crate) default: Option<Spanned<String>>,
     pub(crate) key: Option<RateKey>,
-    pub(crate) max_keys: Option<usize>,
+    pub(crate) max_keys: Option<Spanned<u64>>,
     pub(crate) redis_url: Option<Spanned<String>>,
     pub(crate) redis_prefix: Option<String>,
-    pub(crate) redis_timeout_ms: Option<u64>,
+    pub(crate) redis_timeout_ms: Option<Spanned<u64>>,
 }
 
 /// What a rate limit counts by.
@@ -313,7 +313,20 @@ pub(crate) struct ModelDecl {
     pub(crate) methods: Option<Vec<MethodName>>,
     #[serde(default)]
     pub(crate) exclude: Vec<MethodName>,
-    pub(crate) max_age_secs: Option<u64>,
+    pub(crate) max_age_secs: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub(crate) rate_limit: MethodLimits,
+}
+
+/// A model's own rate limits, per method, each `<requests>/<window>`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MethodLimits {
+    pub(crate) get: Option<Spanned<String>>,
+    pub(crate) post: Option<Spanned<String>>,
+    pub(crate) put: Option<Spanned<String>>,
+    pub(crate) patch: Option<Spanned<String>>,
+    pub(crate) delete: Option<Spanned<String>>,
 }
 
 /// `scope` and `restrict_writes`: a column matched against a claim.

@@ -316,6 +316,7 @@ fn a_literal_secret_is_refused_and_an_environment_default_is_used() {
         format!(
             "[database]\nurl = \"${{LIGHTAPI_CLI_TEST_UNSET_URL:-sqlite://{}}}\"\n\n\
              [jwt]\nsecret = \"${{LIGHTAPI_CLI_TEST_UNSET_SECRET:-{}}}\"\n\n\
+             [models.note]\nrate_limit = {{ post = \"1/1m\" }}\n\n\
              [models.note.fields]\ntext = {{ type = \"text\" }}\n",
             db.display(),
             secret()
@@ -334,6 +335,8 @@ fn a_literal_secret_is_refused_and_an_environment_default_is_used() {
         "the default secret verifies the token: {r:?}"
     );
     assert!(db.exists(), "the default database URL is used");
+    let r = c.post("/note", &json!({"text": "again"}));
+    assert_eq!(r.status, 429, "the model's own rate limit: {r:?}");
     let forged = Client::with_token(
         served.addr(),
         &crate::support::sign_subject(
