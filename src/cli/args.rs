@@ -54,7 +54,8 @@ Options:
 The LIGHTAPI_* environment variables override the file's settings.
 
 Exit status: 0 success; 1 a runtime or database failure (including a
-table that does not match its model); 2 a usage mistake or a bad file.
+table that does not match its model); 2 a usage mistake, a bad file or a
+bad LIGHTAPI_* value.
 ";
 
 const SERVE: &str = "\

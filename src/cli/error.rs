@@ -8,7 +8,8 @@ pub const EXIT_OK: u8 = 0;
 /// failed, the database could not be reached, or a table differs from its
 /// model (`check`).
 pub const EXIT_FAILURE: u8 = 1;
-/// Exit status of a usage mistake or a file that is wrong.
+/// Exit status of a usage mistake, a file that is wrong, or a `LIGHTAPI_*`
+/// variable that does not parse.
 pub const EXIT_USAGE: u8 = 2;
 
 /// Why a command failed.

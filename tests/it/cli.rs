@@ -564,3 +564,34 @@ fn init_from_a_mariadb_database() {
         ],
     );
 }
+
+#[test]
+fn serve_exits_1_when_it_cannot_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = TempDir::new("cli-bind");
+    let url = dir.sqlite_url("bind.db");
+    let out = run(
+        &["serve", example("person.toml").to_str().unwrap()],
+        &[
+            ("LIGHTAPI_HOST", "127.0.0.1"),
+            ("LIGHTAPI_PORT", &port),
+            ("LIGHTAPI_DATABASE_URL", &url),
+            ("LIGHTAPI_JWT_SECRET", secret()),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(&port), "{}", text(&out.stderr));
+    let bad_env = run(
+        &["routes", example("person.toml").to_str().unwrap()],
+        &[("LIGHTAPI_PORT", "http")],
+        None,
+    );
+    assert_eq!(
+        bad_env.status.code(),
+        Some(2),
+        "a bad LIGHTAPI_* value is a usage error"
+    );
+    assert!(text(&bad_env.stderr).contains("LIGHTAPI_PORT"));
+}
