@@ -711,6 +711,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn variables_over_a_configuration_replace_only_what_they_set() {
+        let mut base = Config::default();
+        base.server.port = 9000;
+        base.jwt.issuer = Some("from-file".into());
+        base.cors = Some(Cors::new().allow_origin("http://a.example"));
+        base.rate_limit.default = Some(RateLimit::per_minute(5));
+        let over = base
+            .clone()
+            .over_lookup(|n| (n == "LIGHTAPI_RATE_LIMIT_KEY").then(|| "subject".to_owned()))
+            .unwrap();
+        assert_eq!(over.server.port, 9000);
+        assert_eq!(over.jwt.issuer.as_deref(), Some("from-file"));
+        assert_eq!(over.cors, base.cors);
+        let limit = over.rate_limit.default.unwrap();
+        assert_eq!((limit.quota(), limit.key()), (5, RateLimitKey::Subject));
+        let port = base
+            .over_lookup(|n| (n == "LIGHTAPI_PORT").then(|| "0".to_owned()))
+            .unwrap();
+        assert_eq!(port.server.port, 0);
+    }
+
+    #[test]
     fn passwords_are_not_displayed() {
         let url: DatabaseUrl = "postgres://app:s3cret@db:5432/prod".parse().unwrap();
         assert_eq!(url.to_string(), "postgres://app:***@db:5432/prod");
