@@ -2,8 +2,8 @@
 //! API declared in a TOML file, without writing Rust.
 //!
 //! ```text
-//! file ─▶ file (TOML, spans) ─▶ env (${VAR}) ─▶ declare (Config, Models,
-//!      Resources; LIGHTAPI_* over the file) ─▶ commands ─▶ LightApi
+//! file (TOML, spans) ─▶ env (${VAR}) ─▶ settings (Config; LIGHTAPI_* over
+//!     the file) + models (Models, Resources) ─▶ declare ─▶ commands ─▶ LightApi
 //! ```
 //!
 //! See README, "Serving without Rust", for the file's format.
@@ -16,6 +16,8 @@ mod error;
 mod file;
 mod init;
 mod login;
+mod models;
+mod settings;
 
 use std::io::Write;
 
