@@ -57,6 +57,8 @@ mod app;
 pub mod auth;
 pub mod backend;
 mod calendar;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod config;
 mod cors;
 mod crud;

@@ -297,6 +297,7 @@ impl LightApi {
             config,
             app,
             on_stop,
+            ..
         } = self.build()?;
         server::start(config, app, with_signals, on_stop)
     }
@@ -573,6 +574,8 @@ impl LightApi {
             .collect();
         let body = openapi::document(&described, &info);
         drop(described);
+        #[cfg(feature = "cli")]
+        let openapi_json = body.clone();
         let _ = openapi
             .document
             .set(fixed::Fixed::new("application/json", Body::Bytes(body)));
@@ -603,6 +606,8 @@ impl LightApi {
             config,
             app,
             on_stop,
+            #[cfg(feature = "cli")]
+            openapi_json,
         })
     }
 }
@@ -667,4 +672,7 @@ pub(crate) struct Built {
     pub(crate) app: AppState,
     /// What to run when the server has stopped (closing the database).
     pub(crate) on_stop: Vec<Box<dyn FnOnce() + Send>>,
+    /// The OpenAPI document, for `lightapi openapi`.
+    #[cfg(feature = "cli")]
+    pub(crate) openapi_json: Vec<u8>,
 }

@@ -13,7 +13,16 @@ use crate::cors::Cors;
 /// The configuration the variables `lookup` returns describe, over the
 /// defaults.
 pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-    let mut c = Config::default();
+    read_over(Config::default(), lookup)
+}
+
+/// `base` with each setting whose variable `lookup` returns replaced by
+/// the variable's value; the others keep `base`'s.
+pub(super) fn read_over(
+    base: Config,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let mut c = base;
     let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     if let Some(v) = get("LIGHTAPI_HOST") {
         c.server.host = parse_host(&v)?;
@@ -67,16 +76,22 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
     if let Some(v) = get("LIGHTAPI_JWT_LEEWAY_SECS") {
         c.jwt.leeway = Duration::from_secs(parse_num("LIGHTAPI_JWT_LEEWAY_SECS", &v, 0, 86_400)?);
     }
-    c.jwt.issuer = get("LIGHTAPI_JWT_ISSUER");
-    c.jwt.audience = get("LIGHTAPI_JWT_AUDIENCE");
+    if let Some(v) = get("LIGHTAPI_JWT_ISSUER") {
+        c.jwt.issuer = Some(v);
+    }
+    if let Some(v) = get("LIGHTAPI_JWT_AUDIENCE") {
+        c.jwt.audience = Some(v);
+    }
     if let Some(v) = get("LIGHTAPI_LOGIN_PER_MINUTE") {
         c.login.per_minute = parse_num("LIGHTAPI_LOGIN_PER_MINUTE", &v, 1, 1_000_000)? as u32;
     }
     if let Some(v) = get("LIGHTAPI_LOGIN_PER_HOUR") {
         c.login.per_hour = parse_num("LIGHTAPI_LOGIN_PER_HOUR", &v, 1, 100_000_000)? as u32;
     }
-    c.rate_limit = read_rate_limit(&get)?;
-    c.cors = read_cors(&get)?;
+    c.rate_limit = read_rate_limit(&get, c.rate_limit)?;
+    if let Some(cors) = read_cors(&get)? {
+        c.cors = Some(cors);
+    }
     if let Some(v) = get("LIGHTAPI_LOG") {
         c.log = v.parse::<LogLevel>()?;
     }
@@ -173,8 +188,11 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
     Ok(c)
 }
 
-fn read_rate_limit(get: &impl Fn(&str) -> Option<String>) -> Result<RateLimitConfig, ConfigError> {
-    let mut r = RateLimitConfig::default();
+fn read_rate_limit(
+    get: &impl Fn(&str) -> Option<String>,
+    base: RateLimitConfig,
+) -> Result<RateLimitConfig, ConfigError> {
+    let mut r = base;
     let key = match get("LIGHTAPI_RATE_LIMIT_KEY") {
         None => RateLimitKey::Address,
         Some(v) => match v.trim().to_ascii_lowercase().as_str() {
@@ -190,6 +208,9 @@ fn read_rate_limit(get: &impl Fn(&str) -> Option<String>) -> Result<RateLimitCon
     };
     match get("LIGHTAPI_RATE_LIMIT") {
         Some(v) => r.default = Some(v.parse::<RateLimit>()?.by(key)),
+        None if get("LIGHTAPI_RATE_LIMIT_KEY").is_some() && r.default.is_some() => {
+            r.default = r.default.take().map(|d| d.by(key));
+        }
         None if get("LIGHTAPI_RATE_LIMIT_KEY").is_some() => {
             return Err(ConfigError::Invalid {
                 variable: "LIGHTAPI_RATE_LIMIT_KEY",

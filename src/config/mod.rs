@@ -692,11 +692,45 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         env::read(lookup)
     }
+
+    /// This configuration with the settings of the variables `lookup`
+    /// returns replacing its own, as [`Config::from_lookup`] replaces the
+    /// defaults (the `lightapi` command applies the environment over its
+    /// file so).
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
+    pub(crate) fn over_lookup(
+        self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        env::read_over(self, lookup)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variables_over_a_configuration_replace_only_what_they_set() {
+        let mut base = Config::default();
+        base.server.port = 9000;
+        base.jwt.issuer = Some("from-file".into());
+        base.cors = Some(Cors::new().allow_origin("http://a.example"));
+        base.rate_limit.default = Some(RateLimit::per_minute(5));
+        let over = base
+            .clone()
+            .over_lookup(|n| (n == "LIGHTAPI_RATE_LIMIT_KEY").then(|| "subject".to_owned()))
+            .unwrap();
+        assert_eq!(over.server.port, 9000);
+        assert_eq!(over.jwt.issuer.as_deref(), Some("from-file"));
+        assert_eq!(over.cors, base.cors);
+        let limit = over.rate_limit.default.unwrap();
+        assert_eq!((limit.quota(), limit.key()), (5, RateLimitKey::Subject));
+        let port = base
+            .over_lookup(|n| (n == "LIGHTAPI_PORT").then(|| "0".to_owned()))
+            .unwrap();
+        assert_eq!(port.server.port, 0);
+    }
 
     #[test]
     fn passwords_are_not_displayed() {

@@ -16,6 +16,8 @@ mod support;
 
 mod auth;
 mod caching;
+#[cfg(feature = "cli")]
+mod cli;
 mod concurrency;
 mod cors_middleware;
 mod custom;
