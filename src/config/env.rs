@@ -96,7 +96,7 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
     if let Some(v) = get("LIGHTAPI_METRICS_PUBLIC") {
         c.metrics.public = parse_bool("LIGHTAPI_METRICS_PUBLIC", &v)?;
     }
-    let sizes: [(&'static str, &mut usize, u64); 8] = [
+    let sizes: [(&'static str, &mut usize, u64); 9] = [
         (
             "LIGHTAPI_MAX_BODY_BYTES",
             &mut c.limits.max_body_bytes,
@@ -127,6 +127,11 @@ pub(super) fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
             "LIGHTAPI_MAX_PAGE_BYTES",
             &mut c.limits.max_page_bytes,
             1 << 40,
+        ),
+        (
+            "LIGHTAPI_MAX_BULK_ITEMS",
+            &mut c.limits.max_bulk_items,
+            1 << 20,
         ),
         (
             "LIGHTAPI_MAX_UNSENT_BYTES",
@@ -604,6 +609,7 @@ mod tests {
             ),
             ("LIGHTAPI_SQLITE_SYNCHRONOUS", "FULL"),
             ("LIGHTAPI_MAX_PAGE_BYTES", "65536"),
+            ("LIGHTAPI_MAX_BULK_ITEMS", "50"),
             ("LIGHTAPI_MAX_UNSENT_BYTES", "1048576"),
             ("LIGHTAPI_MIN_SEND_RATE", "0"),
             ("LIGHTAPI_SEND_RATE_GRACE_MS", "2500"),
@@ -619,6 +625,7 @@ mod tests {
         assert_eq!(c.timeouts.idle, Duration::from_millis(250));
         assert_eq!(c.database.sqlite_synchronous, Synchronous::Full);
         assert_eq!(c.limits.max_page_bytes, 65536);
+        assert_eq!(c.limits.max_bulk_items, 50);
         assert_eq!(c.limits.max_unsent_bytes, 1 << 20);
         assert_eq!(c.timeouts.min_send_rate, 0);
         assert_eq!(c.timeouts.send_rate_grace, Duration::from_millis(2500));

@@ -6,6 +6,7 @@
 //! HTTP here: the generated routes (`resource`) turn requests into these
 //! calls and their results into responses.
 
+pub(crate) mod bulk;
 pub mod cursor;
 mod error;
 pub mod etag;
@@ -19,4 +20,4 @@ pub mod validate;
 
 pub use error::CrudError;
 pub use query::QueryParamError;
-pub use validate::{FieldError, Row, ValidationErrors};
+pub use validate::{FieldError, ItemError, Row, ValidationErrors};
