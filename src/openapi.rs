@@ -367,9 +367,14 @@ fn problem_schema() -> Value {
                 "items": {
                     "type": "object",
                     "required": ["field", "message"],
-                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}}
+                    "properties": {
+                        "index": {"type": "integer", "minimum": 0},
+                        "field": {"type": "string"},
+                        "message": {"type": "string"}
+                    }
                 }
             },
+            "index": {"type": "integer", "minimum": 0},
             "truncated": {"type": "integer", "minimum": 1}
         }
     })
@@ -405,12 +410,60 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
                 }}}}),
             );
         }
-        (RouteKind::Collection(_), Method::Post) => {
+        (RouteKind::Collection(c), Method::Post) => {
+            // One object, or an array of them created in one transaction.
+            let many = |schema: Value| json!({"type": "array", "items": schema, "minItems": 1, "maxItems": c.max_bulk()});
             op.insert(
                 "requestBody".into(),
-                required(json_body(reference("Create"))),
+                required(json_body(json!({"oneOf": [
+                    reference("Create"),
+                    many(reference("Create")),
+                ]}))),
             );
-            responses.insert("201".into(), row_response("Created", reference("")));
+            let rows = json!({"oneOf": [reference(""), many(reference(""))]});
+            let unique: Vec<Value> = c
+                .model()
+                .fields()
+                .iter()
+                .filter(|(_, f)| f.is_unique() || f.is_unique_in_scope())
+                .map(|(n, _)| Value::from(n.as_str()))
+                .collect();
+            let mut created = row_response(
+                "Created (for an array body: every row, in order, and no ETag)",
+                rows.clone(),
+            );
+            created["headers"]["Location"] = json!({"schema": {"type": "string"}});
+            responses.insert("201".into(), created);
+            if !unique.is_empty() {
+                params.push(json!({
+                    "name": "on_conflict",
+                    "in": "query",
+                    "required": false,
+                    "description": "The unique field whose taken value an upsert resolves; \
+                        required with, and only with, `Prefer: resolution=…`",
+                    "schema": {"type": "string", "enum": unique},
+                }));
+                params.push(json!({
+                    "name": "Prefer",
+                    "in": "header",
+                    "required": false,
+                    "description": "With `on_conflict`: `resolution=merge-duplicates` updates \
+                        a row whose key is taken with the fields sent, \
+                        `resolution=ignore-duplicates` leaves it, and out of the answer",
+                    "schema": {
+                        "type": "string",
+                        "enum": ["resolution=merge-duplicates", "resolution=ignore-duplicates"],
+                    },
+                }));
+                responses.insert(
+                    "200".into(),
+                    row_response("Upserted: no row created, existing rows updated", rows),
+                );
+                responses.insert(
+                    "204".into(),
+                    json!({"description": "The one object sent was ignored (`resolution=ignore-duplicates`)"}),
+                );
+            }
         }
         (RouteKind::Item(c), Method::Get) => {
             params.push(fields_parameter(c.model()));
