@@ -7,7 +7,8 @@
 //! (a [`TestServer`]), talks to it with the shared [`Client`], and stops it.
 //! Cases live in `routes` (both route tables), `types` (round trips and
 //! hostile input), `access` (verbs, custom endpoints, auth, scoping,
-//! concurrency) and `round_trips` (statements sent per verb); adding one
+//! concurrency), `bulk` (array creates and upserts) and `round_trips`
+//! (statements sent per verb); adding one
 //! means adding it to [`http_crud_tests!`] too.
 //!
 //! To run the whole suite against a backend, a test module implements
@@ -45,11 +46,13 @@ use serde_json::{json, Value as Json};
 use super::{sign_subject, Client, Resp, TestServer, SECRET};
 
 mod access;
+mod bulk;
 mod round_trips;
 mod routes;
 mod types;
 
 pub use access::*;
+pub use bulk::*;
 pub use round_trips::*;
 pub use routes::*;
 pub use types::*;
@@ -112,6 +115,18 @@ macro_rules! http_crud_tests {
             concurrent_creates_each_land_exactly_once,
             concurrent_if_match_patches_have_one_winner,
             writes_take_the_fewest_round_trips,
+            bulk_create_is_one_transaction_of_one_insert,
+            bulk_create_returns_the_rows_in_order,
+            bulk_create_lists_every_bad_item_and_writes_nothing,
+            bulk_create_conflicts_write_nothing,
+            bulk_create_over_the_maximum_is_413,
+            bulk_create_scopes_every_row,
+            bulk_create_runs_hooks_per_row,
+            upsert_merges_into_existing_rows_and_creates_the_rest,
+            upsert_ignore_skips_existing_rows,
+            on_conflict_must_name_a_unique_field,
+            upsert_never_touches_another_owners_row,
+            upsert_respects_the_write_rule,
         );
     };
     (@cases $db:expr; $($case:ident),* $(,)?) => {$(
