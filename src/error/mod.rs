@@ -618,6 +618,86 @@ mod tests {
     }
 
     #[test]
+    fn bulk_errors_name_their_items() {
+        use crate::crud::ItemError;
+        let field = |f: &str| FieldError {
+            field: f.into(),
+            message: "bad".into(),
+        };
+        let e = ApiError::from(ValidationErrors::Items {
+            errors: vec![
+                ItemError {
+                    index: 0,
+                    error: field("a"),
+                },
+                ItemError {
+                    index: 3,
+                    error: field("b"),
+                },
+                ItemError {
+                    index: 3,
+                    error: field("c"),
+                },
+            ],
+        });
+        assert_eq!(e.status_code().as_u16(), 422);
+        let doc = body(&e.into_response());
+        assert_eq!(
+            doc["errors"],
+            json!([
+                {"index": 0, "field": "a", "message": "bad"},
+                {"index": 3, "field": "b", "message": "bad"},
+                {"index": 3, "field": "c", "message": "bad"},
+            ])
+        );
+        assert_eq!(
+            doc["detail"],
+            "3 invalid fields in 2 items; nothing was written"
+        );
+        // One item's conflict: its status, its field, and its index.
+        let e = ApiError::from(CrudError::Item {
+            index: 5,
+            source: Box::new(CrudError::Conflict {
+                field: Some("email".into()),
+                kind: ConflictKind::Unique,
+            }),
+        });
+        assert_eq!(e.status_code().as_u16(), 409);
+        let doc = body(&e.into_response());
+        assert_eq!(doc["index"], 5);
+        assert_eq!(doc["field"], "email");
+        assert_eq!(
+            doc["detail"],
+            "item 5: a row with this `email` already exists; nothing was written"
+        );
+        // One item's unknown reference lists the field with the index.
+        let e = ApiError::from(CrudError::Item {
+            index: 2,
+            source: Box::new(CrudError::UnknownReference {
+                field: "owner_id".into(),
+                table: "owner".into(),
+                id: 9,
+            }),
+        });
+        let doc = body(&e.into_response());
+        assert_eq!(
+            doc["errors"],
+            json!([{"index": 2, "field": "owner_id", "message": "no owner with id 9"}])
+        );
+        let too_many = ApiError::from(CrudError::TooManyItems { max: 10, given: 11 });
+        assert_eq!(too_many.status_code().as_u16(), 413);
+        assert!(too_many.detail().contains("at most 10"));
+        assert_eq!(
+            ApiError::from(CrudError::NoItems).status_code().as_u16(),
+            422
+        );
+        // A single object's errors keep their shape, with no index.
+        let doc = body(&ApiError::validation(vec![field("a")]).into_response());
+        assert_eq!(doc["errors"], json!([{"field": "a", "message": "bad"}]));
+        assert!(doc.get("index").is_none());
+    }
+
+    #[test]
     fn one_violation_reads_the_same_from_every_layer() {
         let backend = BackendError::Conflict {
             field: Some("email".into()),

@@ -895,4 +895,160 @@ mod tests {
         let d = delete(Dialect::Oracle, &m, 4, Some(&scope));
         assert_eq!(d.text, r#"DELETE FROM "t" WHERE "id" = :1 AND "a" = :2"#);
     }
+
+    #[test]
+    fn insert_many_per_dialect() {
+        let m = Model::new("t")
+            .field("a", Field::integer())
+            .field("b", Field::text())
+            .versioned();
+        let cols = ["a".to_owned(), "b".to_owned()];
+        let rows = || {
+            vec![
+                vec![Value::Integer(1), text("x")],
+                vec![Value::Integer(2), text("y")],
+            ]
+        };
+        let q = insert_many(Dialect::Sqlite, &m, &cols, rows()).unwrap();
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("a", "b", "version") VALUES (?, ?, ?), (?, ?, ?) RETURNING "id", "a", "b", "version""#
+        );
+        assert_eq!(
+            q.params,
+            vec![
+                Value::Integer(1),
+                text("x"),
+                Value::Integer(1),
+                Value::Integer(2),
+                text("y"),
+                Value::Integer(1)
+            ]
+        );
+        let q = insert_many(Dialect::Postgres, &m, &cols, rows()).unwrap();
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("a", "b", "version") VALUES ($1, $2, $3), ($4, $5, $6) RETURNING "id", "a", "b", "version""#
+        );
+        let q = insert_many(Dialect::Mysql, &m, &cols, rows()).unwrap();
+        assert_eq!(
+            q.text,
+            "INSERT INTO `t` (`a`, `b`, `version`) VALUES (?, ?, ?), (?, ?, ?) RETURNING `id`, `a`, `b`, `version`"
+        );
+        for d in [Dialect::MsSql, Dialect::Oracle] {
+            assert!(insert_many(d, &m, &cols, rows()).is_err(), "{d:?}");
+        }
+        // Refused: no rows, a row of another width, an assigned column,
+        // more values than one statement takes.
+        assert!(insert_many(Dialect::Sqlite, &m, &cols, vec![]).is_err());
+        let short = vec![vec![Value::Integer(1)]];
+        assert!(insert_many(Dialect::Sqlite, &m, &cols, short).is_err());
+        let id = ["id".to_owned()];
+        assert!(insert_many(Dialect::Sqlite, &m, &id, vec![vec![Value::Integer(1)]]).is_err());
+        let many = vec![vec![Value::Integer(1), text("x")]; MAX_INSERT_PARAMS / 3 + 1];
+        assert!(insert_many(Dialect::Sqlite, &m, &cols, many).is_err());
+    }
+
+    #[test]
+    fn upsert_per_dialect() {
+        let m = Model::new("t")
+            .field("owner", Field::text())
+            .field("k", Field::text().unique())
+            .field("n", Field::integer())
+            .versioned();
+        let row = || {
+            vec![
+                ("k".to_owned(), text("a")),
+                ("n".to_owned(), Value::Integer(1)),
+            ]
+        };
+        let set = || vec![("n".to_owned(), Value::Integer(2))];
+        let guarded = || OnConflict::Update {
+            values: set(),
+            guard: vec![Scope {
+                column: "owner".into(),
+                value: text("al"),
+            }],
+        };
+        let q = upsert(Dialect::Postgres, &m, &["k"], row(), guarded()).unwrap();
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("k", "n", "version") VALUES ($1, $2, $3) ON CONFLICT ("k") DO UPDATE SET "n" = $4, "version" = "t"."version" + 1 WHERE "t"."owner" = $5 RETURNING "id", "owner", "k", "n", "version""#
+        );
+        assert_eq!(
+            q.params,
+            vec![
+                text("a"),
+                Value::Integer(1),
+                Value::Integer(1),
+                Value::Integer(2),
+                text("al")
+            ]
+        );
+        let q = upsert(
+            Dialect::Sqlite,
+            &m,
+            &["owner", "k"],
+            row(),
+            OnConflict::Nothing,
+        )
+        .unwrap();
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("k", "n", "version") VALUES (?, ?, ?) ON CONFLICT ("owner", "k") DO NOTHING RETURNING "id", "owner", "k", "n", "version""#
+        );
+        let plain = OnConflict::Update {
+            values: set(),
+            guard: vec![],
+        };
+        let q = upsert(Dialect::Mysql, &m, &["k"], row(), plain).unwrap();
+        assert_eq!(
+            q.text,
+            "INSERT INTO `t` (`k`, `n`, `version`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `n` = ?, `version` = `version` + 1"
+        );
+        // Nothing to set: the key set to itself.
+        let unversioned = Model::new("u").field("k", Field::text().unique());
+        let only_key = OnConflict::Update {
+            values: vec![],
+            guard: vec![],
+        };
+        let key_row = vec![("k".to_owned(), text("a"))];
+        let q = upsert(Dialect::Postgres, &unversioned, &["k"], key_row, only_key).unwrap();
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "u" ("k") VALUES ($1) ON CONFLICT ("k") DO UPDATE SET "k" = "u"."k" RETURNING "id", "k""#
+        );
+        // What MySQL cannot say, other dialects, bad columns.
+        assert!(upsert(Dialect::Mysql, &m, &["k"], row(), OnConflict::Nothing).is_err());
+        assert!(upsert(Dialect::Mysql, &m, &["k"], row(), guarded()).is_err());
+        assert!(upsert(Dialect::MsSql, &m, &["k"], row(), OnConflict::Nothing).is_err());
+        assert!(upsert(Dialect::Sqlite, &m, &["nope"], row(), OnConflict::Nothing).is_err());
+        assert!(upsert(Dialect::Sqlite, &m, &[], row(), OnConflict::Nothing).is_err());
+        let set_id = OnConflict::Update {
+            values: vec![("id".to_owned(), Value::Integer(1))],
+            guard: vec![],
+        };
+        assert!(upsert(Dialect::Sqlite, &m, &["k"], row(), set_id).is_err());
+    }
+
+    #[test]
+    fn select_by_key_locks_where_needed() {
+        let m = Model::new("t")
+            .field("owner", Field::text())
+            .field("k", Field::text());
+        let key = [
+            ("owner".to_owned(), text("al")),
+            ("k".to_owned(), text("a")),
+        ];
+        assert_eq!(
+            select_by_key(Dialect::Sqlite, &m, &key).text,
+            r#"SELECT "id", "owner", "k" FROM "t" WHERE "owner" = ? AND "k" = ?"#
+        );
+        let q = select_by_key(Dialect::Postgres, &m, &key);
+        assert_eq!(
+            q.text,
+            r#"SELECT "id", "owner", "k" FROM "t" WHERE "owner" = $1 AND "k" = $2 FOR UPDATE"#
+        );
+        assert_eq!(q.params, vec![text("al"), text("a")]);
+    }
 }
