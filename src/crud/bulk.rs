@@ -478,6 +478,21 @@ impl UpsertJob<'_> {
         }
     }
 
+    /// The columns of `values` that update an existing row: those in
+    /// `update`, less the key and the scope column.
+    fn update_set(&self, values: &[(String, Value)], update: &[String]) -> Vec<(String, Value)> {
+        let scope_column = self.scope.map(|s| s.column.as_str());
+        values
+            .iter()
+            .filter(|(c, _)| {
+                update.contains(c)
+                    && !self.shape.key.contains(c)
+                    && Some(c.as_str()) != scope_column
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Upserts one row.
     fn one(
         &self,
@@ -504,7 +519,7 @@ impl UpsertJob<'_> {
                 .next()
         };
         match current {
-            None => self.insert(conn, values),
+            None => self.insert(conn, values, update),
             Some(current) => {
                 let holds = |at: Option<usize>, s: Option<&Scope>| match (at, s) {
                     (Some(i), Some(s)) => current.get(i) == Some(&s.value),
@@ -528,7 +543,12 @@ impl UpsertJob<'_> {
     }
 
     /// Inserts a row whose key was free when read.
-    fn insert(&self, conn: &mut dyn Conn, mut values: Vec<(String, Value)>) -> RowOutcome {
+    fn insert(
+        &self,
+        conn: &mut dyn Conn,
+        mut values: Vec<(String, Value)>,
+        update: &[String],
+    ) -> RowOutcome {
         if let Some(h) = self.hooks.filter(|h| h.hooks.any_for(WriteKind::Create)) {
             h.hooks.before(
                 WriteKind::Create,
@@ -537,34 +557,33 @@ impl UpsertJob<'_> {
             )?;
             values = in_model_order(self.model, values, self.scope);
         }
-        let row =
-            if self.d == Dialect::Mysql || !matches!(self.d, Dialect::Sqlite | Dialect::Postgres) {
-                // MySQL/MariaDB hold a lock on the free key since the read.
-                let plan = sql::insert(self.d, self.model, values)?;
-                first_row(run_insert(conn, plan, self.by_id, self.types)?)?
-            } else {
-                // Another transaction may have taken the key meanwhile: the
-                // statement resolves it as the request asked, within the
-                // caller's scope and write rule.
-                let on_conflict = match self.resolve {
-                    Resolve::Ignore => OnConflict::Nothing,
-                    Resolve::Merge => OnConflict::Update {
-                        values: Vec::new(),
-                        guard: self.scope.into_iter().chain(self.rule).cloned().collect(),
-                    },
-                };
-                let key: Vec<&str> = self.shape.key.iter().map(String::as_str).collect();
-                let q = sql::upsert(self.d, self.model, &key, values, on_conflict)?;
-                match conn
-                    .query(&q.text, &q.params, self.types)?
-                    .into_iter()
-                    .next()
-                {
-                    Some(row) => row,
-                    None if self.resolve == Resolve::Ignore => return Ok(Ok(None)),
-                    None => return Ok(Err(self.conflict())),
-                }
+        let row = if !matches!(self.d, Dialect::Sqlite | Dialect::Postgres) {
+            // MySQL/MariaDB hold a lock on the free key since the read.
+            let plan = sql::insert(self.d, self.model, values)?;
+            first_row(run_insert(conn, plan, self.by_id, self.types)?)?
+        } else {
+            // Another transaction may have taken the key meanwhile: the
+            // statement resolves it as the request asked, within the
+            // caller's scope and write rule.
+            let on_conflict = match self.resolve {
+                Resolve::Ignore => OnConflict::Nothing,
+                Resolve::Merge => OnConflict::Update {
+                    values: self.update_set(&values, update),
+                    guard: self.scope.into_iter().chain(self.rule).cloned().collect(),
+                },
             };
+            let key: Vec<&str> = self.shape.key.iter().map(String::as_str).collect();
+            let q = sql::upsert(self.d, self.model, &key, values, on_conflict)?;
+            match conn
+                .query(&q.text, &q.params, self.types)?
+                .into_iter()
+                .next()
+            {
+                Some(row) => row,
+                None if self.resolve == Resolve::Ignore => return Ok(Ok(None)),
+                None => return Ok(Err(self.conflict())),
+            }
+        };
         if let Some(h) = self.hooks {
             h.hooks
                 .after(WriteKind::Create, h.inputs(conn, self.model, None), &row)?;
@@ -583,15 +602,7 @@ impl UpsertJob<'_> {
         current: &[Value],
     ) -> RowOutcome {
         let scope_column = self.scope.map(|s| s.column.as_str());
-        let mut set: Vec<(String, Value)> = values
-            .iter()
-            .filter(|(c, _)| {
-                update.contains(c)
-                    && !self.shape.key.contains(c)
-                    && Some(c.as_str()) != scope_column
-            })
-            .cloned()
-            .collect();
+        let mut set = self.update_set(&values, update);
         if let Some(h) = self.hooks.filter(|h| h.hooks.any_for(WriteKind::Update)) {
             h.hooks.before(
                 WriteKind::Update,

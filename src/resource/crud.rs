@@ -461,6 +461,11 @@ impl Crud {
         field: &str,
     ) -> Result<Step, ApiError> {
         let key = bulk::conflict_key(&self.model, field)?;
+        // A merge is an update: on a model that requires If-Match for
+        // those, it cannot be unconditional.
+        if resolution == Resolution::Merge && self.model.requires_if_match() {
+            return Err(CrudError::PreconditionRequired.into());
+        }
         let single = !body.is_array();
         let items = match body {
             Value::Array(items) => items,

@@ -345,6 +345,31 @@ pub fn on_conflict_must_name_a_unique_field(tdb: &dyn TestDb) {
     assert_eq!(count(&mut c, "/person"), 0);
 }
 
+/// A merge is an update: a model that requires `If-Match` refuses it
+/// (`428`), while creating and ignoring stay open.
+pub fn merge_is_refused_where_updates_need_if_match(tdb: &dyn TestDb) {
+    let db = tdb.database("upifm");
+    let m = person(&db).require_if_match();
+    let s = Server::start(db, |app| app.register("/person", m));
+    let mut c = s.client();
+    let one = json!({"name": "Ada", "email": "ada@x"});
+    let path = "/person?on_conflict=email";
+    problem(
+        &post_prefer(&mut c, path, "resolution=merge-duplicates", &one),
+        428,
+    );
+    assert_eq!(count(&mut c, "/person"), 0);
+    expect_json(
+        &post_prefer(&mut c, path, "resolution=ignore-duplicates", &one),
+        201,
+    );
+    expect(
+        &post_prefer(&mut c, path, "resolution=ignore-duplicates", &one),
+        204,
+    );
+    assert_eq!(count(&mut c, "/person"), 1);
+}
+
 pub fn upsert_never_touches_another_owners_row(tdb: &dyn TestDb) {
     let db = tdb.database("upscope");
     let m = Model::new(&db.table("account"))

@@ -125,6 +125,7 @@ macro_rules! http_crud_tests {
             upsert_merges_into_existing_rows_and_creates_the_rest,
             upsert_ignore_skips_existing_rows,
             on_conflict_must_name_a_unique_field,
+            merge_is_refused_where_updates_need_if_match,
             upsert_never_touches_another_owners_row,
             upsert_respects_the_write_rule,
         );
