@@ -420,7 +420,11 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
                     many(reference("Create")),
                 ]}))),
             );
-            let rows = json!({"oneOf": [reference(""), many(reference(""))]});
+            // An upsert that ignored every item answers an empty array.
+            let rows = json!({"oneOf": [
+                reference(""),
+                {"type": "array", "items": reference(""), "maxItems": c.max_bulk()},
+            ]});
             let unique: Vec<Value> = c
                 .model()
                 .fields()
@@ -439,20 +443,24 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
                     "name": "on_conflict",
                     "in": "query",
                     "required": false,
-                    "description": "The unique field whose taken value an upsert resolves; \
-                        required with, and only with, `Prefer: resolution=…`",
+                    "description": "The unique field whose taken value an upsert resolves, \
+                        with `Prefer: resolution=…` (either alone is a plain create)",
                     "schema": {"type": "string", "enum": unique},
                 }));
                 params.push(json!({
                     "name": "Prefer",
                     "in": "header",
                     "required": false,
-                    "description": "With `on_conflict`: `resolution=merge-duplicates` updates \
-                        a row whose key is taken with the fields sent, \
-                        `resolution=ignore-duplicates` leaves it, and out of the answer",
-                    "schema": {
-                        "type": "string",
-                        "enum": ["resolution=merge-duplicates", "resolution=ignore-duplicates"],
+                    "description": "With `on_conflict` (else not applied): \
+                        `resolution=merge-duplicates` updates a row whose key is taken with \
+                        the fields sent, `resolution=ignore-duplicates` leaves it, and out of \
+                        the answer",
+                    // A preference the server does not know is ignored
+                    // (RFC 7240 §2), so any text is a valid value.
+                    "schema": {"type": "string"},
+                    "examples": {
+                        "merge": {"value": "resolution=merge-duplicates"},
+                        "ignore": {"value": "resolution=ignore-duplicates"},
                     },
                 }));
                 responses.insert(

@@ -329,7 +329,8 @@ impl Crud {
     /// resolution=merge-duplicates` (or `ignore-duplicates`) and
     /// `?on_conflict=field` (a unique field), an item whose key is taken
     /// updates that row with the fields sent (or leaves it, and is not
-    /// returned): `201` when a row was created, else `200`.
+    /// returned): `201` when a row was created, else `200`. Either of the
+    /// two alone is a plain create.
     ///
     /// # Errors
     /// `400`/`415` for a body that is neither a JSON object nor an array of
@@ -353,22 +354,17 @@ impl Crud {
                 "query parameter `on_conflict` is given more than once",
             ));
         }
+        // An upsert is the preference and the key together. Either alone
+        // is a plain create: the preference is not applied (RFC 7240 §2
+        // lets a server ignore one), and `on_conflict` is only checked.
         match (resolution, field) {
             (Some(resolution), Some(field)) => {
                 return self.plan_upsert(req, body, resolution, field)
             }
-            (Some(_), None) => {
-                return Err(ApiError::bad_request(
-                    "query parameter `on_conflict` is required with `Prefer: resolution`",
-                ))
+            (None, Some(field)) => {
+                bulk::conflict_key(&self.model, field)?;
             }
-            (None, Some(_)) => {
-                return Err(ApiError::bad_request(
-                    "query parameter `on_conflict` needs `Prefer: resolution=merge-duplicates` \
-                     or `resolution=ignore-duplicates`",
-                ))
-            }
-            (None, None) => {}
+            _ => {}
         }
         if let Value::Array(items) = body {
             return self.plan_bulk_create(req, &items);

@@ -332,8 +332,7 @@ pub fn on_conflict_must_name_a_unique_field(tdb: &dyn TestDb) {
     for (path, prefer) in [
         ("/person?on_conflict=name", merge),
         ("/person?on_conflict=nope", merge),
-        ("/person", merge),
-        ("/person?on_conflict=email", "return=representation"),
+        ("/person?on_conflict=age", "return=representation"),
         ("/person?on_conflict=email&on_conflict=email", merge),
     ] {
         let doc = problem(&post_prefer(&mut c, path, prefer, &one), 400);
@@ -343,6 +342,16 @@ pub fn on_conflict_must_name_a_unique_field(tdb: &dyn TestDb) {
         );
     }
     assert_eq!(count(&mut c, "/person"), 0);
+    // Either alone is a plain create: the preference is not applied, and a
+    // taken key is a conflict.
+    let r = post_prefer(&mut c, "/person", merge, &one);
+    expect_json(&r, 201);
+    assert_eq!(r.header("preference-applied"), None, "{r:?}");
+    let r = post_prefer(&mut c, "/person", merge, &one);
+    assert_eq!(problem(&r, 409)["field"], json!("email"));
+    let r = c.post("/person?on_conflict=email", &one);
+    assert_eq!(problem(&r, 409)["field"], json!("email"));
+    assert_eq!(count(&mut c, "/person"), 1);
 }
 
 /// A merge is an update: a model that requires `If-Match` refuses it
