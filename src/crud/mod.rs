@@ -2,6 +2,7 @@
 //! client JSON to typed rows ([`validate`]), the list query grammar
 //! ([`query`]), the table of each model ([`schema`], [`tables`]), the
 //! create/read/update/delete operations with their preconditions ([`ops`]),
+//! bulk creates and upserts in one transaction (`bulk`),
 //! keyset paging ([`keyset`], [`cursor`]) and strong ETags ([`etag`]). No
 //! HTTP here: the generated routes (`resource`) turn requests into these
 //! calls and their results into responses.
