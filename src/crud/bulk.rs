@@ -15,7 +15,8 @@
 //!   table's one unique key, else an update of the row read).
 //!
 //! A failure names its item ([`CrudError::Item`]) whenever the failing
-//! statement wrote one row; the job then fails, so its transaction (on
+//! statement wrote one row, or (a foreign key naming no row) the item can
+//! be found by looking the referenced rows up; the job then fails, so its transaction (on
 //! SQLite its savepoint in the writer's group) is rolled back.
 
 use std::collections::HashSet;
@@ -163,6 +164,30 @@ fn bulk_error(
     }
 }
 
+/// The first of the items `range` of `fks` (with its index) whose foreign
+/// key names no row, looked up on the write's connection after a
+/// multi-row insert failed on a foreign key, which the database reports
+/// without the row.
+fn first_missing_parent(
+    d: Dialect,
+    conn: &mut dyn Conn,
+    fks: &[Vec<SetReference>],
+    range: std::ops::Range<usize>,
+) -> Option<(usize, String)> {
+    for index in range {
+        for r in fks.get(index).map_or(&[][..], Vec::as_slice) {
+            let q = sql::row_exists(d, &r.table, r.id);
+            if conn
+                .query(&q.text, &q.params, &[FieldType::Integer])
+                .is_ok_and(|rows| rows.is_empty())
+            {
+                return Some((index, r.field.clone()));
+            }
+        }
+    }
+    None
+}
+
 /// Whether `conn` inserts several rows in one statement and returns them.
 fn inserts_many(d: Dialect, conn: &dyn Conn) -> bool {
     match d {
@@ -207,9 +232,11 @@ pub(crate) fn plan_bulk_create(
         .map(|i| (i.values, (i.checks, i.fks)))
         .unzip();
     let (checks, fks): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
+    let job_fks = fks.clone();
     let work = write_job(move |conn| {
         let failed = job_failed;
         let model = model_c;
+        let fks = job_fks;
         for (index, checks) in checks.iter().enumerate() {
             if let Some(unknown) = first_unknown(conn, checks)? {
                 return Err(refuse(&failed, index, unknown));
@@ -255,7 +282,44 @@ pub(crate) fn plan_bulk_create(
             let n = chunk.len();
             if many && !columns.is_empty() && n > 1 {
                 let q = sql::insert_many(d, &model, &columns, chunk)?;
-                let mut rows = conn.query(&q.text, &q.params, &types)?;
+                let range = first..first + n;
+                // A foreign-key failure is pinned to its item by looking
+                // the referenced rows up; PostgreSQL needs a savepoint for
+                // that, the others keep the transaction usable.
+                let probe = fks[range.clone()].iter().any(|f| !f.is_empty());
+                let savepoint = probe && d == Dialect::Postgres;
+                let (set, back, release) = sql::bulk_savepoint();
+                if savepoint {
+                    conn.execute(set, &[])?;
+                }
+                let mut rows = match conn.query(&q.text, &q.params, &types) {
+                    Ok(rows) => rows,
+                    Err(
+                        e @ BackendError::Conflict {
+                            kind: ConflictKind::ForeignKey,
+                            ..
+                        },
+                    ) if probe => {
+                        if savepoint {
+                            conn.execute(back, &[])?;
+                        }
+                        return Err(match first_missing_parent(d, conn, &fks, range) {
+                            Some((index, field)) => fail(
+                                &failed,
+                                index,
+                                BackendError::Conflict {
+                                    field: Some(field),
+                                    kind: ConflictKind::ForeignKey,
+                                },
+                            ),
+                            None => e,
+                        });
+                    }
+                    Err(e) => return Err(e),
+                };
+                if savepoint {
+                    conn.execute(release, &[])?;
+                }
                 if rows.len() != n {
                     return Err(internal("a multi-row insert returned another row count"));
                 }

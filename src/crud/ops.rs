@@ -322,10 +322,11 @@ impl Record {
 }
 
 /// A foreign key a written row sets.
+#[derive(Clone)]
 pub(super) struct SetReference {
-    field: String,
-    table: String,
-    id: i64,
+    pub(super) field: String,
+    pub(super) table: String,
+    pub(super) id: i64,
 }
 
 /// A foreign-key conflict of a write as the [`CrudError::UnknownReference`]

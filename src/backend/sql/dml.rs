@@ -443,6 +443,24 @@ fn delete_builder(d: Dialect, model: &Model, id: i64, scope: Option<&Scope>) -> 
     b
 }
 
+/// The savepoint a bulk write sets around a statement whose failure it
+/// must look into afterwards, on a database where a failed statement
+/// aborts the transaction (PostgreSQL): `(set, back to it, release)`.
+///
+/// ```
+/// let (set, back, release) = lightapi::__private::backend::sql::bulk_savepoint();
+/// assert_eq!(set, "SAVEPOINT lightapi_bulk");
+/// assert_eq!(back, "ROLLBACK TO SAVEPOINT lightapi_bulk");
+/// assert_eq!(release, "RELEASE SAVEPOINT lightapi_bulk");
+/// ```
+pub fn bulk_savepoint() -> (&'static str, &'static str, &'static str) {
+    (
+        "SAVEPOINT lightapi_bulk",
+        "ROLLBACK TO SAVEPOINT lightapi_bulk",
+        "RELEASE SAVEPOINT lightapi_bulk",
+    )
+}
+
 /// Most bound values one [`insert_many`] statement is given: below every
 /// supported dialect's limit (SQLite 32,766; PostgreSQL and MySQL 65,535).
 pub const MAX_INSERT_PARAMS: usize = 30_000;

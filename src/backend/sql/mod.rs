@@ -27,8 +27,9 @@ pub use columns::select_columns;
 pub use ddl::{create_table, key_too_long, schema_lock};
 pub use dialect::Dialect;
 pub use dml::{
-    delete, delete_guarded, insert, insert_many, select_by_id, select_by_id_with_row_version,
-    select_by_key, update, update_guarded, upsert, Guard, Insert, OnConflict, MAX_INSERT_PARAMS,
+    bulk_savepoint, delete, delete_guarded, insert, insert_many, select_by_id,
+    select_by_id_with_row_version, select_by_key, update, update_guarded, upsert, Guard, Insert,
+    OnConflict, MAX_INSERT_PARAMS,
 };
 pub use introspect::{column_info, introspect, type_matches, ColumnInfo};
 pub use list::{count, select_list};

@@ -131,6 +131,42 @@ pub fn bulk_create_conflicts_write_nothing(tdb: &dyn TestDb) {
     assert_eq!(count(&mut c, "/person"), 8);
 }
 
+/// A foreign key naming no row, in one item of a multi-row insert: a `422`
+/// on that item's field, as for a single create, and nothing written.
+pub fn bulk_create_names_the_item_of_a_missing_reference(tdb: &dyn TestDb) {
+    let db = tdb.database("bulkfk");
+    let project = Model::new(&db.table("project")).field("name", Field::text());
+    let task = Model::new(&db.table("task"))
+        .field("title", Field::text())
+        .field(
+            "project_id",
+            Field::integer().references(&db.table("project")),
+        );
+    let s = Server::start(db, |app| {
+        app.register("/project", project).register("/task", task)
+    });
+    let mut c = s.client();
+    let p = expect_json(&c.post("/project", &json!({"name": "p"})), 201);
+    let pid = id_of(&p);
+    let body = json!([
+        {"title": "a", "project_id": pid},
+        {"title": "b", "project_id": pid},
+        {"title": "c", "project_id": pid + 1000},
+        {"title": "d", "project_id": pid},
+    ]);
+    let doc = problem(&c.post("/task", &body), 422);
+    assert_eq!(doc["index"], json!(2), "{doc}");
+    assert_eq!(
+        indexed_errors(&doc),
+        [(2, "project_id".to_owned())],
+        "{doc}"
+    );
+    assert_eq!(count(&mut c, "/task"), 0);
+    let ok = json!([{"title": "a", "project_id": pid}, {"title": "b", "project_id": pid}]);
+    expect_json(&c.post("/task", &ok), 201);
+    assert_eq!(count(&mut c, "/task"), 2);
+}
+
 pub fn bulk_create_over_the_maximum_is_413(tdb: &dyn TestDb) {
     let db = tdb.database("bulkmax");
     let m = person(&db).into_resource().max_bulk(3);

@@ -119,6 +119,7 @@ macro_rules! http_crud_tests {
             bulk_create_returns_the_rows_in_order,
             bulk_create_lists_every_bad_item_and_writes_nothing,
             bulk_create_conflicts_write_nothing,
+            bulk_create_names_the_item_of_a_missing_reference,
             bulk_create_over_the_maximum_is_413,
             bulk_create_scopes_every_row,
             bulk_create_runs_hooks_per_row,
