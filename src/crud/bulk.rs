@@ -103,21 +103,23 @@ fn items(model: &Model, rows: Vec<Row>, scope: Option<&Scope>) -> Result<Vec<Ite
 
 /// Every item's values of the model's unique fields, to name the item of
 /// a unique conflict the database reports for a multi-row statement.
-type UniqueValues = Vec<Vec<(String, String)>>;
+type UniqueValues = Arc<Vec<Vec<(String, Value)>>>;
 
 fn unique_values(model: &Model, items: &[Item]) -> UniqueValues {
-    items
-        .iter()
-        .map(|item| {
-            item.values
-                .iter()
-                .filter(|(c, v)| {
-                    *v != Value::Null && model.field_named(c).is_some_and(|f| f.is_unique())
-                })
-                .map(|(c, v)| (c.clone(), v.to_json().to_string()))
-                .collect()
-        })
-        .collect()
+    Arc::new(
+        items
+            .iter()
+            .map(|item| {
+                item.values
+                    .iter()
+                    .filter(|(c, v)| {
+                        *v != Value::Null && model.field_named(c).is_some_and(|f| f.is_unique())
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .collect(),
+    )
 }
 
 /// The first item whose `field` repeats an earlier item's value.
@@ -127,7 +129,31 @@ fn repeated(unique: &UniqueValues, field: &str) -> Option<usize> {
         values
             .iter()
             .find(|(c, _)| c == field)
-            .is_some_and(|(_, v)| !seen.insert(v.clone()))
+            .is_some_and(|(_, v)| !seen.insert(v.to_json().to_string()))
+    })
+}
+
+/// The first of the items `range` whose unique `field` holds a value a
+/// stored row has, looked up on the write's connection after a multi-row
+/// insert failed on it.
+fn first_taken(
+    d: Dialect,
+    conn: &mut dyn Conn,
+    model: &Model,
+    field: &str,
+    unique: &UniqueValues,
+    range: std::ops::Range<usize>,
+) -> Option<usize> {
+    let types = column_types(model);
+    range.into_iter().find(|&index| {
+        let value = unique
+            .get(index)
+            .and_then(|values| values.iter().find(|(c, _)| c == field));
+        value.is_some_and(|(c, v)| {
+            let q = sql::select_by_key(d, model, &[(c.clone(), v.clone())]);
+            conn.query(&q.text, &q.params, &types)
+                .is_ok_and(|rows| !rows.is_empty())
+        })
     })
 }
 
@@ -233,6 +259,7 @@ pub(crate) fn plan_bulk_create(
         .unzip();
     let (checks, fks): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
     let job_fks = fks.clone();
+    let job_unique = Arc::clone(&unique);
     let work = write_job(move |conn| {
         let failed = job_failed;
         let model = model_c;
@@ -314,6 +341,23 @@ pub(crate) fn plan_bulk_create(
                             ),
                             None => e,
                         });
+                    }
+                    // SQLite and MariaDB keep the transaction usable after
+                    // the failed statement: the stored row is looked up.
+                    Err(BackendError::Conflict {
+                        field: Some(field),
+                        kind: ConflictKind::Unique,
+                    }) if d != Dialect::Postgres => {
+                        let e = BackendError::Conflict {
+                            field: Some(field.clone()),
+                            kind: ConflictKind::Unique,
+                        };
+                        return Err(
+                            match first_taken(d, conn, &model, &field, &job_unique, range) {
+                                Some(index) => fail(&failed, index, e),
+                                None => e,
+                            },
+                        );
                     }
                     Err(e) => return Err(e),
                 };
