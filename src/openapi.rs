@@ -389,9 +389,14 @@ fn problem_schema() -> Value {
                 "items": {
                     "type": "object",
                     "required": ["field", "message"],
-                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}}
+                    "properties": {
+                        "index": {"type": "integer", "minimum": 0},
+                        "field": {"type": "string"},
+                        "message": {"type": "string"}
+                    }
                 }
             },
+            "index": {"type": "integer", "minimum": 0},
             "truncated": {"type": "integer", "minimum": 1}
         }
     })
@@ -441,13 +446,77 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
                 }}}}),
             );
         }
-        (RouteKind::Collection(_), Method::Post) => {
-            let body = match nested_fk {
-                Some(fk) => reference(&nested_create_suffix(fk)),
-                None => reference("Create"),
-            };
-            op.insert("requestBody".into(), required(json_body(body)));
-            responses.insert("201".into(), row_response("Created", reference("")));
+        (RouteKind::Collection(c), Method::Post) => {
+            if let Some(fk) = nested_fk {
+                // A parent-scoped route creates one row under its parent.
+                op.insert(
+                    "requestBody".into(),
+                    required(json_body(reference(&nested_create_suffix(fk)))),
+                );
+                responses.insert("201".into(), row_response("Created", reference("")));
+            } else {
+                // One object, or an array of them created in one transaction.
+                let many = |schema: Value| json!({"type": "array", "items": schema, "minItems": 1, "maxItems": c.max_bulk()});
+                op.insert(
+                    "requestBody".into(),
+                    required(json_body(json!({"oneOf": [
+                        reference("Create"),
+                        many(reference("Create")),
+                    ]}))),
+                );
+                // An upsert that ignored every item answers an empty array.
+                let rows = json!({"oneOf": [
+                    reference(""),
+                    {"type": "array", "items": reference(""), "maxItems": c.max_bulk()},
+                ]});
+                let unique: Vec<Value> = c
+                    .model()
+                    .fields()
+                    .iter()
+                    .filter(|(_, f)| f.is_unique() || f.is_unique_in_scope())
+                    .map(|(n, _)| Value::from(n.as_str()))
+                    .collect();
+                let mut created = row_response(
+                    "Created (for an array body: every row, in order, and no ETag)",
+                    rows.clone(),
+                );
+                created["headers"]["Location"] = json!({"schema": {"type": "string"}});
+                responses.insert("201".into(), created);
+                if !unique.is_empty() {
+                    params.push(json!({
+                        "name": "on_conflict",
+                        "in": "query",
+                        "required": false,
+                        "description": "The unique field whose taken value an upsert resolves, \
+                            with `Prefer: resolution=…` (either alone is a plain create)",
+                        "schema": {"type": "string", "enum": unique},
+                    }));
+                    params.push(json!({
+                        "name": "Prefer",
+                        "in": "header",
+                        "required": false,
+                        "description": "With `on_conflict` (else not applied): \
+                            `resolution=merge-duplicates` updates a row whose key is taken with \
+                            the fields sent, `resolution=ignore-duplicates` leaves it, and out of \
+                            the answer",
+                        // A preference the server does not know is ignored
+                        // (RFC 7240 §2), so any text is a valid value.
+                        "schema": {"type": "string"},
+                        "examples": {
+                            "merge": {"value": "resolution=merge-duplicates"},
+                            "ignore": {"value": "resolution=ignore-duplicates"},
+                        },
+                    }));
+                    responses.insert(
+                        "200".into(),
+                        row_response("Upserted: no row created, existing rows updated", rows),
+                    );
+                    responses.insert(
+                    "204".into(),
+                    json!({"description": "The one object sent was ignored (`resolution=ignore-duplicates`)"}),
+                );
+                }
+            }
         }
         (RouteKind::Item(c), Method::Get) => {
             params.push(fields_parameter(c.model()));

@@ -493,7 +493,7 @@ impl LightApi {
                         *resource,
                         Arc::clone(db),
                         Arc::clone(tables),
-                        config.limits.max_page_bytes,
+                        (config.limits.max_page_bytes, config.limits.max_bulk_items),
                         cursor_key.clone(),
                         etag_key.clone(),
                         (&models, Arc::clone(&relations)),

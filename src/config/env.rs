@@ -114,7 +114,7 @@ pub(super) fn read_over(
     if let Some(v) = get("LIGHTAPI_METRICS_PUBLIC") {
         c.metrics.public = parse_bool("LIGHTAPI_METRICS_PUBLIC", &v)?;
     }
-    let sizes: [(&'static str, &mut usize, u64); 8] = [
+    let sizes: [(&'static str, &mut usize, u64); 9] = [
         (
             "LIGHTAPI_MAX_BODY_BYTES",
             &mut c.limits.max_body_bytes,
@@ -145,6 +145,11 @@ pub(super) fn read_over(
             "LIGHTAPI_MAX_PAGE_BYTES",
             &mut c.limits.max_page_bytes,
             1 << 40,
+        ),
+        (
+            "LIGHTAPI_MAX_BULK_ITEMS",
+            &mut c.limits.max_bulk_items,
+            1 << 20,
         ),
         (
             "LIGHTAPI_MAX_UNSENT_BYTES",
@@ -628,6 +633,7 @@ mod tests {
             ),
             ("LIGHTAPI_SQLITE_SYNCHRONOUS", "FULL"),
             ("LIGHTAPI_MAX_PAGE_BYTES", "65536"),
+            ("LIGHTAPI_MAX_BULK_ITEMS", "50"),
             ("LIGHTAPI_MAX_UNSENT_BYTES", "1048576"),
             ("LIGHTAPI_MIN_SEND_RATE", "0"),
             ("LIGHTAPI_SEND_RATE_GRACE_MS", "2500"),
@@ -643,6 +649,7 @@ mod tests {
         assert_eq!(c.timeouts.idle, Duration::from_millis(250));
         assert_eq!(c.database.sqlite_synchronous, Synchronous::Full);
         assert_eq!(c.limits.max_page_bytes, 65536);
+        assert_eq!(c.limits.max_bulk_items, 50);
         assert_eq!(c.limits.max_unsent_bytes, 1 << 20);
         assert_eq!(c.timeouts.min_send_rate, 0);
         assert_eq!(c.timeouts.send_rate_grace, Duration::from_millis(2500));

@@ -43,6 +43,9 @@ pub const DEFAULT_MAX_BUFFERED_BODY_BYTES: usize = 64 * 1024 * 1024;
 pub const DEFAULT_MAX_PENDING_WRITE_BYTES: usize = 256 * 1024;
 /// Default cap on the bytes of the rows of one list page: 1 MiB.
 pub const DEFAULT_MAX_PAGE_BYTES: usize = 1024 * 1024;
+/// Default cap on the items of one bulk write (a JSON array posted to a
+/// collection).
+pub const DEFAULT_MAX_BULK_ITEMS: usize = 1000;
 /// Default cap on the response bytes all connections together may hold
 /// unsent: 64 MiB.
 pub const DEFAULT_MAX_UNSENT_BYTES: usize = 64 * 1024 * 1024;
@@ -448,6 +451,11 @@ pub struct Limits {
     /// (`"truncated": true`) and links to the rest in `next`
     /// (`LIGHTAPI_MAX_PAGE_BYTES`, default 1 MiB).
     pub max_page_bytes: usize,
+    /// Items of one bulk write, a JSON array posted to a collection: more
+    /// is a `413` naming the maximum, before anything is written
+    /// (`LIGHTAPI_MAX_BULK_ITEMS`, default 1,000; a resource may set its
+    /// own with `Resource::max_bulk`). The body-size limit applies too.
+    pub max_bulk_items: usize,
     /// Response bytes all connections together may hold unsent (beyond
     /// 16 KiB each, which every connection may hold); a response that
     /// would pass it is replaced by a `503` with `Retry-After` and its
@@ -471,6 +479,7 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_pending_write_bytes: DEFAULT_MAX_PENDING_WRITE_BYTES,
             max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
+            max_bulk_items: DEFAULT_MAX_BULK_ITEMS,
             max_unsent_bytes: DEFAULT_MAX_UNSENT_BYTES,
             max_buffered_body_bytes: DEFAULT_MAX_BUFFERED_BODY_BYTES,
         }
@@ -657,7 +666,8 @@ impl Config {
     /// `LIGHTAPI_MAX_BODY_BYTES`, `LIGHTAPI_MAX_HEAD_BYTES`,
     /// `LIGHTAPI_MAX_HEADERS`, `LIGHTAPI_MAX_URI_BYTES`,
     /// `LIGHTAPI_MAX_CONNECTIONS`, `LIGHTAPI_MAX_BUFFERED_BODY_BYTES`,
-    /// `LIGHTAPI_MAX_PAGE_BYTES`, `LIGHTAPI_MAX_UNSENT_BYTES`, the minimum
+    /// `LIGHTAPI_MAX_PAGE_BYTES`, `LIGHTAPI_MAX_BULK_ITEMS`,
+    /// `LIGHTAPI_MAX_UNSENT_BYTES`, the minimum
     /// send rate `LIGHTAPI_MIN_SEND_RATE` (bytes per second), and the
     /// timeouts in milliseconds
     /// `LIGHTAPI_HEADER_TIMEOUT_MS`, `LIGHTAPI_BODY_TIMEOUT_MS`,

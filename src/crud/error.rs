@@ -95,6 +95,24 @@ pub enum CrudError {
         /// Which table and column, and how.
         message: String,
     },
+    /// An array body (a bulk write) with more items than allowed; nothing
+    /// written — HTTP 413.
+    TooManyItems {
+        /// The most items allowed.
+        max: usize,
+        /// The items sent.
+        given: usize,
+    },
+    /// An array body (a bulk write) with no item — HTTP 422.
+    NoItems,
+    /// One item of a bulk write failed, so the whole write was rolled
+    /// back — the status of `source`.
+    Item {
+        /// The item's position in the array, from 0.
+        index: usize,
+        /// Why it failed.
+        source: Box<CrudError>,
+    },
     /// Any other backend failure (503 for `Unavailable`/`Busy`, else 500).
     Backend {
         /// The backend error.
@@ -160,6 +178,12 @@ impl fmt::Display for CrudError {
                 write!(f, "no value for read-only field `{field}`")
             }
             CrudError::Schema { message } => write!(f, "schema mismatch: {message}"),
+            CrudError::TooManyItems { max, given } => write!(
+                f,
+                "at most {max} items may be written in one request, got {given}"
+            ),
+            CrudError::NoItems => f.write_str("the array holds no item to write"),
+            CrudError::Item { index, source } => write!(f, "item {index}: {source}"),
             CrudError::Backend { source } => fmt::Display::fmt(source, f),
         }
     }
@@ -169,6 +193,7 @@ impl std::error::Error for CrudError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CrudError::Backend { source } => Some(source),
+            CrudError::Item { source, .. } => Some(&**source),
             _ => None,
         }
     }

@@ -2,10 +2,12 @@
 //! client JSON to typed rows ([`validate`]), the list query grammar
 //! ([`query`]), the table of each model ([`schema`], [`tables`]), the
 //! create/read/update/delete operations with their preconditions ([`ops`]),
+//! bulk creates and upserts in one transaction (`bulk`),
 //! keyset paging ([`keyset`], [`cursor`]) and strong ETags ([`etag`]). No
 //! HTTP here: the generated routes (`resource`) turn requests into these
 //! calls and their results into responses.
 
+pub(crate) mod bulk;
 pub mod cursor;
 mod error;
 pub mod etag;
@@ -20,4 +22,4 @@ pub mod validate;
 
 pub use error::CrudError;
 pub use query::QueryParamError;
-pub use validate::{FieldError, Row, ValidationErrors};
+pub use validate::{FieldError, ItemError, Row, ValidationErrors};

@@ -119,7 +119,7 @@ impl ReferenceCheck {
 
 /// The first of `checks` whose row the caller cannot read, run on the
 /// write's connection.
-fn first_unknown(
+pub(super) fn first_unknown(
     conn: &mut dyn crate::backend::Conn,
     checks: &[ReferenceCheck],
 ) -> Result<Option<CrudError>, BackendError> {
@@ -192,7 +192,7 @@ pub(crate) fn claim_value(
     })
 }
 
-fn check_scope<'s>(
+pub(super) fn check_scope<'s>(
     model: &Model,
     scope: Option<&'s Scope>,
 ) -> Result<Option<&'s Scope>, CrudError> {
@@ -247,7 +247,7 @@ fn read_job<T: Send + 'static>(
 }
 
 /// A write job that runs `f` and returns its result boxed.
-fn write_job<T: Send + 'static>(
+pub(super) fn write_job<T: Send + 'static>(
     f: impl FnOnce(&mut dyn Conn) -> Result<T, BackendError> + Send + 'static,
 ) -> Work {
     Work::Write(Box::new(move |c| f(c).map(|t| Box::new(t) as WriteOutput)))
@@ -262,7 +262,7 @@ fn autocommit_job<T: Send + 'static>(
 }
 
 /// The output of a job as the type its job returned.
-fn unbox<T: 'static>(out: Result<WriteOutput, BackendError>) -> Result<T, BackendError> {
+pub(super) fn unbox<T: 'static>(out: Result<WriteOutput, BackendError>) -> Result<T, BackendError> {
     crate::backend::unbox_output(out?)
 }
 
@@ -273,13 +273,13 @@ pub(crate) fn column_types(model: &Model) -> Vec<FieldType> {
         .collect()
 }
 
-fn internal(cause: &str) -> BackendError {
+pub(super) fn internal(cause: &str) -> BackendError {
     BackendError::Internal {
         cause: cause.to_owned(),
     }
 }
 
-fn first_row(rows: Vec<Vec<Value>>) -> Result<Vec<Value>, BackendError> {
+pub(super) fn first_row(rows: Vec<Vec<Value>>) -> Result<Vec<Value>, BackendError> {
     rows.into_iter()
         .next()
         .ok_or_else(|| internal("the statement returned no row"))
@@ -296,7 +296,7 @@ pub(crate) fn stored(model: &Model, values: Vec<Value>) -> Result<Stored, CrudEr
     Ok(Stored { id: *id, values })
 }
 
-fn stored_rows(model: &Model, rows: Vec<Vec<Value>>) -> Result<Vec<Stored>, CrudError> {
+pub(super) fn stored_rows(model: &Model, rows: Vec<Vec<Value>>) -> Result<Vec<Stored>, CrudError> {
     rows.into_iter().map(|r| stored(model, r)).collect()
 }
 
@@ -322,16 +322,17 @@ impl Record {
 }
 
 /// A foreign key a written row sets.
-struct SetReference {
-    field: String,
-    table: String,
-    id: i64,
+#[derive(Clone)]
+pub(super) struct SetReference {
+    pub(super) field: String,
+    pub(super) table: String,
+    pub(super) id: i64,
 }
 
 /// A foreign-key conflict of a write as the [`CrudError::UnknownReference`]
 /// of the field that failed, when the database said which, or the row sets
 /// only one.
-fn name_fk_conflict(e: BackendError, fks: &[SetReference]) -> CrudError {
+pub(super) fn name_fk_conflict(e: BackendError, fks: &[SetReference]) -> CrudError {
     match e {
         BackendError::Conflict {
             field,
@@ -354,7 +355,7 @@ fn name_fk_conflict(e: BackendError, fks: &[SetReference]) -> CrudError {
     }
 }
 
-fn set_foreign_keys(model: &Model, row: &Row) -> Vec<SetReference> {
+pub(super) fn set_foreign_keys(model: &Model, row: &Row) -> Vec<SetReference> {
     row.values()
         .iter()
         .filter_map(|(c, v)| {
@@ -476,7 +477,7 @@ pub(crate) struct WithHooks {
 }
 
 impl WithHooks {
-    fn inputs<'a>(
+    pub(super) fn inputs<'a>(
         &'a self,
         conn: &'a mut dyn Conn,
         model: &'a Model,
@@ -494,7 +495,7 @@ impl WithHooks {
 
 /// `values` in the model's column order, the scope column set from
 /// `scope` whatever a hook did to it.
-fn in_model_order(
+pub(super) fn in_model_order(
     model: &Model,
     mut values: Vec<(String, Value)>,
     scope: Option<&Scope>,
@@ -509,7 +510,7 @@ fn in_model_order(
 }
 
 /// Runs an insert and reads the stored row back.
-fn run_insert(
+pub(super) fn run_insert(
     conn: &mut dyn Conn,
     plan: Insert,
     by_id: &Sql,

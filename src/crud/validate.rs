@@ -128,13 +128,80 @@ pub enum ValidationErrors {
         /// Every bad field, declared fields first, in declaration order.
         errors: Vec<FieldError>,
     },
+    /// Items of an array body (a bulk write) are bad (HTTP 422).
+    Items {
+        /// Every bad field of every bad item, by item.
+        errors: Vec<ItemError>,
+    },
+}
+
+/// One bad field of one item of an array body: the item's index (from 0)
+/// and the field (empty for an item that is not a JSON object).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemError {
+    /// The item's position in the array, from 0.
+    pub index: usize,
+    /// The bad field.
+    pub error: FieldError,
+}
+
+/// The items of an array body, each checked by `check` (given its index),
+/// or every bad field of every bad item: a problem of one item does not
+/// hide those of the others.
+///
+/// # Errors
+///
+/// [`ValidationErrors::Items`] listing each bad field with its item's
+/// index; an item that is not an object is listed once, with no field.
+///
+/// ```
+/// use lightapi::__private::crud::validate::{validate_create, validate_items, ValidationErrors};
+/// use lightapi::model::{Field, Model};
+/// use serde_json::json;
+/// let m = Model::new("t").field("a", Field::integer());
+/// let items = [json!({"a": 1}), json!({"a": "x"}), json!(3)];
+/// let e = validate_items(&items, |_, item| validate_create(&m, item)).unwrap_err();
+/// let ValidationErrors::Items { errors } = e else { panic!() };
+/// let listed: Vec<(usize, &str)> = errors.iter().map(|e| (e.index, e.error.field.as_str())).collect();
+/// assert_eq!(listed, [(1, "a"), (2, "")]);
+/// ```
+pub fn validate_items<T>(
+    items: &[serde_json::Value],
+    mut check: impl FnMut(usize, &serde_json::Value) -> Result<T, ValidationErrors>,
+) -> Result<Vec<T>, ValidationErrors> {
+    let mut out = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        match check(index, item) {
+            Ok(t) => out.push(t),
+            Err(ValidationErrors::NotObject { found }) => errors.push(ItemError {
+                index,
+                error: FieldError {
+                    field: String::new(),
+                    message: format!("each item must be a JSON object, got {found}"),
+                },
+            }),
+            Err(ValidationErrors::Invalid { errors: bad }) => {
+                errors.extend(bad.into_iter().map(|error| ItemError { index, error }));
+            }
+            Err(ValidationErrors::Items { errors: bad }) => errors.extend(bad),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(ValidationErrors::Items { errors })
+    }
 }
 
 impl ValidationErrors {
     /// The bad fields (empty for [`ValidationErrors::NotObject`]).
+    ///
+    /// The bad fields of items of an array body are in
+    /// [`ValidationErrors::Items`], not here.
     pub fn errors(&self) -> &[FieldError] {
         match self {
-            ValidationErrors::NotObject { .. } => &[],
+            ValidationErrors::NotObject { .. } | ValidationErrors::Items { .. } => &[],
             ValidationErrors::Invalid { errors } => errors,
         }
     }
@@ -153,6 +220,20 @@ impl fmt::Display for ValidationErrors {
                         f.write_str(", ")?;
                     }
                     write!(f, "{}: {}", e.field, e.message)?;
+                }
+                let left_out = errors.len().saturating_sub(MAX_LISTED_FIELD_ERRORS);
+                if left_out > 0 {
+                    write!(f, ", and {left_out} more")?;
+                }
+                Ok(())
+            }
+            ValidationErrors::Items { errors } => {
+                f.write_str("invalid items: ")?;
+                for (i, e) in errors.iter().take(MAX_LISTED_FIELD_ERRORS).enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}.{}: {}", e.index, e.error.field, e.error.message)?;
                 }
                 let left_out = errors.len().saturating_sub(MAX_LISTED_FIELD_ERRORS);
                 if left_out > 0 {

@@ -205,10 +205,15 @@ impl ApiError {
             ApiError::Validation(ValidationErrors::Invalid { errors }) => {
                 fields_detail(errors.len())
             }
+            ApiError::Validation(ValidationErrors::Items { errors }) => items_detail(errors),
             ApiError::Validation(e) => e.to_string(),
             ApiError::ListQuery(e) => e.to_string(),
             ApiError::Crud(CrudError::Backend { source }) | ApiError::Backend(source) => {
                 backend_detail(source)
+            }
+            ApiError::Crud(CrudError::Item { index, source }) => {
+                let inner = ApiError::Crud((**source).clone()).detail();
+                format!("item {index}: {inner}; nothing was written")
             }
             ApiError::Crud(e) => crud_detail(e),
             ApiError::Status { detail, .. } => detail.clone(),
@@ -298,20 +303,49 @@ impl ApiError {
         doc.insert("title".into(), Value::from(status.reason()));
         doc.insert("status".into(), Value::from(status.as_u16()));
         doc.insert("detail".into(), Value::from(self.detail()));
-        if let Some(errors) = self.field_errors() {
-            let list: Vec<Value> = errors
-                .iter()
-                .take(MAX_LISTED_FIELD_ERRORS)
-                .map(|e| json!({"field": e.field, "message": e.message}))
-                .collect();
+        // One item of a bulk write: the item's own error, each entry and
+        // the document naming the item's index.
+        let (index, item) = match &self {
+            ApiError::Crud(CrudError::Item { index, source }) => {
+                (Some(*index), Some(ApiError::Crud((**source).clone())))
+            }
+            _ => (None, None),
+        };
+        let subject = item.as_ref().unwrap_or(&self);
+        let entry = |index: Option<usize>, e: &FieldError| match index {
+            Some(i) => json!({"index": i, "field": e.field, "message": e.message}),
+            None => json!({"field": e.field, "message": e.message}),
+        };
+        let listed: Option<(Vec<Value>, usize)> = match &self {
+            ApiError::Validation(ValidationErrors::Items { errors }) => Some((
+                errors
+                    .iter()
+                    .take(MAX_LISTED_FIELD_ERRORS)
+                    .map(|e| entry(Some(e.index), &e.error))
+                    .collect(),
+                errors.len(),
+            )),
+            _ => subject.field_errors().map(|errors| {
+                let list = errors
+                    .iter()
+                    .take(MAX_LISTED_FIELD_ERRORS)
+                    .map(|e| entry(index, e))
+                    .collect();
+                (list, errors.len())
+            }),
+        };
+        if let Some((list, total)) = listed {
             doc.insert("errors".into(), Value::from(list));
-            let left_out = errors.len().saturating_sub(MAX_LISTED_FIELD_ERRORS);
+            let left_out = total.saturating_sub(MAX_LISTED_FIELD_ERRORS);
             if left_out > 0 {
                 doc.insert("truncated".into(), Value::from(left_out));
             }
         }
+        if let Some(i) = index {
+            doc.insert("index".into(), Value::from(i));
+        }
         if status == StatusCode::CONFLICT {
-            if let Some(field) = self.conflict_field() {
+            if let Some(field) = subject.conflict_field() {
                 doc.insert("field".into(), Value::from(field));
             }
         }
@@ -355,7 +389,9 @@ fn crud_status(e: &CrudError) -> StatusCode {
         | CrudError::Referenced { .. } => StatusCode::CONFLICT,
         CrudError::InvalidCursor | CrudError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
         CrudError::MissingClaim { .. } | CrudError::WriteRefused { .. } => StatusCode::FORBIDDEN,
-        CrudError::UnknownReference { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        CrudError::UnknownReference { .. } | CrudError::NoItems => StatusCode::UNPROCESSABLE_ENTITY,
+        CrudError::TooManyItems { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        CrudError::Item { source, .. } => crud_status(source),
         CrudError::Backend { source } => backend_status(source),
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -419,6 +455,18 @@ fn backend_detail(e: &BackendError) -> String {
         | BackendError::Closed
         | BackendError::Interrupted => "the database is unavailable; retry shortly".into(),
         _ => "internal error".into(),
+    }
+}
+
+/// The detail of a `422` on the items of an array body: how many fields of
+/// how many items are bad.
+fn items_detail(errors: &[crate::crud::ItemError]) -> String {
+    let mut items: Vec<usize> = errors.iter().map(|e| e.index).collect();
+    items.dedup();
+    let fields = fields_detail(errors.len());
+    match items.len() {
+        1 => format!("{fields} in 1 item; nothing was written"),
+        n => format!("{fields} in {n} items; nothing was written"),
     }
 }
 
@@ -567,6 +615,86 @@ mod tests {
         for (e, code) in cases {
             assert_eq!(e.status_code().as_u16(), code, "{e:?}");
         }
+    }
+
+    #[test]
+    fn bulk_errors_name_their_items() {
+        use crate::crud::ItemError;
+        let field = |f: &str| FieldError {
+            field: f.into(),
+            message: "bad".into(),
+        };
+        let e = ApiError::from(ValidationErrors::Items {
+            errors: vec![
+                ItemError {
+                    index: 0,
+                    error: field("a"),
+                },
+                ItemError {
+                    index: 3,
+                    error: field("b"),
+                },
+                ItemError {
+                    index: 3,
+                    error: field("c"),
+                },
+            ],
+        });
+        assert_eq!(e.status_code().as_u16(), 422);
+        let doc = body(&e.into_response());
+        assert_eq!(
+            doc["errors"],
+            json!([
+                {"index": 0, "field": "a", "message": "bad"},
+                {"index": 3, "field": "b", "message": "bad"},
+                {"index": 3, "field": "c", "message": "bad"},
+            ])
+        );
+        assert_eq!(
+            doc["detail"],
+            "3 invalid fields in 2 items; nothing was written"
+        );
+        // One item's conflict: its status, its field, and its index.
+        let e = ApiError::from(CrudError::Item {
+            index: 5,
+            source: Box::new(CrudError::Conflict {
+                field: Some("email".into()),
+                kind: ConflictKind::Unique,
+            }),
+        });
+        assert_eq!(e.status_code().as_u16(), 409);
+        let doc = body(&e.into_response());
+        assert_eq!(doc["index"], 5);
+        assert_eq!(doc["field"], "email");
+        assert_eq!(
+            doc["detail"],
+            "item 5: a row with this `email` already exists; nothing was written"
+        );
+        // One item's unknown reference lists the field with the index.
+        let e = ApiError::from(CrudError::Item {
+            index: 2,
+            source: Box::new(CrudError::UnknownReference {
+                field: "owner_id".into(),
+                table: "owner".into(),
+                id: 9,
+            }),
+        });
+        let doc = body(&e.into_response());
+        assert_eq!(
+            doc["errors"],
+            json!([{"index": 2, "field": "owner_id", "message": "no owner with id 9"}])
+        );
+        let too_many = ApiError::from(CrudError::TooManyItems { max: 10, given: 11 });
+        assert_eq!(too_many.status_code().as_u16(), 413);
+        assert!(too_many.detail().contains("at most 10"));
+        assert_eq!(
+            ApiError::from(CrudError::NoItems).status_code().as_u16(),
+            422
+        );
+        // A single object's errors keep their shape, with no index.
+        let doc = body(&ApiError::validation(vec![field("a")]).into_response());
+        assert_eq!(doc["errors"], json!([{"field": "a", "message": "bad"}]));
+        assert!(doc.get("index").is_none());
     }
 
     #[test]

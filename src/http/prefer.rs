@@ -11,6 +11,29 @@ pub(crate) struct Preferences {
     pub(crate) return_minimal: Option<bool>,
     /// `count=none`: a page without the total.
     pub(crate) count_none: bool,
+    /// `resolution=merge-duplicates` or `resolution=ignore-duplicates`: an
+    /// insert meeting a row with the same unique key updates or skips it.
+    pub(crate) resolution: Option<Resolution>,
+}
+
+/// What an insert does with a row that already holds its unique key
+/// (the `resolution` preference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolution {
+    /// `merge-duplicates`: the existing row takes the sent fields.
+    Merge,
+    /// `ignore-duplicates`: the existing row is left as it is.
+    Ignore,
+}
+
+impl Resolution {
+    /// The preference as `Preference-Applied` names it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Merge => "resolution=merge-duplicates",
+            Resolution::Ignore => "resolution=ignore-duplicates",
+        }
+    }
 }
 
 impl Preferences {
@@ -19,7 +42,7 @@ impl Preferences {
     /// of a preference given twice, the first counts.
     pub(crate) fn of(headers: &Headers) -> Preferences {
         let mut out = Preferences::default();
-        let (mut seen_return, mut seen_count) = (false, false);
+        let (mut seen_return, mut seen_count, mut seen_resolution) = (false, false, false);
         for line in headers.get_all("prefer") {
             let Ok(text) = std::str::from_utf8(line) else {
                 continue;
@@ -43,6 +66,15 @@ impl Preferences {
                 } else if name.eq_ignore_ascii_case("count") && !seen_count {
                     seen_count = true;
                     out.count_none = value.eq_ignore_ascii_case("none");
+                } else if name.eq_ignore_ascii_case("resolution") && !seen_resolution {
+                    seen_resolution = true;
+                    out.resolution = if value.eq_ignore_ascii_case("merge-duplicates") {
+                        Some(Resolution::Merge)
+                    } else if value.eq_ignore_ascii_case("ignore-duplicates") {
+                        Some(Resolution::Ignore)
+                    } else {
+                        None
+                    };
                 }
             }
         }
@@ -69,6 +101,24 @@ mod tests {
             h.push(b"Prefer", l.as_bytes());
         }
         Preferences::of(&h)
+    }
+
+    #[test]
+    fn resolution_is_read_once() {
+        assert_eq!(
+            prefs(&["resolution=merge-duplicates"]).resolution,
+            Some(Resolution::Merge)
+        );
+        let p = prefs(&["return=minimal, Resolution=\"ignore-duplicates\""]);
+        assert_eq!(p.resolution, Some(Resolution::Ignore));
+        assert_eq!(p.return_minimal, Some(true));
+        assert_eq!(prefs(&["resolution=replace"]).resolution, None);
+        let first = prefs(&[
+            "resolution=ignore-duplicates",
+            "resolution=merge-duplicates",
+        ]);
+        assert_eq!(first.resolution, Some(Resolution::Ignore));
+        assert_eq!(Resolution::Merge.as_str(), "resolution=merge-duplicates");
     }
 
     #[test]

@@ -11,10 +11,14 @@ use serde_json::Value;
 
 use super::conditional::{none_match_hits, path_id, precondition};
 use super::page::{cursor_page, offset_page, OffsetPage, Shown, Start};
-use super::render::{json_response, page_response, write_row, write_row_related, written_response};
+use super::render::{
+    json_response, page_response, write_row, write_row_related, written_response,
+    written_rows_response,
+};
 use crate::auth::{AuthError, ClaimsExt};
 use crate::backend::sql::{Filter, FilterOp, ListQuery, Scope};
 use crate::backend::{Backend, BackendError};
+use crate::crud::bulk::{self, Resolve, UpsertLimits, UpsertRow};
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
 use crate::crud::hooks::Hooks;
@@ -22,11 +26,13 @@ use crate::crud::keyset::{self, KeysetRequest};
 use crate::crud::ops::{self, scope_for, Planned, Precondition, ReferenceCheck, WithHooks};
 use crate::crud::query::{parse_list_query, Paging, QueryRules};
 use crate::crud::relations::{self, Catalog, Plan, Wanted};
-use crate::crud::validate::{check_storable, validate_create, validate_patch, validate_replace};
+use crate::crud::validate::{
+    check_storable, validate_create, validate_items, validate_patch, validate_replace,
+};
 use crate::crud::{CrudError, FieldError, Row};
 use crate::endpoint::{HandlerResult, Step};
 use crate::error::ApiError;
-use crate::http::prefer::Preferences;
+use crate::http::prefer::{Preferences, Resolution};
 use crate::http::{Method, Request, Response, StatusCode};
 use crate::model::{Model, ServerSet};
 
@@ -51,6 +57,8 @@ pub struct Crud {
     hooks: Option<Hooks>,
     /// The relations of every registered model.
     relations: Arc<Catalog>,
+    /// Most items of one bulk write.
+    max_bulk: usize,
 }
 
 /// A foreign key of a model into a scoped model, whose rows a caller may
@@ -153,6 +161,7 @@ impl Crud {
             by_id: ops::ById::new(backend.dialect(), &model),
             sets_fields: model.fields().iter().any(|(_, f)| f.server_set().is_some()),
             hooks: None,
+            max_bulk: crate::config::DEFAULT_MAX_BULK_ITEMS,
             model: Arc::new(model),
             backend,
             page_size,
@@ -220,6 +229,17 @@ impl Crud {
             || hooks.has_after_write();
         self.hooks = any.then_some(hooks);
         self
+    }
+
+    /// The same with at most `items` items in one bulk write.
+    pub(crate) fn with_max_bulk(mut self, items: usize) -> Crud {
+        self.max_bulk = items.max(1);
+        self
+    }
+
+    /// Most items of one bulk write.
+    pub(crate) fn max_bulk(&self) -> usize {
+        self.max_bulk
     }
 
     /// The hooks with the caller's claims, when the model has hooks.
@@ -357,9 +377,20 @@ impl Crud {
 
     /// `POST /collection`: `201`, the stored row, `Location`, `ETag`.
     ///
+    /// A JSON array creates every item in one transaction, all or nothing:
+    /// `201` with the stored rows in order. With `Prefer:
+    /// resolution=merge-duplicates` (or `ignore-duplicates`) and
+    /// `?on_conflict=field` (a unique field), an item whose key is taken
+    /// updates that row with the fields sent (or leaves it, and is not
+    /// returned): `201` when a row was created, else `200`. Either of the
+    /// two alone is a plain create.
+    ///
     /// # Errors
-    /// `400`/`415` for a body that is not a JSON object, `422` for invalid
-    /// fields, `409` for a constraint violation.
+    /// `400`/`415` for a body that is neither a JSON object nor an array of
+    /// them, or a bad `on_conflict`; `413` for more items than allowed;
+    /// `422` for invalid fields (each with its item's index) or no item;
+    /// `409` for a constraint violation; `403` for an existing row the
+    /// caller may not change.
     pub fn create(&self, req: &Request) -> HandlerResult {
         self.plan_create(req)
             .unwrap_or_else(|e| Step::Done(Err(e)))
@@ -403,14 +434,40 @@ impl Crud {
         set: Option<(&str, i64)>,
     ) -> Result<Step, ApiError> {
         let mut body = req.json()?;
-        if let (Some((fk, id)), Some(fields)) = (set, body.as_object_mut()) {
-            if fields.contains_key(fk) {
-                return Err(ApiError::validation(vec![FieldError {
-                    field: fk.to_owned(),
-                    message: "is set from the path; leave it out".to_owned(),
-                }]));
+        if let Some((fk, id)) = set {
+            if let Some(fields) = body.as_object_mut() {
+                if fields.contains_key(fk) {
+                    return Err(ApiError::validation(vec![FieldError {
+                        field: fk.to_owned(),
+                        message: "is set from the path; leave it out".to_owned(),
+                    }]));
+                }
+                fields.insert(fk.to_owned(), id.into());
             }
-            fields.insert(fk.to_owned(), id.into());
+        } else {
+            let resolution = Preferences::of(req.headers()).resolution;
+            let mut on_conflict = req.query().iter().filter(|(n, _)| n == "on_conflict");
+            let field = on_conflict.next().map(|(_, v)| v.as_str());
+            if on_conflict.next().is_some() {
+                return Err(ApiError::bad_request(
+                    "query parameter `on_conflict` is given more than once",
+                ));
+            }
+            // An upsert is the preference and the key together. Either alone
+            // is a plain create: the preference is not applied (RFC 7240 §2
+            // lets a server ignore one), and `on_conflict` is only checked.
+            match (resolution, field) {
+                (Some(resolution), Some(field)) => {
+                    return self.plan_upsert(req, body, resolution, field)
+                }
+                (None, Some(field)) => {
+                    bulk::conflict_key(&self.model, field)?;
+                }
+                _ => {}
+            }
+            if let Value::Array(items) = body {
+                return self.plan_bulk_create(req, &items);
+            }
         }
         let mut row = validate_create(&self.model, &body)?;
         self.set_by_server(req, &mut row, true)?;
@@ -434,6 +491,176 @@ impl Crud {
                 written_response(StatusCode::CREATED, model, &key, &row, prefs)
                     .with_header("Location", location),
             )
+        }))
+    }
+
+    /// The items of an array body as rows to create, as one item is
+    /// checked for a single create; every bad field of every item is
+    /// listed with its item's index.
+    fn bulk_rows(&self, req: &Request, items: &[Value]) -> Result<Vec<crate::crud::Row>, ApiError> {
+        if items.is_empty() {
+            return Err(CrudError::NoItems.into());
+        }
+        if items.len() > self.max_bulk {
+            return Err(CrudError::TooManyItems {
+                max: self.max_bulk,
+                given: items.len(),
+            }
+            .into());
+        }
+        let rows = validate_items(items, |_, item| {
+            let row = validate_create(&self.model, item)?;
+            check_storable(&*self.backend, &row)?;
+            Ok(row)
+        })?;
+        rows.into_iter()
+            .map(|mut row| {
+                self.set_by_server(req, &mut row, true)?;
+                self.require_references(req, row)
+            })
+            .collect()
+    }
+
+    /// `POST /collection` with an array: every item created in one
+    /// transaction.
+    fn plan_bulk_create(&self, req: &Request, items: &[Value]) -> Result<Step, ApiError> {
+        let rows = self.bulk_rows(req, items)?;
+        let scope = self.scope(req)?;
+        let hooks = self.hooks_for(req);
+        let planned = bulk::plan_bulk_create(
+            self.backend.dialect(),
+            &self.model,
+            rows,
+            scope.as_ref(),
+            hooks.as_ref(),
+        )?;
+        Ok(query(&self.model, planned, move |req, model, rows| {
+            let prefs = Preferences::of(req.headers());
+            Ok(written_rows_response(
+                StatusCode::CREATED,
+                model,
+                &rows,
+                prefs,
+                None,
+            ))
+        }))
+    }
+
+    /// `POST /collection` with `Prefer: resolution=…` and `on_conflict`:
+    /// one object or an array, each item inserted or resolved on the
+    /// unique key `field`.
+    fn plan_upsert(
+        &self,
+        req: &Request,
+        body: Value,
+        resolution: Resolution,
+        field: &str,
+    ) -> Result<Step, ApiError> {
+        let key = bulk::conflict_key(&self.model, field)?;
+        // A merge is an update: on a model that requires If-Match for
+        // those, it cannot be unconditional.
+        if resolution == Resolution::Merge && self.model.requires_if_match() {
+            return Err(CrudError::PreconditionRequired.into());
+        }
+        let single = !body.is_array();
+        let items = match body {
+            Value::Array(items) => items,
+            one => vec![one],
+        };
+        let rows = if single {
+            let mut row = validate_create(&self.model, &items[0])?;
+            self.set_by_server(req, &mut row, true)?;
+            check_storable(&*self.backend, &row)?;
+            vec![self.require_references(req, row)?]
+        } else {
+            self.bulk_rows(req, &items)?
+        };
+        // An existing row takes the fields sent, and those the server
+        // sets on every update.
+        let server_updates: Vec<&String> = self
+            .model
+            .fields()
+            .iter()
+            .filter(|(_, f)| f.server_set() == Some(&ServerSet::UpdatedAt))
+            .map(|(n, _)| n)
+            .collect();
+        let rows = rows
+            .into_iter()
+            .zip(&items)
+            .map(|(row, item)| {
+                let sent = item.as_object().into_iter().flat_map(|o| o.keys());
+                UpsertRow {
+                    row,
+                    update: sent
+                        .chain(server_updates.iter().copied())
+                        .cloned()
+                        .collect(),
+                }
+            })
+            .collect();
+        let scope = self.scope(req)?;
+        let rule = self.write_rule(req)?;
+        let hooks = self.hooks_for(req);
+        let resolve = match resolution {
+            Resolution::Merge => Resolve::Merge,
+            Resolution::Ignore => Resolve::Ignore,
+        };
+        let planned = bulk::plan_upsert(
+            self.backend.dialect(),
+            &self.model,
+            key,
+            rows,
+            resolve,
+            &UpsertLimits {
+                scope: scope.as_ref(),
+                rule: rule.as_ref(),
+                hooks: hooks.as_ref(),
+            },
+        )?;
+        let etag_key = self.etag_key.clone();
+        Ok(query(&self.model, planned, move |req, model, rows| {
+            let prefs = Preferences::of(req.headers());
+            let created = rows.iter().any(|(_, created)| *created);
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            let applied = resolution.as_str();
+            match (single, rows.first()) {
+                (true, Some((row, created))) => {
+                    let mut resp = written_response(status, model, &etag_key, row, prefs);
+                    let rest = resp.header("preference-applied").map(str::to_owned);
+                    resp.remove_header("preference-applied");
+                    let all = match rest {
+                        Some(r) => format!("{applied}, {r}"),
+                        None => applied.to_owned(),
+                    };
+                    resp.insert_header("Preference-Applied", all);
+                    if *created {
+                        let base = req.path().trim_end_matches('/');
+                        resp.insert_header("Location", format!("{base}/{}", row.id));
+                    }
+                    Ok(resp)
+                }
+                _ => {
+                    let rows: Vec<_> = rows.into_iter().map(|(row, _)| row).collect();
+                    if single {
+                        // The one item was ignored: nothing to show.
+                        let mut resp = Response::new(StatusCode::NO_CONTENT);
+                        resp.insert_header("Preference-Applied", applied);
+                        resp.add_vary("Prefer");
+                        return Ok(resp);
+                    }
+                    Ok(written_rows_response(
+                        status,
+                        model,
+                        &rows,
+                        prefs,
+                        Some(applied),
+                    ))
+                }
+            }
         }))
     }
 

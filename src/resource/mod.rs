@@ -66,6 +66,7 @@ pub struct Resource {
     pub(crate) rate_limits: Vec<(Method, RateLimit)>,
     pub(crate) expandable: Option<Vec<String>>,
     pub(crate) embed_limit: u64,
+    pub(crate) max_bulk: Option<usize>,
 }
 
 impl std::fmt::Debug for Resource {
@@ -98,6 +99,7 @@ impl Model {
             rate_limits: Vec::new(),
             expandable: None,
             embed_limit: DEFAULT_EMBED_LIMIT,
+            max_bulk: None,
         }
     }
 }
@@ -318,6 +320,21 @@ impl Resource {
     pub fn page_size(mut self, default: u64, max: u64) -> Resource {
         self.max_page_size = max.max(1);
         self.page_size = default.clamp(1, self.max_page_size);
+        self
+    }
+
+    /// The most items one bulk write (a JSON array posted to the
+    /// collection) may hold, in place of `LIGHTAPI_MAX_BULK_ITEMS`; at
+    /// least 1.
+    ///
+    /// ```
+    /// use lightapi::{Field, Model};
+    /// let r = Model::new("t").field("a", Field::text()).into_resource().max_bulk(100);
+    /// # let _ = r;
+    /// ```
+    #[must_use]
+    pub fn max_bulk(mut self, items: usize) -> Resource {
+        self.max_bulk = Some(items.max(1));
         self
     }
 

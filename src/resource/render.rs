@@ -247,3 +247,36 @@ pub(super) fn row_response(
     write_row(&mut body, model, row, None);
     json_response(status, body).with_header("ETag", row.etag(key))
 }
+
+/// The answer to a bulk write that stored `rows`, as the request's
+/// `Prefer` asks: the rows as a JSON array in the order written
+/// (`return=representation`, the default; each row's `version` is in it
+/// for a versioned model, and there is no `ETag` of the whole), or no body
+/// (`return=minimal`; `204` in place of `200`). `applied` names further
+/// preferences honoured, for `Preference-Applied`.
+pub(super) fn written_rows_response(
+    status: StatusCode,
+    model: &Model,
+    rows: &[Stored],
+    prefs: Preferences,
+    applied: Option<&str>,
+) -> Response {
+    let mut resp = if prefs.return_minimal == Some(true) {
+        let status = if status == StatusCode::OK {
+            StatusCode::NO_CONTENT
+        } else {
+            status
+        };
+        Response::new(status)
+    } else {
+        let mut body = Vec::with_capacity(64 * rows.len() + 2);
+        write_rows(&mut body, model, rows, None, None, usize::MAX);
+        json_response(status, body)
+    };
+    let applied: Vec<&str> = applied.into_iter().chain(prefs.applied_return()).collect();
+    if !applied.is_empty() {
+        resp.insert_header("Preference-Applied", applied.join(", "));
+    }
+    resp.add_vary("Prefer");
+    resp
+}

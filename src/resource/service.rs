@@ -119,7 +119,7 @@ pub(crate) fn build_routes(
     resource: Resource,
     backend: Arc<dyn Backend>,
     tables: Arc<Tables>,
-    max_page_bytes: usize,
+    (max_page_bytes, max_bulk_items): (usize, usize),
     cursor_key: CursorKey,
     etag_key: EtagKey,
     (models, relations): (&[Model], Arc<Catalog>),
@@ -157,7 +157,8 @@ pub(crate) fn build_routes(
             references,
         )
         .with_hooks(resource.hooks)
-        .with_relations(relations),
+        .with_relations(relations)
+        .with_max_bulk(resource.max_bulk.unwrap_or(max_bulk_items)),
     );
     let crud_extension: Arc<dyn Any + Send + Sync> = Arc::clone(&crud) as Arc<Crud>;
     let routes = [false, true]

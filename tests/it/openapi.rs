@@ -28,7 +28,8 @@ fn shop(url: &str) -> Api {
         .filter_fields(&["title", "price", "stock", "created"])
         .search_fields(&["title", "description"])
         .ordering_fields(&["title", "price"])
-        .page_size(20, 200);
+        .page_size(20, 200)
+        .max_bulk(50);
     Api::start(url, |app| {
         app.login(|_: &Credentials| Ok(None))
             .register("/category", category)
@@ -414,6 +415,51 @@ fn constraints_and_new_types_are_in_the_schemas_and_filters() {
         param(list, "price__in")["schema"]["items"]["format"],
         "decimal"
     );
+}
+
+#[test]
+fn the_collection_post_takes_an_object_or_an_array() {
+    let db = database_url("openapi-bulk");
+    let api = shop(&db.url);
+    let doc = api.get_ok("/openapi.json");
+    let create = |name: &str| json!({"$ref": format!("#/components/schemas/{name}Create")});
+    let row = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    let many = |schema: Value, max: u64| json!({"type": "array", "items": schema, "minItems": 1, "maxItems": max});
+    let post = &doc["paths"]["/product"]["post"];
+    assert_eq!(
+        post["requestBody"]["content"]["application/json"]["schema"]["oneOf"],
+        json!([create("Product"), many(create("Product"), 50)])
+    );
+    assert_eq!(
+        post["responses"]["201"]["content"]["application/json"]["schema"]["oneOf"],
+        json!([row("Product"), {"type": "array", "items": row("Product"), "maxItems": 50}])
+    );
+    // No unique field: no upsert to describe.
+    let names: Vec<&str> = post["parameters"]
+        .as_array()
+        .map(|ps| ps.iter().map(|p| p["name"].as_str().unwrap()).collect())
+        .unwrap_or_default();
+    assert!(!names.contains(&"on_conflict"), "{post}");
+    // The default maximum, and the upsert of a model with a unique field.
+    let post = &doc["paths"]["/category"]["post"];
+    assert_eq!(
+        post["requestBody"]["content"]["application/json"]["schema"]["oneOf"][1]["maxItems"],
+        1000
+    );
+    assert_eq!(
+        param(post, "on_conflict")["schema"]["enum"],
+        json!(["name"])
+    );
+    assert_eq!(param(post, "on_conflict")["in"], "query");
+    let prefer = param(post, "Prefer");
+    assert_eq!(prefer["schema"], json!({"type": "string"}));
+    assert_eq!(
+        prefer["examples"]["merge"]["value"],
+        "resolution=merge-duplicates"
+    );
+    for code in ["200", "201", "204", "400", "409", "413", "422"] {
+        assert!(post["responses"].get(code).is_some(), "{code}: {post}");
+    }
 }
 
 #[test]

@@ -3,7 +3,10 @@
 //! caller's [`Scope`] when one is given; and the forms a conditional write
 //! sends without a transaction: [`select_by_id_with_row_version`] and the
 //! [`Guard`]ed [`update_guarded`] and [`delete_guarded`], which write
-//! nothing unless the row is still as it was read.
+//! nothing unless the row is still as it was read. For bulk writes:
+//! [`insert_many`] (several rows in one statement), and for upserts
+//! [`select_by_key`] and [`upsert`] (`INSERT … ON CONFLICT` /
+//! `ON DUPLICATE KEY UPDATE`).
 
 use super::columns::check_column;
 use super::{select_columns, Builder, Dialect, Scope, Sql};
@@ -440,6 +443,299 @@ fn delete_builder(d: Dialect, model: &Model, id: i64, scope: Option<&Scope>) -> 
     b
 }
 
+/// The savepoint a bulk write sets around a statement whose failure it
+/// must look into afterwards, on a database where a failed statement
+/// aborts the transaction (PostgreSQL): `(set, back to it, release)`.
+///
+/// ```
+/// let (set, back, release) = lightapi::__private::backend::sql::bulk_savepoint();
+/// assert_eq!(set, "SAVEPOINT lightapi_bulk");
+/// assert_eq!(back, "ROLLBACK TO SAVEPOINT lightapi_bulk");
+/// assert_eq!(release, "RELEASE SAVEPOINT lightapi_bulk");
+/// ```
+pub fn bulk_savepoint() -> (&'static str, &'static str, &'static str) {
+    (
+        "SAVEPOINT lightapi_bulk",
+        "ROLLBACK TO SAVEPOINT lightapi_bulk",
+        "RELEASE SAVEPOINT lightapi_bulk",
+    )
+}
+
+/// Most bound values one [`insert_many`] statement is given: below every
+/// supported dialect's limit (SQLite 32,766; PostgreSQL and MySQL 65,535).
+pub const MAX_INSERT_PARAMS: usize = 30_000;
+
+/// One `INSERT` of several rows that returns them ([`select_columns`]
+/// order), for SQLite, PostgreSQL and MariaDB (10.5+, `RETURNING`); every
+/// row sets the same `columns`, in that order, and `version` of a
+/// versioned model is set to 1. The rows come back in the order the
+/// database assigned their ids, which is the order of `rows`.
+///
+/// # Errors
+///
+/// [`BackendError::InvalidQuery`] for a dialect without it, no column or
+/// no row, a row of another length, a column the model does not have, or
+/// more than [`MAX_INSERT_PARAMS`] values.
+///
+/// ```
+/// use lightapi::__private::backend::sql::insert_many;
+/// use lightapi::backend::{Dialect, Value};
+/// use lightapi::model::{Field, Model};
+/// let m = Model::new("t").field("a", Field::integer());
+/// let rows = vec![vec![Value::Integer(1)], vec![Value::Integer(2)]];
+/// let q = insert_many(Dialect::Postgres, &m, &["a".to_owned()], rows)?;
+/// assert_eq!(q.text, r#"INSERT INTO "t" ("a") VALUES ($1), ($2) RETURNING "id", "a""#);
+/// # Ok::<(), lightapi::backend::BackendError>(())
+/// ```
+pub fn insert_many(
+    d: Dialect,
+    model: &Model,
+    columns: &[String],
+    rows: Vec<Vec<Value>>,
+) -> Result<Sql, BackendError> {
+    let invalid = |message: String| BackendError::InvalidQuery { message };
+    if !matches!(d, Dialect::Sqlite | Dialect::Postgres | Dialect::Mysql) {
+        return Err(invalid(format!("{d:?} has no multi-row insert")));
+    }
+    if columns.is_empty() || rows.is_empty() {
+        return Err(invalid("a multi-row insert needs columns and rows".into()));
+    }
+    for name in columns {
+        if name == ID_COLUMN || check_column(model, name)?.is_none() {
+            return Err(invalid(format!(
+                "column `{name}` is assigned by the database"
+            )));
+        }
+    }
+    let width = columns.len() + usize::from(model.is_versioned());
+    if rows.iter().any(|r| r.len() != columns.len())
+        || rows.len().saturating_mul(width) > MAX_INSERT_PARAMS
+    {
+        return Err(invalid("rows do not fit one multi-row insert".into()));
+    }
+    let mut b = Builder::new(d);
+    b.push("INSERT INTO ").ident(model.name()).push(" (");
+    for (i, name) in columns.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.ident(name);
+    }
+    if model.is_versioned() {
+        b.push(", ").ident(VERSION_COLUMN);
+    }
+    b.push(") VALUES ");
+    for (r, row) in rows.into_iter().enumerate() {
+        b.push(if r > 0 { ", (" } else { "(" });
+        for (i, value) in row.into_iter().enumerate() {
+            if i > 0 {
+                b.push(", ");
+            }
+            b.param(value);
+        }
+        if model.is_versioned() {
+            b.push(", ").param(Value::Integer(1));
+        }
+        b.push(")");
+    }
+    b.push(" RETURNING ").column_list(model);
+    Ok(b.finish())
+}
+
+/// `SELECT` of the row whose `key` columns hold `values` (a unique key,
+/// with the scope column first for a key unique within a scope), locked
+/// for the rest of the transaction where the dialect needs it
+/// (`FOR UPDATE`; on MySQL/MariaDB this also locks the gap where a missing
+/// row would go, so no other transaction can insert it meanwhile).
+///
+/// ```
+/// use lightapi::__private::backend::sql::select_by_key;
+/// use lightapi::backend::{Dialect, Value};
+/// use lightapi::model::{Field, Model};
+/// let m = Model::new("t").field("email", Field::text().unique());
+/// let q = select_by_key(Dialect::Mysql, &m, &[("email".into(), Value::Text("a@b".into()))]);
+/// assert_eq!(q.text, "SELECT `id`, `email` FROM `t` WHERE `email` = ? FOR UPDATE");
+/// ```
+pub fn select_by_key(d: Dialect, model: &Model, key: &[(String, Value)]) -> Sql {
+    let mut b = Builder::new(d);
+    b.push("SELECT ")
+        .column_list(model)
+        .push(" FROM ")
+        .ident(model.name());
+    for (i, (column, value)) in key.iter().enumerate() {
+        b.push(if i == 0 { " WHERE " } else { " AND " })
+            .ident(column)
+            .push(" = ")
+            .param(value.clone());
+    }
+    if matches!(d, Dialect::Postgres | Dialect::Mysql | Dialect::Oracle) {
+        b.push(" FOR UPDATE");
+    }
+    b.finish()
+}
+
+/// What an [`upsert`] does when the row's key is taken.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum OnConflict {
+    /// Leave the existing row (`DO NOTHING`): the statement returns no row.
+    Nothing,
+    /// Set these columns of the existing row (and step a versioned model's
+    /// `version`), only if each `guard` column of the existing row still
+    /// holds its value (SQLite and PostgreSQL; a guarded row that fails
+    /// is left and the statement returns no row).
+    Update {
+        /// The columns to set.
+        values: Vec<(String, Value)>,
+        /// What the existing row must hold to be updated.
+        guard: Vec<Scope>,
+    },
+}
+
+/// `INSERT` of one row that resolves a taken unique `key` (its columns,
+/// the scope column first for a key unique within a scope) as `on_conflict`
+/// says, with the database's own statement: SQLite and PostgreSQL
+/// `INSERT … ON CONFLICT (key) DO UPDATE SET … WHERE … RETURNING` (or
+/// `DO NOTHING RETURNING`), returning the row written ([`select_columns`]
+/// order); MySQL/MariaDB `INSERT … ON DUPLICATE KEY UPDATE`, which returns
+/// nothing (read the row back by its key) and resolves a conflict on any
+/// unique key of the table, so it is only for a table whose one unique key
+/// is `key`.
+///
+/// # Errors
+///
+/// [`BackendError::InvalidQuery`] for a column the model does not have,
+/// an empty row or key, or what the dialect cannot express (another
+/// dialect, `DO NOTHING` or a guard on MySQL).
+///
+/// ```
+/// use lightapi::__private::backend::sql::{upsert, OnConflict};
+/// use lightapi::backend::{Dialect, Value};
+/// use lightapi::model::{Field, Model};
+/// let m = Model::new("t").field("email", Field::text().unique()).field("n", Field::integer());
+/// let row = vec![("email".into(), Value::Text("a@b".into())), ("n".into(), Value::Integer(1))];
+/// let set = OnConflict::Update { values: vec![("n".into(), Value::Integer(1))], guard: vec![] };
+/// let q = upsert(Dialect::Sqlite, &m, &["email"], row, set)?;
+/// assert_eq!(
+///     q.text,
+///     r#"INSERT INTO "t" ("email", "n") VALUES (?, ?) ON CONFLICT ("email") DO UPDATE SET "n" = ? RETURNING "id", "email", "n""#
+/// );
+/// # Ok::<(), lightapi::backend::BackendError>(())
+/// ```
+pub fn upsert(
+    d: Dialect,
+    model: &Model,
+    key: &[&str],
+    values: Vec<(String, Value)>,
+    on_conflict: OnConflict,
+) -> Result<Sql, BackendError> {
+    let invalid = |message: String| BackendError::InvalidQuery { message };
+    let native = matches!(d, Dialect::Sqlite | Dialect::Postgres);
+    match (&on_conflict, d) {
+        (_, Dialect::Sqlite | Dialect::Postgres) => {}
+        (OnConflict::Update { guard, .. }, Dialect::Mysql) if guard.is_empty() => {}
+        _ => return Err(invalid(format!("{d:?} cannot express this upsert"))),
+    }
+    if key.is_empty() || values.is_empty() {
+        return Err(invalid("an upsert needs a key and values".into()));
+    }
+    for name in key
+        .iter()
+        .copied()
+        .chain(values.iter().map(|(n, _)| n.as_str()))
+    {
+        if name == ID_COLUMN || check_column(model, name)?.is_none() {
+            return Err(invalid(format!(
+                "column `{name}` is assigned by the database"
+            )));
+        }
+    }
+    let (Insert::Returning(insert) | Insert::ThenSelect { insert, .. }) = insert(d, model, values)?
+    else {
+        return Err(invalid(format!("{d:?} cannot express this upsert")));
+    };
+    let mut insert = insert;
+    if native {
+        // `insert` ended with its RETURNING list: the clause goes before it.
+        let at = insert
+            .text
+            .rfind(" RETURNING ")
+            .unwrap_or(insert.text.len());
+        insert.text.truncate(at);
+    }
+    let mut b = Builder::new(d);
+    b.text = insert.text;
+    b.params = insert.params;
+    if native {
+        b.push(" ON CONFLICT (");
+        for (i, column) in key.iter().enumerate() {
+            if i > 0 {
+                b.push(", ");
+            }
+            b.ident(column);
+        }
+        b.push(")");
+    }
+    match on_conflict {
+        OnConflict::Nothing => {
+            b.push(" DO NOTHING");
+        }
+        OnConflict::Update { values, guard } => {
+            b.push(if native {
+                " DO UPDATE SET "
+            } else {
+                " ON DUPLICATE KEY UPDATE "
+            });
+            let mut first = true;
+            for (name, value) in values {
+                if name == ID_COLUMN
+                    || name == VERSION_COLUMN
+                    || check_column(model, &name)?.is_none()
+                {
+                    return Err(invalid(format!("column `{name}` cannot be set")));
+                }
+                if !first {
+                    b.push(", ");
+                }
+                first = false;
+                b.ident(&name).push(" = ").param(value);
+            }
+            if model.is_versioned() {
+                if !first {
+                    b.push(", ");
+                }
+                first = false;
+                b.ident(VERSION_COLUMN).push(" = ");
+                if native {
+                    b.ident(model.name()).push(".");
+                }
+                b.ident(VERSION_COLUMN).push(" + 1");
+            }
+            if first {
+                // Nothing to set: the key set to itself, so the statement
+                // still reports (and on PostgreSQL locks) the row.
+                b.ident(key[0]).push(" = ");
+                if native {
+                    b.ident(model.name()).push(".");
+                }
+                b.ident(key[0]);
+            }
+            for (i, g) in guard.into_iter().enumerate() {
+                b.push(if i == 0 { " WHERE " } else { " AND " })
+                    .ident(model.name())
+                    .push(".")
+                    .ident(&g.column)
+                    .push(" = ")
+                    .param(g.value);
+            }
+        }
+    }
+    if native {
+        b.push(" RETURNING ").column_list(model);
+    }
+    Ok(b.finish())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -616,5 +912,161 @@ mod tests {
         .is_err());
         let d = delete(Dialect::Oracle, &m, 4, Some(&scope));
         assert_eq!(d.text, r#"DELETE FROM "t" WHERE "id" = :1 AND "a" = :2"#);
+    }
+
+    #[test]
+    fn insert_many_per_dialect() {
+        let m = Model::new("t")
+            .field("a", Field::integer())
+            .field("b", Field::text())
+            .versioned();
+        let cols = ["a".to_owned(), "b".to_owned()];
+        let rows = || {
+            vec![
+                vec![Value::Integer(1), text("x")],
+                vec![Value::Integer(2), text("y")],
+            ]
+        };
+        let q = insert_many(Dialect::Sqlite, &m, &cols, rows()).unwrap();
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("a", "b", "version") VALUES (?, ?, ?), (?, ?, ?) RETURNING "id", "a", "b", "version""#
+        );
+        assert_eq!(
+            q.params,
+            vec![
+                Value::Integer(1),
+                text("x"),
+                Value::Integer(1),
+                Value::Integer(2),
+                text("y"),
+                Value::Integer(1)
+            ]
+        );
+        let q = insert_many(Dialect::Postgres, &m, &cols, rows()).unwrap();
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("a", "b", "version") VALUES ($1, $2, $3), ($4, $5, $6) RETURNING "id", "a", "b", "version""#
+        );
+        let q = insert_many(Dialect::Mysql, &m, &cols, rows()).unwrap();
+        assert_eq!(
+            q.text,
+            "INSERT INTO `t` (`a`, `b`, `version`) VALUES (?, ?, ?), (?, ?, ?) RETURNING `id`, `a`, `b`, `version`"
+        );
+        for d in [Dialect::MsSql, Dialect::Oracle] {
+            assert!(insert_many(d, &m, &cols, rows()).is_err(), "{d:?}");
+        }
+        // Refused: no rows, a row of another width, an assigned column,
+        // more values than one statement takes.
+        assert!(insert_many(Dialect::Sqlite, &m, &cols, vec![]).is_err());
+        let short = vec![vec![Value::Integer(1)]];
+        assert!(insert_many(Dialect::Sqlite, &m, &cols, short).is_err());
+        let id = ["id".to_owned()];
+        assert!(insert_many(Dialect::Sqlite, &m, &id, vec![vec![Value::Integer(1)]]).is_err());
+        let many = vec![vec![Value::Integer(1), text("x")]; MAX_INSERT_PARAMS / 3 + 1];
+        assert!(insert_many(Dialect::Sqlite, &m, &cols, many).is_err());
+    }
+
+    #[test]
+    fn upsert_per_dialect() {
+        let m = Model::new("t")
+            .field("owner", Field::text())
+            .field("k", Field::text().unique())
+            .field("n", Field::integer())
+            .versioned();
+        let row = || {
+            vec![
+                ("k".to_owned(), text("a")),
+                ("n".to_owned(), Value::Integer(1)),
+            ]
+        };
+        let set = || vec![("n".to_owned(), Value::Integer(2))];
+        let guarded = || OnConflict::Update {
+            values: set(),
+            guard: vec![Scope {
+                column: "owner".into(),
+                value: text("al"),
+            }],
+        };
+        let q = upsert(Dialect::Postgres, &m, &["k"], row(), guarded()).unwrap();
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("k", "n", "version") VALUES ($1, $2, $3) ON CONFLICT ("k") DO UPDATE SET "n" = $4, "version" = "t"."version" + 1 WHERE "t"."owner" = $5 RETURNING "id", "owner", "k", "n", "version""#
+        );
+        assert_eq!(
+            q.params,
+            vec![
+                text("a"),
+                Value::Integer(1),
+                Value::Integer(1),
+                Value::Integer(2),
+                text("al")
+            ]
+        );
+        let q = upsert(
+            Dialect::Sqlite,
+            &m,
+            &["owner", "k"],
+            row(),
+            OnConflict::Nothing,
+        )
+        .unwrap();
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "t" ("k", "n", "version") VALUES (?, ?, ?) ON CONFLICT ("owner", "k") DO NOTHING RETURNING "id", "owner", "k", "n", "version""#
+        );
+        let plain = OnConflict::Update {
+            values: set(),
+            guard: vec![],
+        };
+        let q = upsert(Dialect::Mysql, &m, &["k"], row(), plain).unwrap();
+        assert_eq!(
+            q.text,
+            "INSERT INTO `t` (`k`, `n`, `version`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `n` = ?, `version` = `version` + 1"
+        );
+        // Nothing to set: the key set to itself.
+        let unversioned = Model::new("u").field("k", Field::text().unique());
+        let only_key = OnConflict::Update {
+            values: vec![],
+            guard: vec![],
+        };
+        let key_row = vec![("k".to_owned(), text("a"))];
+        let q = upsert(Dialect::Postgres, &unversioned, &["k"], key_row, only_key).unwrap();
+        assert_eq!(
+            q.text,
+            r#"INSERT INTO "u" ("k") VALUES ($1) ON CONFLICT ("k") DO UPDATE SET "k" = "u"."k" RETURNING "id", "k""#
+        );
+        // What MySQL cannot say, other dialects, bad columns.
+        assert!(upsert(Dialect::Mysql, &m, &["k"], row(), OnConflict::Nothing).is_err());
+        assert!(upsert(Dialect::Mysql, &m, &["k"], row(), guarded()).is_err());
+        assert!(upsert(Dialect::MsSql, &m, &["k"], row(), OnConflict::Nothing).is_err());
+        assert!(upsert(Dialect::Sqlite, &m, &["nope"], row(), OnConflict::Nothing).is_err());
+        assert!(upsert(Dialect::Sqlite, &m, &[], row(), OnConflict::Nothing).is_err());
+        let set_id = OnConflict::Update {
+            values: vec![("id".to_owned(), Value::Integer(1))],
+            guard: vec![],
+        };
+        assert!(upsert(Dialect::Sqlite, &m, &["k"], row(), set_id).is_err());
+    }
+
+    #[test]
+    fn select_by_key_locks_where_needed() {
+        let m = Model::new("t")
+            .field("owner", Field::text())
+            .field("k", Field::text());
+        let key = [
+            ("owner".to_owned(), text("al")),
+            ("k".to_owned(), text("a")),
+        ];
+        assert_eq!(
+            select_by_key(Dialect::Sqlite, &m, &key).text,
+            r#"SELECT "id", "owner", "k" FROM "t" WHERE "owner" = ? AND "k" = ?"#
+        );
+        let q = select_by_key(Dialect::Postgres, &m, &key);
+        assert_eq!(
+            q.text,
+            r#"SELECT "id", "owner", "k" FROM "t" WHERE "owner" = $1 AND "k" = $2 FOR UPDATE"#
+        );
+        assert_eq!(q.params, vec![text("al"), text("a")]);
     }
 }

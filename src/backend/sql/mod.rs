@@ -38,8 +38,9 @@ pub use ddl::field_checks;
 pub use ddl::SQLITE_DECIMAL_COLLATION;
 pub use dialect::Dialect;
 pub use dml::{
-    delete, delete_guarded, insert, select_by_id, select_by_id_with_row_version, update,
-    update_guarded, Guard, Insert,
+    bulk_savepoint, delete, delete_guarded, insert, insert_many, select_by_id,
+    select_by_id_with_row_version, select_by_key, update, update_guarded, upsert, Guard, Insert,
+    OnConflict, MAX_INSERT_PARAMS,
 };
 pub use evolve::{add_column, alter_column};
 pub use introspect::{column_info, introspect, type_matches, ColumnInfo};

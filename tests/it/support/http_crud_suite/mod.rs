@@ -9,8 +9,8 @@
 //! hostile input), `constraints` (field constraints, uuid, date and
 //! decimal fields), `access` (verbs, custom endpoints, auth, scoping,
 //! concurrency, write rules, hooks), `relations` (expand and embed),
-//! `evolution` (schema changes) and `round_trips` (statements sent per
-//! verb); adding one
+//! `bulk` (array creates and upserts), `evolution` (schema changes) and
+//! `round_trips` (statements sent per verb); adding one
 //! means adding it to [`http_crud_tests!`] too.
 //!
 //! To run the whole suite against a backend, a test module implements
@@ -48,6 +48,7 @@ use serde_json::{json, Value as Json};
 use super::{sign_subject, Client, Resp, TestServer, SECRET};
 
 mod access;
+mod bulk;
 mod constraints;
 mod evolution;
 mod relations;
@@ -56,6 +57,7 @@ mod routes;
 mod types;
 
 pub use access::*;
+pub use bulk::*;
 pub use constraints::*;
 pub use evolution::*;
 pub use relations::*;
@@ -132,6 +134,20 @@ macro_rules! http_crud_tests {
             relations_take_a_bounded_number_of_statements,
             nested_routes_list_and_create_under_the_parent,
             nested_routes_are_checked_at_start_up,
+            bulk_create_is_one_transaction_of_one_insert,
+            bulk_create_returns_the_rows_in_order,
+            bulk_create_lists_every_bad_item_and_writes_nothing,
+            bulk_create_conflicts_write_nothing,
+            bulk_create_names_the_item_of_a_missing_reference,
+            bulk_create_over_the_maximum_is_413,
+            bulk_create_scopes_every_row,
+            bulk_create_runs_hooks_per_row,
+            upsert_merges_into_existing_rows_and_creates_the_rest,
+            upsert_ignore_skips_existing_rows,
+            on_conflict_must_name_a_unique_field,
+            merge_is_refused_where_updates_need_if_match,
+            upsert_never_touches_another_owners_row,
+            upsert_respects_the_write_rule,
         );
     };
     (@cases $db:expr; $($case:ident),* $(,)?) => {$(

@@ -149,3 +149,28 @@ fn if_match(c: &mut Client, method: &str, path: &str, tag: &str, body: &Json) ->
         Some(&body),
     )
 }
+
+/// A bulk create of 100 rows is one transaction of one multi-row insert:
+/// `BEGIN`, `INSERT … VALUES (…), … RETURNING`, `COMMIT` on PostgreSQL and
+/// MariaDB (SQLite: one job of the writer's group, not counted).
+pub fn bulk_create_is_one_transaction_of_one_insert(tdb: &dyn TestDb) {
+    let db = tdb.database("bulktrips");
+    let m = person(&db);
+    let s = Server::start(db, |app| app.register("/person", m).register("/sent", Sent));
+    let mut c = s.client();
+    let body = Json::Array(
+        (0..100)
+            .map(|i| json!({"name": format!("p{i}"), "email": format!("p{i}@x"), "age": i}))
+            .collect(),
+    );
+    let stats = expect_json(&c.get("/sent"), 200);
+    let before = stats["sent"].as_u64();
+    let rows = expect_json(&c.post("/person", &body), 201);
+    assert_eq!(rows.as_array().unwrap().len(), 100);
+    assert_eq!(rows[99]["age"], json!(99));
+    let Some(before) = before else {
+        return;
+    };
+    let n = expect_json(&c.get("/sent"), 200)["sent"].as_u64().unwrap() - before;
+    assert_eq!(n, 3, "{}: {n} statements", stats["dialect"]);
+}

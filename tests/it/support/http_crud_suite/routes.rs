@@ -395,6 +395,10 @@ pub fn bodies_that_are_not_json_objects_are_400(tdb: &dyn TestDb) {
             ("PUT", path.as_str()),
             ("PATCH", path.as_str()),
         ] {
+            // An array is a bulk create on POST (see `bulk`).
+            if m == "POST" && body.starts_with(b"[") {
+                continue;
+            }
             let r = c.raw_json(m, p, body);
             problem(&r, 400);
         }
