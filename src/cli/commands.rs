@@ -167,10 +167,17 @@ pub(crate) fn check(path: &Path, out: &mut dyn Write) -> Result<bool, CliError> 
         let (q, types) = introspect(db.dialect(), model.name());
         let found = read_with(&*db, |c| c.query(&q.text, &q.params, &types));
         match found {
-            Ok(rows) if rows.is_empty() => text.push_str(&format!(
-                "table `{}`: missing (`lightapi serve` creates it)\n",
-                model.name()
-            )),
+            Ok(rows) if rows.is_empty() => {
+                text.push_str(&format!(
+                    "table `{}`: missing (`lightapi serve` creates it with)\n",
+                    model.name()
+                ));
+                for statement in crate::backend::sql::create_table(db.dialect(), model, None) {
+                    text.push_str("  ");
+                    text.push_str(&statement);
+                    text.push('\n');
+                }
+            }
             Ok(_) => match ensure_table_adding(&*db, model, false) {
                 Ok(_) => text.push_str(&format!("table `{}`: matches\n", model.name())),
                 Err(CrudError::Schema { message }) => {

@@ -203,10 +203,12 @@ fn check_passes_a_matching_table_and_prints_the_fix_for_a_missing_column() {
     let file = person.to_str().unwrap();
     let good = run(&["check", file], &[("LIGHTAPI_DATABASE_URL", &url)], None);
     assert_eq!(good.status.code(), Some(0), "{}", text(&good.stderr));
+    // No table yet: the statements that would create it.
+    let shown = text(&good.stdout);
+    assert!(shown.contains("table `person`: missing"), "{shown}");
     assert!(
-        text(&good.stdout).contains("table `person`"),
-        "{}",
-        text(&good.stdout)
+        shown.contains(r#"CREATE TABLE IF NOT EXISTS "person" ("id" INTEGER PRIMARY KEY"#),
+        "{shown}"
     );
     // A table without the `email` column.
     let db = lightapi::__private::backend::connect(
