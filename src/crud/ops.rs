@@ -152,7 +152,20 @@ pub(super) fn first_unknown(
 /// assert!(scope_for(&m, &serde_json::json!({})).is_err());
 /// # Ok::<(), lightapi::error::CrudError>(())
 /// ```
+#[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub fn scope_for(model: &Model, claims: &serde_json::Value) -> Result<Option<Scope>, CrudError> {
+    let none = serde_json::Map::new();
+    scope_in(model, claims.as_object().unwrap_or(&none))
+}
+
+/// [`scope_for`] over a token's claims as they are held.
+///
+/// # Errors
+/// As [`scope_for`].
+pub(crate) fn scope_in(
+    model: &Model,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<Scope>, CrudError> {
     let Some(rule) = model.scope_rule() else {
         return Ok(None);
     };
@@ -169,7 +182,7 @@ pub(crate) fn claim_value(
     model: &Model,
     column: &str,
     claim: &str,
-    claims: &serde_json::Value,
+    claims: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Scope, CrudError> {
     let missing = || CrudError::MissingClaim {
         claim: claim.to_owned(),
@@ -1365,20 +1378,35 @@ fn update_locked(
         if let Some(unknown) = first_unknown(conn, &references)? {
             return Ok(Outcome::Refused(unknown));
         }
-        if let Some(update) = update {
-            let params = match current.version {
-                Some(v) => with_last_param(&update, Value::Integer(v)),
-                None => update.params,
-            };
-            if conn.execute(&update.text, &params)? == 0 {
-                return Ok(match current.version {
-                    Some(v) => Outcome::VersionConflict(v),
-                    None => Outcome::NotFound,
-                });
-            }
+        if let Some(outcome) = run_locked_update(conn, update, &current)? {
+            return Ok(outcome);
         }
         let row = conn.query(&reread.text, &reread.params, &types)?;
         Ok(Outcome::Done(first_row(row)?))
+    }))
+}
+
+/// Runs `update` (none when the write changes nothing) on the row read
+/// under the lock, a versioned model's update guarded by the version read;
+/// the outcome when it changed no row.
+fn run_locked_update(
+    conn: &mut dyn Conn,
+    update: Option<Sql>,
+    current: &Current,
+) -> Result<Option<Outcome>, BackendError> {
+    let Some(update) = update else {
+        return Ok(None);
+    };
+    let params = match current.version {
+        Some(v) => with_last_param(&update, Value::Integer(v)),
+        None => update.params,
+    };
+    if conn.execute(&update.text, &params)? > 0 {
+        return Ok(None);
+    }
+    Ok(Some(match current.version {
+        Some(v) => Outcome::VersionConflict(v),
+        None => Outcome::NotFound,
     }))
 }
 
@@ -1418,17 +1446,8 @@ fn update_with_hooks(
         }
         let values = in_model_order(&model, values, None);
         let update = sql::update(d, &model, id, values, scope.as_ref(), Some(0))?;
-        if let Some(update) = update {
-            let params = match current.version {
-                Some(v) => with_last_param(&update, Value::Integer(v)),
-                None => update.params,
-            };
-            if conn.execute(&update.text, &params)? == 0 {
-                return Ok(match current.version {
-                    Some(v) => Outcome::VersionConflict(v),
-                    None => Outcome::NotFound,
-                });
-            }
+        if let Some(outcome) = run_locked_update(conn, update, &current)? {
+            return Ok(outcome);
         }
         let row = first_row(conn.query(&reread.text, &reread.params, &types)?)?;
         hooks.hooks.after(

@@ -15,7 +15,7 @@ use super::render::{
     json_response, page_response, write_row, write_row_related, written_response,
     written_rows_response,
 };
-use crate::auth::{AuthError, ClaimsExt};
+use crate::auth::{AuthError, Claims, ClaimsExt};
 use crate::backend::sql::{Filter, FilterOp, ListQuery, Scope};
 use crate::backend::{Backend, BackendError};
 use crate::crud::bulk::{self, Resolve, UpsertLimits, UpsertRow};
@@ -23,7 +23,7 @@ use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
 use crate::crud::hooks::Hooks;
 use crate::crud::keyset::{self, KeysetRequest};
-use crate::crud::ops::{self, scope_for, Planned, Precondition, ReferenceCheck, WithHooks};
+use crate::crud::ops::{self, Planned, Precondition, ReferenceCheck, WithHooks};
 use crate::crud::query::{parse_list_query, Paging, QueryRules};
 use crate::crud::relations::{self, Catalog, Plan, Wanted};
 use crate::crud::validate::{
@@ -202,22 +202,8 @@ impl Crud {
                 if model.scope_rule().is_none() {
                     return Ok(None);
                 }
-                let claims = claims
-                    .map(|c| Value::Object(c.as_map().clone()))
-                    .ok_or(AuthError::MissingToken)?;
-                let scope = scope_for(model, &claims)?;
-                // As for the model's own scope: a claim the database cannot
-                // hold is reported on the scope column.
-                if let Some(scope) = &scope {
-                    if let Some(reason) = self.backend.refusal(&scope.value) {
-                        return Err(BackendError::InvalidValue {
-                            field: Some(scope.column.clone()),
-                            reason: reason.to_owned(),
-                        }
-                        .into());
-                    }
-                }
-                Ok(scope)
+                let claims = claims.ok_or(AuthError::MissingToken)?;
+                self.storable_scope(model, claims)
             })
     }
 
@@ -303,23 +289,31 @@ impl Crud {
         if self.model.scope_rule().is_none() {
             return Ok(None);
         }
-        let claims = req
-            .claims()
-            .map(|c| Value::Object(c.as_map().clone()))
-            .ok_or(AuthError::MissingToken)?;
-        let scope = scope_for(&self.model, &claims)?;
-        // A claim the database cannot hold (PostgreSQL text with U+0000)
-        // is reported on the scope column, as for a value in a body.
+        let claims = req.claims().ok_or(AuthError::MissingToken)?;
+        self.storable_scope(&self.model, claims)
+    }
+
+    /// The caller's scope of `model` from `claims`; a claim the database
+    /// cannot hold (PostgreSQL text with U+0000) is reported on the scope
+    /// column, as for a value in a body.
+    fn storable_scope(&self, model: &Model, claims: &Claims) -> Result<Option<Scope>, ApiError> {
+        let scope = ops::scope_in(model, claims.as_map())?;
         if let Some(scope) = &scope {
-            if let Some(reason) = self.backend.refusal(&scope.value) {
-                return Err(BackendError::InvalidValue {
-                    field: Some(scope.column.clone()),
-                    reason: reason.to_owned(),
-                }
-                .into());
-            }
+            self.refuse_unstorable(&scope.column, &scope.value)?;
         }
         Ok(scope)
+    }
+
+    /// A `422` on `column` for a value the database cannot hold.
+    fn refuse_unstorable(&self, column: &str, value: &crate::model::Value) -> Result<(), ApiError> {
+        match self.backend.refusal(value) {
+            Some(reason) => Err(BackendError::InvalidValue {
+                field: Some(column.to_owned()),
+                reason: reason.to_owned(),
+            }
+            .into()),
+            None => Ok(()),
+        }
     }
 
     /// Sets the fields the server sets (see [`ServerSet`]) on a row to
@@ -329,25 +323,14 @@ impl Crud {
             return Ok(());
         }
         let now = crate::model::Value::DateTime(now_micros());
-        let mut claims = None;
         for (name, field) in self.model.fields() {
             match field.server_set() {
                 Some(ServerSet::UpdatedAt) => row.set(name, now.clone()),
                 Some(ServerSet::CreatedAt) if creating => row.set(name, now.clone()),
                 Some(ServerSet::Claim(claim)) if creating => {
-                    if claims.is_none() {
-                        let c = req.claims().ok_or(AuthError::MissingToken)?;
-                        claims = Some(Value::Object(c.as_map().clone()));
-                    }
-                    let claims = claims.as_ref().unwrap_or(&Value::Null);
-                    let value = ops::claim_value(&self.model, name, claim, claims)?.value;
-                    if let Some(reason) = self.backend.refusal(&value) {
-                        return Err(BackendError::InvalidValue {
-                            field: Some(name.clone()),
-                            reason: reason.to_owned(),
-                        }
-                        .into());
-                    }
+                    let claims = req.claims().ok_or(AuthError::MissingToken)?;
+                    let value = ops::claim_value(&self.model, name, claim, claims.as_map())?.value;
+                    self.refuse_unstorable(name, &value)?;
                     row.set(name, value);
                 }
                 _ => {}
@@ -366,12 +349,11 @@ impl Crud {
         if claims.is_admin() {
             return Ok(None);
         }
-        let claims = Value::Object(claims.as_map().clone());
         Ok(Some(ops::claim_value(
             &self.model,
             rule.column(),
             rule.claim(),
-            &claims,
+            claims.as_map(),
         )?))
     }
 
@@ -919,7 +901,7 @@ impl Crud {
         if self.references.is_empty() {
             return Ok(row);
         }
-        let claims = req.claims().map(|c| Value::Object(c.as_map().clone()));
+        let claims = req.claims();
         for r in &self.references {
             let Some(&crate::model::Value::Integer(id)) = row.get(&r.field) else {
                 continue;
@@ -927,7 +909,7 @@ impl Crud {
             // Without a usable claim the caller can read no row there.
             let scope = claims
                 .as_ref()
-                .and_then(|c| scope_for(&r.target, c).ok().flatten())
+                .and_then(|c| ops::scope_in(&r.target, c.as_map()).ok().flatten())
                 .filter(|s| self.backend.refusal(&s.value).is_none())
                 .ok_or_else(|| ReferenceCheck::unknown(&r.field, r.target.name(), id))?;
             let check = ReferenceCheck::new(

@@ -39,12 +39,15 @@ pub(super) fn client_config(
         SslMode::Disable => return Ok(None),
         SslMode::Prefer | SslMode::Require => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate { provider }))
+            .with_custom_certificate_verifier(Arc::new(AnyName {
+                roots: None,
+                provider,
+            }))
             .with_no_client_auth(),
         SslMode::VerifyCa => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AnyName {
-                roots: roots(settings)?,
+                roots: Some(roots(settings)?),
                 provider,
             }))
             .with_no_client_auth(),
@@ -77,77 +80,20 @@ fn roots(settings: &TlsSettings) -> Result<RootCertStore, BackendError> {
     Ok(store)
 }
 
-/// `require`/`prefer`: any certificate, as long as the server proves it
-/// holds its key (the handshake signature is checked).
-struct AnyCertificate {
-    provider: Arc<CryptoProvider>,
-}
-
-/// `verify-ca`: a certificate chaining to a trusted root, whatever names it
-/// holds.
+/// A verifier that checks no name: `verify-ca` (a certificate chaining to
+/// one of `roots`), or with no roots `require`/`prefer` (any
+/// certificate). Either way the server must prove it holds the
+/// certificate's key (the handshake signature is checked).
 struct AnyName {
-    roots: RootCertStore,
+    roots: Option<RootCertStore>,
     provider: Arc<CryptoProvider>,
-}
-
-impl fmt::Debug for AnyCertificate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AnyCertificate")
-    }
 }
 
 impl fmt::Debug for AnyName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AnyName")
-            .field("roots", &self.roots.len())
+            .field("roots", &self.roots.as_ref().map(RootCertStore::len))
             .finish_non_exhaustive()
-    }
-}
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
 
@@ -160,14 +106,16 @@ impl ServerCertVerifier for AnyName {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.provider.signature_verification_algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.provider.signature_verification_algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
