@@ -8,6 +8,7 @@ use super::error::CliError;
 use super::file;
 use super::init;
 use super::login::{hash_password, TableLogin};
+use super::reflect::resolve;
 use crate::app::{Built, LightApi};
 use crate::auth::{Access, Credentials};
 use crate::backend::open::connect;
@@ -18,6 +19,7 @@ use crate::crud::schema::ensure_table_adding;
 use crate::crud::CrudError;
 use crate::error::StartError;
 use crate::http::Method;
+use crate::log::Logger;
 use crate::model::Model;
 
 /// Reads and checks the file at `path`, with the process environment for
@@ -28,6 +30,26 @@ pub(crate) fn load(path: &Path) -> Result<Plan, CliError> {
         .map_err(|e| CliError::File(format!("{shown}: cannot read: {e}")))?;
     let doc = file::parse(&text).map_err(|e| CliError::File(e.render(&shown, &text)))?;
     plan(doc, &|name| std::env::var(name).ok()).map_err(|e| CliError::File(e.render(&shown, &text)))
+}
+
+/// [`load`], then the reflected models read from their tables: each note
+/// (a model skipped or served read-only) logged as a warning, and any
+/// model that cannot be served an error naming them all.
+pub(crate) fn load_resolved(path: &Path) -> Result<Plan, CliError> {
+    let resolved = resolve(load(path)?)?;
+    let config = &resolved.plan.config;
+    let log = Logger::new(config.log).with_format(config.log_format);
+    for note in &resolved.notes {
+        log.warn(note);
+    }
+    if !resolved.errors.is_empty() {
+        return Err(CliError::File(format!(
+            "{}: {}",
+            path.display(),
+            resolved.errors.join("; ")
+        )));
+    }
+    Ok(resolved.plan)
 }
 
 /// A start-up failure: the declarations' and configuration's are the
@@ -78,7 +100,7 @@ pub(crate) fn app(plan: Plan) -> Result<LightApi, CliError> {
 
 /// `serve`: runs until SIGINT/SIGTERM.
 pub(crate) fn serve(path: &Path) -> Result<(), CliError> {
-    app(load(path)?)?.run().map_err(start_error)
+    app(load_resolved(path)?)?.run().map_err(start_error)
 }
 
 /// The application built on an in-memory SQLite database with logging
@@ -88,6 +110,10 @@ fn offline(mut plan: Plan) -> Result<Built, CliError> {
     plan.config.database.url =
         DatabaseUrl::new("sqlite::memory:").map_err(|e| CliError::Runtime(e.to_string()))?;
     plan.config.log = LogLevel::Off;
+    for d in &mut plan.resources {
+        // The tables read from the database are made in memory here.
+        d.resource.model = d.resource.model.clone().existing_table(false);
+    }
     app(plan)?.build().map_err(start_error)
 }
 
@@ -105,7 +131,7 @@ fn write_out(out: &mut dyn Write, text: &str) -> Result<(), CliError> {
 
 /// `routes`: one line per route and method, with its access.
 pub(crate) fn routes(path: &Path, out: &mut dyn Write) -> Result<(), CliError> {
-    let built = offline(load(path)?)?;
+    let built = offline(load_resolved(path)?)?;
     let mut text = String::new();
     for (pattern, entry) in built.app.router.routes() {
         for m in entry.allowed.iter().filter(|m| *m != Method::Options) {
@@ -124,7 +150,7 @@ pub(crate) fn routes(path: &Path, out: &mut dyn Write) -> Result<(), CliError> {
 
 /// `openapi`: the document on `out`.
 pub(crate) fn openapi(path: &Path, out: &mut dyn Write) -> Result<(), CliError> {
-    let built = offline(load(path)?)?;
+    let built = offline(load_resolved(path)?)?;
     let mut text = String::from_utf8_lossy(&built.openapi_json).into_owned();
     text.push('\n');
     stop(built);
@@ -134,7 +160,24 @@ pub(crate) fn openapi(path: &Path, out: &mut dyn Write) -> Result<(), CliError> 
 /// `check`: the file, its declarations, then each model against its
 /// table. `Ok(false)` when a table differs.
 pub(crate) fn check(path: &Path, out: &mut dyn Write) -> Result<bool, CliError> {
-    let plan = load(path)?;
+    let resolved = resolve(load(path)?)?;
+    let mut reflected = String::new();
+    for note in &resolved.notes {
+        reflected.push_str(&format!("{note}\n"));
+    }
+    if !resolved.errors.is_empty() {
+        reflected.push_str(&format!(
+            "{}: {} model(s) read from their tables cannot be served\n",
+            path.display(),
+            resolved.errors.len()
+        ));
+        for e in &resolved.errors {
+            reflected.push_str(&format!("  {e}\n"));
+        }
+        write_out(out, &reflected)?;
+        return Ok(false);
+    }
+    let plan = resolved.plan;
     let config = plan.config.clone();
     let models: Vec<Model> = plan
         .resources
@@ -143,7 +186,7 @@ pub(crate) fn check(path: &Path, out: &mut dyn Write) -> Result<bool, CliError> 
         .collect();
     stop(offline(plan)?);
     let mut text = format!(
-        "{}: the file and its declarations are valid\n",
+        "{}: the file and its declarations are valid\n{reflected}",
         path.display()
     );
     if models.is_empty() {

@@ -4,7 +4,7 @@
 
 use toml::Spanned;
 
-use super::file::{FileDoc, FileError, LoginDecl};
+use super::file::{FileDoc, FileError, LoginDecl, ModelDecl};
 use super::models::{check_login, resource};
 use super::settings::settings;
 use crate::config::Config;
@@ -18,7 +18,26 @@ pub(crate) struct Plan {
     pub(crate) openapi: OpenApiInfo,
     /// Each model with its route, in the file's order.
     pub(crate) resources: Vec<Declared>,
+    /// The models read from their tables (`reflect = true`), not yet read.
+    pub(crate) reflect: Vec<Pending>,
     pub(crate) login: Option<LoginDecl>,
+}
+
+/// A `[models.NAME]` with `reflect = true`, before its table is read.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    /// Its position among all the file's models.
+    pub(crate) index: usize,
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) decl: ModelDecl,
+}
+
+impl Pending {
+    /// The table it serves.
+    pub(crate) fn table(&self) -> &str {
+        self.decl.table.as_deref().unwrap_or(&self.name)
+    }
 }
 
 /// One `[models.NAME]`.
@@ -63,7 +82,8 @@ pub(crate) fn plan(doc: FileDoc, lookup: Lookup<'_>) -> Result<Plan, FileError> 
         servers: o.servers,
     };
     let mut resources = Vec::new();
-    for (name, model) in doc.models.0 {
+    let mut reflect = Vec::new();
+    for (index, (name, model)) in doc.models.0.into_iter().enumerate() {
         let decl = model;
         let path = decl.path.clone().unwrap_or_else(|| format!("/{name}"));
         if !path.starts_with('/') {
@@ -72,23 +92,51 @@ pub(crate) fn plan(doc: FileDoc, lookup: Lookup<'_>) -> Result<Plan, FileError> 
                 format!("{path:?} does not start with /"),
             ));
         }
+        if decl.reflect {
+            reflect.push(Pending {
+                index,
+                name,
+                path,
+                decl,
+            });
+            continue;
+        }
+        if let Some(policy) = &decl.unsupported {
+            return Err(invalid(
+                policy,
+                &format!("models.{name}.unsupported"),
+                "applies to a model read from its table (reflect = true)",
+            ));
+        }
         let resource = resource(&name, decl)?;
         resources.push(Declared { path, resource });
     }
-    let models: Vec<Model> = resources
+    let plan = Plan {
+        config,
+        openapi,
+        resources,
+        reflect,
+        login: doc.login,
+    };
+    if plan.reflect.is_empty() {
+        finish(&plan)?;
+    }
+    Ok(plan)
+}
+
+/// The checks across models (foreign keys, the login's table), once every
+/// model is known.
+pub(crate) fn finish(plan: &Plan) -> Result<(), FileError> {
+    let models: Vec<Model> = plan
+        .resources
         .iter()
         .map(|d| d.resource.model().clone())
         .collect();
     crate::model::check_models(&models).map_err(|e| FileError::key("models", e.to_string()))?;
-    if let Some(login) = &doc.login {
-        check_login(login, &resources)?;
+    if let Some(login) = &plan.login {
+        check_login(login, &plan.resources)?;
     }
-    Ok(Plan {
-        config,
-        openapi,
-        resources,
-        login: doc.login,
-    })
+    Ok(())
 }
 
 pub(super) fn invalid<T>(value: &Spanned<T>, key: &str, message: impl Into<String>) -> FileError {

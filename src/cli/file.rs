@@ -291,6 +291,13 @@ pub(crate) struct OpenApiDecl {
 pub(crate) struct ModelDecl {
     /// Where it is served; `/NAME` when absent.
     pub(crate) path: Option<String>,
+    /// The table; `NAME` when absent.
+    pub(crate) table: Option<String>,
+    /// The fields are read from the existing table at start-up.
+    #[serde(default)]
+    pub(crate) reflect: bool,
+    /// What a reflected table that cannot be served whole becomes.
+    pub(crate) unsupported: Option<Spanned<Unsupported>>,
     #[serde(default)]
     pub(crate) fields: Ordered<FieldDecl>,
     #[serde(default)]
@@ -316,6 +323,20 @@ pub(crate) struct ModelDecl {
     pub(crate) max_age_secs: Option<Spanned<u64>>,
     #[serde(default)]
     pub(crate) rate_limit: MethodLimits,
+}
+
+/// `unsupported`: a reflected table without a one-column primary key, or
+/// with a column of a type no field type maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Unsupported {
+    /// Start-up fails naming each problem.
+    Error,
+    /// The model is not served (logged).
+    Skip,
+    /// Served with `GET` only, without the unmapped columns (logged); a
+    /// table without a one-column key is not served (logged).
+    ReadOnly,
 }
 
 /// A model's own rate limits, per method, each `<requests>/<window>`.

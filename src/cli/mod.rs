@@ -17,6 +17,7 @@ mod file;
 mod init;
 mod login;
 mod models;
+mod reflect;
 mod settings;
 
 use std::io::Write;

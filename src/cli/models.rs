@@ -34,9 +34,14 @@ fn access(a: AccessLevel) -> Access {
 const TYPES: &str = "integer, float, text, boolean, datetime, json, uuid, date, decimal(p,s)";
 
 fn field(model: &str, name: &str, d: &FieldDecl) -> Result<Field, FileError> {
+    with_options(declared_type(model, name, d)?, model, name, d)
+}
+
+/// The field of the type `d` declares, without its options.
+pub(super) fn declared_type(model: &str, name: &str, d: &FieldDecl) -> Result<Field, FileError> {
     let key = format!("models.{model}.fields.{name}");
     let kind = d.kind.get_ref().trim();
-    let mut out = match kind {
+    Ok(match kind {
         "integer" => Field::integer(),
         "float" => Field::float(),
         "text" => Field::text(),
@@ -55,7 +60,17 @@ fn field(model: &str, name: &str, d: &FieldDecl) -> Result<Field, FileError> {
                 ))
             }
         },
-    };
+    })
+}
+
+/// `out` with the options `d` declares.
+pub(super) fn with_options(
+    mut out: Field,
+    model: &str,
+    name: &str,
+    d: &FieldDecl,
+) -> Result<Field, FileError> {
+    let key = format!("models.{model}.fields.{name}");
     if d.nullable {
         out = out.nullable();
     }
@@ -139,10 +154,20 @@ fn names(v: &[String]) -> Vec<&str> {
 }
 
 pub(super) fn resource(name: &str, d: ModelDecl) -> Result<Resource, FileError> {
-    let mut model = Model::new(name);
+    let mut model = Model::new(d.table.as_deref().unwrap_or(name));
     for (field_name, f) in &d.fields.0 {
         model = model.field(field_name, field(name, field_name, f)?);
     }
+    resource_with(model, name, &d)
+}
+
+/// The resource of `model` (its fields in place) with the other keys of
+/// `[models.NAME]`.
+pub(super) fn resource_with(
+    mut model: Model,
+    name: &str,
+    d: &ModelDecl,
+) -> Result<Resource, FileError> {
     if d.versioned {
         model = model.versioned();
     }

@@ -80,6 +80,7 @@ fn items(model: &Model, rows: Vec<Row>, scope: Option<&Scope>) -> Result<Vec<Ite
             for (name, field) in model.fields() {
                 if !field.is_nullable()
                     && field.default_value().is_none()
+                    && !field.has_database_default()
                     && row.get(name).is_none()
                 {
                     return Err(CrudError::Item {

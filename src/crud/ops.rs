@@ -568,7 +568,11 @@ pub(crate) fn plan_create(
         row.set(&s.column, s.value.clone());
     }
     for (name, field) in model.fields() {
-        if !field.is_nullable() && field.default_value().is_none() && row.get(name).is_none() {
+        if !field.is_nullable()
+            && field.default_value().is_none()
+            && !field.has_database_default()
+            && row.get(name).is_none()
+        {
             return Err(CrudError::MissingValue {
                 field: name.clone(),
             });

@@ -58,6 +58,7 @@ pub fn ensure_table_adding(
     // (another process may be creating it at this moment): start-up opens
     // no read connection, which the first read opens when it needs one.
     let owned = model.clone();
+    let add_columns = add_columns && !model.uses_existing_table();
     let (rows, added, padded) = write_with(backend, move |c| {
         let (found, added) = create_if_missing(c, d, &q, &types, &owned, add_columns)?;
         let padded = match owned.scope_rule() {
@@ -67,6 +68,14 @@ pub fn ensure_table_adding(
         Ok((found, added, padded))
     })?;
     if rows.is_empty() {
+        if model.uses_existing_table() {
+            return Err(CrudError::Schema {
+                message: format!(
+                    "table `{}` does not exist (a model read from its table never creates it)",
+                    model.name()
+                ),
+            });
+        }
         return Ok(added);
     }
     if let Some(rule) = model.scope_rule() {
@@ -195,7 +204,7 @@ fn create_if_missing(
     let result = (|| {
         let mut found = c.query(&introspect.text, &introspect.params, types)?;
         let mut added = Vec::new();
-        if found.is_empty() {
+        if found.is_empty() && !model.uses_existing_table() {
             let collation = c.text_collation()?;
             for statement in sql::create_table(d, model, collation) {
                 c.execute(&statement, &[])?;

@@ -279,6 +279,8 @@ fn validate(model: &Model, body: &serde_json::Value, mode: Mode) -> Result<Row, 
             // PUT leaves read-only fields as they are; create gives them
             // their default (or null), or leaves them to the server.
             None if field.is_read_only() && mode == Mode::Replace => {}
+            // The database fills the column on create; PUT keeps it.
+            None if field.has_database_default() => {}
             None => match field.default_value() {
                 Some(default) => match field.to_value(default) {
                     Ok(v) => row.values.push((name.clone(), v)),

@@ -94,6 +94,8 @@ pub struct Field {
     /// Precision and scale of a decimal field.
     pub(super) digits: Option<(u32, u32)>,
     pub(super) constraints: Constraints,
+    /// The existing table fills the column when a create leaves it out.
+    pub(super) database_default: bool,
 }
 
 impl Field {
@@ -113,6 +115,7 @@ impl Field {
             write_only: false,
             digits: None,
             constraints: Constraints::default(),
+            database_default: false,
         }
     }
 
@@ -329,6 +332,7 @@ impl Field {
     /// ```
     pub fn default(mut self, value: impl Into<serde_json::Value>) -> Field {
         self.default = Some(value.into());
+        self.database_default = false;
         self
     }
 
@@ -594,7 +598,24 @@ impl Field {
     /// assert!(!Field::text().nullable().is_required());
     /// ```
     pub fn is_required(&self) -> bool {
-        !self.read_only && !self.nullable && self.default.is_none()
+        !self.read_only && !self.nullable && self.default.is_none() && !self.database_default
+    }
+
+    /// Marks a column of an existing table whose default the database
+    /// computes (`CURRENT_TIMESTAMP`, a sequence, …): a create that leaves
+    /// the field out leaves the column out of its `INSERT`, so the
+    /// database fills it; a `PUT` that leaves it out keeps the stored
+    /// value. Only for tables read from the database, which lightapi never
+    /// creates.
+    pub(crate) fn database_default(mut self) -> Field {
+        self.database_default = true;
+        self
+    }
+
+    /// Whether the database fills the column when a create leaves it out
+    /// (see [`Field::database_default`]).
+    pub(crate) fn has_database_default(&self) -> bool {
+        self.database_default
     }
 }
 

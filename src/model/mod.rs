@@ -101,6 +101,8 @@ pub struct Model {
     write_rule: Option<ScopeRule>,
     /// The scope column was added implicitly (not declared as a field).
     implicit_scope: bool,
+    /// The table exists already and is never created or altered.
+    existing_table: bool,
 }
 
 impl Model {
@@ -120,6 +122,7 @@ impl Model {
             scope: None,
             write_rule: None,
             implicit_scope: false,
+            existing_table: false,
         }
     }
 
@@ -235,6 +238,20 @@ impl Model {
             claim: claim.to_owned(),
         });
         self
+    }
+
+    /// Serves a table that exists already (read from the database): start-up
+    /// checks it as for any model, but never creates it or adds columns to
+    /// it, and a missing table is a start-up error.
+    pub(crate) fn existing_table(mut self, existing: bool) -> Model {
+        self.existing_table = existing;
+        self
+    }
+
+    /// Whether the table is never created or altered (see
+    /// [`Model::existing_table`]).
+    pub(crate) fn uses_existing_table(&self) -> bool {
+        self.existing_table
     }
 
     /// The write rule, if any (see [`Model::restrict_writes`]).

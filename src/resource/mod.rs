@@ -301,6 +301,7 @@ impl Resource {
                 let unset = field.is_read_only()
                     && !field.is_nullable()
                     && field.default_value().is_none()
+                    && !field.has_database_default()
                     && field.server_set().is_none()
                     && scope != Some(name.as_str());
                 if unset {
