@@ -1,15 +1,19 @@
 //! `init --from-database URL`: a starter file from the tables a database
-//! has (SQLite's `pragma_table_info`, PostgreSQL's and MySQL/MariaDB's
-//! `information_schema`).
+//! has, read as `reflect = true` reads them (SQLite's pragmas, PostgreSQL's
+//! `pg_catalog`, MySQL/MariaDB's `information_schema`): types, nullability,
+//! constant defaults, one-column unique keys and foreign keys, with a
+//! comment for each thing the file cannot declare.
 
 use std::fmt::Write as _;
 
-use crate::backend::sql::{column_info, introspect, type_matches, ColumnInfo};
+use super::reflect::reflect;
+use super::reflect::types::map_type;
+use crate::backend::sql::catalogue::{read_table, CatalogueTable};
 use crate::backend::{read_with, Backend, BackendError, Dialect, Value};
-use crate::model::{check_identifier, FieldType, ID_COLUMN, VERSION_COLUMN};
+use crate::model::{check_identifier, Field, FieldType, VERSION_COLUMN};
 
-/// One table as found: its name and columns.
-pub(crate) type Table = (String, Vec<ColumnInfo>);
+/// One table as found: its name and what the catalogue says of it.
+pub(crate) type Table = (String, CatalogueTable);
 
 /// The tables of the database `db` is connected to, by name.
 pub(crate) fn tables(db: &dyn Backend) -> Result<Vec<Table>, String> {
@@ -37,73 +41,95 @@ pub(crate) fn tables(db: &dyn Backend) -> Result<Vec<Table>, String> {
             let Some(Value::Text(name)) = row.into_iter().next() else {
                 continue;
             };
-            let (q, types) = introspect(d, &name);
-            let columns = c
-                .query(&q.text, &q.params, &types)?
-                .iter()
-                .filter_map(|r| column_info(r))
-                .collect();
-            out.push((name, columns));
+            if let Some(table) = read_table(c, d, &name)? {
+                out.push((name, table));
+            }
         }
         Ok::<_, BackendError>(out)
     })
     .map_err(|e| e.to_string())
 }
 
-/// The file type of a column the database reports as `reported`, when
-/// the file can declare one that matches it.
-fn field_type(d: Dialect, reported: &str) -> Option<&'static str> {
-    let t = reported.to_ascii_uppercase();
-    let has = |s: &str| t.contains(s);
-    let (name, kind) = if has("BOOL") || (d == Dialect::Mysql && t == "TINYINT") {
-        ("boolean", FieldType::Boolean)
-    } else if has("INT") {
-        ("integer", FieldType::Integer)
-    } else if has("REAL") || has("FLOA") || has("DOUB") {
-        ("float", FieldType::Float)
-    } else if d != Dialect::Sqlite && (has("TIMESTAMP") || has("DATETIME")) {
-        ("datetime", FieldType::DateTime)
-    } else if d != Dialect::Sqlite && t == "DATE" {
-        ("date", FieldType::Date)
-    } else if has("UUID") {
-        ("uuid", FieldType::Uuid)
-    } else if has("JSON") {
-        ("json", FieldType::Json)
-    } else if has("CHAR") || has("TEXT") || has("CLOB") {
-        ("text", FieldType::Text)
-    } else {
-        return None;
-    };
-    type_matches(d, kind, reported).then_some(name)
+/// A TOML value for a JSON default the file can write inline.
+fn toml_value(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(_)
+        | serde_json::Value::Number(_)
+        | serde_json::Value::Bool(_) => serde_json::to_string(v).ok(),
+        _ => None,
+    }
 }
 
-/// Why `table` cannot be a model today, or its field lines and whether it
-/// is versioned.
-fn model_of(d: Dialect, table: &Table) -> Result<(Vec<String>, bool), String> {
-    let (name, columns) = table;
-    check_identifier(name).map_err(|e| e.to_string())?;
-    let id = columns.iter().find(|c| c.name == ID_COLUMN);
-    if id.is_none_or(|c| field_type(d, &c.data_type) != Some("integer")) {
-        return Err("the primary key must be an integer column `id`".to_owned());
+/// The file's line declaring `field`, and a comment for what it cannot say.
+fn field_line(name: &str, f: &Field) -> (String, Option<String>) {
+    let kind = match (f.field_type(), f.decimal_digits()) {
+        (FieldType::Decimal, Some((p, s))) => format!("decimal({p},{s})"),
+        (k, _) => k.name().to_owned(),
+    };
+    let mut line = format!("{name} = {{ type = \"{kind}\"");
+    let mut note = None;
+    if f.is_nullable() {
+        line.push_str(", nullable = true");
     }
-    let mut fields = Vec::new();
-    let mut versioned = false;
-    for c in columns.iter().filter(|c| c.name != ID_COLUMN) {
-        check_identifier(&c.name).map_err(|e| e.to_string())?;
-        let Some(kind) = field_type(d, &c.data_type) else {
-            return Err(format!(
-                "column `{}` has type `{}`, which the file cannot declare",
-                c.name, c.data_type
-            ));
-        };
-        if c.name == VERSION_COLUMN && kind == "integer" && !c.nullable {
-            versioned = true;
-            continue;
+    if let Some(n) = f.max_length_chars() {
+        let _ = write!(line, ", max_length = {n}");
+    }
+    if let Some(v) = f.default_value() {
+        match toml_value(v) {
+            Some(t) => {
+                let _ = write!(line, ", default = {t}");
+            }
+            None => note = Some(format!("default {v} (write it as a TOML value)")),
         }
-        let nullable = if c.nullable { ", nullable = true" } else { "" };
-        fields.push(format!("{} = {{ type = \"{kind}\"{nullable} }}", c.name));
     }
-    Ok((fields, versioned))
+    if f.has_database_default() {
+        note = Some(
+            "the database computes its default: declared here it is required on create; \
+             `reflect = true` leaves it to the database"
+                .to_owned(),
+        );
+    }
+    if f.is_unique() {
+        line.push_str(", unique = true");
+    }
+    if let Some(t) = f.referenced_table() {
+        let _ = write!(line, ", references = \"{t}\"");
+    }
+    line.push_str(" }");
+    (line, note)
+}
+
+/// Why `table` cannot be a model, or its lines (model table and fields).
+fn model_of(d: Dialect, table: &Table, known: &[String]) -> Result<String, String> {
+    let (name, info) = table;
+    check_identifier(name).map_err(|e| e.to_string())?;
+    let versioned = info.columns.iter().any(|c| {
+        c.name == VERSION_COLUMN
+            && !c.nullable
+            && map_type(d, &c.data_type).is_some_and(|m| m.kind == FieldType::Integer)
+    });
+    let r = reflect(d, name, name, info, &[], versioned, known)?;
+    if let Some(p) = r.problems.iter().find(|p| p.blocks_reads) {
+        return Err(p.message.clone());
+    }
+    let mut text = String::new();
+    if versioned {
+        let _ = writeln!(text, "\n[models.{name}]\nversioned = true");
+    }
+    let _ = writeln!(text, "\n[models.{name}.fields]");
+    for p in &r.problems {
+        let _ = writeln!(text, "# {}", p.message);
+    }
+    for (field, f) in &r.fields {
+        check_identifier(field).map_err(|e| e.to_string())?;
+        let (line, note) = field_line(field, f);
+        if let Some(note) = note {
+            let _ = writeln!(text, "# `{field}`: {note}");
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(text)
 }
 
 /// `url` with its password, if any, replaced by `${DATABASE_PASSWORD}`.
@@ -132,10 +158,11 @@ fn url_without_password(url: &str) -> String {
 /// table skipped with the reason.
 pub(crate) fn starter(d: Dialect, url: &str, tables: &[Table]) -> (String, Vec<String>) {
     let mut text = String::from(
-        "# A starter file written by `lightapi init` from the database's tables.\n\
-         # Unique constraints, indexes, defaults, foreign keys and access rules\n\
-         # are not read: add them (see README, \"Serving without Rust\"), then\n\
-         # run `lightapi check`.\n\n",
+        "# A starter file written by `lightapi init` from the database's tables:\n\
+         # types, nullability, constant defaults, one-column unique keys and\n\
+         # foreign keys; a comment says what the file cannot declare. Add access\n\
+         # rules (see README, \"Serving without Rust\"), then run `lightapi check`.\n\
+         # `reflect = true` in place of a model's fields reads them at start-up.\n\n",
     );
     let _ = writeln!(
         text,
@@ -145,18 +172,15 @@ pub(crate) fn starter(d: Dialect, url: &str, tables: &[Table]) -> (String, Vec<S
             .replace('"', "\\\"")
     );
     let mut skipped = Vec::new();
+    // A foreign key into a table that is skipped is no reference.
+    let known: Vec<String> = tables
+        .iter()
+        .filter(|t| model_of(d, t, &[]).is_ok())
+        .map(|(n, _)| n.clone())
+        .collect();
     for table in tables {
-        match model_of(d, table) {
-            Ok((fields, versioned)) => {
-                if versioned {
-                    let _ = writeln!(text, "\n[models.{}]\nversioned = true", table.0);
-                }
-                let _ = writeln!(text, "\n[models.{}.fields]", table.0);
-                for f in fields {
-                    text.push_str(&f);
-                    text.push('\n');
-                }
-            }
+        match model_of(d, table, &known) {
+            Ok(lines) => text.push_str(&lines),
             Err(why) => {
                 let _ = writeln!(text, "\n# skipped table `{}`: {why}", table.0);
                 skipped.push(format!("skipped table `{}`: {why}", table.0));
@@ -167,71 +191,114 @@ pub(crate) fn starter(d: Dialect, url: &str, tables: &[Table]) -> (String, Vec<S
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::backend::sql::catalogue::{CatalogueColumn, CatalogueForeignKey};
     use crate::cli::{declare, file};
 
-    fn col(name: &str, data_type: &str, nullable: bool) -> ColumnInfo {
-        ColumnInfo {
+    fn col(name: &str, data_type: &str, nullable: bool, default: Option<&str>) -> CatalogueColumn {
+        CatalogueColumn {
             name: name.into(),
             data_type: data_type.into(),
             nullable,
+            default: default.map(str::to_owned),
+            assigned: name == "id",
+        }
+    }
+
+    fn table(columns: Vec<CatalogueColumn>, key: &[&str]) -> CatalogueTable {
+        CatalogueTable {
+            columns,
+            primary_key: key.iter().map(|k| (*k).to_owned()).collect(),
+            ..CatalogueTable::default()
         }
     }
 
     #[test]
     fn tables_become_models_and_the_others_are_skipped_with_a_reason() {
+        let mut person = table(
+            vec![
+                col("id", "INTEGER", false, None),
+                col("name", "VARCHAR(40)", false, None),
+                col("age", "INTEGER", true, None),
+                col("active", "BOOLEAN", false, Some("1")),
+                col("title", "TEXT", false, Some("'it''s \"new\"'")),
+                col("joined", "TEXT", false, Some("CURRENT_TIMESTAMP")),
+                col("photo", "BLOB", true, None),
+                col("team", "INTEGER", true, None),
+                col("version", "INTEGER", false, None),
+            ],
+            &["id"],
+        );
+        person.unique = vec![vec!["name".to_owned()]];
+        person.foreign_keys = vec![CatalogueForeignKey {
+            columns: vec!["team".to_owned()],
+            table: "team".to_owned(),
+            referenced: vec![Some("id".to_owned())],
+        }];
         let tables = vec![
+            ("person".to_owned(), person),
             (
-                "person".to_owned(),
-                vec![
-                    col("id", "INTEGER", false),
-                    col("name", "TEXT", false),
-                    col("age", "INTEGER", true),
-                    col("active", "BOOLEAN", false),
-                    col("version", "INTEGER", false),
-                ],
+                "team".to_owned(),
+                table(vec![col("id", "INTEGER", false, None)], &["id"]),
             ),
-            ("code".to_owned(), vec![col("code", "TEXT", false)]),
             (
-                "blob".to_owned(),
-                vec![col("id", "INTEGER", false), col("data", "BLOB", true)],
+                "code".to_owned(),
+                table(vec![col("code", "TEXT", false, None)], &["code"]),
+            ),
+            (
+                "pair".to_owned(),
+                table(
+                    vec![
+                        col("a", "INTEGER", false, None),
+                        col("b", "INTEGER", false, None),
+                    ],
+                    &["a", "b"],
+                ),
             ),
         ];
         let (text, skipped) = starter(Dialect::Sqlite, "sqlite://app.db", &tables);
-        assert!(text.contains("name = { type = \"text\" }"), "{text}");
+        assert!(
+            text.contains("name = { type = \"text\", max_length = 40, unique = true }"),
+            "{text}"
+        );
         assert!(
             text.contains("age = { type = \"integer\", nullable = true }"),
             "{text}"
         );
-        assert!(text.contains("active = { type = \"boolean\" }"), "{text}");
+        assert!(
+            text.contains("active = { type = \"boolean\", default = true }"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"title = { type = "text", default = "it's \"new\"" }"#),
+            "{text}"
+        );
+        assert!(text.contains("# `joined`: the database computes"), "{text}");
+        assert!(
+            text.contains("# table `person`: column `photo` has type `BLOB`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("team = { type = \"integer\", nullable = true, references = \"team\" }"),
+            "{text}"
+        );
         assert!(text.contains("versioned = true"), "{text}");
         assert_eq!(skipped.len(), 2, "{skipped:?}");
-        assert!(skipped[0].contains("`code`") && skipped[0].contains("integer column `id`"));
-        assert!(skipped[1].contains("`data`"));
+        assert!(skipped[0].contains("`code`") && skipped[0].contains("primary key `code`"));
+        assert!(skipped[1].contains("`pair`") && skipped[1].contains("2 columns"));
         // The starter is a valid file.
         let doc = file::parse(&text).unwrap();
         let plan = declare::plan(doc, &|_| None).unwrap();
-        assert_eq!(plan.resources.len(), 1);
-        assert!(plan.resources[0].resource.model().is_versioned());
-    }
-
-    #[test]
-    fn types_map_per_database() {
+        assert_eq!(plan.resources.len(), 2);
+        let person = plan.resources[0].resource.model();
+        assert!(person.is_versioned());
+        assert!(person.field_named("name").unwrap().is_unique());
         assert_eq!(
-            field_type(Dialect::Postgres, "timestamp with time zone"),
-            Some("datetime")
+            person.field_named("team").unwrap().referenced_table(),
+            Some("team")
         );
-        assert_eq!(
-            field_type(Dialect::Postgres, "character varying"),
-            Some("text")
-        );
-        assert_eq!(field_type(Dialect::Postgres, "bigint"), Some("integer"));
-        assert_eq!(field_type(Dialect::Postgres, "jsonb"), Some("json"));
-        assert_eq!(field_type(Dialect::Postgres, "numeric"), None);
-        assert_eq!(field_type(Dialect::Mysql, "tinyint"), Some("boolean"));
-        assert_eq!(field_type(Dialect::Mysql, "date"), Some("date"));
-        assert_eq!(field_type(Dialect::Sqlite, "DATETIME"), None);
     }
 
     #[test]
