@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::support::server::ExampleProcess;
 use crate::support::{token, Client, Resp, TempDir, SECRET};
 
-fn bin() -> &'static Path {
+pub(super) fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_lightapi"))
 }
 
@@ -28,7 +28,7 @@ fn secret() -> &'static str {
 
 /// Runs `lightapi args…` to completion with `env` (and no `LIGHTAPI_*`
 /// variable of the test's own environment).
-fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+pub(super) fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .env_remove("LIGHTAPI_DATABASE_URL")
@@ -48,7 +48,7 @@ fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(super) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -477,19 +477,18 @@ fn init_writes_a_file_that_checks_and_serves(url: &str, tables: &[&str]) {
     let out = run(&["init", "--from-database", url, shown], &[], None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr)
-            .contains("skipped table `tag`: the primary key must be an integer column `id`"),
+        text(&out.stderr).contains("skipped table `tag`: table `tag`: primary key `code`"),
         "{}",
         text(&out.stderr)
     );
     let written = std::fs::read_to_string(&file).unwrap();
-    assert!(written.contains("name = { type = \"text\" }"), "{written}");
+    assert!(written.contains("name = { type = \"text\""), "{written}");
     assert!(
         written.contains("age = { type = \"integer\", nullable = true }"),
         "{written}"
     );
     assert!(
-        written.contains("active = { type = \"boolean\" }"),
+        written.contains("active = { type = \"boolean\", default = false }"),
         "{written}"
     );
     let check = run(&["check", shown], &[], None);

@@ -264,8 +264,29 @@ pub(crate) fn read_table(
     };
     let rows = c.query(&keys.text, &keys.params, &KEY_TYPES)?;
     decode_keys(d, &rows, &mut out);
+    if d == Dialect::Mysql {
+        // MariaDB's JSON is LONGTEXT with a CHECK (json_valid(…)) named
+        // after the column; MySQL's catalogue has no such table column
+        // (and a JSON type of its own), so an error here means MySQL.
+        if let Ok(rows) = c.query(
+            MARIADB_JSON,
+            &[Value::Text(table.to_owned())],
+            &[FieldType::Text],
+        ) {
+            for name in rows.iter().filter_map(|r| text(r.first())) {
+                if let Some(col) = out.columns.iter_mut().find(|c| c.name == name) {
+                    col.data_type = "json".to_owned();
+                }
+            }
+        }
+    }
     Ok(Some(out))
 }
+
+/// MariaDB: the columns declared `JSON` of table `?`.
+const MARIADB_JSON: &str = "SELECT constraint_name FROM information_schema.check_constraints \
+     WHERE constraint_schema = DATABASE() AND table_name = ? \
+     AND check_clause = CONCAT('json_valid(`', constraint_name, '`)')";
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
