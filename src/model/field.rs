@@ -607,6 +607,7 @@ impl Field {
     /// database fills it; a `PUT` that leaves it out keeps the stored
     /// value. Only for tables read from the database, which lightapi never
     /// creates.
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub(crate) fn database_default(mut self) -> Field {
         self.database_default = true;
         self

@@ -243,6 +243,7 @@ impl Model {
     /// Serves a table that exists already (read from the database): start-up
     /// checks it as for any model, but never creates it or adds columns to
     /// it, and a missing table is a start-up error.
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub(crate) fn existing_table(mut self, existing: bool) -> Model {
         self.existing_table = existing;
         self

@@ -12,6 +12,7 @@
 //! assert_eq!(q.text, r#"SELECT "id", "name" FROM "person" WHERE "id" = $1"#);
 //! ```
 
+#[cfg(feature = "cli")]
 pub(crate) mod catalogue;
 mod columns;
 mod ddl;

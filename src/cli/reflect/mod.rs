@@ -65,7 +65,7 @@ fn column_field(
     }
     let reference = table.foreign_keys.iter().find(|fk| {
         fk.columns == std::slice::from_ref(&column.name)
-            && known.iter().any(|k| *k == fk.table)
+            && known.contains(&fk.table)
             && fk
                 .referenced
                 .iter()
@@ -436,4 +436,144 @@ pub(crate) fn resolve(mut plan: Plan) -> Result<Resolved, CliError> {
         notes,
         errors,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::backend::sql::catalogue::{CatalogueColumn, CatalogueForeignKey};
+    use crate::cli::file::parse;
+
+    fn col(name: &str, data_type: &str, nullable: bool, default: Option<&str>) -> CatalogueColumn {
+        CatalogueColumn {
+            name: name.into(),
+            data_type: data_type.into(),
+            nullable,
+            default: default.map(str::to_owned),
+            assigned: name == ID_COLUMN,
+        }
+    }
+
+    fn overrides(text: &str) -> Vec<(String, FieldDecl)> {
+        let doc = parse(&format!("[models.m.fields]\n{text}")).unwrap();
+        doc.models.0.into_iter().next().unwrap().1.fields.0
+    }
+
+    fn note() -> CatalogueTable {
+        CatalogueTable {
+            columns: vec![
+                col("id", "INTEGER", false, None),
+                col("title", "VARCHAR(80)", false, None),
+                col("at", "TEXT", false, Some("CURRENT_TIMESTAMP")),
+                col("owner", "INTEGER", true, None),
+                col("pic", "BLOB", true, None),
+            ],
+            primary_key: vec!["id".into()],
+            unique: vec![vec!["title".into()]],
+            foreign_keys: vec![CatalogueForeignKey {
+                columns: vec!["owner".into()],
+                table: "person".into(),
+                referenced: vec![None],
+            }],
+        }
+    }
+
+    #[test]
+    fn columns_become_fields_and_an_unmapped_one_is_a_problem() {
+        let known = ["person".to_owned()];
+        let r = reflect(Dialect::Sqlite, "m", "note", &note(), &[], false, &known).unwrap();
+        let names: Vec<&str> = r.fields.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["title", "at", "owner"]);
+        let title = &r.fields[0].1;
+        assert!(title.is_unique() && title.max_length_chars() == Some(80));
+        assert!(r.fields[1].1.has_database_default() && !r.fields[1].1.is_required());
+        assert_eq!(r.fields[2].1.referenced_table(), Some("person"));
+        assert_eq!(r.problems.len(), 1);
+        assert_eq!(r.problems[0].column.as_deref(), Some("pic"));
+        assert!(!r.problems[0].blocks_reads);
+        // A foreign key into a table no model serves is no reference.
+        let r = reflect(Dialect::Sqlite, "m", "note", &note(), &[], false, &[]).unwrap();
+        assert_eq!(r.fields[2].1.referenced_table(), None);
+    }
+
+    #[test]
+    fn a_declared_field_keeps_what_it_leaves_unsaid() {
+        let o = overrides(
+            "title = { type = \"text\", max_length = 5 }\nat = { type = \"datetime\" }\n\
+             pic = { type = \"text\", nullable = true }\n",
+        );
+        let r = reflect(Dialect::Sqlite, "m", "note", &note(), &o, false, &[]).unwrap();
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let title = &r.fields[0].1;
+        assert!(title.is_unique() && title.max_length_chars() == Some(5));
+        let at = &r.fields[1].1;
+        assert_eq!(at.field_type(), FieldType::DateTime);
+        assert!(at.has_database_default());
+        assert_eq!(r.fields[3].0, "pic");
+    }
+
+    #[test]
+    fn a_disagreeing_or_unknown_declaration_names_both() {
+        let o = overrides("owner = { type = \"text\" }\n");
+        let err = reflect(Dialect::Sqlite, "m", "note", &note(), &o, false, &[]).unwrap_err();
+        assert_eq!(
+            err,
+            "model `m`: field `owner` is declared `text` but column `owner` of table `note` is \
+             `INTEGER` (integer)"
+        );
+        let o = overrides("nope = { type = \"text\" }\n");
+        let err = reflect(Dialect::Sqlite, "m", "note", &note(), &o, false, &[]).unwrap_err();
+        assert!(
+            err.contains("field `nope` is not a column of table `note`"),
+            "{err}"
+        );
+        assert!(!agrees(
+            Dialect::Postgres,
+            FieldType::DateTime,
+            "text",
+            Some(FieldType::Text)
+        ));
+        assert!(!agrees(
+            Dialect::Sqlite,
+            FieldType::Integer,
+            "BOOLEAN",
+            Some(FieldType::Boolean)
+        ));
+        assert!(agrees(
+            Dialect::Mysql,
+            FieldType::Uuid,
+            "char(36)",
+            Some(FieldType::Text)
+        ));
+        assert!(agrees(
+            Dialect::Postgres,
+            FieldType::Decimal,
+            "numeric",
+            None
+        ));
+    }
+
+    #[test]
+    fn keys_other_than_an_assigned_integer_id_are_problems() {
+        let mut t = note();
+        t.primary_key = vec!["title".into()];
+        let r = reflect(Dialect::Sqlite, "m", "note", &t, &[], false, &[]).unwrap();
+        assert!(r.problems.iter().any(|p| p.blocks_reads
+            && p.message
+                .contains("primary key `title` of type `VARCHAR(80)` is not supported")));
+        t.primary_key = vec!["id".into(), "title".into()];
+        let r = reflect(Dialect::Sqlite, "m", "note", &t, &[], false, &[]).unwrap();
+        assert!(r
+            .problems
+            .iter()
+            .any(|p| p.blocks_reads && p.message.contains("2 columns")));
+        t.primary_key = vec!["id".into()];
+        t.columns[0].assigned = false;
+        let r = reflect(Dialect::Sqlite, "m", "note", &t, &[], false, &[]).unwrap();
+        assert!(r
+            .problems
+            .iter()
+            .any(|p| !p.blocks_reads && p.message.contains("not assigned by the database")));
+    }
 }

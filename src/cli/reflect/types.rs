@@ -346,7 +346,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn kind(d: Dialect, t: &str) -> Option<(FieldType, Option<usize>, Option<(u32, u32)>)> {
+    type Seen = (FieldType, Option<usize>, Option<(u32, u32)>);
+
+    fn kind(d: Dialect, t: &str) -> Option<Seen> {
         map_type(d, t).map(|m| (m.kind, m.max_length, m.digits))
     }
 
