@@ -72,18 +72,32 @@ pub(crate) struct Routed {
     pub(crate) step: Option<Step>,
 }
 
-/// Marks a request routed to a service whose every answer carries
-/// `Cache-Control: no-store` ([`Service::no_store`]); [`AppState::finish`]
-/// adds it, after the middlewares, which cannot take it off.
-struct NoStore;
+/// What the route a request was admitted to asks of its answer, attached
+/// to the request (once, and only when something is asked) for
+/// [`AppState::finish`], which applies it after the middlewares, which
+/// cannot take it off.
+#[derive(Default)]
+struct Answering {
+    /// Every answer carries `Cache-Control: no-store`
+    /// ([`Service::no_store`]).
+    no_store: bool,
+    /// How long a `GET`/`HEAD` answer may be reused ([`Service::max_age`]).
+    max_age: Option<Duration>,
+    /// The method needs a token: the answer depends on `Authorization`,
+    /// and says so in `Vary`.
+    needs_token: bool,
+    /// The rate limits counted, for the `RateLimit` headers.
+    budgets: Option<Budgets>,
+}
 
-/// Marks a `GET`/`HEAD` routed to a service that declares how long its
-/// answers may be reused ([`Service::max_age`]).
-struct MaxAge(std::time::Duration);
-
-/// Marks a request routed to a method that needs a token: its answer
-/// depends on `Authorization`, and [`AppState::finish`] says so in `Vary`.
-struct NeedsToken;
+impl Answering {
+    /// Attaches `self` to `req` when it asks anything.
+    fn attach(self, req: &mut Request) {
+        if self.no_store || self.max_age.is_some() || self.needs_token || self.budgets.is_some() {
+            req.insert_extension(self);
+        }
+    }
+}
 
 /// What the head of a request decided.
 pub(crate) enum Admission<'a> {
@@ -150,19 +164,21 @@ impl AppState {
             .lookup(req.path())
             .map_err(|e| (ApiError::from(e).into_response(), ran))?;
         *route = entry.metric;
-        if entry.service.no_store() {
-            req.insert_extension(NoStore);
-        }
-        if let Some(age) = entry.service.max_age() {
-            if matches!(method, Method::Get | Method::Head) {
-                req.insert_extension(MaxAge(age));
-            }
-        }
+        let mut answering = Answering {
+            no_store: entry.service.no_store(),
+            max_age: entry
+                .service
+                .max_age()
+                .filter(|_| matches!(method, Method::Get | Method::Head)),
+            ..Answering::default()
+        };
         let allowed = entry.allowed;
         if method == Method::Options {
+            answering.attach(req);
             return Err((self.options(&*entry.service, allowed, req), ran));
         }
         if !allowed.contains(method) {
+            answering.attach(req);
             let e = ApiError::Route(RouteError::MethodNotAllowed { allow: allowed });
             return Err((e.into_response(), ran));
         }
@@ -173,27 +189,30 @@ impl AppState {
             method
         };
         let access = entry.service.access(access_method);
-        if !access.is_public() {
-            req.insert_extension(NeedsToken);
-        }
-        self.auth
-            .authorize(&access, req)
-            .map_err(|e| (ApiError::from(e).into_response(), ran))?;
-        if !entry.limits.is_empty() {
-            self.limit(&entry.limits, access_method, req)
-                .map_err(|e| (e.into_response(), ran))?;
-        }
+        answering.needs_token = !access.is_public();
+        let authorized = self.auth.authorize(&access, req);
+        let limited = match (&authorized, entry.limits.is_empty()) {
+            (Ok(()), false) => {
+                let (budgets, decided) = self.limit(&entry.limits, access_method, req);
+                answering.budgets = budgets;
+                decided
+            }
+            _ => Ok(()),
+        };
+        answering.attach(req);
+        authorized.map_err(|e| (ApiError::from(e).into_response(), ran))?;
+        limited.map_err(|e| (e.into_response(), ran))?;
         Ok(&entry.service)
     }
 
-    /// Counts `req` against the route's rate limits for `method`; the
-    /// budgets are attached to `req` for the answer's headers.
+    /// Counts `req` against the route's rate limits for `method`: the
+    /// budgets, for the answer's headers, and the decision.
     fn limit(
         &self,
         limits: &[(Method, Arc<Limiter>)],
         method: Method,
-        req: &mut Request,
-    ) -> Result<(), ApiError> {
+        req: &Request,
+    ) -> (Option<Budgets>, Result<(), ApiError>) {
         let of_method = limits
             .iter()
             .filter(|(m, _)| *m == method)
@@ -202,10 +221,7 @@ impl AppState {
         let (budgets, decided) =
             self.rate_limits
                 .check(of_method, req, subject, std::time::Instant::now());
-        if let Some(budgets) = budgets {
-            req.insert_extension(budgets);
-        }
-        Ok(decided?)
+        (budgets, decided.map_err(ApiError::from))
     }
 
     /// `OPTIONS` on a route: a CORS preflight, or the route's `Allow` list
@@ -361,36 +377,38 @@ impl AppState {
                 cors.decorate(req, resp);
             }
         }
-        if req.extension::<NeedsToken>().is_some() {
-            resp.add_vary("Authorization");
+        let answering = req.extension::<Answering>();
+        if let Some(a) = answering {
+            if a.needs_token {
+                resp.add_vary("Authorization");
+            }
+            if let Some(budgets) = &a.budgets {
+                budgets.write_into(resp);
+            }
+            if a.no_store {
+                resp.remove_header("Cache-Control");
+                resp.insert_header("Cache-Control", "no-store");
+                return;
+            }
         }
-        if let Some(budgets) = req.extension::<Budgets>() {
-            budgets.write_into(resp);
+        if resp.status().as_u16() >= 400 || resp.header("Cache-Control").is_some() {
+            return;
         }
-        if req.extension::<NoStore>().is_some() {
-            resp.remove_header("Cache-Control");
-            resp.insert_header("Cache-Control", "no-store");
-        } else if let (Some(MaxAge(age)), true) = (
-            req.extension::<MaxAge>(),
-            resp.status().as_u16() < 400 && resp.header("Cache-Control").is_none(),
-        ) {
-            let private = req.claims().is_some();
-            let value = match (age.as_secs(), private) {
+        let private = req.claims().is_some();
+        let value = match (answering.and_then(|a| a.max_age), private) {
+            (Some(age), _) => match (age.as_secs(), private) {
                 (0, false) => "no-cache".to_owned(),
                 (0, true) => "private, no-cache".to_owned(),
                 (secs, false) => format!("public, max-age={secs}"),
                 (secs, true) => format!("private, max-age={secs}"),
-            };
-            resp.insert_header("Cache-Control", value);
-        } else if req.claims().is_some()
-            && resp.status().as_u16() < 400
-            && resp.header("Cache-Control").is_none()
-        {
+            },
             // What a token unlocked is the caller's alone: shared caches
-            // must not keep it, and the caller's own cache revalidates (with
-            // the ETag, where there is one) before reusing it.
-            resp.insert_header("Cache-Control", "private, no-cache");
-        }
+            // must not keep it, and the caller's own cache revalidates
+            // (with the ETag, where there is one) before reusing it.
+            (None, true) => "private, no-cache".to_owned(),
+            (None, false) => return,
+        };
+        resp.insert_header("Cache-Control", value);
     }
 
     fn error_response(&self, e: ApiError, allowed: MethodSet, req: &Request) -> Response {
