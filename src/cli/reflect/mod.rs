@@ -178,6 +178,14 @@ pub(crate) fn reflect(
             }
             continue;
         }
+        if let Err(e) = crate::model::check_identifier(&column.name) {
+            problem(
+                format!("table `{table_name}`: column `{}`: {e}", column.name),
+                false,
+                Some(&column.name),
+            );
+            continue;
+        }
         let mapped = map_type(d, &column.data_type);
         let declared = overrides.iter().find(|(f, _)| *f == column.name);
         let field = match (declared, mapped) {
@@ -495,6 +503,19 @@ mod tests {
         // A foreign key into a table no model serves is no reference.
         let r = reflect(Dialect::Sqlite, "m", "note", &note(), &[], false, &[]).unwrap();
         assert_eq!(r.fields[2].1.referenced_table(), None);
+    }
+
+    #[test]
+    fn a_column_name_no_field_can_have_is_a_problem() {
+        let mut t = note();
+        t.columns.push(col("Bad Name", "TEXT", true, None));
+        let r = reflect(Dialect::Sqlite, "m", "note", &t, &[], false, &[]).unwrap();
+        let p = r
+            .problems
+            .iter()
+            .find(|p| p.column.as_deref() == Some("Bad Name"));
+        assert!(p.is_some_and(|p| !p.blocks_reads && p.message.contains("`Bad Name`")));
+        assert!(r.fields.iter().all(|(n, _)| n != "Bad Name"));
     }
 
     #[test]
