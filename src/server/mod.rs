@@ -264,11 +264,13 @@ pub(crate) fn start(
     let listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
     listener.set_nonblocking(true).map_err(bind_err)?;
     let local = listener.local_addr().map_err(bind_err)?;
-    let mut config = config;
-    clamp_connections(&mut config, &app.log);
+    // The application keeps the configuration as given, which a reload
+    // compares its own with; the event loops run on the clamped one.
     let log = app.log;
+    let apps = Arc::new(Apps::new(Arc::new(app), Arc::new(config.clone())));
+    let mut config = config;
+    clamp_connections(&mut config, &log);
     let config = Arc::new(config);
-    let apps = Arc::new(Apps::new(Arc::new(app), Arc::clone(&config)));
     let shared = Arc::new(Shared::new(
         config.limits.max_buffered_body_bytes,
         config.limits.max_unsent_bytes,
