@@ -14,6 +14,8 @@ use std::any::Any;
 use std::sync::Arc;
 
 pub use registration::Registration;
+#[cfg(feature = "cli")]
+pub(crate) use reload::{needs_restart, reload};
 
 use crate::auth::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::auth::{Authenticator, LoginValidator};
@@ -293,7 +295,9 @@ impl LightApi {
         }
     }
 
-    fn launch(self, with_signals: bool) -> Result<ServerHandle, StartError> {
+    /// Builds and starts serving, with the SIGINT/SIGTERM handlers when
+    /// `with_signals`.
+    pub(crate) fn launch(self, with_signals: bool) -> Result<ServerHandle, StartError> {
         let Built {
             config,
             app,
