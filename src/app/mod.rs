@@ -19,7 +19,7 @@ pub(crate) use reload::{needs_restart, reload};
 
 use crate::auth::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::auth::{Authenticator, LoginValidator};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, JwtSecret};
 use crate::cors::Cors;
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
@@ -317,7 +317,7 @@ impl LightApi {
     /// application.
     pub(crate) fn build_with(self, reuse: Reuse) -> Result<Built, StartError> {
         let LightApi {
-            config,
+            mut config,
             mut registrations,
             login,
             middleware,
@@ -347,6 +347,11 @@ impl LightApi {
         }
         let log = Logger::new(config.log).with_format(config.log_format);
         let (jwt, signing_secret) = secret::jwt_config(&config.jwt, &log)?;
+        if config.jwt.secrets.is_empty() {
+            // The secret generated for this process: what a reload without
+            // a secret of its own goes on with.
+            config.jwt.secrets = JwtSecret::new(signing_secret.clone()).into_iter().collect();
+        }
         let jwt = Arc::new(jwt);
         let mut rate_limits =
             RateLimits::new(&config.rate_limit, &config.server.trusted_proxies, log)

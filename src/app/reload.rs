@@ -41,7 +41,8 @@ impl ServerHandle {
     /// What the server bound or sized when it started (address, thread
     /// counts, connection and message limits, connection timeouts, the
     /// metrics path) is kept as it is, and a change to it is logged as
-    /// needing a restart.
+    /// needing a restart. Without a JWT secret of its own, `app` goes on
+    /// with the running one (generated at start, if it was).
     ///
     /// ```no_run
     /// use lightapi::{Field, LightApi, Model};
@@ -88,6 +89,14 @@ pub(crate) fn reload(swapper: &Swapper, app: LightApi) -> Result<Vec<&'static st
     let (running, running_config, _) = apps.current();
     let mut app = app;
     let kept = keep_restart_settings(&running_config, &mut app.config);
+    if app.config.jwt.secrets.is_empty() {
+        // No secret of its own: the running one goes on (which may be
+        // the one generated at start), so tokens stay valid.
+        app.config
+            .jwt
+            .secrets
+            .clone_from(&running_config.jwt.secrets);
+    }
     let same_database = same_database(&running_config, &app.config);
     let reuse = Reuse {
         engine: running.engine.clone().filter(|_| same_database),
