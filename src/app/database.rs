@@ -112,7 +112,6 @@ impl Opened {
     pub(super) fn keep(mut self) {
         self.0 = None;
     }
-
 }
 
 impl Drop for Opened {

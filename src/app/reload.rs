@@ -21,6 +21,7 @@ use crate::backend::Engine;
 use crate::config::Config;
 use crate::error::StartError;
 use crate::log::Logger;
+use crate::server::swap::same_engine;
 use crate::server::{ServerHandle, Swapper};
 
 use super::{LightApi, Reuse};
@@ -108,7 +109,11 @@ pub(crate) fn reload(swapper: &Swapper, app: LightApi) -> Result<Vec<&'static st
     // The new application owns its database now; what `on_stop` would
     // close is the server's to close at shutdown.
     drop(built.on_stop);
-    let retired = running.engine.clone().filter(|_| !same_database);
+    // The running database, unless the new application drives it too.
+    let retired = running
+        .engine
+        .clone()
+        .filter(|_| !same_engine(&running, &built.app));
     drop(running);
     drop(swapper.swap(built.app, built.config));
     if let Some(engine) = retired {
@@ -125,30 +130,105 @@ fn keep_restart_settings(running: &Config, next: &mut Config) -> Vec<&'static st
     let s = &running.server;
     keep(&mut kept, "server.host", &mut next.server.host, &s.host);
     keep(&mut kept, "server.port", &mut next.server.port, &s.port);
-    keep(&mut kept, "server.workers", &mut next.server.workers, &s.workers);
-    keep(&mut kept, "server.reactors", &mut next.server.reactors, &s.reactors);
+    keep(
+        &mut kept,
+        "server.workers",
+        &mut next.server.workers,
+        &s.workers,
+    );
+    keep(
+        &mut kept,
+        "server.reactors",
+        &mut next.server.reactors,
+        &s.reactors,
+    );
     let l = &running.limits;
     let n = &mut next.limits;
-    keep(&mut kept, "limits.max_head_bytes", &mut n.max_head_bytes, &l.max_head_bytes);
-    keep(&mut kept, "limits.max_body_bytes", &mut n.max_body_bytes, &l.max_body_bytes);
-    keep(&mut kept, "limits.max_headers", &mut n.max_headers, &l.max_headers);
-    keep(&mut kept, "limits.max_uri_bytes", &mut n.max_uri_bytes, &l.max_uri_bytes);
-    keep(&mut kept, "limits.max_connections", &mut n.max_connections, &l.max_connections);
+    keep(
+        &mut kept,
+        "limits.max_head_bytes",
+        &mut n.max_head_bytes,
+        &l.max_head_bytes,
+    );
+    keep(
+        &mut kept,
+        "limits.max_body_bytes",
+        &mut n.max_body_bytes,
+        &l.max_body_bytes,
+    );
+    keep(
+        &mut kept,
+        "limits.max_headers",
+        &mut n.max_headers,
+        &l.max_headers,
+    );
+    keep(
+        &mut kept,
+        "limits.max_uri_bytes",
+        &mut n.max_uri_bytes,
+        &l.max_uri_bytes,
+    );
+    keep(
+        &mut kept,
+        "limits.max_connections",
+        &mut n.max_connections,
+        &l.max_connections,
+    );
     let pending = &l.max_pending_write_bytes;
-    keep(&mut kept, "limits.max_pending_write_bytes", &mut n.max_pending_write_bytes, pending);
-    keep(&mut kept, "limits.max_unsent_bytes", &mut n.max_unsent_bytes, &l.max_unsent_bytes);
+    keep(
+        &mut kept,
+        "limits.max_pending_write_bytes",
+        &mut n.max_pending_write_bytes,
+        pending,
+    );
+    keep(
+        &mut kept,
+        "limits.max_unsent_bytes",
+        &mut n.max_unsent_bytes,
+        &l.max_unsent_bytes,
+    );
     let bodies = &l.max_buffered_body_bytes;
-    keep(&mut kept, "limits.max_buffered_body_bytes", &mut n.max_buffered_body_bytes, bodies);
+    keep(
+        &mut kept,
+        "limits.max_buffered_body_bytes",
+        &mut n.max_buffered_body_bytes,
+        bodies,
+    );
     let t = &running.timeouts;
     let n = &mut next.timeouts;
-    keep(&mut kept, "timeouts.header_ms", &mut n.header_read, &t.header_read);
-    keep(&mut kept, "timeouts.body_ms", &mut n.body_read, &t.body_read);
+    keep(
+        &mut kept,
+        "timeouts.header_ms",
+        &mut n.header_read,
+        &t.header_read,
+    );
+    keep(
+        &mut kept,
+        "timeouts.body_ms",
+        &mut n.body_read,
+        &t.body_read,
+    );
     keep(&mut kept, "timeouts.idle_ms", &mut n.idle, &t.idle);
     keep(&mut kept, "timeouts.write_ms", &mut n.write, &t.write);
-    keep(&mut kept, "timeouts.min_send_rate", &mut n.min_send_rate, &t.min_send_rate);
+    keep(
+        &mut kept,
+        "timeouts.min_send_rate",
+        &mut n.min_send_rate,
+        &t.min_send_rate,
+    );
     let grace = &t.send_rate_grace;
-    keep(&mut kept, "timeouts.send_rate_grace_ms", &mut n.send_rate_grace, grace);
-    keep(&mut kept, "timeouts.shutdown_ms", &mut n.shutdown, &t.shutdown);
+    keep(
+        &mut kept,
+        "timeouts.send_rate_grace_ms",
+        &mut n.send_rate_grace,
+        grace,
+    );
+    keep(
+        &mut kept,
+        "timeouts.shutdown_ms",
+        &mut n.shutdown,
+        &t.shutdown,
+    );
     let path = &running.metrics.path;
     keep(&mut kept, "metrics.path", &mut next.metrics.path, path);
     kept
@@ -190,6 +270,7 @@ fn retire(engine: Arc<dyn Engine>, log: Logger) {
                 std::thread::sleep(RETIRE_POLL);
             }
             engine.as_backend().close();
+            log.debug("the database replaced by a reload is closed");
         });
     if let Err(e) = spawned {
         log.warn(&format!(
@@ -221,7 +302,10 @@ mod tests {
         assert_eq!(next.limits.max_body_bytes, running.limits.max_body_bytes);
         assert_eq!(next.metrics.path, None);
         // What the application itself uses goes through.
-        assert_eq!(next.limits.max_page_bytes, running.limits.max_page_bytes + 1);
+        assert_eq!(
+            next.limits.max_page_bytes,
+            running.limits.max_page_bytes + 1
+        );
         assert_ne!(next.timeouts.query, running.timeouts.query);
     }
 

@@ -82,8 +82,8 @@ pub(crate) fn app(plan: Plan) -> Result<LightApi, CliError> {
 pub(crate) fn serve(path: &Path) -> Result<(), CliError> {
     // Before anything else: from here on a SIGHUP reloads, never ends
     // the process.
-    let hangups = Hangups::install()
-        .map_err(|e| CliError::Runtime(format!("cannot handle SIGHUP: {e}")))?;
+    let hangups =
+        Hangups::install().map_err(|e| CliError::Runtime(format!("cannot handle SIGHUP: {e}")))?;
     let server = app(load(path)?)?.launch(true).map_err(start_error)?;
     if let Err(e) = reload::watch(path, hangups, server.swapper()) {
         server.shutdown();

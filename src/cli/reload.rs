@@ -29,9 +29,10 @@ pub(super) fn watch(path: &Path, mut hangups: Hangups, swapper: Swapper) -> Resu
 /// One reload of `path`, logged in one line.
 fn reload_file(path: &Path, swapper: &Swapper) {
     let shown = path.display();
-    match load(path).and_then(app).and_then(|next| {
-        reload(swapper, next).map_err(|e| CliError::Runtime(e.to_string()))
-    }) {
+    match load(path)
+        .and_then(app)
+        .and_then(|next| reload(swapper, next).map_err(|e| CliError::Runtime(e.to_string())))
+    {
         Ok(kept) => {
             // The new application's log, at its level.
             let log = swapper.apps().current().0.log;

@@ -182,10 +182,11 @@ impl HttpMetrics {
     /// shared too. Templates past them get series of their own.
     pub(crate) fn continuing(&self, templates: Vec<String>) -> HttpMetrics {
         let mut routes = Vec::with_capacity(templates.len() + 1);
-        routes.push(self.routes.first().map_or_else(
-            || RouteSeries::new(UNMATCHED_LABEL.to_owned()),
-            Arc::clone,
-        ));
+        routes.push(
+            self.routes
+                .first()
+                .map_or_else(|| RouteSeries::new(UNMATCHED_LABEL.to_owned()), Arc::clone),
+        );
         for (i, template) in templates.into_iter().enumerate() {
             match self.routes.get(i + 1) {
                 Some(known) if known.template == template => routes.push(Arc::clone(known)),

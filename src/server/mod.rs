@@ -276,12 +276,12 @@ pub(crate) fn start(
         config.limits.max_unsent_bytes,
     ));
     let pool = Arc::new(
-        Pool::start(config.server.workers, log, Arc::clone(&shared)).map_err(
-            |source| StartError::Thread {
+        Pool::start(config.server.workers, log, Arc::clone(&shared)).map_err(|source| {
+            StartError::Thread {
                 name: "worker".into(),
                 source,
-            },
-        )?,
+            }
+        })?,
     );
     let mut signal_stream = if with_signals {
         Some(signal::install().map_err(|source| StartError::Signals { source })?)

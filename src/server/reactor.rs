@@ -161,7 +161,10 @@ impl Reactor {
             }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
-                    self.view.app().log.error(&format!("event loop failed: {e}"));
+                    self.view
+                        .app()
+                        .log
+                        .error(&format!("event loop failed: {e}"));
                     break;
                 }
             }
@@ -302,7 +305,8 @@ impl Reactor {
                 drain(&mut stream);
                 refuse(&mut stream, self.date.as_bytes());
                 drain(&mut stream);
-                self.view.app()
+                self.view
+                    .app()
                     .log
                     .warn(&format!("out of descriptors; refused {peer}"));
                 true
@@ -324,7 +328,8 @@ impl Reactor {
                 drain(&mut stream);
                 self.refused.push((stream, Instant::now() + REFUSED_LINGER));
             }
-            self.view.app()
+            self.view
+                .app()
                 .log
                 .warn(&format!("connection cap {max} reached; refused {peer}"));
             return;

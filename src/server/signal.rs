@@ -3,10 +3,14 @@
 //! graceful shutdown; and SIGHUP, delivered the same way to whoever asks
 //! for it (the `lightapi` command reloads its file on it).
 
-use std::io::{self, Read};
+use std::io;
+#[cfg(feature = "cli")]
+use std::io::Read;
 
 use mio::net::UnixStream;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+#[cfg(feature = "cli")]
+use signal_hook::consts::SIGHUP;
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 /// Installs the handlers; returns the end the reactor polls.
 pub(crate) fn install() -> io::Result<UnixStream> {
@@ -20,9 +24,11 @@ pub(crate) fn install() -> io::Result<UnixStream> {
 
 /// SIGHUPs, as they arrive: from now on a SIGHUP no longer ends the
 /// process.
+#[cfg(feature = "cli")]
 #[derive(Debug)]
 pub(crate) struct Hangups(std::os::unix::net::UnixStream);
 
+#[cfg(feature = "cli")]
 impl Hangups {
     /// Installs the handler.
     pub(crate) fn install() -> io::Result<Hangups> {

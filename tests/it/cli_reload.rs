@@ -28,7 +28,9 @@ fn bin() -> &'static Path {
 /// declares its own (`own_secret`).
 fn serve(file: &Path, url: Option<&str>, own_secret: bool) -> ExampleProcess {
     let mut cmd = ExampleProcess::command_for(bin());
-    cmd.arg("serve").arg(file).env_remove("LIGHTAPI_DATABASE_URL");
+    cmd.arg("serve")
+        .arg(file)
+        .env_remove("LIGHTAPI_DATABASE_URL");
     if let Some(url) = url {
         cmd.env("LIGHTAPI_DATABASE_URL", url);
     }
@@ -64,7 +66,13 @@ fn reload(server: &ExampleProcess, file: &Path, text: &str, n: usize) -> String 
 }
 
 /// One request on the client's open connection (never a new one).
-fn ask(c: &mut Client, method: &str, path: &str, bearer: Option<&str>, body: Option<&Value>) -> Resp {
+fn ask(
+    c: &mut Client,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&Value>,
+) -> Resp {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: t\r\n");
     if let Some(t) = bearer {
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
@@ -129,7 +137,13 @@ fn routes_and_access_follow_the_file(dir: &TempDir, url: Option<&str>) {
     std::fs::write(&file, file_text(PERSON_PUBLIC)).unwrap();
     let server = serve(&file, url, false);
     let mut c = Client::connect(server.addr());
-    let r = ask(&mut c, "POST", "/person", None, Some(&json!({"name": "Ann"})));
+    let r = ask(
+        &mut c,
+        "POST",
+        "/person",
+        None,
+        Some(&json!({"name": "Ann"})),
+    );
     assert_eq!(r.status, 201, "public before the reload: {r:?}");
     assert_eq!(ask(&mut c, "GET", "/person", None, None).status, 200);
     assert_eq!(ask(&mut c, "GET", "/pet", None, None).status, 404);
@@ -141,7 +155,10 @@ fn routes_and_access_follow_the_file(dir: &TempDir, url: Option<&str>) {
     assert!(line.contains("info reloaded "), "{line}");
     let r = ask(&mut c, "POST", "/pet", None, Some(&json!({"name": "Rex"})));
     assert_eq!(r.status, 201, "the new model's table was made: {r:?}");
-    assert_eq!(ask(&mut c, "GET", "/pet", None, None).json()["count"], json!(1));
+    assert_eq!(
+        ask(&mut c, "GET", "/pet", None, None).json()["count"],
+        json!(1)
+    );
     let r = ask(&mut c, "GET", "/person", None, None);
     assert_eq!(r.status, 401, "admin-only now: {r:?}");
     let user = token("bob", false);
@@ -149,7 +166,11 @@ fn routes_and_access_follow_the_file(dir: &TempDir, url: Option<&str>) {
     let admin = token("root", true);
     let r = ask(&mut c, "GET", "/person", Some(&admin), None);
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.json()["results"][0]["name"], json!("Ann"), "the same database");
+    assert_eq!(
+        r.json()["results"][0]["name"],
+        json!("Ann"),
+        "the same database"
+    );
     assert_eq!(
         person_gets(&mut c),
         before + 1,
@@ -277,13 +298,22 @@ fn a_new_jwt_secret_turns_old_tokens_away() {
     let server = serve(&file, Some(&url), true);
     let mut c = Client::connect(server.addr());
     let (old_token, new_token) = (token_for(old), token_for(new));
-    assert_eq!(ask(&mut c, "GET", "/person", Some(&old_token), None).status, 200);
-    assert_eq!(ask(&mut c, "GET", "/person", Some(&new_token), None).status, 401);
+    assert_eq!(
+        ask(&mut c, "GET", "/person", Some(&old_token), None).status,
+        200
+    );
+    assert_eq!(
+        ask(&mut c, "GET", "/person", Some(&new_token), None).status,
+        401
+    );
     let line = reload(&server, &file, &secret_file(new), 1);
     assert!(line.contains("info reloaded "), "{line}");
     let r = ask(&mut c, "GET", "/person", Some(&old_token), None);
     assert_eq!(r.status, 401, "{r:?}");
-    assert_eq!(ask(&mut c, "GET", "/person", Some(&new_token), None).status, 200);
+    assert_eq!(
+        ask(&mut c, "GET", "/person", Some(&new_token), None).status,
+        200
+    );
 }
 
 /// A changed database is opened before the swap; one that cannot be
@@ -294,21 +324,33 @@ fn a_new_database_is_opened_first_and_restart_settings_are_kept() {
     let dir = TempDir::new("cli-reload-db");
     let file = dir.path().join("api.toml");
     let with_db = |url: &str, workers: u16| {
-        format!(
-            "[server]\nworkers = {workers}\n\n[database]\nurl = \"{url}\"\n{PERSON_PUBLIC}"
-        )
+        format!("[server]\nworkers = {workers}\n\n[database]\nurl = \"{url}\"\n{PERSON_PUBLIC}")
     };
     let (a, b) = (dir.sqlite_url("a.db"), dir.sqlite_url("b.db"));
     std::fs::write(&file, with_db(&a, 2)).unwrap();
     let server = serve(&file, None, false);
     let mut c = Client::connect(server.addr());
-    let r = ask(&mut c, "POST", "/person", None, Some(&json!({"name": "InA"})));
+    let r = ask(
+        &mut c,
+        "POST",
+        "/person",
+        None,
+        Some(&json!({"name": "InA"})),
+    );
     assert_eq!(r.status, 201, "{r:?}");
 
     // Unreachable: refused, and database `a` goes on serving.
-    let line = reload(&server, &file, &with_db("postgres://nobody@127.0.0.1:1/none", 2), 1);
+    let line = reload(
+        &server,
+        &file,
+        &with_db("postgres://nobody@127.0.0.1:1/none", 2),
+        1,
+    );
     assert!(line.contains("error reload of "), "{line}");
-    assert_eq!(ask(&mut c, "GET", "/person", None, None).json()["count"], json!(1));
+    assert_eq!(
+        ask(&mut c, "GET", "/person", None, None).json()["count"],
+        json!(1)
+    );
 
     // Another database (and another worker count, which needs a
     // restart).
@@ -316,7 +358,10 @@ fn a_new_database_is_opened_first_and_restart_settings_are_kept() {
     assert!(line.contains("warn reloaded "), "{line}");
     assert!(line.contains("server.workers changed"), "{line}");
     assert!(line.contains("needs a restart"), "{line}");
-    assert_eq!(ask(&mut c, "GET", "/person", None, None).json()["count"], json!(0));
+    assert_eq!(
+        ask(&mut c, "GET", "/person", None, None).json()["count"],
+        json!(0)
+    );
     let mut fresh = Client::connect(server.addr());
     assert_eq!(
         ask(&mut fresh, "GET", "/person", None, None).status,
