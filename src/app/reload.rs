@@ -281,8 +281,123 @@ fn retire(engine: Arc<dyn Engine>, log: Logger) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use serde_json::json;
+
     use super::*;
+    use crate::auth::Access;
+    use crate::config::LogLevel;
+    use crate::endpoint::{Endpoint, HandlerResult};
+    use crate::http::{Method, Request};
+    use crate::server::swap::{AppView, Apps};
+
+    /// Answers its word to anyone.
+    struct Word(&'static str);
+
+    impl Endpoint for Word {
+        fn methods(&self) -> Option<&[Method]> {
+            Some(&[Method::Get])
+        }
+
+        fn get(&self, _req: &Request) -> HandlerResult {
+            Ok(json!({ "word": self.0 }).into())
+        }
+
+        fn access(&self, _method: Method) -> Access {
+            Access::Public
+        }
+    }
+
+    fn quiet() -> LightApi {
+        LightApi::new().configure(|c| {
+            c.log = LogLevel::Off;
+            c.server.port = 0;
+            c.server.reactors = 1;
+            c.server.workers = 1;
+        })
+    }
+
+    /// `GET path` on `stream`, and the answer's status line and body.
+    fn get(stream: &mut TcpStream, path: &str) -> (String, String) {
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        while !buf.ends_with(b"\r\n\r\n") {
+            assert_eq!(
+                stream.read(&mut byte).unwrap(),
+                1,
+                "the connection stays open"
+            );
+            buf.push(byte[0]);
+        }
+        let head = String::from_utf8(buf).unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length: ")
+                    .map(str::to_owned)
+            })
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body).unwrap();
+        let status = head.lines().next().unwrap().to_owned();
+        (status, String::from_utf8(body).unwrap())
+    }
+
+    #[test]
+    fn a_view_takes_a_new_application_once() {
+        let first = quiet().build().unwrap();
+        let apps = Apps::new(Arc::new(first.app), Arc::new(first.config));
+        let mut view = AppView::new(&apps);
+        assert!(view.refresh(&apps).is_none());
+        let second = quiet().build().unwrap();
+        let new = Arc::new(second.app);
+        let old = apps.replace(Arc::clone(&new), Arc::new(second.config));
+        let replaced = view.refresh(&apps).unwrap();
+        assert!(Arc::ptr_eq(&replaced, &old));
+        assert!(Arc::ptr_eq(view.app(), &new));
+        assert!(view.refresh(&apps).is_none(), "once");
+    }
+
+    #[test]
+    fn a_running_server_serves_the_reloaded_application_on_an_open_connection() {
+        let server = quiet().register("/hello", Word("first")).start().unwrap();
+        let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let (status, body) = get(&mut stream, "/hello");
+        assert!(status.contains(" 200 "), "{status}");
+        assert!(body.contains("first"), "{body}");
+        assert!(get(&mut stream, "/extra").0.contains(" 404 "));
+
+        let next = quiet()
+            .register("/hello", Word("second"))
+            .register("/extra", Word("more"));
+        server.reload(next).unwrap();
+        assert!(get(&mut stream, "/hello").1.contains("second"));
+        assert!(get(&mut stream, "/extra").1.contains("more"));
+
+        // A declaration mistake: refused, and the running one goes on.
+        let bad = quiet()
+            .register("/hello", Word("third"))
+            .register("/a/{", Word("x"));
+        assert!(matches!(
+            server.reload(bad),
+            Err(StartError::Declaration { .. })
+        ));
+        assert!(get(&mut stream, "/hello").1.contains("second"));
+        drop(stream);
+        server.stop();
+    }
 
     #[test]
     fn restart_settings_are_kept_and_named() {
