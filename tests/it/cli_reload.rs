@@ -229,8 +229,8 @@ fn reload_applies_new_routes_and_access_on_an_open_connection_on_mariadb() {
 }
 
 /// (c): a request whose body is still arriving when the file is reloaded
-/// is answered under the configuration it began with; the next one on the
-/// same connection under the new one.
+/// is answered under the configuration it began with (its access, and no
+/// CORS grant); the next one on the same connection under the new one.
 #[test]
 fn a_request_in_flight_during_a_reload_finishes_under_its_configuration() {
     let dir = TempDir::new("cli-reload-flight");
@@ -241,25 +241,36 @@ fn a_request_in_flight_during_a_reload_finishes_under_its_configuration() {
     let mut c = Client::connect(server.addr());
     let body = br#"{"name": "Slow"}"#;
     c.send(format!(
-        "POST /person HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n",
+        "POST /person HTTP/1.1\r\nHost: t\r\nOrigin: {ORIGIN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     ));
     let (first, rest) = body.split_at(5);
     c.send(first);
-    let line = reload(&server, &file, &file_text(PERSON_ADMIN_AND_PET), 1);
+    let cors = format!("[cors]\norigins = [\"{ORIGIN}\"]\n\n{PERSON_ADMIN_AND_PET}");
+    let line = reload(&server, &file, &file_text(&cors), 1);
     assert!(line.contains("info reloaded "), "{line}");
     c.send(rest);
     let r = c.read_response();
     assert_eq!(r.status, 201, "admitted as public, answered so: {r:?}");
     assert_eq!(r.json()["name"], json!("Slow"));
+    assert_eq!(r.header("access-control-allow-origin"), None, "{r:?}");
     assert!(!r.closes());
+    c.send(format!(
+        "GET /pet HTTP/1.1\r\nHost: t\r\nOrigin: {ORIGIN}\r\n\r\n"
+    ));
+    let r = c.read_response();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
     // (Without its body: a refused request's body is not read, so its
     // connection closes.)
     let r = ask(&mut c, "GET", "/person", None, None);
     assert_eq!(r.status, 401, "the next request is admin-only: {r:?}");
     assert_eq!(ask(&mut c, "GET", "/pet", None, None).status, 200);
 }
+
+/// The origin the reloaded file grants CORS to.
+const ORIGIN: &str = "https://app.example";
 
 fn secret_file(default: &str) -> String {
     format!(
