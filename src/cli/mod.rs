@@ -6,6 +6,9 @@
 //!     the file) + models (Models, Resources) ─▶ declare ─▶ commands ─▶ LightApi
 //! ```
 //!
+//! `serve` reads the file again on SIGHUP (`reload`) and swaps the result
+//! into the running server.
+//!
 //! See README, "Serving without Rust", for the file's format.
 
 mod args;
@@ -17,6 +20,7 @@ mod file;
 mod init;
 mod login;
 mod models;
+mod reload;
 mod settings;
 
 use std::io::Write;

@@ -18,6 +18,8 @@ mod auth;
 mod caching;
 #[cfg(feature = "cli")]
 mod cli;
+#[cfg(feature = "cli")]
+mod cli_reload;
 mod concurrency;
 mod cors_middleware;
 mod custom;
