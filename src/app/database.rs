@@ -11,16 +11,24 @@ use crate::error::StartError;
 use crate::log::Logger;
 use crate::model::{check_models, Model};
 
+use super::Reuse;
+
 /// Connects to the configured database, checks the models, and creates or
 /// checks their tables. A network database that does not answer — refused,
 /// or silent past the connect timeout — is not a start-up error: the
 /// server starts at once, with a warning naming the cause, and the tables
 /// are made on the first request after the database answers (until then,
 /// `503`). Start-up never waits longer than one connect timeout for it.
+///
+/// With `reuse.engine`, that database is used as it is (not connected
+/// again); with `reuse.strict`, a database that does not answer is an
+/// error (a reload keeps the running application rather than swapping in
+/// one without its database).
 pub(super) fn open(
     config: &Config,
     models: &[Model],
     log: Logger,
+    reuse: &Reuse,
 ) -> Result<(Arc<dyn Engine>, Arc<Tables>), StartError> {
     check_models(models).map_err(|e| StartError::declaration(None, e))?;
     let options = PoolOptions {
@@ -35,9 +43,13 @@ pub(super) fn open(
     };
     let url = config.database.url.as_str();
     // SQLite is a local file: not answering is a mistake, never a wait.
-    let network = !config.database.url.is_sqlite();
+    let network = !config.database.url.is_sqlite() && !reuse.strict;
     let mut answered = true;
-    let db = match open_engine(url, &options) {
+    let opened = match &reuse.engine {
+        Some(running) => Ok(Arc::clone(running)),
+        None => open_engine(url, &options),
+    };
+    let db = match opened {
         Ok(db) => db,
         Err(e @ BackendError::Unavailable { .. }) if network => {
             answered = false;
@@ -52,6 +64,8 @@ pub(super) fn open(
         }
         Err(e) => return Err(e.into()),
     };
+    // Closed again if a check below fails.
+    let guard = Opened::new(Some(&db), reuse);
     let dialect = db.as_backend().dialect();
     if let Some((m, why)) = models
         .iter()
@@ -80,7 +94,32 @@ pub(super) fn open(
         )),
         Err(e) => return Err(e.into()),
     }
+    guard.keep();
     Ok((db, tables))
+}
+
+/// A database opened for an application being built: closed unless the
+/// build succeeds ([`Opened::keep`]). A database the build reused is
+/// never closed here.
+pub(super) struct Opened(Option<Arc<dyn Engine>>);
+
+impl Opened {
+    pub(super) fn new(engine: Option<&Arc<dyn Engine>>, reuse: &Reuse) -> Opened {
+        Opened(engine.filter(|_| reuse.engine.is_none()).cloned())
+    }
+
+    /// The build succeeded: the database is the application's.
+    pub(super) fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        if let Some(db) = self.0.take() {
+            db.as_backend().close();
+        }
+    }
 }
 
 /// The models ordered so that every table comes after the tables its

@@ -7,16 +7,19 @@ mod database;
 mod docs;
 mod fixed;
 mod registration;
+mod reload;
 mod secret;
 
 use std::any::Any;
 use std::sync::Arc;
 
 pub use registration::Registration;
+#[cfg(feature = "cli")]
+pub(crate) use reload::{needs_restart, reload};
 
 use crate::auth::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::auth::{Authenticator, LoginValidator};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, JwtSecret};
 use crate::cors::Cors;
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
@@ -292,7 +295,9 @@ impl LightApi {
         }
     }
 
-    fn launch(self, with_signals: bool) -> Result<ServerHandle, StartError> {
+    /// Builds and starts serving, with the SIGINT/SIGTERM handlers when
+    /// `with_signals`.
+    pub(crate) fn launch(self, with_signals: bool) -> Result<ServerHandle, StartError> {
         let Built {
             config,
             app,
@@ -305,8 +310,14 @@ impl LightApi {
     /// Everything a server runs, from the declarations: the routes, the
     /// authenticator, the database with its tables, the OpenAPI document.
     pub(crate) fn build(self) -> Result<Built, StartError> {
+        self.build_with(Reuse::default())
+    }
+
+    /// As [`LightApi::build`], taking over what `reuse` holds of a running
+    /// application.
+    pub(crate) fn build_with(self, reuse: Reuse) -> Result<Built, StartError> {
         let LightApi {
-            config,
+            mut config,
             mut registrations,
             login,
             middleware,
@@ -336,13 +347,24 @@ impl LightApi {
         }
         let log = Logger::new(config.log).with_format(config.log_format);
         let (jwt, signing_secret) = secret::jwt_config(&config.jwt, &log)?;
+        if config.jwt.secrets.is_empty() {
+            // The secret generated for this process: what a reload without
+            // a secret of its own goes on with.
+            config.jwt.secrets = JwtSecret::new(signing_secret.clone()).into_iter().collect();
+        }
         let jwt = Arc::new(jwt);
         let mut rate_limits =
             RateLimits::new(&config.rate_limit, &config.server.trusted_proxies, log)
                 .map_err(|e| StartError::declaration(Some("rate limits"), e))?;
         let mut router: Router<RouteEntry> = Router::new();
-        // Route templates in the order of their metrics slots (from 1).
-        let mut templates: Vec<String> = Vec::new();
+        // Route templates in the order of their metrics slots (from 1):
+        // those of the table this application's metrics go on from first,
+        // so each keeps its slot.
+        let mut templates: Vec<String> = reuse
+            .metrics
+            .as_ref()
+            .map(|m| m.templates().map(str::to_owned).collect())
+            .unwrap_or_default();
         // Built-in routes are added without limits; the application's own
         // with theirs (`limited`).
         let mut add_route =
@@ -354,7 +376,14 @@ impl LightApi {
                 } else {
                     Vec::new()
                 };
-                let metric = RouteId(u32::try_from(templates.len() + 1).unwrap_or(0));
+                let slot = match templates.iter().position(|t| t == pattern) {
+                    Some(slot) => slot,
+                    None => {
+                        templates.push(pattern.to_owned());
+                        templates.len() - 1
+                    }
+                };
+                let metric = RouteId(u32::try_from(slot + 1).unwrap_or(0));
                 router
                     .insert(
                         pattern,
@@ -366,7 +395,6 @@ impl LightApi {
                         },
                     )
                     .map_err(|e| StartError::declaration(Some(pattern), e))?;
-                templates.push(pattern.to_owned());
                 Ok(())
             };
         // Health answers describe this instant: never reused.
@@ -432,9 +460,12 @@ impl LightApi {
         let (engine, tables) = if models.is_empty() {
             (None, None)
         } else {
-            let (db, tables) = database::open(&config, &models, log)?;
+            let (db, tables) = database::open(&config, &models, log, &reuse)?;
             (Some(db), Some(tables))
         };
+        // A database opened here is closed again if the build fails
+        // further on (a reused one is left to its owner).
+        let opened = database::Opened::new(engine.as_ref(), &reuse);
         let backend = engine
             .clone()
             .map(|e| e as Arc<dyn crate::backend::Backend>);
@@ -583,7 +614,10 @@ impl LightApi {
             .clone()
             .map(|db| Arc::new(db) as Arc<dyn Any + Send + Sync>);
         let http_metrics = metrics_route.map(|(_, route)| {
-            let http = Arc::new(HttpMetrics::new(templates));
+            let http = Arc::new(match &reuse.metrics {
+                Some(running) => running.continuing(templates),
+                None => HttpMetrics::new(templates),
+            });
             let _ = route.http.set(Arc::clone(&http));
             http
         });
@@ -598,6 +632,7 @@ impl LightApi {
             metrics: http_metrics,
             rate_limits,
         };
+        opened.keep();
         let mut on_stop: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
         if let Some(db) = backend {
             on_stop.push(Box::new(move || db.close()));
@@ -664,6 +699,21 @@ fn is_docs_path(pattern: &str) -> bool {
         let _ = pattern;
         false
     }
+}
+
+/// What a rebuilt application takes over from the running one it is to
+/// replace.
+#[derive(Default)]
+pub(crate) struct Reuse {
+    /// The running database, when the new configuration's database
+    /// settings are the same: used as it is, not connected again.
+    pub(crate) engine: Option<Arc<dyn crate::backend::Engine>>,
+    /// The running metrics table, whose series the new one goes on
+    /// counting in.
+    pub(crate) metrics: Option<Arc<HttpMetrics>>,
+    /// A database that does not answer fails the build, rather than
+    /// starting without it (which start-up does).
+    pub(crate) strict: bool,
 }
 
 /// A built application, ready to serve.

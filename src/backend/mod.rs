@@ -79,7 +79,7 @@ use crate::http::Request;
 use crate::model::FieldType;
 
 pub use crate::config::Synchronous;
-pub use crate::model::Value;
+pub use crate::model::{Value, ValueRef};
 pub use sql::Dialect;
 
 /// The application's database on a request: set for every handler of an
@@ -295,6 +295,48 @@ pub trait Conn {
     ) -> Result<(Vec<Vec<Value>>, bool), BackendError> {
         let _ = max_bytes;
         Ok((self.query(sql, params, columns)?, false))
+    }
+
+    /// Runs a query and hands its rows to `row` one at a time, each as
+    /// values borrowed from the driver where it allows (no copy of text),
+    /// until `row` returns `false`. The default reads every row with
+    /// [`Conn::query`] first.
+    ///
+    /// ```
+    /// use lightapi::backend::{Conn, ValueRef};
+    /// use lightapi::FieldType;
+    /// # #[allow(dead_code)]
+    /// # fn names(conn: &mut dyn Conn) -> Result<usize, lightapi::backend::BackendError> {
+    /// let mut bytes = 0;
+    /// conn.query_each("SELECT name FROM person", &[], &[FieldType::Text], &mut |row| {
+    ///     if let Some(ValueRef::Text(name)) = row.first() {
+    ///         bytes += name.len();
+    ///     }
+    ///     true
+    /// })?;
+    /// # Ok(bytes) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Conn::query`].
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        columns: &[FieldType],
+        row: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
+    ) -> Result<(), BackendError> {
+        let rows = self.query(sql, params, columns)?;
+        let mut views = Vec::new();
+        for values in &rows {
+            views.clear();
+            views.extend(values.iter().map(Value::view));
+            if !row(&views) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Runs a statement and returns the number of rows it changed.

@@ -9,6 +9,7 @@ use super::file;
 use super::init;
 use super::login::{hash_password, TableLogin};
 use super::reflect::resolve;
+use super::reload;
 use crate::app::{Built, LightApi};
 use crate::auth::{Access, Credentials};
 use crate::backend::open::connect;
@@ -21,6 +22,7 @@ use crate::error::StartError;
 use crate::http::Method;
 use crate::log::Logger;
 use crate::model::Model;
+use crate::server::signal::Hangups;
 
 /// Reads and checks the file at `path`, with the process environment for
 /// `${VAR}` and the `LIGHTAPI_*` overrides.
@@ -98,9 +100,24 @@ pub(crate) fn app(plan: Plan) -> Result<LightApi, CliError> {
     Ok(app)
 }
 
-/// `serve`: runs until SIGINT/SIGTERM.
+/// `serve`: runs until SIGINT/SIGTERM; reloads the file on SIGHUP.
 pub(crate) fn serve(path: &Path) -> Result<(), CliError> {
-    app(load_resolved(path)?)?.run().map_err(start_error)
+    // Before anything else: from here on a SIGHUP reloads, never ends
+    // the process.
+    let hangups =
+        Hangups::install().map_err(|e| CliError::Runtime(format!("cannot handle SIGHUP: {e}")))?;
+    let server = app(load_resolved(path)?)?
+        .launch(true)
+        .map_err(start_error)?;
+    if let Err(e) = reload::watch(path, hangups, server.swapper()) {
+        server.shutdown();
+        server.join();
+        return Err(e);
+    }
+    match server.join_checked() {
+        Some((thread, cause)) => Err(start_error(StartError::Crashed { thread, cause })),
+        None => Ok(()),
+    }
 }
 
 /// The application built on an in-memory SQLite database with logging

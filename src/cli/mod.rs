@@ -6,6 +6,9 @@
 //!     the file) + models (Models, Resources) ─▶ declare ─▶ commands ─▶ LightApi
 //! ```
 //!
+//! `serve` reads the file again on SIGHUP (`reload`) and swaps the result
+//! into the running server.
+//!
 //! See README, "Serving without Rust", for the file's format.
 
 mod args;
@@ -18,6 +21,7 @@ mod init;
 mod login;
 mod models;
 mod reflect;
+mod reload;
 mod settings;
 
 use std::io::Write;

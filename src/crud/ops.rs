@@ -26,7 +26,9 @@ use super::validate::Row;
 use crate::auth::Claims;
 use crate::backend::sql::{self, Insert, ListQuery, Scope, Sql};
 use crate::backend::work::{self, Work};
-use crate::backend::{Backend, BackendError, ConflictKind, Conn, Dialect, Value, WriteOutput};
+use crate::backend::{
+    Backend, BackendError, ConflictKind, Conn, Dialect, Value, ValueRef, WriteOutput,
+};
 use crate::model::{FieldType, Model};
 
 /// A stored row as read back: every column in the model's stored order
@@ -848,6 +850,97 @@ pub(crate) fn plan_list(
     count: bool,
     max_bytes: usize,
 ) -> Result<Planned<Rows>, CrudError> {
+    let (q, counting) = list_statements(d, model, query, scope, count)?;
+    let types = column_types(model);
+    let paging = Paging::of(query);
+    Ok(Planned {
+        work: read_job(move |c| {
+            let (rows, capped) = c.query_within(&q.text, &q.params, &types, max_bytes)?;
+            // A page cut short by its budget does not show where the rows end.
+            let shown = (!capped).then_some(rows.len());
+            let n = counting.map(|q| paging.count(c, &q, shown)).transpose()?;
+            Ok((rows, n, capped))
+        }),
+        finish: Box::new(|model, out| {
+            type Output = (Vec<Vec<Value>>, Option<Vec<Vec<Value>>>, bool);
+            let (rows, n, capped): Output = unbox(out)?;
+            Ok((stored_rows(model, rows)?, counted(n)?, capped))
+        }),
+    })
+}
+
+/// What a list read does with each row, as it reads it: a page rendered
+/// straight from the driver's row, without a copy of its values.
+pub(crate) trait RowSink: Send + 'static {
+    /// Takes a row (values in `sql::select_columns` order); `false` when
+    /// it was not taken and reading stops with rows left unread.
+    fn take(&mut self, values: &[ValueRef<'_>]) -> bool;
+
+    /// The rows taken.
+    fn taken(&self) -> usize;
+
+    /// Whether reading stopped with rows left unread.
+    fn stopped(&self) -> bool;
+}
+
+/// Plans reading the rows matching `query` within `scope` into `sink`,
+/// with their number when `count` and whether rows were left unread
+/// (by `sink` or past `max_bytes` of stored data): what [`plan_list`]
+/// reads, without keeping the rows.
+///
+/// # Errors
+///
+/// As `plan_list`.
+pub(crate) fn plan_list_into<S: RowSink>(
+    d: Dialect,
+    model: &Model,
+    query: &ListQuery,
+    scope: Option<&Scope>,
+    count: bool,
+    max_bytes: usize,
+    mut sink: S,
+) -> Result<Planned<(S, Option<u64>, bool)>, CrudError> {
+    let (q, counting) = list_statements(d, model, query, scope, count)?;
+    let types = column_types(model);
+    let paging = Paging::of(query);
+    Ok(Planned {
+        work: read_job(move |c| {
+            // Rows after the one whose stored data passes the budget are
+            // left unread, as `Conn::query_within` leaves them.
+            let (mut stored, mut cut) = (0usize, false);
+            c.query_each(&q.text, &q.params, &types, &mut |row| {
+                if stored > max_bytes {
+                    cut = true;
+                    return false;
+                }
+                stored = row.iter().fold(stored, |n, v| {
+                    n.saturating_add(match v {
+                        ValueRef::Text(t) => t.len(),
+                        _ => 8,
+                    })
+                });
+                sink.take(row)
+            })?;
+            let capped = cut || sink.stopped();
+            let shown = (!capped).then_some(sink.taken());
+            let n = counting.map(|q| paging.count(c, &q, shown)).transpose()?;
+            Ok((sink, n, capped))
+        }),
+        finish: Box::new(|_, out| {
+            let (sink, n, capped): (S, Option<Vec<Vec<Value>>>, bool) = unbox(out)?;
+            Ok((sink, counted(n)?, capped))
+        }),
+    })
+}
+
+/// A list's page statement and, when `count`, its `COUNT(*)`.
+fn list_statements(
+    d: Dialect,
+    model: &Model,
+    query: &ListQuery,
+    scope: Option<&Scope>,
+    count: bool,
+) -> Result<(Sql, Option<Sql>), CrudError> {
     let scope = check_scope(model, scope)?;
     let q = sql::select_list(d, model, query, scope)?;
     let counting = if count {
@@ -855,37 +948,53 @@ pub(crate) fn plan_list(
     } else {
         None
     };
-    let types = column_types(model);
-    let (limit, offset, keyset) = (query.limit, query.offset, query.after.is_some());
-    Ok(Planned {
-        work: read_job(move |c| {
-            let (rows, capped) = c.query_within(&q.text, &q.params, &types, max_bytes)?;
-            // A page cut short by its budget does not show where the rows end.
-            let shown = (!capped).then_some(rows.len());
-            let n = match counting {
-                Some(q) => Some(
-                    match shown.and_then(|n| count_from_page(limit, offset, keyset, n)) {
-                        Some(n) => vec![vec![Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))]],
-                        None => c.query(&q.text, &q.params, &[FieldType::Integer])?,
-                    },
-                ),
-                None => None,
-            };
-            Ok((rows, n, capped))
-        }),
-        finish: Box::new(|model, out| {
-            type Output = (Vec<Vec<Value>>, Option<Vec<Vec<Value>>>, bool);
-            let (rows, n, capped): Output = unbox(out)?;
-            let n = match n {
-                Some(rows) => match rows.first().and_then(|r| r.first()) {
-                    Some(Value::Integer(n)) => Some(u64::try_from(*n).unwrap_or(0)),
-                    _ => return Err(internal("count returned no integer").into()),
-                },
-                None => None,
-            };
-            Ok((stored_rows(model, rows)?, n, capped))
-        }),
-    })
+    Ok((q, counting))
+}
+
+/// How a list page was asked for, as far as its count depends on it.
+#[derive(Clone, Copy)]
+struct Paging {
+    limit: Option<u64>,
+    offset: u64,
+    keyset: bool,
+}
+
+impl Paging {
+    fn of(query: &ListQuery) -> Paging {
+        Paging {
+            limit: query.limit,
+            offset: query.offset,
+            keyset: query.after.is_some(),
+        }
+    }
+
+    /// The number of matching rows: from the page when it shows it
+    /// (`shown`: the rows read when none were left unread), else by
+    /// `counting`.
+    fn count(
+        self,
+        c: &mut dyn Conn,
+        counting: &Sql,
+        shown: Option<usize>,
+    ) -> Result<Vec<Vec<Value>>, BackendError> {
+        match shown.and_then(|n| count_from_page(self.limit, self.offset, self.keyset, n)) {
+            Some(n) => Ok(vec![vec![Value::Integer(
+                i64::try_from(n).unwrap_or(i64::MAX),
+            )]]),
+            None => c.query(&counting.text, &counting.params, &[FieldType::Integer]),
+        }
+    }
+}
+
+/// The count a list read returned, if it counted.
+fn counted(n: Option<Vec<Vec<Value>>>) -> Result<Option<u64>, CrudError> {
+    match n {
+        Some(rows) => match rows.first().and_then(|r| r.first()) {
+            Some(Value::Integer(n)) => Ok(Some(u64::try_from(*n).unwrap_or(0))),
+            _ => Err(internal("count returned no integer").into()),
+        },
+        None => Ok(None),
+    }
 }
 
 /// The number of rows matching a page's filters when the page itself

@@ -78,14 +78,46 @@ fn method_label(i: usize) -> &'static str {
 }
 
 /// The HTTP metrics of one server.
+///
+/// A server that swaps in a new application keeps counting in the same
+/// series: the new table ([`HttpMetrics::continuing`]) shares the route
+/// series and the gauges of the one it follows, so counts made under
+/// either table land in the same counters.
 #[derive(Debug)]
 pub(crate) struct HttpMetrics {
-    /// Route templates by [`RouteId`] (index 0: `unmatched`).
-    routes: Box<[String]>,
-    /// `routes × METHODS × STATUS_SLOTS` request counters.
+    /// The series of each route template, by [`RouteId`] (index 0:
+    /// `unmatched`).
+    routes: Box<[Arc<RouteSeries>]>,
+    gauges: Arc<Gauges>,
+}
+
+/// The counters of one route template.
+#[derive(Debug)]
+struct RouteSeries {
+    template: String,
+    /// `METHODS × STATUS_SLOTS` request counters.
     requests: Box<[AtomicU64]>,
-    /// `routes × METHODS` duration histograms, in microseconds.
+    /// `METHODS` duration histograms, in microseconds.
     durations: Box<[Histogram]>,
+}
+
+impl RouteSeries {
+    fn new(template: String) -> Arc<RouteSeries> {
+        Arc::new(RouteSeries {
+            template,
+            requests: (0..METHODS * STATUS_SLOTS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            durations: (0..METHODS)
+                .map(|_| Histogram::new(DURATION_BOUNDS_MICROS))
+                .collect(),
+        })
+    }
+}
+
+/// The connection and in-flight gauges.
+#[derive(Debug, Default)]
+struct Gauges {
     connections_open: AtomicUsize,
     in_flight: AtomicUsize,
 }
@@ -96,7 +128,7 @@ pub(crate) struct InFlight(Arc<HttpMetrics>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.gauges.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -130,77 +162,101 @@ impl HttpMetrics {
     /// Slots for the route `templates` (in [`RouteId`] order from 1).
     pub(crate) fn new(templates: Vec<String>) -> HttpMetrics {
         let mut routes = Vec::with_capacity(templates.len() + 1);
-        routes.push(UNMATCHED_LABEL.to_owned());
-        routes.extend(templates);
-        let n = routes.len();
+        routes.push(RouteSeries::new(UNMATCHED_LABEL.to_owned()));
+        routes.extend(templates.into_iter().map(RouteSeries::new));
         HttpMetrics {
-            requests: (0..n * METHODS * STATUS_SLOTS)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
-            durations: (0..n * METHODS)
-                .map(|_| Histogram::new(DURATION_BOUNDS_MICROS))
-                .collect(),
             routes: routes.into_boxed_slice(),
-            connections_open: AtomicUsize::new(0),
-            in_flight: AtomicUsize::new(0),
+            gauges: Arc::default(),
+        }
+    }
+
+    /// The route templates of this table, in [`RouteId`] order from 1.
+    pub(crate) fn templates(&self) -> impl Iterator<Item = &str> + '_ {
+        self.routes.iter().skip(1).map(|r| r.template.as_str())
+    }
+
+    /// A table for `templates` that goes on counting where this one
+    /// counts: `templates` must begin with [`HttpMetrics::templates`], in
+    /// order (so every [`RouteId`] of this table names the same route in
+    /// the new one); those share this table's series, and the gauges are
+    /// shared too. Templates past them get series of their own.
+    pub(crate) fn continuing(&self, templates: Vec<String>) -> HttpMetrics {
+        let mut routes = Vec::with_capacity(templates.len() + 1);
+        routes.push(
+            self.routes
+                .first()
+                .map_or_else(|| RouteSeries::new(UNMATCHED_LABEL.to_owned()), Arc::clone),
+        );
+        for (i, template) in templates.into_iter().enumerate() {
+            match self.routes.get(i + 1) {
+                Some(known) if known.template == template => routes.push(Arc::clone(known)),
+                _ => routes.push(RouteSeries::new(template)),
+            }
+        }
+        HttpMetrics {
+            routes: routes.into_boxed_slice(),
+            gauges: Arc::clone(&self.gauges),
         }
     }
 
     /// Counts an answered request and its duration. A route id outside
     /// the table counts as `unmatched`.
     pub(crate) fn record(&self, route: RouteId, method: Option<Method>, status: u16, micros: u64) {
-        let r = usize::try_from(route.0)
+        let series = usize::try_from(route.0)
             .ok()
-            .filter(|&r| r < self.routes.len())
-            .unwrap_or(0);
+            .and_then(|r| self.routes.get(r))
+            .or_else(|| self.routes.first());
+        let Some(series) = series else {
+            return;
+        };
         let m = method_slot(method);
-        let pair = r * METHODS + m;
-        if let Some(c) = self.requests.get(pair * STATUS_SLOTS + status_slot(status)) {
+        if let Some(c) = series.requests.get(m * STATUS_SLOTS + status_slot(status)) {
             c.fetch_add(1, Ordering::Relaxed);
         }
-        if let Some(h) = self.durations.get(pair) {
+        if let Some(h) = series.durations.get(m) {
             h.observe(micros);
         }
     }
 
     /// Counts a request as in flight until the guard is dropped.
     pub(crate) fn begin_request(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.gauges.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(Arc::clone(self))
     }
 
     pub(crate) fn connection_opened(&self) {
-        self.connections_open.fetch_add(1, Ordering::Relaxed);
+        self.gauges.connections_open.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn connection_closed(&self) {
-        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+        self.gauges.connections_open.fetch_sub(1, Ordering::Relaxed);
     }
 
     pub(crate) fn connections_open(&self) -> usize {
-        self.connections_open.load(Ordering::Relaxed)
+        self.gauges.connections_open.load(Ordering::Relaxed)
     }
 
     pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
+        self.gauges.in_flight.load(Ordering::Relaxed)
     }
 
     /// Every request counter that has counted something.
     pub(crate) fn request_counts(&self) -> impl Iterator<Item = RequestCount<'_>> + '_ {
-        self.requests.iter().enumerate().filter_map(|(i, c)| {
-            let count = c.load(Ordering::Relaxed);
-            if count == 0 {
-                return None;
-            }
-            let (pair, s) = (i / STATUS_SLOTS, i % STATUS_SLOTS);
-            let (r, m) = (pair / METHODS, pair % METHODS);
-            Some(RequestCount {
-                route: self.routes.get(r).map_or(UNMATCHED_LABEL, String::as_str),
-                method: method_label(m),
-                status: STATUSES
-                    .get(s)
-                    .map_or(StatusLabel::Other, |&c| StatusLabel::Code(c)),
-                count,
+        self.routes.iter().flat_map(|series| {
+            series.requests.iter().enumerate().filter_map(|(i, c)| {
+                let count = c.load(Ordering::Relaxed);
+                if count == 0 {
+                    return None;
+                }
+                let (m, s) = (i / STATUS_SLOTS, i % STATUS_SLOTS);
+                Some(RequestCount {
+                    route: series.template.as_str(),
+                    method: method_label(m),
+                    status: STATUSES
+                        .get(s)
+                        .map_or(StatusLabel::Other, |&c| StatusLabel::Code(c)),
+                    count,
+                })
             })
         })
     }
@@ -208,18 +264,14 @@ impl HttpMetrics {
     /// Every duration histogram that has observed something, with its
     /// route and method labels.
     pub(crate) fn durations(&self) -> impl Iterator<Item = (&str, &'static str, &Histogram)> + '_ {
-        self.durations
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| !h.is_empty())
-            .map(|(i, h)| {
-                let (r, m) = (i / METHODS, i % METHODS);
-                (
-                    self.routes.get(r).map_or(UNMATCHED_LABEL, String::as_str),
-                    method_label(m),
-                    h,
-                )
-            })
+        self.routes.iter().flat_map(|series| {
+            series
+                .durations
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| !h.is_empty())
+                .map(|(m, h)| (series.template.as_str(), method_label(m), h))
+        })
     }
 }
 
@@ -285,5 +337,22 @@ mod tests {
         assert_eq!(m.in_flight(), 1);
         drop(b);
         assert_eq!(m.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_continuing_table_shares_the_series_and_gauges() {
+        let old = Arc::new(HttpMetrics::new(vec!["/a".into(), "/b".into()]));
+        old.connection_opened();
+        old.record(RouteId(1), Some(Method::Get), 200, 10);
+        let new = HttpMetrics::continuing(&old, vec!["/a".into(), "/b".into(), "/c".into()]);
+        assert_eq!(new.templates().collect::<Vec<_>>(), ["/a", "/b", "/c"]);
+        // A request the old table began ends in the new one's counts.
+        old.record(RouteId(1), Some(Method::Get), 200, 10);
+        new.record(RouteId(3), Some(Method::Post), 201, 10);
+        let counts: Vec<_> = new.request_counts().map(|c| (c.route, c.count)).collect();
+        assert_eq!(counts, [("/a", 2), ("/c", 1)]);
+        assert_eq!(new.connections_open(), 1);
+        new.connection_closed();
+        assert_eq!(old.connections_open(), 0);
     }
 }

@@ -33,8 +33,8 @@ pub use field::{Field, FieldType, OnDelete, ServerSet};
 pub use text_formats::{canonical_date, canonical_uuid};
 #[cfg(feature = "postgres")]
 pub(crate) use text_formats::{date_days, format_date, format_uuid, uuid_bytes};
-pub use value::Value;
 pub(crate) use value::{decimal, write_integer};
+pub use value::{Value, ValueRef};
 
 /// Longest identifier accepted, in bytes (PostgreSQL's limit).
 pub const MAX_IDENTIFIER_BYTES: usize = 63;

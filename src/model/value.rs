@@ -49,30 +49,93 @@ impl Value {
         matches!(self, Value::Null)
     }
 
-    /// Appends the JSON [`Value::to_json`] gives, without building it.
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+    /// The value borrowed, as [`Conn::query_each`](crate::backend::Conn::query_each)
+    /// hands rows over.
+    ///
+    /// ```
+    /// use lightapi::model::{Value, ValueRef};
+    /// let v = Value::Text("Ada".into());
+    /// assert_eq!(v.view(), ValueRef::Text("Ada"));
+    /// assert_eq!(v.view().to_value(), v);
+    /// ```
+    pub fn view(&self) -> ValueRef<'_> {
         match self {
-            Value::Null => out.extend_from_slice(b"null"),
-            Value::Integer(i) => write_integer(out, *i),
-            Value::Float(f) if f.is_finite() => {
-                if serde_json::to_writer(&mut *out, f).is_err() {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Float(f) => ValueRef::Float(*f),
+            Value::Text(s) => ValueRef::Text(s),
+            Value::Boolean(b) => ValueRef::Boolean(*b),
+            Value::DateTime(us) => ValueRef::DateTime(*us),
+            Value::Json(j) => ValueRef::Json(j),
+        }
+    }
+}
+
+/// A column value borrowed from the row it was read in: a [`Value`]
+/// without its own copy of text or JSON.
+///
+/// ```
+/// use lightapi::model::{Value, ValueRef};
+/// assert_eq!(ValueRef::Integer(7).to_value(), Value::Integer(7));
+/// assert_eq!(ValueRef::Text("x").to_value(), Value::Text("x".into()));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    /// SQL `NULL`.
+    Null,
+    /// A 64-bit integer.
+    Integer(i64),
+    /// A 64-bit float.
+    Float(f64),
+    /// UTF-8 text.
+    Text(&'a str),
+    /// A boolean.
+    Boolean(bool),
+    /// An instant in microseconds since the epoch, UTC.
+    DateTime(i64),
+    /// A JSON document.
+    Json(&'a serde_json::Value),
+}
+
+impl ValueRef<'_> {
+    /// The value with its own copy of what it borrows.
+    pub fn to_value(&self) -> Value {
+        match *self {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer(i),
+            ValueRef::Float(f) => Value::Float(f),
+            ValueRef::Text(s) => Value::Text(s.to_owned()),
+            ValueRef::Boolean(b) => Value::Boolean(b),
+            ValueRef::DateTime(us) => Value::DateTime(us),
+            ValueRef::Json(j) => Value::Json(j.clone()),
+        }
+    }
+
+    /// Appends the JSON [`Value::to_json`] gives for the owned value,
+    /// without building it.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        match *self {
+            ValueRef::Null => out.extend_from_slice(b"null"),
+            ValueRef::Integer(i) => write_integer(out, i),
+            ValueRef::Float(f) if f.is_finite() => {
+                if serde_json::to_writer(&mut *out, &f).is_err() {
                     out.extend_from_slice(b"null");
                 }
             }
-            Value::Float(_) => out.extend_from_slice(b"null"),
-            Value::Text(s) => {
+            ValueRef::Float(_) => out.extend_from_slice(b"null"),
+            ValueRef::Text(s) => {
                 if serde_json::to_writer(&mut *out, s).is_err() {
                     out.extend_from_slice(b"null");
                 }
             }
-            Value::Boolean(true) => out.extend_from_slice(b"true"),
-            Value::Boolean(false) => out.extend_from_slice(b"false"),
-            Value::DateTime(us) => {
+            ValueRef::Boolean(true) => out.extend_from_slice(b"true"),
+            ValueRef::Boolean(false) => out.extend_from_slice(b"false"),
+            ValueRef::DateTime(us) => {
                 out.push(b'"');
-                out.extend_from_slice(format_rfc3339(*us).as_bytes());
+                out.extend_from_slice(format_rfc3339(us).as_bytes());
                 out.push(b'"');
             }
-            Value::Json(j) => {
+            ValueRef::Json(j) => {
                 if serde_json::to_writer(&mut *out, j).is_err() {
                     out.extend_from_slice(b"null");
                 }
@@ -143,7 +206,8 @@ mod tests {
         ];
         for v in values {
             let mut out = Vec::new();
-            v.write_json(&mut out);
+            v.view().write_json(&mut out);
+            assert_eq!(v.view().to_value(), v);
             let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
             assert_eq!(back, v.to_json(), "{v:?}");
         }

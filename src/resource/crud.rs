@@ -10,7 +10,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::conditional::{none_match_hits, path_id, precondition};
-use super::page::{cursor_page, offset_page, OffsetPage, Shown, Start};
+use super::page::{
+    cursor_page, offset_page, rendered_offset_page, OffsetPage, RenderedRows, Shown, Start,
+};
 use super::render::{
     json_response, page_response, write_row, write_row_related, written_response,
     written_rows_response,
@@ -23,7 +25,7 @@ use crate::crud::cursor::CursorKey;
 use crate::crud::etag::EtagKey;
 use crate::crud::hooks::Hooks;
 use crate::crud::keyset::{self, KeysetRequest};
-use crate::crud::ops::{self, Planned, Precondition, ReferenceCheck, WithHooks};
+use crate::crud::ops::{self, Planned, Precondition, ReferenceCheck, RowSink, WithHooks};
 use crate::crud::query::{parse_list_query, Paging, QueryRules};
 use crate::crud::relations::{self, Catalog, Plan, Wanted};
 use crate::crud::validate::{
@@ -729,9 +731,36 @@ impl Crud {
         };
         // `Prefer: count=none`: no total, so no COUNT(*) either.
         let counted = !Preferences::of(req.headers()).count_none;
+        let answer = move |resp: Response| {
+            if counted {
+                resp
+            } else {
+                resp.with_header("Preference-Applied", "count=none")
+            }
+        };
+        let key = self.etag_key.clone();
+        if related.is_none() {
+            // Nothing shown beside the rows: each is rendered as it is read.
+            let sink = RenderedRows::new(Arc::clone(&self.model), fields, max_bytes, size);
+            let planned =
+                ops::plan_list_into(d, &self.model, &q, scope.as_ref(), counted, max_bytes, sink)?;
+            return Ok(query(
+                &self.model,
+                planned,
+                move |req, _, (rows, count, capped)| {
+                    let page = OffsetPage {
+                        start,
+                        size,
+                        read: rows.taken(),
+                        count: count.filter(|_| counted),
+                        capped,
+                    };
+                    Ok(answer(rendered_offset_page(req, &key, &page, rows)))
+                },
+            ));
+        }
         let planned = ops::plan_list(d, &self.model, &q, scope.as_ref(), counted, max_bytes)?;
         let planned = relations::attach(planned, related);
-        let key = self.etag_key.clone();
         Ok(query(
             &self.model,
             planned,
@@ -746,16 +775,11 @@ impl Crud {
                 let page = OffsetPage {
                     start,
                     size,
-                    rows: &rows,
+                    read: rows.len(),
                     count: count.filter(|_| counted),
                     capped,
                 };
-                let resp = offset_page(req, &shown, &page);
-                Ok(if counted {
-                    resp
-                } else {
-                    resp.with_header("Preference-Applied", "count=none")
-                })
+                Ok(answer(offset_page(req, &shown, &page, &rows)))
             },
         ))
     }

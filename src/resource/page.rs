@@ -4,16 +4,21 @@
 //! a page's results past the budget are left for the next page: the page
 //! ends after the last row that fits (at least one), says so with
 //! `"truncated": true`, and its `next` link starts right after that row.
-//! Where the database lets reading stop early (SQLite), rows past the
-//! budget are not even read, their column data measured as stored.
+//! Rows past the budget, their column data measured as stored, are left
+//! unread where the database lets reading stop early (SQLite) and unshown
+//! elsewhere. A page showing nothing beside its rows (no `expand` or
+//! `embed`) is rendered row by row as the driver hands the rows over,
+//! without a copy of their values ([`RenderedRows`]).
 
-use super::render::{link_with, page_response, write_link, write_rows};
+use std::sync::Arc;
+
+use super::render::{link_with, page_response, write_link, write_rows, write_values};
 use crate::crud::etag::EtagKey;
 use crate::crud::keyset::KeysetPage;
-use crate::crud::ops::Stored;
+use crate::crud::ops::{RowSink, Stored};
 use crate::crud::relations::Related;
 use crate::http::{Request, Response};
-use crate::model::{write_integer, Model};
+use crate::model::{write_integer, Model, ValueRef};
 
 /// Where an offset page starts, as the client asked for it.
 #[derive(Debug, Clone, Copy)]
@@ -37,50 +42,149 @@ pub(super) struct Shown<'a> {
 }
 
 /// One offset page as read.
-pub(super) struct OffsetPage<'a> {
+pub(super) struct OffsetPage {
     pub(super) start: Start,
     pub(super) size: u64,
-    /// The rows read, at most `size`.
-    pub(super) rows: &'a [Stored],
+    /// The number of rows read, at most `size`.
+    pub(super) read: usize,
     /// The number of matching rows, when counted.
     pub(super) count: Option<u64>,
     /// Reading stopped at the byte budget with rows left unread.
     pub(super) capped: bool,
 }
 
-/// An offset page as a response.
-pub(super) fn offset_page(req: &Request, shown: &Shown<'_>, page: &OffsetPage<'_>) -> Response {
-    let totals = page
-        .count
-        .map(|count| (count, count.div_ceil(page.size).max(1)));
-    let mut body = Vec::with_capacity(256 + 96 * page.rows.len());
+impl OffsetPage {
+    fn totals(&self) -> Option<(u64, u64)> {
+        self.count
+            .map(|count| (count, count.div_ceil(self.size).max(1)))
+    }
+}
+
+/// An offset page of `rows` as a response.
+pub(super) fn offset_page(
+    req: &Request,
+    shown: &Shown<'_>,
+    page: &OffsetPage,
+    rows: &[Stored],
+) -> Response {
+    let totals = page.totals();
+    let mut body = Vec::with_capacity(256 + 128 * rows.len());
     let links = offset_links(req, page, totals, None);
-    let fits = write_offset_page(&mut body, shown, totals, &links, page.rows, false);
-    if fits < page.rows.len() || page.capped {
+    write_offset_head(&mut body, totals, &links);
+    let fits = write_results(&mut body, shown, rows, false);
+    body.push(b'}');
+    if fits < rows.len() || page.capped {
         body.clear();
         let links = offset_links(req, page, totals, Some(fits));
-        let rows = page.rows.get(..fits).unwrap_or_default();
+        let rows = rows.get(..fits).unwrap_or_default();
         let whole = Shown {
             max_bytes: usize::MAX,
             ..*shown
         };
-        write_offset_page(&mut body, &whole, totals, &links, rows, true);
+        write_offset_head(&mut body, totals, &links);
+        write_results(&mut body, &whole, rows, true);
+        body.push(b'}');
     }
     page_response(req, shown.key, body)
+}
+
+/// The rows of a page rendered as they are read (a list job's
+/// [`RowSink`]): the results array, ended before the first row that
+/// would take it past the budget (the first row is always taken).
+pub(super) struct RenderedRows {
+    model: Arc<Model>,
+    fields: Option<Vec<String>>,
+    max_bytes: usize,
+    /// `[` and the rows taken, comma-separated; without the closing `]`.
+    out: Vec<u8>,
+    rows: usize,
+    stopped: bool,
+}
+
+impl RenderedRows {
+    pub(super) fn new(
+        model: Arc<Model>,
+        fields: Option<Vec<String>>,
+        max_bytes: usize,
+        size: u64,
+    ) -> RenderedRows {
+        let room = usize::try_from(size.min(1000)).unwrap_or(0) * 128 + 2;
+        let mut out = Vec::with_capacity(room.min(max_bytes.saturating_add(2)));
+        out.push(b'[');
+        RenderedRows {
+            model,
+            fields,
+            max_bytes,
+            out,
+            rows: 0,
+            stopped: false,
+        }
+    }
+}
+
+impl RowSink for RenderedRows {
+    fn take(&mut self, values: &[ValueRef<'_>]) -> bool {
+        let mark = self.out.len();
+        if self.rows > 0 {
+            self.out.push(b',');
+        }
+        write_values(
+            &mut self.out,
+            &self.model,
+            |i| values.get(i).copied(),
+            self.fields.as_deref(),
+        );
+        if self.rows > 0 && self.out.len() > self.max_bytes {
+            self.out.truncate(mark);
+            self.stopped = true;
+            return false;
+        }
+        self.rows += 1;
+        true
+    }
+
+    fn taken(&self) -> usize {
+        self.rows
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopped
+    }
+}
+
+/// An offset page whose rows were rendered as read, as a response.
+pub(super) fn rendered_offset_page(
+    req: &Request,
+    key: &EtagKey,
+    page: &OffsetPage,
+    rows: RenderedRows,
+) -> Response {
+    let totals = page.totals();
+    let links = offset_links(req, page, totals, page.capped.then_some(rows.rows));
+    let mut body = Vec::with_capacity(rows.out.len() + 256);
+    write_offset_head(&mut body, totals, &links);
+    body.extend_from_slice(b",\"results\":");
+    body.extend_from_slice(&rows.out);
+    body.push(b']');
+    if page.capped {
+        body.extend_from_slice(b",\"truncated\":true");
+    }
+    body.push(b'}');
+    page_response(req, key, body)
 }
 
 /// The `next` and `previous` links of an offset page; `cut`: the rows
 /// shown when the budget ended the page early.
 fn offset_links(
     req: &Request,
-    page: &OffsetPage<'_>,
+    page: &OffsetPage,
     totals: Option<(u64, u64)>,
     cut: Option<usize>,
 ) -> (Option<String>, Option<String>) {
     let size = page.size;
     let at_offset = |o: u64| link_with(req, &[("offset", &o.to_string())], &["page", "cursor"]);
     let at_page = |p: u64| link_with(req, &[("page", &p.to_string())], &["cursor", "offset"]);
-    let read = page.rows.len() as u64;
+    let read = page.read as u64;
     // Without the total, a full page may have more after it.
     let full = read == size;
     let next = match (cut, page.start) {
@@ -119,16 +223,13 @@ fn offset_links(
     (next, previous)
 }
 
-/// Appends an offset page (keys in sorted order): the number of rows that
-/// fit the budget, all of them unless fewer.
-fn write_offset_page(
+/// Appends the start of an offset page (keys in sorted order), up to its
+/// results.
+fn write_offset_head(
     body: &mut Vec<u8>,
-    shown: &Shown<'_>,
     totals: Option<(u64, u64)>,
     (next, previous): &(Option<String>, Option<String>),
-    rows: &[Stored],
-    truncated: bool,
-) -> usize {
+) {
     body.push(b'{');
     if let Some((count, _)) = totals {
         body.extend_from_slice(b"\"count\":");
@@ -143,9 +244,6 @@ fn write_offset_page(
     }
     body.extend_from_slice(b",\"previous\":");
     write_link(body, previous.as_deref());
-    let fits = write_results(body, shown, rows, truncated);
-    body.push(b'}');
-    fits
 }
 
 /// A cursor page as a response.

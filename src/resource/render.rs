@@ -6,15 +6,26 @@ use crate::crud::ops::Stored;
 use crate::crud::relations::{Related, RelatedOne};
 use crate::http::prefer::Preferences;
 use crate::http::{Body, Request, Response, StatusCode};
-use crate::model::{write_integer, Model, ID_COLUMN, VERSION_COLUMN};
+use crate::model::{write_integer, Model, Value, ValueRef, ID_COLUMN, VERSION_COLUMN};
 
 /// Appends a stored row as the JSON object clients see: its readable
 /// columns (`id` first, then the fields in declaration order, then
 /// `version`), only `fields` when projected.
 pub(super) fn write_row(out: &mut Vec<u8>, model: &Model, row: &Stored, fields: Option<&[String]>) {
+    write_values(out, model, |i| row.values.get(i).map(Value::view), fields);
+}
+
+/// Appends a row as [`write_row`] does, from its values in
+/// `sql::select_columns` order as `value` gives them by position.
+pub(super) fn write_values<'v>(
+    out: &mut Vec<u8>,
+    model: &Model,
+    value: impl Fn(usize) -> Option<ValueRef<'v>>,
+    fields: Option<&[String]>,
+) {
     let wanted = |name: &str| fields.is_none_or(|keep| keep.iter().any(|f| f == name));
     let mut first = true;
-    let mut column = |out: &mut Vec<u8>, name: &str, value: Option<&crate::model::Value>| {
+    let mut column = |out: &mut Vec<u8>, name: &str, value: Option<ValueRef<'v>>| {
         if !wanted(name) {
             return;
         }
@@ -29,14 +40,14 @@ pub(super) fn write_row(out: &mut Vec<u8>, model: &Model, row: &Stored, fields: 
             None => out.extend_from_slice(b"null"),
         }
     };
-    column(out, ID_COLUMN, row.values.first());
+    column(out, ID_COLUMN, value(0));
     for (i, (name, field)) in model.fields().iter().enumerate() {
         if !field.is_write_only() {
-            column(out, name, row.values.get(i + 1));
+            column(out, name, value(i + 1));
         }
     }
     if model.is_versioned() {
-        column(out, VERSION_COLUMN, row.values.last());
+        column(out, VERSION_COLUMN, value(model.fields().len() + 1));
     }
     if first {
         out.push(b'{');

@@ -9,7 +9,7 @@ use mio::Waker;
 
 use crate::backend::work::{Callback, Work};
 use crate::backend::{BackendError, Engine, WriteOutput};
-use crate::dispatch::Routed;
+use crate::dispatch::{AppState, Routed};
 use crate::endpoint::Continuation;
 use crate::http::Response;
 use crate::server::conn::Jobs;
@@ -54,13 +54,13 @@ pub(crate) enum Outcome {
 /// One event loop's ways out: the worker pool, and the database.
 pub(crate) struct Handoff {
     pub(crate) pool: Arc<Pool>,
-    pub(crate) engine: Option<Arc<dyn Engine>>,
     pub(crate) reply: ReplyTo,
 }
 
 impl Jobs for Handoff {
-    fn blocking(&self, routed: Routed, token: usize, gen: u32) {
+    fn blocking(&self, app: &Arc<AppState>, routed: Routed, token: usize, gen: u32) {
         self.pool.submit(Job {
+            app: Arc::clone(app),
             routed,
             token,
             gen,
@@ -68,7 +68,14 @@ impl Jobs for Handoff {
         });
     }
 
-    fn query(&self, work: Work, then: Continuation, token: usize, gen: u32) {
+    fn query(
+        &self,
+        engine: Option<&Arc<dyn Engine>>,
+        work: Work,
+        then: Continuation,
+        token: usize,
+        gen: u32,
+    ) {
         let reply = self.reply.clone();
         let done: Callback = Box::new(move |out| {
             reply.deliver(Done {
@@ -77,7 +84,7 @@ impl Jobs for Handoff {
                 outcome: Outcome::Resume { then, out },
             });
         });
-        match &self.engine {
+        match engine {
             Some(engine) => engine.submit(work, done),
             None => done(Err(BackendError::Closed)),
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::backend::work::{self, Work};
-use crate::backend::BackendError;
+use crate::backend::{BackendError, Engine};
 use crate::config::Config;
 use crate::dispatch::{AppState, Routed};
 use crate::endpoint::Continuation;
@@ -80,27 +80,33 @@ impl Transport for MemStream {
 }
 
 /// Runs each job at once and keeps its outcome for delivery.
-struct InlineJobs<'a> {
-    app: &'a AppState,
+struct InlineJobs {
     done: RefCell<Vec<Outcome>>,
 }
 
-impl Jobs for InlineJobs<'_> {
-    fn blocking(&self, routed: Routed, _token: usize, _gen: u32) {
+impl Jobs for InlineJobs {
+    fn blocking(&self, app: &Arc<AppState>, routed: Routed, _token: usize, _gen: u32) {
         let Routed {
             service,
             mut request,
             step,
         } = routed;
         let response = match step {
-            Some(step) => self.app.execute_step(step, service.allowed(), &mut request),
-            None => self.app.execute(&*service, &mut request),
+            Some(step) => app.execute_step(step, service.allowed(), &mut request),
+            None => app.execute(&*service, &mut request),
         };
         self.done.borrow_mut().push(Outcome::Response(response));
     }
 
-    fn query(&self, work: Work, then: Continuation, _token: usize, _gen: u32) {
-        let out = match &self.app.engine {
+    fn query(
+        &self,
+        engine: Option<&Arc<dyn Engine>>,
+        work: Work,
+        then: Continuation,
+        _token: usize,
+        _gen: u32,
+    ) {
+        let out = match engine {
             Some(engine) => work::run(engine.as_backend(), work),
             None => Err(BackendError::Closed),
         };
@@ -173,7 +179,6 @@ impl MemoryConn {
 
     fn pump(&mut self) -> &Verdict {
         let jobs = InlineJobs {
-            app: &self.app,
             done: RefCell::new(Vec::new()),
         };
         loop {

@@ -10,6 +10,7 @@ pub(crate) mod reactor;
 pub(crate) mod shutdown;
 pub(crate) mod signal;
 pub(crate) mod slab;
+pub(crate) mod swap;
 pub(crate) mod worker;
 
 use std::net::SocketAddr;
@@ -27,6 +28,7 @@ use crate::error::StartError;
 use crate::log::Logger;
 use budget::Budget;
 use reactor::Reactor;
+use swap::Apps;
 use worker::Pool;
 
 /// State every thread of one server shares.
@@ -81,9 +83,39 @@ impl Shared {
     pub(crate) fn shutdown(&self) {
         self.shutdown_began.get_or_init(Instant::now);
         self.shutting_down.store(true, Ordering::Release);
+        self.wake_all();
+    }
+
+    /// Wakes every event loop.
+    fn wake_all(&self) {
         for w in crate::sync::lock(&self.wakers).iter() {
             let _ = w.wake();
         }
+    }
+}
+
+/// A running server's means to swap in another application: usable from
+/// any thread, for as long as the server runs.
+#[derive(Clone)]
+pub(crate) struct Swapper {
+    apps: Arc<Apps>,
+    shared: Arc<Shared>,
+}
+
+impl Swapper {
+    /// The current application, its configuration and generation, and
+    /// the lock that serialises reloads.
+    pub(crate) fn apps(&self) -> &Apps {
+        &self.apps
+    }
+
+    /// Makes `app` (built from `config`) the application every request
+    /// that starts from now on is served by, and wakes the event loops so
+    /// they take it at once; answers the application it replaces.
+    pub(crate) fn swap(&self, app: AppState, config: Config) -> Arc<AppState> {
+        let old = self.apps.replace(Arc::new(app), Arc::new(config));
+        self.shared.wake_all();
+        old
     }
 }
 
@@ -95,6 +127,7 @@ impl Shared {
 pub struct ServerHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    apps: Arc<Apps>,
     reactors: Vec<JoinHandle<()>>,
     pool: Arc<Pool>,
     on_stop: Vec<Box<dyn FnOnce() + Send>>,
@@ -146,10 +179,15 @@ impl ServerHandle {
         let deadline = shutdown::close_deadline(began, self.shutdown_timeout, now);
         let pool = Arc::clone(&self.pool);
         let on_stop = std::mem::take(&mut self.on_stop);
+        let apps = Arc::clone(&self.apps);
         let closed = shutdown::finish_by(deadline, move || {
             pool.shutdown();
             for f in on_stop {
                 f();
+            }
+            // The database swapped in last, if it is not the first one.
+            if let Some(engine) = &apps.current().0.engine {
+                engine.as_backend().close();
             }
         });
         if !closed {
@@ -170,6 +208,14 @@ impl ServerHandle {
     /// Number of open client connections.
     pub fn open_connections(&self) -> usize {
         self.shared.open.load(Ordering::Acquire)
+    }
+
+    /// The means to swap in another application while the server runs.
+    pub(crate) fn swapper(&self) -> Swapper {
+        Swapper {
+            apps: Arc::clone(&self.apps),
+            shared: Arc::clone(&self.shared),
+        }
     }
 }
 
@@ -218,21 +264,24 @@ pub(crate) fn start(
     let listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
     listener.set_nonblocking(true).map_err(bind_err)?;
     let local = listener.local_addr().map_err(bind_err)?;
+    // The application keeps the configuration as given, which a reload
+    // compares its own with; the event loops run on the clamped one.
+    let log = app.log;
+    let apps = Arc::new(Apps::new(Arc::new(app), Arc::new(config.clone())));
     let mut config = config;
-    clamp_connections(&mut config, &app.log);
-    let app = Arc::new(app);
+    clamp_connections(&mut config, &log);
     let config = Arc::new(config);
     let shared = Arc::new(Shared::new(
         config.limits.max_buffered_body_bytes,
         config.limits.max_unsent_bytes,
     ));
     let pool = Arc::new(
-        Pool::start(config.server.workers, Arc::clone(&app), Arc::clone(&shared)).map_err(
-            |source| StartError::Thread {
+        Pool::start(config.server.workers, log, Arc::clone(&shared)).map_err(|source| {
+            StartError::Thread {
                 name: "worker".into(),
                 source,
-            },
-        )?,
+            }
+        })?,
     );
     let mut signal_stream = if with_signals {
         Some(signal::install().map_err(|source| StartError::Signals { source })?)
@@ -247,13 +296,13 @@ pub(crate) fn start(
             mio::net::TcpListener::from_std(l),
             if i == 0 { signal_stream.take() } else { None },
             Arc::clone(&shared),
-            Arc::clone(&app),
+            Arc::clone(&apps),
             Arc::clone(&config),
             Arc::clone(&pool),
         )
         .map_err(|source| StartError::EventLoop { source })?;
         let name = format!("lightapi-reactor-{i}");
-        let (watched, log) = (Arc::clone(&shared), app.log);
+        let watched = Arc::clone(&shared);
         let t = std::thread::Builder::new()
             .name(name.clone())
             .spawn(move || supervise(&name, &watched, &log, || reactor.run()))
@@ -263,18 +312,19 @@ pub(crate) fn start(
             })?;
         reactors.push(t);
     }
-    app.log.info(&format!(
+    log.info(&format!(
         "listening on http://{local} ({reactor_count} reactors, {} workers)",
         config.server.workers
     ));
     Ok(ServerHandle {
         addr: local,
         shared,
+        apps,
         reactors,
         pool,
         on_stop,
         shutdown_timeout: config.timeouts.shutdown,
-        log: app.log,
+        log,
     })
 }
 

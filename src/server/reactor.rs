@@ -27,13 +27,13 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::backend::LocalReader;
 use crate::config::Config;
-use crate::dispatch::AppState;
 use crate::error::ApiError;
 use crate::http::date::DateCache;
 use crate::http::{MessageLimits, StatusCode};
 use crate::server::conn::{Conn, Cx, Verdict};
 use crate::server::handoff::{Done, Handoff, Outcome, ReplyTo};
 use crate::server::slab::Slab;
+use crate::server::swap::{same_engine, AppView, Apps};
 use crate::server::worker::Pool;
 use crate::server::Shared;
 
@@ -67,7 +67,10 @@ pub(crate) struct Reactor {
     /// The database's read connection for this event loop, if it gives one.
     local: Option<Box<dyn LocalReader>>,
     shared: Arc<Shared>,
-    app: Arc<AppState>,
+    /// The server's current application, and this loop's view of it: the
+    /// application new requests are served by.
+    apps: Arc<Apps>,
+    view: AppView,
     config: Arc<Config>,
     limits: MessageLimits,
     date: DateCache,
@@ -87,10 +90,11 @@ impl Reactor {
         listener: TcpListener,
         signal: Option<UnixStream>,
         shared: Arc<Shared>,
-        app: Arc<AppState>,
+        apps: Arc<Apps>,
         config: Arc<Config>,
         pool: Arc<Pool>,
     ) -> io::Result<Reactor> {
+        let view = AppView::new(&apps);
         let poll = Poll::new()?;
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         shared.add_waker(Arc::clone(&waker));
@@ -120,14 +124,14 @@ impl Reactor {
             signal,
             conns: Slab::new(config.limits.max_connections),
             done_rx,
-            local: app.engine.as_ref().and_then(|e| e.local_reader()),
+            local: view.app().engine.as_ref().and_then(|e| e.local_reader()),
             jobs: Handoff {
                 pool,
-                engine: app.engine.clone(),
                 reply: ReplyTo { tx, waker },
             },
             shared,
-            app,
+            apps,
+            view,
             limits: config.limits.message(),
             config,
             date: DateCache::new(),
@@ -157,11 +161,17 @@ impl Reactor {
             }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
-                    self.app.log.error(&format!("event loop failed: {e}"));
+                    self.view
+                        .app()
+                        .log
+                        .error(&format!("event loop failed: {e}"));
                     break;
                 }
             }
             self.date.refresh();
+            if let Some(old) = self.view.refresh(&self.apps) {
+                self.swapped(&old);
+            }
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
@@ -204,7 +214,7 @@ impl Reactor {
 
     fn cx(&mut self, token: usize) -> (Cx<'_>, Option<&mut TcpConn>) {
         let cx = Cx {
-            app: &self.app,
+            app: self.view.app(),
             config: &self.config,
             limits: &self.limits,
             jobs: &self.jobs,
@@ -258,7 +268,7 @@ impl Reactor {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if matches!(e.raw_os_error(), Some(EMFILE | ENFILE)) => {
                     if !self.accept_stalled {
-                        self.app.log.warn(&format!(
+                        self.view.app().log.warn(&format!(
                             "accept failed: {e}; answering queued clients 503 \
                              until descriptors free"
                         ));
@@ -270,7 +280,7 @@ impl Reactor {
                 }
                 Err(e) => {
                     // Keep serving the open connections.
-                    self.app.log.warn(&format!("accept failed: {e}"));
+                    self.view.app().log.warn(&format!("accept failed: {e}"));
                     return;
                 }
             }
@@ -295,7 +305,8 @@ impl Reactor {
                 drain(&mut stream);
                 refuse(&mut stream, self.date.as_bytes());
                 drain(&mut stream);
-                self.app
+                self.view
+                    .app()
                     .log
                     .warn(&format!("out of descriptors; refused {peer}"));
                 true
@@ -317,7 +328,8 @@ impl Reactor {
                 drain(&mut stream);
                 self.refused.push((stream, Instant::now() + REFUSED_LINGER));
             }
-            self.app
+            self.view
+                .app()
                 .log
                 .warn(&format!("connection cap {max} reached; refused {peer}"));
             return;
@@ -335,7 +347,7 @@ impl Reactor {
             self.shared.open.fetch_sub(1, Ordering::AcqRel);
             return;
         };
-        if let Some(metrics) = &self.app.metrics {
+        if let Some(metrics) = &self.view.app().metrics {
             metrics.connection_opened();
         }
         let registered = self.conns.get_mut(token).map(|c| {
@@ -355,7 +367,7 @@ impl Reactor {
         if let Some(mut conn) = self.conns.remove(token) {
             let _ = self.poll.registry().deregister(conn.stream_mut());
             self.shared.open.fetch_sub(1, Ordering::AcqRel);
-            if let Some(metrics) = &self.app.metrics {
+            if let Some(metrics) = &self.view.app().metrics {
                 metrics.connection_closed();
             }
             self.shared.bodies.give_back(conn.reserved_body_bytes());
@@ -389,8 +401,29 @@ impl Reactor {
                 }
             }
         }
-        self.app.log.info("signal received; shutting down");
+        self.view.app().log.info("signal received; shutting down");
         self.shared.shutdown();
+    }
+
+    /// The server swapped in a new application (this loop serves it
+    /// from now on) in place of `old`: requests in flight keep `old`
+    /// until answered, and a new database gets this loop a read
+    /// connection of its own.
+    fn swapped(&mut self, old: &Arc<crate::dispatch::AppState>) {
+        let same_database = same_engine(old, self.view.app());
+        for token in self.conns.tokens().collect::<Vec<_>>() {
+            if let Some(conn) = self.conns.get_mut(token) {
+                conn.pin(old, same_database);
+            }
+        }
+        if !same_database {
+            self.local = self
+                .view
+                .app()
+                .engine
+                .as_ref()
+                .and_then(|e| e.local_reader());
+        }
     }
 
     fn begin_drain(&mut self) {

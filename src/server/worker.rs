@@ -9,10 +9,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use crate::dispatch::{AppState, Routed};
+use crate::log::Logger;
 use crate::server::handoff::{Done, Outcome, ReplyTo};
 use crate::server::{supervise, Shared};
 
 pub(crate) struct Job {
+    /// The application the request was admitted by.
+    pub(crate) app: Arc<AppState>,
     pub(crate) routed: Routed,
     pub(crate) token: usize,
     pub(crate) gen: u32,
@@ -34,11 +37,7 @@ impl Pool {
     /// Starts `size` threads; one whose loop panics (handlers are isolated,
     /// so only a defect of the pool's own) shuts the server down through
     /// `shared`, as an event loop's would.
-    pub(crate) fn start(
-        size: usize,
-        app: Arc<AppState>,
-        shared: Arc<Shared>,
-    ) -> std::io::Result<Pool> {
+    pub(crate) fn start(size: usize, log: Logger, shared: Arc<Shared>) -> std::io::Result<Pool> {
         let queue = Arc::new((
             Mutex::new(Queue {
                 jobs: VecDeque::new(),
@@ -49,12 +48,11 @@ impl Pool {
         let mut threads = Vec::with_capacity(size);
         for i in 0..size.max(1) {
             let queue = Arc::clone(&queue);
-            let app = Arc::clone(&app);
             let shared = Arc::clone(&shared);
             let name = format!("lightapi-worker-{i}");
             let t = std::thread::Builder::new()
                 .name(name.clone())
-                .spawn(move || supervise(&name, &shared, &app.log, || run(&queue, &app)))?;
+                .spawn(move || supervise(&name, &shared, &log, || run(&queue)))?;
             threads.push(t);
         }
         Ok(Pool {
@@ -83,7 +81,7 @@ impl Pool {
     }
 }
 
-fn run(queue: &(Mutex<Queue>, Condvar), app: &AppState) {
+fn run(queue: &(Mutex<Queue>, Condvar)) {
     let (lock, cv) = queue;
     loop {
         let job = {
@@ -99,6 +97,7 @@ fn run(queue: &(Mutex<Queue>, Condvar), app: &AppState) {
             }
         };
         let Job {
+            app,
             routed,
             token,
             gen,

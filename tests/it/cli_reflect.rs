@@ -408,6 +408,43 @@ fn overrides_must_agree(db: &Db) {
     );
 }
 
+/// SIGHUP reads the reflected tables again: a column added to the table
+/// since start-up is served after the reload.
+#[test]
+fn a_reload_reads_the_table_again() {
+    let db = Db::sqlite();
+    let t = unique("rreload");
+    db.exec(&[format!(
+        "CREATE TABLE {t} ({}, name TEXT NOT NULL)",
+        db.id()
+    )]);
+    let body = format!("[models.t]\nreflect = true\ntable = \"{t}\"\n");
+    let file = db.file(&body);
+    let served = serve(&file);
+    let mut c = Client::with_token(served.addr(), &token("alice", false));
+    let r = c.post("/t", &json!({"name": "a", "note": "x"}));
+    assert_eq!(r.status, 422, "no such column yet: {r:?}");
+    db.exec(&[format!("ALTER TABLE {t} ADD COLUMN note TEXT")]);
+    let status = std::process::Command::new("kill")
+        .arg("-HUP")
+        .arg(served.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let line = served.wait_for_line(std::time::Duration::from_secs(20), |l| {
+        l.contains("reloaded ") || l.contains("reload of ")
+    });
+    assert!(
+        line.as_deref().is_some_and(|l| l.contains("reloaded ")),
+        "{line:?} {:#?}",
+        served.log()
+    );
+    let mut c = Client::with_token(served.addr(), &token("alice", false));
+    let r = c.post("/t", &json!({"name": "a", "note": "x"}));
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.json()["note"], json!("x"));
+}
+
 #[test]
 fn a_reflected_table_is_served_on_sqlite() {
     a_reflected_table_is_served(&Db::sqlite());

@@ -20,6 +20,7 @@ mod caching;
 mod cli;
 #[cfg(feature = "cli")]
 mod cli_reflect;
+mod cli_reload;
 mod concurrency;
 mod cors_middleware;
 mod custom;

@@ -128,6 +128,8 @@ const QUERY_LIMIT: Duration = Duration::from_millis(100);
 fn seeding() -> lightapi::__private::backend::PoolOptions {
     lightapi::__private::backend::PoolOptions {
         query_timeout: Duration::from_secs(600),
+        // Filling the table takes seconds, more on a loaded machine.
+        socket_timeout: Duration::from_secs(600),
         ..Default::default()
     }
 }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
+
+use crate::model::ValueRef as Borrowed;
 use rusqlite::{ffi, Connection, ErrorCode, OpenFlags, ToSql};
 
 use crate::backend::{BackendError, ConflictKind, Conn, PoolOptions, Synchronous, Value};
@@ -83,40 +85,71 @@ impl ToSql for Param<'_> {
 }
 
 fn decode(v: ValueRef<'_>, kind: Option<FieldType>, index: usize) -> Result<Value, BackendError> {
-    let bad = |what: &str| BackendError::Internal {
+    match (kind, v) {
+        (Some(FieldType::Json), ValueRef::Text(t)) => parse_json(t, index).map(Value::Json),
+        _ => decode_borrowed(v, kind, index, &mut std::iter::empty()).map(|b| b.to_value()),
+    }
+}
+
+fn bad_column(index: usize, what: &str) -> BackendError {
+    BackendError::Internal {
         cause: format!("column {index}: {what}"),
-    };
-    let text = |bytes: &[u8]| {
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| bad("text is not valid utf-8"))
+    }
+}
+
+fn parse_json(text: &[u8], index: usize) -> Result<serde_json::Value, BackendError> {
+    serde_json::from_slice(text).map_err(|e| bad_column(index, &format!("bad json: {e}")))
+}
+
+/// A column as its field type reads it, borrowing its text; a JSON
+/// column's document is the next of `json`, parsed beforehand.
+fn decode_borrowed<'a>(
+    v: ValueRef<'a>,
+    kind: Option<FieldType>,
+    index: usize,
+    json: &mut dyn Iterator<Item = &'a serde_json::Value>,
+) -> Result<Borrowed<'a>, BackendError> {
+    let text = |bytes: &'a [u8]| {
+        std::str::from_utf8(bytes).map_err(|_| bad_column(index, "text is not valid utf-8"))
     };
     Ok(match (kind, v) {
-        (_, ValueRef::Null) => Value::Null,
-        (Some(FieldType::Integer) | None, ValueRef::Integer(i)) => Value::Integer(i),
-        (Some(FieldType::Float) | None, ValueRef::Real(f)) => Value::Float(f),
+        (_, ValueRef::Null) => Borrowed::Null,
+        (Some(FieldType::Integer) | None, ValueRef::Integer(i)) => Borrowed::Integer(i),
+        (Some(FieldType::Float) | None, ValueRef::Real(f)) => Borrowed::Float(f),
         #[allow(clippy::cast_precision_loss)]
-        (Some(FieldType::Float), ValueRef::Integer(i)) => Value::Float(i as f64),
+        (Some(FieldType::Float), ValueRef::Integer(i)) => Borrowed::Float(i as f64),
         (
             Some(FieldType::Text | FieldType::Uuid | FieldType::Date | FieldType::Decimal) | None,
             ValueRef::Text(t),
-        ) => Value::Text(text(t)?),
-        (Some(FieldType::Boolean), ValueRef::Integer(i)) => Value::Boolean(i != 0),
-        (Some(FieldType::DateTime), ValueRef::Text(t)) => {
-            let s = text(t)?;
-            Value::DateTime(parse_rfc3339(&s).map_err(|e| bad(&format!("bad datetime: {e}")))?)
-        }
-        (Some(FieldType::Json), ValueRef::Text(t)) => {
-            Value::Json(serde_json::from_slice(t).map_err(|e| bad(&format!("bad json: {e}")))?)
-        }
+        ) => Borrowed::Text(text(t)?),
+        (Some(FieldType::Boolean), ValueRef::Integer(i)) => Borrowed::Boolean(i != 0),
+        (Some(FieldType::DateTime), ValueRef::Text(t)) => Borrowed::DateTime(
+            parse_rfc3339(text(t)?)
+                .map_err(|e| bad_column(index, &format!("bad datetime: {e}")))?,
+        ),
+        (Some(FieldType::Json), ValueRef::Text(_)) => json
+            .next()
+            .map(Borrowed::Json)
+            .ok_or_else(|| bad_column(index, "json column not parsed"))?,
         (kind, other) => {
-            return Err(bad(&format!(
-                "expected {}, found sqlite {:?}",
-                kind.map_or("a value", FieldType::name),
-                other.data_type()
-            )))
+            return Err(bad_column(
+                index,
+                &format!(
+                    "expected {}, found sqlite {:?}",
+                    kind.map_or("a value", FieldType::name),
+                    other.data_type()
+                ),
+            ))
         }
     })
+}
+
+/// An emptied list of borrowed values, keeping its room, for values
+/// borrowed for another while (a list per row without an allocation per
+/// row).
+fn recycle<'b>(mut values: Vec<Borrowed<'_>>) -> Vec<Borrowed<'b>> {
+    values.clear();
+    values.into_iter().map(|_| Borrowed::Null).collect()
 }
 
 /// A borrowed connection implementing [`Conn`].
@@ -166,6 +199,45 @@ impl Conn for SqliteConn<'_> {
             out.push(values);
         }
         Ok((out, false))
+    }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        columns: &[FieldType],
+        row: &mut dyn FnMut(&[Borrowed<'_>]) -> bool,
+    ) -> Result<(), BackendError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        let width = stmt.column_count();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter().map(Param)))
+            .map_err(map_err)?;
+        let json_columns: Vec<usize> = (0..width)
+            .filter(|&i| columns.get(i) == Some(&FieldType::Json))
+            .collect();
+        let mut json: Vec<serde_json::Value> = Vec::new();
+        let mut spare: Vec<Borrowed<'static>> = Vec::with_capacity(width);
+        while let Some(r) = rows.next().map_err(map_err)? {
+            json.clear();
+            for &i in &json_columns {
+                if let ValueRef::Text(t) = r.get_ref(i).map_err(map_err)? {
+                    json.push(parse_json(t, i)?);
+                }
+            }
+            let mut parsed = json.iter();
+            let mut values = recycle(spare);
+            for i in 0..width {
+                let v = r.get_ref(i).map_err(map_err)?;
+                values.push(decode_borrowed(v, columns.get(i).copied(), i, &mut parsed)?);
+            }
+            let more = row(&values);
+            spare = recycle(values);
+            if !more {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, BackendError> {

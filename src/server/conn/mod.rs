@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::backend::work::Work;
-use crate::backend::{BackendError, LocalReader, WriteOutput};
+use crate::backend::{BackendError, Engine, LocalReader, WriteOutput};
 use crate::config::Config;
 use crate::dispatch::{Admission, AppState, Routed, Run};
 use crate::endpoint::{Continuation, Service};
@@ -119,16 +119,25 @@ impl Transport for mio::net::TcpStream {
 /// [`Conn::resume`]).
 pub(crate) trait Jobs {
     /// Runs `routed` for connection `token` (generation `gen`) on a thread
-    /// that may block.
-    fn blocking(&self, routed: Routed, token: usize, gen: u32);
-    /// Has `work` run by the database's threads; `then` makes the answer
+    /// that may block, under `app` (the application it was admitted by).
+    fn blocking(&self, app: &Arc<AppState>, routed: Routed, token: usize, gen: u32);
+    /// Has `work` run by the threads of `engine` (the database of the
+    /// application the request was admitted by); `then` makes the answer
     /// back on the event loop.
-    fn query(&self, work: Work, then: Continuation, token: usize, gen: u32);
+    fn query(
+        &self,
+        engine: Option<&Arc<dyn Engine>>,
+        work: Work,
+        then: Continuation,
+        token: usize,
+        gen: u32,
+    );
 }
 
 /// What the reactor lends a connection while driving it.
 pub(crate) struct Cx<'a> {
-    pub(crate) app: &'a AppState,
+    /// The application new requests are served by.
+    pub(crate) app: &'a Arc<AppState>,
     pub(crate) config: &'a Config,
     /// The limits of one request message, from `config`.
     pub(crate) limits: &'a MessageLimits,
@@ -184,6 +193,18 @@ pub(crate) struct Conn<S> {
     /// Output buffer bytes beyond [`OUTPUT_ALLOWANCE`] taken from the
     /// output budget.
     held_output: usize,
+    /// The application the request in flight was admitted by, when the
+    /// server has swapped in another since: it finishes under this one.
+    pinned: Option<Pinned>,
+}
+
+/// An application a request in flight keeps after the server swapped in
+/// another.
+struct Pinned {
+    app: Arc<AppState>,
+    /// Whether the event loop's read connection belongs to this
+    /// application's database too.
+    local: bool,
 }
 
 impl<S: Transport> Conn<S> {
@@ -216,6 +237,21 @@ impl<S: Transport> Conn<S> {
             bytes_written: 0,
             reserved: 0,
             held_output: 0,
+            pinned: None,
+        }
+    }
+
+    /// The server is swapping `old` out for another application: a
+    /// request in flight (its body being read, or its answer awaited)
+    /// keeps `old` until it is answered. `same_database`: the new
+    /// application drives the same database.
+    pub(crate) fn pin(&mut self, old: &Arc<AppState>, same_database: bool) {
+        if self.pinned.is_none() && matches!(self.state, State::Body { .. } | State::Waiting { .. })
+        {
+            self.pinned = Some(Pinned {
+                app: Arc::clone(old),
+                local: same_database,
+            });
         }
     }
 
@@ -456,17 +492,22 @@ impl<S: Transport> Conn<S> {
     /// Runs an admitted request whose body has arrived: answers it now, or
     /// hands it to the database's threads or a worker.
     fn run(&mut self, service: &Arc<dyn Service>, pending: Pending, cx: &mut Cx<'_>) {
-        match cx.app.run(service, &mut self.req, cx.local) {
+        let (app, local) = match &self.pinned {
+            Some(p) => (&p.app, cx.local.filter(|_| p.local)),
+            None => (cx.app, cx.local),
+        };
+        match app.run(service, &mut self.req, local) {
             Run::Respond(response) => self.answer(response, pending, cx),
             Run::Query { work, then } => {
-                cx.jobs.query(work, then, cx.token, self.gen);
+                cx.jobs
+                    .query(app.engine.as_ref(), work, then, cx.token, self.gen);
                 self.state = State::Waiting {
                     pending,
                     kept: true,
                 };
             }
             Run::Worker(routed) => {
-                cx.jobs.blocking(*routed, cx.token, self.gen);
+                cx.jobs.blocking(app, *routed, cx.token, self.gen);
                 self.state = State::Waiting {
                     pending,
                     kept: false,
@@ -501,7 +542,8 @@ impl<S: Transport> Conn<S> {
         let State::Waiting { pending, .. } = std::mem::replace(&mut self.state, State::Head) else {
             return Verdict::Open;
         };
-        let response = cx.app.resume(&self.req, then, out);
+        let app = self.pinned.as_ref().map_or(cx.app, |p| &p.app);
+        let response = app.resume(&self.req, then, out);
         self.answer(response, pending, cx);
         self.drive(cx)
     }
@@ -509,6 +551,7 @@ impl<S: Transport> Conn<S> {
     /// Queues the answer to the current request and forgets the request,
     /// keeping its buffers for the next one.
     fn answer(&mut self, response: Response, pending: Pending, cx: &mut Cx<'_>) {
+        self.pinned = None;
         self.respond(&response, pending, cx);
         self.req.recycle(IDLE_KEEP_CAPACITY);
         cx.bodies.give_back(std::mem::take(&mut self.reserved));
@@ -691,6 +734,7 @@ impl<S: Transport> Conn<S> {
             });
         }
         self.state = State::Closing;
+        self.pinned = None;
         cx.bodies.give_back(std::mem::take(&mut self.reserved));
     }
 
