@@ -17,6 +17,7 @@ pub(super) fn write_row(out: &mut Vec<u8>, model: &Model, row: &Stored, fields: 
 
 /// Appends a row as [`write_row`] does, from its values in
 /// `sql::select_columns` order as `value` gives them by position.
+#[inline]
 pub(super) fn write_values<'v>(
     out: &mut Vec<u8>,
     model: &Model,
