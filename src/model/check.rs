@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::field::{FieldType, OnDelete, ServerSet};
+use super::field::{Field, FieldType, OnDelete, ServerSet};
 use super::{Model, ID_COLUMN, MAX_IDENTIFIER_BYTES, VERSION_COLUMN};
 
 impl Model {
@@ -22,10 +22,20 @@ impl Model {
     /// assert!(matches!(bad.check(), Err(ModelError::InvalidDefault { .. })));
     /// ```
     pub fn check(&self) -> Result<(), ModelError> {
-        self.check_against(&[self.name.as_str()])
+        self.check_against(&[self])
     }
 
-    fn check_against(&self, tables: &[&str]) -> Result<(), ModelError> {
+    /// The declared fields with the declared key first.
+    fn declared_fields(&self) -> impl Iterator<Item = (&String, &Field)> {
+        let key = match &self.key {
+            Some((name, Some(field))) => Some((name, field)),
+            _ => None,
+        };
+        key.into_iter()
+            .chain(self.fields.iter().map(|(n, f)| (n, f)))
+    }
+
+    fn check_against(&self, models: &[&Model]) -> Result<(), ModelError> {
         check_identifier(&self.name)?;
         if let Some(dup) = self.duplicates.first() {
             return Err(ModelError::DuplicateField {
@@ -33,9 +43,11 @@ impl Model {
                 field: dup.clone(),
             });
         }
-        for (name, field) in &self.fields {
+        self.check_key()?;
+        let key_column = self.key_column();
+        for (name, field) in self.declared_fields() {
             check_identifier(name)?;
-            let reserved = name.eq_ignore_ascii_case(ID_COLUMN)
+            let reserved = (name.eq_ignore_ascii_case(ID_COLUMN) && name != key_column)
                 || (self.versioned && name.eq_ignore_ascii_case(VERSION_COLUMN));
             if reserved {
                 return Err(ModelError::ReservedField {
@@ -43,12 +55,12 @@ impl Model {
                     field: name.clone(),
                 });
             }
-            if let Some(other) = self.fields.iter().find(|(n, _)| {
-                n != name && n.eq_ignore_ascii_case(name) && n.as_str() > name.as_str()
+            if let Some((other, _)) = self.declared_fields().find(|(n, _)| {
+                *n != name && n.eq_ignore_ascii_case(name) && n.as_str() > name.as_str()
             }) {
                 return Err(ModelError::DuplicateField {
                     model: self.name.clone(),
-                    field: other.0.clone(),
+                    field: other.clone(),
                 });
             }
             let option_error = |reason: &str| ModelError::InvalidOption {
@@ -133,15 +145,20 @@ impl Model {
             }
             if let Some(table) = &field.references {
                 check_identifier(table)?;
-                if field.kind != FieldType::Integer {
-                    return Err(option_error("a foreign key must be an integer field"));
-                }
-                if !tables.contains(&table.as_str()) {
+                let Some(target) = models.iter().find(|m| m.name == *table) else {
                     return Err(ModelError::UnknownReference {
                         model: self.name.clone(),
                         field: name.clone(),
                         table: table.clone(),
                     });
+                };
+                let key = target.key_type();
+                if field.kind != key {
+                    return Err(option_error(&format!(
+                        "a foreign key must have the type of the key it references \
+                         (`{table}`.`{}` is {key})",
+                        target.key_column()
+                    )));
                 }
             }
             if let Some(default) = &field.default {
@@ -204,20 +221,78 @@ impl Model {
 /// assert!(check_models(&[post]).is_err());
 /// ```
 pub fn check_models(models: &[Model]) -> Result<(), ModelError> {
-    let tables: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    let all: Vec<&Model> = models.iter().collect();
     for (i, m) in models.iter().enumerate() {
-        if tables
+        if all
             .iter()
             .take(i)
-            .any(|t| t.eq_ignore_ascii_case(&m.name))
+            .any(|t| t.name.eq_ignore_ascii_case(&m.name))
         {
             return Err(ModelError::DuplicateModel {
                 name: m.name.clone(),
             });
         }
-        m.check_against(&tables)?;
+        m.check_against(&all)?;
     }
     Ok(())
+}
+
+impl Model {
+    /// The mistakes a declared primary key can have: see
+    /// [`Model::primary_key`].
+    fn check_key(&self) -> Result<(), ModelError> {
+        let Some((column, field)) = self.declared_key() else {
+            return Ok(());
+        };
+        let error = |reason: &str| ModelError::InvalidKey {
+            model: self.name.clone(),
+            column: column.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let Some(field) = field else {
+            return Err(error("primary_key names no declared field"));
+        };
+        let mistake = if !matches!(
+            field.kind,
+            FieldType::Integer | FieldType::Text | FieldType::Uuid
+        ) {
+            Some("a primary key must be an integer, text or uuid field")
+        } else if field.nullable {
+            Some("a primary key cannot be nullable")
+        } else if field.default.is_some() {
+            Some("a primary key cannot have a default (a uuid key is generated when absent)")
+        } else if field.server_set.is_some() {
+            Some("a primary key cannot be set by the server")
+        } else if field.read_only {
+            Some("a primary key cannot be read-only (an integer key is generated already)")
+        } else if field.write_only {
+            Some("a primary key cannot be write-only")
+        } else if field.references.is_some() {
+            Some("a primary key cannot be a foreign key")
+        } else if field.unique || field.unique_in_scope || field.index {
+            Some("a primary key is unique and indexed already")
+        } else if field.kind == FieldType::Integer
+            && (field.constraints.choices.is_some()
+                || field.constraints.min.is_some()
+                || field.constraints.max.is_some())
+        {
+            Some("a generated integer key cannot have choices or bounds")
+        } else if self.scope.as_ref().is_some_and(|s| s.column() == column) {
+            Some("the scope column cannot be the primary key")
+        } else if self
+            .write_rule
+            .as_ref()
+            .is_some_and(|s| s.column() == column)
+        {
+            Some("restrict_writes cannot use the primary key")
+        } else {
+            None
+        };
+        match mistake {
+            Some(reason) => Err(error(reason)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Checks that `name` is a valid identifier: `[A-Za-z_][A-Za-z0-9_]*`, at
@@ -313,6 +388,15 @@ pub enum ModelError {
         /// The table name.
         name: String,
     },
+    /// A primary key ([`Model::primary_key`]) that cannot be one.
+    InvalidKey {
+        /// The model.
+        model: String,
+        /// The column named as the key.
+        column: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl fmt::Display for ModelError {
@@ -347,6 +431,11 @@ impl fmt::Display for ModelError {
                 "model `{model}`: field `{field}` references unknown table `{table}`"
             ),
             ModelError::DuplicateModel { name } => write!(f, "model `{name}` is declared twice"),
+            ModelError::InvalidKey {
+                model,
+                column,
+                reason,
+            } => write!(f, "model `{model}`: primary key `{column}`: {reason}"),
         }
     }
 }
