@@ -6,10 +6,10 @@ use crate::crud::ops::Stored;
 use crate::crud::relations::{Related, RelatedOne};
 use crate::http::prefer::Preferences;
 use crate::http::{Body, Request, Response, StatusCode};
-use crate::model::{write_integer, Model, ID_COLUMN, VERSION_COLUMN};
+use crate::model::{write_integer, Model, VERSION_COLUMN};
 
 /// Appends a stored row as the JSON object clients see: its readable
-/// columns (`id` first, then the fields in declaration order, then
+/// columns (the key first, then the other fields in declaration order, then
 /// `version`), only `fields` when projected.
 pub(super) fn write_row(out: &mut Vec<u8>, model: &Model, row: &Stored, fields: Option<&[String]>) {
     let wanted = |name: &str| fields.is_none_or(|keep| keep.iter().any(|f| f == name));
@@ -29,7 +29,9 @@ pub(super) fn write_row(out: &mut Vec<u8>, model: &Model, row: &Stored, fields: 
             None => out.extend_from_slice(b"null"),
         }
     };
-    column(out, ID_COLUMN, row.values.first());
+    if model.key_field().is_none_or(|f| !f.is_write_only()) {
+        column(out, model.key_column(), row.values.first());
+    }
     for (i, (name, field)) in model.fields().iter().enumerate() {
         if !field.is_write_only() {
             column(out, name, row.values.get(i + 1));
