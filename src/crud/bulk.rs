@@ -365,6 +365,11 @@ pub(crate) fn plan_bulk_create(
                         field: Some(field),
                         kind: ConflictKind::Unique,
                     }) if d != Dialect::Postgres => {
+                        let field = if field == crate::backend::PRIMARY_KEY_CONFLICT {
+                            model.key_column().to_owned()
+                        } else {
+                            field
+                        };
                         let e = BackendError::Conflict {
                             field: Some(field.clone()),
                             kind: ConflictKind::Unique,

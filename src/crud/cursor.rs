@@ -207,7 +207,7 @@ mod tests {
             "id",
             &Position {
                 values: vec![],
-                id: 3,
+                id: crate::model::Key::Int(3),
                 backwards: false,
             },
         );
@@ -232,7 +232,7 @@ mod tests {
         let key = CursorKey::derive(b"0123456789abcdef0123456789abcdef");
         let pos = Position {
             values: vec![json!("Ada Lovelace"), json!(1815)],
-            id: 4242,
+            id: crate::model::Key::Int(4242),
             backwards: false,
         };
         let token = key.encode("person", "name,-born,id", &pos);

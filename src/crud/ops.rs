@@ -528,6 +528,27 @@ pub(super) fn in_model_order(
     values
 }
 
+/// A unique conflict on the primary key that the database named as the
+/// key rather than by its column (see
+/// [`PRIMARY_KEY_CONFLICT`](crate::backend::PRIMARY_KEY_CONFLICT)), named
+/// after the model's key column; any other error as it is.
+pub(crate) fn name_key_conflict(model: &Model, e: CrudError) -> CrudError {
+    match e {
+        CrudError::Conflict {
+            field: Some(field),
+            kind: ConflictKind::Unique,
+        } if field == crate::backend::PRIMARY_KEY_CONFLICT => CrudError::Conflict {
+            field: Some(model.key_column().to_owned()),
+            kind: ConflictKind::Unique,
+        },
+        CrudError::Item { index, source } => CrudError::Item {
+            index,
+            source: Box::new(name_key_conflict(model, *source)),
+        },
+        e => e,
+    }
+}
+
 /// Gives a created row its key where the client did not: a random UUID
 /// for a uuid key. A text key must have been sent.
 ///
@@ -1682,7 +1703,7 @@ mod tests {
                     }),
                 ),
             ] {
-                let built = sql::select_by_id(d, m, 42, scope.as_ref(), false);
+                let built = sql::select_by_id(d, m, &Key::Int(42), scope.as_ref(), false);
                 let by_id = ById::new(d, m);
                 assert_eq!(&*by_id.text, built.text);
                 let mut params = vec![Value::Integer(42)];

@@ -681,7 +681,8 @@ mod tests {
             source: Box::new(CrudError::UnknownReference {
                 field: "owner_id".into(),
                 table: "owner".into(),
-                id: 9,
+                key: "id".into(),
+                id: crate::model::Key::Int(9),
             }),
         });
         let doc = body(&e.into_response());

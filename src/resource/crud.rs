@@ -141,7 +141,7 @@ fn query<T: 'static>(
     Step::Query {
         work,
         then: Box::new(move |req, out| {
-            let t = finish(&model, out)?;
+            let t = finish(&model, out).map_err(|e| ops::name_key_conflict(&model, e))?;
             respond(req, &model, t)
         }),
     }

@@ -893,7 +893,7 @@ mod tests {
             r#"SELECT "id", "a" FROM "t" WHERE "id" = :1 AND "a" = :2 FOR UPDATE"#,
         ];
         for (d, want) in ALL.into_iter().zip(expected) {
-            let q = select_by_id(d, &m, 3, Some(&scope), true);
+            let q = select_by_id(d, &m, &Key::Int(3), Some(&scope), true);
             assert_eq!(q.text, want);
             assert_eq!(q.params, vec![Value::Integer(3), Value::Integer(9)]);
         }
@@ -909,7 +909,7 @@ mod tests {
         let u = update(
             Dialect::MsSql,
             &m,
-            4,
+            &Key::Int(4),
             vec![("a".into(), Value::Integer(2))],
             Some(&scope),
             Some(7),
@@ -920,13 +920,13 @@ mod tests {
             u.text,
             "UPDATE [t] SET [a] = @P1 WHERE [id] = @P2 AND [a] = @P3"
         );
-        assert!(update(Dialect::Sqlite, &m, 4, vec![], None, None)
+        assert!(update(Dialect::Sqlite, &m, &Key::Int(4), vec![], None, None)
             .unwrap()
             .is_none());
         let v = update(
             Dialect::Oracle,
             &m.clone().versioned(),
-            4,
+            &Key::Int(4),
             vec![],
             None,
             None,
@@ -940,13 +940,13 @@ mod tests {
         assert!(update(
             Dialect::Sqlite,
             &m,
-            4,
+            &Key::Int(4),
             vec![("id".into(), Value::Integer(2))],
             None,
             None
         )
         .is_err());
-        let d = delete(Dialect::Oracle, &m, 4, Some(&scope));
+        let d = delete(Dialect::Oracle, &m, &Key::Int(4), Some(&scope));
         assert_eq!(d.text, r#"DELETE FROM "t" WHERE "id" = :1 AND "a" = :2"#);
     }
 

@@ -529,7 +529,7 @@ mod tests {
             order: vec![Order::asc("price")],
             after: Some(Keyset {
                 values: vec![text("2.00")],
-                id: 7,
+                id: crate::model::Key::Int(7),
             }),
             ..ListQuery::default()
         };
@@ -579,7 +579,7 @@ mod tests {
             order: order.clone(),
             after: Some(Keyset {
                 values: vec![Value::Integer(5), text("m")],
-                id: 42,
+                id: crate::model::Key::Int(42),
             }),
             limit: Some(3),
             ..ListQuery::default()
@@ -595,7 +595,7 @@ mod tests {
             order,
             after: Some(Keyset {
                 values: vec![Value::Integer(5), Value::Null],
-                id: 42,
+                id: crate::model::Key::Int(42),
             }),
             ..ListQuery::default()
         };
@@ -606,7 +606,7 @@ mod tests {
         let bad = ListQuery {
             after: Some(Keyset {
                 values: vec![Value::Integer(1)],
-                id: 1,
+                id: crate::model::Key::Int(1),
             }),
             ..ListQuery::default()
         };
@@ -675,7 +675,7 @@ mod tests {
                     order: order.clone(),
                     after: Some(Keyset {
                         values: vec![v],
-                        id: 1,
+                        id: crate::model::Key::Int(1),
                     }),
                     ..ListQuery::default()
                 };
