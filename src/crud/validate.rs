@@ -21,7 +21,7 @@ use std::fmt;
 
 use super::ops::ReferenceCheck;
 use crate::backend::Backend;
-use crate::model::{json_kind, FieldType, Model, Value, VERSION_COLUMN};
+use crate::model::{json_kind, FieldType, Model, Value, MAX_TEXT_KEY_BYTES, VERSION_COLUMN};
 
 /// Validated column values, ready for [`crate::crud::ops`].
 ///
@@ -283,6 +283,11 @@ fn validate(model: &Model, body: &serde_json::Value, mode: Mode) -> Result<Row, 
         match obj.get(name) {
             Some(_) if model.has_generated_key() => error(name, "read-only field".to_owned()),
             Some(json) => match field.to_value(json) {
+                // A key must be able to name its row in a path.
+                Ok(Value::Text(s)) if model.path_key(&s).is_none() => error(
+                    name,
+                    format!("a key must be 1 to {MAX_TEXT_KEY_BYTES} bytes long"),
+                ),
                 Ok(v) => row.values.push((name.to_owned(), v)),
                 Err(message) => error(name, message),
             },

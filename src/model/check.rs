@@ -478,6 +478,91 @@ mod tests {
     }
 
     #[test]
+    fn primary_keys_are_checked() {
+        let key = |field: Field| Model::new("t").field("k", field).primary_key("k");
+        for ok in [Field::integer(), Field::text(), Field::text().max_length(8), Field::uuid()] {
+            key(ok).check().unwrap();
+        }
+        // Declared after the call, too.
+        Model::new("t")
+            .primary_key("k")
+            .field("k", Field::text())
+            .check()
+            .unwrap();
+        let reason = |m: &Model| match m.check() {
+            Err(ModelError::InvalidKey { column, reason, .. }) => {
+                assert_eq!(column, "k");
+                reason
+            }
+            other => panic!("{other:?}"),
+        };
+        let cases: Vec<(Model, &str)> = vec![
+            (Model::new("t").primary_key("k"), "names no declared field"),
+            (key(Field::float()), "integer, text or uuid"),
+            (key(Field::datetime()), "integer, text or uuid"),
+            (key(Field::text().nullable()), "nullable"),
+            (key(Field::text().default("a")), "default"),
+            (key(Field::uuid().default("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")), "default"),
+            (key(Field::text().from_claim("sub")), "set by the server"),
+            (key(Field::text().read_only()), "read-only"),
+            (key(Field::text().write_only()), "write-only"),
+            (key(Field::text().unique()), "unique and indexed already"),
+            (key(Field::text().index()), "unique and indexed already"),
+            (key(Field::integer().references("t")), "foreign key"),
+            (key(Field::integer().min(5)), "choices or bounds"),
+            (key(Field::text()).scope("k", "sub"), "scope column"),
+            (key(Field::text()).restrict_writes("k", "sub"), "restrict_writes"),
+        ];
+        for (m, want) in cases {
+            let got = reason(&m);
+            assert!(got.contains(want), "{got:?} should say {want:?}");
+        }
+        let e = Model::new("t").primary_key("k").check().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "model `t`: primary key `k`: primary_key names no declared field"
+        );
+        // `id` is reserved only when it is not the key.
+        Model::new("t")
+            .field("id", Field::text())
+            .primary_key("id")
+            .check()
+            .unwrap();
+        assert!(matches!(
+            err(&key(Field::text()).field("id", Field::integer())),
+            ModelError::ReservedField { .. }
+        ));
+        // A second key declared by the same name is a duplicate.
+        let m = key(Field::text()).field("k", Field::text());
+        assert!(matches!(err(&m), ModelError::DuplicateField { .. }));
+        // Naming another key puts the first back among the fields.
+        let m = key(Field::text()).field("j", Field::uuid()).primary_key("j");
+        assert_eq!(m.key_column(), "j");
+        assert_eq!(m.fields()[0].0, "k");
+    }
+
+    #[test]
+    fn foreign_keys_must_have_the_type_of_the_key_they_reference() {
+        let thing = Model::new("thing")
+            .field("code", Field::text())
+            .primary_key("code");
+        let token = Model::new("token").field("u", Field::uuid()).primary_key("u");
+        let ok = Model::new("part")
+            .field("thing_id", Field::text().references("thing"))
+            .field("token_id", Field::uuid().nullable().references("token"));
+        check_models(&[thing.clone(), token.clone(), ok]).unwrap();
+        let bad = Model::new("part").field("thing_id", Field::integer().references("thing"));
+        let e = check_models(&[thing.clone(), bad]).unwrap_err().to_string();
+        assert!(
+            e.contains("must have the type of the key it references (`thing`.`code` is text)"),
+            "{e}"
+        );
+        let bad = Model::new("part").field("p", Field::text().references("plain"));
+        let plain = Model::new("plain");
+        assert!(check_models(&[plain, bad]).is_err());
+    }
+
+    #[test]
     fn rejects_duplicates_and_reserved_names() {
         let m = Model::new("t")
             .field("a", Field::text())
