@@ -386,15 +386,20 @@ pub fn openapi_names_the_key_in_paths_and_schemas(tdb: &dyn TestDb) {
                     && s["properties"].get(field).is_some()
                     && s["properties"].get(other).is_some()
             })
-            .unwrap_or_else(|| panic!("no schema with {field} and {other}"))
+            .unwrap_or_else(|| panic!("no schema with {field} and {other}: {:?}", schemas.keys()))
     };
     let row = |field: &str, other: &str| -> Json {
         let (name, _) = with(field, other);
-        schemas[name.trim_end_matches("Create")].clone()
+        let base = name.trim_end_matches("Create");
+        schemas.get(base).cloned().unwrap_or_else(|| panic!("no {base}: {:?}", schemas.keys()))
     };
     let create = |field: &str, other: &str| -> Json {
         let (name, _) = with(field, other);
-        schemas[&format!("{}Create", name.trim_end_matches("Create"))].clone()
+        let want = format!("{}Create", name.trim_end_matches("Create"));
+        schemas
+            .get(&want)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {want}: {:?}", schemas.keys()))
     };
     let thing_row = row("code", "label");
     assert_eq!(thing_row["properties"]["code"]["type"], json!("string"));
@@ -412,7 +417,7 @@ pub fn openapi_names_the_key_in_paths_and_schemas(tdb: &dyn TestDb) {
     );
     let ticket_row = row("num", "title");
     assert_eq!(ticket_row["properties"]["num"]["readOnly"], json!(true));
-    let ticket_create = create("title", "title");
+    let ticket_create = create("num", "title");
     assert!(
         ticket_create["properties"].get("num").is_none(),
         "{ticket_create}"
