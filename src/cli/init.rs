@@ -119,7 +119,11 @@ fn model_of(d: Dialect, table: &Table) -> Result<Found, String> {
     check_identifier(name).map_err(|e| e.to_string())?;
     let key = key_of(d, columns)?;
     let implicit = key.name == ID_COLUMN && field_type(d, &key.data_type) == Some("integer");
-    if !implicit && columns.iter().any(|c| c.name.eq_ignore_ascii_case(ID_COLUMN)) {
+    if !implicit
+        && columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(ID_COLUMN))
+    {
         return Err(format!(
             "the primary key is `{}`, and a column `id` that is not the key is reserved",
             key.name
@@ -127,7 +131,10 @@ fn model_of(d: Dialect, table: &Table) -> Result<Found, String> {
     }
     let mut fields = Vec::new();
     let mut versioned = false;
-    for c in columns.iter().filter(|c| !(implicit && c.name == ID_COLUMN)) {
+    for c in columns
+        .iter()
+        .filter(|c| !(implicit && c.name == ID_COLUMN))
+    {
         check_identifier(&c.name).map_err(|e| e.to_string())?;
         let Some(kind) = field_type(d, &c.data_type) else {
             return Err(format!(
@@ -260,7 +267,10 @@ mod tests {
             ("when".to_owned(), vec![key("at", "REAL")]),
         ];
         let (text, skipped) = starter(Dialect::Postgres, "postgres://h/db", &tables);
-        assert!(text.contains("[models.thing]\nprimary_key = \"code\"\n"), "{text}");
+        assert!(
+            text.contains("[models.thing]\nprimary_key = \"code\"\n"),
+            "{text}"
+        );
         assert!(text.contains("code = { type = \"text\" }"), "{text}");
         assert!(text.contains("primary_key = \"token_id\""), "{text}");
         assert!(text.contains("primary_key = \"num\""), "{text}");

@@ -324,13 +324,19 @@ mod tests {
         let shown = plan(parse(text).unwrap(), &no_env)
             .unwrap_err()
             .render("f", text);
-        assert!(shown.starts_with("f:2:15: models.thing.primary_key:"), "{shown}");
+        assert!(
+            shown.starts_with("f:2:15: models.thing.primary_key:"),
+            "{shown}"
+        );
         assert!(shown.contains("`nope` is not a field"), "{shown}");
         let text = "[models.thing]\nprimary_key = \"at\"\n[models.thing.fields]\nat = { type = \"datetime\" }\n";
         let shown = plan(parse(text).unwrap(), &no_env)
             .unwrap_err()
             .render("f", text);
-        assert!(shown.starts_with("f:2:15: models.thing.primary_key:"), "{shown}");
+        assert!(
+            shown.starts_with("f:2:15: models.thing.primary_key:"),
+            "{shown}"
+        );
         assert!(shown.contains("integer, text or uuid"), "{shown}");
     }
 

@@ -132,7 +132,9 @@ pub(super) fn first_unknown(
             .query(&c.query.text, &c.query.params, &c.columns)?
             .is_empty()
         {
-            return Ok(Some(ReferenceCheck::unknown(&c.field, &c.table, &c.key, &c.id)));
+            return Ok(Some(ReferenceCheck::unknown(
+                &c.field, &c.table, &c.key, &c.id,
+            )));
         }
     }
     Ok(None)

@@ -325,7 +325,9 @@ pub fn parse_list_query(
     // the defaults, as when the parameter is absent.
     let order = match get("ordering").filter(|v| !v.is_empty()) {
         None => rules.default_ordering.clone(),
-        Some(spec) => parse_ordering(model.key_column(), rules, spec).map_err(|m| err("ordering", m))?,
+        Some(spec) => {
+            parse_ordering(model.key_column(), rules, spec).map_err(|m| err("ordering", m))?
+        }
     };
     let fields = match get("fields").filter(|v| !v.is_empty()) {
         None => None,

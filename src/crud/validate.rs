@@ -328,8 +328,7 @@ fn validate(model: &Model, body: &serde_json::Value, mode: Mode) -> Result<Row, 
                 Some(v) => row.expected_version = Some(v),
                 None => error(key, "expected an integer version".to_owned()),
             }
-        } else if key == model.key_column() || (key == VERSION_COLUMN && model.is_versioned())
-        {
+        } else if key == model.key_column() || (key == VERSION_COLUMN && model.is_versioned()) {
             error(key, "read-only field".to_owned());
         } else {
             error(key, "unknown field".to_owned());

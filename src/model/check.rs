@@ -480,7 +480,12 @@ mod tests {
     #[test]
     fn primary_keys_are_checked() {
         let key = |field: Field| Model::new("t").field("k", field).primary_key("k");
-        for ok in [Field::integer(), Field::text(), Field::text().max_length(8), Field::uuid()] {
+        for ok in [
+            Field::integer(),
+            Field::text(),
+            Field::text().max_length(8),
+            Field::uuid(),
+        ] {
             key(ok).check().unwrap();
         }
         // Declared after the call, too.
@@ -502,7 +507,10 @@ mod tests {
             (key(Field::datetime()), "integer, text or uuid"),
             (key(Field::text().nullable()), "nullable"),
             (key(Field::text().default("a")), "default"),
-            (key(Field::uuid().default("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")), "default"),
+            (
+                key(Field::uuid().default("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")),
+                "default",
+            ),
             (key(Field::text().from_claim("sub")), "set by the server"),
             (key(Field::text().read_only()), "read-only"),
             (key(Field::text().write_only()), "write-only"),
@@ -511,7 +519,10 @@ mod tests {
             (key(Field::integer().references("t")), "foreign key"),
             (key(Field::integer().min(5)), "choices or bounds"),
             (key(Field::text()).scope("k", "sub"), "scope column"),
-            (key(Field::text()).restrict_writes("k", "sub"), "restrict_writes"),
+            (
+                key(Field::text()).restrict_writes("k", "sub"),
+                "restrict_writes",
+            ),
         ];
         for (m, want) in cases {
             let got = reason(&m);
@@ -536,7 +547,9 @@ mod tests {
         let m = key(Field::text()).field("k", Field::text());
         assert!(matches!(err(&m), ModelError::DuplicateField { .. }));
         // Naming another key puts the first back among the fields.
-        let m = key(Field::text()).field("j", Field::uuid()).primary_key("j");
+        let m = key(Field::text())
+            .field("j", Field::uuid())
+            .primary_key("j");
         assert_eq!(m.key_column(), "j");
         assert_eq!(m.fields()[0].0, "k");
     }
@@ -546,7 +559,9 @@ mod tests {
         let thing = Model::new("thing")
             .field("code", Field::text())
             .primary_key("code");
-        let token = Model::new("token").field("u", Field::uuid()).primary_key("u");
+        let token = Model::new("token")
+            .field("u", Field::uuid())
+            .primary_key("u");
         let ok = Model::new("part")
             .field("thing_id", Field::text().references("thing"))
             .field("token_id", Field::uuid().nullable().references("token"));

@@ -232,7 +232,12 @@ mod tests {
         let lower = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
         assert_eq!(ok(lower), Some(Key::from(lower)));
         assert_eq!(ok(&lower.to_uppercase()), Some(Key::from(lower)));
-        for bad in ["", "a0eebc999c0b4ef8bb6d6bb9bd380a11", "x", "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}"] {
+        for bad in [
+            "",
+            "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+            "x",
+            "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+        ] {
             assert_eq!(ok(bad), None, "{bad}");
         }
         assert_eq!(parse_path_key(FieldType::Float, 36, "1"), None);

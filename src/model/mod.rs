@@ -181,7 +181,8 @@ impl Model {
 
     /// The primary key's type: integer for the implicit `id`.
     pub fn key_type(&self) -> FieldType {
-        self.key_field().map_or(FieldType::Integer, Field::field_type)
+        self.key_field()
+            .map_or(FieldType::Integer, Field::field_type)
     }
 
     /// The field named by [`Model::primary_key`], once declared; `None`
@@ -221,7 +222,9 @@ impl Model {
     }
 
     /// Each model's table and key column, for [`Model::link_references`].
-    pub(crate) fn keys_of<'m>(models: impl IntoIterator<Item = &'m Model>) -> Vec<(String, String)> {
+    pub(crate) fn keys_of<'m>(
+        models: impl IntoIterator<Item = &'m Model>,
+    ) -> Vec<(String, String)> {
         models
             .into_iter()
             .map(|m| (m.name.clone(), m.key_column().to_owned()))

@@ -12,7 +12,10 @@ use crate::model::{Key, Model};
 pub(super) fn path_id(req: &Request, model: &Model) -> Result<Key, ApiError> {
     let raw = req.param("id").unwrap_or("");
     model.path_key(raw).ok_or_else(|| {
-        ApiError::not_found(format!("`{raw}` is not the {} of a row", model.key_column()))
+        ApiError::not_found(format!(
+            "`{raw}` is not the {} of a row",
+            model.key_column()
+        ))
     })
 }
 
@@ -90,8 +93,13 @@ mod tests {
         assert_eq!(get(&text, "äöü"), Some(Key::from("äöü")));
         assert_eq!(get(&text, "abcd"), None);
         assert_eq!(get(&text, ""), None);
-        let open = Model::new("t").field("code", Field::text()).primary_key("code");
-        assert_eq!(get(&open, &"x".repeat(255)), Some(Key::from("x".repeat(255).as_str())));
+        let open = Model::new("t")
+            .field("code", Field::text())
+            .primary_key("code");
+        assert_eq!(
+            get(&open, &"x".repeat(255)),
+            Some(Key::from("x".repeat(255).as_str()))
+        );
         assert_eq!(get(&open, &"x".repeat(256)), None);
         let uuid = Model::new("t").field("u", Field::uuid()).primary_key("u");
         assert_eq!(
@@ -99,10 +107,16 @@ mod tests {
             Some(Key::from("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"))
         );
         assert_eq!(get(&uuid, "7"), None);
-        let num = Model::new("t").field("n", Field::integer()).primary_key("n");
+        let num = Model::new("t")
+            .field("n", Field::integer())
+            .primary_key("n");
         assert_eq!(get(&num, "7"), Some(Key::Int(7)));
         assert_eq!(get(&num, "07"), None);
-        let e = path_id(&Request::new(Method::Get, "/x").with_param("id", "x"), &uuid).unwrap_err();
+        let e = path_id(
+            &Request::new(Method::Get, "/x").with_param("id", "x"),
+            &uuid,
+        )
+        .unwrap_err();
         assert_eq!(e.status_code(), crate::http::StatusCode::NOT_FOUND);
     }
 

@@ -145,7 +145,9 @@ pub fn insert(
                 b.push(" () VALUES ()");
             }
             Dialect::Oracle => {
-                b.push(" (").ident(model.key_column()).push(") VALUES (DEFAULT)");
+                b.push(" (")
+                    .ident(model.key_column())
+                    .push(") VALUES (DEFAULT)");
             }
             Dialect::MsSql => {
                 b.push(" OUTPUT ");
@@ -228,7 +230,9 @@ pub fn insert(
             }
         }
         Dialect::Oracle => {
-            b.push(" RETURNING ").ident(model.key_column()).push(" INTO ");
+            b.push(" RETURNING ")
+                .ident(model.key_column())
+                .push(" INTO ");
             let out = d.placeholder(b.params.len() + 1);
             b.push(&out);
             Insert::ReturningId(b.finish())
@@ -920,9 +924,11 @@ mod tests {
             u.text,
             "UPDATE [t] SET [a] = @P1 WHERE [id] = @P2 AND [a] = @P3"
         );
-        assert!(update(Dialect::Sqlite, &m, &Key::Int(4), vec![], None, None)
-            .unwrap()
-            .is_none());
+        assert!(
+            update(Dialect::Sqlite, &m, &Key::Int(4), vec![], None, None)
+                .unwrap()
+                .is_none()
+        );
         let v = update(
             Dialect::Oracle,
             &m.clone().versioned(),

@@ -185,7 +185,13 @@ mod tests {
     fn select_in_binds_every_id_and_the_scope() {
         let m = product();
         let s = scope();
-        let q = select_in(Dialect::Sqlite, &m, &[Key::Int(1), Key::Int(2), Key::Int(3)], Some(&s)).unwrap();
+        let q = select_in(
+            Dialect::Sqlite,
+            &m,
+            &[Key::Int(1), Key::Int(2), Key::Int(3)],
+            Some(&s),
+        )
+        .unwrap();
         assert_eq!(
             q.text,
             "SELECT \"id\", \"price\", \"category_id\", \"owner\" FROM \"product\" \
@@ -231,7 +237,16 @@ mod tests {
                 Value::Integer(3)
             ]
         );
-        let q = select_children(Dialect::Mysql, &m, "category_id", &[Key::Int(4)], &[], None, 20).unwrap();
+        let q = select_children(
+            Dialect::Mysql,
+            &m,
+            "category_id",
+            &[Key::Int(4)],
+            &[],
+            None,
+            20,
+        )
+        .unwrap();
         assert_eq!(
             q.text,
             "SELECT `id`, `price`, `category_id`, `owner` FROM (SELECT `id`, `price`, \
@@ -244,8 +259,15 @@ mod tests {
     #[test]
     fn children_are_counted_in_one_grouped_statement() {
         let m = product();
-        let q =
-            count_children(Dialect::Sqlite, &m, "category_id", &[Key::Int(1), Key::Int(2)], &cheap(), None).unwrap();
+        let q = count_children(
+            Dialect::Sqlite,
+            &m,
+            "category_id",
+            &[Key::Int(1), Key::Int(2)],
+            &cheap(),
+            None,
+        )
+        .unwrap();
         assert_eq!(
             q.text,
             "SELECT \"category_id\", COUNT(*) FROM \"product\" WHERE \"category_id\" IN (?, ?) \
@@ -260,7 +282,24 @@ mod tests {
             field: "nope".into(),
             op: FilterOp::Eq(Value::Integer(1)),
         }];
-        assert!(select_children(Dialect::Sqlite, &m, "category_id", &[Key::Int(1)], &bad, None, 1).is_err());
-        assert!(count_children(Dialect::Sqlite, &m, "category_id", &[Key::Int(1)], &bad, None).is_err());
+        assert!(select_children(
+            Dialect::Sqlite,
+            &m,
+            "category_id",
+            &[Key::Int(1)],
+            &bad,
+            None,
+            1
+        )
+        .is_err());
+        assert!(count_children(
+            Dialect::Sqlite,
+            &m,
+            "category_id",
+            &[Key::Int(1)],
+            &bad,
+            None
+        )
+        .is_err());
     }
 }

@@ -150,15 +150,30 @@ pub fn defaults_ids_and_write_only(db: Arc<dyn Backend>) {
     assert!(!a.fields.contains_key("password_hash"));
     let keys: Vec<&str> = a.fields.keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 4, "{keys:?}");
-    assert!(ops::get(&*db, &etag_key(), &m, &Key::Int(b.id.as_int().unwrap() + 1000), None)
-        .unwrap()
-        .is_none());
+    assert!(ops::get(
+        &*db,
+        &etag_key(),
+        &m,
+        &Key::Int(b.id.as_int().unwrap() + 1000),
+        None
+    )
+    .unwrap()
+    .is_none());
     // The write-only field still changes the ETag.
     let before = ops::get(&*db, &etag_key(), &m, &a.id, None)
         .unwrap()
         .unwrap();
     let patch = validate_patch(&m, &json!({"password_hash": "h2"})).unwrap();
-    let after = ops::update(&*db, &etag_key(), &m, &a.id, patch, Precondition::None, None).unwrap();
+    let after = ops::update(
+        &*db,
+        &etag_key(),
+        &m,
+        &a.id,
+        patch,
+        Precondition::None,
+        None,
+    )
+    .unwrap();
     assert_ne!(before.etag, after.etag);
     assert_eq!(before.fields, after.fields);
 }
@@ -177,7 +192,16 @@ pub fn unique_violation_is_a_conflict_on_the_field(db: Arc<dyn Backend>) {
     );
     let b = create(&db, &m, json!({"name": "Bob", "email": "bob@x"})).unwrap();
     let patch = validate_patch(&m, &json!({"email": "ada@x"})).unwrap();
-    let e = ops::update(&*db, &etag_key(), &m, &b.id, patch, Precondition::None, None).unwrap_err();
+    let e = ops::update(
+        &*db,
+        &etag_key(),
+        &m,
+        &b.id,
+        patch,
+        Precondition::None,
+        None,
+    )
+    .unwrap_err();
     assert!(matches!(e, CrudError::Conflict { .. }), "{e:?}");
     assert_eq!(
         ops::list(&*db, &etag_key(), &m, &ListQuery::default(), None)
@@ -197,7 +221,12 @@ pub fn foreign_keys_name_the_missing_row_and_the_referencing_table(db: Arc<dyn B
     schema::ensure_table(&*db, &member).unwrap();
     let t = create(&db, &team, json!({"name": "red"})).unwrap();
     create(&db, &member, json!({"name": "a", "team": t.id.to_json()})).unwrap();
-    let e = create(&db, &member, json!({"name": "b", "team": t.id.as_int().unwrap() + 99})).unwrap_err();
+    let e = create(
+        &db,
+        &member,
+        json!({"name": "b", "team": t.id.as_int().unwrap() + 99}),
+    )
+    .unwrap_err();
     assert_eq!(
         e,
         CrudError::UnknownReference {
@@ -329,14 +358,32 @@ pub fn versioned_models_lock_optimistically(db: Arc<dyn Backend>) {
     assert_eq!(b.fields["version"], json!(2));
     let stale = validate_patch(&m, &json!({"title": "c", "version": 1})).unwrap();
     assert_eq!(
-        ops::update(&*db, &etag_key(), &m, &a.id, stale, Precondition::None, None).unwrap_err(),
+        ops::update(
+            &*db,
+            &etag_key(),
+            &m,
+            &a.id,
+            stale,
+            Precondition::None,
+            None
+        )
+        .unwrap_err(),
         CrudError::VersionConflict { current: 2 }
     );
     let put = validate_replace(&m, &json!({"title": "d"})).unwrap();
     let d = ops::update(&*db, &etag_key(), &m, &a.id, put, Precondition::None, None).unwrap();
     assert_eq!(d.fields["version"], json!(3));
     let empty = validate_patch(&m, &json!({})).unwrap();
-    let e = ops::update(&*db, &etag_key(), &m, &a.id, empty, Precondition::None, None).unwrap();
+    let e = ops::update(
+        &*db,
+        &etag_key(),
+        &m,
+        &a.id,
+        empty,
+        Precondition::None,
+        None,
+    )
+    .unwrap();
     assert_eq!(e.fields["version"], json!(4));
 }
 

@@ -53,8 +53,14 @@ pub fn text_keys_are_given_by_the_client_and_never_change(tdb: &dyn TestDb) {
     let etag = strong_etag(&r);
     // The key is required, and taken only once.
     expect_invalid(&c.post("/thing", &json!({"label": "B"})), &["code"]);
-    expect_invalid(&c.post("/thing", &json!({"code": "", "label": "B"})), &["code"]);
-    expect_invalid(&c.post("/thing", &json!({"code": 5, "label": "B"})), &["code"]);
+    expect_invalid(
+        &c.post("/thing", &json!({"code": "", "label": "B"})),
+        &["code"],
+    );
+    expect_invalid(
+        &c.post("/thing", &json!({"code": 5, "label": "B"})),
+        &["code"],
+    );
     let doc = problem(
         &c.post("/thing", &json!({"code": "abc", "label": "again"})),
         409,
@@ -198,13 +204,19 @@ pub fn uuid_keys_are_generated_when_absent(tdb: &dyn TestDb) {
     let lower = given.to_ascii_lowercase();
     let r = c.post("/token", &json!({"uid": given, "n": 3}));
     assert_eq!(expect_json(&r, 201), json!({"uid": lower, "n": 3}));
-    assert_eq!(r.header("location"), Some(format!("/token/{lower}").as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/token/{lower}").as_str())
+    );
     let doc = problem(&c.post("/token", &json!({"uid": lower, "n": 4})), 409);
     assert_eq!(doc["field"], json!("uid"), "{doc}");
     expect_invalid(&c.post("/token", &json!({"uid": "nope", "n": 5})), &["uid"]);
     expect_invalid(&c.post("/token", &json!({"uid": 7, "n": 5})), &["uid"]);
     // Read in either case; anything else in the path is no row.
-    assert_eq!(expect_json(&c.get(&format!("/token/{given}")), 200)["n"], json!(3));
+    assert_eq!(
+        expect_json(&c.get(&format!("/token/{given}")), 200)["n"],
+        json!(3)
+    );
     for bad in ["nope", "1", "a0eebc999c0b4ef8bb6d6bb9bd380a11"] {
         expect(&c.get(&format!("/token/{bad}")), 404);
         expect(&c.delete(&format!("/token/{bad}")), 404);
@@ -244,11 +256,17 @@ pub fn integer_keys_may_have_another_name(tdb: &dyn TestDb) {
     assert!(num >= 1, "{a}");
     assert_eq!(a, json!({"num": num, "title": "a"}));
     assert!(a.get("id").is_none());
-    assert_eq!(r.header("location"), Some(format!("/ticket/{num}").as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/ticket/{num}").as_str())
+    );
     let b = expect_json(&c.post("/ticket", &json!({"title": "b"})), 201);
     assert!(b["num"].as_i64().unwrap() > num);
     // The database gives it: a client never does.
-    expect_invalid(&c.post("/ticket", &json!({"num": 99, "title": "c"})), &["num"]);
+    expect_invalid(
+        &c.post("/ticket", &json!({"num": 99, "title": "c"})),
+        &["num"],
+    );
     expect_invalid(
         &c.patch(&format!("/ticket/{num}"), &json!({"num": num})),
         &["num"],
@@ -287,7 +305,10 @@ pub fn foreign_keys_reference_text_keys(tdb: &dyn TestDb) {
         &c.post("/thing", &json!({"code": "t 1", "label": "one"})),
         201,
     );
-    expect_json(&c.post("/thing", &json!({"code": "t2", "label": "two"})), 201);
+    expect_json(
+        &c.post("/thing", &json!({"code": "t2", "label": "two"})),
+        201,
+    );
     let p = expect_json(
         &c.post("/part", &json!({"name": "p", "thing_id": "t 1"})),
         201,
@@ -299,7 +320,10 @@ pub fn foreign_keys_reference_text_keys(tdb: &dyn TestDb) {
         422,
     );
     assert_eq!(error_fields(&doc), ["thing_id"], "{doc}");
-    expect_invalid(&c.post("/part", &json!({"name": "q", "thing_id": 5})), &["thing_id"]);
+    expect_invalid(
+        &c.post("/part", &json!({"name": "q", "thing_id": 5})),
+        &["thing_id"],
+    );
     expect_invalid(
         &c.patch(&format!("/part/{pid}"), &json!({"thing_id": "missing"})),
         &["thing_id"],
@@ -336,7 +360,10 @@ pub fn foreign_keys_reference_text_keys(tdb: &dyn TestDb) {
     expect(&c.get("/thing/nope/part"), 404);
     // A parent still referenced is not deleted.
     let doc = problem(&c.delete("/thing/t%201"), 409);
-    assert!(doc["detail"].as_str().unwrap().contains("still referenced"), "{doc}");
+    assert!(
+        doc["detail"].as_str().unwrap().contains("still referenced"),
+        "{doc}"
+    );
     expect_json(&c.get("/thing/t%201"), 200);
     expect(&c.delete(&format!("/part/{pid}")), 204);
     expect(&c.delete("/thing/t%201"), 204);
@@ -354,12 +381,26 @@ pub fn openapi_names_the_key_in_paths_and_schemas(tdb: &dyn TestDb) {
     let doc = expect_json(&s.client().get("/openapi.json"), 200);
     let paths = doc["paths"].as_object().unwrap();
     for (path, name, schema) in [
-        ("/thing/{code}", "code", json!({"type": "string", "minLength": 1, "maxLength": 40})),
+        (
+            "/thing/{code}",
+            "code",
+            json!({"type": "string", "minLength": 1, "maxLength": 40}),
+        ),
         ("/token/{uid}", "uid", json!("uuid")),
-        ("/ticket/{num}", "num", json!({"type": "integer", "format": "int64", "minimum": 1})),
-        ("/person/{id}", "id", json!({"type": "integer", "format": "int64", "minimum": 1})),
+        (
+            "/ticket/{num}",
+            "num",
+            json!({"type": "integer", "format": "int64", "minimum": 1}),
+        ),
+        (
+            "/person/{id}",
+            "id",
+            json!({"type": "integer", "format": "int64", "minimum": 1}),
+        ),
     ] {
-        let item = paths.get(path).unwrap_or_else(|| panic!("no {path} in {paths:?}"));
+        let item = paths
+            .get(path)
+            .unwrap_or_else(|| panic!("no {path} in {paths:?}"));
         let params = item["parameters"].as_array().unwrap();
         assert_eq!(params.len(), 1, "{item}");
         assert_eq!(params[0]["name"], json!(name), "{item}");
@@ -391,7 +432,10 @@ pub fn openapi_names_the_key_in_paths_and_schemas(tdb: &dyn TestDb) {
     let row = |field: &str, other: &str| -> Json {
         let (name, _) = with(field, other);
         let base = name.trim_end_matches("Create");
-        schemas.get(base).cloned().unwrap_or_else(|| panic!("no {base}: {:?}", schemas.keys()))
+        schemas
+            .get(base)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {base}: {:?}", schemas.keys()))
     };
     let create = |field: &str, other: &str| -> Json {
         let (name, _) = with(field, other);
@@ -406,13 +450,19 @@ pub fn openapi_names_the_key_in_paths_and_schemas(tdb: &dyn TestDb) {
     assert!(thing_row["properties"]["code"].get("readOnly").is_none());
     let thing_create = create("code", "label");
     assert!(
-        thing_create["required"].as_array().unwrap().contains(&json!("code")),
+        thing_create["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("code")),
         "{thing_create}"
     );
     let token_create = create("uid", "n");
     assert_eq!(token_create["properties"]["uid"]["format"], json!("uuid"));
     assert!(
-        !token_create["required"].as_array().unwrap().contains(&json!("uid")),
+        !token_create["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("uid")),
         "{token_create}"
     );
     let ticket_row = row("num", "title");
@@ -422,4 +472,50 @@ pub fn openapi_names_the_key_in_paths_and_schemas(tdb: &dyn TestDb) {
         ticket_create["properties"].get("num").is_none(),
         "{ticket_create}"
     );
+}
+
+pub fn an_existing_tables_key_must_be_the_models(tdb: &dyn TestDb) {
+    let db = tdb.database("keyschema");
+    let plain = Model::new(&db.table("plain"))
+        .field("code", Field::text().max_length(40))
+        .field("label", Field::text());
+    let keyed_t = db.table("keyed");
+    let start = |m: Model| TestServer::try_start(config(&db), |app| app.register("/x", m));
+    // A table keyed by `id` does not serve a model keyed by `code`.
+    start(plain.clone()).unwrap().stop();
+    let err = start(plain.clone().primary_key("code"))
+        .map(TestServer::stop)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("has the primary key (`id`), but the model's key is `code`"),
+        "{err}"
+    );
+    // A table made for a text key serves it again, and not the implicit
+    // `id` (which it has no column for).
+    let keyed = Model::new(&keyed_t)
+        .field("code", Field::text().max_length(40))
+        .field("label", Field::text())
+        .primary_key("code");
+    let s = start(keyed.clone()).unwrap();
+    expect_json(
+        &s.client_as("alice")
+            .post("/x", &json!({"code": "a", "label": "b"})),
+        201,
+    );
+    s.stop();
+    let s = start(keyed).unwrap();
+    assert_eq!(
+        expect_json(&s.client_as("alice").get("/x/a"), 200),
+        json!({"code": "a", "label": "b"})
+    );
+    s.stop();
+    let unkeyed = Model::new(&keyed_t)
+        .field("code", Field::text().max_length(40))
+        .field("label", Field::text());
+    let err = start(unkeyed)
+        .map(TestServer::stop)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("has no column `id`"), "{err}");
 }

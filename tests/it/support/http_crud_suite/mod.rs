@@ -157,6 +157,7 @@ macro_rules! http_crud_tests {
             integer_keys_may_have_another_name,
             foreign_keys_reference_text_keys,
             openapi_names_the_key_in_paths_and_schemas,
+            an_existing_tables_key_must_be_the_models,
         );
     };
     (@cases $db:expr; $($case:ident),* $(,)?) => {$(
