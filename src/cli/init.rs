@@ -88,7 +88,7 @@ struct Found {
 /// The table's key column: its single-column primary key when it is an
 /// integer, text or uuid column; else (no primary key, or a database that
 /// does not say) an integer column `id`, as the implicit key.
-fn key_of<'t>(d: Dialect, columns: &'t [ColumnInfo]) -> Result<&'t ColumnInfo, String> {
+fn key_of(d: Dialect, columns: &[ColumnInfo]) -> Result<&ColumnInfo, String> {
     let keys: Vec<&ColumnInfo> = columns
         .iter()
         .filter(|c| c.primary_key == Some(true))
