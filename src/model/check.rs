@@ -44,10 +44,12 @@ impl Model {
             });
         }
         self.check_key()?;
-        let key_column = self.key_column();
+        // `id` is reserved unless it is the declared key itself.
+        let declared_key = self.declared_key().map(|(k, _)| k);
         for (name, field) in self.declared_fields() {
             check_identifier(name)?;
-            let reserved = (name.eq_ignore_ascii_case(ID_COLUMN) && name != key_column)
+            let reserved = (name.eq_ignore_ascii_case(ID_COLUMN)
+                && declared_key != Some(name.as_str()))
                 || (self.versioned && name.eq_ignore_ascii_case(VERSION_COLUMN));
             if reserved {
                 return Err(ModelError::ReservedField {
@@ -541,6 +543,10 @@ mod tests {
             .unwrap();
         assert!(matches!(
             err(&key(Field::text()).field("id", Field::integer())),
+            ModelError::ReservedField { .. }
+        ));
+        assert!(matches!(
+            err(&Model::new("t").field("id", Field::integer())),
             ModelError::ReservedField { .. }
         ));
         // A second key declared by the same name is a duplicate.
