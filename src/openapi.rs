@@ -523,12 +523,18 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
                     reference(""),
                     {"type": "array", "items": reference(""), "maxItems": c.max_bulk()},
                 ]});
-                let unique: Vec<Value> = c
-                    .model()
-                    .fields()
-                    .iter()
-                    .filter(|(_, f)| f.is_unique() || f.is_unique_in_scope())
-                    .map(|(n, _)| Value::from(n.as_str()))
+                let model = c.model();
+                // A key the client gives is a conflict key too.
+                let key = (!model.has_generated_key()).then(|| Value::from(model.key_column()));
+                let unique: Vec<Value> = key
+                    .into_iter()
+                    .chain(
+                        model
+                            .fields()
+                            .iter()
+                            .filter(|(_, f)| f.is_unique() || f.is_unique_in_scope())
+                            .map(|(n, _)| Value::from(n.as_str())),
+                    )
                     .collect();
                 let mut created = row_response(
                     "Created (for an array body: every row, in order, and no ETag)",

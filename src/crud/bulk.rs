@@ -465,6 +465,10 @@ pub(crate) type Upserted = (Stored, bool);
 /// [`CrudError::InvalidQuery`] naming `on_conflict` for a field that is
 /// not unique.
 pub(crate) fn conflict_key(model: &Model, field: &str) -> Result<Vec<String>, CrudError> {
+    // A key the client gives is unique too.
+    if field == model.key_column() && !model.has_generated_key() {
+        return Ok(vec![field.to_owned()]);
+    }
     let f = model
         .field_named(field)
         .filter(|f| f.is_unique() || f.is_unique_in_scope());
@@ -503,7 +507,9 @@ impl UpsertShape {
             .fields()
             .iter()
             .filter(|(_, f)| f.is_unique() || f.is_unique_in_scope())
-            .count();
+            .count()
+            // A key the client gives can collide too.
+            + usize::from(!model.has_generated_key());
         UpsertShape {
             scope_at: limits.scope.and_then(|s| position(&s.column)),
             rule_at: limits.rule.and_then(|r| position(&r.column)),
@@ -627,6 +633,7 @@ impl UpsertJob<'_> {
             .filter(|(c, _)| {
                 update.contains(c)
                     && !self.shape.key.contains(c)
+                    && c != self.model.key_column()
                     && Some(c.as_str()) != scope_column
             })
             .cloned()
@@ -749,7 +756,11 @@ impl UpsertJob<'_> {
                 h.inputs(conn, self.model, Some(current)),
                 &mut set,
             )?;
-            set.retain(|(c, _)| Some(c.as_str()) != scope_column && !self.shape.key.contains(c));
+            set.retain(|(c, _)| {
+                Some(c.as_str()) != scope_column
+                    && !self.shape.key.contains(c)
+                    && c != self.model.key_column()
+            });
             set = in_model_order(self.model, set, None);
         }
         let Some(id) = current.first().and_then(Key::from_value) else {

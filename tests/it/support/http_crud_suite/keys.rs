@@ -519,3 +519,57 @@ pub fn an_existing_tables_key_must_be_the_models(tdb: &dyn TestDb) {
         .to_string();
     assert!(err.contains("has no column `id`"), "{err}");
 }
+
+pub fn bulk_writes_take_text_keys(tdb: &dyn TestDb) {
+    let db = tdb.database("textbulk");
+    let m = thing(&db);
+    let s = Server::start(db, |app| app.register("/thing", m));
+    let mut c = s.client();
+    // Created in one transaction, answered in the order sent.
+    let r = c.post(
+        "/thing",
+        &json!([{"code": "m", "label": "1"}, {"code": "b", "label": "2"}, {"code": "x", "label": "3"}]),
+    );
+    let rows = expect_json(&r, 201);
+    let codes: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["m", "b", "x"], "{rows}");
+    // A key taken, in the database or earlier in the array: nothing written.
+    for body in [
+        json!([{"code": "n", "label": "4"}, {"code": "b", "label": "5"}]),
+        json!([{"code": "p", "label": "6"}, {"code": "p", "label": "7"}]),
+    ] {
+        let doc = problem(&c.post("/thing", &body), 409);
+        assert_eq!(doc["field"], json!("code"), "{doc}");
+        assert_eq!(count(&mut c, "/thing"), 3);
+    }
+    expect_invalid(&c.post("/thing", &json!([{"label": "no key"}])), &["code"]);
+    // Upserts on the key: merged into the existing row, created otherwise.
+    let body = serde_json::to_vec(&json!([
+        {"code": "b", "label": "two"},
+        {"code": "z", "label": "26"},
+    ]))
+    .unwrap();
+    let r = c.request(
+        "POST",
+        "/thing?on_conflict=code",
+        &[
+            ("Content-Type", "application/json"),
+            ("Prefer", "resolution=merge-duplicates"),
+        ],
+        Some(&body),
+    );
+    assert_eq!(
+        expect_json(&r, 201),
+        json!([{"code": "b", "label": "two"}, {"code": "z", "label": "26"}])
+    );
+    assert_eq!(
+        expect_json(&c.get("/thing/b"), 200),
+        json!({"code": "b", "label": "two"})
+    );
+    assert_eq!(count(&mut c, "/thing"), 4);
+}

@@ -158,6 +158,7 @@ macro_rules! http_crud_tests {
             foreign_keys_reference_text_keys,
             openapi_names_the_key_in_paths_and_schemas,
             an_existing_tables_key_must_be_the_models,
+            bulk_writes_take_text_keys,
         );
     };
     (@cases $db:expr; $($case:ident),* $(,)?) => {$(
