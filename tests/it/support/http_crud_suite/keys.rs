@@ -573,3 +573,43 @@ pub fn bulk_writes_take_text_keys(tdb: &dyn TestDb) {
     );
     assert_eq!(count(&mut c, "/thing"), 4);
 }
+
+pub fn hooks_see_the_key(tdb: &dyn TestDb) {
+    use lightapi::model::Key;
+    use lightapi::resource::{HookContext, Hooks};
+    let db = tdb.database("keyhooks");
+    let m = thing(&db).field("seen", Field::text().nullable());
+    let key_text = |ctx: &HookContext<'_>| match ctx.key() {
+        Some(Key::Text(k)) => k.to_string(),
+        other => format!("{other:?}"),
+    };
+    let hooks = Hooks::new()
+        .before_create(move |ctx: &mut HookContext<'_>| {
+            let seen = format!("create {}", key_text(ctx));
+            ctx.set("seen", seen.into())
+        })
+        .before_update(move |ctx: &mut HookContext<'_>| {
+            if matches!(ctx.value("label"), Some(lightapi::Value::Text(l)) if l == "rekey") {
+                // The key is not a hook's to change.
+                ctx.set("code", "other".into())?;
+            }
+            let seen = format!("update {}", key_text(ctx));
+            ctx.set("seen", seen.into())
+        });
+    let s = Server::start(db, |app| {
+        app.register("/thing", m.into_resource().hooks(hooks))
+    });
+    let mut c = s.client();
+    let made = expect_json(
+        &c.post("/thing", &json!({"code": "k 1", "label": "a"})),
+        201,
+    );
+    assert_eq!(made["seen"], json!("create k 1"), "{made}");
+    let changed = expect_json(&c.patch("/thing/k%201", &json!({"label": "b"})), 200);
+    assert_eq!(changed["seen"], json!("update k 1"), "{changed}");
+    problem(&c.patch("/thing/k%201", &json!({"label": "rekey"})), 500);
+    assert_eq!(
+        expect_json(&c.get("/thing/k%201"), 200)["label"],
+        json!("b")
+    );
+}

@@ -159,6 +159,7 @@ macro_rules! http_crud_tests {
             openapi_names_the_key_in_paths_and_schemas,
             an_existing_tables_key_must_be_the_models,
             bulk_writes_take_text_keys,
+            hooks_see_the_key,
         );
     };
     (@cases $db:expr; $($case:ident),* $(,)?) => {$(
