@@ -234,14 +234,20 @@ impl Model {
     /// The key of the path segment `raw` (percent-decoded), when it can name
     /// a row: see [`parse_path_key`].
     pub fn path_key(&self, raw: &str) -> Option<Key> {
-        let max = self
-            .key_field()
-            .and_then(Field::max_length_chars)
-            .map_or(MAX_TEXT_KEY_BYTES, |chars| chars.saturating_mul(4));
-        parse_path_key(self.key_type(), max, raw).filter(|k| match (k, self.key_field()) {
-            (Key::Text(s), Some(f)) => f.max_length_chars().is_none_or(|n| s.chars().count() <= n),
-            _ => true,
-        })
+        let Some(field) = self.key_field() else {
+            return parse_path_key(FieldType::Integer, MAX_TEXT_KEY_BYTES, raw);
+        };
+        match field.max_length_chars() {
+            // At most four bytes a character; then the characters counted.
+            Some(chars) => {
+                parse_path_key(field.field_type(), chars.saturating_mul(4), raw).filter(|k| match k
+                {
+                    Key::Text(s) => s.chars().count() <= chars,
+                    Key::Int(_) => true,
+                })
+            }
+            None => parse_path_key(field.field_type(), MAX_TEXT_KEY_BYTES, raw),
+        }
     }
 
     /// Adds a field. Declaring a name twice is reported by [`Model::check`].
