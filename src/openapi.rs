@@ -585,11 +585,12 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
             responses.insert("200".into(), row_response("The row", reference("Fields")));
             responses.insert("304".into(), json!({"description": "Not modified"}));
         }
-        (RouteKind::Item(_), Method::Put | Method::Patch) => {
-            let suffix = if method == Method::Put {
-                "Create"
-            } else {
-                "Patch"
+        (RouteKind::Item(c), Method::Put | Method::Patch) => {
+            let suffix = match method {
+                Method::Patch => "Patch",
+                // A key the client gives may be repeated, not required.
+                _ if !c.model().has_generated_key() => "Replace",
+                _ => "Create",
             };
             params.push(header_param("If-Match"));
             op.insert("requestBody".into(), required(json_body(reference(suffix))));
@@ -922,6 +923,14 @@ fn add_model_schemas(schemas: &mut Map<String, Value>, crud: &Crud) {
         json!({"type": "object", "properties": shown, "additionalProperties": false,
             "description": "The row's readable fields, or the subset `fields` asked for"}),
     );
+    if !model.has_generated_key() {
+        // A replace (PUT) may repeat the key, which the path gives.
+        let mut replace = create_schema.clone();
+        if let Some(Value::Array(required)) = replace.get_mut("required") {
+            required.retain(|f| f != model.key_column());
+        }
+        schemas.insert(format!("{name}Replace"), replace);
+    }
     schemas.insert(format!("{name}Create"), create_schema);
     schemas.insert(
         format!("{name}Patch"),

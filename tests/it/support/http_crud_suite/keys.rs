@@ -456,6 +456,20 @@ pub fn openapi_names_the_key_in_paths_and_schemas(tdb: &dyn TestDb) {
             .contains(&json!("code")),
         "{thing_create}"
     );
+    // A replace may leave the key out: the path gives it.
+    let (name, _) = with("code", "label");
+    let replace = &schemas[&format!("{}Replace", name.trim_end_matches("Create"))];
+    assert!(
+        !replace["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("code")),
+        "{replace}"
+    );
+    assert_eq!(replace["properties"]["code"]["type"], json!("string"));
+    let put =
+        &paths["/thing/{code}"]["put"]["requestBody"]["content"]["application/json"]["schema"];
+    assert!(put["$ref"].as_str().unwrap().ends_with("Replace"), "{put}");
     let token_create = create("uid", "n");
     assert_eq!(token_create["properties"]["uid"]["format"], json!("uuid"));
     assert!(
