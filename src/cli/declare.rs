@@ -75,6 +75,10 @@ pub(crate) fn plan(doc: FileDoc, lookup: Lookup<'_>) -> Result<Plan, FileError> 
         let resource = resource(&name, decl)?;
         resources.push(Declared { path, resource });
     }
+    let keys = Model::keys_of(resources.iter().map(|d| d.resource.model()));
+    for d in &mut resources {
+        d.resource.model.link_references(&keys);
+    }
     let models: Vec<Model> = resources
         .iter()
         .map(|d| d.resource.model().clone())

@@ -77,18 +77,64 @@ fn field_type(d: Dialect, reported: &str) -> Option<&'static str> {
     type_matches(d, kind, reported).then_some(name)
 }
 
-/// Why `table` cannot be a model today, or its field lines and whether it
-/// is versioned.
-fn model_of(d: Dialect, table: &Table) -> Result<(Vec<String>, bool), String> {
+/// What a table becomes in the file: its field lines, whether it is
+/// versioned, and its primary key when that is not the implicit `id`.
+struct Found {
+    fields: Vec<String>,
+    versioned: bool,
+    primary_key: Option<String>,
+}
+
+/// The table's key column: its single-column primary key when it is an
+/// integer, text or uuid column; else (no primary key, or a database that
+/// does not say) an integer column `id`, as the implicit key.
+fn key_of(d: Dialect, columns: &[ColumnInfo]) -> Result<&ColumnInfo, String> {
+    let keys: Vec<&ColumnInfo> = columns
+        .iter()
+        .filter(|c| c.primary_key == Some(true))
+        .collect();
+    match keys.as_slice() {
+        [key] => match field_type(d, &key.data_type) {
+            Some("integer" | "text" | "uuid") => Ok(key),
+            _ => Err(format!(
+                "the primary key `{}` has type `{}`: it must be an integer, text or uuid column",
+                key.name, key.data_type
+            )),
+        },
+        [] => columns
+            .iter()
+            .find(|c| c.name == ID_COLUMN && field_type(d, &c.data_type) == Some("integer"))
+            .ok_or_else(|| {
+                "the table has no primary key of one integer, text or uuid column \
+                 (nor an integer column `id`)"
+                    .to_owned()
+            }),
+        _ => Err("the primary key has several columns".to_owned()),
+    }
+}
+
+/// Why `table` cannot be a model today, or what it becomes.
+fn model_of(d: Dialect, table: &Table) -> Result<Found, String> {
     let (name, columns) = table;
     check_identifier(name).map_err(|e| e.to_string())?;
-    let id = columns.iter().find(|c| c.name == ID_COLUMN);
-    if id.is_none_or(|c| field_type(d, &c.data_type) != Some("integer")) {
-        return Err("the primary key must be an integer column `id`".to_owned());
+    let key = key_of(d, columns)?;
+    let implicit = key.name == ID_COLUMN && field_type(d, &key.data_type) == Some("integer");
+    if !implicit
+        && columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(ID_COLUMN))
+    {
+        return Err(format!(
+            "the primary key is `{}`, and a column `id` that is not the key is reserved",
+            key.name
+        ));
     }
     let mut fields = Vec::new();
     let mut versioned = false;
-    for c in columns.iter().filter(|c| c.name != ID_COLUMN) {
+    for c in columns
+        .iter()
+        .filter(|c| !(implicit && c.name == ID_COLUMN))
+    {
         check_identifier(&c.name).map_err(|e| e.to_string())?;
         let Some(kind) = field_type(d, &c.data_type) else {
             return Err(format!(
@@ -100,10 +146,19 @@ fn model_of(d: Dialect, table: &Table) -> Result<(Vec<String>, bool), String> {
             versioned = true;
             continue;
         }
-        let nullable = if c.nullable { ", nullable = true" } else { "" };
+        // A key is never null, whatever the table says of it.
+        let nullable = if c.nullable && c.name != key.name {
+            ", nullable = true"
+        } else {
+            ""
+        };
         fields.push(format!("{} = {{ type = \"{kind}\"{nullable} }}", c.name));
     }
-    Ok((fields, versioned))
+    Ok(Found {
+        fields,
+        versioned,
+        primary_key: (!implicit).then(|| key.name.clone()),
+    })
 }
 
 /// `url` with its password, if any, replaced by `${DATABASE_PASSWORD}`.
@@ -147,12 +202,18 @@ pub(crate) fn starter(d: Dialect, url: &str, tables: &[Table]) -> (String, Vec<S
     let mut skipped = Vec::new();
     for table in tables {
         match model_of(d, table) {
-            Ok((fields, versioned)) => {
-                if versioned {
-                    let _ = writeln!(text, "\n[models.{}]\nversioned = true", table.0);
+            Ok(found) => {
+                if found.versioned || found.primary_key.is_some() {
+                    let _ = writeln!(text, "\n[models.{}]", table.0);
+                }
+                if let Some(key) = &found.primary_key {
+                    let _ = writeln!(text, "primary_key = \"{key}\"");
+                }
+                if found.versioned {
+                    let _ = writeln!(text, "versioned = true");
                 }
                 let _ = writeln!(text, "\n[models.{}.fields]", table.0);
-                for f in fields {
+                for f in found.fields {
                     text.push_str(&f);
                     text.push('\n');
                 }
@@ -176,7 +237,54 @@ mod tests {
             name: name.into(),
             data_type: data_type.into(),
             nullable,
+            primary_key: None,
         }
+    }
+
+    fn key(name: &str, data_type: &str) -> ColumnInfo {
+        ColumnInfo {
+            primary_key: Some(true),
+            ..col(name, data_type, false)
+        }
+    }
+
+    #[test]
+    fn a_single_column_key_of_another_name_or_type_is_declared() {
+        let tables = vec![
+            (
+                "thing".to_owned(),
+                vec![key("code", "TEXT"), col("label", "TEXT", true)],
+            ),
+            (
+                "token".to_owned(),
+                vec![key("token_id", "uuid"), col("n", "integer", false)],
+            ),
+            ("num".to_owned(), vec![key("num", "INTEGER")]),
+            (
+                "pair".to_owned(),
+                vec![key("a", "INTEGER"), key("b", "INTEGER")],
+            ),
+            ("when".to_owned(), vec![key("at", "REAL")]),
+        ];
+        let (text, skipped) = starter(Dialect::Postgres, "postgres://h/db", &tables);
+        assert!(
+            text.contains("[models.thing]\nprimary_key = \"code\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("code = { type = \"text\" }"), "{text}");
+        assert!(text.contains("primary_key = \"token_id\""), "{text}");
+        assert!(text.contains("primary_key = \"num\""), "{text}");
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert!(skipped[0].contains("several columns"), "{skipped:?}");
+        assert!(skipped[1].contains("`at`"), "{skipped:?}");
+        let doc = file::parse(&text).unwrap();
+        let plan = declare::plan(doc, &|_| None).unwrap();
+        let keys: Vec<&str> = plan
+            .resources
+            .iter()
+            .map(|d| d.resource.model().key_column())
+            .collect();
+        assert_eq!(keys, ["code", "token_id", "num"]);
     }
 
     #[test]
@@ -208,6 +316,7 @@ mod tests {
         assert!(text.contains("versioned = true"), "{text}");
         assert_eq!(skipped.len(), 2, "{skipped:?}");
         assert!(skipped[0].contains("`code`") && skipped[0].contains("integer column `id`"));
+        assert!(skipped[0].contains("no primary key"), "{skipped:?}");
         assert!(skipped[1].contains("`data`"));
         // The starter is a valid file.
         let doc = file::parse(&text).unwrap();
