@@ -14,7 +14,7 @@ use lightapi::__private::backend::{connect, PoolOptions};
 use lightapi::__private::crud::etag::EtagKey;
 use lightapi::__private::crud::{ops, schema};
 use lightapi::backend::{write_with, Value};
-use lightapi::model::{Field, Model};
+use lightapi::model::{Field, Key, Model};
 
 /// The key ETags are computed under here (the rows' ETags are not compared
 /// with a server's).
@@ -82,7 +82,10 @@ fn main() {
     });
     let after = |id: i64| ListQuery {
         limit: Some(PAGE),
-        after: Some(Keyset { values: vec![], id }),
+        after: Some(Keyset {
+            values: vec![],
+            id: Key::Int(id),
+        }),
         ..ListQuery::default()
     };
     let k_first = time("keyset, first page (id order)", || {
@@ -114,7 +117,7 @@ fn main() {
         limit: Some(PAGE),
         after: Some(Keyset {
             values: vec![Value::Float(price)],
-            id,
+            id: Key::Int(id),
         }),
         ..ListQuery::default()
     };

@@ -10,7 +10,7 @@ use crate::crud::cursor::MAX_CURSOR_BYTES;
 use crate::crud::query::{max_page, MAX_IN_VALUES, MAX_OFFSET};
 use crate::endpoint::{OperationDoc, Service};
 use crate::http::{Method, MethodSet};
-use crate::model::{compare_decimal, decimal_pattern, Field, FieldType, Model};
+use crate::model::{compare_decimal, decimal_pattern, Field, FieldType, Model, MAX_TEXT_KEY_BYTES};
 use crate::resource::Crud;
 
 /// One route as the generator sees it.
@@ -183,7 +183,7 @@ pub(crate) fn document(routes: &[RouteDoc<'_>], info: &Info) -> Vec<u8> {
         if n > 0 {
             out.push(b',');
         }
-        write_json(&mut out, &Value::from(route.pattern));
+        write_json(&mut out, &Value::from(documented_pattern(route).as_ref()));
         out.push(b':');
         write_path_item(&mut out, route);
     }
@@ -222,14 +222,13 @@ fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
     let (pattern, service, doc) = (route.pattern, route.service, route.kind);
     let (tag, _) = tag(route);
     let mut path_params = Vec::new();
+    let key = path_key(doc);
     for seg in pattern.split('/') {
         if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let schema =
-                if matches!(doc, RouteKind::Item(_) | RouteKind::Nested(..)) && name == "id" {
-                    json!({"type": "integer", "format": "int64", "minimum": 1})
-                } else {
-                    json!({"type": "string"})
-                };
+            let (name, schema) = match &key {
+                Some((column, schema)) if name == "id" => (column.as_str(), schema.clone()),
+                _ => (name, json!({"type": "string"})),
+            };
             path_params
                 .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
         }
@@ -275,6 +274,61 @@ fn write_path_item(out: &mut Vec<u8>, route: &RouteDoc<'_>) {
         write_json(out, &value);
     }
     out.push(b'}');
+}
+
+/// The `{id}` parameter of an item or nested route: the name and schema
+/// of the key it names (the model's own, or for a nested route the key its
+/// foreign key references).
+fn path_key(doc: RouteKind<'_>) -> Option<(String, Value)> {
+    match doc {
+        RouteKind::Item(c) => {
+            let model = c.model();
+            let schema = match model.key_field() {
+                Some(field) if !model.has_generated_key() => key_schema(field),
+                _ => json!({"type": "integer", "format": "int64", "minimum": 1}),
+            };
+            Some((model.key_column().to_owned(), schema))
+        }
+        RouteKind::Nested(c, fk) => {
+            let field = c.model().field_named(fk)?;
+            let schema = match field.field_type() {
+                FieldType::Integer => json!({"type": "integer", "format": "int64", "minimum": 1}),
+                _ => key_schema(field),
+            };
+            Some((field.referenced_column().to_owned(), schema))
+        }
+        RouteKind::Collection(_) | RouteKind::Custom => None,
+    }
+}
+
+/// The schema of a text or uuid key in a path: a non-empty segment within
+/// the field's length (or [`MAX_TEXT_KEY_BYTES`]), or a UUID.
+fn key_schema(field: &Field) -> Value {
+    let mut s = type_schema(field);
+    if field.field_type() == FieldType::Text {
+        s["minLength"] = json!(1);
+        s["maxLength"] = json!(field.max_length_chars().unwrap_or(MAX_TEXT_KEY_BYTES));
+    }
+    s
+}
+
+/// A route's pattern as documented: the `{id}` of an item or nested route
+/// named after the key it takes (`/thing/{code}`).
+fn documented_pattern<'r>(route: &RouteDoc<'r>) -> std::borrow::Cow<'r, str> {
+    match path_key(route.kind) {
+        Some((column, _)) if column != "id" => {
+            let named = format!("{{{column}}}");
+            std::borrow::Cow::Owned(
+                route
+                    .pattern
+                    .split('/')
+                    .map(|seg| if seg == "{id}" { named.as_str() } else { seg })
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            )
+        }
+        _ => std::borrow::Cow::Borrowed(route.pattern),
+    }
 }
 
 /// What calling an operation takes, in words (in its description) and as
@@ -469,12 +523,18 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
                     reference(""),
                     {"type": "array", "items": reference(""), "maxItems": c.max_bulk()},
                 ]});
-                let unique: Vec<Value> = c
-                    .model()
-                    .fields()
-                    .iter()
-                    .filter(|(_, f)| f.is_unique() || f.is_unique_in_scope())
-                    .map(|(n, _)| Value::from(n.as_str()))
+                let model = c.model();
+                // A key the client gives is a conflict key too.
+                let key = (!model.has_generated_key()).then(|| Value::from(model.key_column()));
+                let unique: Vec<Value> = key
+                    .into_iter()
+                    .chain(
+                        model
+                            .fields()
+                            .iter()
+                            .filter(|(_, f)| f.is_unique() || f.is_unique_in_scope())
+                            .map(|(n, _)| Value::from(n.as_str())),
+                    )
                     .collect();
                 let mut created = row_response(
                     "Created (for an array body: every row, in order, and no ETag)",
@@ -525,11 +585,12 @@ fn operation(pattern: &str, method: Method, doc: &RouteKind<'_>, access: &Access
             responses.insert("200".into(), row_response("The row", reference("Fields")));
             responses.insert("304".into(), json!({"description": "Not modified"}));
         }
-        (RouteKind::Item(_), Method::Put | Method::Patch) => {
-            let suffix = if method == Method::Put {
-                "Create"
-            } else {
-                "Patch"
+        (RouteKind::Item(c), Method::Put | Method::Patch) => {
+            let suffix = match method {
+                Method::Patch => "Patch",
+                // A key the client gives may be repeated, not required.
+                _ if !c.model().has_generated_key() => "Replace",
+                _ => "Create",
             };
             params.push(header_param("If-Match"));
             op.insert("requestBody".into(), required(json_body(reference(suffix))));
@@ -777,12 +838,32 @@ fn add_model_schemas(schemas: &mut Map<String, Value>, crud: &Crud) {
         return;
     }
     let mut read = Map::new();
-    read.insert(
-        "id".into(),
-        json!({"type": "integer", "format": "int64", "minimum": 1}),
-    );
     let mut write = Map::new();
     let mut required_write: Vec<Value> = Vec::new();
+    match model.key_field() {
+        // A text or uuid key: sent on create (a text one must be), then
+        // never changed.
+        Some(field) if !model.has_generated_key() => {
+            read.insert(model.key_column().into(), field_schema(field));
+            write.insert(model.key_column().into(), field_schema(field));
+            if field.field_type() == FieldType::Text {
+                required_write.push(Value::from(model.key_column()));
+            }
+        }
+        // The database's: read-only for a declared integer key.
+        Some(_) => {
+            read.insert(
+                model.key_column().into(),
+                json!({"type": "integer", "format": "int64", "minimum": 1, "readOnly": true}),
+            );
+        }
+        None => {
+            read.insert(
+                "id".into(),
+                json!({"type": "integer", "format": "int64", "minimum": 1}),
+            );
+        }
+    }
     for (fname, field) in model.fields() {
         if !field.is_write_only() {
             read.insert(fname.clone(), field_schema(field));
@@ -842,6 +923,14 @@ fn add_model_schemas(schemas: &mut Map<String, Value>, crud: &Crud) {
         json!({"type": "object", "properties": shown, "additionalProperties": false,
             "description": "The row's readable fields, or the subset `fields` asked for"}),
     );
+    if !model.has_generated_key() {
+        // A replace (PUT) may repeat the key, which the path gives.
+        let mut replace = create_schema.clone();
+        if let Some(Value::Array(required)) = replace.get_mut("required") {
+            required.retain(|f| f != model.key_column());
+        }
+        schemas.insert(format!("{name}Replace"), replace);
+    }
     schemas.insert(format!("{name}Create"), create_schema);
     schemas.insert(
         format!("{name}Patch"),
@@ -868,9 +957,9 @@ fn add_model_schemas(schemas: &mut Map<String, Value>, crud: &Crud) {
     );
 }
 
-/// The readable field names of `model`, `id` first.
+/// The readable field names of `model`, the key first.
 fn readable_fields(model: &Model) -> Vec<String> {
-    let mut out = vec!["id".to_string()];
+    let mut out = vec![model.key_column().to_string()];
     out.extend(
         model
             .fields()
@@ -971,7 +1060,9 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
         fields_parameter(model),
     ];
     let mut orderable: Vec<&str> = rules.ordering.iter().map(String::as_str).collect();
-    orderable.push("id");
+    if !orderable.contains(&model.key_column()) {
+        orderable.push(model.key_column());
+    }
     // Each field in either direction; a nullable one also with its `NULL`s
     // placed first or last.
     let spellings = |f: &str| -> Vec<String> {
@@ -994,10 +1085,11 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
         "ordering",
         json!({"type": "array", "items": {"type": "string", "enum": keys}, "allOf": once}),
         &format!(
-            "Sort keys, `-` for descending, each field once: {}; `id` breaks ties; \
+            "Sort keys, `-` for descending, each field once: {}; `{}` breaks ties; \
              `.nullsfirst` / `.nullslast` after a nullable field place its `NULL`s \
              (by default they sort as the smallest value); empty for the default order",
-            orderable.join(", ")
+            orderable.join(", "),
+            model.key_column()
         ),
     ));
     if !rules.search.is_empty() {
@@ -1010,9 +1102,15 @@ fn list_parameters(crud: &Crud) -> Vec<Value> {
             ),
         ));
     }
-    let mut filterable: Vec<(String, Value)> =
-        vec![("id".into(), json!({"type": "integer", "format": "int64"}))];
+    let key = match model.key_field() {
+        Some(field) if !model.has_generated_key() => type_schema(field),
+        _ => json!({"type": "integer", "format": "int64"}),
+    };
+    let mut filterable: Vec<(String, Value)> = vec![(model.key_column().into(), key)];
     for f in &rules.filter {
+        if f == model.key_column() {
+            continue;
+        }
         if let Some(field) = model.field_named(f) {
             if field.is_write_only() || field.field_type() == FieldType::Json {
                 continue;

@@ -162,7 +162,7 @@ pub fn seed(url: &str, table: &str, rows: usize) -> Result<Vec<i64>, String> {
         };
         let records =
             ops::list(&*db, &etag_key(), &model, &first, None).map_err(|e| e.to_string())?;
-        Ok(records.into_iter().map(|r| r.id).collect())
+        Ok(records.into_iter().filter_map(|r| r.id.as_int()).collect())
     })();
     db.close();
     result

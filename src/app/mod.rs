@@ -435,6 +435,15 @@ impl LightApi {
                 source: reason,
             });
         }
+        let keys = Model::keys_of(registrations.iter().filter_map(|(_, r)| match &r.kind {
+            Kind::Resource(r) => Some(r.model()),
+            Kind::Endpoint(_) => None,
+        }));
+        for (_, r) in registrations.iter_mut() {
+            if let Kind::Resource(r) = &mut r.kind {
+                r.model.link_references(&keys);
+            }
+        }
         let relations = Arc::new(Catalog::new(
             registrations
                 .iter()

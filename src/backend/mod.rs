@@ -102,6 +102,11 @@ impl BackendExt for Request {
     }
 }
 
+/// The `field` of a unique [`BackendError::Conflict`] on the primary key
+/// when the database names the key rather than its column (MySQL/MariaDB's
+/// `PRIMARY`); the model operations name the model's key column instead.
+pub(crate) const PRIMARY_KEY_CONFLICT: &str = "PRIMARY";
+
 /// What a constraint violation reported as [`BackendError::Conflict`] was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -371,7 +371,8 @@ fn duplicate_key(message: &str) -> Option<String> {
     let (_, key) = message.rsplit_once(" for key '")?;
     let key = key.strip_suffix('\'')?;
     let key = key.rsplit('.').next()?;
-    (!key.is_empty() && key != "PRIMARY").then(|| key.to_owned())
+    // The primary key is named as such: the model operations know its column.
+    (!key.is_empty()).then(|| key.to_owned())
 }
 
 /// `… FOREIGN KEY (`team`) REFERENCES …` → `Some("team")`.
@@ -456,7 +457,10 @@ mod tests {
             duplicate_key("Duplicate entry 'a@x' for key 'person.email'").as_deref(),
             Some("email")
         );
-        assert_eq!(duplicate_key("Duplicate entry '1' for key 'PRIMARY'"), None);
+        assert_eq!(
+            duplicate_key("Duplicate entry '1' for key 'PRIMARY'").as_deref(),
+            Some(crate::backend::PRIMARY_KEY_CONFLICT)
+        );
         assert_eq!(
             foreign_key_column(
                 "Cannot add or update a child row: a foreign key constraint fails \

@@ -111,7 +111,7 @@ pub(crate) fn plan(doc: FileDoc, lookup: Lookup<'_>) -> Result<Plan, FileError> 
         let resource = resource(&name, decl)?;
         resources.push(Declared { path, resource });
     }
-    let plan = Plan {
+    let mut plan = Plan {
         config,
         openapi,
         resources,
@@ -119,14 +119,18 @@ pub(crate) fn plan(doc: FileDoc, lookup: Lookup<'_>) -> Result<Plan, FileError> 
         login: doc.login,
     };
     if plan.reflect.is_empty() {
-        finish(&plan)?;
+        finish(&mut plan)?;
     }
     Ok(plan)
 }
 
 /// The checks across models (foreign keys, the login's table), once every
 /// model is known.
-pub(crate) fn finish(plan: &Plan) -> Result<(), FileError> {
+pub(crate) fn finish(plan: &mut Plan) -> Result<(), FileError> {
+    let keys = Model::keys_of(plan.resources.iter().map(|d| d.resource.model()));
+    for d in &mut plan.resources {
+        d.resource.model.link_references(&keys);
+    }
     let models: Vec<Model> = plan
         .resources
         .iter()

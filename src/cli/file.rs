@@ -300,6 +300,9 @@ pub(crate) struct ModelDecl {
     pub(crate) unsupported: Option<Spanned<Unsupported>>,
     #[serde(default)]
     pub(crate) fields: Ordered<FieldDecl>,
+    /// The field that is the primary key; the implicit integer `id` when
+    /// absent.
+    pub(crate) primary_key: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) versioned: bool,
     #[serde(default)]

@@ -100,7 +100,7 @@ fn field_line(name: &str, f: &Field) -> (String, Option<String>) {
 }
 
 /// Why `table` cannot be a model, or its lines (model table and fields).
-fn model_of(d: Dialect, table: &Table, known: &[String]) -> Result<String, String> {
+fn model_of(d: Dialect, table: &Table, known: &[(String, String)]) -> Result<String, String> {
     let (name, info) = table;
     check_identifier(name).map_err(|e| e.to_string())?;
     let versioned = info.columns.iter().any(|c| {
@@ -113,8 +113,14 @@ fn model_of(d: Dialect, table: &Table, known: &[String]) -> Result<String, Strin
         return Err(p.message.clone());
     }
     let mut text = String::new();
+    if versioned || r.key.is_some() {
+        let _ = writeln!(text, "\n[models.{name}]");
+    }
+    if let Some(key) = &r.key {
+        let _ = writeln!(text, "primary_key = \"{key}\"");
+    }
     if versioned {
-        let _ = writeln!(text, "\n[models.{name}]\nversioned = true");
+        let _ = writeln!(text, "versioned = true");
     }
     let _ = writeln!(text, "\n[models.{name}.fields]");
     for p in &r.problems {
@@ -173,10 +179,13 @@ pub(crate) fn starter(d: Dialect, url: &str, tables: &[Table]) -> (String, Vec<S
     );
     let mut skipped = Vec::new();
     // A foreign key into a table that is skipped is no reference.
-    let known: Vec<String> = tables
+    let known: Vec<(String, String)> = tables
         .iter()
         .filter(|t| model_of(d, t, &[]).is_ok())
-        .map(|(n, _)| n.clone())
+        .filter_map(|(n, t)| match t.primary_key.as_slice() {
+            [key] => Some((n.clone(), key.clone())),
+            _ => None,
+        })
         .collect();
     for table in tables {
         match model_of(d, table, &known) {
@@ -213,6 +222,68 @@ mod tests {
             primary_key: key.iter().map(|k| (*k).to_owned()).collect(),
             ..CatalogueTable::default()
         }
+    }
+
+    #[test]
+    fn a_single_column_key_of_another_name_or_type_is_declared() {
+        let mut num = col("num", "integer", false, None);
+        num.assigned = true;
+        let tables = vec![
+            (
+                "thing".to_owned(),
+                table(
+                    vec![
+                        col("code", "text", false, None),
+                        col("label", "text", true, None),
+                    ],
+                    &["code"],
+                ),
+            ),
+            (
+                "token".to_owned(),
+                table(
+                    vec![
+                        col("token_id", "uuid", false, None),
+                        col("n", "integer", false, None),
+                    ],
+                    &["token_id"],
+                ),
+            ),
+            ("num".to_owned(), table(vec![num], &["num"])),
+            (
+                "pair".to_owned(),
+                table(
+                    vec![
+                        col("a", "integer", false, None),
+                        col("b", "integer", false, None),
+                    ],
+                    &["a", "b"],
+                ),
+            ),
+            (
+                "when".to_owned(),
+                table(vec![col("at", "real", false, None)], &["at"]),
+            ),
+        ];
+        let (text, skipped) = starter(Dialect::Postgres, "postgres://h/db", &tables);
+        assert!(
+            text.contains("[models.thing]\nprimary_key = \"code\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("code = { type = \"text\" }"), "{text}");
+        assert!(text.contains("primary_key = \"token_id\""), "{text}");
+        assert!(text.contains("primary_key = \"num\""), "{text}");
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert!(skipped[0].contains("2 columns"), "{skipped:?}");
+        assert!(skipped[1].contains("`at`"), "{skipped:?}");
+        let doc = file::parse(&text).unwrap();
+        let plan = declare::plan(doc, &|_| None).unwrap();
+        let keys: Vec<&str> = plan
+            .resources
+            .iter()
+            .map(|d| d.resource.model().key_column())
+            .collect();
+        assert_eq!(keys, ["code", "token_id", "num"]);
     }
 
     #[test]
@@ -285,13 +356,16 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("versioned = true"), "{text}");
-        assert_eq!(skipped.len(), 2, "{skipped:?}");
-        assert!(skipped[0].contains("`code`") && skipped[0].contains("primary key `code`"));
-        assert!(skipped[1].contains("`pair`") && skipped[1].contains("2 columns"));
+        assert!(
+            text.contains("[models.code]\nprimary_key = \"code\"\n"),
+            "{text}"
+        );
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert!(skipped[0].contains("`pair`") && skipped[0].contains("2 columns"));
         // The starter is a valid file.
         let doc = file::parse(&text).unwrap();
         let plan = declare::plan(doc, &|_| None).unwrap();
-        assert_eq!(plan.resources.len(), 2);
+        assert_eq!(plan.resources.len(), 3);
         let person = plan.resources[0].resource.model();
         assert!(person.is_versioned());
         assert!(person.field_named("name").unwrap().is_unique());

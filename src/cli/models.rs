@@ -180,6 +180,34 @@ pub(super) fn resource_with(
     if let Some(rule) = &d.restrict_writes {
         model = model.restrict_writes(&rule.column, &rule.claim);
     }
+    if let Some(key) = d.primary_key.as_ref().filter(|_| d.reflect) {
+        // A reflected model's key is its table's.
+        if model.key_column() != key.get_ref() {
+            return Err(invalid(
+                key,
+                &format!("models.{name}.primary_key"),
+                format!(
+                    "`{}` is not the primary key of table `{}` (`{}` is)",
+                    key.get_ref(),
+                    model.name(),
+                    model.key_column()
+                ),
+            ));
+        }
+    } else if let Some(key) = &d.primary_key {
+        let at = format!("models.{name}.primary_key");
+        if !d.fields.0.iter().any(|(n, _)| n == key.get_ref()) {
+            return Err(invalid(
+                key,
+                &at,
+                format!("`{}` is not a field of the model", key.get_ref()),
+            ));
+        }
+        model = model.primary_key(key.get_ref());
+        if let Err(e @ crate::model::ModelError::InvalidKey { .. }) = model.check() {
+            return Err(invalid(key, &at, e.to_string()));
+        }
+    }
     let mut r = model.into_resource();
     if let Some(methods) = &d.methods {
         let list: Vec<Method> = methods.iter().copied().map(method).collect();
@@ -322,6 +350,33 @@ mod tests {
             shown.starts_with("f:2:23: models.p.rate_limit.post:"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_primary_key_names_a_field_of_a_key_type() {
+        let text = "[models.thing]\nprimary_key = \"code\"\n[models.thing.fields]\ncode = { type = \"text\" }\n";
+        let p = plan(parse(text).unwrap(), &no_env).unwrap();
+        let m = p.resources[0].resource.model();
+        assert_eq!(m.key_column(), "code");
+        assert_eq!(m.key_type(), crate::model::FieldType::Text);
+        let text = "[models.thing]\nprimary_key = \"nope\"\n[models.thing.fields]\ncode = { type = \"text\" }\n";
+        let shown = plan(parse(text).unwrap(), &no_env)
+            .unwrap_err()
+            .render("f", text);
+        assert!(
+            shown.starts_with("f:2:15: models.thing.primary_key:"),
+            "{shown}"
+        );
+        assert!(shown.contains("`nope` is not a field"), "{shown}");
+        let text = "[models.thing]\nprimary_key = \"at\"\n[models.thing.fields]\nat = { type = \"datetime\" }\n";
+        let shown = plan(parse(text).unwrap(), &no_env)
+            .unwrap_err()
+            .render("f", text);
+        assert!(
+            shown.starts_with("f:2:15: models.thing.primary_key:"),
+            "{shown}"
+        );
+        assert!(shown.contains("integer, text or uuid"), "{shown}");
     }
 
     #[test]

@@ -25,14 +25,14 @@ use std::sync::{Arc, OnceLock};
 use super::error::CrudError;
 use super::hooks::WriteKind;
 use super::ops::{
-    check_scope, column_types, first_row, first_unknown, in_model_order, internal,
+    check_scope, column_types, fill_key, first_row, first_unknown, in_model_order, internal,
     name_fk_conflict, run_insert, set_foreign_keys, stored, stored_rows, unbox, write_job, Planned,
     ReferenceCheck, SetReference, Stored, WithHooks,
 };
 use super::validate::Row;
 use crate::backend::sql::{self, OnConflict, Scope};
 use crate::backend::{BackendError, ConflictKind, Conn, Dialect, Value};
-use crate::model::{FieldType, Model};
+use crate::model::{FieldType, Key, Model};
 
 /// The item that failed inside a bulk job, and its error when it is not
 /// the backend error the job returned.
@@ -77,6 +77,10 @@ fn items(model: &Model, rows: Vec<Row>, scope: Option<&Scope>) -> Result<Vec<Ite
             if let Some(s) = scope {
                 row.set(&s.column, s.value.clone());
             }
+            fill_key(model, &mut row).map_err(|e| CrudError::Item {
+                index,
+                source: Box::new(e),
+            })?;
             for (name, field) in model.fields() {
                 if !field.is_nullable()
                     && field.default_value().is_none()
@@ -114,7 +118,9 @@ fn unique_values(model: &Model, items: &[Item]) -> UniqueValues {
                 item.values
                     .iter()
                     .filter(|(c, v)| {
-                        *v != Value::Null && model.field_named(c).is_some_and(|f| f.is_unique())
+                        *v != Value::Null
+                            && (model.field_named(c).is_some_and(|f| f.is_unique())
+                                || (c == model.key_column() && !model.has_generated_key()))
                     })
                     .cloned()
                     .collect()
@@ -203,7 +209,7 @@ fn first_missing_parent(
 ) -> Option<(usize, String)> {
     for index in range {
         for r in fks.get(index).map_or(&[][..], Vec::as_slice) {
-            let q = sql::row_exists(d, &r.table, r.id);
+            let q = sql::row_exists(d, &r.table, &r.key, &r.id);
             if conn
                 .query(&q.text, &q.params, &[FieldType::Integer])
                 .is_ok_and(|rows| rows.is_empty())
@@ -246,7 +252,7 @@ pub(crate) fn plan_bulk_create(
     let items = items(model, rows, scope)?;
     let unique = unique_values(model, &items);
     let types = column_types(model);
-    let by_id = sql::select_by_id(d, model, 0, None, false);
+    let by_id = sql::select_by_id(d, model, &Key::Int(0), None, false);
     let hooks = hooks
         .filter(|h| h.hooks.any_for(WriteKind::Create))
         .cloned();
@@ -309,6 +315,17 @@ pub(crate) fn plan_bulk_create(
             }
             let n = chunk.len();
             if many && !columns.is_empty() && n > 1 {
+                // Keys the client gave, in the items' order.
+                let given: Option<std::collections::HashMap<Key, usize>> = columns
+                    .iter()
+                    .position(|c| c == model.key_column() && !model.has_generated_key())
+                    .map(|at| {
+                        chunk
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, r)| Some((r.get(at).and_then(Key::from_value)?, i)))
+                            .collect()
+                    });
                 let q = sql::insert_many(d, &model, &columns, chunk)?;
                 let range = first..first + n;
                 // A foreign-key failure is pinned to its item by looking
@@ -349,6 +366,11 @@ pub(crate) fn plan_bulk_create(
                         field: Some(field),
                         kind: ConflictKind::Unique,
                     }) if d != Dialect::Postgres => {
+                        let field = if field == crate::backend::PRIMARY_KEY_CONFLICT {
+                            model.key_column().to_owned()
+                        } else {
+                            field
+                        };
                         let e = BackendError::Conflict {
                             field: Some(field.clone()),
                             kind: ConflictKind::Unique,
@@ -368,10 +390,20 @@ pub(crate) fn plan_bulk_create(
                 if rows.len() != n {
                     return Err(internal("a multi-row insert returned another row count"));
                 }
-                rows.sort_by_key(|r| match r.first() {
-                    Some(Value::Integer(id)) => *id,
-                    _ => i64::MAX,
-                });
+                match &given {
+                    // Back in the order of the items that gave their keys.
+                    Some(keys) => rows.sort_by_key(|r| {
+                        r.first()
+                            .and_then(Key::from_value)
+                            .and_then(|k| keys.get(&k).copied())
+                            .unwrap_or(usize::MAX)
+                    }),
+                    // In the order the database assigned the keys.
+                    None => rows.sort_by_key(|r| match r.first() {
+                        Some(Value::Integer(id)) => *id,
+                        _ => i64::MAX,
+                    }),
+                }
                 out.extend(rows);
             } else {
                 for (offset, row) in chunk.into_iter().enumerate() {
@@ -434,6 +466,10 @@ pub(crate) type Upserted = (Stored, bool);
 /// [`CrudError::InvalidQuery`] naming `on_conflict` for a field that is
 /// not unique.
 pub(crate) fn conflict_key(model: &Model, field: &str) -> Result<Vec<String>, CrudError> {
+    // A key the client gives is unique too.
+    if field == model.key_column() && !model.has_generated_key() {
+        return Ok(vec![field.to_owned()]);
+    }
     let f = model
         .field_named(field)
         .filter(|f| f.is_unique() || f.is_unique_in_scope());
@@ -472,7 +508,9 @@ impl UpsertShape {
             .fields()
             .iter()
             .filter(|(_, f)| f.is_unique() || f.is_unique_in_scope())
-            .count();
+            .count()
+            // A key the client gives can collide too.
+            + usize::from(!model.has_generated_key());
         UpsertShape {
             scope_at: limits.scope.and_then(|s| position(&s.column)),
             rule_at: limits.rule.and_then(|r| position(&r.column)),
@@ -511,7 +549,7 @@ pub(crate) fn plan_upsert(
     let items = items(model, rows, scope)?;
     let unique = unique_values(model, &items);
     let types = column_types(model);
-    let by_id = sql::select_by_id(d, model, 0, None, false);
+    let by_id = sql::select_by_id(d, model, &Key::Int(0), None, false);
     let hooks = limits.hooks.cloned();
     let (scope, rule) = (scope.cloned(), limits.rule.cloned());
     let failed: Failed = Arc::default();
@@ -596,6 +634,7 @@ impl UpsertJob<'_> {
             .filter(|(c, _)| {
                 update.contains(c)
                     && !self.shape.key.contains(c)
+                    && c != self.model.key_column()
                     && Some(c.as_str()) != scope_column
             })
             .cloned()
@@ -718,12 +757,15 @@ impl UpsertJob<'_> {
                 h.inputs(conn, self.model, Some(current)),
                 &mut set,
             )?;
-            set.retain(|(c, _)| Some(c.as_str()) != scope_column && !self.shape.key.contains(c));
+            set.retain(|(c, _)| {
+                Some(c.as_str()) != scope_column
+                    && !self.shape.key.contains(c)
+                    && c != self.model.key_column()
+            });
             set = in_model_order(self.model, set, None);
         }
-        let id = match current.first() {
-            Some(Value::Integer(id)) => *id,
-            _ => return Err(internal("the id column is not an integer")),
+        let Some(id) = current.first().and_then(Key::from_value) else {
+            return Err(internal("the key column holds no key"));
         };
         let key_names: Vec<&str> = self.shape.key.iter().map(String::as_str).collect();
         let row = match self.d {
@@ -750,7 +792,7 @@ impl UpsertJob<'_> {
                     };
                     let q = sql::upsert(self.d, self.model, &key_names, values, on_conflict)?;
                     conn.execute(&q.text, &q.params)?;
-                } else if let Some(q) = sql::update(self.d, self.model, id, set, None, None)? {
+                } else if let Some(q) = sql::update(self.d, self.model, &id, set, None, None)? {
                     conn.execute(&q.text, &q.params)?;
                 }
                 let q = sql::select_by_key(self.d, self.model, key);

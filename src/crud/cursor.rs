@@ -43,8 +43,8 @@ impl std::error::Error for CursorError {}
 pub struct Position {
     /// The ordering values of the row (JSON, as the client saw them).
     pub values: Vec<Value>,
-    /// The row's id.
-    pub id: i64,
+    /// The row's key.
+    pub id: crate::model::Key,
     /// Whether the page is the one before this row (a `previous` link).
     pub backwards: bool,
 }
@@ -129,14 +129,15 @@ impl CursorKey {
     /// ```
     /// use lightapi::__private::crud::cursor::{CursorKey, Position};
     /// let key = CursorKey::derive(b"0123456789abcdef0123456789abcdef");
-    /// let pos = Position { values: vec![serde_json::json!("Ada")], id: 7, backwards: false };
+    /// use lightapi::model::Key;
+    /// let pos = Position { values: vec![serde_json::json!("Ada")], id: Key::Int(7), backwards: false };
     /// let token = key.encode("person", "name", &pos);
     /// assert_eq!(key.decode("person", "name", &token).unwrap(), pos);
     /// assert!(key.decode("person", "-name", &token).is_err());
     /// assert!(key.decode("team", "name", &token).is_err());
     /// ```
     pub fn encode(&self, model: &str, ordering: &str, pos: &Position) -> String {
-        let payload = json!({"v": pos.values, "i": pos.id, "b": pos.backwards});
+        let payload = json!({"v": pos.values, "i": pos.id.to_json(), "b": pos.backwards});
         let plain = serde_json::to_vec(&payload).unwrap_or_default();
         let nonce = self.nonce(&plain);
         let mut body = Vec::with_capacity(NONCE_BYTES + plain.len());
@@ -185,7 +186,10 @@ impl CursorKey {
                 .and_then(Value::as_array)
                 .cloned()
                 .ok_or(CursorError)?,
-            id: v.get("i").and_then(Value::as_i64).ok_or(CursorError)?,
+            id: v
+                .get("i")
+                .and_then(crate::model::Key::from_json)
+                .ok_or(CursorError)?,
             backwards: v.get("b").and_then(Value::as_bool).ok_or(CursorError)?,
         })
     }
@@ -203,7 +207,7 @@ mod tests {
             "id",
             &Position {
                 values: vec![],
-                id: 3,
+                id: crate::model::Key::Int(3),
                 backwards: false,
             },
         );
@@ -228,7 +232,7 @@ mod tests {
         let key = CursorKey::derive(b"0123456789abcdef0123456789abcdef");
         let pos = Position {
             values: vec![json!("Ada Lovelace"), json!(1815)],
-            id: 4242,
+            id: crate::model::Key::Int(4242),
             backwards: false,
         };
         let token = key.encode("person", "name,-born,id", &pos);

@@ -3,23 +3,29 @@
 use std::fmt;
 
 use crate::backend::{BackendError, ConflictKind};
+use crate::model::Key;
 
 /// An error from a CRUD operation.
 ///
 /// ```
 /// use lightapi::error::CrudError;
-/// let e = CrudError::NotFound { model: "person".into(), id: 7 };
+/// use lightapi::model::Key;
+/// let e = CrudError::NotFound { model: "person".into(), key: "id".into(), id: Key::Int(7) };
 /// assert_eq!(e.to_string(), "no person with id 7");
+/// let e = CrudError::NotFound { model: "thing".into(), key: "code".into(), id: Key::from("abc") };
+/// assert_eq!(e.to_string(), "no thing with code \"abc\"");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum CrudError {
-    /// No row with that id (within the caller's scope) — HTTP 404.
+    /// No row with that key (within the caller's scope) — HTTP 404.
     NotFound {
         /// The model.
         model: String,
-        /// The id asked for.
-        id: i64,
+        /// The model's key column.
+        key: String,
+        /// The key asked for.
+        id: Key,
     },
     /// `If-Match` did not match the current row; nothing written — HTTP 412.
     PreconditionFailed,
@@ -45,16 +51,18 @@ pub enum CrudError {
         field: String,
         /// The referenced table.
         table: String,
-        /// The id sent.
-        id: i64,
+        /// The referenced table's key column.
+        key: String,
+        /// The key sent.
+        id: Key,
     },
     /// The row to delete is still referenced by a foreign key; nothing
     /// deleted — HTTP 409.
     Referenced {
         /// The model of the row.
         model: String,
-        /// The row's id.
-        id: i64,
+        /// The row's key.
+        id: Key,
         /// The referencing table, when known.
         by: Option<String>,
     },
@@ -123,7 +131,7 @@ pub enum CrudError {
 impl fmt::Display for CrudError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CrudError::NotFound { model, id } => write!(f, "no {model} with id {id}"),
+            CrudError::NotFound { model, key, id } => write!(f, "no {model} with {key} {id}"),
             CrudError::PreconditionFailed => f.write_str("the row has changed (etag mismatch)"),
             CrudError::PreconditionRequired => f.write_str("this resource requires if-match"),
             CrudError::VersionConflict { current } => {
@@ -145,8 +153,13 @@ impl fmt::Display for CrudError {
                 ConflictKind::Referenced => f.write_str("the row is still referenced"),
                 _ => f.write_str("a referenced row does not exist"),
             },
-            CrudError::UnknownReference { field, table, id } => {
-                write!(f, "`{field}`: no {table} with id {id}")
+            CrudError::UnknownReference {
+                field,
+                table,
+                key,
+                id,
+            } => {
+                write!(f, "`{field}`: no {table} with {key} {id}")
             }
             CrudError::Referenced {
                 model,

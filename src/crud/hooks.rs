@@ -33,7 +33,7 @@ use std::sync::Arc;
 use crate::auth::Claims;
 use crate::backend::{BackendError, Conn, Dialect, Value};
 use crate::http::StatusCode;
-use crate::model::Model;
+use crate::model::{Key, Model};
 
 use super::validate::FieldError;
 
@@ -344,8 +344,8 @@ impl HookContext<'_> {
         self.claims
     }
 
-    /// A column of the row as stored before this update or delete (`id`,
-    /// fields, `version`); `None` on create or for an unknown column.
+    /// A column of the row as stored before this update or delete (the
+    /// key, fields, `version`); `None` on create or for an unknown column.
     pub fn current(&self, column: &str) -> Option<&Value> {
         let i = self.columns.iter().position(|c| *c == column)?;
         self.current?.get(i)
@@ -356,6 +356,21 @@ impl HookContext<'_> {
     pub fn stored(&self, column: &str) -> Option<&Value> {
         let i = self.columns.iter().position(|c| *c == column)?;
         self.stored?.get(i)
+    }
+
+    /// The key of the row: as stored by this write (in `after_write`), as
+    /// stored before this update or delete, or as this create sets it (a
+    /// text or uuid key, in `before_create`; an integer key is not known
+    /// before the row is stored).
+    pub fn key(&self) -> Option<Key> {
+        self.stored
+            .or(self.current)
+            .and_then(|row| row.first())
+            .and_then(Key::from_value)
+            .or_else(|| {
+                self.value(self.model.key_column())
+                    .and_then(Key::from_value)
+            })
     }
 
     /// A value this write sets (in a `before` hook of a create or update).
@@ -370,6 +385,14 @@ impl HookContext<'_> {
     /// [`HookError::Refused`] (500) for a field the model lacks or a value
     /// of the wrong type: a mistake of the hook, not of the client.
     pub fn set(&mut self, field: &str, value: serde_json::Value) -> Result<(), HookError> {
+        if field == self.model.key_column()
+            && (self.kind != WriteKind::Create || self.model.has_generated_key())
+        {
+            return Err(HookError::refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "a hook set the key, which only a create may give",
+            ));
+        }
         let declared = self.model.field_named(field).ok_or_else(|| {
             HookError::refuse(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -55,8 +55,8 @@ impl Cursors {
             .order
             .iter()
             .map(|o| {
-                if o.field == "id" {
-                    Json::from(r.id)
+                if o.field == model.key_column() {
+                    r.id.to_json()
                 } else {
                     column_of(model, &o.field)
                         .and_then(|i| r.values.get(i))
@@ -69,7 +69,7 @@ impl Cursors {
             &self.signature,
             &Position {
                 values,
-                id: r.id,
+                id: r.id.clone(),
                 backwards,
             },
         )
@@ -101,8 +101,8 @@ pub(crate) fn plan_page(
     request: &KeysetRequest<'_>,
 ) -> Result<Planned<KeysetPage>, CrudError> {
     let mut order = request.order.to_vec();
-    if !order.iter().any(|o| o.field == "id") {
-        order.push(Order::asc("id"));
+    if !order.iter().any(|o| o.field == model.key_column()) {
+        order.push(Order::asc(model.key_column()));
     }
     let signature: Vec<String> = order.iter().map(Order::to_string).collect();
     let signature = signature.join(",");
@@ -122,7 +122,14 @@ pub(crate) fn plan_page(
             for (o, v) in order.iter().zip(&p.values) {
                 values.push(typed(model, &o.field, v).ok_or(CrudError::InvalidCursor)?);
             }
-            Some(Keyset { values, id: p.id })
+            // The key must be of the model's key type.
+            if p.id.as_int().is_some() != model.has_generated_key() {
+                return Err(CrudError::InvalidCursor);
+            }
+            Some(Keyset {
+                values,
+                id: p.id.clone(),
+            })
         }
     };
     let query_order: Vec<Order> = if backwards {
@@ -205,6 +212,9 @@ fn page_of(
 
 /// The position of `field` among a stored row's values.
 fn column_of(model: &Model, field: &str) -> Option<usize> {
+    if field == model.key_column() {
+        return Some(0);
+    }
     model
         .fields()
         .iter()

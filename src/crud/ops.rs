@@ -29,14 +29,14 @@ use crate::backend::work::{self, Work};
 use crate::backend::{
     Backend, BackendError, ConflictKind, Conn, Dialect, Value, ValueRef, WriteOutput,
 };
-use crate::model::{FieldType, Model};
+use crate::model::{FieldType, Key, Model};
 
 /// A stored row as read back: every column in the model's stored order
 /// (`id`, the fields, then `version` for a versioned model).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
     /// The primary key.
-    pub id: i64,
+    pub id: Key,
     /// Every column's value, write-only ones included.
     pub values: Vec<Value>,
 }
@@ -53,7 +53,7 @@ impl Stored {
 #[cfg_attr(not(feature = "__private"), allow(dead_code))]
 pub struct Record {
     /// The primary key.
-    pub id: i64,
+    pub id: Key,
     /// The readable fields (`id`, every field that is not write-only, and
     /// `version` for a versioned model), as JSON.
     pub fields: serde_json::Map<String, serde_json::Value>,
@@ -80,7 +80,8 @@ pub enum Precondition {
 pub struct ReferenceCheck {
     field: String,
     table: String,
-    id: i64,
+    key: String,
+    id: Key,
     query: Sql,
     columns: Vec<FieldType>,
 }
@@ -96,25 +97,28 @@ impl ReferenceCheck {
         d: Dialect,
         field: &str,
         target: &Model,
-        id: i64,
+        id: &Key,
         scope: Option<&Scope>,
     ) -> Result<ReferenceCheck, CrudError> {
         let scope = check_scope(target, scope)?;
         Ok(ReferenceCheck {
             field: field.to_owned(),
             table: target.name().to_owned(),
-            id,
+            key: target.key_column().to_owned(),
             query: sql::select_by_id(d, target, id, scope, false),
+            id: id.clone(),
             columns: column_types(target),
         })
     }
 
-    /// The error for a reference that names no row the caller can read.
-    pub(crate) fn unknown(field: &str, table: &str, id: i64) -> CrudError {
+    /// The error for a reference that names no row (with key column
+    /// `key`) the caller can read.
+    pub(crate) fn unknown(field: &str, table: &str, key: &str, id: &Key) -> CrudError {
         CrudError::UnknownReference {
             field: field.to_owned(),
             table: table.to_owned(),
-            id,
+            key: key.to_owned(),
+            id: id.clone(),
         }
     }
 }
@@ -130,7 +134,9 @@ pub(super) fn first_unknown(
             .query(&c.query.text, &c.query.params, &c.columns)?
             .is_empty()
         {
-            return Ok(Some(ReferenceCheck::unknown(&c.field, &c.table, c.id)));
+            return Ok(Some(ReferenceCheck::unknown(
+                &c.field, &c.table, &c.key, &c.id,
+            )));
         }
     }
     Ok(None)
@@ -305,10 +311,10 @@ pub(crate) fn stored(model: &Model, values: Vec<Value>) -> Result<Stored, CrudEr
     if values.len() != model.fields().len() + 1 + usize::from(model.is_versioned()) {
         return Err(internal("unexpected column count").into());
     }
-    let Some(Value::Integer(id)) = values.first() else {
-        return Err(internal("the id column is not an integer").into());
+    let Some(id) = values.first().and_then(Key::from_value) else {
+        return Err(internal("the key column holds no key").into());
     };
-    Ok(Stored { id: *id, values })
+    Ok(Stored { id, values })
 }
 
 pub(super) fn stored_rows(model: &Model, rows: Vec<Vec<Value>>) -> Result<Vec<Stored>, CrudError> {
@@ -341,7 +347,9 @@ impl Record {
 pub(super) struct SetReference {
     pub(super) field: String,
     pub(super) table: String,
-    pub(super) id: i64,
+    /// The referenced table's key column.
+    pub(super) key: String,
+    pub(super) id: Key,
 }
 
 /// A foreign-key conflict of a write as the [`CrudError::UnknownReference`]
@@ -359,7 +367,7 @@ pub(super) fn name_fk_conflict(e: BackendError, fks: &[SetReference]) -> CrudErr
                 None => None,
             };
             match named {
-                Some(r) => ReferenceCheck::unknown(&r.field, &r.table, r.id),
+                Some(r) => ReferenceCheck::unknown(&r.field, &r.table, &r.key, &r.id),
                 None => CrudError::Conflict {
                     field,
                     kind: ConflictKind::ForeignKey,
@@ -374,15 +382,14 @@ pub(super) fn set_foreign_keys(model: &Model, row: &Row) -> Vec<SetReference> {
     row.values()
         .iter()
         .filter_map(|(c, v)| {
-            let table = model.field_named(c)?.referenced_table()?;
-            match v {
-                Value::Integer(id) => Some(SetReference {
-                    field: c.clone(),
-                    table: table.to_owned(),
-                    id: *id,
-                }),
-                _ => None,
-            }
+            let field = model.field_named(c)?;
+            let table = field.referenced_table()?;
+            Some(SetReference {
+                field: c.clone(),
+                table: table.to_owned(),
+                key: field.referenced_column().to_owned(),
+                id: Key::from_value(v)?,
+            })
         })
         .collect()
 }
@@ -420,7 +427,7 @@ fn name_missing_parent_on_sqlite(d: Dialect, work: Work, fks: &[SetReference]) -
     }
     let probes: Vec<(String, Sql)> = fks
         .iter()
-        .map(|r| (r.field.clone(), sql::row_exists(d, &r.table, r.id)))
+        .map(|r| (r.field.clone(), sql::row_exists(d, &r.table, &r.key, &r.id)))
         .collect();
     on_error_with_conn(work, move |conn, e| match e {
         BackendError::Conflict {
@@ -447,11 +454,12 @@ fn name_missing_parent_on_sqlite(d: Dialect, work: Work, fks: &[SetReference]) -
 /// SQLite does not say which table still references a row it could not
 /// delete: looks up every foreign key into the model's table in the schema
 /// and names the first table with a row pointing at `id`.
-fn name_referencing_table_on_sqlite(d: Dialect, work: Work, model: &Model, id: i64) -> Work {
+fn name_referencing_table_on_sqlite(d: Dialect, work: Work, model: &Model, id: &Key) -> Work {
     if d != Dialect::Sqlite {
         return work;
     }
     let keys = sql::sqlite_foreign_keys_into(model.name());
+    let id = id.clone();
     on_error_with_conn(work, move |conn, e| match e {
         BackendError::Conflict {
             field: None,
@@ -467,7 +475,7 @@ fn name_referencing_table_on_sqlite(d: Dialect, work: Work, model: &Model, id: i
                 .into_iter()
                 .find_map(|row| match row.as_slice() {
                     [Value::Text(table), Value::Text(column)] => {
-                        let q = sql::row_referencing(d, table, column, id);
+                        let q = sql::row_referencing(d, table, column, &id);
                         conn.query(&q.text, &q.params, &[FieldType::Integer])
                             .is_ok_and(|rows| !rows.is_empty())
                             .then(|| table.clone())
@@ -524,6 +532,51 @@ pub(super) fn in_model_order(
     values
 }
 
+/// A unique conflict on the primary key that the database named as the
+/// key rather than by its column (see
+/// [`PRIMARY_KEY_CONFLICT`](crate::backend::PRIMARY_KEY_CONFLICT)), named
+/// after the model's key column; any other error as it is.
+pub(crate) fn name_key_conflict(model: &Model, e: CrudError) -> CrudError {
+    match e {
+        CrudError::Conflict {
+            field: Some(field),
+            kind: ConflictKind::Unique,
+        } if field == crate::backend::PRIMARY_KEY_CONFLICT => CrudError::Conflict {
+            field: Some(model.key_column().to_owned()),
+            kind: ConflictKind::Unique,
+        },
+        CrudError::Item { index, source } => CrudError::Item {
+            index,
+            source: Box::new(name_key_conflict(model, *source)),
+        },
+        e => e,
+    }
+}
+
+/// Gives a created row its key where the client did not: a random UUID
+/// for a uuid key. A text key must have been sent.
+///
+/// # Errors
+///
+/// [`CrudError::MissingValue`] for a text key without a value; a backend
+/// error when no random UUID could be made.
+pub(super) fn fill_key(model: &Model, row: &mut Row) -> Result<(), CrudError> {
+    if model.has_generated_key() || row.get(model.key_column()).is_some() {
+        return Ok(());
+    }
+    match model.key_type() {
+        FieldType::Uuid => {
+            let uuid = crate::model::random_uuid()
+                .map_err(|e| internal(&format!("no random uuid: {e}")))?;
+            row.set(model.key_column(), Value::Text(uuid));
+            Ok(())
+        }
+        _ => Err(CrudError::MissingValue {
+            field: model.key_column().to_owned(),
+        }),
+    }
+}
+
 /// Runs an insert and reads the stored row back.
 pub(super) fn run_insert(
     conn: &mut dyn Conn,
@@ -569,6 +622,7 @@ pub(crate) fn plan_create(
     if let Some(s) = scope {
         row.set(&s.column, s.value.clone());
     }
+    fill_key(model, &mut row)?;
     for (name, field) in model.fields() {
         if !field.is_nullable()
             && field.default_value().is_none()
@@ -583,7 +637,7 @@ pub(crate) fn plan_create(
     let fks = set_foreign_keys(model, &row);
     let (values, checks) = row.into_parts();
     let types = column_types(model);
-    let by_id = sql::select_by_id(d, model, 0, None, false);
+    let by_id = sql::select_by_id(d, model, &Key::Int(0), None, false);
     if let Some(h) = hooks.filter(|h| h.hooks.any_for(WriteKind::Create)) {
         // The hook may change the values: the insert is built after it.
         let h = h.clone();
@@ -690,7 +744,7 @@ pub fn create(
 pub(crate) fn plan_get(
     d: Dialect,
     model: &Model,
-    id: i64,
+    id: &Key,
     scope: Option<&Scope>,
 ) -> Result<Planned<Option<Stored>>, CrudError> {
     plan_get_by(&ById::new(d, model), model, id, scope)
@@ -712,7 +766,7 @@ impl ById {
             column: r.column().to_owned(),
             value: Value::Null,
         });
-        let q = sql::select_by_id(d, model, 0, scope.as_ref(), false);
+        let q = sql::select_by_id(d, model, &Key::Int(0), scope.as_ref(), false);
         ById {
             text: q.text.into(),
             columns: column_types(model).into(),
@@ -724,12 +778,12 @@ impl ById {
 pub(crate) fn plan_get_by(
     by_id: &ById,
     model: &Model,
-    id: i64,
+    id: &Key,
     scope: Option<&Scope>,
 ) -> Result<Planned<Option<Stored>>, CrudError> {
     let scope = check_scope(model, scope)?;
     let mut params = Vec::with_capacity(2);
-    params.push(Value::Integer(id));
+    params.push(id.to_value());
     if let Some(s) = scope {
         params.push(s.value.clone());
     }
@@ -756,7 +810,7 @@ pub fn get(
     backend: &dyn Backend,
     key: &EtagKey,
     model: &Model,
-    id: i64,
+    id: &Key,
     scope: Option<&Scope>,
 ) -> Result<Option<Record>, CrudError> {
     plan_get(backend.dialect(), model, id, scope)?
@@ -778,7 +832,7 @@ pub(crate) fn plan_check_precondition(
     d: Dialect,
     key: &EtagKey,
     model: &Model,
-    id: i64,
+    id: &Key,
     precondition: Precondition,
     scope: Option<&Scope>,
     rule: Option<&Scope>,
@@ -787,6 +841,7 @@ pub(crate) fn plan_check_precondition(
     let q = sql::select_by_id(d, model, id, scope, false);
     let types = column_types(model);
     let check = Precheck::new(key, model, precondition, None, rule)?;
+    let id = id.clone();
     Ok(Planned {
         work: read_job(move |c| c.query(&q.text, &q.params, &types)),
         finish: Box::new(move |model, out| {
@@ -798,7 +853,7 @@ pub(crate) fn plan_check_precondition(
                     Err(outcome) => outcome,
                 },
             };
-            finish(model, id, outcome).map(|_| ())
+            finish(model, &id, outcome).map(|_| ())
         }),
     })
 }
@@ -813,7 +868,7 @@ pub fn check_precondition(
     backend: &dyn Backend,
     key: &EtagKey,
     model: &Model,
-    id: i64,
+    id: &Key,
     precondition: &Precondition,
     scope: Option<&Scope>,
 ) -> Result<(), CrudError> {
@@ -1062,13 +1117,14 @@ enum Outcome {
     Refused(CrudError),
 }
 
-fn finish(model: &Model, id: i64, outcome: Outcome) -> Result<Option<Stored>, CrudError> {
+fn finish(model: &Model, id: &Key, outcome: Outcome) -> Result<Option<Stored>, CrudError> {
     match outcome {
         Outcome::Done(values) => stored(model, values).map(Some),
         Outcome::Deleted => Ok(None),
         Outcome::NotFound => Err(CrudError::NotFound {
             model: model.name().to_owned(),
-            id,
+            key: model.key_column().to_owned(),
+            id: id.clone(),
         }),
         Outcome::PreconditionRequired => Err(CrudError::PreconditionRequired),
         Outcome::PreconditionFailed => Err(CrudError::PreconditionFailed),
@@ -1197,7 +1253,7 @@ struct CurrentRead {
 }
 
 impl CurrentRead {
-    fn locked(d: Dialect, model: &Model, id: i64, scope: Option<&Scope>) -> CurrentRead {
+    fn locked(d: Dialect, model: &Model, id: &Key, scope: Option<&Scope>) -> CurrentRead {
         CurrentRead {
             select: sql::select_by_id(d, model, id, scope, true),
             types: column_types(model),
@@ -1208,7 +1264,7 @@ impl CurrentRead {
     fn with_row_version(
         d: Dialect,
         model: &Model,
-        id: i64,
+        id: &Key,
         scope: Option<&Scope>,
     ) -> Result<CurrentRead, BackendError> {
         Ok(CurrentRead {
@@ -1307,7 +1363,7 @@ pub(crate) fn plan_update(
     d: Dialect,
     key: &EtagKey,
     model: &Model,
-    id: i64,
+    id: &Key,
     row: Row,
     pre: Precondition,
     WriteLimits { scope, rule, hooks }: WriteLimits<'_>,
@@ -1335,13 +1391,15 @@ pub(crate) fn plan_update(
         _ => update_locked(d, model, id, values, scope, check, checks)?,
     };
     let work = name_missing_parent_on_sqlite(d, work, &fks);
+    let id = id.clone();
     Ok(Planned {
         work,
         finish: Box::new(move |model, out| {
             let outcome: Outcome = unbox(out).map_err(|e| name_fk_conflict(e, &fks))?;
-            finish(model, id, outcome)?.ok_or_else(|| CrudError::NotFound {
+            finish(model, &id, outcome)?.ok_or_else(|| CrudError::NotFound {
                 model: model.name().to_owned(),
-                id,
+                key: model.key_column().to_owned(),
+                id: id.clone(),
             })
         }),
     })
@@ -1369,7 +1427,7 @@ fn read_plain(
 fn update_unconditionally(
     d: Dialect,
     model: &Model,
-    id: i64,
+    id: &Key,
     values: Vec<(String, Value)>,
     scope: Option<&Scope>,
     check: Precheck,
@@ -1403,7 +1461,7 @@ fn update_unconditionally(
 fn update_compare_and_set(
     d: Dialect,
     model: &Model,
-    id: i64,
+    id: &Key,
     values: Vec<(String, Value)>,
     scope: Option<&Scope>,
     check: Precheck,
@@ -1443,7 +1501,7 @@ fn update_compare_and_set(
 fn update_then_read(
     d: Dialect,
     model: &Model,
-    id: i64,
+    id: &Key,
     values: Vec<(String, Value)>,
     scope: Option<&Scope>,
     check: Precheck,
@@ -1471,7 +1529,7 @@ fn update_then_read(
 fn update_locked(
     d: Dialect,
     model: &Model,
-    id: i64,
+    id: &Key,
     values: Vec<(String, Value)>,
     scope: Option<&Scope>,
     check: Precheck,
@@ -1530,7 +1588,7 @@ fn run_locked_update(
 fn update_with_hooks(
     d: Dialect,
     model: &Model,
-    id: i64,
+    id: &Key,
     values: Vec<(String, Value)>,
     scope: Option<&Scope>,
     check: Precheck,
@@ -1542,6 +1600,7 @@ fn update_with_hooks(
     let types = column_types(model);
     let model = model.clone();
     let scope = scope.cloned();
+    let id = id.clone();
     Ok(write_job(move |conn| {
         let current = match read.run(conn, &check)? {
             Ok(current) => current,
@@ -1558,7 +1617,7 @@ fn update_with_hooks(
             values.retain(|(c, _)| *c != s.column);
         }
         let values = in_model_order(&model, values, None);
-        let update = sql::update(d, &model, id, values, scope.as_ref(), Some(0))?;
+        let update = sql::update(d, &model, &id, values, scope.as_ref(), Some(0))?;
         if let Some(outcome) = run_locked_update(conn, update, &current)? {
             return Ok(outcome);
         }
@@ -1582,7 +1641,7 @@ pub fn update(
     backend: &dyn Backend,
     key: &EtagKey,
     model: &Model,
-    id: i64,
+    id: &Key,
     row: Row,
     pre: Precondition,
     scope: Option<&Scope>,
@@ -1624,7 +1683,7 @@ pub(crate) fn plan_delete(
     d: Dialect,
     key: &EtagKey,
     model: &Model,
-    id: i64,
+    id: &Key,
     precondition: Precondition,
     WriteLimits { scope, rule, hooks }: WriteLimits<'_>,
 ) -> Result<Planned<()>, CrudError> {
@@ -1695,6 +1754,7 @@ pub(crate) fn plan_delete(
         }
     };
     let work = name_referencing_table_on_sqlite(d, work, model, id);
+    let id = id.clone();
     Ok(Planned {
         work,
         finish: Box::new(move |model, out| {
@@ -1704,12 +1764,12 @@ pub(crate) fn plan_delete(
                     kind: kind @ (ConflictKind::ForeignKey | ConflictKind::Referenced),
                 } => CrudError::Referenced {
                     model: model.name().to_owned(),
-                    id,
+                    id: id.clone(),
                     by: field.filter(|_| kind == ConflictKind::Referenced),
                 },
                 e => e.into(),
             })?;
-            finish(model, id, outcome).map(|_| ())
+            finish(model, &id, outcome).map(|_| ())
         }),
     })
 }
@@ -1724,7 +1784,7 @@ pub fn delete(
     backend: &dyn Backend,
     key: &EtagKey,
     model: &Model,
-    id: i64,
+    id: &Key,
     precondition: Precondition,
     scope: Option<&Scope>,
 ) -> Result<(), CrudError> {
@@ -1758,7 +1818,7 @@ mod tests {
                     }),
                 ),
             ] {
-                let built = sql::select_by_id(d, m, 42, scope.as_ref(), false);
+                let built = sql::select_by_id(d, m, &Key::Int(42), scope.as_ref(), false);
                 let by_id = ById::new(d, m);
                 assert_eq!(&*by_id.text, built.text);
                 let mut params = vec![Value::Integer(42)];

@@ -56,7 +56,7 @@ impl QueryRules {
     /// What is wrong, naming the rule and the field.
     pub fn check(&self, model: &Model) -> Result<(), String> {
         let usable = |rule: &str, name: &str, text_only: bool| -> Result<(), String> {
-            if name == "id" && !text_only {
+            if name == model.key_column() && model.key_field().is_none() && !text_only {
                 return Ok(());
             }
             let Some(field) = model.field_named(name) else {
@@ -88,7 +88,7 @@ impl QueryRules {
         }
         for name in &self.ignored {
             let taken = RESERVED.contains(&name.as_str())
-                || name == "id"
+                || name == model.key_column()
                 || self.filter.iter().any(|f| {
                     name == f
                         || name
@@ -325,7 +325,9 @@ pub fn parse_list_query(
     // the defaults, as when the parameter is absent.
     let order = match get("ordering").filter(|v| !v.is_empty()) {
         None => rules.default_ordering.clone(),
-        Some(spec) => parse_ordering(rules, spec).map_err(|m| err("ordering", m))?,
+        Some(spec) => {
+            parse_ordering(model.key_column(), rules, spec).map_err(|m| err("ordering", m))?
+        }
     };
     let fields = match get("fields").filter(|v| !v.is_empty()) {
         None => None,
@@ -352,8 +354,8 @@ pub(crate) fn parse_filter(
         Some((f, op)) if !f.is_empty() => (f, op),
         _ => (name, "eq"),
     };
-    let kind = if field == "id" {
-        FieldType::Integer
+    let kind = if field == model.key_column() {
+        model.key_type()
     } else if rules.filter.iter().any(|f| f == field) {
         match model.field_named(field) {
             Some(f) if !f.is_write_only() => f.field_type(),
@@ -403,21 +405,22 @@ pub(crate) fn parse_filter(
     }))
 }
 
-fn parse_ordering(rules: &QueryRules, spec: &str) -> Result<Vec<Order>, String> {
+/// `key_column` is the model's key, always orderable.
+fn parse_ordering(key_column: &str, rules: &QueryRules, spec: &str) -> Result<Vec<Order>, String> {
     let mut out: Vec<Order> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for key in spec.split(',') {
         let order = Order::parse(key)?;
         let unsigned = key.strip_prefix('-').unwrap_or(key);
         let field = unsigned.split_once('.').map_or(unsigned, |(f, _)| f);
-        if field != "id" && !rules.ordering.iter().any(|f| f == field) {
+        if field != key_column && !rules.ordering.iter().any(|f| f == field) {
             return Err(format!("cannot order by `{field}`"));
         }
         if seen.contains(&field) {
             return Err(format!("`{field}` given twice"));
         }
-        // `id` is unique: keys after it are checked but change nothing.
-        if !seen.contains(&"id") {
+        // The key is unique: keys after it are checked but change nothing.
+        if !seen.contains(&key_column) {
             out.push(order);
         }
         seen.push(field);
@@ -431,7 +434,7 @@ fn parse_fields(model: &Model, list: &str) -> Result<Vec<String>, String> {
         if f.is_empty() {
             return Err("has an empty field name".into());
         }
-        let readable = f == "id"
+        let readable = f == model.key_column()
             || (model.is_versioned() && f == "version")
             || model.field_named(f).is_some_and(|x| !x.is_write_only());
         if !readable {

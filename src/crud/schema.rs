@@ -5,7 +5,7 @@
 use super::error::CrudError;
 use crate::backend::sql;
 use crate::backend::{write_with, Backend, BackendError, Conn, Dialect, Value};
-use crate::model::{FieldType, Model, ID_COLUMN, VERSION_COLUMN};
+use crate::model::{FieldType, Model, VERSION_COLUMN};
 
 /// Creates the model's table (and indexes) if it does not exist, or checks
 /// that the existing table has every column with a compatible type and
@@ -127,6 +127,9 @@ pub fn ensure_table_adding(
         }
         fixes.extend(sql::alter_column(d, model, name));
     }
+    if let Some(problem) = key_problem(model, &columns) {
+        problems.push(problem);
+    }
     if problems.is_empty() {
         return Ok(added);
     }
@@ -146,6 +149,35 @@ pub fn ensure_table_adding(
     Err(CrudError::Schema { message })
 }
 
+/// How the existing table's primary key differs from the model's, where
+/// the database says: a declared key must be the table's whole primary key;
+/// for the implicit `id`, a table whose primary key is on other columns
+/// differs (one without a primary key is accepted, as it always was).
+fn key_problem(model: &Model, columns: &[sql::ColumnInfo]) -> Option<String> {
+    if columns.iter().all(|c| c.primary_key.is_none()) {
+        return None;
+    }
+    let keys: Vec<&str> = columns
+        .iter()
+        .filter(|c| c.primary_key == Some(true))
+        .map(|c| c.name.as_str())
+        .collect();
+    let want = model.key_column();
+    if keys == [want] || (keys.is_empty() && !model.has_declared_key()) {
+        return None;
+    }
+    let has = if keys.is_empty() {
+        "no primary key".to_owned()
+    } else {
+        let names: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+        format!("the primary key ({})", names.join(", "))
+    };
+    Some(format!(
+        "table `{}` has {has}, but the model's key is `{want}`",
+        model.name()
+    ))
+}
+
 /// Statements adding a column: `Ok` when they are safe for the rows
 /// already there, `Err` with what a person would adapt otherwise.
 type Additions = Result<Vec<String>, Vec<String>>;
@@ -161,7 +193,7 @@ fn missing_column(d: Dialect, model: &Model, name: &str) -> Additions {
             int()
         )]);
     }
-    if name == ID_COLUMN {
+    if name == model.key_column() {
         return Err(Vec::new());
     }
     sql::add_column(d, model, name).map_err(|_| {

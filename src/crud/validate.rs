@@ -21,7 +21,7 @@ use std::fmt;
 
 use super::ops::ReferenceCheck;
 use crate::backend::Backend;
-use crate::model::{json_kind, Model, Value, VERSION_COLUMN};
+use crate::model::{json_kind, FieldType, Model, Value, MAX_TEXT_KEY_BYTES, VERSION_COLUMN};
 
 /// Validated column values, ready for [`crate::crud::ops`].
 ///
@@ -58,6 +58,12 @@ impl Row {
             .iter()
             .find(|(c, _)| c == column)
             .map(|(_, v)| v)
+    }
+
+    /// Takes a column's value out of the row.
+    pub(crate) fn remove(&mut self, column: &str) -> Option<Value> {
+        let at = self.values.iter().position(|(c, _)| c == column)?;
+        Some(self.values.remove(at).1)
     }
 
     /// The columns set, in model order.
@@ -268,6 +274,29 @@ fn validate(model: &Model, body: &serde_json::Value, mode: Mode) -> Result<Row, 
             message,
         });
     };
+    if let Some(field) = model.key_field() {
+        // A declared key: an integer one is the database's; a text key is
+        // required on create; a uuid key is generated when absent. On a
+        // replace or a patch the key sent must be the row's (checked by
+        // the caller, who knows the row).
+        let name = model.key_column();
+        match obj.get(name) {
+            Some(_) if model.has_generated_key() => error(name, "read-only field".to_owned()),
+            Some(json) => match field.to_value(json) {
+                // A key must be able to name its row in a path.
+                Ok(Value::Text(s)) if model.path_key(&s).is_none() => error(
+                    name,
+                    format!("a key must be 1 to {MAX_TEXT_KEY_BYTES} bytes long"),
+                ),
+                Ok(v) => row.values.push((name.to_owned(), v)),
+                Err(message) => error(name, message),
+            },
+            None if mode == Mode::Create && field.field_type() == FieldType::Text => {
+                error(name, "required".to_owned());
+            }
+            None => {}
+        }
+    }
     for (name, field) in model.fields() {
         match obj.get(name) {
             Some(_) if field.is_read_only() => error(name, "read-only field".to_owned()),
@@ -301,8 +330,7 @@ fn validate(model: &Model, body: &serde_json::Value, mode: Mode) -> Result<Row, 
                 Some(v) => row.expected_version = Some(v),
                 None => error(key, "expected an integer version".to_owned()),
             }
-        } else if key == crate::model::ID_COLUMN || (key == VERSION_COLUMN && model.is_versioned())
-        {
+        } else if key == model.key_column() || (key == VERSION_COLUMN && model.is_versioned()) {
             error(key, "read-only field".to_owned());
         } else {
             error(key, "unknown field".to_owned());

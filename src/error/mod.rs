@@ -253,12 +253,15 @@ impl ApiError {
                         .collect(),
                 ))
             }
-            ApiError::Crud(CrudError::UnknownReference { field, table, id }) => {
-                Some(Cow::Owned(vec![FieldError {
-                    field: field.clone(),
-                    message: format!("no {table} with id {id}"),
-                }]))
-            }
+            ApiError::Crud(CrudError::UnknownReference {
+                field,
+                table,
+                key,
+                id,
+            }) => Some(Cow::Owned(vec![FieldError {
+                field: field.clone(),
+                message: format!("no {table} with {key} {id}"),
+            }])),
             _ => None,
         }
     }
@@ -583,7 +586,8 @@ mod tests {
             (
                 CrudError::NotFound {
                     model: "t".into(),
-                    id: 1,
+                    key: "id".into(),
+                    id: crate::model::Key::Int(1),
                 }
                 .into(),
                 404,
@@ -593,7 +597,8 @@ mod tests {
                 CrudError::UnknownReference {
                     field: "account_id".into(),
                     table: "account".into(),
-                    id: 7,
+                    key: "id".into(),
+                    id: crate::model::Key::Int(7),
                 }
                 .into(),
                 422,
@@ -676,7 +681,8 @@ mod tests {
             source: Box::new(CrudError::UnknownReference {
                 field: "owner_id".into(),
                 table: "owner".into(),
-                id: 9,
+                key: "id".into(),
+                id: crate::model::Key::Int(9),
             }),
         });
         let doc = body(&e.into_response());

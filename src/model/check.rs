@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::field::{FieldType, OnDelete, ServerSet};
+use super::field::{Field, FieldType, OnDelete, ServerSet};
 use super::{Model, ID_COLUMN, MAX_IDENTIFIER_BYTES, VERSION_COLUMN};
 
 impl Model {
@@ -22,10 +22,20 @@ impl Model {
     /// assert!(matches!(bad.check(), Err(ModelError::InvalidDefault { .. })));
     /// ```
     pub fn check(&self) -> Result<(), ModelError> {
-        self.check_against(&[self.name.as_str()])
+        self.check_against(&[self])
     }
 
-    fn check_against(&self, tables: &[&str]) -> Result<(), ModelError> {
+    /// The declared fields with the declared key first.
+    fn declared_fields(&self) -> impl Iterator<Item = (&String, &Field)> {
+        let key = match &self.key {
+            Some((name, Some(field))) => Some((name, field)),
+            _ => None,
+        };
+        key.into_iter()
+            .chain(self.fields.iter().map(|(n, f)| (n, f)))
+    }
+
+    fn check_against(&self, models: &[&Model]) -> Result<(), ModelError> {
         check_identifier(&self.name)?;
         if let Some(dup) = self.duplicates.first() {
             return Err(ModelError::DuplicateField {
@@ -33,9 +43,13 @@ impl Model {
                 field: dup.clone(),
             });
         }
-        for (name, field) in &self.fields {
+        self.check_key()?;
+        // `id` is reserved unless it is the declared key itself.
+        let declared_key = self.declared_key().map(|(k, _)| k);
+        for (name, field) in self.declared_fields() {
             check_identifier(name)?;
-            let reserved = name.eq_ignore_ascii_case(ID_COLUMN)
+            let reserved = (name.eq_ignore_ascii_case(ID_COLUMN)
+                && declared_key != Some(name.as_str()))
                 || (self.versioned && name.eq_ignore_ascii_case(VERSION_COLUMN));
             if reserved {
                 return Err(ModelError::ReservedField {
@@ -43,12 +57,12 @@ impl Model {
                     field: name.clone(),
                 });
             }
-            if let Some(other) = self.fields.iter().find(|(n, _)| {
-                n != name && n.eq_ignore_ascii_case(name) && n.as_str() > name.as_str()
+            if let Some((other, _)) = self.declared_fields().find(|(n, _)| {
+                *n != name && n.eq_ignore_ascii_case(name) && n.as_str() > name.as_str()
             }) {
                 return Err(ModelError::DuplicateField {
                     model: self.name.clone(),
-                    field: other.0.clone(),
+                    field: other.clone(),
                 });
             }
             let option_error = |reason: &str| ModelError::InvalidOption {
@@ -133,15 +147,20 @@ impl Model {
             }
             if let Some(table) = &field.references {
                 check_identifier(table)?;
-                if field.kind != FieldType::Integer {
-                    return Err(option_error("a foreign key must be an integer field"));
-                }
-                if !tables.contains(&table.as_str()) {
+                let Some(target) = models.iter().find(|m| m.name == *table) else {
                     return Err(ModelError::UnknownReference {
                         model: self.name.clone(),
                         field: name.clone(),
                         table: table.clone(),
                     });
+                };
+                let key = target.key_type();
+                if field.kind != key {
+                    return Err(option_error(&format!(
+                        "a foreign key must have the type of the key it references \
+                         (`{table}`.`{}` is {key})",
+                        target.key_column()
+                    )));
                 }
             }
             if let Some(default) = &field.default {
@@ -204,20 +223,78 @@ impl Model {
 /// assert!(check_models(&[post]).is_err());
 /// ```
 pub fn check_models(models: &[Model]) -> Result<(), ModelError> {
-    let tables: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    let all: Vec<&Model> = models.iter().collect();
     for (i, m) in models.iter().enumerate() {
-        if tables
+        if all
             .iter()
             .take(i)
-            .any(|t| t.eq_ignore_ascii_case(&m.name))
+            .any(|t| t.name.eq_ignore_ascii_case(&m.name))
         {
             return Err(ModelError::DuplicateModel {
                 name: m.name.clone(),
             });
         }
-        m.check_against(&tables)?;
+        m.check_against(&all)?;
     }
     Ok(())
+}
+
+impl Model {
+    /// The mistakes a declared primary key can have: see
+    /// [`Model::primary_key`].
+    fn check_key(&self) -> Result<(), ModelError> {
+        let Some((column, field)) = self.declared_key() else {
+            return Ok(());
+        };
+        let error = |reason: &str| ModelError::InvalidKey {
+            model: self.name.clone(),
+            column: column.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let Some(field) = field else {
+            return Err(error("primary_key names no declared field"));
+        };
+        let mistake = if !matches!(
+            field.kind,
+            FieldType::Integer | FieldType::Text | FieldType::Uuid
+        ) {
+            Some("a primary key must be an integer, text or uuid field")
+        } else if field.nullable {
+            Some("a primary key cannot be nullable")
+        } else if field.default.is_some() {
+            Some("a primary key cannot have a default (a uuid key is generated when absent)")
+        } else if field.server_set.is_some() {
+            Some("a primary key cannot be set by the server")
+        } else if field.read_only {
+            Some("a primary key cannot be read-only (an integer key is generated already)")
+        } else if field.write_only {
+            Some("a primary key cannot be write-only")
+        } else if field.references.is_some() {
+            Some("a primary key cannot be a foreign key")
+        } else if field.unique || field.unique_in_scope || field.index {
+            Some("a primary key is unique and indexed already")
+        } else if field.kind == FieldType::Integer
+            && (field.constraints.choices.is_some()
+                || field.constraints.min.is_some()
+                || field.constraints.max.is_some())
+        {
+            Some("a generated integer key cannot have choices or bounds")
+        } else if self.scope.as_ref().is_some_and(|s| s.column() == column) {
+            Some("the scope column cannot be the primary key")
+        } else if self
+            .write_rule
+            .as_ref()
+            .is_some_and(|s| s.column() == column)
+        {
+            Some("restrict_writes cannot use the primary key")
+        } else {
+            None
+        };
+        match mistake {
+            Some(reason) => Err(error(reason)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Checks that `name` is a valid identifier: `[A-Za-z_][A-Za-z0-9_]*`, at
@@ -313,6 +390,15 @@ pub enum ModelError {
         /// The table name.
         name: String,
     },
+    /// A primary key ([`Model::primary_key`]) that cannot be one.
+    InvalidKey {
+        /// The model.
+        model: String,
+        /// The column named as the key.
+        column: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl fmt::Display for ModelError {
@@ -347,6 +433,11 @@ impl fmt::Display for ModelError {
                 "model `{model}`: field `{field}` references unknown table `{table}`"
             ),
             ModelError::DuplicateModel { name } => write!(f, "model `{name}` is declared twice"),
+            ModelError::InvalidKey {
+                model,
+                column,
+                reason,
+            } => write!(f, "model `{model}`: primary key `{column}`: {reason}"),
         }
     }
 }
@@ -386,6 +477,110 @@ mod tests {
         }
         assert!(Model::new("x".repeat(63).as_str()).check().is_ok());
         assert!(Model::new("bad name").check().is_err());
+    }
+
+    #[test]
+    fn primary_keys_are_checked() {
+        let key = |field: Field| Model::new("t").field("k", field).primary_key("k");
+        for ok in [
+            Field::integer(),
+            Field::text(),
+            Field::text().max_length(8),
+            Field::uuid(),
+        ] {
+            key(ok).check().unwrap();
+        }
+        // Declared after the call, too.
+        Model::new("t")
+            .primary_key("k")
+            .field("k", Field::text())
+            .check()
+            .unwrap();
+        let reason = |m: &Model| match m.check() {
+            Err(ModelError::InvalidKey { column, reason, .. }) => {
+                assert_eq!(column, "k");
+                reason
+            }
+            other => panic!("{other:?}"),
+        };
+        let cases: Vec<(Model, &str)> = vec![
+            (Model::new("t").primary_key("k"), "names no declared field"),
+            (key(Field::float()), "integer, text or uuid"),
+            (key(Field::datetime()), "integer, text or uuid"),
+            (key(Field::text().nullable()), "nullable"),
+            (key(Field::text().default("a")), "default"),
+            (
+                key(Field::uuid().default("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")),
+                "default",
+            ),
+            (key(Field::text().from_claim("sub")), "set by the server"),
+            (key(Field::text().read_only()), "read-only"),
+            (key(Field::text().write_only()), "write-only"),
+            (key(Field::text().unique()), "unique and indexed already"),
+            (key(Field::text().index()), "unique and indexed already"),
+            (key(Field::integer().references("t")), "foreign key"),
+            (key(Field::integer().min(5)), "choices or bounds"),
+            (key(Field::text()).scope("k", "sub"), "scope column"),
+            (
+                key(Field::text()).restrict_writes("k", "sub"),
+                "restrict_writes",
+            ),
+        ];
+        for (m, want) in cases {
+            let got = reason(&m);
+            assert!(got.contains(want), "{got:?} should say {want:?}");
+        }
+        let e = Model::new("t").primary_key("k").check().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "model `t`: primary key `k`: primary_key names no declared field"
+        );
+        // `id` is reserved only when it is not the key.
+        Model::new("t")
+            .field("id", Field::text())
+            .primary_key("id")
+            .check()
+            .unwrap();
+        assert!(matches!(
+            err(&key(Field::text()).field("id", Field::integer())),
+            ModelError::ReservedField { .. }
+        ));
+        assert!(matches!(
+            err(&Model::new("t").field("id", Field::integer())),
+            ModelError::ReservedField { .. }
+        ));
+        // A second key declared by the same name is a duplicate.
+        let m = key(Field::text()).field("k", Field::text());
+        assert!(matches!(err(&m), ModelError::DuplicateField { .. }));
+        // Naming another key puts the first back among the fields.
+        let m = key(Field::text())
+            .field("j", Field::uuid())
+            .primary_key("j");
+        assert_eq!(m.key_column(), "j");
+        assert_eq!(m.fields()[0].0, "k");
+    }
+
+    #[test]
+    fn foreign_keys_must_have_the_type_of_the_key_they_reference() {
+        let thing = Model::new("thing")
+            .field("code", Field::text())
+            .primary_key("code");
+        let token = Model::new("token")
+            .field("u", Field::uuid())
+            .primary_key("u");
+        let ok = Model::new("part")
+            .field("thing_id", Field::text().references("thing"))
+            .field("token_id", Field::uuid().nullable().references("token"));
+        check_models(&[thing.clone(), token.clone(), ok]).unwrap();
+        let bad = Model::new("part").field("thing_id", Field::integer().references("thing"));
+        let e = check_models(&[thing.clone(), bad]).unwrap_err().to_string();
+        assert!(
+            e.contains("must have the type of the key it references (`thing`.`code` is text)"),
+            "{e}"
+        );
+        let bad = Model::new("part").field("p", Field::text().references("plain"));
+        let plain = Model::new("plain");
+        assert!(check_models(&[plain, bad]).is_err());
     }
 
     #[test]

@@ -87,6 +87,9 @@ pub struct Field {
     pub(super) index: bool,
     pub(super) max_length: Option<usize>,
     pub(super) references: Option<String>,
+    /// The key column of the referenced table, once linked
+    /// ([`Model::link_references`](super::Model::link_references)).
+    pub(super) referenced_key: Option<String>,
     pub(super) on_delete: Option<OnDelete>,
     pub(super) server_set: Option<ServerSet>,
     pub(super) read_only: bool,
@@ -109,6 +112,7 @@ impl Field {
             index: false,
             max_length: None,
             references: None,
+            referenced_key: None,
             on_delete: None,
             server_set: None,
             read_only: false,
@@ -387,7 +391,9 @@ impl Field {
         self
     }
 
-    /// Makes the field a foreign key to the `id` of another model's table.
+    /// Makes the field a foreign key to the primary key of another model's
+    /// table (`id`, or its [`Model::primary_key`](super::Model::primary_key);
+    /// the field's type must be the key's).
     ///
     /// ```
     /// let author = lightapi::model::Field::integer().references("person");
@@ -526,6 +532,12 @@ impl Field {
     /// The table this field references, if it is a foreign key.
     pub fn referenced_table(&self) -> Option<&str> {
         self.references.as_deref()
+    }
+
+    /// The key column this foreign key points at: the referenced model's
+    /// key once the models are linked, else `id`.
+    pub(crate) fn referenced_column(&self) -> &str {
+        self.referenced_key.as_deref().unwrap_or(super::ID_COLUMN)
     }
 
     /// What deleting the referenced row does (see [`Field::on_delete`]).

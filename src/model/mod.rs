@@ -1,6 +1,7 @@
 //! Model declaration: the table a REST resource is stored in.
 //!
-//! A [`Model`] is a table name plus an ordered list of [`Field`]s. The `id`
+//! A [`Model`] is a table name plus an ordered list of [`Field`]s. Unless
+//! [`Model::primary_key`] names a declared field as the key, the `id`
 //! column is implicit (an integer primary key assigned by the database), so a
 //! field named `id` is a declaration error. Declaration mistakes are reported
 //! by [`Model::check`] (and [`check_models`] for cross-model checks such as
@@ -22,6 +23,7 @@ mod convert;
 pub mod datetime;
 mod decimal_text;
 mod field;
+mod key;
 mod text_formats;
 mod value;
 
@@ -30,6 +32,8 @@ pub(crate) use convert::{integer_text, json_kind};
 pub use decimal_text::canonical_decimal;
 pub(crate) use decimal_text::{compare_decimal, decimal_pattern};
 pub use field::{Field, FieldType, OnDelete, ServerSet};
+pub(crate) use key::random_uuid;
+pub use key::{parse_path_key, Key, MAX_TEXT_KEY_BYTES};
 pub use text_formats::{canonical_date, canonical_uuid};
 #[cfg(feature = "postgres")]
 pub(crate) use text_formats::{date_days, format_date, format_uuid, uuid_bytes};
@@ -39,7 +43,7 @@ pub use value::{Value, ValueRef};
 /// Longest identifier accepted, in bytes (PostgreSQL's limit).
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 
-/// Name of the implicit primary-key column.
+/// Name of the implicit primary-key column (see [`Model::primary_key`]).
 pub const ID_COLUMN: &str = "id";
 
 /// Name of the optimistic-locking column of a [`Model::versioned`] model.
@@ -73,8 +77,9 @@ impl ScopeRule {
 
 /// A table declaration: name, fields in declaration order and options.
 ///
-/// Columns are stored in this order: `id`, the fields (including an implicit
-/// scope column, see [`Model::scope`]), then `version` for a versioned model.
+/// Columns are stored in this order: the key (`id`, or the field named by
+/// [`Model::primary_key`]), the other fields (including an implicit scope
+/// column, see [`Model::scope`]), then `version` for a versioned model.
 ///
 /// ```
 /// use lightapi::model::{Field, Model};
@@ -103,6 +108,9 @@ pub struct Model {
     implicit_scope: bool,
     /// The table exists already and is never created or altered.
     existing_table: bool,
+    /// The column named by `primary_key`, and its field once declared
+    /// (kept out of `fields`).
+    key: Option<(String, Option<Field>)>,
 }
 
 impl Model {
@@ -123,6 +131,125 @@ impl Model {
             write_rule: None,
             implicit_scope: false,
             existing_table: false,
+            key: None,
+        }
+    }
+
+    /// Names the declared field `column` as the primary key, instead of the
+    /// implicit integer `id`. The field may be declared before or after
+    /// this call, and must be one of:
+    /// - [`Field::integer()`]: assigned by the database, as `id` is; clients
+    ///   never send it;
+    /// - [`Field::text()`]: sent by the client on create (required), never
+    ///   changed after (a PUT or PATCH may repeat it);
+    /// - [`Field::uuid()`]: sent by the client on create, or a random
+    ///   version 4 UUID when absent; never changed after.
+    ///
+    /// The key is not nullable, has no default and is not set by the server
+    /// otherwise ([`Model::check`] reports any such mistake). Rows are then
+    /// addressed by the key's value: `/thing/{code}`.
+    ///
+    /// ```
+    /// use lightapi::model::{Field, FieldType, Model};
+    /// let thing = Model::new("thing")
+    ///     .field("code", Field::text().max_length(20))
+    ///     .field("label", Field::text())
+    ///     .primary_key("code");
+    /// thing.check()?;
+    /// assert_eq!(thing.key_column(), "code");
+    /// assert_eq!(thing.key_type(), FieldType::Text);
+    /// // The key is kept apart from the other fields, but found by name.
+    /// assert_eq!(thing.fields().len(), 1);
+    /// assert!(thing.field_named("code").is_some());
+    /// # Ok::<(), lightapi::model::ModelError>(())
+    /// ```
+    pub fn primary_key(mut self, column: &str) -> Model {
+        if let Some((old, Some(field))) = self.key.take() {
+            self.fields.push((old, field));
+        }
+        let field = self
+            .fields
+            .iter()
+            .position(|(n, _)| n == column)
+            .map(|pos| self.fields.remove(pos).1);
+        self.key = Some((column.to_owned(), field));
+        self
+    }
+
+    /// The primary-key column: `id`, or the field named by
+    /// [`Model::primary_key`].
+    pub fn key_column(&self) -> &str {
+        self.key.as_ref().map_or(ID_COLUMN, |(n, _)| n.as_str())
+    }
+
+    /// The primary key's type: integer for the implicit `id`.
+    pub fn key_type(&self) -> FieldType {
+        self.key_field()
+            .map_or(FieldType::Integer, Field::field_type)
+    }
+
+    /// The field named by [`Model::primary_key`], once declared; `None`
+    /// for the implicit `id`.
+    pub fn key_field(&self) -> Option<&Field> {
+        self.key.as_ref().and_then(|(_, f)| f.as_ref())
+    }
+
+    /// Whether the database assigns the key (an integer key): clients never
+    /// send it.
+    pub fn has_generated_key(&self) -> bool {
+        self.key_type() == FieldType::Integer
+    }
+
+    /// Whether the model names its own key with [`Model::primary_key`].
+    pub(crate) fn has_declared_key(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// The name given to `primary_key`, whether or not it was declared.
+    pub(crate) fn declared_key(&self) -> Option<(&str, Option<&Field>)> {
+        self.key.as_ref().map(|(n, f)| (n.as_str(), f.as_ref()))
+    }
+
+    /// Points every foreign key at the key column of the model it
+    /// references, among `keys` (each model's table and key column).
+    pub(crate) fn link_references(&mut self, keys: &[(String, String)]) {
+        let own = self.key.as_mut().and_then(|(_, f)| f.as_mut());
+        for field in self.fields.iter_mut().map(|(_, f)| f).chain(own) {
+            if let Some(table) = &field.references {
+                field.referenced_key = keys
+                    .iter()
+                    .find(|(t, _)| t == table)
+                    .map(|(_, k)| k.clone());
+            }
+        }
+    }
+
+    /// Each model's table and key column, for [`Model::link_references`].
+    pub(crate) fn keys_of<'m>(
+        models: impl IntoIterator<Item = &'m Model>,
+    ) -> Vec<(String, String)> {
+        models
+            .into_iter()
+            .map(|m| (m.name.clone(), m.key_column().to_owned()))
+            .collect()
+    }
+
+    /// The key of the path segment `raw` (percent-decoded), when it can name
+    /// a row: see [`parse_path_key`].
+    pub fn path_key(&self, raw: &str) -> Option<Key> {
+        let Some(field) = self.key_field() else {
+            return parse_path_key(FieldType::Integer, MAX_TEXT_KEY_BYTES, raw);
+        };
+        match field.max_length_chars() {
+            // At most four bytes a character; then the characters counted.
+            Some(chars) => {
+                parse_path_key(field.field_type(), chars.saturating_mul(4), raw).filter(|k| match k
+                {
+                    Key::Text(s) => s.chars().count() <= chars,
+                    Key::Int(_) => true,
+                })
+            }
+            None => parse_path_key(field.field_type(), MAX_TEXT_KEY_BYTES, raw),
         }
     }
 
@@ -134,6 +261,16 @@ impl Model {
     /// assert!(m.check().is_err());
     /// ```
     pub fn field(mut self, name: &str, field: Field) -> Model {
+        if let Some((key, slot)) = &mut self.key {
+            if key == name {
+                if slot.is_some() {
+                    self.duplicates.push(name.to_owned());
+                } else {
+                    *slot = Some(field);
+                }
+                return self;
+            }
+        }
         let scope_col = self.scope.as_ref().map(|s| s.column.as_str());
         if let Some(pos) = self.fields.iter().position(|(n, _)| n == name) {
             if self.implicit_scope && scope_col == Some(name) {
@@ -265,12 +402,14 @@ impl Model {
         &self.name
     }
 
-    /// The fields in declaration order (without `id` and `version`).
+    /// The fields in declaration order (without the key — `id` or the field
+    /// named by [`Model::primary_key`] — and `version`).
     pub fn fields(&self) -> &[(String, Field)] {
         &self.fields
     }
 
-    /// Looks a field up by name.
+    /// Looks a field up by name (the field named by [`Model::primary_key`]
+    /// included; never the implicit `id`).
     ///
     /// ```
     /// use lightapi::model::{Field, Model};
@@ -279,7 +418,10 @@ impl Model {
     /// assert!(m.field_named("id").is_none());
     /// ```
     pub fn field_named(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+        match &self.key {
+            Some((k, Some(f))) if k == name => Some(f),
+            _ => self.fields.iter().find(|(n, _)| n == name).map(|(_, f)| f),
+        }
     }
 
     /// Whether the model has a `version` column.

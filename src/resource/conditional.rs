@@ -4,19 +4,19 @@
 use crate::crud::ops::Precondition;
 use crate::error::ApiError;
 use crate::http::Request;
+use crate::model::{Key, Model};
 
-/// The `{id}` parameter: a positive integer in canonical form, else `404`.
-pub(super) fn path_id(req: &Request) -> Result<i64, ApiError> {
+/// The `{id}` parameter as a key of `model` (see [`Model::path_key`]): for
+/// an integer key a positive integer in canonical form, for a text key any
+/// non-empty segment within its length, for a uuid key a UUID; else `404`.
+pub(super) fn path_id(req: &Request, model: &Model) -> Result<Key, ApiError> {
     let raw = req.param("id").unwrap_or("");
-    let canonical = !raw.is_empty()
-        && raw.len() <= 19
-        && raw.bytes().all(|b| b.is_ascii_digit())
-        && !raw.starts_with('0');
-    canonical
-        .then(|| raw.parse::<i64>().ok())
-        .flatten()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::not_found(format!("`{raw}` is not the id of a row")))
+    model.path_key(raw).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "`{raw}` is not the {} of a row",
+            model.key_column()
+        ))
+    })
 }
 
 pub(super) fn precondition(req: &Request) -> Precondition {
@@ -56,7 +56,12 @@ mod tests {
 
     #[test]
     fn ids_must_be_canonical_positive_integers() {
-        let ok = |s: &str| path_id(&Request::new(Method::Get, "/x").with_param("id", s)).ok();
+        let m = Model::new("x");
+        let ok = |s: &str| {
+            path_id(&Request::new(Method::Get, "/x").with_param("id", s), &m)
+                .ok()
+                .and_then(|k| k.as_int())
+        };
         assert_eq!(ok("1"), Some(1));
         assert_eq!(ok("9223372036854775807"), Some(i64::MAX));
         for bad in [
@@ -73,6 +78,46 @@ mod tests {
         ] {
             assert_eq!(ok(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn text_and_uuid_keys_are_parsed_by_the_models_key() {
+        use crate::model::Field;
+        let get = |m: &Model, s: &str| {
+            path_id(&Request::new(Method::Get, "/x").with_param("id", s), m).ok()
+        };
+        let text = Model::new("t")
+            .field("code", Field::text().max_length(3))
+            .primary_key("code");
+        assert_eq!(get(&text, "a b"), Some(Key::from("a b")));
+        assert_eq!(get(&text, "äöü"), Some(Key::from("äöü")));
+        assert_eq!(get(&text, "abcd"), None);
+        assert_eq!(get(&text, ""), None);
+        let open = Model::new("t")
+            .field("code", Field::text())
+            .primary_key("code");
+        assert_eq!(
+            get(&open, &"x".repeat(255)),
+            Some(Key::from("x".repeat(255).as_str()))
+        );
+        assert_eq!(get(&open, &"x".repeat(256)), None);
+        let uuid = Model::new("t").field("u", Field::uuid()).primary_key("u");
+        assert_eq!(
+            get(&uuid, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"),
+            Some(Key::from("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"))
+        );
+        assert_eq!(get(&uuid, "7"), None);
+        let num = Model::new("t")
+            .field("n", Field::integer())
+            .primary_key("n");
+        assert_eq!(get(&num, "7"), Some(Key::Int(7)));
+        assert_eq!(get(&num, "07"), None);
+        let e = path_id(
+            &Request::new(Method::Get, "/x").with_param("id", "x"),
+            &uuid,
+        )
+        .unwrap_err();
+        assert_eq!(e.status_code(), crate::http::StatusCode::NOT_FOUND);
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::endpoint::{HandlerResult, Step};
 use crate::error::ApiError;
 use crate::http::prefer::{Preferences, Resolution};
 use crate::http::{Method, Request, Response, StatusCode};
-use crate::model::{Model, ServerSet};
+use crate::model::{Key, Model, ServerSet};
 
 /// The generated operations of one registered model, for custom endpoints
 /// tied to it (see [`Resource::endpoint`](super::Resource::endpoint)),
@@ -143,7 +143,7 @@ fn query<T: 'static>(
     Step::Query {
         work,
         then: Box::new(move |req, out| {
-            let t = finish(&model, out)?;
+            let t = finish(&model, out).map_err(|e| ops::name_key_conflict(&model, e))?;
             respond(req, &model, t)
         }),
     }
@@ -387,17 +387,17 @@ impl Crud {
 
     /// `POST` under a parent row (see `nested`): the row's foreign key
     /// `fk` is the parent's `id`; a body that names it is a `422` on it.
-    pub(crate) fn create_under(&self, req: &Request, fk: &str, id: i64) -> HandlerResult {
+    pub(crate) fn create_under(&self, req: &Request, fk: &str, id: Key) -> HandlerResult {
         self.plan_create_setting(req, Some((fk, id)))
             .unwrap_or_else(|e| Step::Done(Err(e)))
             .run(&*self.backend, req)
     }
 
     /// `GET` of the rows under a parent row: those whose `fk` is `id`.
-    pub(crate) fn list_under(&self, req: &Request, fk: &str, id: i64) -> HandlerResult {
+    pub(crate) fn list_under(&self, req: &Request, fk: &str, id: &Key) -> HandlerResult {
         let under = Filter {
             field: fk.to_owned(),
-            op: FilterOp::Eq(crate::model::Value::Integer(id)),
+            op: FilterOp::Eq(id.to_value()),
         };
         self.plan_list_within(req, Some(under))
             .unwrap_or_else(|e| Step::Done(Err(e)))
@@ -405,7 +405,7 @@ impl Crud {
     }
 
     /// Whether the row `id` exists where the caller could read it.
-    pub(crate) fn exists(&self, req: &Request, id: i64) -> Result<bool, ApiError> {
+    pub(crate) fn exists(&self, req: &Request, id: &Key) -> Result<bool, ApiError> {
         let scope = self.scope(req)?;
         let found = ops::plan_get_by(&self.by_id, &self.model, id, scope.as_ref())?
             .run(&*self.backend, &self.model)?;
@@ -415,7 +415,7 @@ impl Crud {
     fn plan_create_setting(
         &self,
         req: &Request,
-        set: Option<(&str, i64)>,
+        set: Option<(&str, Key)>,
     ) -> Result<Step, ApiError> {
         let mut body = req.json()?;
         if let Some((fk, id)) = set {
@@ -426,7 +426,7 @@ impl Crud {
                         message: "is set from the path; leave it out".to_owned(),
                     }]));
                 }
-                fields.insert(fk.to_owned(), id.into());
+                fields.insert(fk.to_owned(), id.to_json());
             }
         } else {
             let resolution = Preferences::of(req.headers()).resolution;
@@ -469,7 +469,10 @@ impl Crud {
         let key = self.etag_key.clone();
         Ok(query(&self.model, planned, move |req, model, row| {
             let base = req.path().trim_end_matches('/');
-            let location = format!("{base}/{}", row.id);
+            let mut location = String::with_capacity(base.len() + 24);
+            location.push_str(base);
+            location.push('/');
+            row.id.write_path_segment(&mut location);
             let prefs = Preferences::of(req.headers());
             Ok(
                 written_response(StatusCode::CREATED, model, &key, &row, prefs)
@@ -796,7 +799,7 @@ impl Crud {
     }
 
     fn plan_get(&self, req: &Request) -> Result<Step, ApiError> {
-        let id = path_id(req)?;
+        let id = path_id(req, &self.model)?;
         // The query is checked first: a bad one is a 400 even when the row
         // is missing or the answer would be a 304.
         let (wanted, params) = self.relations.parse(&self.model, req.query())?;
@@ -809,7 +812,7 @@ impl Crud {
         let fields = parse_list_query(&self.model, &self.rules, &params, 1, 1)?.fields;
         let scope = self.scope(req)?;
         let related = self.plan_relations(req, wanted)?;
-        let planned = ops::plan_get_by(&self.by_id, &self.model, id, scope.as_ref())?;
+        let planned = ops::plan_get_by(&self.by_id, &self.model, &id, scope.as_ref())?;
         let planned = relations::attach(planned, related);
         let key = self.etag_key.clone();
         Ok(query(
@@ -818,6 +821,7 @@ impl Crud {
             move |req, model, (row, related)| {
                 let row = row.ok_or_else(|| CrudError::NotFound {
                     model: model.name().to_owned(),
+                    key: model.key_column().to_owned(),
                     id,
                 })?;
                 if let Some(related) = &related {
@@ -854,7 +858,7 @@ impl Crud {
     }
 
     fn plan_update(&self, req: &Request, partial: bool) -> Result<Step, ApiError> {
-        let id = path_id(req)?;
+        let id = path_id(req, &self.model)?;
         let precondition = precondition(req);
         let scope = self.scope(req)?;
         let rule = self.write_rule(req)?;
@@ -863,7 +867,7 @@ impl Crud {
         // Preconditions are evaluated before the content is processed
         // (RFC 9110 §13.2.1): when the body is refused too, the request is
         // answered for its precondition first.
-        let row = match self.valid_row(req, partial) {
+        let row = match self.valid_row(req, partial, &id) {
             Ok(row) => row,
             Err(e) => {
                 if precondition == Precondition::None
@@ -876,7 +880,7 @@ impl Crud {
                     d,
                     &self.etag_key,
                     &self.model,
-                    id,
+                    &id,
                     precondition,
                     scope.as_ref(),
                     rule.as_ref(),
@@ -888,7 +892,7 @@ impl Crud {
             d,
             &self.etag_key,
             &self.model,
-            id,
+            &id,
             row,
             precondition,
             ops::WriteLimits {
@@ -907,13 +911,24 @@ impl Crud {
     /// The body of a `PUT` or `PATCH` as a row to store. PUT and PATCH
     /// differ only in validation: a replace row carries every writable
     /// field, a patch row only those sent.
-    fn valid_row(&self, req: &Request, partial: bool) -> Result<Row, ApiError> {
+    /// A declared key sent in the body must be the row's own (`id`): keys
+    /// never change.
+    fn valid_row(&self, req: &Request, partial: bool, id: &Key) -> Result<Row, ApiError> {
         let body = req.json()?;
         let mut row = if partial {
             validate_patch(&self.model, &body)?
         } else {
             validate_replace(&self.model, &body)?
         };
+        let column = self.model.key_column();
+        if let Some(sent) = row.remove(column) {
+            if Key::from_value(&sent).as_ref() != Some(id) {
+                return Err(ApiError::validation(vec![FieldError {
+                    field: column.to_owned(),
+                    message: "the key cannot be changed".to_owned(),
+                }]));
+            }
+        }
         self.set_by_server(req, &mut row, false)?;
         check_storable(&*self.backend, &row)?;
         self.require_references(req, row)
@@ -927,7 +942,7 @@ impl Crud {
         }
         let claims = req.claims();
         for r in &self.references {
-            let Some(&crate::model::Value::Integer(id)) = row.get(&r.field) else {
+            let Some(id) = row.get(&r.field).and_then(Key::from_value) else {
                 continue;
             };
             // Without a usable claim the caller can read no row there.
@@ -935,12 +950,14 @@ impl Crud {
                 .as_ref()
                 .and_then(|c| ops::scope_in(&r.target, c.as_map()).ok().flatten())
                 .filter(|s| self.backend.refusal(&s.value).is_none())
-                .ok_or_else(|| ReferenceCheck::unknown(&r.field, r.target.name(), id))?;
+                .ok_or_else(|| {
+                    ReferenceCheck::unknown(&r.field, r.target.name(), r.target.key_column(), &id)
+                })?;
             let check = ReferenceCheck::new(
                 self.backend.dialect(),
                 &r.field,
                 &r.target,
-                id,
+                &id,
                 Some(&scope),
             )?;
             row.require_reference(check);
@@ -959,7 +976,7 @@ impl Crud {
     }
 
     fn plan_delete(&self, req: &Request) -> Result<Step, ApiError> {
-        let id = path_id(req)?;
+        let id = path_id(req, &self.model)?;
         let scope = self.scope(req)?;
         let rule = self.write_rule(req)?;
         let hooks = self.hooks_for(req);
@@ -967,7 +984,7 @@ impl Crud {
             self.backend.dialect(),
             &self.etag_key,
             &self.model,
-            id,
+            &id,
             precondition(req),
             ops::WriteLimits {
                 scope: scope.as_ref(),

@@ -37,10 +37,12 @@ impl Service for NestedService {
 
     fn call(&self, method: Method, req: &mut Request) -> HandlerResult {
         self.tables.check()?;
-        let id = path_id(req)?;
-        if !self.parent.exists(req, id)? {
+        let parent = self.parent.model();
+        let id = path_id(req, parent)?;
+        if !self.parent.exists(req, &id)? {
             return Err(CrudError::NotFound {
-                model: self.parent.model().name().to_owned(),
+                model: parent.name().to_owned(),
+                key: parent.key_column().to_owned(),
                 id,
             }
             .into());
@@ -59,7 +61,7 @@ impl Service for NestedService {
                 }
                 Ok(resp)
             }
-            _ => self.child.list_under(req, &self.fk, id),
+            _ => self.child.list_under(req, &self.fk, &id),
         }
     }
 

@@ -6,10 +6,10 @@ use crate::crud::ops::Stored;
 use crate::crud::relations::{Related, RelatedOne};
 use crate::http::prefer::Preferences;
 use crate::http::{Body, Request, Response, StatusCode};
-use crate::model::{write_integer, Model, Value, ValueRef, ID_COLUMN, VERSION_COLUMN};
+use crate::model::{write_integer, Model, Value, ValueRef, VERSION_COLUMN};
 
 /// Appends a stored row as the JSON object clients see: its readable
-/// columns (`id` first, then the fields in declaration order, then
+/// columns (the key first, then the other fields in declaration order, then
 /// `version`), only `fields` when projected.
 pub(super) fn write_row(out: &mut Vec<u8>, model: &Model, row: &Stored, fields: Option<&[String]>) {
     write_values(out, model, |i| row.values.get(i).map(Value::view), fields);
@@ -17,6 +17,7 @@ pub(super) fn write_row(out: &mut Vec<u8>, model: &Model, row: &Stored, fields: 
 
 /// Appends a row as [`write_row`] does, from its values in
 /// `sql::select_columns` order as `value` gives them by position.
+#[inline]
 pub(super) fn write_values<'v>(
     out: &mut Vec<u8>,
     model: &Model,
@@ -40,7 +41,9 @@ pub(super) fn write_values<'v>(
             None => out.extend_from_slice(b"null"),
         }
     };
-    column(out, ID_COLUMN, value(0));
+    if model.key_field().is_none_or(|f| !f.is_write_only()) {
+        column(out, model.key_column(), value(0));
+    }
     for (i, (name, field)) in model.fields().iter().enumerate() {
         if !field.is_write_only() {
             column(out, name, value(i + 1));

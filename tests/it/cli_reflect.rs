@@ -3,7 +3,8 @@
 //! (constant and computed by the database), a unique key and a foreign
 //! key over HTTP; fields of the file laid over the table's; a table
 //! without a one-column key and a column of a type no field maps under
-//! each `unsupported` policy; a missing table, never created.
+//! each `unsupported` policy; a missing table, never created; a table
+//! keyed by a text column; a reload reading the tables again.
 
 use std::path::PathBuf;
 
@@ -408,6 +409,67 @@ fn overrides_must_agree(db: &Db) {
     );
 }
 
+/// A table keyed by a text column, and one with a foreign key into it:
+/// rows addressed by the text, a key naming no row a `422`, a row still
+/// referenced a `409`.
+fn a_text_key_is_served(db: &Db) {
+    let country = unique("rcountry");
+    let city = unique("rcity");
+    db.exec(&[
+        format!("CREATE TABLE {country} (code VARCHAR(8) PRIMARY KEY, name TEXT NOT NULL)"),
+        format!(
+            "CREATE TABLE {city} ({}, name TEXT NOT NULL, \
+             country_code VARCHAR(8) NOT NULL REFERENCES {country}(code))",
+            db.id()
+        ),
+    ]);
+    let file = db.file(&format!(
+        "[models.country]\nreflect = true\ntable = \"{country}\"\nprimary_key = \"code\"\n\n\
+         [models.city]\nreflect = true\ntable = \"{city}\"\n"
+    ));
+    let served = serve(&file);
+    let mut c = Client::with_token(served.addr(), &token("alice", false));
+    let r = c.post("/country", &json!({"code": "de", "name": "Germany"}));
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.header("location"), Some("/country/de"), "{r:?}");
+    let r = c.post("/country", &json!({"code": "de", "name": "Again"}));
+    assert_eq!(r.status, 409, "{r:?}");
+    let r = c.post("/country", &json!({"code": "toolongcode", "name": "X"}));
+    assert_eq!(r.status, 422, "the column's length: {r:?}");
+    let r = c.get("/country/de");
+    assert_eq!(r.json(), json!({"code": "de", "name": "Germany"}), "{r:?}");
+    let r = c.patch("/country/de", &json!({"name": "Deutschland"}));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["name"], json!("Deutschland"));
+    let r = c.post("/city", &json!({"name": "Nowhere", "country_code": "xx"}));
+    assert_eq!(r.status, 422, "{r:?}");
+    assert!(r.text().contains("country_code"), "{r:?}");
+    let r = c.post("/city", &json!({"name": "Berlin", "country_code": "de"}));
+    assert_eq!(r.status, 201, "{r:?}");
+    let r = c.delete("/country/de");
+    assert_eq!(r.status, 409, "still referenced: {r:?}");
+    assert_eq!(c.get("/country/fr").status, 404);
+
+    // A primary_key the table does not have stops start-up.
+    let file = db.file(&format!(
+        "[models.country]\nreflect = true\ntable = \"{country}\"\nprimary_key = \"name\"\n"
+    ));
+    let out = run(&["serve", file.to_str().unwrap()], &[], None);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "`name` is not the primary key of table `{country}` (`code` is)"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_text_key_is_served_on_sqlite() {
+    a_text_key_is_served(&Db::sqlite());
+}
+
 /// SIGHUP reads the reflected tables again: a column added to the table
 /// since start-up is served after the reload.
 #[test]
@@ -485,6 +547,13 @@ mod postgres {
             overrides_must_agree(&db);
         }
     }
+
+    #[test]
+    fn a_text_key_is_served_on_postgres() {
+        if let Some(db) = Db::live(Server::Postgres) {
+            a_text_key_is_served(&db);
+        }
+    }
 }
 
 #[cfg(feature = "mysql")]
@@ -510,6 +579,13 @@ mod mariadb {
     fn overrides_must_agree_on_mariadb() {
         if let Some(db) = Db::live(Server::Mysql) {
             overrides_must_agree(&db);
+        }
+    }
+
+    #[test]
+    fn a_text_key_is_served_on_mariadb() {
+        if let Some(db) = Db::live(Server::Mysql) {
+            a_text_key_is_served(&db);
         }
     }
 }

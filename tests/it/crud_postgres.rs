@@ -142,7 +142,7 @@ mod compare_and_set {
         };
         let patch = validate_patch(&model, &json!({"body": "mine"})).unwrap();
         let pre = Precondition::IfMatch(vec![created.etag.clone()]);
-        let result = ops::update(&db, &key, &model, created.id, patch, pre, None)
+        let result = ops::update(&db, &key, &model, &created.id, patch, pre, None)
             .map(|r| r.fields["body"].as_str().unwrap().to_owned());
         let log = db.log.lock().unwrap().clone();
         let stored = read_with(&*inner, |c| c.query("SELECT body FROM note", &[], &[]))

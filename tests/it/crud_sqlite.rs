@@ -72,7 +72,7 @@ fn data_survives_reopening_the_file() {
     db.backend.close();
     let again = connect(&db.url, &PoolOptions::default()).unwrap();
     schema::ensure_table(&*again, &m).unwrap();
-    let got = ops::get(&*again, &etag_key(), &m, created.id, None)
+    let got = ops::get(&*again, &etag_key(), &m, &created.id, None)
         .unwrap()
         .unwrap();
     assert_eq!(got, created);

@@ -4,8 +4,8 @@
 use crate::backend::BackendError;
 use crate::model::{Field, FieldType, Model, ID_COLUMN, VERSION_COLUMN};
 
-/// The stored columns of a model, in order: `id`, the fields, then `version`
-/// for a versioned model.
+/// The stored columns of a model, in order: the key (`id` or the declared
+/// key), the other fields, then `version` for a versioned model.
 ///
 /// ```
 /// use lightapi::__private::backend::sql::select_columns;
@@ -16,7 +16,7 @@ use crate::model::{Field, FieldType, Model, ID_COLUMN, VERSION_COLUMN};
 /// ```
 pub fn select_columns(model: &Model) -> Vec<(&str, FieldType)> {
     let mut cols = Vec::with_capacity(model.fields().len() + 2);
-    cols.push((ID_COLUMN, FieldType::Integer));
+    cols.push((model.key_column(), model.key_type()));
     for (name, field) in model.fields() {
         cols.push((name.as_str(), field.field_type()));
     }
@@ -26,8 +26,8 @@ pub fn select_columns(model: &Model) -> Vec<(&str, FieldType)> {
     cols
 }
 
-/// The model's field named `name`; `None` for `id`, and for `version` of a
-/// versioned model.
+/// The model's field named `name` (the declared key included); `None` for
+/// the implicit `id`, and for `version` of a versioned model.
 ///
 /// # Errors
 ///
@@ -36,7 +36,9 @@ pub(super) fn check_column<'m>(
     model: &'m Model,
     name: &str,
 ) -> Result<Option<&'m Field>, BackendError> {
-    if name == ID_COLUMN || (model.is_versioned() && name == VERSION_COLUMN) {
+    if (name == ID_COLUMN && !model.has_declared_key())
+        || (model.is_versioned() && name == VERSION_COLUMN)
+    {
         return Ok(None);
     }
     model

@@ -11,7 +11,7 @@
 use super::columns::check_column;
 use super::{select_columns, Builder, Dialect, Scope, Sql};
 use crate::backend::{BackendError, Value};
-use crate::model::{Model, ID_COLUMN, VERSION_COLUMN};
+use crate::model::{Key, Model, VERSION_COLUMN};
 
 /// How to insert a row and get it back (see [`insert`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +120,7 @@ pub fn insert(
 ) -> Result<Insert, BackendError> {
     let mut values = values;
     for (name, _) in &values {
-        if name == ID_COLUMN || check_column(model, name)?.is_none() {
+        if is_generated_key(model, name) || check_column(model, name)?.is_none() {
             return Err(BackendError::InvalidQuery {
                 message: format!("column `{name}` is assigned by the database"),
             });
@@ -129,6 +129,14 @@ pub fn insert(
     if model.is_versioned() {
         values.push((VERSION_COLUMN.to_owned(), Value::Integer(1)));
     }
+    let given_key = (!model.has_generated_key())
+        .then(|| {
+            values
+                .iter()
+                .find(|(n, _)| n == model.key_column())
+                .map(|(_, v)| v.clone())
+        })
+        .flatten();
     let mut b = Builder::new(d);
     b.push("INSERT INTO ").ident(model.name());
     if values.is_empty() {
@@ -137,7 +145,9 @@ pub fn insert(
                 b.push(" () VALUES ()");
             }
             Dialect::Oracle => {
-                b.push(" (").ident(ID_COLUMN).push(") VALUES (DEFAULT)");
+                b.push(" (")
+                    .ident(model.key_column())
+                    .push(") VALUES (DEFAULT)");
             }
             Dialect::MsSql => {
                 b.push(" OUTPUT ");
@@ -189,21 +199,51 @@ pub fn insert(
                 .push(" FROM ")
                 .ident(model.name())
                 .push(" WHERE ")
-                .ident(ID_COLUMN)
-                .push(" = LAST_INSERT_ID()");
+                .ident(model.key_column());
+            match given_key {
+                Some(key) => s.push(" = ").param(key),
+                None => s.push(" = LAST_INSERT_ID()"),
+            };
             Insert::ThenSelect {
                 insert: b.finish(),
                 select: s.finish(),
                 returning: returning.finish(),
             }
         }
+        Dialect::Oracle if given_key.is_some() => {
+            let mut s = Builder::new(d);
+            s.push("SELECT ")
+                .column_list(model)
+                .push(" FROM ")
+                .ident(model.name())
+                .push(" WHERE ")
+                .ident(model.key_column())
+                .push(" = ");
+            if let Some(key) = given_key {
+                s.param(key);
+            }
+            let insert = b.finish();
+            Insert::ThenSelect {
+                returning: insert.clone(),
+                insert,
+                select: s.finish(),
+            }
+        }
         Dialect::Oracle => {
-            b.push(" RETURNING ").ident(ID_COLUMN).push(" INTO ");
+            b.push(" RETURNING ")
+                .ident(model.key_column())
+                .push(" INTO ");
             let out = d.placeholder(b.params.len() + 1);
             b.push(&out);
             Insert::ReturningId(b.finish())
         }
     })
+}
+
+/// Whether `name` is a key the database assigns (an integer key): never
+/// written by a statement.
+fn is_generated_key(model: &Model, name: &str) -> bool {
+    model.has_generated_key() && name == model.key_column()
 }
 
 fn push_inserted_list(b: &mut Builder, model: &Model) {
@@ -223,14 +263,14 @@ fn push_inserted_list(b: &mut Builder, model: &Model) {
 /// ```
 /// use lightapi::__private::backend::sql;
 /// use lightapi::backend::{Dialect};
-/// use lightapi::model::Model;
-/// let q = sql::select_by_id(Dialect::MsSql, &Model::new("t"), 1, None, true);
+/// use lightapi::model::{Key, Model};
+/// let q = sql::select_by_id(Dialect::MsSql, &Model::new("t"), &Key::Int(1), None, true);
 /// assert_eq!(q.text, "SELECT [id] FROM [t] WITH (UPDLOCK, ROWLOCK) WHERE [id] = @P1");
 /// ```
 pub fn select_by_id(
     d: Dialect,
     model: &Model,
-    id: i64,
+    id: &Key,
     scope: Option<&Scope>,
     for_update: bool,
 ) -> Sql {
@@ -243,9 +283,9 @@ pub fn select_by_id(
         b.push(" WITH (UPDLOCK, ROWLOCK)");
     }
     b.push(" WHERE ")
-        .ident(ID_COLUMN)
+        .ident(model.key_column())
         .push(" = ")
-        .param(Value::Integer(id));
+        .param(id.to_value());
     push_scope(&mut b, scope);
     if for_update && matches!(d, Dialect::Postgres | Dialect::Mysql | Dialect::Oracle) {
         b.push(" FOR UPDATE");
@@ -260,15 +300,15 @@ pub fn select_by_id(
 /// ```
 /// use lightapi::__private::backend::sql;
 /// use lightapi::backend::Dialect;
-/// use lightapi::model::Model;
-/// let q = sql::select_by_id_with_row_version(Dialect::Postgres, &Model::new("t"), 1, None).unwrap();
+/// use lightapi::model::{Key, Model};
+/// let q = sql::select_by_id_with_row_version(Dialect::Postgres, &Model::new("t"), &Key::Int(1), None).unwrap();
 /// assert_eq!(q.text, r#"SELECT "id", xmin::text FROM "t" WHERE "id" = $1"#);
-/// assert!(sql::select_by_id_with_row_version(Dialect::Mysql, &Model::new("t"), 1, None).is_none());
+/// assert!(sql::select_by_id_with_row_version(Dialect::Mysql, &Model::new("t"), &Key::Int(1), None).is_none());
 /// ```
 pub fn select_by_id_with_row_version(
     d: Dialect,
     model: &Model,
-    id: i64,
+    id: &Key,
     scope: Option<&Scope>,
 ) -> Option<Sql> {
     let column = row_version(d).ok()?;
@@ -280,9 +320,9 @@ pub fn select_by_id_with_row_version(
         .push(" FROM ")
         .ident(model.name())
         .push(" WHERE ")
-        .ident(ID_COLUMN)
+        .ident(model.key_column())
         .push(" = ")
-        .param(Value::Integer(id));
+        .param(id.to_value());
     push_scope(&mut b, scope);
     Some(b.finish())
 }
@@ -300,16 +340,16 @@ pub fn select_by_id_with_row_version(
 /// ```
 /// use lightapi::__private::backend::sql;
 /// use lightapi::backend::{Dialect, Value};
-/// use lightapi::model::{Field, Model};
+/// use lightapi::model::{Field, Key, Model};
 /// let m = Model::new("t").field("a", Field::integer()).versioned();
-/// let q = sql::update(Dialect::Postgres, &m, 5, vec![("a".into(), Value::Integer(2))], None, Some(3))?.unwrap();
+/// let q = sql::update(Dialect::Postgres, &m, &Key::Int(5), vec![("a".into(), Value::Integer(2))], None, Some(3))?.unwrap();
 /// assert_eq!(q.text, r#"UPDATE "t" SET "a" = $1, "version" = "version" + 1 WHERE "id" = $2 AND "version" = $3"#);
 /// # Ok::<(), lightapi::backend::BackendError>(())
 /// ```
 pub fn update(
     d: Dialect,
     model: &Model,
-    id: i64,
+    id: &Key,
     values: Vec<(String, Value)>,
     scope: Option<&Scope>,
     expected_version: Option<i64>,
@@ -334,17 +374,17 @@ pub fn update(
 /// ```
 /// use lightapi::__private::backend::sql::{self, Guard};
 /// use lightapi::backend::{Dialect, Value};
-/// use lightapi::model::{Field, Model};
+/// use lightapi::model::{Field, Key, Model};
 /// let m = Model::new("t").field("a", Field::integer());
 /// let guard = Guard::RowVersion(Value::Text("771".into()));
-/// let q = sql::update_guarded(Dialect::Postgres, &m, 5, vec![("a".into(), Value::Integer(2))], None, &guard, true)?.unwrap();
+/// let q = sql::update_guarded(Dialect::Postgres, &m, &Key::Int(5), vec![("a".into(), Value::Integer(2))], None, &guard, true)?.unwrap();
 /// assert_eq!(q.text, r#"UPDATE "t" SET "a" = $1 WHERE "id" = $2 AND xmin::text = $3 RETURNING "id", "a""#);
 /// # Ok::<(), lightapi::backend::BackendError>(())
 /// ```
 pub fn update_guarded(
     d: Dialect,
     model: &Model,
-    id: i64,
+    id: &Key,
     values: Vec<(String, Value)>,
     scope: Option<&Scope>,
     guard: &Guard,
@@ -379,9 +419,9 @@ pub fn update_guarded(
             .push(" + 1");
     }
     b.push(" WHERE ")
-        .ident(ID_COLUMN)
+        .ident(model.key_column())
         .push(" = ")
-        .param(Value::Integer(id));
+        .param(id.to_value());
     push_scope(&mut b, scope);
     push_guard(&mut b, guard)?;
     if returning {
@@ -395,11 +435,11 @@ pub fn update_guarded(
 /// ```
 /// use lightapi::__private::backend::sql;
 /// use lightapi::backend::{Dialect};
-/// use lightapi::model::Model;
-/// let q = sql::delete(Dialect::Mysql, &Model::new("t"), 1, None);
+/// use lightapi::model::{Key, Model};
+/// let q = sql::delete(Dialect::Mysql, &Model::new("t"), &Key::Int(1), None);
 /// assert_eq!(q.text, "DELETE FROM `t` WHERE `id` = ?");
 /// ```
-pub fn delete(d: Dialect, model: &Model, id: i64, scope: Option<&Scope>) -> Sql {
+pub fn delete(d: Dialect, model: &Model, id: &Key, scope: Option<&Scope>) -> Sql {
     delete_builder(d, model, id, scope).finish()
 }
 
@@ -413,16 +453,16 @@ pub fn delete(d: Dialect, model: &Model, id: i64, scope: Option<&Scope>) -> Sql 
 /// ```
 /// use lightapi::__private::backend::sql::{self, Guard};
 /// use lightapi::backend::{Dialect, Value};
-/// use lightapi::model::Model;
+/// use lightapi::model::{Key, Model};
 /// let guard = Guard::RowVersion(Value::Text("771".into()));
-/// let q = sql::delete_guarded(Dialect::Postgres, &Model::new("t"), 1, None, &guard)?;
+/// let q = sql::delete_guarded(Dialect::Postgres, &Model::new("t"), &Key::Int(1), None, &guard)?;
 /// assert_eq!(q.text, r#"DELETE FROM "t" WHERE "id" = $1 AND xmin::text = $2"#);
 /// # Ok::<(), lightapi::backend::BackendError>(())
 /// ```
 pub fn delete_guarded(
     d: Dialect,
     model: &Model,
-    id: i64,
+    id: &Key,
     scope: Option<&Scope>,
     guard: &Guard,
 ) -> Result<Sql, BackendError> {
@@ -431,14 +471,14 @@ pub fn delete_guarded(
     Ok(b.finish())
 }
 
-fn delete_builder(d: Dialect, model: &Model, id: i64, scope: Option<&Scope>) -> Builder {
+fn delete_builder(d: Dialect, model: &Model, id: &Key, scope: Option<&Scope>) -> Builder {
     let mut b = Builder::new(d);
     b.push("DELETE FROM ")
         .ident(model.name())
         .push(" WHERE ")
-        .ident(ID_COLUMN)
+        .ident(model.key_column())
         .push(" = ")
-        .param(Value::Integer(id));
+        .param(id.to_value());
     push_scope(&mut b, scope);
     b
 }
@@ -501,7 +541,7 @@ pub fn insert_many(
         return Err(invalid("a multi-row insert needs columns and rows".into()));
     }
     for name in columns {
-        if name == ID_COLUMN || check_column(model, name)?.is_none() {
+        if is_generated_key(model, name) || check_column(model, name)?.is_none() {
             return Err(invalid(format!(
                 "column `{name}` is assigned by the database"
             )));
@@ -644,7 +684,7 @@ pub fn upsert(
         .copied()
         .chain(values.iter().map(|(n, _)| n.as_str()))
     {
-        if name == ID_COLUMN || check_column(model, name)?.is_none() {
+        if is_generated_key(model, name) || check_column(model, name)?.is_none() {
             return Err(invalid(format!(
                 "column `{name}` is assigned by the database"
             )));
@@ -688,7 +728,7 @@ pub fn upsert(
             });
             let mut first = true;
             for (name, value) in values {
-                if name == ID_COLUMN
+                if name == model.key_column()
                     || name == VERSION_COLUMN
                     || check_column(model, &name)?.is_none()
                 {
@@ -857,7 +897,7 @@ mod tests {
             r#"SELECT "id", "a" FROM "t" WHERE "id" = :1 AND "a" = :2 FOR UPDATE"#,
         ];
         for (d, want) in ALL.into_iter().zip(expected) {
-            let q = select_by_id(d, &m, 3, Some(&scope), true);
+            let q = select_by_id(d, &m, &Key::Int(3), Some(&scope), true);
             assert_eq!(q.text, want);
             assert_eq!(q.params, vec![Value::Integer(3), Value::Integer(9)]);
         }
@@ -873,7 +913,7 @@ mod tests {
         let u = update(
             Dialect::MsSql,
             &m,
-            4,
+            &Key::Int(4),
             vec![("a".into(), Value::Integer(2))],
             Some(&scope),
             Some(7),
@@ -884,13 +924,15 @@ mod tests {
             u.text,
             "UPDATE [t] SET [a] = @P1 WHERE [id] = @P2 AND [a] = @P3"
         );
-        assert!(update(Dialect::Sqlite, &m, 4, vec![], None, None)
-            .unwrap()
-            .is_none());
+        assert!(
+            update(Dialect::Sqlite, &m, &Key::Int(4), vec![], None, None)
+                .unwrap()
+                .is_none()
+        );
         let v = update(
             Dialect::Oracle,
             &m.clone().versioned(),
-            4,
+            &Key::Int(4),
             vec![],
             None,
             None,
@@ -904,13 +946,13 @@ mod tests {
         assert!(update(
             Dialect::Sqlite,
             &m,
-            4,
+            &Key::Int(4),
             vec![("id".into(), Value::Integer(2))],
             None,
             None
         )
         .is_err());
-        let d = delete(Dialect::Oracle, &m, 4, Some(&scope));
+        let d = delete(Dialect::Oracle, &m, &Key::Int(4), Some(&scope));
         assert_eq!(d.text, r#"DELETE FROM "t" WHERE "id" = :1 AND "a" = :2"#);
     }
 

@@ -5,7 +5,7 @@
 use super::ddl::{column_type, field_checks, index_name, short_name};
 use super::Dialect;
 use crate::model::datetime::format_rfc3339;
-use crate::model::{FieldType, Model, OnDelete, Value, ID_COLUMN};
+use crate::model::{FieldType, Model, OnDelete, Value};
 
 /// The statements that add field `name` of `model` to its existing table,
 /// when the rows already there can take it: a nullable field (they get
@@ -85,7 +85,7 @@ pub fn add_column(d: Dialect, model: &Model, name: &str) -> Result<Vec<String>, 
         format!(
             "REFERENCES {} ({}){on_delete}",
             d.quote(other),
-            d.quote(ID_COLUMN)
+            d.quote(field.referenced_column())
         )
     });
     match d {
@@ -178,10 +178,15 @@ pub fn alter_column(d: Dialect, model: &Model, name: &str) -> Vec<String> {
             for (n, f) in model.fields() {
                 rebuilt = rebuilt.field(n, f.clone());
             }
+            if let Some(key) = model.key_field() {
+                rebuilt = rebuilt
+                    .field(model.key_column(), key.clone())
+                    .primary_key(model.key_column());
+            }
             if model.is_versioned() {
                 rebuilt = rebuilt.versioned();
             }
-            let mut columns: Vec<String> = vec![d.quote(ID_COLUMN)];
+            let mut columns: Vec<String> = vec![d.quote(model.key_column())];
             columns.extend(model.fields().iter().map(|(n, _)| d.quote(n)));
             let columns = columns.join(", ");
             let mut out = super::create_table(d, &rebuilt, None);

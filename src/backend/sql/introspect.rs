@@ -15,48 +15,60 @@ pub struct ColumnInfo {
     pub data_type: String,
     /// Whether the column accepts `NULL`.
     pub nullable: bool,
+    /// Whether the column is (part of) the table's primary key; `None` where
+    /// the query does not say (SQL Server, Oracle).
+    pub primary_key: Option<bool>,
 }
 
-/// The query listing a table's columns (name, type, nullability) and the
-/// types of its three result columns; decode each row with [`column_info`].
-/// No rows means the table does not exist.
+/// The query listing a table's columns (name, type, nullability, and
+/// whether it is part of the primary key) and the types of its four result
+/// columns; decode each row with [`column_info`]. No rows means the table
+/// does not exist.
 ///
 /// ```
 /// use lightapi::__private::backend::sql;
 /// use lightapi::backend::{Dialect};
 /// let (q, _) = sql::introspect(Dialect::Sqlite, "person");
-/// assert_eq!(q.text, r#"SELECT "name", "type", "notnull" FROM pragma_table_info(?)"#);
+/// assert_eq!(q.text, r#"SELECT "name", "type", "notnull", "pk" FROM pragma_table_info(?)"#);
 /// ```
-pub fn introspect(d: Dialect, table: &str) -> (Sql, [FieldType; 3]) {
+pub fn introspect(d: Dialect, table: &str) -> (Sql, [FieldType; 4]) {
     let table = Value::Text(table.to_owned());
     let (text, last) = match d {
         Dialect::Sqlite => (
-            r#"SELECT "name", "type", "notnull" FROM pragma_table_info(?)"#.to_owned(),
+            r#"SELECT "name", "type", "notnull", "pk" FROM pragma_table_info(?)"#.to_owned(),
             FieldType::Integer,
         ),
         Dialect::Postgres => (
             // The columns are domains (`sql_identifier`, …): cast to plain text.
-            "SELECT column_name::text, data_type::text, is_nullable::text \
-             FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+            "SELECT c.column_name::text, c.data_type::text, c.is_nullable::text, \
+             (SELECT count(*) FROM information_schema.table_constraints t \
+             JOIN information_schema.key_column_usage k ON k.constraint_name = t.constraint_name \
+             AND k.table_schema = t.table_schema AND k.table_name = t.table_name \
+             WHERE t.constraint_type = 'PRIMARY KEY' AND t.table_schema = c.table_schema \
+             AND t.table_name = c.table_name AND k.column_name = c.column_name)::bigint \
+             FROM information_schema.columns c \
+             WHERE c.table_schema = current_schema() AND c.table_name = $1 \
+             ORDER BY c.ordinal_position"
                 .to_owned(),
             FieldType::Text,
         ),
         Dialect::Mysql => (
-            "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
+            "SELECT column_name, data_type, is_nullable, CAST(column_key = 'PRI' AS SIGNED) \
+             FROM information_schema.columns \
              WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position"
                 .to_owned(),
             FieldType::Text,
         ),
         Dialect::MsSql => (
-            "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS \
+            "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE, CAST(NULL AS BIGINT) \
+             FROM INFORMATION_SCHEMA.COLUMNS \
              WHERE TABLE_SCHEMA = SCHEMA_NAME() AND TABLE_NAME = @P1 ORDER BY ORDINAL_POSITION"
                 .to_owned(),
             FieldType::Text,
         ),
         Dialect::Oracle => (
-            "SELECT column_name, data_type, nullable FROM user_tab_columns \
-             WHERE table_name = :1 ORDER BY column_id"
+            "SELECT column_name, data_type, nullable, CAST(NULL AS NUMBER(19)) \
+             FROM user_tab_columns WHERE table_name = :1 ORDER BY column_id"
                 .to_owned(),
             FieldType::Text,
         ),
@@ -66,7 +78,7 @@ pub fn introspect(d: Dialect, table: &str) -> (Sql, [FieldType; 3]) {
             text,
             params: vec![table],
         },
-        [FieldType::Text, FieldType::Text, last],
+        [FieldType::Text, FieldType::Text, last, FieldType::Integer],
     )
 }
 
@@ -75,9 +87,10 @@ pub fn introspect(d: Dialect, table: &str) -> (Sql, [FieldType; 3]) {
 /// ```
 /// use lightapi::__private::backend::sql;
 /// use lightapi::backend::{Value};
-/// let row = [Value::Text("email".into()), Value::Text("TEXT".into()), Value::Integer(1)];
+/// let row = [Value::Text("email".into()), Value::Text("TEXT".into()), Value::Integer(1), Value::Integer(0)];
 /// let info = sql::column_info(&row).unwrap();
 /// assert!(!info.nullable);
+/// assert_eq!(info.primary_key, Some(false));
 /// ```
 pub fn column_info(row: &[Value]) -> Option<ColumnInfo> {
     let name = match row.first()? {
@@ -94,10 +107,15 @@ pub fn column_info(row: &[Value]) -> Option<ColumnInfo> {
         Value::Text(s) => s.eq_ignore_ascii_case("yes") || s.eq_ignore_ascii_case("y"),
         _ => return None,
     };
+    let primary_key = match row.get(3) {
+        Some(Value::Integer(n)) => Some(*n > 0),
+        _ => None,
+    };
     Some(ColumnInfo {
         name,
         data_type,
         nullable,
+        primary_key,
     })
 }
 

@@ -5,7 +5,7 @@
 use super::columns::check_column;
 use super::{Builder, Dialect, Filter, FilterOp, Keyset, ListQuery, Order, Scope, Sql};
 use crate::backend::{BackendError, Value};
-use crate::model::{Field, FieldType, Model, ID_COLUMN};
+use crate::model::{Field, FieldType, Model};
 
 fn field_nullable(model: &Model, name: &str) -> bool {
     model.field_named(name).is_some_and(Field::is_nullable)
@@ -156,7 +156,7 @@ impl Key<'_> {
 /// The ordering keys with the `id` tiebreak, checked against the model.
 fn ordering<'q>(
     d: Dialect,
-    model: &Model,
+    model: &'q Model,
     order: &'q [Order],
 ) -> Result<Vec<Key<'q>>, BackendError> {
     let mut keys = Vec::with_capacity(order.len() + 1);
@@ -176,9 +176,10 @@ fn ordering<'q>(
             exact: cast_decimal(d, model, &o.field),
         });
     }
-    if !order.iter().any(|o| o.field == ID_COLUMN) {
+    let key_column = model.key_column();
+    if !order.iter().any(|o| o.field == key_column) {
         keys.push(Key {
-            column: ID_COLUMN,
+            column: key_column,
             desc: false,
             nullable: false,
             nulls_smallest: true,
@@ -239,7 +240,7 @@ fn push_keyset(
         });
     }
     if keys.len() > order_len {
-        values.push(Value::Integer(after.id));
+        values.push(after.id.to_value());
     }
     if values.len() != keys.len() {
         return Err(BackendError::InvalidQuery {
@@ -528,7 +529,7 @@ mod tests {
             order: vec![Order::asc("price")],
             after: Some(Keyset {
                 values: vec![text("2.00")],
-                id: 7,
+                id: crate::model::Key::Int(7),
             }),
             ..ListQuery::default()
         };
@@ -578,7 +579,7 @@ mod tests {
             order: order.clone(),
             after: Some(Keyset {
                 values: vec![Value::Integer(5), text("m")],
-                id: 42,
+                id: crate::model::Key::Int(42),
             }),
             limit: Some(3),
             ..ListQuery::default()
@@ -594,7 +595,7 @@ mod tests {
             order,
             after: Some(Keyset {
                 values: vec![Value::Integer(5), Value::Null],
-                id: 42,
+                id: crate::model::Key::Int(42),
             }),
             ..ListQuery::default()
         };
@@ -605,7 +606,7 @@ mod tests {
         let bad = ListQuery {
             after: Some(Keyset {
                 values: vec![Value::Integer(1)],
-                id: 1,
+                id: crate::model::Key::Int(1),
             }),
             ..ListQuery::default()
         };
@@ -674,7 +675,7 @@ mod tests {
                     order: order.clone(),
                     after: Some(Keyset {
                         values: vec![v],
-                        id: 1,
+                        id: crate::model::Key::Int(1),
                     }),
                     ..ListQuery::default()
                 };

@@ -5,10 +5,10 @@
 //!
 //! ```
 //! use lightapi::__private::backend::sql::{self, Dialect};
-//! use lightapi::model::{Field, Model};
+//! use lightapi::model::{Field, Key, Model};
 //!
 //! let person = Model::new("person").field("name", Field::text());
-//! let q = sql::select_by_id(Dialect::Postgres, &person, 7, None, false);
+//! let q = sql::select_by_id(Dialect::Postgres, &person, &Key::Int(7), None, false);
 //! assert_eq!(q.text, r#"SELECT "id", "name" FROM "person" WHERE "id" = $1"#);
 //! ```
 

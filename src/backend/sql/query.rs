@@ -166,8 +166,8 @@ pub enum Nulls {
 pub struct Keyset {
     /// One value per [`ListQuery::order`] key (before the `id` tiebreak).
     pub values: Vec<Value>,
-    /// The id of the last row seen.
-    pub id: i64,
+    /// The key of the last row seen.
+    pub id: crate::model::Key,
 }
 
 /// What a list request asks for. Ordering always ends with an ascending `id`

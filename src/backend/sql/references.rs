@@ -3,22 +3,25 @@
 
 use super::{Builder, Dialect, Sql};
 use crate::backend::Value;
+use crate::model::Key;
 
-/// `SELECT 1` of row `id` of `table`: empty when it does not exist.
+/// `SELECT 1` of the row of `table` whose key column `key` is `id`: empty
+/// when it does not exist.
 ///
 /// ```
 /// use lightapi::__private::backend::sql::{row_exists, Dialect};
-/// let q = row_exists(Dialect::Sqlite, "project", 7);
+/// use lightapi::model::Key;
+/// let q = row_exists(Dialect::Sqlite, "project", "id", &Key::Int(7));
 /// assert_eq!(q.text, r#"SELECT 1 FROM "project" WHERE "id" = ?"#);
 /// ```
-pub fn row_exists(d: Dialect, table: &str, id: i64) -> Sql {
+pub fn row_exists(d: Dialect, table: &str, key: &str, id: &Key) -> Sql {
     let mut b = Builder::new(d);
     b.push("SELECT 1 FROM ")
         .ident(table)
         .push(" WHERE ")
-        .ident("id")
+        .ident(key)
         .push(" = ")
-        .param(Value::Integer(id));
+        .param(id.to_value());
     b.finish()
 }
 
@@ -26,17 +29,18 @@ pub fn row_exists(d: Dialect, table: &str, id: i64) -> Sql {
 ///
 /// ```
 /// use lightapi::__private::backend::sql::{row_referencing, Dialect};
-/// let q = row_referencing(Dialect::Sqlite, "task", "project_id", 7);
+/// use lightapi::model::Key;
+/// let q = row_referencing(Dialect::Sqlite, "task", "project_id", &Key::Int(7));
 /// assert_eq!(q.text, r#"SELECT 1 FROM "task" WHERE "project_id" = ? LIMIT 1"#);
 /// ```
-pub fn row_referencing(d: Dialect, table: &str, column: &str, id: i64) -> Sql {
+pub fn row_referencing(d: Dialect, table: &str, column: &str, id: &Key) -> Sql {
     let mut b = Builder::new(d);
     b.push("SELECT 1 FROM ")
         .ident(table)
         .push(" WHERE ")
         .ident(column)
         .push(" = ")
-        .param(Value::Integer(id))
+        .param(id.to_value())
         .push(" LIMIT 1");
     b.finish()
 }

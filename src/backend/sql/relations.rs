@@ -9,15 +9,15 @@
 use super::list::push_where;
 use super::{Builder, Dialect, Filter, FilterOp, Scope, Sql};
 use crate::backend::{BackendError, Value};
-use crate::model::{Model, ID_COLUMN};
+use crate::model::{Key, Model};
 
 /// The name of the row-number column of [`select_children`]'s inner query.
 const ROW_NUMBER: &str = "lightapi_n";
 
-fn id_filter(column: &str, ids: &[i64]) -> Filter {
+fn id_filter(column: &str, ids: &[Key]) -> Filter {
     Filter {
         field: column.to_owned(),
-        op: FilterOp::In(ids.iter().map(|id| Value::Integer(*id)).collect()),
+        op: FilterOp::In(ids.iter().map(Key::to_value).collect()),
     }
 }
 
@@ -30,16 +30,16 @@ fn id_filter(column: &str, ids: &[i64]) -> Filter {
 /// ```
 /// use lightapi::__private::backend::sql;
 /// use lightapi::backend::Dialect;
-/// use lightapi::model::{Field, Model};
+/// use lightapi::model::{Field, Key, Model};
 /// let m = Model::new("category").field("name", Field::text());
-/// let q = sql::select_in(Dialect::Postgres, &m, &[3, 5], None)?;
+/// let q = sql::select_in(Dialect::Postgres, &m, &[Key::Int(3), Key::Int(5)], None)?;
 /// assert_eq!(q.text, r#"SELECT "id", "name" FROM "category" WHERE "id" IN ($1, $2)"#);
 /// # Ok::<(), lightapi::backend::BackendError>(())
 /// ```
 pub fn select_in(
     d: Dialect,
     model: &Model,
-    ids: &[i64],
+    ids: &[Key],
     scope: Option<&Scope>,
 ) -> Result<Sql, BackendError> {
     let mut b = Builder::new(d);
@@ -47,7 +47,7 @@ pub fn select_in(
         .column_list(model)
         .push(" FROM ")
         .ident(model.name());
-    push_where(&mut b, model, &[id_filter(ID_COLUMN, ids)], scope)?;
+    push_where(&mut b, model, &[id_filter(model.key_column(), ids)], scope)?;
     Ok(b.finish())
 }
 
@@ -64,9 +64,9 @@ pub fn select_in(
 /// ```
 /// use lightapi::__private::backend::sql;
 /// use lightapi::backend::Dialect;
-/// use lightapi::model::{Field, Model};
+/// use lightapi::model::{Field, Key, Model};
 /// let m = Model::new("product").field("category_id", Field::integer().references("category"));
-/// let q = sql::select_children(Dialect::Sqlite, &m, "category_id", &[1], &[], None, 20)?;
+/// let q = sql::select_children(Dialect::Sqlite, &m, "category_id", &[Key::Int(1)], &[], None, 20)?;
 /// assert_eq!(
 ///     q.text,
 ///     "SELECT \"id\", \"category_id\" FROM (SELECT \"id\", \"category_id\", ROW_NUMBER() \
@@ -79,7 +79,7 @@ pub fn select_children(
     d: Dialect,
     child: &Model,
     fk: &str,
-    parents: &[i64],
+    parents: &[Key],
     filters: &[Filter],
     scope: Option<&Scope>,
     limit: u64,
@@ -92,7 +92,7 @@ pub fn select_children(
         .push(", ROW_NUMBER() OVER (PARTITION BY ")
         .ident(fk)
         .push(" ORDER BY ")
-        .ident(ID_COLUMN)
+        .ident(child.key_column())
         .push(") AS ")
         .ident(ROW_NUMBER)
         .push(" FROM ")
@@ -122,9 +122,9 @@ pub fn select_children(
 /// ```
 /// use lightapi::__private::backend::sql;
 /// use lightapi::backend::Dialect;
-/// use lightapi::model::{Field, Model};
+/// use lightapi::model::{Field, Key, Model};
 /// let m = Model::new("product").field("category_id", Field::integer().references("category"));
-/// let q = sql::count_children(Dialect::Mysql, &m, "category_id", &[1, 2], &[], None)?;
+/// let q = sql::count_children(Dialect::Mysql, &m, "category_id", &[Key::Int(1), Key::Int(2)], &[], None)?;
 /// assert_eq!(
 ///     q.text,
 ///     "SELECT `category_id`, COUNT(*) FROM `product` WHERE `category_id` IN (?, ?) \
@@ -136,7 +136,7 @@ pub fn count_children(
     d: Dialect,
     child: &Model,
     fk: &str,
-    parents: &[i64],
+    parents: &[Key],
     filters: &[Filter],
     scope: Option<&Scope>,
 ) -> Result<Sql, BackendError> {
@@ -185,14 +185,20 @@ mod tests {
     fn select_in_binds_every_id_and_the_scope() {
         let m = product();
         let s = scope();
-        let q = select_in(Dialect::Sqlite, &m, &[1, 2, 3], Some(&s)).unwrap();
+        let q = select_in(
+            Dialect::Sqlite,
+            &m,
+            &[Key::Int(1), Key::Int(2), Key::Int(3)],
+            Some(&s),
+        )
+        .unwrap();
         assert_eq!(
             q.text,
             "SELECT \"id\", \"price\", \"category_id\", \"owner\" FROM \"product\" \
              WHERE \"owner\" = ? AND \"id\" IN (?, ?, ?)"
         );
         assert_eq!(q.params.len(), 4);
-        let q = select_in(Dialect::Mysql, &m, &[7], Some(&s)).unwrap();
+        let q = select_in(Dialect::Mysql, &m, &[Key::Int(7)], Some(&s)).unwrap();
         assert_eq!(
             q.text,
             "SELECT `id`, `price`, `category_id`, `owner` FROM `product` \
@@ -208,7 +214,7 @@ mod tests {
             Dialect::Postgres,
             &m,
             "category_id",
-            &[4, 9],
+            &[Key::Int(4), Key::Int(9)],
             &cheap(),
             Some(&s),
             3,
@@ -231,7 +237,16 @@ mod tests {
                 Value::Integer(3)
             ]
         );
-        let q = select_children(Dialect::Mysql, &m, "category_id", &[4], &[], None, 20).unwrap();
+        let q = select_children(
+            Dialect::Mysql,
+            &m,
+            "category_id",
+            &[Key::Int(4)],
+            &[],
+            None,
+            20,
+        )
+        .unwrap();
         assert_eq!(
             q.text,
             "SELECT `id`, `price`, `category_id`, `owner` FROM (SELECT `id`, `price`, \
@@ -244,8 +259,15 @@ mod tests {
     #[test]
     fn children_are_counted_in_one_grouped_statement() {
         let m = product();
-        let q =
-            count_children(Dialect::Sqlite, &m, "category_id", &[1, 2], &cheap(), None).unwrap();
+        let q = count_children(
+            Dialect::Sqlite,
+            &m,
+            "category_id",
+            &[Key::Int(1), Key::Int(2)],
+            &cheap(),
+            None,
+        )
+        .unwrap();
         assert_eq!(
             q.text,
             "SELECT \"category_id\", COUNT(*) FROM \"product\" WHERE \"category_id\" IN (?, ?) \
@@ -260,7 +282,24 @@ mod tests {
             field: "nope".into(),
             op: FilterOp::Eq(Value::Integer(1)),
         }];
-        assert!(select_children(Dialect::Sqlite, &m, "category_id", &[1], &bad, None, 1).is_err());
-        assert!(count_children(Dialect::Sqlite, &m, "category_id", &[1], &bad, None).is_err());
+        assert!(select_children(
+            Dialect::Sqlite,
+            &m,
+            "category_id",
+            &[Key::Int(1)],
+            &bad,
+            None,
+            1
+        )
+        .is_err());
+        assert!(count_children(
+            Dialect::Sqlite,
+            &m,
+            "category_id",
+            &[Key::Int(1)],
+            &bad,
+            None
+        )
+        .is_err());
     }
 }

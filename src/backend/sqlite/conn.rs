@@ -103,6 +103,7 @@ fn parse_json(text: &[u8], index: usize) -> Result<serde_json::Value, BackendErr
 
 /// A column as its field type reads it, borrowing its text; a JSON
 /// column's document is the next of `json`, parsed beforehand.
+#[inline]
 fn decode_borrowed<'a>(
     v: ValueRef<'a>,
     kind: Option<FieldType>,

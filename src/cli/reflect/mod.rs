@@ -35,6 +35,9 @@ pub(crate) struct Problem {
 #[derive(Debug)]
 pub(crate) struct Reflection {
     pub(crate) fields: Vec<(String, Field)>,
+    /// The key column when it is not the implicit integer `id` (its field
+    /// is among `fields`).
+    pub(crate) key: Option<String>,
     pub(crate) problems: Vec<Problem>,
 }
 
@@ -44,7 +47,7 @@ fn column_field(
     base: Field,
     column: &CatalogueColumn,
     table: &CatalogueTable,
-    known: &[String],
+    known: &[(String, String)],
 ) -> Field {
     let mut f = base;
     if column.nullable {
@@ -65,11 +68,13 @@ fn column_field(
     }
     let reference = table.foreign_keys.iter().find(|fk| {
         fk.columns == std::slice::from_ref(&column.name)
-            && known.contains(&fk.table)
-            && fk
-                .referenced
-                .iter()
-                .all(|r| r.as_deref().is_none_or(|r| r == ID_COLUMN))
+            && known.iter().any(|(t, key)| {
+                *t == fk.table
+                    && fk
+                        .referenced
+                        .iter()
+                        .all(|r| r.as_ref().is_none_or(|r| r == key))
+            })
     });
     if let Some(fk) = reference {
         f = f.references(&fk.table);
@@ -84,6 +89,28 @@ fn column_field(
 fn agrees(d: Dialect, declared: FieldType, reported: &str, mapped: Option<FieldType>) -> bool {
     type_matches(d, declared, reported)
         && mapped.is_none_or(|m| m == declared || m == FieldType::Text)
+}
+
+/// A declared field whose type its column cannot hold, naming both.
+fn disagreement(
+    name: &str,
+    field: &str,
+    decl: &FieldDecl,
+    table_name: &str,
+    column: &CatalogueColumn,
+    mapped: Option<types::Mapped>,
+) -> String {
+    format!(
+        "model `{name}`: field `{field}` is declared `{}` but column `{}` of table \
+         `{table_name}` is `{}`{}",
+        decl.kind.get_ref().trim(),
+        column.name,
+        column.data_type,
+        match mapped {
+            Some(m) => format!(" ({})", m.file_name()),
+            None => String::new(),
+        }
+    )
 }
 
 /// Reads the fields of `model` (named in the file `name`) from `table`,
@@ -101,7 +128,7 @@ pub(crate) fn reflect(
     table: &CatalogueTable,
     overrides: &[(String, FieldDecl)],
     versioned: bool,
-    known: &[String],
+    known: &[(String, String)],
 ) -> Result<Reflection, String> {
     let mut problems = Vec::new();
     let mut problem = |message: String, blocks_reads: bool, column: Option<&str>| {
@@ -135,27 +162,39 @@ pub(crate) fn reflect(
             None
         }
     };
+    // The key: the implicit integer `id`, or a column of its own name
+    // (an integer the database assigns, a text or a uuid).
+    let mut named_key = None;
     if let Some(key) = key {
         let column = table.columns.iter().find(|c| c.name == key);
         let ty = column.map_or("", |c| c.data_type.as_str());
-        if key != ID_COLUMN || !type_matches(d, FieldType::Integer, ty) {
+        let mapped = map_type(d, ty).map(|m| m.kind);
+        let integer = type_matches(d, FieldType::Integer, ty)
+            && mapped.is_none_or(|m| m == FieldType::Integer);
+        if !integer && !matches!(mapped, Some(FieldType::Text | FieldType::Uuid)) {
             problem(
                 format!(
-                    "table `{table_name}`: primary key `{key}` of type `{ty}` is not supported \
-                     (only an integer key named `{ID_COLUMN}`)"
+                    "table `{table_name}`: primary key `{key}` has type `{ty}` (a key is an \
+                     integer, text or uuid column)"
                 ),
                 true,
                 None,
             );
-        } else if !column.is_some_and(|c| c.assigned) {
-            problem(
-                format!(
-                    "table `{table_name}`: primary key `{key}` is not assigned by the database \
-                     (no identity, sequence or auto-increment), so a create could not store a row"
-                ),
-                false,
-                None,
-            );
+        } else {
+            if integer && !column.is_some_and(|c| c.assigned) {
+                problem(
+                    format!(
+                        "table `{table_name}`: primary key `{key}` is not assigned by the \
+                         database (no identity, sequence or auto-increment), so a create could \
+                         not store a row"
+                    ),
+                    false,
+                    None,
+                );
+            }
+            if !(integer && key == ID_COLUMN) {
+                named_key = Some((key.to_owned(), integer));
+            }
         }
     }
     for (field, _) in overrides {
@@ -167,8 +206,43 @@ pub(crate) fn reflect(
     }
     let mut fields = Vec::new();
     for column in &table.columns {
-        let skip_key = key == Some(column.name.as_str()) || column.name == ID_COLUMN;
-        if skip_key || (versioned && column.name == VERSION_COLUMN) {
+        let is_key = key == Some(column.name.as_str());
+        if let Some((k, integer)) = named_key.as_ref().filter(|(k, _)| *k == column.name) {
+            let mapped = map_type(d, &column.data_type);
+            let base = if *integer {
+                Field::integer()
+            } else {
+                mapped.map_or_else(Field::text, |m| m.field())
+            };
+            let field = match overrides.iter().find(|(f, _)| f == k) {
+                Some((_, decl)) => {
+                    let declared = declared_type(name, k, decl).map_err(|e| e.message)?;
+                    if declared.field_type() != base.field_type() {
+                        return Err(disagreement(name, k, decl, table_name, column, mapped));
+                    }
+                    let base = match base.max_length_chars() {
+                        Some(n) => declared.max_length(n),
+                        None => declared,
+                    };
+                    with_options(base, name, k, decl).map_err(|e| e.message)?
+                }
+                None => base,
+            };
+            fields.push((k.clone(), field));
+            continue;
+        }
+        if column.name == ID_COLUMN && !is_key {
+            problem(
+                format!(
+                    "table `{table_name}`: column `{ID_COLUMN}` is not the primary key, and the \
+                     name is kept for it"
+                ),
+                false,
+                Some(ID_COLUMN),
+            );
+            continue;
+        }
+        if is_key || (versioned && column.name == VERSION_COLUMN) {
             if let Some((field, _)) = overrides.iter().find(|(f, _)| *f == column.name) {
                 return Err(format!(
                     "model `{name}`: field `{field}` is column `{}` of table `{table_name}`, \
@@ -193,17 +267,7 @@ pub(crate) fn reflect(
                 let base = declared_type(name, field, decl).map_err(|e| e.message)?;
                 let kind = base.field_type();
                 if !agrees(d, kind, &column.data_type, mapped.map(|m| m.kind)) {
-                    return Err(format!(
-                        "model `{name}`: field `{field}` is declared `{}` but column `{}` of \
-                         table `{table_name}` is `{}`{}",
-                        decl.kind.get_ref().trim(),
-                        column.name,
-                        column.data_type,
-                        match mapped {
-                            Some(m) => format!(" ({})", m.file_name()),
-                            None => String::new(),
-                        }
-                    ));
+                    return Err(disagreement(name, field, decl, table_name, column, mapped));
                 }
                 let base = match mapped.and_then(|m| m.max_length) {
                     Some(n) if kind == FieldType::Text => base.max_length(n),
@@ -227,7 +291,11 @@ pub(crate) fn reflect(
         };
         fields.push((column.name.clone(), field));
     }
-    Ok(Reflection { fields, problems })
+    Ok(Reflection {
+        fields,
+        key: named_key.map(|(k, _)| k),
+        problems,
+    })
 }
 
 /// What a pending model becomes.
@@ -250,7 +318,7 @@ fn outcome(
     d: Dialect,
     p: &Pending,
     table: Option<&CatalogueTable>,
-    known: &[String],
+    known: &[(String, String)],
 ) -> Result<Outcome, String> {
     let name = &p.name;
     let table_name = p.table();
@@ -329,6 +397,9 @@ fn outcome(
     for (field, f) in r.fields {
         model = model.field(&field, f);
     }
+    if let Some(key) = &r.key {
+        model = model.primary_key(key);
+    }
     let mut resource = resource_with(model, name, &p.decl).map_err(|e| {
         let key = e.key.map(|k| format!("{k}: ")).unwrap_or_default();
         format!("{key}{}", e.message)
@@ -395,15 +466,22 @@ pub(crate) fn resolve(mut plan: Plan) -> Result<Resolved, CliError> {
     });
     db.close();
     let found = found.map_err(|e| CliError::Runtime(format!("reading the tables: {e}")))?;
-    let declared: Vec<String> = plan
-        .resources
-        .iter()
-        .map(|r| r.resource.model().name().to_owned())
-        .collect();
-    // Foreign keys may name the tables of the models served: decided
+    // Foreign keys may name the key of a table a model serves: decided
     // first without them (whether a model is served does not depend on
     // its foreign keys), then built against the served ones.
-    let mut known: Vec<String> = declared.iter().chain(&names).cloned().collect();
+    let mut known: Vec<(String, String)> = plan
+        .resources
+        .iter()
+        .map(|r| {
+            let m = r.resource.model();
+            (m.name().to_owned(), m.key_column().to_owned())
+        })
+        .collect();
+    for (name, table) in names.iter().zip(&found) {
+        if let Some([key]) = table.as_ref().map(|t| t.primary_key.as_slice()) {
+            known.push((name.clone(), key.clone()));
+        }
+    }
     let first: Vec<Result<Outcome, String>> = pending
         .iter()
         .zip(&found)
@@ -411,7 +489,7 @@ pub(crate) fn resolve(mut plan: Plan) -> Result<Resolved, CliError> {
         .collect();
     for (p, o) in pending.iter().zip(&first) {
         if !matches!(o, Ok(Outcome::Serve(..))) {
-            known.retain(|k| k != p.table());
+            known.retain(|(t, _)| t != p.table());
         }
     }
     let mut notes = Vec::new();
@@ -435,7 +513,7 @@ pub(crate) fn resolve(mut plan: Plan) -> Result<Resolved, CliError> {
         }
     }
     if errors.is_empty() {
-        if let Err(e) = finish(&plan) {
+        if let Err(e) = finish(&mut plan) {
             errors.push(e.render("", "").trim_start_matches(": ").to_owned());
         }
     }
@@ -489,7 +567,7 @@ mod tests {
 
     #[test]
     fn columns_become_fields_and_an_unmapped_one_is_a_problem() {
-        let known = ["person".to_owned()];
+        let known = [("person".to_owned(), "id".to_owned())];
         let r = reflect(Dialect::Sqlite, "m", "note", &note(), &[], false, &known).unwrap();
         let names: Vec<&str> = r.fields.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["title", "at", "owner"]);
@@ -580,9 +658,20 @@ mod tests {
         let mut t = note();
         t.primary_key = vec!["title".into()];
         let r = reflect(Dialect::Sqlite, "m", "note", &t, &[], false, &[]).unwrap();
-        assert!(r.problems.iter().any(|p| p.blocks_reads
-            && p.message
-                .contains("primary key `title` of type `VARCHAR(80)` is not supported")));
+        assert_eq!(r.key.as_deref(), Some("title"));
+        let key = &r.fields.iter().find(|(n, _)| n == "title").unwrap().1;
+        assert_eq!(key.max_length_chars(), Some(80));
+        assert!(!key.is_unique() && !key.is_nullable());
+        // Another column `id` is left out: the name is the implicit key's.
+        assert!(r.problems.iter().all(|p| !p.blocks_reads));
+        assert!(r.problems.iter().any(|p| p.column.as_deref() == Some("id")));
+        t.columns[3].data_type = "REAL".into();
+        t.primary_key = vec!["owner".into()];
+        let r = reflect(Dialect::Sqlite, "m", "note", &t, &[], false, &[]).unwrap();
+        assert!(r
+            .problems
+            .iter()
+            .any(|p| p.blocks_reads && p.message.contains("primary key `owner` has type `REAL`")));
         t.primary_key = vec!["id".into(), "title".into()];
         let r = reflect(Dialect::Sqlite, "m", "note", &t, &[], false, &[]).unwrap();
         assert!(r

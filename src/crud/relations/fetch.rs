@@ -12,7 +12,7 @@ use crate::backend::work::Work;
 use crate::backend::{BackendError, Conn, Value, WriteOutput};
 use crate::crud::ops::{column_types, stored, Planned, Stored};
 use crate::crud::CrudError;
-use crate::model::{FieldType, Model};
+use crate::model::{FieldType, Key, Model};
 
 impl Catalog {
     /// Plans the reads of the relations in `wanted`: `read` checks the
@@ -141,7 +141,7 @@ pub(crate) struct RelatedOne {
     pub(crate) column: usize,
     pub(crate) model: Arc<Model>,
     pub(crate) fields: Option<Vec<String>>,
-    pub(crate) rows: HashMap<i64, Stored>,
+    pub(crate) rows: HashMap<Key, Stored>,
     /// Relations expanded inside this one.
     pub(crate) nested: Vec<RelatedOne>,
 }
@@ -151,7 +151,8 @@ impl RelatedOne {
     /// may read.
     pub(crate) fn of(&self, parent: &Stored) -> Option<&Stored> {
         match parent.values.get(self.column) {
-            Some(Value::Integer(id)) => self.rows.get(id),
+            Some(Value::Integer(id)) => self.rows.get(&Key::Int(*id)),
+            Some(Value::Text(id)) => self.rows.get(&Key::Text(id.as_str().into())),
             _ => None,
         }
     }
@@ -164,19 +165,16 @@ pub(crate) struct RelatedMany {
     pub(crate) model: Arc<Model>,
     pub(crate) fields: Option<Vec<String>>,
     /// The first children of each parent, by id.
-    pub(crate) rows: HashMap<i64, Vec<Stored>>,
+    pub(crate) rows: HashMap<Key, Vec<Stored>>,
     /// How many children each parent has (missing: none).
-    pub(crate) counts: HashMap<i64, u64>,
+    pub(crate) counts: HashMap<Key, u64>,
 }
 
-/// The distinct integers in column `column` of `rows`, sorted.
-fn keys(rows: &[Vec<Value>], column: usize) -> Vec<i64> {
-    let mut ids: Vec<i64> = rows
+/// The distinct keys in column `column` of `rows`, sorted.
+fn keys(rows: &[Vec<Value>], column: usize) -> Vec<Key> {
+    let mut ids: Vec<Key> = rows
         .iter()
-        .filter_map(|r| match r.get(column) {
-            Some(Value::Integer(id)) => Some(*id),
-            _ => None,
-        })
+        .filter_map(|r| r.get(column).and_then(Key::from_value))
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -205,7 +203,7 @@ impl OnePlan {
         let mut by_id = HashMap::with_capacity(rows.len());
         for r in rows {
             let s = stored(&self.model, r)?;
-            by_id.insert(s.id, s);
+            by_id.insert(s.id.clone(), s);
         }
         Ok(RelatedOne {
             name: self.name,
@@ -226,7 +224,7 @@ impl ManyPlan {
         parents: &[Vec<Value>],
     ) -> Result<RelatedMany, CrudError> {
         let ids = keys(parents, 0);
-        let mut rows: HashMap<i64, Vec<Stored>> = HashMap::new();
+        let mut rows: HashMap<Key, Vec<Stored>> = HashMap::new();
         let mut counts = HashMap::new();
         if !ids.is_empty() {
             let scope = self.scope.as_ref();
@@ -240,9 +238,8 @@ impl ManyPlan {
                 self.limit,
             )?;
             for r in c.query(&q.text, &q.params, &column_types(&self.model))? {
-                let parent = match r.get(self.fk_column) {
-                    Some(Value::Integer(p)) => *p,
-                    _ => continue,
+                let Some(parent) = r.get(self.fk_column).and_then(Key::from_value) else {
+                    continue;
                 };
                 rows.entry(parent)
                     .or_default()
@@ -250,13 +247,19 @@ impl ManyPlan {
             }
             // The statement leaves the order to us: by id, as numbered.
             for children in rows.values_mut() {
-                children.sort_unstable_by_key(|s| s.id);
+                children.sort_unstable_by(|a, b| a.id.cmp(&b.id));
             }
             let q = sql::count_children(d, &self.model, &self.fk, &ids, &self.filters, scope)?;
-            let types = [FieldType::Integer, FieldType::Integer];
+            let fk_type = self
+                .model
+                .field_named(&self.fk)
+                .map_or(FieldType::Integer, |f| f.field_type());
+            let types = [fk_type, FieldType::Integer];
             for r in c.query(&q.text, &q.params, &types)? {
-                if let (Some(Value::Integer(p)), Some(Value::Integer(n))) = (r.first(), r.get(1)) {
-                    counts.insert(*p, u64::try_from(*n).unwrap_or(0));
+                if let (Some(p), Some(Value::Integer(n))) =
+                    (r.first().and_then(Key::from_value), r.get(1))
+                {
+                    counts.insert(p, u64::try_from(*n).unwrap_or(0));
                 }
             }
         }

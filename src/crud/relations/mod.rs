@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::auth::Access;
 use crate::crud::query::QueryRules;
-use crate::model::{Model, ID_COLUMN};
+use crate::model::Model;
 
 pub(crate) use fetch::{attach, Plan, Related, RelatedOne};
 pub(crate) use parse::Wanted;
@@ -163,7 +163,10 @@ impl Catalog {
                 .filter_map(|r| self.node(r.child).map(|n| n.model.name()))
                 .collect();
             for name in to_one.iter().map(|r| r.name.as_str()).chain(embeds) {
-                if model.field_named(name).is_some() || name == ID_COLUMN || names.contains(&name) {
+                if model.field_named(name).is_some()
+                    || name == model.key_column()
+                    || names.contains(&name)
+                {
                     return Err(format!(
                         "model `{}`: relation `{name}` has the name of a field or of another \
                          relation (a foreign key `x_id` is the relation `x`, a model with one \

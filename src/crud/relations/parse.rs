@@ -5,7 +5,7 @@
 use super::{Catalog, ToOne, DEFAULT_EMBED_LIMIT};
 use crate::backend::sql::Filter;
 use crate::crud::query::{parse_filter, QueryParamError};
-use crate::model::{Model, ID_COLUMN, VERSION_COLUMN};
+use crate::model::{Model, VERSION_COLUMN};
 
 impl Catalog {
     /// Takes the relation parameters out of a request's query: `expand`,
@@ -194,7 +194,7 @@ impl Catalog {
 
 /// Adds `field` of `model` to a relation's projection.
 fn add_field(fields: &mut Option<Vec<String>>, model: &Model, field: &str) -> Result<(), String> {
-    let readable = field == ID_COLUMN
+    let readable = field == model.key_column()
         || (model.is_versioned() && field == VERSION_COLUMN)
         || model.field_named(field).is_some_and(|f| !f.is_write_only());
     if !readable {

@@ -36,7 +36,7 @@ use lightapi::__private::crud::schema;
 use lightapi::__private::crud::validate::{validate_create, validate_patch, validate_replace};
 use lightapi::backend::{write_with, Backend, BackendError, ConflictKind, Dialect, Value};
 use lightapi::error::CrudError;
-use lightapi::model::{Field, Model};
+use lightapi::model::{Field, Key, Model};
 use serde_json::{json, Value as Json};
 
 use super::unique;
@@ -116,7 +116,7 @@ pub fn every_type_round_trips(db: Arc<dyn Backend>) {
             continue;
         }
         let created = create(&db, &m, body.clone()).unwrap();
-        let fetched = ops::get(&*db, &etag_key(), &m, created.id, None)
+        let fetched = ops::get(&*db, &etag_key(), &m, &created.id, None)
             .unwrap()
             .unwrap();
         assert_eq!(created, fetched);
@@ -128,7 +128,7 @@ pub fn every_type_round_trips(db: Arc<dyn Backend>) {
             fetched.fields["d"],
             json!(lightapi::model::datetime::format_rfc3339(d))
         );
-        assert_eq!(fetched.fields["id"], json!(created.id));
+        assert_eq!(fetched.fields["id"], created.id.to_json());
     }
     let body = json!({"i": 1, "f": 1, "t": "x", "b": true, "d": "2024-01-01T00:00:00Z", "j": {}, "n": null});
     let r = create(&db, &m, body).unwrap();
@@ -150,15 +150,30 @@ pub fn defaults_ids_and_write_only(db: Arc<dyn Backend>) {
     assert!(!a.fields.contains_key("password_hash"));
     let keys: Vec<&str> = a.fields.keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 4, "{keys:?}");
-    assert!(ops::get(&*db, &etag_key(), &m, b.id + 1000, None)
-        .unwrap()
-        .is_none());
+    assert!(ops::get(
+        &*db,
+        &etag_key(),
+        &m,
+        &Key::Int(b.id.as_int().unwrap() + 1000),
+        None
+    )
+    .unwrap()
+    .is_none());
     // The write-only field still changes the ETag.
-    let before = ops::get(&*db, &etag_key(), &m, a.id, None)
+    let before = ops::get(&*db, &etag_key(), &m, &a.id, None)
         .unwrap()
         .unwrap();
     let patch = validate_patch(&m, &json!({"password_hash": "h2"})).unwrap();
-    let after = ops::update(&*db, &etag_key(), &m, a.id, patch, Precondition::None, None).unwrap();
+    let after = ops::update(
+        &*db,
+        &etag_key(),
+        &m,
+        &a.id,
+        patch,
+        Precondition::None,
+        None,
+    )
+    .unwrap();
     assert_ne!(before.etag, after.etag);
     assert_eq!(before.fields, after.fields);
 }
@@ -177,7 +192,16 @@ pub fn unique_violation_is_a_conflict_on_the_field(db: Arc<dyn Backend>) {
     );
     let b = create(&db, &m, json!({"name": "Bob", "email": "bob@x"})).unwrap();
     let patch = validate_patch(&m, &json!({"email": "ada@x"})).unwrap();
-    let e = ops::update(&*db, &etag_key(), &m, b.id, patch, Precondition::None, None).unwrap_err();
+    let e = ops::update(
+        &*db,
+        &etag_key(),
+        &m,
+        &b.id,
+        patch,
+        Precondition::None,
+        None,
+    )
+    .unwrap_err();
     assert!(matches!(e, CrudError::Conflict { .. }), "{e:?}");
     assert_eq!(
         ops::list(&*db, &etag_key(), &m, &ListQuery::default(), None)
@@ -196,27 +220,33 @@ pub fn foreign_keys_name_the_missing_row_and_the_referencing_table(db: Arc<dyn B
     schema::ensure_table(&*db, &team).unwrap();
     schema::ensure_table(&*db, &member).unwrap();
     let t = create(&db, &team, json!({"name": "red"})).unwrap();
-    create(&db, &member, json!({"name": "a", "team": t.id})).unwrap();
-    let e = create(&db, &member, json!({"name": "b", "team": t.id + 99})).unwrap_err();
+    create(&db, &member, json!({"name": "a", "team": t.id.to_json()})).unwrap();
+    let e = create(
+        &db,
+        &member,
+        json!({"name": "b", "team": t.id.as_int().unwrap() + 99}),
+    )
+    .unwrap_err();
     assert_eq!(
         e,
         CrudError::UnknownReference {
             field: "team".into(),
             table: team.name().into(),
-            id: t.id + 99,
+            key: "id".into(),
+            id: Key::Int(t.id.as_int().unwrap() + 99),
         }
     );
     // Deleting a referenced row is a conflict naming the referencing table.
-    let e = ops::delete(&*db, &etag_key(), &team, t.id, Precondition::None, None).unwrap_err();
+    let e = ops::delete(&*db, &etag_key(), &team, &t.id, Precondition::None, None).unwrap_err();
     assert_eq!(
         e,
         CrudError::Referenced {
             model: team.name().into(),
-            id: t.id,
+            id: t.id.clone(),
             by: Some(member.name().into()),
         }
     );
-    assert!(ops::get(&*db, &etag_key(), &team, t.id, None)
+    assert!(ops::get(&*db, &etag_key(), &team, &t.id, None)
         .unwrap()
         .is_some());
 }
@@ -231,7 +261,7 @@ pub fn if_match_mismatch_writes_nothing(db: Arc<dyn Backend>) {
         &*db,
         &etag_key(),
         &m,
-        a.id,
+        &a.id,
         patch.clone(),
         stale.clone(),
         None,
@@ -239,25 +269,25 @@ pub fn if_match_mismatch_writes_nothing(db: Arc<dyn Backend>) {
     .unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
     let put = validate_replace(&m, &json!({"name": "Eve", "email": "eve@x"})).unwrap();
-    let e = ops::update(&*db, &etag_key(), &m, a.id, put, stale.clone(), None).unwrap_err();
+    let e = ops::update(&*db, &etag_key(), &m, &a.id, put, stale.clone(), None).unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
-    let e = ops::delete(&*db, &etag_key(), &m, a.id, stale, None).unwrap_err();
+    let e = ops::delete(&*db, &etag_key(), &m, &a.id, stale, None).unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
     assert_eq!(
-        ops::get(&*db, &etag_key(), &m, a.id, None)
+        ops::get(&*db, &etag_key(), &m, &a.id, None)
             .unwrap()
             .unwrap(),
         a
     );
     // Weak tags never match; `*` and the current tag do.
     let weak = Precondition::IfMatch(vec![format!("W/{}", a.etag)]);
-    let e = ops::update(&*db, &etag_key(), &m, a.id, patch.clone(), weak, None).unwrap_err();
+    let e = ops::update(&*db, &etag_key(), &m, &a.id, patch.clone(), weak, None).unwrap_err();
     assert_eq!(e, CrudError::PreconditionFailed);
     let ok = ops::update(
         &*db,
         &etag_key(),
         &m,
-        a.id,
+        &a.id,
         patch,
         Precondition::IfMatch(vec![a.etag.clone()]),
         None,
@@ -265,9 +295,9 @@ pub fn if_match_mismatch_writes_nothing(db: Arc<dyn Backend>) {
     .unwrap();
     assert_eq!(ok.fields["name"], json!("Eve"));
     let star = Precondition::IfMatch(vec!["*".into()]);
-    ops::delete(&*db, &etag_key(), &m, a.id, star.clone(), None).unwrap();
+    ops::delete(&*db, &etag_key(), &m, &a.id, star.clone(), None).unwrap();
     assert!(matches!(
-        ops::delete(&*db, &etag_key(), &m, a.id, star, None).unwrap_err(),
+        ops::delete(&*db, &etag_key(), &m, &a.id, star, None).unwrap_err(),
         CrudError::NotFound { .. }
     ));
 }
@@ -280,21 +310,21 @@ pub fn replace_resets_and_patch_keeps(db: Arc<dyn Backend>) {
     setup(&db, &m);
     let a = create(&db, &m, json!({"title": "t", "note": "n", "stars": 5})).unwrap();
     let p = validate_patch(&m, &json!({"title": "t2"})).unwrap();
-    let r = ops::update(&*db, &etag_key(), &m, a.id, p, Precondition::None, None).unwrap();
+    let r = ops::update(&*db, &etag_key(), &m, &a.id, p, Precondition::None, None).unwrap();
     assert_eq!(r.fields["note"], json!("n"));
     assert_eq!(r.fields["stars"], json!(5));
     let p = validate_patch(&m, &json!({"note": null})).unwrap();
-    let r = ops::update(&*db, &etag_key(), &m, a.id, p, Precondition::None, None).unwrap();
+    let r = ops::update(&*db, &etag_key(), &m, &a.id, p, Precondition::None, None).unwrap();
     assert_eq!(r.fields["note"], Json::Null);
     let put = validate_replace(&m, &json!({"title": "t3", "note": "x"})).unwrap();
-    let r = ops::update(&*db, &etag_key(), &m, a.id, put, Precondition::None, None).unwrap();
+    let r = ops::update(&*db, &etag_key(), &m, &a.id, put, Precondition::None, None).unwrap();
     assert_eq!(r.fields["stars"], json!(3));
     let empty = validate_patch(&m, &json!({})).unwrap();
     let same = ops::update(
         &*db,
         &etag_key(),
         &m,
-        a.id,
+        &a.id,
         empty.clone(),
         Precondition::None,
         None,
@@ -306,7 +336,7 @@ pub fn replace_resets_and_patch_keeps(db: Arc<dyn Backend>) {
             &*db,
             &etag_key(),
             &m,
-            a.id + 1000,
+            &Key::Int(a.id.as_int().unwrap() + 1000),
             empty,
             Precondition::None,
             None
@@ -324,18 +354,36 @@ pub fn versioned_models_lock_optimistically(db: Arc<dyn Backend>) {
     let a = create(&db, &m, json!({"title": "a"})).unwrap();
     assert_eq!(a.fields["version"], json!(1));
     let p = validate_patch(&m, &json!({"title": "b", "version": 1})).unwrap();
-    let b = ops::update(&*db, &etag_key(), &m, a.id, p, Precondition::None, None).unwrap();
+    let b = ops::update(&*db, &etag_key(), &m, &a.id, p, Precondition::None, None).unwrap();
     assert_eq!(b.fields["version"], json!(2));
     let stale = validate_patch(&m, &json!({"title": "c", "version": 1})).unwrap();
     assert_eq!(
-        ops::update(&*db, &etag_key(), &m, a.id, stale, Precondition::None, None).unwrap_err(),
+        ops::update(
+            &*db,
+            &etag_key(),
+            &m,
+            &a.id,
+            stale,
+            Precondition::None,
+            None
+        )
+        .unwrap_err(),
         CrudError::VersionConflict { current: 2 }
     );
     let put = validate_replace(&m, &json!({"title": "d"})).unwrap();
-    let d = ops::update(&*db, &etag_key(), &m, a.id, put, Precondition::None, None).unwrap();
+    let d = ops::update(&*db, &etag_key(), &m, &a.id, put, Precondition::None, None).unwrap();
     assert_eq!(d.fields["version"], json!(3));
     let empty = validate_patch(&m, &json!({})).unwrap();
-    let e = ops::update(&*db, &etag_key(), &m, a.id, empty, Precondition::None, None).unwrap();
+    let e = ops::update(
+        &*db,
+        &etag_key(),
+        &m,
+        &a.id,
+        empty,
+        Precondition::None,
+        None,
+    )
+    .unwrap();
     assert_eq!(e.fields["version"], json!(4));
 }
 
@@ -351,7 +399,7 @@ pub fn require_if_match_is_enforced(db: Arc<dyn Backend>) {
             &*db,
             &etag_key(),
             &m,
-            a.id,
+            &a.id,
             p.clone(),
             Precondition::None,
             None
@@ -360,13 +408,13 @@ pub fn require_if_match_is_enforced(db: Arc<dyn Backend>) {
         CrudError::PreconditionRequired
     );
     assert_eq!(
-        ops::delete(&*db, &etag_key(), &m, a.id, Precondition::None, None).unwrap_err(),
+        ops::delete(&*db, &etag_key(), &m, &a.id, Precondition::None, None).unwrap_err(),
         CrudError::PreconditionRequired
     );
     // A row that does not exist is 404 whether or not If-Match was sent.
-    let missing = a.id + 1000;
+    let missing = Key::Int(a.id.as_int().unwrap() + 1000);
     assert!(matches!(
-        ops::delete(&*db, &etag_key(), &m, missing, Precondition::None, None).unwrap_err(),
+        ops::delete(&*db, &etag_key(), &m, &missing, Precondition::None, None).unwrap_err(),
         CrudError::NotFound { .. }
     ));
     assert!(matches!(
@@ -374,7 +422,7 @@ pub fn require_if_match_is_enforced(db: Arc<dyn Backend>) {
             &*db,
             &etag_key(),
             &m,
-            missing,
+            &missing,
             p.clone(),
             Precondition::None,
             None
@@ -386,7 +434,7 @@ pub fn require_if_match_is_enforced(db: Arc<dyn Backend>) {
         &*db,
         &etag_key(),
         &m,
-        a.id,
+        &a.id,
         p,
         Precondition::IfMatch(vec![a.etag]),
         None,
@@ -435,11 +483,11 @@ pub fn concurrent_creates_each_land_once(db: Arc<dyn Backend>) {
                             json!({"name": format!("n{t}-{i}"), "email": format!("{t}-{i}@x")});
                         create(&db, &m, body).unwrap().id
                     })
-                    .collect::<Vec<i64>>()
+                    .collect::<Vec<Key>>()
             })
         })
         .collect();
-    let mut ids: Vec<i64> = handles
+    let mut ids: Vec<Key> = handles
         .into_iter()
         .flat_map(|h| h.join().unwrap())
         .collect();
@@ -466,7 +514,7 @@ pub fn concurrent_if_match_patches_have_one_winner(db: Arc<dyn Backend>) {
     let handles: Vec<_> = (0..16)
         .map(|t| {
             let (db, m, barrier) = (Arc::clone(&db), Arc::clone(&m), Arc::clone(&barrier));
-            let tag = a.etag.clone();
+            let (tag, id) = (a.etag.clone(), a.id.clone());
             std::thread::spawn(move || {
                 let p = validate_patch(&m, &json!({"name": format!("writer {t}")})).unwrap();
                 barrier.wait();
@@ -474,7 +522,7 @@ pub fn concurrent_if_match_patches_have_one_winner(db: Arc<dyn Backend>) {
                     &*db,
                     &etag_key(),
                     &m,
-                    a.id,
+                    &id,
                     p,
                     Precondition::IfMatch(vec![tag]),
                     None,
@@ -490,7 +538,7 @@ pub fn concurrent_if_match_patches_have_one_winner(db: Arc<dyn Backend>) {
         .filter(|r| matches!(r, Err(CrudError::PreconditionFailed)))
         .count();
     assert_eq!(failed, 15);
-    let now = ops::get(&*db, &etag_key(), &m, a.id, None)
+    let now = ops::get(&*db, &etag_key(), &m, &a.id, None)
         .unwrap()
         .unwrap();
     assert_eq!(&now, winners[0]);
@@ -541,7 +589,7 @@ pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
     let b = ops::create(&*db, &etag_key(), &m, row("b1"), Some(&bob)).unwrap();
     assert!(validate_create(&m, &json!({"title": "x", "owner_id": "bob"})).is_err());
 
-    assert!(ops::get(&*db, &etag_key(), &m, b.id, Some(&alice))
+    assert!(ops::get(&*db, &etag_key(), &m, &b.id, Some(&alice))
         .unwrap()
         .is_none());
     let p = validate_patch(&m, &json!({"title": "stolen"})).unwrap();
@@ -550,7 +598,7 @@ pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
             &*db,
             &etag_key(),
             &m,
-            b.id,
+            &b.id,
             p.clone(),
             Precondition::None,
             Some(&alice)
@@ -563,7 +611,7 @@ pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
             &*db,
             &etag_key(),
             &m,
-            b.id,
+            &b.id,
             Precondition::IfMatch(vec!["*".into()]),
             Some(&alice)
         )
@@ -584,7 +632,7 @@ pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
     );
     assert_eq!(ops::count(&*db, &m, &[], Some(&bob)).unwrap(), 1);
     assert_eq!(
-        ops::get(&*db, &etag_key(), &m, b.id, Some(&bob))
+        ops::get(&*db, &etag_key(), &m, &b.id, Some(&bob))
             .unwrap()
             .unwrap()
             .fields["title"],
@@ -592,7 +640,7 @@ pub fn scoping_hides_other_owners_rows(db: Arc<dyn Backend>) {
     );
     // Fail closed: a scoped model without its scope is refused.
     assert!(matches!(
-        ops::get(&*db, &etag_key(), &m, b.id, None),
+        ops::get(&*db, &etag_key(), &m, &b.id, None),
         Err(CrudError::ScopeMismatch { .. })
     ));
     let wrong = Scope {
@@ -730,11 +778,11 @@ pub fn list_filters_orders_and_pages(db: Arc<dyn Backend>) {
         };
         after = Some(Keyset {
             values: vec![rank],
-            id: last.id,
+            id: last.id.clone(),
         });
         seen.extend(page.into_iter().map(|r| r.id));
     }
-    assert_eq!(seen, all.iter().map(|r| r.id).collect::<Vec<_>>());
+    assert_eq!(seen, all.iter().map(|r| r.id.clone()).collect::<Vec<_>>());
     // Offset pagination.
     let page = ops::list(
         &*db,

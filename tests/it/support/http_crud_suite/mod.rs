@@ -9,7 +9,8 @@
 //! hostile input), `constraints` (field constraints, uuid, date and
 //! decimal fields), `access` (verbs, custom endpoints, auth, scoping,
 //! concurrency, write rules, hooks), `relations` (expand and embed),
-//! `bulk` (array creates and upserts), `evolution` (schema changes) and
+//! `bulk` (array creates and upserts), `keys` (primary keys of other
+//! names and types), `evolution` (schema changes) and
 //! `round_trips` (statements sent per verb); adding one
 //! means adding it to [`http_crud_tests!`] too.
 //!
@@ -51,6 +52,7 @@ mod access;
 mod bulk;
 mod constraints;
 mod evolution;
+mod keys;
 mod relations;
 mod round_trips;
 mod routes;
@@ -60,6 +62,7 @@ pub use access::*;
 pub use bulk::*;
 pub use constraints::*;
 pub use evolution::*;
+pub use keys::*;
 pub use relations::*;
 pub use round_trips::*;
 pub use routes::*;
@@ -148,6 +151,15 @@ macro_rules! http_crud_tests {
             merge_is_refused_where_updates_need_if_match,
             upsert_never_touches_another_owners_row,
             upsert_respects_the_write_rule,
+            text_keys_are_given_by_the_client_and_never_change,
+            keyset_pages_walk_text_keys,
+            uuid_keys_are_generated_when_absent,
+            integer_keys_may_have_another_name,
+            foreign_keys_reference_text_keys,
+            openapi_names_the_key_in_paths_and_schemas,
+            an_existing_tables_key_must_be_the_models,
+            bulk_writes_take_text_keys,
+            hooks_see_the_key,
         );
     };
     (@cases $db:expr; $($case:ident),* $(,)?) => {$(
