@@ -30,8 +30,9 @@ pub(crate) struct Problem {
     pub(crate) column: Option<String>,
 }
 
-/// A table read for a model: its fields in column order (without the key
-/// and the `version` column), and what keeps it from being served whole.
+/// A table read for a model: its fields in column order (without the
+/// implicit `id` and the `version` column; a key of another name is among
+/// them), and what keeps it from being served whole.
 #[derive(Debug)]
 pub(crate) struct Reflection {
     pub(crate) fields: Vec<(String, Field)>,
