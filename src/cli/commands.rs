@@ -94,8 +94,18 @@ pub(crate) fn app(plan: Plan) -> Result<LightApi, CliError> {
         let validator = TableLogin::new(login, &plan.config, model).map_err(CliError::Runtime)?;
         app = app.login(move |c: &Credentials| validator.check(c));
     }
+    let mut nested = Vec::new();
     for d in plan.resources {
+        let child = d.resource.model().name().to_owned();
+        nested.extend(
+            d.nested
+                .into_iter()
+                .map(|(path, fk)| (path, child.clone(), fk)),
+        );
         app = app.register(&d.path, d.resource);
+    }
+    for (path, child, fk) in nested {
+        app = app.register_nested(&path, &child, &fk);
     }
     Ok(app)
 }

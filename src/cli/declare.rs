@@ -5,7 +5,7 @@
 use toml::Spanned;
 
 use super::file::{FileDoc, FileError, LoginDecl, ModelDecl};
-use super::models::{check_login, resource};
+use super::models::{check_login, nested_routes, resource};
 use super::settings::settings;
 use crate::config::Config;
 use crate::model::Model;
@@ -45,6 +45,9 @@ impl Pending {
 pub(crate) struct Declared {
     pub(crate) path: String,
     pub(crate) resource: Resource,
+    /// Routes listing the model's rows under a parent row: each path with
+    /// the foreign key into the parent.
+    pub(crate) nested: Vec<(String, String)>,
 }
 
 /// `[openapi]` with its defaults filled.
@@ -108,8 +111,13 @@ pub(crate) fn plan(doc: FileDoc, lookup: Lookup<'_>) -> Result<Plan, FileError> 
                 "applies to a model read from its table (reflect = true)",
             ));
         }
+        let nested = nested_routes(&name, &decl)?;
         let resource = resource(&name, decl)?;
-        resources.push(Declared { path, resource });
+        resources.push(Declared {
+            path,
+            resource,
+            nested,
+        });
     }
     let mut plan = Plan {
         config,

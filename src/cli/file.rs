@@ -326,6 +326,26 @@ pub(crate) struct ModelDecl {
     pub(crate) max_age_secs: Option<Spanned<u64>>,
     #[serde(default)]
     pub(crate) rate_limit: MethodLimits,
+    /// The foreign keys `?expand=` may follow, by relation name.
+    #[serde(default)]
+    pub(crate) expandable: Vec<Spanned<String>>,
+    /// The most rows `?embed=` shows per parent.
+    pub(crate) embed_limit: Option<Spanned<u64>>,
+    /// The most items one bulk write may hold.
+    pub(crate) max_bulk: Option<Spanned<u64>>,
+    /// Routes listing this model's rows under a parent row.
+    #[serde(default)]
+    pub(crate) nested: Vec<NestedDecl>,
+}
+
+/// `[[models.NAME.nested]]`: the model's rows under one parent row.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NestedDecl {
+    /// The route, with an `{id}` segment for the parent.
+    pub(crate) path: Spanned<String>,
+    /// The foreign key into the parent.
+    pub(crate) foreign_key: Spanned<String>,
 }
 
 /// `unsupported`: a reflected table without a one-column primary key, or

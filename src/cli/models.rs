@@ -278,7 +278,42 @@ pub(super) fn resource_with(
             r = r.rate_limit(m, parsed);
         }
     }
+    if !d.expandable.is_empty() {
+        let relations: Vec<&str> = d.expandable.iter().map(|r| r.get_ref().as_str()).collect();
+        r = r.expandable(&relations);
+    }
+    if let Some(limit) = within(
+        &d.embed_limit,
+        &format!("models.{name}.embed_limit"),
+        1,
+        10_000,
+    )? {
+        r = r.embed_limit(limit);
+    }
+    if let Some(items) = within(&d.max_bulk, &format!("models.{name}.max_bulk"), 1, 100_000)? {
+        r = r.max_bulk(usize::try_from(items).unwrap_or(usize::MAX));
+    }
     Ok(r)
+}
+
+/// The model's `[[models.NAME.nested]]` routes: each path with its
+/// foreign key.
+pub(super) fn nested_routes(name: &str, d: &ModelDecl) -> Result<Vec<(String, String)>, FileError> {
+    d.nested
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let path = n.path.get_ref();
+            if !path.starts_with('/') || !path.split('/').any(|s| s == "{id}") {
+                return Err(invalid(
+                    &n.path,
+                    &format!("models.{name}.nested[{i}].path"),
+                    format!("{path:?} must start with / and hold an {{id}} segment for the parent"),
+                ));
+            }
+            Ok((path.clone(), n.foreign_key.get_ref().clone()))
+        })
+        .collect()
 }
 
 /// The login's table and columns: the table, when a declared model, must

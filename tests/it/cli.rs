@@ -441,6 +441,10 @@ fn routes_lists_access_and_openapi_prints_the_document() {
     assert!(has("GET", "/category", "public"), "{lines}");
     assert!(has("DELETE", "/category/{id}", "admin"), "{lines}");
     assert!(has("POST", "/product", "authenticated"), "{lines}");
+    assert!(
+        has("GET", "/category/{id}/product", "authenticated"),
+        "{lines}"
+    );
     assert!(has("POST", "/auth/login", "public"), "{lines}");
     assert!(has("GET", "/healthz", "public"), "{lines}");
 

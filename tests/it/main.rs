@@ -20,6 +20,9 @@ mod caching;
 mod cli;
 #[cfg(feature = "cli")]
 mod cli_reflect;
+#[cfg(feature = "cli")]
+mod cli_relations;
+#[cfg(feature = "cli")]
 mod cli_reload;
 mod concurrency;
 mod cors_middleware;

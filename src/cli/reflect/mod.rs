@@ -8,8 +8,8 @@ pub(crate) mod types;
 
 use super::declare::{finish, Declared, Pending, Plan};
 use super::error::CliError;
-use super::file::{FieldDecl, Unsupported};
-use super::models::{declared_type, resource_with, with_options};
+use super::file::{FieldDecl, FileError, Unsupported};
+use super::models::{declared_type, nested_routes, resource_with, with_options};
 use crate::backend::open::connect;
 use crate::backend::sql::catalogue::{read_table, CatalogueColumn, CatalogueTable};
 use crate::backend::sql::type_matches;
@@ -401,10 +401,12 @@ fn outcome(
     if let Some(key) = &r.key {
         model = model.primary_key(key);
     }
-    let mut resource = resource_with(model, name, &p.decl).map_err(|e| {
+    let placed = |e: FileError| {
         let key = e.key.map(|k| format!("{k}: ")).unwrap_or_default();
         format!("{key}{}", e.message)
-    })?;
+    };
+    let mut resource = resource_with(model, name, &p.decl).map_err(placed)?;
+    let nested = nested_routes(name, &p.decl).map_err(placed)?;
     if read_only {
         resource = resource.methods(&[Method::Get]);
     }
@@ -412,6 +414,7 @@ fn outcome(
         Box::new(Declared {
             path: p.path.clone(),
             resource,
+            nested,
         }),
         note,
     ))
