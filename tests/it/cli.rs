@@ -16,7 +16,7 @@ pub(super) fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_lightapi"))
 }
 
-fn example(name: &str) -> PathBuf {
+pub(super) fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(name)
@@ -53,7 +53,7 @@ pub(super) fn text(bytes: &[u8]) -> String {
 }
 
 /// `lightapi serve file` on `url`, waited for until it listens.
-fn serve(file: &Path, url: &str) -> ExampleProcess {
+pub(super) fn serve(file: &Path, url: &str) -> ExampleProcess {
     let mut cmd = ExampleProcess::command_for(bin());
     cmd.arg("serve").arg(file).env("LIGHTAPI_DATABASE_URL", url);
     ExampleProcess::spawn(cmd)
@@ -61,7 +61,7 @@ fn serve(file: &Path, url: &str) -> ExampleProcess {
 
 /// What one step of the CRUD sequence answered: the status, the headers
 /// a client relies on, and the body.
-fn seen(r: &Resp) -> Value {
+pub(super) fn seen(r: &Resp) -> Value {
     let header = |n: &str| r.header(n).map(str::to_owned);
     json!({
         "status": r.status,

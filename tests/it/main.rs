@@ -24,6 +24,8 @@ mod cli_reflect;
 mod cli_relations;
 #[cfg(feature = "cli")]
 mod cli_reload;
+#[cfg(feature = "cli")]
+mod cli_shop;
 mod concurrency;
 mod cors_middleware;
 mod custom;
