@@ -322,14 +322,17 @@ fn rows_to_delete(
     server: &str,
     seen: &HashMap<(String, &'static str), f64>,
 ) -> u64 {
-    let rate = opts
-        .delete_rate
-        .or_else(|| seen.get(&(server.to_string(), "delete")).map(|r| r * 1.5))
-        .or_else(|| {
-            seen.get(&(server.to_string(), "post"))
-                .map(|r| (r * 4.0).max(5_000.0))
-        })
-        .unwrap_or(DEFAULT_DELETE_RATE);
+    // The largest of the estimates: a round may run much faster than the
+    // one before it, and a run that runs out of ids is void, while spare
+    // rows only cost the time to add them.
+    let rate = opts.delete_rate.unwrap_or_else(|| {
+        let delete = seen.get(&(server.to_string(), "delete")).map(|r| r * 2.0);
+        let post = seen.get(&(server.to_string(), "post")).map(|r| r * 4.0);
+        [delete, post]
+            .into_iter()
+            .flatten()
+            .fold(DEFAULT_DELETE_RATE, f64::max)
+    });
     let secs = opts.warmup.as_secs_f64() + opts.duration.as_secs_f64() + 0.5;
     (rate * secs).ceil() as u64 + opts.conns as u64 * 2
 }
