@@ -207,13 +207,7 @@ mod tests {
     use crate::cli::{declare, file};
 
     fn col(name: &str, data_type: &str, nullable: bool, default: Option<&str>) -> CatalogueColumn {
-        CatalogueColumn {
-            name: name.into(),
-            data_type: data_type.into(),
-            nullable,
-            default: default.map(str::to_owned),
-            assigned: name == "id",
-        }
+        CatalogueColumn::of(name, data_type, nullable, default)
     }
 
     fn table(columns: Vec<CatalogueColumn>, key: &[&str]) -> CatalogueTable {

@@ -12,7 +12,9 @@
 
 use std::sync::Arc;
 
-use super::render::{link_with, page_response, write_link, write_rows, write_values};
+use super::render::{
+    link_with, page_response, push_row_within, write_link, write_rows, write_values,
+};
 use crate::crud::etag::EtagKey;
 use crate::crud::keyset::KeysetPage;
 use crate::crud::ops::{RowSink, Stored};
@@ -124,23 +126,16 @@ impl RenderedRows {
 
 impl RowSink for RenderedRows {
     fn take(&mut self, values: &[ValueRef<'_>]) -> bool {
-        let mark = self.out.len();
-        if self.rows > 0 {
-            self.out.push(b',');
-        }
-        write_values(
-            &mut self.out,
-            &self.model,
-            |i| values.get(i).copied(),
-            self.fields.as_deref(),
-        );
-        if self.rows > 0 && self.out.len() > self.max_bytes {
-            self.out.truncate(mark);
+        let (model, fields) = (&self.model, self.fields.as_deref());
+        let fits = push_row_within(&mut self.out, 0, self.rows, self.max_bytes, |out| {
+            write_values(out, model, |i| values.get(i).copied(), fields);
+        });
+        if fits {
+            self.rows += 1;
+        } else {
             self.stopped = true;
-            return false;
         }
-        self.rows += 1;
-        true
+        fits
     }
 
     fn taken(&self) -> usize {

@@ -134,19 +134,39 @@ pub(super) fn write_rows(
     let start = out.len();
     out.push(b'[');
     for (i, row) in rows.iter().enumerate() {
-        let mark = out.len();
-        if i > 0 {
-            out.push(b',');
-        }
-        write_row_related(out, model, row, fields, related);
-        if i > 0 && out.len() - start > max_bytes {
-            out.truncate(mark);
+        let fits = push_row_within(out, start, i, max_bytes, |out| {
+            write_row_related(out, model, row, fields, related);
+        });
+        if !fits {
             out.push(b']');
             return i;
         }
     }
     out.push(b']');
     rows.len()
+}
+
+/// Appends one more row (the `index`-th, with its separating comma) to a
+/// results array that starts at `start` in `out`, as `write` renders it;
+/// `false`, with the row taken back off, when it would take the array past
+/// `max_bytes` (never for the first row, which is always shown).
+pub(super) fn push_row_within(
+    out: &mut Vec<u8>,
+    start: usize,
+    index: usize,
+    max_bytes: usize,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> bool {
+    let mark = out.len();
+    if index > 0 {
+        out.push(b',');
+    }
+    write(out);
+    if index > 0 && out.len() - start > max_bytes {
+        out.truncate(mark);
+        return false;
+    }
+    true
 }
 
 /// Appends a link (or `null`) as a JSON value.

@@ -16,7 +16,7 @@ pub(super) fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_lightapi"))
 }
 
-pub(super) fn example(name: &str) -> PathBuf {
+fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(name)
@@ -146,16 +146,33 @@ fn person_sequence(addr: std::net::SocketAddr) -> Vec<Value> {
 /// The same sequence against `lightapi serve examples/person.toml` and
 /// against the Rust example, each on its own fresh database: the same
 /// answers, step by step.
-fn same_as_the_rust_example(file_url: &str, rust_url: &str) {
-    let served = serve(&example("person.toml"), file_url);
-    let from_file = person_sequence(served.addr());
-    let mut cmd = ExampleProcess::command("person");
+/// `lightapi serve examples/<file>` on `file_url` and the Rust example
+/// `example` on `rust_url` answer `sequence` alike, step by step: the two
+/// servers, still running.
+pub(super) fn answers_as_the_rust_example(
+    (file, example_name): (&str, &str),
+    (file_url, rust_url): (&str, &str),
+    sequence: fn(std::net::SocketAddr) -> Vec<Value>,
+) -> (ExampleProcess, ExampleProcess) {
+    let served = serve(&example(file), file_url);
+    let from_file = sequence(served.addr());
+    let mut cmd = ExampleProcess::command(example_name);
     cmd.env("LIGHTAPI_DATABASE_URL", rust_url);
     let rust = ExampleProcess::spawn(cmd);
-    let from_rust = person_sequence(rust.addr());
+    let from_rust = sequence(rust.addr());
+    assert_eq!(from_file.len(), from_rust.len());
     for (step, (a, b)) in from_file.iter().zip(&from_rust).enumerate() {
-        assert_eq!(a, b, "step {step}: the file's API answered differently");
+        assert_eq!(a, b, "step {step}: {file} answered differently");
     }
+    (served, rust)
+}
+
+fn same_as_the_rust_example(file_url: &str, rust_url: &str) {
+    let (served, rust) = answers_as_the_rust_example(
+        ("person.toml", "person"),
+        (file_url, rust_url),
+        person_sequence,
+    );
     let doc = Client::with_token(served.addr(), &token("alice", false))
         .get("/openapi.json")
         .json();

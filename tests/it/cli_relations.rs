@@ -3,12 +3,9 @@
 //! their Rust declarations do, and a nested route without `{id}` is a file
 //! error at its place.
 
-use std::path::Path;
-
 use serde_json::{json, Value};
 
-use super::cli::{bin, run, text};
-use crate::support::server::ExampleProcess;
+use super::cli::{run, serve, text};
 use crate::support::{Client, TempDir};
 
 const SHOP: &str = r#"
@@ -42,12 +39,6 @@ supplier_id = { type = "integer", references = "supplier", nullable = true }
 path = "/category/{id}/product"
 foreign_key = "category_id"
 "#;
-
-fn serve(file: &Path, url: &str) -> ExampleProcess {
-    let mut cmd = ExampleProcess::command_for(bin());
-    cmd.arg("serve").arg(file).env("LIGHTAPI_DATABASE_URL", url);
-    ExampleProcess::spawn(cmd)
-}
 
 #[test]
 fn relations_and_bulk_limits_come_from_the_file() {

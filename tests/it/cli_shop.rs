@@ -7,8 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::cli::{example, seen, serve};
-use crate::support::server::ExampleProcess;
+use super::cli::{answers_as_the_rust_example, seen};
 use crate::support::{token, Client};
 
 /// A sequence over HTTP on the shop at `addr`, each answer checked, and
@@ -115,16 +114,7 @@ fn shop_sequence(addr: std::net::SocketAddr) -> Vec<Value> {
 }
 
 fn same_as_the_rust_example(file_url: &str, rust_url: &str) {
-    let served = serve(&example("shop.toml"), file_url);
-    let from_file = shop_sequence(served.addr());
-    let mut cmd = ExampleProcess::command("shop");
-    cmd.env("LIGHTAPI_DATABASE_URL", rust_url);
-    let rust = ExampleProcess::spawn(cmd);
-    let from_rust = shop_sequence(rust.addr());
-    assert_eq!(from_file.len(), from_rust.len());
-    for (step, (a, b)) in from_file.iter().zip(&from_rust).enumerate() {
-        assert_eq!(a, b, "step {step}: the file's shop answered differently");
-    }
+    answers_as_the_rust_example(("shop.toml", "shop"), (file_url, rust_url), shop_sequence);
 }
 
 #[test]

@@ -26,6 +26,21 @@ pub(crate) struct CatalogueColumn {
     pub(crate) assigned: bool,
 }
 
+#[cfg(test)]
+impl CatalogueColumn {
+    /// A column as the tests of the readers of a catalogue write it: the
+    /// database assigns `id` only.
+    pub(crate) fn of(name: &str, data_type: &str, nullable: bool, default: Option<&str>) -> Self {
+        CatalogueColumn {
+            name: name.into(),
+            data_type: data_type.into(),
+            nullable,
+            default: default.map(str::to_owned),
+            assigned: name == crate::model::ID_COLUMN,
+        }
+    }
+}
+
 /// A foreign key: its columns and the referenced table's columns, in
 /// order (`None` where SQLite leaves the referenced table's primary key
 /// implicit).

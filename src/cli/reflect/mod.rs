@@ -536,13 +536,7 @@ mod tests {
     use crate::cli::file::parse;
 
     fn col(name: &str, data_type: &str, nullable: bool, default: Option<&str>) -> CatalogueColumn {
-        CatalogueColumn {
-            name: name.into(),
-            data_type: data_type.into(),
-            nullable,
-            default: default.map(str::to_owned),
-            assigned: name == ID_COLUMN,
-        }
+        CatalogueColumn::of(name, data_type, nullable, default)
     }
 
     fn overrides(text: &str) -> Vec<(String, FieldDecl)> {
