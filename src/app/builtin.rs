@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::auth::rate_limit::{Key, RateLimiter, RetryAfter};
 use crate::auth::{unix_now, Access, AuthError, Credentials, JwtConfig, LoginValidator};
 use crate::backend::{BackendError, BackendExt, Engine};
-use crate::crud::tables::Tables;
+use crate::crud::CrudError;
 use crate::endpoint::{Endpoint, HandlerResult};
 use crate::error::ApiError;
 use crate::http::forwarded::client_ip;
@@ -41,10 +41,19 @@ impl Endpoint for Healthz {
     }
 }
 
+/// Whether the models' tables are in place, as `/readyz` asks.
+pub(crate) trait Ready: Send + Sync {
+    /// `Ok` when every table is in place.
+    ///
+    /// # Errors
+    /// Why a table is not in place (the database unavailable, most often).
+    fn check(&self) -> Result<(), CrudError>;
+}
+
 /// `GET /readyz`: `200` when the database answers, else `503`.
 pub(super) struct Readyz {
     /// The models' tables, when there are models.
-    pub(super) tables: Option<Arc<Tables>>,
+    pub(super) tables: Option<Arc<dyn Ready>>,
 }
 
 impl Endpoint for Readyz {

@@ -6,6 +6,7 @@ mod database;
 #[cfg(feature = "docs")]
 mod docs;
 mod fixed;
+mod models;
 mod registration;
 mod reload;
 mod secret;
@@ -21,9 +22,6 @@ use crate::auth::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::auth::{Authenticator, LoginValidator};
 use crate::config::{Config, ConfigError, JwtSecret};
 use crate::cors::Cors;
-use crate::crud::cursor::CursorKey;
-use crate::crud::etag::EtagKey;
-use crate::crud::relations::Catalog;
 use crate::dispatch::{AppState, RouteEntry};
 use crate::endpoint::{EndpointService, Service};
 use crate::error::StartError;
@@ -31,10 +29,8 @@ use crate::http::{Body, Method};
 use crate::log::Logger;
 use crate::metrics::{HttpMetrics, RouteId};
 use crate::middleware::Middleware;
-use crate::model::Model;
 use crate::openapi::{self, RouteDoc, RouteKind};
 use crate::ratelimit::{Limiter, RateLimits};
-use crate::resource::{build_routes, Crud, NestedService};
 use crate::router::Router;
 use crate::server::{self, ServerHandle};
 use builtin::{Healthz, Login, Metrics, OpenApi, Readyz};
@@ -435,43 +431,26 @@ impl LightApi {
                 source: reason,
             });
         }
-        let keys = Model::keys_of(registrations.iter().filter_map(|(_, r)| match &r.kind {
-            Kind::Resource(r) => Some(r.model()),
+        // The model part of the build, reached only through a model's
+        // registration.
+        let prepare = registrations.iter().find_map(|(_, r)| match r.kind {
+            Kind::Resource(_, prepare) => Some(prepare),
             Kind::Endpoint(_) => None,
-        }));
-        for (_, r) in registrations.iter_mut() {
-            if let Kind::Resource(r) = &mut r.kind {
-                r.model.link_references(&keys);
+        });
+        let mut models = match prepare {
+            Some(prepare) => {
+                let resources = registrations
+                    .iter_mut()
+                    .filter_map(|(_, r)| match &mut r.kind {
+                        Kind::Resource(r, _) => Some(&mut **r),
+                        Kind::Endpoint(_) => None,
+                    })
+                    .collect();
+                Some(prepare(&config, resources, log, &reuse, &signing_secret)?)
             }
-        }
-        let relations = Arc::new(Catalog::new(
-            registrations
-                .iter()
-                .filter_map(|(_, r)| match &r.kind {
-                    Kind::Resource(r) => Some(r.relation_node()),
-                    Kind::Endpoint(_) => None,
-                })
-                .collect(),
-        ));
-        relations
-            .check()
-            .map_err(|reason| StartError::Declaration {
-                at: None,
-                source: reason.into(),
-            })?;
-        let models: Vec<Model> = registrations
-            .iter()
-            .filter_map(|(_, r)| match &r.kind {
-                Kind::Resource(r) => Some(r.model().clone()),
-                Kind::Endpoint(_) => None,
-            })
-            .collect();
-        let (engine, tables) = if models.is_empty() {
-            (None, None)
-        } else {
-            let (db, tables) = database::open(&config, &models, log, &reuse)?;
-            (Some(db), Some(tables))
+            None => None,
         };
+        let engine = models.as_ref().map(|m| Arc::clone(m.engine()));
         // A database opened here is closed again if the build fails
         // further on (a reused one is left to its owner).
         let opened = database::Opened::new(engine.as_ref(), &reuse);
@@ -482,7 +461,7 @@ impl LightApi {
             "/readyz",
             Arc::new(
                 EndpointService::new(Readyz {
-                    tables: tables.clone(),
+                    tables: models.as_ref().map(|m| m.ready()),
                 })
                 .never_stored(),
             ),
@@ -513,11 +492,6 @@ impl LightApi {
         for (pattern, file) in docs::files() {
             add_route(pattern, Arc::new(EndpointService::new(file)), false)?;
         }
-        let cursor_key = CursorKey::derive(&signing_secret);
-        let etag_key = EtagKey::derive(&signing_secret);
-        let mut cruds: Vec<(String, Arc<Crud>)> = Vec::new();
-        // Each model's collection route: its pattern, operations and service.
-        let mut collections: Vec<(String, Arc<Crud>, Arc<dyn Service>)> = Vec::new();
         for (path, reg) in registrations {
             let base = path
                 .strip_suffix('/')
@@ -525,68 +499,25 @@ impl LightApi {
                 .unwrap_or(&path);
             match reg.kind {
                 Kind::Endpoint(service) => add_route(base, service, true)?,
-                Kind::Resource(resource) => {
-                    let (Some(db), Some(tables)) = (&backend, &tables) else {
-                        continue;
-                    };
-                    let (crud, routes) = build_routes(
-                        *resource,
-                        Arc::clone(db),
-                        Arc::clone(tables),
-                        (config.limits.max_page_bytes, config.limits.max_bulk_items),
-                        cursor_key.clone(),
-                        etag_key.clone(),
-                        (&models, Arc::clone(&relations)),
-                    );
-                    for (suffix, service) in routes {
-                        let pattern = format!("{base}{suffix}");
-                        cruds.push((pattern.clone(), Arc::clone(&crud)));
-                        if suffix.is_empty() {
-                            collections.push((
-                                pattern.clone(),
-                                Arc::clone(&crud),
-                                Arc::clone(&service),
-                            ));
+                Kind::Resource(resource, _) => {
+                    if let Some(models) = &mut models {
+                        for (pattern, service) in models.routes(base, *resource) {
+                            add_route(&pattern, service, true)?;
                         }
-                        add_route(&pattern, service, true)?;
                     }
                 }
             }
         }
-        let mut nested_routes: Vec<(String, Arc<Crud>, String)> = Vec::new();
         for (pattern, child, fk) in nested {
-            let declared = |reason: String| StartError::declaration(Some(&pattern), reason);
-            let Some(tables) = &tables else {
-                return Err(declared(format!("`{child}` is not a registered model")));
-            };
-            let (base, crud, collection) = collections
-                .iter()
-                .find(|(_, c, _)| c.model().name() == child)
-                .ok_or_else(|| declared(format!("`{child}` is not a registered model")))?;
-            let parent = crud
-                .model()
-                .field_named(&fk)
-                .and_then(|f| f.referenced_table())
-                .and_then(|t| collections.iter().find(|(_, c, _)| c.model().name() == t))
-                .ok_or_else(|| {
-                    declared(format!(
-                        "`{fk}` is not a foreign key of `{child}` into a registered model"
+            let service = match &mut models {
+                Some(models) => models.nested(&pattern, &child, &fk)?,
+                None => {
+                    return Err(StartError::declaration(
+                        Some(&pattern),
+                        format!("`{child}` is not a registered model"),
                     ))
-                })?;
-            if !pattern.split('/').any(|s| s == "{id}") {
-                return Err(declared(
-                    "the pattern has no `{id}` segment for the parent".into(),
-                ));
-            }
-            let service: Arc<dyn Service> = Arc::new(NestedService {
-                child: Arc::clone(crud),
-                collection: Arc::clone(collection),
-                parent: Arc::clone(&parent.1),
-                fk: fk.clone(),
-                item_base: base.clone(),
-                tables: Arc::clone(tables),
-            });
-            nested_routes.push((pattern.clone(), Arc::clone(crud), fk));
+                }
+            };
             add_route(&pattern, service, true)?;
         }
         let described: Vec<RouteDoc<'_>> = router
@@ -596,14 +527,9 @@ impl LightApi {
                     && metrics_route.as_ref().map(|(p, _)| p.as_str()) != Some(*pattern)
             })
             .map(|(pattern, entry)| {
-                let kind = match cruds.iter().find(|(p, _)| p == pattern) {
-                    Some((p, crud)) if p.ends_with("/{id}") => RouteKind::Item(crud),
-                    Some((_, crud)) => RouteKind::Collection(crud),
-                    None => match nested_routes.iter().find(|(p, _, _)| p == pattern) {
-                        Some((_, crud, fk)) => RouteKind::Nested(crud, fk),
-                        None => RouteKind::Custom,
-                    },
-                };
+                let kind = models
+                    .as_ref()
+                    .map_or(RouteKind::Custom, |m| m.kind(pattern));
                 RouteDoc {
                     pattern,
                     service: &*entry.service,
@@ -612,7 +538,7 @@ impl LightApi {
                 }
             })
             .collect();
-        let body = openapi::document(&described, &info);
+        let body = openapi::document(&described, &info, models.as_ref().map(|m| m.docs()));
         drop(described);
         #[cfg(feature = "cli")]
         let openapi_json = body.clone();

@@ -7,6 +7,8 @@ use crate::error::BoxError;
 use crate::model::Model;
 use crate::resource::Resource;
 
+use super::models::{self, Prepare};
+
 /// Something that can be registered at a path: a custom [`Endpoint`], a
 /// [`Model`] or a [`Resource`]. Built with `.into()`;
 /// [`LightApi::register`](crate::LightApi::register) does that for you.
@@ -19,15 +21,16 @@ pub struct Registration {
 pub(crate) enum Kind {
     /// A hand-written endpoint at the path itself.
     Endpoint(Arc<dyn Service>),
-    /// A model's collection and item routes.
-    Resource(Box<Resource>),
+    /// A model's collection and item routes, and what builds the models'
+    /// part of an application (the only way the build reaches it).
+    Resource(Box<Resource>, Prepare),
 }
 
 impl std::fmt::Debug for Registration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match &self.kind {
             Kind::Endpoint(_) => "endpoint",
-            Kind::Resource(_) => "resource",
+            Kind::Resource(..) => "resource",
         };
         f.debug_struct("Registration")
             .field("kind", &kind)
@@ -67,7 +70,7 @@ impl From<Resource> for Registration {
             resource.check().err().map(Into::into)
         };
         Registration {
-            kind: Kind::Resource(Box::new(resource)),
+            kind: Kind::Resource(Box::new(resource), models::prepare),
             error,
         }
     }
