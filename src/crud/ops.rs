@@ -800,6 +800,43 @@ pub(crate) fn plan_get_by(
     })
 }
 
+/// `plan_get_by`, handing the row to `each` as the driver holds it
+/// (borrowed values in `sql::select_columns` order) on the thread that
+/// reads it, instead of copying it out: what `each` makes of it is the
+/// result. `None` when no row has the id.
+pub(crate) fn plan_get_each<T: Send + 'static>(
+    by_id: &ById,
+    model: &Model,
+    id: &Key,
+    scope: Option<&Scope>,
+    mut each: impl FnMut(&[ValueRef<'_>]) -> T + Send + 'static,
+) -> Result<Planned<Option<T>>, CrudError> {
+    let scope = check_scope(model, scope)?;
+    let mut params = Vec::with_capacity(2);
+    params.push(id.to_value());
+    if let Some(s) = scope {
+        params.push(s.value.clone());
+    }
+    let width = model.fields().len() + 1 + usize::from(model.is_versioned());
+    let (text, columns) = (Arc::clone(&by_id.text), Arc::clone(&by_id.columns));
+    Ok(Planned {
+        work: read_job(move |c| {
+            let mut out = None;
+            c.query_each(&text, &params, &columns, &mut |row| {
+                let keyed = matches!(row.first(), Some(ValueRef::Integer(_) | ValueRef::Text(_)));
+                out = Some(if row.len() == width && keyed {
+                    Ok(each(row))
+                } else {
+                    Err(internal("unexpected columns in a row read by id"))
+                });
+                false
+            })?;
+            out.transpose()
+        }),
+        finish: Box::new(|_, out| Ok(unbox(out)?)),
+    })
+}
+
 /// Reads one row by id within `scope`.
 ///
 /// # Errors

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::model::Value;
+use crate::model::{Value, ValueRef};
 
 /// The key ETags are computed under.
 #[derive(Clone)]
@@ -86,6 +86,12 @@ impl EtagKey {
 /// assert_ne!(a, etag(&key, &[Value::Integer(1), Value::Text("y".into())]));
 /// ```
 pub fn etag(key: &EtagKey, values: &[Value]) -> String {
+    etag_of(key, values.iter().map(Value::view))
+}
+
+/// [`etag`] of a row given as borrowed values, as a driver hands them
+/// over.
+pub(crate) fn etag_of<'v>(key: &EtagKey, values: impl IntoIterator<Item = ValueRef<'v>>) -> String {
     MEMO.with(|cell| {
         let Ok(mut state) = cell.try_borrow_mut() else {
             let mut canonical = Vec::new();
@@ -118,31 +124,31 @@ thread_local! {
 /// Appends the canonical form of a row to `out`: each value tagged with
 /// its type, texts with their length. Returns the length of the first
 /// value's form.
-fn canonical_into(out: &mut Vec<u8>, values: &[Value]) -> usize {
+fn canonical_into<'v>(out: &mut Vec<u8>, values: impl IntoIterator<Item = ValueRef<'v>>) -> usize {
     let start = out.len();
     let mut first = None;
     for v in values {
         match v {
-            Value::Null => out.push(0),
-            Value::Integer(i) => {
+            ValueRef::Null => out.push(0),
+            ValueRef::Integer(i) => {
                 out.push(1);
                 out.extend_from_slice(&i.to_be_bytes());
             }
-            Value::Float(f) => {
+            ValueRef::Float(f) => {
                 out.push(2);
                 out.extend_from_slice(&f.to_bits().to_be_bytes());
             }
-            Value::Text(s) => {
+            ValueRef::Text(s) => {
                 out.push(3);
                 out.extend_from_slice(&(s.len() as u64).to_be_bytes());
                 out.extend_from_slice(s.as_bytes());
             }
-            Value::Boolean(b) => out.extend_from_slice(&[4, u8::from(*b)]),
-            Value::DateTime(us) => {
+            ValueRef::Boolean(b) => out.extend_from_slice(&[4, u8::from(b)]),
+            ValueRef::DateTime(us) => {
                 out.push(5);
                 out.extend_from_slice(&us.to_be_bytes());
             }
-            Value::Json(j) => {
+            ValueRef::Json(j) => {
                 let s = j.to_string();
                 out.push(6);
                 out.extend_from_slice(&(s.len() as u64).to_be_bytes());
