@@ -403,16 +403,27 @@ impl TimedReader {
     /// Opens a read transaction: the statements run until
     /// [`TimedReader::end_read`] read one snapshot, taken by the first.
     pub(super) fn begin_read(&self) -> Result<(), BackendError> {
-        self.conn.execute_batch("BEGIN").map_err(map_err)
+        run_cached(&self.conn, "BEGIN")
     }
 
     /// Ends any transaction open on the connection (best effort: the
     /// connection is read-only).
     pub(super) fn end_read(&self) {
         if !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
+            let _ = run_cached(&self.conn, "ROLLBACK");
         }
     }
+}
+
+/// Runs a statement that takes no parameters and returns no rows (a read
+/// transaction's `BEGIN` or `ROLLBACK`) from the connection's statement
+/// cache: an event loop opens and ends a read transaction every turn, and
+/// preparing the statement each time costs more than looking it up.
+fn run_cached(conn: &Connection, sql: &str) -> Result<(), BackendError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| stmt.execute([]))
+        .map(drop)
+        .map_err(map_err)
 }
 
 fn nanos_since(base: Instant) -> u64 {

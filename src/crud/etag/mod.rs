@@ -16,18 +16,20 @@ mod memo;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Value, ValueRef};
 
-/// The key ETags are computed under.
+/// The key ETags are computed under; its clones share it.
 #[derive(Clone)]
-pub struct EtagKey {
+pub struct EtagKey(Arc<KeyState>);
+
+struct KeyState {
     mac: Hmac<Sha256>,
-    /// Tells this key's entries in the per-thread memo apart (clones share
-    /// it: they are the same key).
+    /// Tells this key's entries in the per-thread memo apart.
     id: u64,
     /// The two evaluation points of a page's polynomial hash.
     points: [Point; 2],
@@ -66,11 +68,11 @@ impl EtagKey {
             Point::new(u64::from_le_bytes(word))
         };
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        EtagKey {
+        EtagKey(Arc::new(KeyState {
             mac,
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             points: [point(0), point(8)],
-        }
+        }))
     }
 }
 
@@ -102,7 +104,7 @@ pub(crate) fn etag_of<'v>(key: &EtagKey, values: impl IntoIterator<Item = ValueR
         canonical.clear();
         let first = canonical_into(canonical, values);
         let hint = memo::hint(canonical.get(..first).unwrap_or_default());
-        let tag = memo.tag(key.id, hint, canonical, |bytes| row_tag(key, bytes));
+        let tag = memo.tag(key.0.id, hint, canonical, |bytes| row_tag(key, bytes));
         if canonical.capacity() > SCRATCH_KEPT_BYTES {
             *canonical = Vec::new();
         }
@@ -163,6 +165,7 @@ fn canonical_into<'v>(out: &mut Vec<u8>, values: impl IntoIterator<Item = ValueR
 /// The tag of a canonical form: the keyed digest, computed.
 fn row_tag(key: &EtagKey, canonical: &[u8]) -> String {
     let digest = key
+        .0
         .mac
         .clone()
         .chain_update(canonical)
@@ -194,8 +197,8 @@ fn row_tag(key: &EtagKey, canonical: &[u8]) -> String {
 /// assert_ne!(a, weak_etag(&key, br#"{"results":[{}]}"#));
 /// ```
 pub fn weak_etag(key: &EtagKey, body: &[u8]) -> String {
-    let [a, b] = poly_hash(&key.points, body);
-    let mut h = key.mac.clone();
+    let [a, b] = poly_hash(&key.0.points, body);
+    let mut h = key.0.mac.clone();
     h.update(b"\xffrepresentation\0");
     h.update(&a.to_le_bytes());
     h.update(&b.to_le_bytes());
@@ -367,7 +370,7 @@ mod tests {
 
     /// The tag as the HMAC over the values, fed one piece at a time.
     fn by_updates(key: &EtagKey, values: &[Value]) -> String {
-        let mut h = key.mac.clone();
+        let mut h = key.0.mac.clone();
         for v in values {
             match v {
                 Value::Null => h.update(&[0u8]),
@@ -535,19 +538,19 @@ mod tests {
     fn poly_hash_is_the_polynomial_at_every_length() {
         let key = EtagKey::derive(b"0123456789abcdef0123456789abcdef");
         let bytes: Vec<u8> = (0..200u32).map(|i| (i * 37 % 256) as u8).collect();
-        let [Point([r0, ..]), Point([r1, ..])] = key.points;
+        let [Point([r0, ..]), Point([r1, ..])] = key.0.points;
         assert_ne!(r0, r1);
         for len in 0..bytes.len() {
             let body = &bytes[..len];
             assert_eq!(
-                poly_hash(&key.points, body),
+                poly_hash(&key.0.points, body),
                 [poly_by_words(r0, body), poly_by_words(r1, body)],
                 "{len} bytes"
             );
         }
         // All-ones words, the largest there are, through every step.
         let ones = vec![0xffu8; 100];
-        assert_eq!(poly_hash(&key.points, &ones)[0], poly_by_words(r0, &ones));
+        assert_eq!(poly_hash(&key.0.points, &ones)[0], poly_by_words(r0, &ones));
     }
 
     #[test]
