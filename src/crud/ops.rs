@@ -812,17 +812,18 @@ pub(crate) fn plan_get_each<T: Send + 'static>(
     mut each: impl FnMut(&[ValueRef<'_>]) -> T + Send + 'static,
 ) -> Result<Planned<Option<T>>, CrudError> {
     let scope = check_scope(model, scope)?;
-    let mut params = Vec::with_capacity(2);
-    params.push(id.to_value());
-    if let Some(s) = scope {
-        params.push(s.value.clone());
-    }
+    // The id, then the scope value of a scoped model: no list allocated
+    // for the common read by id alone.
+    let params = match scope {
+        None => Params::One([id.to_value()]),
+        Some(s) => Params::Two([id.to_value(), s.value.clone()]),
+    };
     let width = model.fields().len() + 1 + usize::from(model.is_versioned());
     let (text, columns) = (Arc::clone(&by_id.text), Arc::clone(&by_id.columns));
     Ok(Planned {
         work: read_job(move |c| {
             let mut out = None;
-            c.query_each(&text, &params, &columns, &mut |row| {
+            c.query_each(&text, params.as_slice(), &columns, &mut |row| {
                 let keyed = matches!(row.first(), Some(ValueRef::Integer(_) | ValueRef::Text(_)));
                 out = Some(if row.len() == width && keyed {
                     Ok(each(row))
@@ -835,6 +836,22 @@ pub(crate) fn plan_get_each<T: Send + 'static>(
         }),
         finish: Box::new(|_, out| Ok(unbox(out)?)),
     })
+}
+
+/// The parameters of a read by id: the id, and the scope value of a
+/// scoped model.
+enum Params {
+    One([Value; 1]),
+    Two([Value; 2]),
+}
+
+impl Params {
+    fn as_slice(&self) -> &[Value] {
+        match self {
+            Params::One(p) => p,
+            Params::Two(p) => p,
+        }
+    }
 }
 
 /// Reads one row by id within `scope`.

@@ -370,8 +370,8 @@ impl TimedReader {
     }
 
     /// Runs `read` for at most `limit`, then ends any transaction it left
-    /// open. The result, and whether the read ran past `limit` (so that
-    /// an error means it was stopped).
+    /// open. The result, and whether it failed past `limit` (it was
+    /// stopped; a read that succeeded is not asked).
     pub(super) fn run<T>(
         &self,
         limit: Duration,
@@ -395,7 +395,10 @@ impl TimedReader {
             Ordering::Relaxed,
         );
         let result = read(&self.conn);
-        let over = nanos_since(self.base) >= self.deadline.load(Ordering::Relaxed);
+        // Only a failure needs the clock: a read that finished is kept
+        // whenever it finished.
+        let over =
+            result.is_err() && nanos_since(self.base) >= self.deadline.load(Ordering::Relaxed);
         self.deadline.store(u64::MAX, Ordering::Relaxed);
         (result, over)
     }
