@@ -145,6 +145,10 @@ fn decode_borrowed<'a>(
     })
 }
 
+/// Rows up to this wide are decoded into an array on the stack; wider
+/// ones into a list kept from row to row.
+const INLINE_COLUMNS: usize = 16;
+
 /// An emptied list of borrowed values, keeping its room, for values
 /// borrowed for another while (a list per row without an allocation per
 /// row).
@@ -218,7 +222,7 @@ impl Conn for SqliteConn<'_> {
             .filter(|&i| columns.get(i) == Some(&FieldType::Json))
             .collect();
         let mut json: Vec<serde_json::Value> = Vec::new();
-        let mut spare: Vec<Borrowed<'static>> = Vec::with_capacity(width);
+        let mut spare: Vec<Borrowed<'static>> = Vec::new();
         while let Some(r) = rows.next().map_err(map_err)? {
             json.clear();
             for &i in &json_columns {
@@ -227,13 +231,25 @@ impl Conn for SqliteConn<'_> {
                 }
             }
             let mut parsed = json.iter();
-            let mut values = recycle(spare);
-            for i in 0..width {
+            let mut decode = |i: usize| {
                 let v = r.get_ref(i).map_err(map_err)?;
-                values.push(decode_borrowed(v, columns.get(i).copied(), i, &mut parsed)?);
-            }
-            let more = row(&values);
-            spare = recycle(values);
+                decode_borrowed(v, columns.get(i).copied(), i, &mut parsed)
+            };
+            let more = if width <= INLINE_COLUMNS {
+                let mut values = [Borrowed::Null; INLINE_COLUMNS];
+                for (i, slot) in values.iter_mut().enumerate().take(width) {
+                    *slot = decode(i)?;
+                }
+                row(values.get(..width).unwrap_or_default())
+            } else {
+                let mut values = recycle(spare);
+                for i in 0..width {
+                    values.push(decode(i)?);
+                }
+                let more = row(&values);
+                spare = recycle(values);
+                more
+            };
             if !more {
                 break;
             }
