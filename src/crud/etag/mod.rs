@@ -8,14 +8,10 @@
 //! including write-only ones, is the same on every backend and in every
 //! process sharing the key for the same stored values, and without the key
 //! says nothing about the values: a low-entropy write-only column cannot be
-//! recovered by hashing candidates. A thread computes the tag of a row
-//! it has tagged before from its memo (`memo`) instead.
-
-mod memo;
+//! recovered by hashing candidates.
 
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
@@ -29,8 +25,6 @@ pub struct EtagKey(Arc<KeyState>);
 
 struct KeyState {
     mac: Hmac<Sha256>,
-    /// Tells this key's entries in the per-thread memo apart.
-    id: u64,
     /// The two evaluation points of a page's polynomial hash.
     points: [Point; 2],
 }
@@ -67,10 +61,8 @@ impl EtagKey {
             }
             Point::new(u64::from_le_bytes(word))
         };
-        static NEXT: AtomicU64 = AtomicU64::new(1);
         EtagKey(Arc::new(KeyState {
             mac,
-            id: NEXT.fetch_add(1, Ordering::Relaxed),
             points: [point(0), point(8)],
         }))
     }
@@ -94,17 +86,15 @@ pub fn etag(key: &EtagKey, values: &[Value]) -> String {
 /// [`etag`] of a row given as borrowed values, as a driver hands them
 /// over.
 pub(crate) fn etag_of<'v>(key: &EtagKey, values: impl IntoIterator<Item = ValueRef<'v>>) -> String {
-    MEMO.with(|cell| {
-        let Ok(mut state) = cell.try_borrow_mut() else {
+    SCRATCH.with(|cell| {
+        let Ok(mut canonical) = cell.try_borrow_mut() else {
             let mut canonical = Vec::new();
             canonical_into(&mut canonical, values);
             return row_tag(key, &canonical);
         };
-        let (memo, canonical) = &mut *state;
         canonical.clear();
-        let first = canonical_into(canonical, values);
-        let hint = memo::hint(canonical.get(..first).unwrap_or_default());
-        let tag = memo.tag(key.0.id, hint, canonical, |bytes| row_tag(key, bytes));
+        canonical_into(&mut canonical, values);
+        let tag = row_tag(key, &canonical);
         if canonical.capacity() > SCRATCH_KEPT_BYTES {
             *canonical = Vec::new();
         }
@@ -117,18 +107,14 @@ pub(crate) fn etag_of<'v>(key: &EtagKey, values: impl IntoIterator<Item = ValueR
 const SCRATCH_KEPT_BYTES: usize = 4096;
 
 thread_local! {
-    /// The thread's memo of row tags, and its scratch buffer for the
-    /// canonical form of the row being tagged.
-    static MEMO: RefCell<(memo::Memo, Vec<u8>)> =
-        const { RefCell::new((memo::Memo::new(), Vec::new())) };
+    /// The thread's scratch buffer for the canonical form of the row
+    /// being tagged.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Appends the canonical form of a row to `out`: each value tagged with
-/// its type, texts with their length. Returns the length of the first
-/// value's form.
-fn canonical_into<'v>(out: &mut Vec<u8>, values: impl IntoIterator<Item = ValueRef<'v>>) -> usize {
-    let start = out.len();
-    let mut first = None;
+/// its type, texts with their length.
+fn canonical_into<'v>(out: &mut Vec<u8>, values: impl IntoIterator<Item = ValueRef<'v>>) {
     for v in values {
         match v {
             ValueRef::Null => out.push(0),
@@ -157,9 +143,7 @@ fn canonical_into<'v>(out: &mut Vec<u8>, values: impl IntoIterator<Item = ValueR
                 out.extend_from_slice(s.as_bytes());
             }
         }
-        first.get_or_insert(out.len() - start);
     }
-    first.unwrap_or(0)
 }
 
 /// The tag of a canonical form: the keyed digest, computed.
@@ -407,16 +391,16 @@ mod tests {
     }
 
     #[test]
-    fn memoised_tags_are_the_computed_ones() {
+    fn scratch_built_tags_are_the_computed_ones() {
         let key = EtagKey::derive(b"0123456789abcdef0123456789abcdef");
         let other = EtagKey::derive(b"other secret other secret other!");
-        let long = "x".repeat(memo::MAX_CANONICAL_BYTES);
+        let long = "x".repeat(SCRATCH_KEPT_BYTES + 1);
         let rows: Vec<Vec<Value>> = vec![
             vec![],
             vec![Value::Integer(1)],
             vec![Value::Integer(1), Value::Text("Ada".into()), Value::Null],
             vec![Value::Integer(1), Value::Text("Bob".into()), Value::Null],
-            vec![Value::Integer(1 + memo::SLOTS as i64), Value::Float(1.5)],
+            vec![Value::Integer(1025), Value::Float(1.5)],
             vec![
                 Value::Text("k".into()),
                 Value::DateTime(-7),
@@ -425,8 +409,8 @@ mod tests {
             vec![Value::Integer(2), Value::Json(json!({"a": [1, "b"]}))],
             vec![Value::Integer(3), Value::Text(long)],
         ];
-        // Twice over, so the second pass reads the memo; every row under
-        // two keys, alternately.
+        // Twice over, so the scratch buffer is reused (and let go after
+        // the long row); every row under two keys, alternately.
         for _ in 0..2 {
             for row in &rows {
                 for k in [&key, &other] {
