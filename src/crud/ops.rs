@@ -800,6 +800,60 @@ pub(crate) fn plan_get_by(
     })
 }
 
+/// `plan_get_by`, handing the row to `each` as the driver holds it
+/// (borrowed values in `sql::select_columns` order) on the thread that
+/// reads it, instead of copying it out: what `each` makes of it is the
+/// result. `None` when no row has the id.
+pub(crate) fn plan_get_each<T: Send + 'static>(
+    by_id: &ById,
+    model: &Model,
+    id: &Key,
+    scope: Option<&Scope>,
+    mut each: impl FnMut(&[ValueRef<'_>]) -> T + Send + 'static,
+) -> Result<Planned<Option<T>>, CrudError> {
+    let scope = check_scope(model, scope)?;
+    // The id, then the scope value of a scoped model: no list allocated
+    // for the common read by id alone.
+    let params = match scope {
+        None => Params::One([id.to_value()]),
+        Some(s) => Params::Two([id.to_value(), s.value.clone()]),
+    };
+    let width = model.fields().len() + 1 + usize::from(model.is_versioned());
+    let (text, columns) = (Arc::clone(&by_id.text), Arc::clone(&by_id.columns));
+    Ok(Planned {
+        work: read_job(move |c| {
+            let mut out = None;
+            c.query_each(&text, params.as_slice(), &columns, &mut |row| {
+                let keyed = matches!(row.first(), Some(ValueRef::Integer(_) | ValueRef::Text(_)));
+                out = Some(if row.len() == width && keyed {
+                    Ok(each(row))
+                } else {
+                    Err(internal("unexpected columns in a row read by id"))
+                });
+                false
+            })?;
+            out.transpose()
+        }),
+        finish: Box::new(|_, out| Ok(unbox(out)?)),
+    })
+}
+
+/// The parameters of a read by id: the id, and the scope value of a
+/// scoped model.
+enum Params {
+    One([Value; 1]),
+    Two([Value; 2]),
+}
+
+impl Params {
+    fn as_slice(&self) -> &[Value] {
+        match self {
+            Params::One(p) => p,
+            Params::Two(p) => p,
+        }
+    }
+}
+
 /// Reads one row by id within `scope`.
 ///
 /// # Errors

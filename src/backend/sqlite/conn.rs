@@ -145,6 +145,10 @@ fn decode_borrowed<'a>(
     })
 }
 
+/// Rows up to this wide are decoded into an array on the stack; wider
+/// ones into a list kept from row to row.
+const INLINE_COLUMNS: usize = 16;
+
 /// An emptied list of borrowed values, keeping its room, for values
 /// borrowed for another while (a list per row without an allocation per
 /// row).
@@ -218,7 +222,7 @@ impl Conn for SqliteConn<'_> {
             .filter(|&i| columns.get(i) == Some(&FieldType::Json))
             .collect();
         let mut json: Vec<serde_json::Value> = Vec::new();
-        let mut spare: Vec<Borrowed<'static>> = Vec::with_capacity(width);
+        let mut spare: Vec<Borrowed<'static>> = Vec::new();
         while let Some(r) = rows.next().map_err(map_err)? {
             json.clear();
             for &i in &json_columns {
@@ -227,13 +231,25 @@ impl Conn for SqliteConn<'_> {
                 }
             }
             let mut parsed = json.iter();
-            let mut values = recycle(spare);
-            for i in 0..width {
+            let mut decode = |i: usize| {
                 let v = r.get_ref(i).map_err(map_err)?;
-                values.push(decode_borrowed(v, columns.get(i).copied(), i, &mut parsed)?);
-            }
-            let more = row(&values);
-            spare = recycle(values);
+                decode_borrowed(v, columns.get(i).copied(), i, &mut parsed)
+            };
+            let more = if width <= INLINE_COLUMNS {
+                let mut values = [Borrowed::Null; INLINE_COLUMNS];
+                for (i, slot) in values.iter_mut().enumerate().take(width) {
+                    *slot = decode(i)?;
+                }
+                row(values.get(..width).unwrap_or_default())
+            } else {
+                let mut values = recycle(spare);
+                for i in 0..width {
+                    values.push(decode(i)?);
+                }
+                let more = row(&values);
+                spare = recycle(values);
+                more
+            };
             if !more {
                 break;
             }
@@ -370,8 +386,8 @@ impl TimedReader {
     }
 
     /// Runs `read` for at most `limit`, then ends any transaction it left
-    /// open. The result, and whether the read ran past `limit` (so that
-    /// an error means it was stopped).
+    /// open. The result, and whether it failed past `limit` (it was
+    /// stopped; a read that succeeded is not asked).
     pub(super) fn run<T>(
         &self,
         limit: Duration,
@@ -395,7 +411,10 @@ impl TimedReader {
             Ordering::Relaxed,
         );
         let result = read(&self.conn);
-        let over = nanos_since(self.base) >= self.deadline.load(Ordering::Relaxed);
+        // Only a failure needs the clock: a read that finished is kept
+        // whenever it finished.
+        let over =
+            result.is_err() && nanos_since(self.base) >= self.deadline.load(Ordering::Relaxed);
         self.deadline.store(u64::MAX, Ordering::Relaxed);
         (result, over)
     }
@@ -403,16 +422,27 @@ impl TimedReader {
     /// Opens a read transaction: the statements run until
     /// [`TimedReader::end_read`] read one snapshot, taken by the first.
     pub(super) fn begin_read(&self) -> Result<(), BackendError> {
-        self.conn.execute_batch("BEGIN").map_err(map_err)
+        run_cached(&self.conn, "BEGIN")
     }
 
     /// Ends any transaction open on the connection (best effort: the
     /// connection is read-only).
     pub(super) fn end_read(&self) {
         if !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
+            let _ = run_cached(&self.conn, "ROLLBACK");
         }
     }
+}
+
+/// Runs a statement that takes no parameters and returns no rows (a read
+/// transaction's `BEGIN` or `ROLLBACK`) from the connection's statement
+/// cache: an event loop opens and ends a read transaction every turn, and
+/// preparing the statement each time costs more than looking it up.
+fn run_cached(conn: &Connection, sql: &str) -> Result<(), BackendError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| stmt.execute([]))
+        .map(drop)
+        .map_err(map_err)
 }
 
 fn nanos_since(base: Instant) -> u64 {

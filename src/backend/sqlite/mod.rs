@@ -390,6 +390,64 @@ mod tests {
         assert_eq!(constraint_column("garbage"), None);
     }
 
+    /// Rows handed over as borrowed values are the rows `query` copies
+    /// out, for rows narrow enough for the stack and wider ones, JSON
+    /// columns included.
+    #[test]
+    fn query_each_hands_over_the_rows_query_reads() {
+        use crate::model::FieldType;
+        let (db, path) = file_db("each");
+        for width in [1usize, 3, 16, 17, 40] {
+            let cols: Vec<String> = (0..width).map(|i| format!("c{i}")).collect();
+            let create = format!("CREATE TABLE w{width} ({})", cols.join(", "));
+            let columns: Vec<FieldType> = (0..width)
+                .map(|i| match i % 3 {
+                    0 => FieldType::Integer,
+                    1 => FieldType::Text,
+                    _ => FieldType::Json,
+                })
+                .collect();
+            let row = |n: i64| -> Vec<Value> {
+                columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| match t {
+                        FieldType::Integer => Value::Integer(n * 100 + i as i64),
+                        FieldType::Text => Value::Text(format!("r{n}c{i}")),
+                        _ => Value::Json(serde_json::json!({"n": n, "i": i})),
+                    })
+                    .collect()
+            };
+            let insert = format!(
+                "INSERT INTO w{width} VALUES ({})",
+                vec!["?"; width].join(", ")
+            );
+            let rows: Vec<Vec<Value>> = (0..3).map(row).collect();
+            let stored = rows.clone();
+            write_with(&db, move |c| {
+                c.execute(&create, &[])?;
+                for r in &stored {
+                    c.execute(&insert, r)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+            let select = format!("SELECT {} FROM w{width} ORDER BY c0", cols.join(", "));
+            let copied = read_with(&db, |c| c.query(&select, &[], &columns)).unwrap();
+            assert_eq!(copied, rows);
+            let mut seen = Vec::new();
+            read_with(&db, |c| {
+                c.query_each(&select, &[], &columns, &mut |r| {
+                    seen.push(r.iter().map(|v| v.to_value()).collect::<Vec<_>>());
+                    seen.len() < 2
+                })
+            })
+            .unwrap();
+            assert_eq!(seen, copied[..2], "{width} columns, stopped after two");
+        }
+        cleanup(&path);
+    }
+
     /// A loop's reads share a snapshot only while nothing commits: a write
     /// answered between two reads is seen by the second without the loop
     /// releasing its snapshot, and a release ends the read transaction.

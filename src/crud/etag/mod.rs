@@ -10,16 +10,20 @@
 //! says nothing about the values: a low-entropy write-only column cannot be
 //! recovered by hashing candidates.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::model::Value;
+use crate::model::{Value, ValueRef};
 
-/// The key ETags are computed under.
+/// The key ETags are computed under; its clones share it.
 #[derive(Clone)]
-pub struct EtagKey {
+pub struct EtagKey(Arc<KeyState>);
+
+struct KeyState {
     mac: Hmac<Sha256>,
     /// The two evaluation points of a page's polynomial hash.
     points: [Point; 2],
@@ -57,10 +61,10 @@ impl EtagKey {
             }
             Point::new(u64::from_le_bytes(word))
         };
-        EtagKey {
+        EtagKey(Arc::new(KeyState {
             mac,
             points: [point(0), point(8)],
-        }
+        }))
     }
 }
 
@@ -76,37 +80,81 @@ impl EtagKey {
 /// assert_ne!(a, etag(&key, &[Value::Integer(1), Value::Text("y".into())]));
 /// ```
 pub fn etag(key: &EtagKey, values: &[Value]) -> String {
-    let mut h = key.mac.clone();
+    etag_of(key, values.iter().map(Value::view))
+}
+
+/// [`etag`] of a row given as borrowed values, as a driver hands them
+/// over.
+pub(crate) fn etag_of<'v>(key: &EtagKey, values: impl IntoIterator<Item = ValueRef<'v>>) -> String {
+    SCRATCH.with(|cell| {
+        let Ok(mut canonical) = cell.try_borrow_mut() else {
+            let mut canonical = Vec::new();
+            canonical_into(&mut canonical, values);
+            return row_tag(key, &canonical);
+        };
+        canonical.clear();
+        canonical_into(&mut canonical, values);
+        let tag = row_tag(key, &canonical);
+        if canonical.capacity() > SCRATCH_KEPT_BYTES {
+            *canonical = Vec::new();
+        }
+        tag
+    })
+}
+
+/// A thread's scratch buffer for canonical forms keeps at most this much
+/// room between rows.
+const SCRATCH_KEPT_BYTES: usize = 4096;
+
+thread_local! {
+    /// The thread's scratch buffer for the canonical form of the row
+    /// being tagged.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Appends the canonical form of a row to `out`: each value tagged with
+/// its type, texts with their length.
+fn canonical_into<'v>(out: &mut Vec<u8>, values: impl IntoIterator<Item = ValueRef<'v>>) {
     for v in values {
         match v {
-            Value::Null => h.update(&[0u8]),
-            Value::Integer(i) => {
-                h.update(&[1u8]);
-                h.update(&i.to_be_bytes());
+            ValueRef::Null => out.push(0),
+            ValueRef::Integer(i) => {
+                out.push(1);
+                out.extend_from_slice(&i.to_be_bytes());
             }
-            Value::Float(f) => {
-                h.update(&[2u8]);
-                h.update(&f.to_bits().to_be_bytes());
+            ValueRef::Float(f) => {
+                out.push(2);
+                out.extend_from_slice(&f.to_bits().to_be_bytes());
             }
-            Value::Text(s) => {
-                h.update(&[3u8]);
-                h.update(&(s.len() as u64).to_be_bytes());
-                h.update(s.as_bytes());
+            ValueRef::Text(s) => {
+                out.push(3);
+                out.extend_from_slice(&(s.len() as u64).to_be_bytes());
+                out.extend_from_slice(s.as_bytes());
             }
-            Value::Boolean(b) => h.update(&[4u8, u8::from(*b)]),
-            Value::DateTime(us) => {
-                h.update(&[5u8]);
-                h.update(&us.to_be_bytes());
+            ValueRef::Boolean(b) => out.extend_from_slice(&[4, u8::from(b)]),
+            ValueRef::DateTime(us) => {
+                out.push(5);
+                out.extend_from_slice(&us.to_be_bytes());
             }
-            Value::Json(j) => {
+            ValueRef::Json(j) => {
                 let s = j.to_string();
-                h.update(&[6u8]);
-                h.update(&(s.len() as u64).to_be_bytes());
-                h.update(s.as_bytes());
+                out.push(6);
+                out.extend_from_slice(&(s.len() as u64).to_be_bytes());
+                out.extend_from_slice(s.as_bytes());
             }
         }
     }
-    let digest = h.finalize().into_bytes();
+}
+
+/// The tag of a canonical form: the keyed digest, computed.
+fn row_tag(key: &EtagKey, canonical: &[u8]) -> String {
+    let digest = key
+        .0
+        .mac
+        .clone()
+        .chain_update(canonical)
+        .finalize()
+        .into_bytes();
     let mut out = String::with_capacity(34);
     out.push('"');
     crate::hex::encode_into(&mut out, digest.get(..16).unwrap_or_default());
@@ -133,8 +181,8 @@ pub fn etag(key: &EtagKey, values: &[Value]) -> String {
 /// assert_ne!(a, weak_etag(&key, br#"{"results":[{}]}"#));
 /// ```
 pub fn weak_etag(key: &EtagKey, body: &[u8]) -> String {
-    let [a, b] = poly_hash(&key.points, body);
-    let mut h = key.mac.clone();
+    let [a, b] = poly_hash(&key.0.points, body);
+    let mut h = key.0.mac.clone();
     h.update(b"\xffrepresentation\0");
     h.update(&a.to_le_bytes());
     h.update(&b.to_le_bytes());
@@ -304,6 +352,87 @@ mod tests {
         out
     }
 
+    /// The tag as the HMAC over the values, fed one piece at a time.
+    fn by_updates(key: &EtagKey, values: &[Value]) -> String {
+        let mut h = key.0.mac.clone();
+        for v in values {
+            match v {
+                Value::Null => h.update(&[0u8]),
+                Value::Integer(i) => {
+                    h.update(&[1u8]);
+                    h.update(&i.to_be_bytes());
+                }
+                Value::Float(f) => {
+                    h.update(&[2u8]);
+                    h.update(&f.to_bits().to_be_bytes());
+                }
+                Value::Text(s) => {
+                    h.update(&[3u8]);
+                    h.update(&(s.len() as u64).to_be_bytes());
+                    h.update(s.as_bytes());
+                }
+                Value::Boolean(b) => h.update(&[4u8, u8::from(*b)]),
+                Value::DateTime(us) => {
+                    h.update(&[5u8]);
+                    h.update(&us.to_be_bytes());
+                }
+                Value::Json(j) => {
+                    let s = j.to_string();
+                    h.update(&[6u8]);
+                    h.update(&(s.len() as u64).to_be_bytes());
+                    h.update(s.as_bytes());
+                }
+            }
+        }
+        let mut out = String::from("\"");
+        crate::hex::encode_into(&mut out, &h.finalize().into_bytes()[..16]);
+        out.push('"');
+        out
+    }
+
+    #[test]
+    fn scratch_built_tags_are_the_computed_ones() {
+        let key = EtagKey::derive(b"0123456789abcdef0123456789abcdef");
+        let other = EtagKey::derive(b"other secret other secret other!");
+        let long = "x".repeat(SCRATCH_KEPT_BYTES + 1);
+        let rows: Vec<Vec<Value>> = vec![
+            vec![],
+            vec![Value::Integer(1)],
+            vec![Value::Integer(1), Value::Text("Ada".into()), Value::Null],
+            vec![Value::Integer(1), Value::Text("Bob".into()), Value::Null],
+            vec![Value::Integer(1025), Value::Float(1.5)],
+            vec![
+                Value::Text("k".into()),
+                Value::DateTime(-7),
+                Value::Boolean(true),
+            ],
+            vec![Value::Integer(2), Value::Json(json!({"a": [1, "b"]}))],
+            vec![Value::Integer(3), Value::Text(long)],
+        ];
+        // Twice over, so the scratch buffer is reused (and let go after
+        // the long row); every row under two keys, alternately.
+        for _ in 0..2 {
+            for row in &rows {
+                for k in [&key, &other] {
+                    assert_eq!(super::etag(k, row), by_updates(k, row), "{row:?}");
+                }
+            }
+        }
+        // A row changed behind the same id is tagged anew.
+        let before = [Value::Integer(9), Value::Text("x".into())];
+        let after = [Value::Integer(9), Value::Text("y".into())];
+        assert_eq!(super::etag(&key, &before), by_updates(&key, &before));
+        assert_eq!(super::etag(&key, &after), by_updates(&key, &after));
+        assert_ne!(super::etag(&key, &before), super::etag(&key, &after));
+        // The key's clone is the same key; a key derived again from the
+        // same secret gives the same tags.
+        let again = EtagKey::derive(b"0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            super::etag(&key.clone(), &after),
+            super::etag(&again, &after)
+        );
+    }
+
     #[test]
     fn etag_is_keyed() {
         // A row with a write-only 4-digit PIN: without the key its ETag
@@ -393,19 +522,19 @@ mod tests {
     fn poly_hash_is_the_polynomial_at_every_length() {
         let key = EtagKey::derive(b"0123456789abcdef0123456789abcdef");
         let bytes: Vec<u8> = (0..200u32).map(|i| (i * 37 % 256) as u8).collect();
-        let [Point([r0, ..]), Point([r1, ..])] = key.points;
+        let [Point([r0, ..]), Point([r1, ..])] = key.0.points;
         assert_ne!(r0, r1);
         for len in 0..bytes.len() {
             let body = &bytes[..len];
             assert_eq!(
-                poly_hash(&key.points, body),
+                poly_hash(&key.0.points, body),
                 [poly_by_words(r0, body), poly_by_words(r1, body)],
                 "{len} bytes"
             );
         }
         // All-ones words, the largest there are, through every step.
         let ones = vec![0xffu8; 100];
-        assert_eq!(poly_hash(&key.points, &ones)[0], poly_by_words(r0, &ones));
+        assert_eq!(poly_hash(&key.0.points, &ones)[0], poly_by_words(r0, &ones));
     }
 
     #[test]
