@@ -52,6 +52,8 @@ mod pg_types;
 ))]
 mod pool;
 #[cfg(feature = "postgres")]
+mod pg_loop;
+#[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]

@@ -414,7 +414,7 @@ fn on_error_with_conn(
         Work::Autocommit(job) => {
             Work::Autocommit(Box::new(move |conn| job(conn).map_err(|e| name(conn, e))))
         }
-        read @ Work::Read(_) => read,
+        read @ (Work::Read(_) | Work::Query { .. }) => read,
     }
 }
 
@@ -789,7 +789,11 @@ pub(crate) fn plan_get_by(
     }
     let (text, columns) = (Arc::clone(&by_id.text), Arc::clone(&by_id.columns));
     Ok(Planned {
-        work: read_job(move |c| c.query(&text, &params, &columns)),
+        work: Work::Query {
+            sql: text,
+            params,
+            columns,
+        },
         finish: Box::new(|model, out| {
             let rows: Vec<Vec<Value>> = unbox(out)?;
             rows.into_iter()
