@@ -43,6 +43,8 @@ pub(crate) mod open;
 #[cfg(feature = "oracle")]
 pub(crate) mod oracle;
 #[cfg(feature = "postgres")]
+mod pg_loop;
+#[cfg(feature = "postgres")]
 mod pg_types;
 #[cfg(any(
     feature = "postgres",
@@ -51,8 +53,6 @@ mod pg_types;
     feature = "oracle"
 ))]
 mod pool;
-#[cfg(feature = "postgres")]
-mod pg_loop;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod sql;

@@ -45,13 +45,13 @@ use tokio::task::JoinHandle;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
+use super::pg_loop::LoopSettings;
 use super::pg_types::{
     decode_date, decode_numeric, decode_uuid, encode_date, encode_numeric, encode_uuid,
 };
-use super::pg_loop::LoopSettings;
 use super::pool::{Connector, PooledBackend, Session};
-use super::work::{LoopDriver, LoopSetup};
 use super::tls::pg::PgTls;
+use super::work::{LoopDriver, LoopSetup};
 use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
 use crate::model::datetime::format_rfc3339;
 use crate::model::FieldType;

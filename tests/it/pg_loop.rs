@@ -59,7 +59,10 @@ fn count(admin: &dyn Backend, sql: &str) -> i64 {
 /// Holds `LOCK TABLE table IN ACCESS EXCLUSIVE MODE` in a transaction on
 /// a thread of its own until the returned sender is dropped; returns once
 /// the lock is held.
-fn lock_table(admin: &Arc<dyn Backend>, table: &str) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+fn lock_table(
+    admin: &Arc<dyn Backend>,
+    table: &str,
+) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
     let (release, released) = mpsc::channel::<()>();
     let (held, is_held) = mpsc::channel();
     let admin = Arc::clone(admin);

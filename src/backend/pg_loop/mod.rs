@@ -264,9 +264,9 @@ impl PgLoop {
         let gen = self.next_gen();
         self.conns[slot] = Some(LoopConn {
             gen,
-            phase: Phase::Connecting(Box::pin(async move {
-                config.connect_raw(stream, NoTls).await
-            })),
+            phase: Phase::Connecting(Box::pin(
+                async move { config.connect_raw(stream, NoTls).await },
+            )),
             client: None,
             statements: Arc::default(),
             in_flight: 0,
@@ -309,8 +309,7 @@ impl PgLoop {
                         Ok((slot, gen))
                     } else {
                         Err(unavailable(
-                            "the database did not answer; another connect is under way"
-                                .to_owned(),
+                            "the database did not answer; another connect is under way".to_owned(),
                         ))
                     };
                 }
@@ -618,7 +617,10 @@ impl LoopDriver for PgLoop {
                     self.poll_conn(id as usize, now);
                 } else {
                     #[allow(clippy::cast_possible_truncation)]
-                    let (slot, gen) = ((id & 0xffff_ffff) as usize, ((id >> 32) & 0x7fff_ffff) as u32);
+                    let (slot, gen) = (
+                        (id & 0xffff_ffff) as usize,
+                        ((id >> 32) & 0x7fff_ffff) as u32,
+                    );
                     self.poll_stmt(slot, gen, now);
                 }
             }
@@ -651,12 +653,7 @@ impl LoopDriver for PgLoop {
             .stmts
             .iter()
             .enumerate()
-            .filter_map(|(slot, s)| {
-                s.as_ref()?
-                    .deadline
-                    .filter(|d| now >= *d)
-                    .map(|_| slot)
-            })
+            .filter_map(|(slot, s)| s.as_ref()?.deadline.filter(|d| now >= *d).map(|_| slot))
             .collect();
         for slot in late {
             let e = unavailable(format!(
@@ -700,9 +697,7 @@ impl LoopDriver for PgLoop {
             // (`Terminate`) the next time it is polled: once, now.
             drop(client);
             if let Phase::Open(mut connection) = phase {
-                let _ = connection
-                    .as_mut()
-                    .poll(&mut Context::from_waker(&waker));
+                let _ = connection.as_mut().poll(&mut Context::from_waker(&waker));
             }
         }
     }
@@ -733,14 +728,12 @@ mod tests {
     fn settings(url: &str, sent: &Arc<AtomicU64>) -> Arc<LoopSettings> {
         let config = tokio_postgres::Config::from_str(url).unwrap();
         let addr = match config.get_hosts() {
-            [tokio_postgres::config::Host::Tcp(h)] => {
-                std::net::ToSocketAddrs::to_socket_addrs(&(
-                    h.as_str(),
-                    config.get_ports().first().copied().unwrap_or(5432),
-                ))
-                .unwrap()
-                .collect()
-            }
+            [tokio_postgres::config::Host::Tcp(h)] => std::net::ToSocketAddrs::to_socket_addrs(&(
+                h.as_str(),
+                config.get_ports().first().copied().unwrap_or(5432),
+            ))
+            .unwrap()
+            .collect(),
             other => panic!("hosts {other:?}"),
         };
         Arc::new(LoopSettings {
@@ -770,7 +763,11 @@ mod tests {
             if out.len() >= n {
                 break;
             }
-            let wait = if driver.has_ready() { Duration::ZERO } else { Duration::from_millis(50) };
+            let wait = if driver.has_ready() {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(50)
+            };
             poll.poll(&mut events, Some(wait)).unwrap();
             for e in &events {
                 driver.on_event(e.token());
@@ -810,7 +807,11 @@ mod tests {
             let (tx, rx) = mpsc::channel();
             let now = Instant::now();
             for i in 0..6 {
-                d.submit(query("SELECT $1::bigint + 1", vec![Value::Integer(i)]), answer(&tx), now);
+                d.submit(
+                    query("SELECT $1::bigint + 1", vec![Value::Integer(i)]),
+                    answer(&tx),
+                    now,
+                );
             }
             let out = run_until(&mut poll, &mut *d, &rx, 6);
             assert_eq!(d.in_flight(), 0);
@@ -824,7 +825,9 @@ mod tests {
             match a {
                 Ok(out) => {
                     let rows = *out.downcast::<Vec<Vec<Value>>>().unwrap();
-                    let Value::Integer(n) = rows[0][0] else { panic!("{rows:?}") };
+                    let Value::Integer(n) = rows[0][0] else {
+                        panic!("{rows:?}")
+                    };
                     got.push(n);
                 }
                 // No server here: the test says so rather than pass.
