@@ -274,7 +274,14 @@ impl AppState {
             Step::Query { work, then } => (work, then),
         };
         let work = match (work, local) {
-            (Work::Read(job), Some(local)) => {
+            (work @ (Work::Read(_) | Work::Query { .. }), Some(local)) => {
+                let Work::Read(job) = work.into_job() else {
+                    return Run::Respond(self.complete(
+                        Err(ApiError::internal("a read planned as a write")),
+                        service.allowed(),
+                        req,
+                    ));
+                };
                 return match local.run(job, EVENT_LOOP_READ_BUDGET) {
                     // Too slow for the event loop: again on a worker,
                     // waiting as long as it takes.

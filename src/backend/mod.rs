@@ -43,6 +43,8 @@ pub(crate) mod open;
 #[cfg(feature = "oracle")]
 pub(crate) mod oracle;
 #[cfg(feature = "postgres")]
+mod pg_loop;
+#[cfg(feature = "postgres")]
 mod pg_types;
 #[cfg(any(
     feature = "postgres",

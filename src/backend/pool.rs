@@ -39,7 +39,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::work::{Callback, Queued, Work, WorkKind};
+use super::work::{Callback, LoopDriver, LoopSetup, Queued, Work, WorkKind};
 use super::write_queue::{CloseOnDrop, WriteQueue};
 use super::{
     statement_job, unbox_output, Backend, BackendError, Conn, Dialect, Engine, Value, WriteJob,
@@ -66,6 +66,19 @@ pub(crate) trait Connector: Send + Sync + 'static {
     /// [`Backend::refusal`]).
     fn refusal(&self, value: &Value) -> Option<&'static str> {
         let _ = value;
+        None
+    }
+
+    /// Connections of one event loop's own (see [`Engine::loop_driver`]),
+    /// its share of a pool of `pool`, counting statements into `sent`;
+    /// `None` by default: every piece of work goes to the pool's threads.
+    fn loop_driver(
+        &self,
+        setup: LoopSetup,
+        pool: usize,
+        sent: &Arc<AtomicU64>,
+    ) -> Option<Box<dyn LoopDriver>> {
+        let _ = (setup, pool, sent);
         None
     }
 }
@@ -371,8 +384,8 @@ pub(crate) struct PooledBackend<K: Connector> {
 /// What runs work on the pool's connections, from any thread.
 pub(crate) struct PoolCore<K: Connector> {
     pool: Pool<K>,
-    /// Statements sent for jobs and reads.
-    sent: AtomicU64,
+    /// Statements sent for jobs and reads, and by event loops' drivers.
+    sent: Arc<AtomicU64>,
 }
 
 impl<K: Connector> fmt::Debug for PooledBackend<K> {
@@ -404,7 +417,7 @@ impl<K: Connector> PooledBackend<K> {
     ) -> Result<PooledBackend<K>, BackendError> {
         let core = Arc::new(PoolCore {
             pool: Pool::new(connector, max, wait),
-            sent: AtomicU64::new(0),
+            sent: Arc::new(AtomicU64::new(0)),
         });
         if connect_now {
             core.ping()?;
@@ -511,6 +524,13 @@ impl<K: Connector> Engine for PooledBackend<K> {
 
     fn as_backend(&self) -> &dyn Backend {
         self
+    }
+
+    fn loop_driver(&self, setup: LoopSetup) -> Option<Box<dyn LoopDriver>> {
+        self.core
+            .pool
+            .connector
+            .loop_driver(setup, self.core.pool.max, &self.core.sent)
     }
 
     fn stats(&self) -> crate::metrics::DbStats {

@@ -33,7 +33,9 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::future::Future;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::str::FromStr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,11 +45,13 @@ use tokio::task::JoinHandle;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
+use super::pg_loop::LoopSettings;
 use super::pg_types::{
     decode_date, decode_numeric, decode_uuid, encode_date, encode_numeric, encode_uuid,
 };
 use super::pool::{Connector, PooledBackend, Session};
 use super::tls::pg::PgTls;
+use super::work::{LoopDriver, LoopSetup};
 use super::{BackendError, ConflictKind, Conn, Dialect, Engine, PoolOptions, Value};
 use crate::model::datetime::format_rfc3339;
 use crate::model::FieldType;
@@ -55,7 +59,7 @@ use crate::model::FieldType;
 /// Microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
 const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
 /// Prepared statements kept per connection.
-const STATEMENT_CACHE_CAPACITY: usize = 64;
+pub(super) const STATEMENT_CACHE_CAPACITY: usize = 64;
 /// How long closing a connection that answers waits for its goodbye
 /// (`Terminate`) to be sent.
 const CLOSE_WAIT: Duration = Duration::from_millis(250);
@@ -85,7 +89,9 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
         config.get_hosts(),
         config.get_dbname().unwrap_or("")
     );
+    let loop_addrs = loop_addrs(&config, tls.is_some());
     let connector = PgConnector {
+        loop_addrs,
         config,
         tls,
         statement_timeout: format!(
@@ -104,6 +110,29 @@ pub(crate) fn open(url: &str, options: &PoolOptions) -> Result<Arc<dyn Engine>, 
         options.max_queued_writes,
         options.connect_at_open,
     )?))
+}
+
+/// The addresses an event loop connects to itself, or `None` where its
+/// connections are not used: TLS, a Unix socket, several hosts, or a name
+/// that does not resolve now (the pool's connections then run everything).
+fn loop_addrs(config: &tokio_postgres::Config, tls: bool) -> Option<Vec<SocketAddr>> {
+    if tls {
+        return None;
+    }
+    let [tokio_postgres::config::Host::Tcp(host)] = config.get_hosts() else {
+        return None;
+    };
+    let port = match config.get_ports() {
+        [] => 5432,
+        [port] => *port,
+        _ => return None,
+    };
+    let addrs: Vec<SocketAddr> = match config.get_hostaddrs() {
+        [] => (host.as_str(), port).to_socket_addrs().ok()?.collect(),
+        [addr] => vec![SocketAddr::new(*addr, port)],
+        _ => return None,
+    };
+    (!addrs.is_empty()).then_some(addrs)
 }
 
 /// Removes the `schema=` parameter from a URL's query.
@@ -133,6 +162,9 @@ fn split_schema(url: &str) -> Result<(String, Option<String>), BackendError> {
 }
 
 struct PgConnector {
+    /// Where event loops connect themselves (see `pg_loop`); `None` when
+    /// they do not.
+    loop_addrs: Option<Vec<SocketAddr>>,
     config: tokio_postgres::Config,
     /// The TLS connector; `None` for plain TCP.
     tls: Option<PgTls>,
@@ -186,6 +218,25 @@ impl Connector for PgConnector {
 
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
+    }
+
+    fn loop_driver(
+        &self,
+        setup: LoopSetup,
+        pool: usize,
+        sent: &Arc<AtomicU64>,
+    ) -> Option<Box<dyn LoopDriver>> {
+        let settings = LoopSettings {
+            config: self.config.clone(),
+            addrs: self.loop_addrs.clone()?,
+            session: std::iter::once(self.statement_timeout.clone())
+                .chain(self.search_path.clone())
+                .collect(),
+            connect_timeout: self.connect_timeout,
+            socket_timeout: self.socket_timeout,
+            sent: Arc::clone(sent),
+        };
+        Some(super::pg_loop::driver(Arc::new(settings), setup, pool))
     }
 
     fn label(&self) -> &str {
@@ -327,13 +378,7 @@ impl Conn for PgSession {
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let rows = self.wait(self.client.query(&stmt, &refs))?;
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| decode(row, i, columns.get(i).copied()))
-                    .collect()
-            })
-            .collect()
+        decode_rows(&rows, columns)
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, BackendError> {
@@ -384,7 +429,26 @@ impl Session for PgSession {
 /// A [`Value`] bound to a parameter of whatever type PostgreSQL inferred
 /// for it (an integer to `INT4`, a datetime to `TIMESTAMPTZ`, …).
 #[derive(Debug)]
-struct PgParam<'a>(&'a Value);
+pub(super) struct PgParam<'a>(&'a Value);
+
+/// `params` bound as [`PgParam`]s.
+pub(super) fn bind(params: &[Value]) -> Vec<PgParam<'_>> {
+    params.iter().map(PgParam).collect()
+}
+
+/// Rows as values of `columns`' types (a column past them as its own).
+pub(super) fn decode_rows(
+    rows: &[tokio_postgres::Row],
+    columns: &[FieldType],
+) -> Result<Vec<Vec<Value>>, BackendError> {
+    rows.iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| decode(row, i, columns.get(i).copied()))
+                .collect()
+        })
+        .collect()
+}
 
 fn mismatch(value: &Value, ty: &Type) -> BoxError {
     format!("cannot bind {value:?} to a parameter of type {ty}").into()
@@ -602,7 +666,7 @@ fn referencing_table(detail: &str) -> Option<String> {
 }
 
 /// Maps a driver error to a [`BackendError`].
-fn map_err(e: tokio_postgres::Error) -> BackendError {
+pub(super) fn map_err(e: tokio_postgres::Error) -> BackendError {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
         // `tokio_postgres::Error` displays as "db error" alone: keep the server's

@@ -3,7 +3,8 @@
 //! database's own threads, which hand the result to a callback. This is how
 //! an event loop gets database work done without waiting for it.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::{read_with, Backend, BackendError, Conn, Value, WriteJob, WriteOutput};
 use crate::model::FieldType;
@@ -20,6 +21,14 @@ pub(crate) type Callback = Box<dyn FnOnce(Result<WriteOutput, BackendError>) + S
 pub(crate) enum Work {
     /// Reads; sees committed data only.
     Read(ReadJob),
+    /// One read statement; its output is `Vec<Vec<Value>>`, as
+    /// [`Conn::query`] gives it. Carries no closure, so an event loop may
+    /// send it to the database itself (see [`LoopDriver`]).
+    Query {
+        sql: Arc<str>,
+        params: Vec<Value>,
+        columns: Arc<[FieldType]>,
+    },
     /// Writes in one transaction, committed before the result is given.
     Write(WriteJob),
     /// Writes statement by statement, each committed on its own where the
@@ -46,8 +55,24 @@ pub(crate) enum WorkKind {
 impl Work {
     pub(crate) fn kind(&self) -> WorkKind {
         match self {
-            Work::Read(_) => WorkKind::Read,
+            Work::Read(_) | Work::Query { .. } => WorkKind::Read,
             Work::Write(_) | Work::Autocommit(_) | Work::Statement { .. } => WorkKind::Write,
+        }
+    }
+
+    /// The same work with a [`Work::Query`] turned into the read job that
+    /// runs it; other work unchanged.
+    pub(crate) fn into_job(self) -> Work {
+        match self {
+            Work::Query {
+                sql,
+                params,
+                columns,
+            } => Work::Read(Box::new(move |c| {
+                c.query(&sql, &params, &columns)
+                    .map(|rows| Box::new(rows) as WriteOutput)
+            })),
+            other => other,
         }
     }
 }
@@ -56,6 +81,7 @@ impl Work {
 pub(crate) fn run(backend: &dyn Backend, work: Work) -> Result<WriteOutput, BackendError> {
     match work {
         Work::Read(job) => read_with(backend, job),
+        query @ Work::Query { .. } => run(backend, query.into_job()),
         Work::Write(job) => backend.write(job),
         Work::Autocommit(job) => backend.write_autocommit(job),
         Work::Statement {
@@ -136,6 +162,15 @@ pub(crate) trait Engine: Backend {
     /// This engine as a plain [`Backend`].
     fn as_backend(&self) -> &dyn Backend;
 
+    /// What lets one event loop run single statements ([`Work::Query`],
+    /// [`Work::Statement`]) on connections of its own, driven by the loop
+    /// itself; `None` when the backend has none (work then goes through
+    /// [`Engine::submit`]).
+    fn loop_driver(&self, setup: LoopSetup) -> Option<Box<dyn LoopDriver>> {
+        let _ = setup;
+        None
+    }
+
     /// Its pool, queue and commit figures now, for the metrics.
     fn stats(&self) -> crate::metrics::DbStats {
         crate::metrics::DbStats::default()
@@ -151,4 +186,51 @@ pub(crate) trait LocalReader: Send {
     /// Ends whatever the reader keeps between reads (an open snapshot);
     /// called when the event loop is about to wait for events.
     fn release(&self) {}
+}
+
+/// Tokens a [`LoopDriver`] may register sockets under, from its first.
+pub(crate) const LOOP_DRIVER_TOKENS: usize = 64;
+
+/// What an event loop lends a [`LoopDriver`]: its poll's registry, the
+/// first of the tokens the driver may register sockets under, the waker
+/// that interrupts its wait, and how many event loops share the database.
+pub(crate) struct LoopSetup {
+    pub(crate) registry: mio::Registry,
+    pub(crate) first_token: usize,
+    pub(crate) waker: Arc<mio::Waker>,
+    pub(crate) loops: usize,
+}
+
+/// Database connections owned and driven by one event loop, for work that
+/// is one statement: the loop sends it and reads the answer itself, with
+/// no other thread involved. Results go to each piece of work's callback,
+/// called on the loop's thread from [`LoopDriver::poll`] (or from
+/// [`LoopDriver::submit`] when the work is refused at once).
+pub(crate) trait LoopDriver: Send {
+    /// Whether `work` is of a kind this driver runs.
+    fn takes(&self, work: &Work) -> bool;
+
+    /// Starts `work`; its result goes to `done` later.
+    fn submit(&mut self, work: Work, done: Callback, now: Instant);
+
+    /// Whether `token` is one of this driver's sockets.
+    fn owns(&self, token: mio::Token) -> bool;
+
+    /// A readiness event for one of its sockets.
+    fn on_event(&mut self, token: mio::Token);
+
+    /// Whether something waits to be driven by [`LoopDriver::poll`].
+    fn has_ready(&self) -> bool;
+
+    /// Drives whatever is ready: sockets, statements, connects.
+    fn poll(&mut self, now: Instant);
+
+    /// Gives up statements and connects past their time limits.
+    fn sweep(&mut self, now: Instant);
+
+    /// Statements not yet answered.
+    fn in_flight(&self) -> usize;
+
+    /// Closes every connection; work not yet answered answers `Closed`.
+    fn close(&mut self);
 }

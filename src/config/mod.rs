@@ -177,6 +177,13 @@ pub struct DatabaseConfig {
     /// Which database (`LIGHTAPI_DATABASE_URL`, default `sqlite://lightapi.db`).
     pub url: DatabaseUrl,
     /// Database connections per process (`LIGHTAPI_DATABASE_POOL`, default 8).
+    /// On PostgreSQL without TLS, each event loop also opens, as it needs
+    /// them, up to its share of this many connections of its own
+    /// (`pool / reactors`, rounded up), on which it sends the statements
+    /// of the verbs that are one statement (`GET` by id, plain `POST`,
+    /// `PATCH`/`PUT` and `DELETE`) itself; the pool's connections run the
+    /// rest. So such a server may hold up to twice this many (and one more
+    /// per event loop, from rounding).
     pub pool: usize,
     /// SQLite durability (`LIGHTAPI_SQLITE_SYNCHRONOUS`, default `normal`).
     pub sqlite_synchronous: Synchronous,

@@ -414,7 +414,7 @@ fn on_error_with_conn(
         Work::Autocommit(job) => {
             Work::Autocommit(Box::new(move |conn| job(conn).map_err(|e| name(conn, e))))
         }
-        read @ Work::Read(_) => read,
+        read @ (Work::Read(_) | Work::Query { .. }) => read,
     }
 }
 
@@ -789,7 +789,11 @@ pub(crate) fn plan_get_by(
     }
     let (text, columns) = (Arc::clone(&by_id.text), Arc::clone(&by_id.columns));
     Ok(Planned {
-        work: read_job(move |c| c.query(&text, &params, &columns)),
+        work: Work::Query {
+            sql: text,
+            params,
+            columns,
+        },
         finish: Box::new(|model, out| {
             let rows: Vec<Vec<Value>> = unbox(out)?;
             rows.into_iter()
@@ -1445,11 +1449,21 @@ pub(crate) fn plan_update(
         _ => update_locked(d, model, id, values, scope, check, checks)?,
     };
     let work = name_missing_parent_on_sqlite(d, work, &fks);
+    let statement = matches!(work, Work::Statement { .. });
     let id = id.clone();
     Ok(Planned {
         work,
         finish: Box::new(move |model, out| {
-            let outcome: Outcome = unbox(out).map_err(|e| name_fk_conflict(e, &fks))?;
+            let outcome = if statement {
+                unbox::<Vec<Vec<Value>>>(out).map(|rows| {
+                    rows.into_iter()
+                        .next()
+                        .map_or(Outcome::NotFound, Outcome::Done)
+                })
+            } else {
+                unbox::<Outcome>(out)
+            };
+            let outcome: Outcome = outcome.map_err(|e| name_fk_conflict(e, &fks))?;
             finish(model, &id, outcome)?.ok_or_else(|| CrudError::NotFound {
                 model: model.name().to_owned(),
                 key: model.key_column().to_owned(),
@@ -1491,8 +1505,20 @@ fn update_unconditionally(
         _ => sql::Guard::None,
     };
     let update = sql::update_guarded(d, model, id, values, scope, &guard, true)?;
-    let plain = sql::select_by_id(d, model, id, scope, false);
     let types = column_types(model);
+    let update = match update {
+        // One statement, zero rows meaning no such row: the backend may
+        // commit it in one round trip, from the event loop.
+        Some(update) if check.expected_version.is_none() => {
+            return Ok(Work::Statement {
+                sql: update.text,
+                params: update.params,
+                columns: types,
+            })
+        }
+        update => update,
+    };
+    let plain = sql::select_by_id(d, model, id, scope, false);
     Ok(autocommit_job(move |conn| {
         let Some(update) = update else {
             return read_plain(conn, &plain, &types);
@@ -1773,7 +1799,17 @@ pub(crate) fn plan_delete(
                 Ok(outcome)
             })
         }
-        (Dialect::Postgres | Dialect::Mysql, false) => {
+        // One statement that says whether the row was there: the backend
+        // may commit it in one round trip, from the event loop.
+        (Dialect::Postgres, false) => {
+            let delete = sql::delete_returning(d, model, id, scope);
+            Work::Statement {
+                sql: delete.text,
+                params: delete.params,
+                columns: Vec::new(),
+            }
+        }
+        (Dialect::Mysql, false) => {
             let delete = sql::delete(d, model, id, scope);
             autocommit_job(move |conn| Ok(deleted(conn.execute(&delete.text, &delete.params)?)))
         }
@@ -1808,11 +1844,17 @@ pub(crate) fn plan_delete(
         }
     };
     let work = name_referencing_table_on_sqlite(d, work, model, id);
+    let statement = matches!(work, Work::Statement { .. });
     let id = id.clone();
     Ok(Planned {
         work,
         finish: Box::new(move |model, out| {
-            let outcome: Outcome = unbox(out).map_err(|e| match e {
+            let outcome = if statement {
+                unbox::<Vec<Vec<Value>>>(out).map(|rows| deleted(rows.len() as u64))
+            } else {
+                unbox::<Outcome>(out)
+            };
+            let outcome: Outcome = outcome.map_err(|e| match e {
                 BackendError::Conflict {
                     field,
                     kind: kind @ (ConflictKind::ForeignKey | ConflictKind::Referenced),

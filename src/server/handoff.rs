@@ -2,12 +2,14 @@
 //! or the database's own threads — and gets their answers back: each
 //! answer is sent to the loop's queue and the loop is woken.
 
+use std::cell::RefCell;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
+use std::time::Instant;
 
-use mio::Waker;
+use mio::{Registry, Token, Waker};
 
-use crate::backend::work::{Callback, Work};
+use crate::backend::work::{Callback, LoopDriver, LoopSetup, Work, LOOP_DRIVER_TOKENS};
 use crate::backend::{BackendError, Engine, WriteOutput};
 use crate::dispatch::{AppState, Routed};
 use crate::endpoint::Continuation;
@@ -55,6 +57,116 @@ pub(crate) enum Outcome {
 pub(crate) struct Handoff {
     pub(crate) pool: Arc<Pool>,
     pub(crate) reply: ReplyTo,
+    /// The loop's own database connections, if its database gives them.
+    pub(crate) drivers: RefCell<Drivers>,
+}
+
+/// An event loop's [`LoopDriver`]s: the one for the database new work
+/// goes to, and one whose database a reload replaced, kept until its
+/// statements are answered. They register sockets under two ranges of
+/// tokens from `first_token`, in turn.
+pub(crate) struct Drivers {
+    current: Option<(Arc<dyn Engine>, Box<dyn LoopDriver>)>,
+    retired: Option<Box<dyn LoopDriver>>,
+    first_token: usize,
+    made: usize,
+}
+
+impl Drivers {
+    pub(crate) fn new(first_token: usize) -> Drivers {
+        Drivers {
+            current: None,
+            retired: None,
+            first_token,
+            made: 0,
+        }
+    }
+
+    /// Gives the loop connections of `engine`'s, if it has them, in place
+    /// of the current ones (retired while statements are in flight).
+    pub(crate) fn attach(
+        &mut self,
+        engine: Option<&Arc<dyn Engine>>,
+        registry: &Registry,
+        waker: &Arc<Waker>,
+        loops: usize,
+    ) {
+        if let Some((_, mut old)) = self.current.take() {
+            if old.in_flight() == 0 {
+                old.close();
+            } else if let Some(mut older) = self.retired.replace(old) {
+                older.close();
+            }
+        }
+        let Some(engine) = engine else { return };
+        let Ok(registry) = registry.try_clone() else {
+            return;
+        };
+        self.made += 1;
+        let setup = LoopSetup {
+            registry,
+            first_token: self.first_token + (self.made % 2) * LOOP_DRIVER_TOKENS,
+            waker: Arc::clone(waker),
+            loops,
+        };
+        self.current = engine
+            .loop_driver(setup)
+            .map(|driver| (Arc::clone(engine), driver));
+    }
+
+    fn each(&mut self) -> impl Iterator<Item = &mut Box<dyn LoopDriver>> {
+        self.current
+            .as_mut()
+            .map(|(_, d)| d)
+            .into_iter()
+            .chain(self.retired.as_mut())
+    }
+
+    /// Passes on a readiness event; false when no driver owns `token`.
+    pub(crate) fn on_event(&mut self, token: Token) -> bool {
+        match self.each().find(|d| d.owns(token)) {
+            Some(d) => {
+                d.on_event(token);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drives whatever is ready; false when nothing was.
+    pub(crate) fn poll(&mut self, now: Instant) -> bool {
+        let mut ran = false;
+        for d in self.each() {
+            if d.has_ready() {
+                d.poll(now);
+                ran = true;
+            }
+        }
+        if self.retired.as_ref().is_some_and(|d| d.in_flight() == 0) {
+            if let Some(mut d) = self.retired.take() {
+                d.close();
+            }
+        }
+        ran
+    }
+
+    pub(crate) fn has_ready(&mut self) -> bool {
+        self.each().any(|d| d.has_ready())
+    }
+
+    pub(crate) fn sweep(&mut self, now: Instant) {
+        for d in self.each() {
+            d.sweep(now);
+        }
+    }
+
+    pub(crate) fn close(&mut self) {
+        for d in self.each() {
+            d.close();
+        }
+        self.current = None;
+        self.retired = None;
+    }
 }
 
 impl Jobs for Handoff {
@@ -76,6 +188,23 @@ impl Jobs for Handoff {
         token: usize,
         gen: u32,
     ) {
+        if let Some((own, driver)) = self.drivers.borrow_mut().current.as_mut() {
+            let ours = engine.is_some_and(|e| std::ptr::addr_eq(Arc::as_ptr(e), Arc::as_ptr(own)));
+            if ours && driver.takes(&work) {
+                // Answered on this loop's thread, while it polls the
+                // driver: queued without waking it.
+                let tx = self.reply.tx.clone();
+                let done: Callback = Box::new(move |out| {
+                    let _ = tx.send(Done {
+                        token,
+                        gen,
+                        outcome: Outcome::Resume { then, out },
+                    });
+                });
+                driver.submit(work, done, Instant::now());
+                return;
+            }
+        }
         let reply = self.reply.clone();
         let done: Callback = Box::new(move |out| {
             reply.deliver(Done {

@@ -14,6 +14,7 @@
 //! connection cap are still answered `503` from a descriptor of their own
 //! whenever one is free.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -31,7 +32,7 @@ use crate::error::ApiError;
 use crate::http::date::DateCache;
 use crate::http::{MessageLimits, StatusCode};
 use crate::server::conn::{Conn, Cx, Verdict};
-use crate::server::handoff::{Done, Handoff, Outcome, ReplyTo};
+use crate::server::handoff::{Done, Drivers, Handoff, Outcome, ReplyTo};
 use crate::server::slab::Slab;
 use crate::server::swap::{same_engine, AppView, Apps};
 use crate::server::worker::Pool;
@@ -42,6 +43,12 @@ type TcpConn = Conn<mio::net::TcpStream>;
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
 const SIGNAL: Token = Token(usize::MAX - 3);
+/// The first token of the database sockets the loop drives itself
+/// (`handoff::Drivers`), below the tokens above.
+const DB_TOKENS: usize = usize::MAX - 1024;
+/// Rounds of driving the database connections and delivering answers
+/// per pass of the loop.
+const SETTLE_ROUNDS: usize = 16;
 /// Bytes read from a socket per call.
 const READ_CHUNK: usize = 16 * 1024;
 /// Refused sockets held open briefly at most, per reactor.
@@ -128,6 +135,7 @@ impl Reactor {
             jobs: Handoff {
                 pool,
                 reply: ReplyTo { tx, waker },
+                drivers: RefCell::new(Drivers::new(DB_TOKENS)),
             },
             shared,
             apps,
@@ -146,6 +154,8 @@ impl Reactor {
 
     /// Runs until shutdown has completed on this loop.
     pub(crate) fn run(mut self) {
+        // Made on the loop's own thread, which its wakers tell apart.
+        self.attach_drivers();
         let mut events = Events::with_capacity(1024);
         let mut next_sweep = Instant::now() + self.tick;
         let mut drain_deadline: Option<Instant> = None;
@@ -154,6 +164,9 @@ impl Reactor {
             let mut timeout = next_sweep.saturating_duration_since(now);
             if self.accept_stalled {
                 timeout = timeout.min(ACCEPT_RETRY);
+            }
+            if self.jobs.drivers.get_mut().has_ready() {
+                timeout = Duration::ZERO;
             }
             // No read snapshot is held while the loop waits.
             if let Some(local) = &self.local {
@@ -177,6 +190,7 @@ impl Reactor {
                     LISTENER => self.accept(),
                     WAKER => {}
                     SIGNAL => self.on_signal(),
+                    token if self.jobs.drivers.get_mut().on_event(token) => {}
                     Token(t) => {
                         if let Some(c) = self.conns.get_mut(t) {
                             if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -187,13 +201,15 @@ impl Reactor {
                     }
                 }
             }
-            self.deliver();
+            self.settle();
             if self.shared.is_shutting_down() && drain_deadline.is_none() {
                 drain_deadline = Some(Instant::now() + self.config.timeouts.shutdown);
                 self.begin_drain();
             }
             let now = Instant::now();
             if now >= next_sweep {
+                self.jobs.drivers.get_mut().sweep(now);
+                self.settle();
                 self.sweep(now);
                 next_sweep = now + self.tick;
             }
@@ -209,6 +225,34 @@ impl Reactor {
         let tokens: Vec<usize> = self.conns.tokens().collect();
         for t in tokens {
             self.close(t);
+        }
+        self.jobs.drivers.get_mut().close();
+    }
+
+    /// The loop's own database connections for the application it serves.
+    fn attach_drivers(&mut self) {
+        let engine = self.view.app().engine.as_ref();
+        self.jobs.drivers.get_mut().attach(
+            engine,
+            self.poll.registry(),
+            &self.jobs.reply.waker,
+            self.config.server.reactors.max(1),
+        );
+    }
+
+    /// Drives the loop's own database connections and delivers answers
+    /// until neither has anything left: an answer delivered may start a
+    /// statement, and a statement started must be written before the loop
+    /// waits.
+    /// Bounded, so connections keep their turn; what is left makes the
+    /// next wait for events return at once.
+    fn settle(&mut self) {
+        for _ in 0..SETTLE_ROUNDS {
+            let ran = self.jobs.drivers.get_mut().poll(Instant::now());
+            let delivered = self.deliver();
+            if !ran && !delivered {
+                break;
+            }
         }
     }
 
@@ -238,8 +282,11 @@ impl Reactor {
         }
     }
 
-    fn deliver(&mut self) {
+    /// Delivers the answers that came back; false when there were none.
+    fn deliver(&mut self) -> bool {
+        let mut any = false;
         while let Ok(done) = self.done_rx.try_recv() {
+            any = true;
             let (mut cx, conn) = self.cx(done.token);
             let Some(conn) = conn.filter(|c| c.gen == done.gen) else {
                 continue;
@@ -252,6 +299,7 @@ impl Reactor {
                 self.close(done.token);
             }
         }
+        any
     }
 
     fn accept(&mut self) {
@@ -417,6 +465,7 @@ impl Reactor {
             }
         }
         if !same_database {
+            self.attach_drivers();
             self.local = self
                 .view
                 .app()

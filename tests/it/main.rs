@@ -63,6 +63,8 @@ mod descriptors;
 mod crud_http_postgres;
 #[cfg(feature = "postgres")]
 mod crud_postgres;
+#[cfg(feature = "postgres")]
+mod pg_loop;
 
 #[cfg(feature = "mysql")]
 mod crud_http_mysql;

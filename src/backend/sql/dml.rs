@@ -443,6 +443,23 @@ pub fn delete(d: Dialect, model: &Model, id: &Key, scope: Option<&Scope>) -> Sql
     delete_builder(d, model, id, scope).finish()
 }
 
+/// [`delete`] returning one row per row deleted, for dialects with
+/// `DELETE … RETURNING` (PostgreSQL): one statement that says whether the
+/// row was there.
+///
+/// ```
+/// use lightapi::__private::backend::sql;
+/// use lightapi::backend::Dialect;
+/// use lightapi::model::{Key, Model};
+/// let q = sql::delete_returning(Dialect::Postgres, &Model::new("t"), &Key::Int(1), None);
+/// assert_eq!(q.text, r#"DELETE FROM "t" WHERE "id" = $1 RETURNING 1"#);
+/// ```
+pub fn delete_returning(d: Dialect, model: &Model, id: &Key, scope: Option<&Scope>) -> Sql {
+    let mut b = delete_builder(d, model, id, scope);
+    b.push(" RETURNING 1");
+    b.finish()
+}
+
 /// [`delete`] with a [`Guard`] (its parameter last): deletes nothing when
 /// the row fails it.
 ///

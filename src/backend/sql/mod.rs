@@ -40,7 +40,7 @@ pub use ddl::field_checks;
 pub use ddl::SQLITE_DECIMAL_COLLATION;
 pub use dialect::Dialect;
 pub use dml::{
-    bulk_savepoint, delete, delete_guarded, insert, insert_many, select_by_id,
+    bulk_savepoint, delete, delete_guarded, delete_returning, insert, insert_many, select_by_id,
     select_by_id_with_row_version, select_by_key, update, update_guarded, upsert, Guard, Insert,
     OnConflict, MAX_INSERT_PARAMS,
 };

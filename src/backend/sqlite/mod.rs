@@ -206,7 +206,7 @@ impl super::Engine for SqliteBackend {
                 params,
                 columns,
             } => super::statement_job(sql, params, columns),
-            read @ Work::Read(_) => {
+            read @ (Work::Read(_) | Work::Query { .. }) => {
                 done(super::work::run(self, read));
                 return;
             }

@@ -310,11 +310,14 @@ pub(crate) fn attach<T: 'static>(
         return planned.map(|_, t| Ok((t, None)));
     };
     let Planned { work, finish } = planned;
-    let Work::Read(job) = work else {
-        return Planned {
-            work,
-            finish: Box::new(|_, _| Err(internal("relations of a write").into())),
-        };
+    let job = match work.into_job() {
+        Work::Read(job) => job,
+        work => {
+            return Planned {
+                work,
+                finish: Box::new(|_, _| Err(internal("relations of a write").into())),
+            }
+        }
     };
     let work = Work::Read(Box::new(move |c: &mut dyn Conn| {
         let out = job(c)?;
