@@ -19,7 +19,7 @@ use super::render::{
 };
 use crate::auth::{AuthError, Claims, ClaimsExt};
 use crate::backend::sql::{Filter, FilterOp, ListQuery, Scope};
-use crate::backend::{Backend, BackendError};
+use crate::backend::{Backend, BackendError, Dialect};
 use crate::crud::bulk::{self, Resolve, UpsertLimits, UpsertRow};
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::{etag_of, EtagKey};
@@ -813,7 +813,11 @@ impl Crud {
         let scope = self.scope(req)?;
         let related = self.plan_relations(req, wanted)?;
         let key = self.etag_key.clone();
-        if related.is_none() {
+        // On SQLite the read runs on the event loop, where rendering inside
+        // it saves copying the row; elsewhere a plain statement
+        // (`Work::Query`), which a database driven by the event loop
+        // (PostgreSQL) sends without leaving it.
+        if related.is_none() && self.backend.dialect() == Dialect::Sqlite {
             return self.plan_get_alone(req, id, scope.as_ref(), fields, key);
         }
         let planned = ops::plan_get_by(&self.by_id, &self.model, &id, scope.as_ref())?;
