@@ -207,10 +207,10 @@ fn parse_with<'b>(
             return Err(map_httparse(e, limits));
         }
     };
-    check_line_endings(buf.get(..used).unwrap_or_default())?;
     let target = req.path.unwrap_or("");
-    let (method, version) = request_line(&req, target, used, limits)?;
     let fields = &*req.headers;
+    check_line_endings(buf, used, target, fields)?;
+    let (method, version) = request_line(&req, target, used, limits)?;
     let mut scan = FieldScan::default();
     for h in fields {
         scan.field(h.name.as_bytes(), h.value)?;
@@ -332,16 +332,71 @@ fn absolute_form(target: &str) -> Result<Option<AbsoluteForm<'_>>, ParseError> {
 /// head written with bare LFs throughout is accepted; but a mix
 /// is what a request crafted to be read differently by another parser on
 /// the way (a proxy that splits lines only at CRLF) looks like, so it is
-/// refused rather than guessed at. `head` is the complete head, empty line
-/// included.
-fn check_line_endings(head: &[u8]) -> Result<(), ParseError> {
-    let (crlf, bare) = line_ends(head);
+/// refused rather than guessed at. The head is `buf[..used]`, empty line
+/// included, as httparse read it into `target` and `fields`.
+#[inline]
+fn check_line_endings(
+    buf: &[u8],
+    used: usize,
+    target: &str,
+    fields: &[httparse::Header<'_>],
+) -> Result<(), ParseError> {
+    let head = buf.get(..used).unwrap_or_default();
+    let (crlf, bare) =
+        line_ends_at_fields(head, target, fields).unwrap_or_else(|| line_ends(head));
     if crlf && bare {
         return Err(ParseError::Malformed {
             reason: "bare LF among CRLF line ends",
         });
     }
     Ok(())
+}
+
+/// [`line_ends`] of a complete head, looked up only where its lines end
+/// rather than scanned for: every LF of a head httparse accepted ends a
+/// line (a field value stops at any control byte other than HTAB, and
+/// httparse refuses a CR not followed by LF), and it knows the lines: the
+/// request line ends 9 bytes after its target (one space, then
+/// `HTTP/1.x`), each field line after its value (httparse trimmed the
+/// value's trailing spaces and tabs; an empty value points at its line
+/// end), and the head with its empty line. `None`, for the full scan,
+/// when the head begins with the empty lines httparse skips, or when a
+/// line end is not where it should be.
+fn line_ends_at_fields(
+    head: &[u8],
+    target: &str,
+    fields: &[httparse::Header<'_>],
+) -> Option<(bool, bool)> {
+    if matches!(head.first(), Some(b'\r' | b'\n')) {
+        return None;
+    }
+    let base = head.as_ptr() as usize;
+    let target_end = (target.as_ptr() as usize).checked_sub(base)? + target.len();
+    // Whether the line ending at `at` (after spaces and tabs) ends in
+    // CRLF: true, or in a bare LF: false.
+    let ends_crlf = |at: usize| -> Option<bool> {
+        let rest = head.get(at..)?;
+        let skip = rest.iter().position(|&b| b != b' ' && b != b'\t')?;
+        match rest.get(skip)? {
+            b'\r' => Some(true),
+            b'\n' => Some(false),
+            _ => None,
+        }
+    };
+    let (mut crlf, mut bare) = (false, false);
+    let mut note = |is_crlf: bool| {
+        crlf |= is_crlf;
+        bare |= !is_crlf;
+    };
+    note(ends_crlf(target_end + 9)?);
+    for field in fields {
+        let value_end = (field.value.as_ptr() as usize).checked_sub(base)? + field.value.len();
+        note(ends_crlf(value_end)?);
+    }
+    // The empty line: its LF ends the head, after a CR or not.
+    let last = head.len().checked_sub(2)?;
+    note(head.get(last) == Some(&b'\r'));
+    Some((crlf, bare))
 }
 
 /// Whether `bytes` has an LF right after a CR, and an LF that is not.
@@ -756,6 +811,54 @@ mod tests {
                 .collect();
             assert_eq!(line_ends(&bytes), slow(&bytes), "{bytes:?}");
         }
+    }
+
+    #[test]
+    fn line_ends_at_fields_match_the_full_scan() {
+        // Heads httparse accepts, each line ended by CRLF or a bare LF at
+        // random, with values empty, padded with spaces and tabs, or
+        // holding bytes above 0x7f, and sometimes empty lines first.
+        let values: [&[u8]; 7] = [b"", b" ", b"\t \t", b"v", b"a b \t", b"\x80\xff", b"x\t"];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % n as u64).unwrap()
+        };
+        let mut fast = 0;
+        for _ in 0..20_000 {
+            let mut raw = Vec::new();
+            let mut end = |raw: &mut Vec<u8>, crlf: bool| {
+                raw.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+            };
+            let blank = next(4) == 0;
+            if blank {
+                end(&mut raw, next(2) == 0);
+            }
+            raw.extend_from_slice(b"GET /a?b HTTP/1.1");
+            end(&mut raw, next(2) == 0);
+            for i in 0..next(5) {
+                raw.extend_from_slice(format!("X{i}:").as_bytes());
+                raw.extend_from_slice(&b" \t"[..next(3)]);
+                raw.extend_from_slice(values[next(values.len())]);
+                end(&mut raw, next(2) == 0);
+            }
+            end(&mut raw, next(2) == 0);
+            let mut slots = [httparse::EMPTY_HEADER; 8];
+            let mut req = httparse::Request::new(&mut slots);
+            let Ok(httparse::Status::Complete(used)) = req.parse(&raw) else {
+                panic!("not accepted: {:?}", String::from_utf8_lossy(&raw));
+            };
+            let head = &raw[..used];
+            let at_fields = line_ends_at_fields(head, req.path.unwrap(), req.headers);
+            if let Some(found) = at_fields {
+                fast += 1;
+                assert_eq!(found, line_ends(head), "{:?}", String::from_utf8_lossy(head));
+            }
+            assert_eq!(at_fields.is_some(), !blank, "{:?}", String::from_utf8_lossy(head));
+        }
+        assert!(fast > 10_000);
     }
 
     #[test]

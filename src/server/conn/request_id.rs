@@ -69,14 +69,31 @@ fn permute(n: u64, k: &Keys) -> u64 {
     x.wrapping_add(k.add)
 }
 
-/// `n` as 16 lowercase hexadecimal digits.
+/// `n` as 16 lowercase hexadecimal digits, most significant first.
 fn hex16(n: u64) -> [u8; 16] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 16];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = DIGITS[((n >> (60 - 4 * i)) & 0xF) as usize];
-    }
+    let (high, low) = out.split_at_mut(8);
+    high.copy_from_slice(&hex8((n >> 32) as u32));
+    low.copy_from_slice(&hex8(n as u32));
     out
+}
+
+/// `n` as 8 lowercase hexadecimal digits, most significant first: the
+/// nibbles spread one to a byte, then all eight turned into digits at
+/// once (a branch-free `'0' + d`, plus `'a' - '0' - 10` where `d > 9`).
+fn hex8(n: u32) -> [u8; 8] {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let x = u64::from(n);
+    // Nibble i (counting from the least significant) ends up in byte i.
+    let x = ((x & 0xFFFF_0000) << 16) | (x & 0xFFFF);
+    let x = ((x & 0x0000_FF00_0000_FF00) << 8) | (x & 0x0000_00FF_0000_00FF);
+    let x = ((x & 0x00F0_00F0_00F0_00F0) << 4) | (x & 0x000F_000F_000F_000F);
+    // A byte's 4s bit after adding 6 says the nibble is above 9 (no carry
+    // crosses bytes: every byte is at most 15 + 6).
+    let letters = ((x + 6 * ONES) >> 4) & ONES;
+    let digits = x + u64::from(b'0') * ONES + letters * u64::from(b'a' - b'0' - 10);
+    // The most significant nibble sits in the highest byte.
+    digits.to_be_bytes()
 }
 
 fn is_well_formed(id: &str) -> bool {
@@ -179,6 +196,22 @@ mod tests {
         let out: std::collections::HashSet<u64> = (0..10_000).map(|n| permute(n, &k)).collect();
         assert_eq!(out.len(), 10_000);
         assert_ne!(permute(1, &k).wrapping_sub(permute(0, &k)), 1);
+    }
+
+    #[test]
+    fn hex_digits_match_the_formatter() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for n in [0, 1, 9, 10, 15, 16, u64::MAX, 0x0123_4567_89ab_cdef]
+            .into_iter()
+            .chain((0..10_000).map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            }))
+        {
+            assert_eq!(hex16(n), format!("{n:016x}").as_bytes(), "{n:#x}");
+        }
     }
 
     #[test]
