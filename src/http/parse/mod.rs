@@ -342,8 +342,7 @@ fn check_line_endings(
     fields: &[httparse::Header<'_>],
 ) -> Result<(), ParseError> {
     let head = buf.get(..used).unwrap_or_default();
-    let (crlf, bare) =
-        line_ends_at_fields(head, target, fields).unwrap_or_else(|| line_ends(head));
+    let (crlf, bare) = line_ends_at_fields(head, target, fields).unwrap_or_else(|| line_ends(head));
     if crlf && bare {
         return Err(ParseError::Malformed {
             reason: "bare LF among CRLF line ends",
@@ -829,7 +828,7 @@ mod tests {
         let mut fast = 0;
         for _ in 0..20_000 {
             let mut raw = Vec::new();
-            let mut end = |raw: &mut Vec<u8>, crlf: bool| {
+            let end = |raw: &mut Vec<u8>, crlf: bool| {
                 raw.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
             };
             let blank = next(4) == 0;
@@ -854,9 +853,19 @@ mod tests {
             let at_fields = line_ends_at_fields(head, req.path.unwrap(), req.headers);
             if let Some(found) = at_fields {
                 fast += 1;
-                assert_eq!(found, line_ends(head), "{:?}", String::from_utf8_lossy(head));
+                assert_eq!(
+                    found,
+                    line_ends(head),
+                    "{:?}",
+                    String::from_utf8_lossy(head)
+                );
             }
-            assert_eq!(at_fields.is_some(), !blank, "{:?}", String::from_utf8_lossy(head));
+            assert_eq!(
+                at_fields.is_some(),
+                !blank,
+                "{:?}",
+                String::from_utf8_lossy(head)
+            );
         }
         assert!(fast > 10_000);
     }
