@@ -194,6 +194,8 @@ pub(crate) const LOOP_DRIVER_TOKENS: usize = 64;
 /// What an event loop lends a [`LoopDriver`]: its poll's registry, the
 /// first of the tokens the driver may register sockets under, the waker
 /// that interrupts its wait, and how many event loops share the database.
+/// Only the PostgreSQL driver reads it.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) struct LoopSetup {
     pub(crate) registry: mio::Registry,
     pub(crate) first_token: usize,
