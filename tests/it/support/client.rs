@@ -231,7 +231,15 @@ impl Client {
     fn fill(&mut self) -> io::Result<usize> {
         let conn = self.conn();
         let mut chunk = [0u8; 16 * 1024];
-        let n = conn.stream.read(&mut chunk)?;
+        // A signal handled in this process (servers under test install
+        // handlers; other tests send signals) may interrupt the wait: read
+        // again.
+        let n = loop {
+            match conn.stream.read(&mut chunk) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
         conn.buf.extend_from_slice(&chunk[..n]);
         Ok(n)
     }
