@@ -160,6 +160,84 @@ fn a_statement_held_up_on_one_connection_leaves_the_others_answering() {
     server.stop();
 }
 
+/// The one-statement verbs do not use the pool: with its only connection
+/// held by a list page waiting for a lock, `GET` by id, `POST`, `PATCH`
+/// and `DELETE` without `If-Match` are still answered, by the event loop's
+/// own connection.
+#[test]
+fn one_statement_verbs_are_answered_while_the_pool_is_taken() {
+    let Some(db) = FreshDb::new(Server::Postgres) else {
+        return;
+    };
+    let (slow_name, fast_name) = (unique("pool_note"), unique("loop_note"));
+    let (slow_path, fast_path) = (format!("/{slow_name}"), format!("/{fast_name}"));
+    let server = TestServer::start_with(
+        |c| {
+            c.database.url = db.url.parse().unwrap();
+            c.database.pool = 1;
+            c.server.reactors = 1;
+        },
+        |app| {
+            app.register(&slow_path, note(&slow_name))
+                .register(&fast_path, note(&fast_name))
+        },
+    );
+    let mut fast = Client::connect(server.addr());
+    for path in [&slow_path, &fast_path] {
+        fast.send(post_request(path, r#"{"body": "one"}"#));
+        let r = fast.read_response();
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+
+    let admin = admin(&db);
+    let (release, holder) = lock_table(&admin, &slow_name);
+    // A list page runs on the pool: its only connection now waits for the
+    // lock.
+    let mut slow = Client::connect(server.addr());
+    slow.send(get_request(&slow_path));
+    wait_for_lock_wait(&*admin, &slow_name);
+
+    fast.send(get_request(&format!("{fast_path}/1")));
+    let r = fast.read_response();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["body"], "one");
+    fast.send(post_request(&fast_path, r#"{"body": "two"}"#));
+    let r = fast.read_response();
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap();
+    let body = r#"{"body": "three"}"#;
+    let patch = format!(
+        "PATCH {fast_path}/{id} HTTP/1.1\r\nHost: t\r\n{}Content-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        auth(),
+        body.len()
+    );
+    fast.send(patch);
+    let r = fast.read_response();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["body"], "three");
+    fast.send(format!(
+        "DELETE {fast_path}/{id} HTTP/1.1\r\nHost: t\r\n{}\r\n",
+        auth()
+    ));
+    let r = fast.read_response();
+    assert!(
+        r.status == 204 || r.status == 200,
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    assert!(
+        !slow.is_closed_within(Duration::from_millis(50)),
+        "the list page's connection closed"
+    );
+    drop(release);
+    holder.join().unwrap();
+    let r = slow.read_response();
+    assert_eq!(r.status, 200, "{}", r.text());
+    server.stop();
+}
+
 #[test]
 fn killed_database_connections_cost_a_read_nothing_and_never_repeat_a_write() {
     let Some(db) = FreshDb::new(Server::Postgres) else {
