@@ -437,17 +437,7 @@ fn described_operation(
     }
     // Path parameters the endpoint describes replace the path item's
     // string defaults (OpenAPI lets an operation override them).
-    if !given.parameters.is_empty() {
-        op.insert("parameters".into(), Value::from(given.parameters.clone()));
-    }
-    op.insert("responses".into(), Value::Object(responses));
-    let security = if access.is_public() {
-        json!([])
-    } else {
-        json!([{"bearerAuth": []}])
-    };
-    op.insert("security".into(), security);
-    Value::Object(op)
+    finish_operation(op, given.parameters.clone(), responses, access)
 }
 
 fn problem_schema() -> Value {
@@ -580,6 +570,17 @@ fn operation(
         Value::from(operation_id(pattern, method)),
     );
     op.insert("summary".into(), Value::from(summary_text));
+    finish_operation(op, params, responses, access)
+}
+
+/// An operation's last parts: its parameters (when it has any), its
+/// answers, and the security it asks for (none for a public route).
+fn finish_operation(
+    mut op: Map<String, Value>,
+    params: Vec<Value>,
+    responses: Map<String, Value>,
+    access: &Access,
+) -> Value {
     if !params.is_empty() {
         op.insert("parameters".into(), Value::from(params));
     }

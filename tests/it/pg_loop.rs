@@ -104,30 +104,44 @@ fn kill_connections(admin: &dyn Backend, application: &str) -> i64 {
     )
 }
 
-#[test]
-fn a_statement_held_up_on_one_connection_leaves_the_others_answering() {
-    let Some(db) = FreshDb::new(Server::Postgres) else {
-        return;
-    };
+/// A server with one event loop (and a pool of `pool` connections, when
+/// given) serving two note models on `db`, each holding one row
+/// (`{"body": "one"}`, id 1); returns it with the models' names: the one
+/// to hold up first.
+fn two_notes(db: &FreshDb, pool: Option<usize>) -> (TestServer, String, String) {
     let (slow_name, fast_name) = (unique("slow_note"), unique("fast_note"));
     let (slow_path, fast_path) = (format!("/{slow_name}"), format!("/{fast_name}"));
-    // One event loop: every statement below is sent by the same one.
     let server = TestServer::start_with(
         |c| {
             c.database.url = db.url.parse().unwrap();
             c.server.reactors = 1;
+            if let Some(pool) = pool {
+                c.database.pool = pool;
+            }
         },
         |app| {
             app.register(&slow_path, note(&slow_name))
                 .register(&fast_path, note(&fast_name))
         },
     );
-    let mut fast = Client::connect(server.addr());
+    let mut client = Client::connect(server.addr());
     for path in [&slow_path, &fast_path] {
-        fast.send(post_request(path, r#"{"body": "one"}"#));
-        let r = fast.read_response();
+        client.send(post_request(path, r#"{"body": "one"}"#));
+        let r = client.read_response();
         assert_eq!(r.status, 201, "{}", r.text());
     }
+    (server, slow_name, fast_name)
+}
+
+#[test]
+fn a_statement_held_up_on_one_connection_leaves_the_others_answering() {
+    let Some(db) = FreshDb::new(Server::Postgres) else {
+        return;
+    };
+    // One event loop: every statement below is sent by the same one.
+    let (server, slow_name, fast_name) = two_notes(&db, None);
+    let (slow_path, fast_path) = (format!("/{slow_name}"), format!("/{fast_name}"));
+    let mut fast = Client::connect(server.addr());
     fast.send(get_request(&format!("{fast_path}/1")));
     assert_eq!(fast.read_response().status, 200);
 
@@ -169,25 +183,9 @@ fn one_statement_verbs_are_answered_while_the_pool_is_taken() {
     let Some(db) = FreshDb::new(Server::Postgres) else {
         return;
     };
-    let (slow_name, fast_name) = (unique("pool_note"), unique("loop_note"));
+    let (server, slow_name, fast_name) = two_notes(&db, Some(1));
     let (slow_path, fast_path) = (format!("/{slow_name}"), format!("/{fast_name}"));
-    let server = TestServer::start_with(
-        |c| {
-            c.database.url = db.url.parse().unwrap();
-            c.database.pool = 1;
-            c.server.reactors = 1;
-        },
-        |app| {
-            app.register(&slow_path, note(&slow_name))
-                .register(&fast_path, note(&fast_name))
-        },
-    );
     let mut fast = Client::connect(server.addr());
-    for path in [&slow_path, &fast_path] {
-        fast.send(post_request(path, r#"{"body": "one"}"#));
-        let r = fast.read_response();
-        assert_eq!(r.status, 201, "{}", r.text());
-    }
 
     let admin = admin(&db);
     let (release, holder) = lock_table(&admin, &slow_name);
