@@ -9,14 +9,16 @@
 //!     readers never wait for the writer.
 //!   - Each event loop reads through a read-only connection of its own,
 //!     with a time budget per read ([`local`]).
-//!   - Writes go to one writer thread that owns the only read-write
-//!     connection and does **group commit** ([`writer`]).
+//!   - Writes go to one writer thread that owns the read-write connection
+//!     and does **group commit** ([`writer`]); WAL checkpoints run on a
+//!     thread of their own ([`checkpoint`]).
 //! - **`sqlite::memory:`** is one private in-memory database behind a single
 //!   connection (a mutex), used for reads and writes alike.
 //!
 //! Booleans are stored as 0/1, datetimes as normalised RFC 3339 text
 //! (`…T…​.ffffffZ`, so text order is time order) and JSON as text.
 
+mod checkpoint;
 mod conn;
 mod local;
 mod readers;
@@ -84,6 +86,8 @@ impl Commits {
 struct FileDb {
     readers: ReadPool,
     commits: Arc<Commits>,
+    #[cfg_attr(not(test), allow(dead_code))]
+    checkpoints: Arc<checkpoint::Counts>,
     writer: Arc<WriteQueue<Job>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -147,9 +151,12 @@ impl SqliteBackend {
                 let taker = Arc::clone(&queue);
                 let commits = Arc::new(Commits::default());
                 let counted = Arc::clone(&commits);
+                let checkpoint_counts = Arc::new(checkpoint::Counts::default());
+                let checkpoints =
+                    checkpoint::Checkpoints::new(&path, Arc::clone(&checkpoint_counts));
                 let thread = std::thread::Builder::new()
                     .name("lightapi-sqlite-writer".to_owned())
-                    .spawn(move || writer_loop(conn, &taker, max_group, &counted))
+                    .spawn(move || writer_loop(conn, &taker, max_group, &counted, checkpoints))
                     .map_err(|e| BackendError::Internal {
                         cause: format!("cannot start the writer thread: {e}"),
                     })?;
@@ -168,6 +175,7 @@ impl SqliteBackend {
                             available: Condvar::new(),
                         },
                         commits,
+                        checkpoints: checkpoint_counts,
                         writer: queue,
                         thread: Mutex::new(Some(thread)),
                     }),
@@ -179,6 +187,15 @@ impl SqliteBackend {
 
 #[cfg(test)]
 impl SqliteBackend {
+    /// WAL checkpoints run so far: (by the checkpointer thread, by the
+    /// writer); a memory database has none.
+    pub(crate) fn checkpoints(&self) -> (u64, u64) {
+        match &self.inner {
+            Inner::File(f) => f.checkpoints.get(),
+            Inner::Memory(..) => (0, 0),
+        }
+    }
+
     /// Read connections open now (a file database; 0 for memory).
     pub(crate) fn open_readers(&self) -> usize {
         match &self.inner {
@@ -222,7 +239,9 @@ impl super::Engine for SqliteBackend {
                 }
             }
             Inner::Memory(m, commits) => match lock(m).as_ref() {
-                Some(conn) => run_group(conn, vec![job], commits),
+                Some(conn) => {
+                    run_group(conn, vec![job], commits);
+                }
                 None => drop(job),
             },
         }
@@ -299,7 +318,9 @@ impl super::Backend for SqliteBackend {
                 let _ = db.writer.push(job);
             }
             Inner::Memory(m, commits) => match lock(m).as_ref() {
-                Some(conn) => run_group(conn, vec![job], commits),
+                Some(conn) => {
+                    run_group(conn, vec![job], commits);
+                }
                 None => drop(job),
             },
         }
@@ -492,6 +513,72 @@ mod tests {
         assert_eq!(checkpoint(), 0, "the snapshot is released");
         drop(other);
         db.close();
+        cleanup(&path);
+    }
+
+    /// Checkpoints run on the checkpointer thread while writes go on, the
+    /// data reaches the database file before it is closed, and under
+    /// sustained writes the WAL stays bounded (the writer ends it between
+    /// two groups when a passive checkpoint cannot).
+    #[test]
+    fn checkpoints_run_beside_the_writer_and_the_wal_stays_bounded() {
+        use std::sync::atomic::AtomicBool;
+        let (db, path) = file_db("checkpoint");
+        let db = Arc::new(db);
+        write_with(&*db, |c| c.execute("CREATE TABLE t (x BLOB)", &[])).unwrap();
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let page_frame = 4096 + 24;
+        let bound = 2 * checkpoint::MAX_FRAMES * page_frame;
+        let largest = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let watcher = {
+            let (wal, largest, stop) = (wal.clone(), Arc::clone(&largest), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Acquire) {
+                    let len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+                    largest.fetch_max(len, Ordering::AcqRel);
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            })
+        };
+        // Each commit writes a few pages: ~4 × MAX_FRAMES frames in all,
+        // from four threads so that groups form and commits keep coming.
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let db = Arc::clone(&db);
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        write_with(&*db, |c| {
+                            c.execute("INSERT INTO t (x) VALUES (randomblob(3 * 4096))", &[])
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        stop.store(true, Ordering::Release);
+        watcher.join().unwrap();
+        let (by_thread, by_writer) = db.checkpoints();
+        assert!(by_thread > 0, "no checkpoint on the checkpointer thread");
+        assert!(by_writer > 0, "the writer never ended the WAL");
+        let largest = largest.load(Ordering::Acquire);
+        assert!(
+            largest <= bound,
+            "the WAL reached {largest} bytes (bound {bound})"
+        );
+        // Checkpointed while open: the rows are in the database file.
+        let main_len = std::fs::metadata(&path).unwrap().len();
+        assert!(main_len > 2000 * 3 * 4096, "database file {main_len} bytes");
+        let n = read_with(&*db, |c| {
+            c.query("SELECT COUNT(*) FROM t", &[], &[FieldType::Integer])
+        })
+        .unwrap();
+        assert_eq!(n, vec![vec![Value::Integer(4000)]]);
+        db.close();
+        assert!(!wal.exists(), "closing the database removes the WAL");
         cleanup(&path);
     }
 

@@ -3,14 +3,17 @@
 //! `BEGIN IMMEDIATE` transaction with a `SAVEPOINT` per job (a failed or
 //! panicking job is rolled back to its savepoint without touching the
 //! others), commits once, and only then answers each job. N concurrent
-//! writes cost one commit, and WAL checkpoints run on this thread, never on
-//! one serving requests. Jobs are answered through callbacks, so the
-//! threads that queued them need not wait.
+//! writes cost one commit. WAL checkpoints run on a thread of their own
+//! ([`super::checkpoint`]), never on one serving requests, and only when
+//! the WAL grows too long on this one, between two groups. Jobs are
+//! answered through callbacks, so the threads that queued them need not
+//! wait.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rusqlite::Connection;
 
+use super::checkpoint::Checkpoints;
 use super::conn::{map_err, SqliteConn};
 use crate::backend::work::Callback;
 use crate::backend::write_queue::{CloseOnDrop, WriteQueue};
@@ -73,8 +76,9 @@ fn group_lost(cause: &BackendError) -> BackendError {
 }
 
 /// Runs `jobs` as one group: one transaction, a savepoint per job, one
-/// commit; answers every job after the commit (or its failure).
-pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Commits) {
+/// commit; answers every job after the commit (or its failure). True if
+/// something was committed.
+pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Commits) -> bool {
     let group_size = jobs.len();
     let mut committed: Vec<(Callback, WriteOutput)> = Vec::with_capacity(jobs.len());
     let mut in_tx = false;
@@ -134,7 +138,7 @@ pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Comm
         }
     }
     if !in_tx {
-        return;
+        return false;
     }
     let result = conn.execute_batch("COMMIT");
     // Counted before any job is answered, whatever the outcome.
@@ -144,6 +148,7 @@ pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Comm
             for (reply, out) in committed {
                 answer(reply, Ok(out));
             }
+            true
         }
         Err(e) => {
             let e = map_err(e);
@@ -154,6 +159,7 @@ pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Comm
             for (reply, _) in committed {
                 answer(reply, Err(e.clone()));
             }
+            false
         }
     }
 }
@@ -163,13 +169,19 @@ pub(super) fn writer_loop(
     queue: &WriteQueue<Job>,
     max_group: usize,
     commits: &super::Commits,
+    mut checkpoints: Checkpoints,
 ) {
     let _stop = CloseOnDrop(queue);
     let mut jobs = Vec::new();
     while queue.take(&mut jobs, max_group) {
-        run_group(&conn, std::mem::take(&mut jobs), commits);
+        if run_group(&conn, std::mem::take(&mut jobs), commits) {
+            checkpoints.committed(&conn);
+        }
+        checkpoints.between_groups(&conn);
     }
-    // The queue was closed and is empty: the backend was closed. Dropping
-    // the last connection checkpoints the WAL.
+    // The queue was closed and is empty: the backend was closed. The
+    // checkpointer's connection closes first; dropping the last one
+    // checkpoints the WAL.
+    checkpoints.stop();
     drop(conn);
 }
