@@ -516,10 +516,14 @@ impl<K: Connector> Engine for PooledBackend<K> {
     }
 
     fn submit(&self, work: Work, done: Callback) {
-        if let Err(queued) = self.threads.queue.try_push(Queued::new(work, done)) {
+        if let Err(queued) = self.threads.queue.try_push_held(Queued::new(work, done)) {
             // A burst beyond the queue's bound is an overload (`503`).
             queued.refuse(BackendError::Busy);
         }
+    }
+
+    fn flush(&self) {
+        self.threads.queue.release_held();
     }
 
     fn as_backend(&self) -> &dyn Backend {

@@ -148,10 +148,16 @@ pub(crate) trait Engine: Backend {
 
     /// Queues `work`; `done` gets its result on the thread that ran it.
     /// Work of a kind this backend does not queue runs on the caller's
-    /// thread.
+    /// thread. The database's threads may not be woken for queued work
+    /// until [`Engine::flush`]: the caller calls it before it waits.
     fn submit(&self, work: Work, done: Callback) {
         done(run(self.as_backend(), work));
     }
+
+    /// Wakes the database's threads for the work [`Engine::submit`]
+    /// queued since the last flush, so that what an event loop queues in
+    /// one turn is taken together (one group commit, one wake-up).
+    fn flush(&self) {}
 
     /// A read connection for one event loop, which runs short reads there
     /// and gives up on any that would take longer than their budget.

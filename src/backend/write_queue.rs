@@ -1,4 +1,4 @@
-//! The queue in front of a database's single writer: bounded (a caller
+//! The queue in front of a database's writer (or its pool's threads): bounded (a caller
 //! waits while it is full), closable (queued jobs are still handed out,
 //! new ones are refused), and holding memory only for the jobs actually
 //! waiting. A fixed-capacity channel would allocate, and touch, room for
@@ -13,9 +13,19 @@ const KEEP_CAPACITY: usize = 64;
 struct State<T> {
     jobs: VecDeque<T>,
     closed: bool,
+    /// Consumers waiting on `not_empty`, producers on `not_full`: a
+    /// condition variable is only signalled when someone waits on it
+    /// (each signal is a system call).
+    takers_waiting: usize,
+    pushers_waiting: usize,
+    /// Consumers signalled that have not woken yet: not signalled again.
+    wakes_sent: usize,
+    /// Jobs queued by [`WriteQueue::try_push_held`] whose wake-up waits
+    /// for [`WriteQueue::release_held`].
+    held: usize,
 }
 
-/// A bounded multi-producer, single-consumer job queue.
+/// A bounded multi-producer, multi-consumer job queue.
 pub(crate) struct WriteQueue<T> {
     state: Mutex<State<T>>,
     not_empty: Condvar,
@@ -30,6 +40,10 @@ impl<T> WriteQueue<T> {
             state: Mutex::new(State {
                 jobs: VecDeque::new(),
                 closed: false,
+                takers_waiting: 0,
+                pushers_waiting: 0,
+                wakes_sent: 0,
+                held: 0,
             }),
             not_empty: Condvar::new(),
             not_full: Condvar::new(),
@@ -49,27 +63,51 @@ impl<T> WriteQueue<T> {
     pub(crate) fn push(&self, job: T) -> Result<(), T> {
         let mut state = self.lock();
         while !state.closed && state.jobs.len() >= self.max {
+            state.pushers_waiting += 1;
             state = crate::sync::wait(&self.not_full, state);
+            state.pushers_waiting -= 1;
         }
         if state.closed {
             return Err(job);
         }
         state.jobs.push_back(job);
-        drop(state);
-        self.not_empty.notify_one();
+        self.wake_takers(state, 1);
         Ok(())
     }
 
-    /// Queues `job` unless the queue is full or closed; gives it back then.
-    pub(crate) fn try_push(&self, job: T) -> Result<(), T> {
+    /// Wakes up to `jobs` waiting consumers not already signalled.
+    fn wake_takers(&self, mut state: MutexGuard<'_, State<T>>, jobs: usize) {
+        let idle = state.takers_waiting.saturating_sub(state.wakes_sent);
+        let wake = jobs.min(idle);
+        state.wakes_sent += wake;
+        drop(state);
+        for _ in 0..wake {
+            self.not_empty.notify_one();
+        }
+    }
+
+    /// Queues `job` unless the queue is full or closed (gives it back
+    /// then), without waking a waiting consumer until
+    /// [`WriteQueue::release_held`]: jobs queued one after another (an
+    /// event loop's turn) wake it once, and it takes them as one group. A
+    /// consumer that is not waiting takes them as usual.
+    pub(crate) fn try_push_held(&self, job: T) -> Result<(), T> {
         let mut state = self.lock();
         if state.closed || state.jobs.len() >= self.max {
             return Err(job);
         }
         state.jobs.push_back(job);
-        drop(state);
-        self.not_empty.notify_one();
+        state.held += 1;
         Ok(())
+    }
+
+    /// Wakes consumers for the jobs [`WriteQueue::try_push_held`] queued.
+    pub(crate) fn release_held(&self) {
+        let mut state = self.lock();
+        let held = std::mem::take(&mut state.held);
+        if held > 0 {
+            self.wake_takers(state, held);
+        }
     }
 
     /// Waits for a job, then moves up to `most` queued jobs into `into`
@@ -77,18 +115,25 @@ impl<T> WriteQueue<T> {
     pub(crate) fn take(&self, into: &mut Vec<T>, most: usize) -> bool {
         let mut state = self.lock();
         while state.jobs.is_empty() && !state.closed {
+            state.takers_waiting += 1;
             state = crate::sync::wait(&self.not_empty, state);
+            state.takers_waiting -= 1;
+            state.wakes_sent = state.wakes_sent.saturating_sub(1);
         }
         if state.jobs.is_empty() {
             return false;
         }
         let n = state.jobs.len().min(most.max(1));
         into.extend(state.jobs.drain(..n));
+        state.held = state.held.min(state.jobs.len());
         if state.jobs.is_empty() && state.jobs.capacity() > KEEP_CAPACITY {
             state.jobs.shrink_to(KEEP_CAPACITY);
         }
+        let wake = state.pushers_waiting > 0;
         drop(state);
-        self.not_full.notify_all();
+        if wake {
+            self.not_full.notify_all();
+        }
         true
     }
 
@@ -182,6 +227,37 @@ mod tests {
         assert!(q.take(&mut got, 10));
         assert_eq!(got, ["a"]);
         assert!(!q.take(&mut got, 10));
+    }
+
+    #[test]
+    fn held_jobs_wake_a_waiting_taker_only_when_released() {
+        let q = Arc::new(WriteQueue::new(10));
+        let taker = {
+            let q = Arc::clone(&q);
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                assert!(q.take(&mut got, 10));
+                got
+            })
+        };
+        // The taker waits.
+        while crate::sync::lock(&q.state).takers_waiting == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        q.try_push_held(1).unwrap();
+        q.try_push_held(2).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!taker.is_finished(), "woken before the release");
+        q.release_held();
+        // Both jobs, taken together.
+        assert_eq!(taker.join().unwrap(), [1, 2]);
+        // Held jobs are still taken by a consumer that does not wait.
+        q.try_push_held(3).unwrap();
+        let mut got = Vec::new();
+        assert!(q.take(&mut got, 10));
+        assert_eq!(got, [3]);
+        q.release_held();
+        assert_eq!(crate::sync::lock(&q.state).held, 0);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! answer is sent to the loop's queue and the loop is woken.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,15 +23,38 @@ use crate::server::worker::{Job, Pool};
 pub(crate) struct ReplyTo {
     pub(crate) tx: Sender<Done>,
     pub(crate) waker: Arc<Waker>,
+    /// A wake is on its way that the loop has not yet answered by taking
+    /// the queue's answers ([`ReplyTo::taking`]): answers queued meanwhile
+    /// need no wake of their own (a group of writes answered together
+    /// wakes the loop once).
+    woken: Arc<AtomicBool>,
 }
 
 impl ReplyTo {
-    /// Queues `done` for the event loop and wakes it. The loop may be gone
-    /// at shutdown; then nobody is left to answer.
+    pub(crate) fn new(tx: Sender<Done>, waker: Arc<Waker>) -> ReplyTo {
+        ReplyTo {
+            tx,
+            waker,
+            woken: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Queues `done` for the event loop and wakes it unless a wake is
+    /// already on its way. The loop may be gone at shutdown; then nobody
+    /// is left to answer.
     pub(crate) fn deliver(&self, done: Done) {
-        if self.tx.send(done).is_ok() {
+        // The swap orders the send before the loop's swap in
+        // [`ReplyTo::taking`]: if it sees a wake on its way, the loop's
+        // next look at the queue comes after this send.
+        if self.tx.send(done).is_ok() && !self.woken.swap(true, Ordering::AcqRel) {
             let _ = self.waker.wake();
         }
+    }
+
+    /// Called by the loop before it takes the queue's answers: answers
+    /// queued from now on wake it again.
+    pub(crate) fn taking(&self) {
+        self.woken.swap(false, Ordering::AcqRel);
     }
 }
 
@@ -59,6 +83,19 @@ pub(crate) struct Handoff {
     pub(crate) reply: ReplyTo,
     /// The loop's own database connections, if its database gives them.
     pub(crate) drivers: RefCell<Drivers>,
+    /// Databases given work since the last [`Handoff::flush`].
+    pub(crate) unflushed: RefCell<Vec<Arc<dyn Engine>>>,
+}
+
+impl Handoff {
+    /// Wakes the threads of every database given work since the last
+    /// flush ([`Engine::flush`]); called before the loop waits.
+    pub(crate) fn flush(&self) {
+        // A flush only wakes threads: nothing it runs comes back here.
+        for engine in self.unflushed.borrow_mut().drain(..) {
+            engine.flush();
+        }
+    }
 }
 
 /// An event loop's [`LoopDriver`]s: the one for the database new work
@@ -214,7 +251,13 @@ impl Jobs for Handoff {
             });
         });
         match engine {
-            Some(engine) => engine.submit(work, done),
+            Some(engine) => {
+                engine.submit(work, done);
+                let mut unflushed = self.unflushed.borrow_mut();
+                if !unflushed.iter().any(|e| Arc::ptr_eq(e, engine)) {
+                    unflushed.push(Arc::clone(engine));
+                }
+            }
             None => done(Err(BackendError::Closed)),
         }
     }

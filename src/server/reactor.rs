@@ -134,8 +134,9 @@ impl Reactor {
             local: view.app().engine.as_ref().and_then(|e| e.local_reader()),
             jobs: Handoff {
                 pool,
-                reply: ReplyTo { tx, waker },
+                reply: ReplyTo::new(tx, waker),
                 drivers: RefCell::new(Drivers::new(DB_TOKENS)),
+                unflushed: RefCell::new(Vec::new()),
             },
             shared,
             apps,
@@ -168,10 +169,12 @@ impl Reactor {
             if self.jobs.drivers.get_mut().has_ready() {
                 timeout = Duration::ZERO;
             }
-            // No read snapshot is held while the loop waits.
+            // No read snapshot is held while the loop waits, and the
+            // database threads are woken for the work queued this turn.
             if let Some(local) = &self.local {
                 local.release();
             }
+            self.jobs.flush();
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     self.view
@@ -226,6 +229,7 @@ impl Reactor {
         for t in tokens {
             self.close(t);
         }
+        self.jobs.flush();
         self.jobs.drivers.get_mut().close();
     }
 
@@ -285,6 +289,7 @@ impl Reactor {
     /// Delivers the answers that came back; false when there were none.
     fn deliver(&mut self) -> bool {
         let mut any = false;
+        self.jobs.reply.taking();
         while let Ok(done) = self.done_rx.try_recv() {
             any = true;
             let (mut cx, conn) = self.cx(done.token);

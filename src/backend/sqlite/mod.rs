@@ -234,7 +234,7 @@ impl super::Engine for SqliteBackend {
             // overload: the job is answered `Busy` rather than making the
             // event loop wait.
             Inner::File(db) => {
-                if let Err(job) = db.writer.try_push(job) {
+                if let Err(job) = db.writer.try_push_held(job) {
                     job.refuse(BackendError::Busy);
                 }
             }
@@ -244,6 +244,12 @@ impl super::Engine for SqliteBackend {
                 }
                 None => drop(job),
             },
+        }
+    }
+
+    fn flush(&self) {
+        if let Inner::File(db) = &self.inner {
+            db.writer.release_held();
         }
     }
 
