@@ -435,10 +435,11 @@ impl TimedReader {
 }
 
 /// Runs a statement that takes no parameters and returns no rows (a read
-/// transaction's `BEGIN` or `ROLLBACK`) from the connection's statement
-/// cache: an event loop opens and ends a read transaction every turn, and
+/// transaction's `BEGIN` or `ROLLBACK`, the writer's `SAVEPOINT`s) from
+/// the connection's statement cache: an event loop opens and ends a read
+/// transaction every turn, the writer sets a savepoint for every job, and
 /// preparing the statement each time costs more than looking it up.
-fn run_cached(conn: &Connection, sql: &str) -> Result<(), BackendError> {
+pub(super) fn run_cached(conn: &Connection, sql: &str) -> Result<(), BackendError> {
     conn.prepare_cached(sql)
         .and_then(|mut stmt| stmt.execute([]))
         .map(drop)

@@ -14,12 +14,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use rusqlite::Connection;
 
 use super::checkpoint::Checkpoints;
-use super::conn::{map_err, SqliteConn};
+use super::conn::{run_cached, SqliteConn};
 use crate::backend::work::Callback;
 use crate::backend::write_queue::{CloseOnDrop, WriteQueue};
 use crate::backend::{BackendError, WriteJob, WriteOutput};
 
-const SAVEPOINT: &str = "lightapi_job";
+const SAVEPOINT: &str = "SAVEPOINT lightapi_job";
+const RELEASE: &str = "RELEASE lightapi_job";
+const ROLLBACK_TO: &str = "ROLLBACK TO lightapi_job; RELEASE lightapi_job";
 
 /// A write job and where its result goes.
 pub(super) struct Job {
@@ -92,14 +94,13 @@ pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Comm
             continue;
         };
         if !in_tx {
-            if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-                answer(reply, Err(map_err(e)));
+            if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
+                answer(reply, Err(e));
                 continue;
             }
             in_tx = true;
         }
-        if let Err(e) = conn.execute_batch(&format!("SAVEPOINT {SAVEPOINT}")) {
-            let e = map_err(e);
+        if let Err(e) = run_cached(conn, SAVEPOINT) {
             if conn.is_autocommit() {
                 fail_all(&mut committed, &e);
                 in_tx = false;
@@ -113,11 +114,7 @@ pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Comm
                     cause: "write job panicked".to_owned(),
                 })
             });
-        let result = result.and_then(|out| {
-            conn.execute_batch(&format!("RELEASE {SAVEPOINT}"))
-                .map(|()| out)
-                .map_err(map_err)
-        });
+        let result = result.and_then(|out| run_cached(conn, RELEASE).map(|()| out));
         match result {
             Ok(out) => committed.push((reply, out)),
             Err(e) => {
@@ -125,10 +122,7 @@ pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Comm
                     // SQLite rolled the whole transaction back (e.g. disk full).
                     fail_all(&mut committed, &e);
                     in_tx = false;
-                } else if conn
-                    .execute_batch(&format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}"))
-                    .is_err()
-                {
+                } else if conn.execute_batch(ROLLBACK_TO).is_err() {
                     let _ = conn.execute_batch("ROLLBACK");
                     fail_all(&mut committed, &e);
                     in_tx = false;
@@ -140,7 +134,7 @@ pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Comm
     if !in_tx {
         return false;
     }
-    let result = conn.execute_batch("COMMIT");
+    let result = run_cached(conn, "COMMIT");
     // Counted before any job is answered, whatever the outcome.
     commits.bump(group_size);
     match result {
@@ -151,7 +145,6 @@ pub(super) fn run_group(conn: &Connection, jobs: Vec<Job>, commits: &super::Comm
             true
         }
         Err(e) => {
-            let e = map_err(e);
             if !conn.is_autocommit() {
                 // Nothing more can be done if the rollback fails too.
                 let _ = conn.execute_batch("ROLLBACK");
