@@ -15,9 +15,11 @@
 //! between two groups; it copies only what the checkpointer has not, and
 //! the WAL stays bounded under sustained writes.
 //!
-//! The thread and its connection are started by the first commit (an idle
-//! server holds neither). If either cannot be started, the writer's
-//! connection checkpoints automatically, as SQLite does by default.
+//! The thread and its connection are started once the writer has
+//! committed [`START_AFTER_COMMITS`] times (a server that only created its
+//! tables holds neither); until then, and if either cannot be started, the
+//! writer's connection checkpoints automatically, as SQLite does by
+//! default.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,6 +37,9 @@ pub(super) const TARGET_FRAMES: u64 = 1000;
 /// WAL frames beyond which the writer checkpoints between two groups
 /// (16 MiB of WAL with 4 KiB pages).
 pub(super) const MAX_FRAMES: u64 = 4000;
+
+/// Commits after which the checkpointer is started.
+pub(super) const START_AFTER_COMMITS: u64 = 64;
 
 /// The most commits between two checkpoints, whatever a commit writes.
 const MAX_DUE: u64 = TARGET_FRAMES;
@@ -121,6 +126,8 @@ struct Shared {
 pub(super) struct Counts {
     by_thread: AtomicU64,
     by_writer: AtomicU64,
+    /// The checkpointer thread was started.
+    started: AtomicBool,
 }
 
 impl Counts {
@@ -132,6 +139,12 @@ impl Counts {
             self.by_writer.load(Ordering::Acquire),
         )
     }
+
+    /// Whether the checkpointer thread was started.
+    #[cfg(test)]
+    pub(super) fn started(&self) -> bool {
+        self.started.load(Ordering::Acquire)
+    }
 }
 
 /// The writer's side of the checkpointer.
@@ -142,6 +155,8 @@ pub(super) struct Checkpoints {
     /// The writer checkpoints automatically (the checkpointer could not
     /// be started).
     automatic: bool,
+    /// Commits before the checkpointer was started.
+    commits: u64,
 }
 
 impl Checkpoints {
@@ -163,6 +178,7 @@ impl Checkpoints {
             }),
             thread: None,
             automatic: false,
+            commits: 0,
         }
     }
 
@@ -175,8 +191,11 @@ impl Checkpoints {
             self.fall_back(conn);
             return;
         }
-        if self.thread.is_none() && !self.start(conn) {
-            return;
+        if self.thread.is_none() {
+            self.commits += 1;
+            if self.commits < START_AFTER_COMMITS || !self.start(conn) {
+                return;
+            }
         }
         let mut state = lock(&self.shared.state);
         state.pending += 1;
@@ -229,6 +248,7 @@ impl Checkpoints {
         match spawned {
             Ok(handle) => {
                 self.thread = Some(handle);
+                self.shared.counts.started.store(true, Ordering::Release);
                 true
             }
             Err(_) => {

@@ -588,6 +588,31 @@ mod tests {
         cleanup(&path);
     }
 
+    /// A database that has only seen a few commits (its tables created)
+    /// has no checkpointer thread: an idle server holds no more threads
+    /// than it needs.
+    #[test]
+    fn the_checkpointer_starts_only_once_writes_keep_coming() {
+        let (db, path) = file_db("checkpoint-late");
+        let started = || match &db.inner {
+            Inner::File(f) => f.checkpoints.started(),
+            Inner::Memory(..) => unreachable!("a file database"),
+        };
+        write_with(&db, |c| c.execute("CREATE TABLE t (x INTEGER)", &[])).unwrap();
+        for _ in 1..checkpoint::START_AFTER_COMMITS - 1 {
+            write_with(&db, |c| c.execute("INSERT INTO t (x) VALUES (1)", &[])).unwrap();
+        }
+        assert_eq!(db.checkpoints(), (0, 0));
+        assert!(!started(), "the checkpointer thread started early");
+        for _ in 0..2 * checkpoint::TARGET_FRAMES {
+            write_with(&db, |c| c.execute("INSERT INTO t (x) VALUES (1)", &[])).unwrap();
+        }
+        assert!(started());
+        assert!(db.checkpoints().0 > 0, "the checkpointer never ran");
+        db.close();
+        cleanup(&path);
+    }
+
     #[test]
     fn failed_job_in_a_group_does_not_fail_the_others() {
         let (db, path) = file_db("group");
