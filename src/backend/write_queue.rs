@@ -1,5 +1,5 @@
-//! The queue in front of a database's writer (or its pool's threads): bounded (a caller
-//! waits while it is full), closable (queued jobs are still handed out,
+//! The queue in front of a database's writer (or its pool's threads):
+//! bounded (a caller waits while it is full), closable (queued jobs are still handed out,
 //! new ones are refused), and holding memory only for the jobs actually
 //! waiting. A fixed-capacity channel would allocate, and touch, room for
 //! every slot when the database is opened.

@@ -16,7 +16,7 @@ use lightapi::backend::{read_with, write_with, Backend};
 use lightapi::{Field, Model, Value};
 
 use crate::support::live_db::{FreshDb, Server};
-use crate::support::{eventually, token, unique, Client, TestServer};
+use crate::support::{eventually, token, unique, Client, Resp, TestServer};
 
 fn note(name: &str) -> Model {
     Model::new(name).field("body", Field::text())
@@ -104,6 +104,24 @@ fn kill_connections(admin: &dyn Backend, application: &str) -> i64 {
     )
 }
 
+/// The request held up by [`lock_table`]'s lock (`what`) still has its
+/// connection open; once the lock is released it is answered `200`.
+fn answer_once_released(
+    slow: &mut Client,
+    (release, holder): (mpsc::Sender<()>, std::thread::JoinHandle<()>),
+    what: &str,
+) -> Resp {
+    assert!(
+        !slow.is_closed_within(Duration::from_millis(50)),
+        "{what}'s connection closed"
+    );
+    drop(release);
+    holder.join().unwrap();
+    let r = slow.read_response();
+    assert_eq!(r.status, 200, "{}", r.text());
+    r
+}
+
 /// A server with one event loop (and a pool of `pool` connections, when
 /// given) serving two note models on `db`, each holding one row
 /// (`{"body": "one"}`, id 1); returns it with the models' names: the one
@@ -162,14 +180,7 @@ fn a_statement_held_up_on_one_connection_leaves_the_others_answering() {
             assert_eq!(fast.read_response().status, 201);
         }
     }
-    assert!(
-        !slow.is_closed_within(Duration::from_millis(50)),
-        "the held-up read's connection closed"
-    );
-    drop(release);
-    holder.join().unwrap();
-    let r = slow.read_response();
-    assert_eq!(r.status, 200, "{}", r.text());
+    let r = answer_once_released(&mut slow, (release, holder), "the held-up read");
     assert_eq!(r.json()["body"], "one");
     server.stop();
 }
@@ -225,14 +236,7 @@ fn one_statement_verbs_are_answered_while_the_pool_is_taken() {
         r.status,
         r.text()
     );
-    assert!(
-        !slow.is_closed_within(Duration::from_millis(50)),
-        "the list page's connection closed"
-    );
-    drop(release);
-    holder.join().unwrap();
-    let r = slow.read_response();
-    assert_eq!(r.status, 200, "{}", r.text());
+    answer_once_released(&mut slow, (release, holder), "the list page");
     server.stop();
 }
 
