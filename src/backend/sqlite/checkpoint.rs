@@ -10,10 +10,17 @@
 //!
 //! A passive checkpoint that runs beside the writer rarely finishes —
 //! frames are appended while it copies — and only a finished one lets the
-//! next transaction start the WAL again from its beginning. So once the
-//! WAL holds [`MAX_FRAMES`] frames, the writer runs one checkpoint itself
-//! between two groups; it copies only what the checkpointer has not, and
-//! the WAL stays bounded under sustained writes.
+//! next transaction start the WAL again from its beginning. So the WAL is
+//! bounded by the writer itself: its connection's `journal_size_limit` is
+//! [`MAX_FRAMES`] frames, which SQLite truncates the WAL file to whenever
+//! the WAL starts again, so the file is longer than that limit exactly
+//! when the WAL holds more frames. After a commit that leaves it longer,
+//! the writer runs one checkpoint itself before its next group; it copies
+//! only what the checkpointer has not, and its next transaction starts
+//! the WAL again. If the checkpointer is copying at that moment, the
+//! writer tries again after its next commit, and once the WAL is twice
+//! the limit it waits for the checkpointer's copy to end: a disk slower
+//! than the writes slows the writes rather than growing the WAL.
 //!
 //! The thread and its connection are started once the writer has
 //! committed [`START_AFTER_COMMITS`] times (a server that only created its
@@ -28,15 +35,20 @@ use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::sync::{lock, wait};
+use crate::sync::{lock, wait as wait_on};
 
 /// WAL frames a checkpoint is meant to copy: SQLite's own automatic
 /// checkpoint threshold (`wal_autocheckpoint`).
 pub(super) const TARGET_FRAMES: u64 = 1000;
 
-/// WAL frames beyond which the writer checkpoints between two groups
-/// (16 MiB of WAL with 4 KiB pages).
+/// WAL frames beyond which the writer checkpoints before its next group
+/// (16 MiB of WAL with 4 KiB pages); also the length the WAL file is
+/// truncated to when the WAL starts again.
 pub(super) const MAX_FRAMES: u64 = 4000;
+
+/// Bytes of a WAL file's header, and of each frame's besides its page.
+const WAL_HEADER: u64 = 32;
+const FRAME_HEADER: u64 = 24;
 
 /// Commits after which the checkpointer is started.
 pub(super) const START_AFTER_COMMITS: u64 = 64;
@@ -106,15 +118,20 @@ struct State {
     pending: u64,
     /// Commits after which the next one begins.
     due: u64,
+    /// The checkpointer is copying.
+    running: bool,
+    /// The writer waits to checkpoint: the checkpointer starts no
+    /// checkpoint until it has.
+    writer_waiting: bool,
     closed: bool,
 }
 
 struct Shared {
     state: Mutex<State>,
+    /// Wakes the checkpointer: commits are due, or the writer is done.
     wake: Condvar,
-    /// Set by the checkpointer when the WAL is too long for a passive
-    /// checkpoint to end it; the writer checkpoints between two groups.
-    writer_should_checkpoint: AtomicBool,
+    /// Wakes the writer waiting for the checkpointer's copy to end.
+    copied: Condvar,
     /// The checkpointer could not open its connection.
     failed: AtomicBool,
     counts: Arc<Counts>,
@@ -147,6 +164,37 @@ impl Counts {
     }
 }
 
+/// What the writer does about the WAL's length after a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// Within the limit, or the writer has checkpointed and waits for the
+    /// checkpointer's next checkpoint before it looks again.
+    Nothing,
+    /// Checkpoint, or try again after the next commit if the checkpointer
+    /// is copying.
+    Checkpoint,
+    /// Checkpoint, waiting for the checkpointer's copy if need be.
+    WaitAndCheckpoint,
+}
+
+/// What to do when the WAL file is `len` bytes long and its limit is
+/// `limit`.
+fn bound(len: u64, limit: u64) -> Bound {
+    if len <= limit {
+        Bound::Nothing
+    } else if len <= limit.saturating_mul(2) {
+        Bound::Checkpoint
+    } else {
+        Bound::WaitAndCheckpoint
+    }
+}
+
+/// The length the WAL file is truncated to when it starts again, for
+/// pages of `page_size` bytes.
+fn wal_limit(page_size: u64) -> u64 {
+    WAL_HEADER + MAX_FRAMES * (page_size + FRAME_HEADER)
+}
+
 /// The writer's side of the checkpointer.
 pub(super) struct Checkpoints {
     path: PathBuf,
@@ -157,6 +205,15 @@ pub(super) struct Checkpoints {
     automatic: bool,
     /// Commits before the checkpointer was started.
     commits: u64,
+    /// The WAL file and the length it is kept within (set when the
+    /// checkpointer starts).
+    wal: Option<(PathBuf, u64)>,
+    /// The checkpointer's count when the writer last checkpointed, until
+    /// the WAL is seen within its limit again. A reader that holds old
+    /// frames can keep the WAL from starting again; the writer then
+    /// checkpoints again only after the checkpointer's next checkpoint or
+    /// at twice the limit, not after every commit.
+    backing_off: Option<u64>,
 }
 
 impl Checkpoints {
@@ -169,20 +226,25 @@ impl Checkpoints {
                 state: Mutex::new(State {
                     pending: 0,
                     due: 1,
+                    running: false,
+                    writer_waiting: false,
                     closed: false,
                 }),
                 wake: Condvar::new(),
-                writer_should_checkpoint: AtomicBool::new(false),
+                copied: Condvar::new(),
                 failed: AtomicBool::new(false),
                 counts,
             }),
             thread: None,
             automatic: false,
             commits: 0,
+            wal: None,
+            backing_off: None,
         }
     }
 
-    /// Called by the writer after each commit on `conn` (its connection).
+    /// Called by the writer after each commit on `conn` (its connection),
+    /// before it takes the next group.
     pub(super) fn committed(&mut self, conn: &Connection) {
         if self.automatic {
             return;
@@ -197,46 +259,72 @@ impl Checkpoints {
                 return;
             }
         }
-        let mut state = lock(&self.shared.state);
-        state.pending += 1;
-        if state.pending >= state.due {
-            drop(state);
+        let due = {
+            let mut state = lock(&self.shared.state);
+            state.pending += 1;
+            state.pending >= state.due
+        };
+        if due {
             self.shared.wake.notify_one();
         }
+        self.keep_bounded(conn);
     }
 
-    /// Called by the writer before it takes the next group: runs the
-    /// checkpoint the checkpointer asked for, if it did.
-    pub(super) fn between_groups(&self, conn: &Connection) {
-        if !self
-            .shared
-            .writer_should_checkpoint
-            .swap(false, Ordering::AcqRel)
-        {
+    /// Checkpoints on the writer's connection if the WAL has grown past
+    /// its limit.
+    fn keep_bounded(&mut self, conn: &Connection) {
+        let Some((wal, limit)) = &self.wal else {
             return;
-        }
-        match passive(conn) {
-            Ok(_) => {
-                self.shared.counts.by_writer.fetch_add(1, Ordering::Release);
+        };
+        // No WAL file: nothing to bound.
+        let len = std::fs::metadata(wal).map_or(0, |m| m.len());
+        let by_thread = self.shared.counts.by_thread.load(Ordering::Acquire);
+        let wait = match bound(len, *limit) {
+            Bound::Nothing => {
+                self.backing_off = None;
+                return;
             }
-            // The checkpointer held the database: try after the next group.
-            Err(NotRun::Busy) => self
-                .shared
-                .writer_should_checkpoint
-                .store(true, Ordering::Release),
-            // The checkpointer asks again after its next one.
-            Err(NotRun::Failed) => {}
+            // Checkpointed already, and the WAL did not start again.
+            Bound::Checkpoint if self.backing_off == Some(by_thread) => return,
+            Bound::Checkpoint => false,
+            Bound::WaitAndCheckpoint => true,
+        };
+        {
+            let mut state = lock(&self.shared.state);
+            if state.running && !wait {
+                // Copying now: after the next commit.
+                return;
+            }
+            state.writer_waiting = true;
+            while state.running {
+                state = wait_on(&self.shared.copied, state);
+            }
         }
+        let result = passive(conn);
+        lock(&self.shared.state).writer_waiting = false;
+        self.shared.wake.notify_one();
+        if result.is_ok() {
+            self.shared.counts.by_writer.fetch_add(1, Ordering::Release);
+        }
+        // Within the limit again after the next commit unless something
+        // holds the WAL (a reader of old frames): then once more after
+        // the checkpointer's next checkpoint, or at twice the limit.
+        self.backing_off = Some(by_thread);
     }
 
     /// Starts the checkpointer thread; on failure the writer checkpoints
     /// automatically from now on.
     fn start(&mut self, conn: &Connection) -> bool {
+        let Some(wal) = wal_of(conn) else {
+            self.automatic = true;
+            return false;
+        };
         if conn.pragma_update(None, "wal_autocheckpoint", 0).is_err() {
             // The writer still checkpoints by itself.
             self.automatic = true;
             return false;
         }
+        self.wal = Some(wal);
         let shared = Arc::clone(&self.shared);
         let path = self.path.clone();
         let spawned = std::thread::Builder::new()
@@ -262,6 +350,7 @@ impl Checkpoints {
     fn fall_back(&mut self, conn: &Connection) {
         self.stop();
         self.automatic = true;
+        self.wal = None;
         // If even this fails the WAL is still checkpointed when the
         // database is closed; nothing more can be done here.
         let _ = conn.pragma_update(None, "wal_autocheckpoint", TARGET_FRAMES);
@@ -283,6 +372,18 @@ impl Drop for Checkpoints {
     }
 }
 
+/// The WAL file of the writer's connection `conn` and the length it is
+/// kept within, its `journal_size_limit` set to that length; `None` if
+/// either cannot be had (a database without a file name, say).
+fn wal_of(conn: &Connection) -> Option<(PathBuf, u64)> {
+    let main = conn.path().filter(|p| !p.is_empty())?;
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).ok()?;
+    let limit = wal_limit(u64::try_from(page_size).ok()?);
+    conn.pragma_update(None, "journal_size_limit", i64::try_from(limit).ok()?)
+        .ok()?;
+    Some((PathBuf::from(format!("{main}-wal")), limit))
+}
+
 /// The checkpointer's own read-write connection (a checkpoint writes the
 /// database file).
 fn open(path: &Path) -> Option<Connection> {
@@ -302,25 +403,22 @@ fn checkpointer_loop(conn: &Connection, shared: &Shared) {
     loop {
         let commits = {
             let mut state = lock(&shared.state);
-            while !state.closed && state.pending < state.due {
-                state = wait(&shared.wake, state);
+            while !state.closed && (state.pending < state.due || state.writer_waiting) {
+                state = wait_on(&shared.wake, state);
             }
             if state.closed {
                 return;
             }
+            state.running = true;
             std::mem::take(&mut state.pending)
         };
-        let now = match passive(conn) {
-            Ok(now) => now,
-            // The writer is checkpointing.
-            Err(NotRun::Busy) => continue,
-            // The writer's own attempt decides.
-            Err(NotRun::Failed) => {
-                shared
-                    .writer_should_checkpoint
-                    .store(true, Ordering::Release);
-                continue;
-            }
+        let result = passive(conn);
+        lock(&shared.state).running = false;
+        shared.copied.notify_all();
+        // Busy: another connection was checkpointing. Failed: tried again
+        // when the next commits are due.
+        let Ok(now) = result else {
+            continue;
         };
         shared.counts.by_thread.fetch_add(1, Ordering::Release);
         let by_writer = shared.counts.by_writer.load(Ordering::Acquire);
@@ -328,15 +426,6 @@ fn checkpointer_loop(conn: &Connection, shared: &Shared) {
             lock(&shared.state).due = commits_due(frames, commits);
         }
         writers = by_writer;
-        // Frames were appended while it copied, so it ended nothing even
-        // if it copied every frame it saw: past the bound, the writer
-        // checkpoints between two groups, which lets its next transaction
-        // start the WAL again.
-        if now.log >= MAX_FRAMES {
-            shared
-                .writer_should_checkpoint
-                .store(true, Ordering::Release);
-        }
         last = now;
     }
 }
@@ -354,6 +443,18 @@ mod tests {
         // Nothing appended (all in a reader's way): the longest spacing.
         assert_eq!(commits_due(0, 50), MAX_DUE);
         assert_eq!(commits_due(10, 0), 100);
+    }
+
+    #[test]
+    fn the_writer_checkpoints_past_the_limit_and_waits_past_twice_it() {
+        let limit = wal_limit(4096);
+        assert_eq!(limit, 32 + 4000 * 4120);
+        assert_eq!(bound(0, limit), Bound::Nothing);
+        assert_eq!(bound(limit, limit), Bound::Nothing);
+        assert_eq!(bound(limit + 1, limit), Bound::Checkpoint);
+        assert_eq!(bound(2 * limit, limit), Bound::Checkpoint);
+        assert_eq!(bound(2 * limit + 1, limit), Bound::WaitAndCheckpoint);
+        assert_eq!(bound(u64::MAX, u64::MAX), Bound::Nothing);
     }
 
     #[test]

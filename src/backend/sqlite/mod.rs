@@ -524,8 +524,8 @@ mod tests {
 
     /// Checkpoints run on the checkpointer thread while writes go on, the
     /// data reaches the database file before it is closed, and under
-    /// sustained writes the WAL stays bounded (the writer ends it between
-    /// two groups when a passive checkpoint cannot).
+    /// sustained writes the WAL stays bounded (the writer ends it before
+    /// its next group when a passive checkpoint cannot).
     #[test]
     fn checkpoints_run_beside_the_writer_and_the_wal_stays_bounded() {
         use std::sync::atomic::AtomicBool;
@@ -533,8 +533,11 @@ mod tests {
         let db = Arc::new(db);
         write_with(&*db, |c| c.execute("CREATE TABLE t (x BLOB)", &[])).unwrap();
         let wal = PathBuf::from(format!("{}-wal", path.display()));
+        // The writer waits for the checkpointer and checkpoints once the
+        // WAL is past twice its limit, after a group of at most 4 jobs of
+        // a few pages each.
         let page_frame = 4096 + 24;
-        let bound = 2 * checkpoint::MAX_FRAMES * page_frame;
+        let bound = 2 * (32 + checkpoint::MAX_FRAMES * page_frame) + 64 * page_frame;
         let largest = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let watcher = {

@@ -170,7 +170,6 @@ pub(super) fn writer_loop(
         if run_group(&conn, std::mem::take(&mut jobs), commits) {
             checkpoints.committed(&conn);
         }
-        checkpoints.between_groups(&conn);
     }
     // The queue was closed and is empty: the backend was closed. The
     // checkpointer's connection closes first; dropping the last one
