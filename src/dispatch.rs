@@ -274,7 +274,7 @@ impl AppState {
             Step::Query { work, then } => (work, then),
         };
         let work = match (work, local) {
-            (work @ (Work::Read(_) | Work::Query { .. }), Some(local)) => {
+            (work @ (Work::Read(_) | Work::Query { .. } | Work::Queries(_)), Some(local)) => {
                 let Work::Read(job) = work.into_job() else {
                     return Run::Respond(self.complete(
                         Err(ApiError::internal("a read planned as a write")),

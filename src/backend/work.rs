@@ -29,6 +29,11 @@ pub(crate) enum Work {
         params: Vec<Value>,
         columns: Arc<[FieldType]>,
     },
+    /// Two read statements sent together (a page and its count), each
+    /// seeing committed data; its output is `(Vec<Vec<Value>>,
+    /// Vec<Vec<Value>>)`, their rows. Carries no closure, so an event loop
+    /// may send both to the database at once (see [`LoopDriver`]).
+    Queries(Box<[ReadStatement; 2]>),
     /// Writes in one transaction, committed before the result is given.
     Write(WriteJob),
     /// Writes statement by statement, each committed on its own where the
@@ -43,6 +48,19 @@ pub(crate) enum Work {
     },
 }
 
+/// One read statement of [`Work::Queries`].
+pub(crate) struct ReadStatement {
+    pub(crate) sql: Arc<str>,
+    pub(crate) params: Vec<Value>,
+    pub(crate) columns: Arc<[FieldType]>,
+}
+
+impl ReadStatement {
+    fn run(&self, c: &mut dyn Conn) -> Result<Vec<Vec<Value>>, BackendError> {
+        c.query(&self.sql, &self.params, &self.columns)
+    }
+}
+
 /// The kind of a [`Work`], for asking whether a backend queues it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WorkKind {
@@ -55,13 +73,14 @@ pub(crate) enum WorkKind {
 impl Work {
     pub(crate) fn kind(&self) -> WorkKind {
         match self {
-            Work::Read(_) | Work::Query { .. } => WorkKind::Read,
+            Work::Read(_) | Work::Query { .. } | Work::Queries(_) => WorkKind::Read,
             Work::Write(_) | Work::Autocommit(_) | Work::Statement { .. } => WorkKind::Write,
         }
     }
 
-    /// The same work with a [`Work::Query`] turned into the read job that
-    /// runs it; other work unchanged.
+    /// The same work with a [`Work::Query`] or [`Work::Queries`] turned
+    /// into the read job that runs it (the statements one after the
+    /// other); other work unchanged.
     pub(crate) fn into_job(self) -> Work {
         match self {
             Work::Query {
@@ -72,6 +91,11 @@ impl Work {
                 c.query(&sql, &params, &columns)
                     .map(|rows| Box::new(rows) as WriteOutput)
             })),
+            Work::Queries(both) => Work::Read(Box::new(move |c| {
+                let [first, second] = &*both;
+                let rows = (first.run(c)?, second.run(c)?);
+                Ok(Box::new(rows) as WriteOutput)
+            })),
             other => other,
         }
     }
@@ -81,7 +105,7 @@ impl Work {
 pub(crate) fn run(backend: &dyn Backend, work: Work) -> Result<WriteOutput, BackendError> {
     match work {
         Work::Read(job) => read_with(backend, job),
-        query @ Work::Query { .. } => run(backend, query.into_job()),
+        query @ (Work::Query { .. } | Work::Queries(_)) => run(backend, query.into_job()),
         Work::Write(job) => backend.write(job),
         Work::Autocommit(job) => backend.write_autocommit(job),
         Work::Statement {
@@ -169,7 +193,7 @@ pub(crate) trait Engine: Backend {
     fn as_backend(&self) -> &dyn Backend;
 
     /// What lets one event loop run single statements ([`Work::Query`],
-    /// [`Work::Statement`]) on connections of its own, driven by the loop
+    /// [`Work::Statement`], the pair of [`Work::Queries`]) on connections of its own, driven by the loop
     /// itself; `None` when the backend has none (work then goes through
     /// [`Engine::submit`]).
     fn loop_driver(&self, setup: LoopSetup) -> Option<Box<dyn LoopDriver>> {

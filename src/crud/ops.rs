@@ -25,7 +25,7 @@ use super::hooks::{HookInputs, Hooks, WriteKind};
 use super::validate::Row;
 use crate::auth::Claims;
 use crate::backend::sql::{self, Insert, ListQuery, Scope, Sql};
-use crate::backend::work::{self, Work};
+use crate::backend::work::{self, ReadStatement, Work};
 use crate::backend::{
     Backend, BackendError, ConflictKind, Conn, Dialect, Value, ValueRef, WriteOutput,
 };
@@ -414,7 +414,7 @@ fn on_error_with_conn(
         Work::Autocommit(job) => {
             Work::Autocommit(Box::new(move |conn| job(conn).map_err(|e| name(conn, e))))
         }
-        read @ (Work::Read(_) | Work::Query { .. }) => read,
+        read @ (Work::Read(_) | Work::Query { .. } | Work::Queries(_)) => read,
     }
 }
 
@@ -1015,26 +1015,17 @@ pub(crate) fn plan_list_into<S: RowSink>(
 ) -> Result<Planned<(S, Option<u64>, bool)>, CrudError> {
     let (q, counting) = list_statements(d, model, query, scope, count)?;
     let types = column_types(model);
+    if d == Dialect::Postgres {
+        return Ok(list_sent_together(q, counting, types, max_bytes, sink));
+    }
     let paging = Paging::of(query);
     Ok(Planned {
         work: read_job(move |c| {
-            // Rows after the one whose stored data passes the budget are
-            // left unread, as `Conn::query_within` leaves them.
-            let (mut stored, mut cut) = (0usize, false);
+            let mut budget = PageBudget::new(max_bytes);
             c.query_each(&q.text, &q.params, &types, &mut |row| {
-                if stored > max_bytes {
-                    cut = true;
-                    return false;
-                }
-                stored = row.iter().fold(stored, |n, v| {
-                    n.saturating_add(match v {
-                        ValueRef::Text(t) => t.len(),
-                        _ => 8,
-                    })
-                });
-                sink.take(row)
+                budget.admits(row) && sink.take(row)
             })?;
-            let capped = cut || sink.stopped();
+            let capped = budget.cut || sink.stopped();
             let shown = (!capped).then_some(sink.taken());
             let n = counting.map(|q| paging.count(c, &q, shown)).transpose()?;
             Ok((sink, n, capped))
@@ -1044,6 +1035,97 @@ pub(crate) fn plan_list_into<S: RowSink>(
             Ok((sink, counted(n)?, capped))
         }),
     })
+}
+
+/// [`plan_list_into`] on PostgreSQL: the page and its count are sent
+/// together (one round trip, which an event loop can make itself), and the
+/// rows go into `sink` once both are back. The count is always the
+/// database's, even for a short page that would show it.
+fn list_sent_together<S: RowSink>(
+    q: Sql,
+    counting: Option<Sql>,
+    types: Vec<FieldType>,
+    max_bytes: usize,
+    mut sink: S,
+) -> Planned<(S, Option<u64>, bool)> {
+    let page = ReadStatement {
+        sql: q.text.into(),
+        params: q.params,
+        columns: types.into(),
+    };
+    let counts = counting.is_some();
+    let work = match counting {
+        Some(c) => Work::Queries(Box::new([
+            page,
+            ReadStatement {
+                sql: c.text.into(),
+                params: c.params,
+                columns: Arc::from([FieldType::Integer].as_slice()),
+            },
+        ])),
+        None => Work::Query {
+            sql: page.sql,
+            params: page.params,
+            columns: page.columns,
+        },
+    };
+    Planned {
+        work,
+        finish: Box::new(move |_, out| {
+            let (rows, n) = if counts {
+                let (rows, n): (Vec<Vec<Value>>, Vec<Vec<Value>>) = unbox(out)?;
+                (rows, Some(n))
+            } else {
+                (unbox::<Vec<Vec<Value>>>(out)?, None)
+            };
+            let mut budget = PageBudget::new(max_bytes);
+            let mut row_refs = Vec::new();
+            for row in &rows {
+                row_refs.clear();
+                row_refs.extend(row.iter().map(Value::view));
+                if !(budget.admits(&row_refs) && sink.take(&row_refs)) {
+                    break;
+                }
+            }
+            let capped = budget.cut || sink.stopped();
+            Ok((sink, counted(n)?, capped))
+        }),
+    }
+}
+
+/// The stored-data budget of a list read: rows after the one whose
+/// stored data passes it are left unread, as `Conn::query_within` leaves
+/// them.
+struct PageBudget {
+    max: usize,
+    stored: usize,
+    /// A row was left unread for the budget.
+    cut: bool,
+}
+
+impl PageBudget {
+    fn new(max: usize) -> PageBudget {
+        PageBudget {
+            max,
+            stored: 0,
+            cut: false,
+        }
+    }
+
+    /// Whether `row` is read; counts it if so.
+    fn admits(&mut self, row: &[ValueRef<'_>]) -> bool {
+        if self.stored > self.max {
+            self.cut = true;
+            return false;
+        }
+        self.stored = row.iter().fold(self.stored, |n, v| {
+            n.saturating_add(match v {
+                ValueRef::Text(t) => t.len(),
+                _ => 8,
+            })
+        });
+        true
+    }
 }
 
 /// A list's page statement and, when `count`, its `COUNT(*)`.

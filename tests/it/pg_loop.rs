@@ -185,10 +185,11 @@ fn a_statement_held_up_on_one_connection_leaves_the_others_answering() {
     server.stop();
 }
 
-/// The one-statement verbs do not use the pool: with its only connection
-/// held by a list page waiting for a lock, `GET` by id, `POST`, `PATCH`
-/// and `DELETE` without `If-Match` are still answered, by the event loop's
-/// own connection.
+/// The one-statement verbs and list pages do not use the pool: with its
+/// only connection held by a cursor-paged list waiting for a lock, `GET`
+/// by id, a list page with its count (both statements sent together),
+/// `POST`, `PATCH` and `DELETE` without `If-Match` are still answered, by
+/// the event loop's own connection.
 #[test]
 fn one_statement_verbs_are_answered_while_the_pool_is_taken() {
     let Some(db) = FreshDb::new(Server::Postgres) else {
@@ -200,10 +201,10 @@ fn one_statement_verbs_are_answered_while_the_pool_is_taken() {
 
     let admin = admin(&db);
     let (release, holder) = lock_table(&admin, &slow_name);
-    // A list page runs on the pool: its only connection now waits for the
-    // lock.
+    // A cursor-paged list runs on the pool: its only connection now waits
+    // for the lock.
     let mut slow = Client::connect(server.addr());
-    slow.send(get_request(&slow_path));
+    slow.send(get_request(&format!("{slow_path}?cursor=")));
     wait_for_lock_wait(&*admin, &slow_name);
 
     fast.send(get_request(&format!("{fast_path}/1")));
@@ -214,6 +215,17 @@ fn one_statement_verbs_are_answered_while_the_pool_is_taken() {
     let r = fast.read_response();
     assert_eq!(r.status, 201, "{}", r.text());
     let id = r.json()["id"].as_i64().unwrap();
+    // A full first page: its count comes from the database, not the page.
+    fast.send(get_request(&format!("{fast_path}?page_size=1")));
+    let r = fast.read_response();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["count"], 2, "{}", r.text());
+    assert_eq!(r.json()["results"][0]["body"], "one", "{}", r.text());
+    fast.send(get_request(&format!("{fast_path}?page=2&page_size=1")));
+    let r = fast.read_response();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["count"], 2, "{}", r.text());
+    assert_eq!(r.json()["results"][0]["body"], "two", "{}", r.text());
     let body = r#"{"body": "three"}"#;
     let patch = format!(
         "PATCH {fast_path}/{id} HTTP/1.1\r\nHost: t\r\n{}Content-Type: application/json\r\n\

@@ -1,6 +1,8 @@
 //! PostgreSQL connections owned by one event loop, for work that is one
-//! statement ([`Work::Query`], [`Work::Statement`]): the loop writes the
-//! statement, reads the answer and resumes the request itself, with no
+//! statement ([`Work::Query`], [`Work::Statement`]) or two reads sent
+//! together ([`Work::Queries`], pipelined on one connection: one round
+//! trip): the loop writes the statements, reads the answer and resumes
+//! the request itself, with no
 //! other thread involved and no tokio runtime (nothing here uses timers,
 //! spawning or cancelling: the driver's futures are polled by the loop).
 //!
@@ -47,6 +49,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Connection, NoTls, Statement};
 
 use super::postgres::{bind, decode_rows, map_err, STATEMENT_CACHE_CAPACITY};
+#[cfg(test)]
+use super::work::ReadStatement;
 use super::work::{Callback, LoopDriver, LoopSetup, Work, LOOP_DRIVER_TOKENS};
 use super::{BackendError, Value, WriteOutput};
 use crate::model::FieldType;
@@ -65,7 +69,7 @@ const MAX_ROUNDS: usize = 64;
 type Stream = LoopStream<mio::net::TcpStream>;
 type PgConnection = Connection<Stream, NoTlsStream>;
 type Connected = Result<(Client, PgConnection), tokio_postgres::Error>;
-type Answer = Result<Vec<Vec<Value>>, BackendError>;
+type Answer = Result<WriteOutput, BackendError>;
 type Task<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type Cache = Arc<Mutex<HashMap<Arc<str>, Statement>>>;
 
@@ -140,11 +144,34 @@ struct LoopConn {
     waker: Waker,
 }
 
-/// One statement's text, values and result types.
+/// One statement's text, values and result types, and the read sent
+/// with it, if any.
 struct Job {
     sql: Arc<str>,
     params: Vec<Value>,
     columns: Arc<[FieldType]>,
+    with: Option<Box<Job>>,
+}
+
+impl Job {
+    fn one(sql: Arc<str>, params: Vec<Value>, columns: Arc<[FieldType]>) -> Job {
+        Job {
+            sql,
+            params,
+            columns,
+            with: None,
+        }
+    }
+
+    /// A copy, for a read's retry.
+    fn duplicate(&self) -> Job {
+        Job {
+            sql: Arc::clone(&self.sql),
+            params: self.params.clone(),
+            columns: Arc::clone(&self.columns),
+            with: self.with.as_ref().map(|w| Box::new(w.duplicate())),
+        }
+    }
 }
 
 struct Stmt {
@@ -193,28 +220,80 @@ fn unavailable(cause: String) -> BackendError {
     BackendError::Unavailable { cause }
 }
 
-/// Runs one statement on `client`, preparing it once per connection.
-fn statement(client: Arc<Client>, cache: Cache, job: Job) -> Task<Answer> {
+/// `sql` prepared on `client`, once per connection.
+async fn prepared(
+    client: &Client,
+    cache: &Cache,
+    sql: &Arc<str>,
+) -> Result<Statement, BackendError> {
+    if let Some(s) = lock(cache).get(sql).cloned() {
+        return Ok(s);
+    }
+    let s = client.prepare(sql).await.map_err(map_err)?;
+    let mut cache = lock(cache);
+    if cache.len() >= STATEMENT_CACHE_CAPACITY {
+        cache.clear();
+    }
+    cache.insert(Arc::clone(sql), s.clone());
+    Ok(s)
+}
+
+/// Runs `job` on `client`: its rows, or with a second read, the rows of
+/// both, whose statements are sent together (the driver pipelines them,
+/// so both are answered in one round trip).
+fn statement(client: Arc<Client>, cache: Cache, mut job: Job) -> Task<Answer> {
     Box::pin(async move {
-        let cached = lock(&cache).get(&job.sql).cloned();
-        let stmt = match cached {
-            Some(s) => s,
-            None => {
-                let s = client.prepare(&job.sql).await.map_err(map_err)?;
-                let mut cache = lock(&cache);
-                if cache.len() >= STATEMENT_CACHE_CAPACITY {
-                    cache.clear();
-                }
-                cache.insert(Arc::clone(&job.sql), s.clone());
-                s
-            }
-        };
+        let stmt = prepared(&client, &cache, &job.sql).await?;
         let params = bind(&job.params);
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = client.query(&stmt, &refs).await.map_err(map_err)?;
-        decode_rows(&rows, &job.columns)
+        let Some(with) = job.with.take() else {
+            let rows = client.query(&stmt, &refs).await.map_err(map_err)?;
+            return Ok(Box::new(decode_rows(&rows, &job.columns)?) as WriteOutput);
+        };
+        let second = prepared(&client, &cache, &with.sql).await?;
+        let with_params = bind(&with.params);
+        let with_refs: Vec<&(dyn ToSql + Sync)> = with_params
+            .iter()
+            .map(|p| p as &(dyn ToSql + Sync))
+            .collect();
+        let (rows, with_rows) = both(
+            client.query(&stmt, &refs),
+            client.query(&second, &with_refs),
+        )
+        .await;
+        let rows = decode_rows(&rows.map_err(map_err)?, &job.columns)?;
+        let with_rows = decode_rows(&with_rows.map_err(map_err)?, &with.columns)?;
+        Ok(Box::new((rows, with_rows)) as WriteOutput)
     })
+}
+
+/// Polls `a` and `b` together until both are ready: the driver sends a
+/// query when it is first polled, so both are on the wire before either
+/// answer is awaited.
+async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut out_a, mut out_b) = (None, None);
+    std::future::poll_fn(move |cx| {
+        if out_a.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                out_a = Some(v);
+            }
+        }
+        if out_b.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                out_b = Some(v);
+            }
+        }
+        match (out_a.take(), out_b.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                (out_a, out_b) = (x, y);
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 impl PgLoop {
@@ -372,11 +451,7 @@ impl PgLoop {
         let conn = s.conn;
         let (id, read) = (stmt_id(slot, s.gen), s.read);
         let Some(job) = (if read {
-            s.job.as_ref().map(|j| Job {
-                sql: Arc::clone(&j.sql),
-                params: j.params.clone(),
-                columns: Arc::clone(&j.columns),
-            })
+            s.job.as_ref().map(Job::duplicate)
         } else {
             s.job.take()
         }) else {
@@ -394,11 +469,12 @@ impl PgLoop {
         let Some(s) = self.stmts.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
+        let statements = if job.with.is_some() { 2 } else { 1 };
         s.task = Some(statement(client, cache, job));
         s.reused = reused;
         s.deadline = Some(now + socket_timeout);
         s.waker = Some(self.ready.waker(id));
-        self.settings.sent.fetch_add(1, Ordering::Relaxed);
+        self.settings.sent.fetch_add(statements, Ordering::Relaxed);
         self.ready.push(id);
     }
 
@@ -426,8 +502,7 @@ impl PgLoop {
                     _ => done(Err(e)),
                 }
             }
-            Ok(rows) => done(Ok(Box::new(rows) as WriteOutput)),
-            Err(e) => done(Err(e)),
+            out => done(out),
         }
     }
 
@@ -553,7 +628,10 @@ fn connect_error(e: tokio_postgres::Error) -> BackendError {
 
 impl LoopDriver for PgLoop {
     fn takes(&self, work: &Work) -> bool {
-        matches!(work, Work::Query { .. } | Work::Statement { .. })
+        matches!(
+            work,
+            Work::Query { .. } | Work::Queries(_) | Work::Statement { .. }
+        )
     }
 
     fn submit(&mut self, work: Work, done: Callback, now: Instant) {
@@ -562,26 +640,22 @@ impl LoopDriver for PgLoop {
                 sql,
                 params,
                 columns,
-            } => (
-                Job {
-                    sql,
-                    params,
-                    columns,
-                },
-                true,
-            ),
+            } => (Job::one(sql, params, columns), true),
+            Work::Queries(both) => {
+                let [first, second] = *both;
+                let mut job = Job::one(first.sql, first.params, first.columns);
+                job.with = Some(Box::new(Job::one(
+                    second.sql,
+                    second.params,
+                    second.columns,
+                )));
+                (job, true)
+            }
             Work::Statement {
                 sql,
                 params,
                 columns,
-            } => (
-                Job {
-                    sql: sql.into(),
-                    params,
-                    columns: columns.into(),
-                },
-                false,
-            ),
+            } => (Job::one(sql.into(), params, columns.into()), false),
             _ => {
                 return done(Err(BackendError::Internal {
                     cause: "work of more than one statement given to an event loop".to_owned(),
@@ -843,6 +917,71 @@ mod tests {
         got.sort_unstable();
         assert_eq!(got, [1, 2, 3, 4, 5, 6]);
         assert_eq!(sent.load(Ordering::Relaxed), 6);
+    }
+
+    fn read(sql: &str, params: Vec<Value>) -> ReadStatement {
+        ReadStatement {
+            sql: sql.into(),
+            params,
+            columns: Arc::from([FieldType::Integer].as_slice()),
+        }
+    }
+
+    /// Two reads sent together are answered with both their rows, count
+    /// as two statements, and a failure of either fails the work while the
+    /// connection goes on serving.
+    #[test]
+    fn two_reads_sent_together_answer_both() {
+        let url = std::env::var("LIGHTAPI_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let sent = Arc::new(AtomicU64::new(0));
+        let settings = settings(&url, &sent);
+        let mut poll = mio::Poll::new().unwrap();
+        let mut d = driver(settings, setup(&poll), 1);
+        let (tx, rx) = mpsc::channel();
+        let pair = |second: &str, n: i64| {
+            Work::Queries(Box::new([
+                read("SELECT $1::bigint * 2", vec![Value::Integer(n)]),
+                read(second, vec![Value::Integer(n)]),
+            ]))
+        };
+        // One at a time: each answer is known by its place.
+        let works = [
+            pair("SELECT count(*) FROM generate_series(1, $1::bigint)", 7),
+            pair("SELECT 1 / $1::bigint", 0),
+            query("SELECT $1::bigint + 1", vec![Value::Integer(41)]),
+        ];
+        let mut answers = Vec::new();
+        for work in works {
+            d.submit(work, answer(&tx), Instant::now());
+            answers.extend(run_until(&mut poll, &mut *d, &rx, 1));
+        }
+        d.close();
+        let mut out = answers.into_iter();
+        let both = match out.next().unwrap() {
+            Ok(both) => both,
+            Err(BackendError::Unavailable { cause })
+                if std::env::var_os("LIGHTAPI_TEST_REQUIRE_SERVERS").is_none() =>
+            {
+                eprintln!("SKIPPED: PostgreSQL not reachable: {cause}");
+                return;
+            }
+            Err(e) => panic!("{e:?}"),
+        };
+        type Both = (Vec<Vec<Value>>, Vec<Vec<Value>>);
+        let (first, second) = *both.downcast::<Both>().unwrap();
+        assert_eq!(first, vec![vec![Value::Integer(14)]]);
+        assert_eq!(second, vec![vec![Value::Integer(7)]]);
+        let failed = out.next().unwrap();
+        assert!(failed.is_err(), "division by zero answered");
+        let after = *out
+            .next()
+            .unwrap()
+            .unwrap()
+            .downcast::<Vec<Vec<Value>>>()
+            .unwrap();
+        assert_eq!(after, vec![vec![Value::Integer(42)]]);
+        assert_eq!(sent.load(Ordering::Relaxed), 5);
     }
 
     /// Nothing listens: every statement is answered `Unavailable`, at once

@@ -223,7 +223,7 @@ impl super::Engine for SqliteBackend {
                 params,
                 columns,
             } => super::statement_job(sql, params, columns),
-            read @ (Work::Read(_) | Work::Query { .. }) => {
+            read @ (Work::Read(_) | Work::Query { .. } | Work::Queries(_)) => {
                 done(super::work::run(self, read));
                 return;
             }
