@@ -46,9 +46,43 @@ pub(crate) enum Work {
         params: Vec<Value>,
         columns: Vec<FieldType>,
     },
+    /// Statements run one after another, each committed on its own where
+    /// the database allows it, the next chosen from the rows of the one
+    /// before (a read, then a compare-and-set write). Holds no connection,
+    /// so an event loop may send each statement itself.
+    Steps(Box<dyn Steps>),
 }
 
-/// One read statement of [`Work::Queries`].
+/// The statements of [`Work::Steps`], chosen one at a time.
+pub(crate) trait Steps: Send {
+    /// What to run next, given the rows of the statement before (`None`
+    /// for the first); [`Next::Done`] ends the work with its output.
+    ///
+    /// # Errors
+    /// Whatever ends the work without an output.
+    fn next(&mut self, rows: Option<Vec<Vec<Value>>>) -> Result<Next, BackendError>;
+}
+
+/// What [`Steps::next`] chose.
+pub(crate) enum Next {
+    /// This statement (it may write), its rows given to the next call.
+    Run(ReadStatement),
+    /// The work's output.
+    Done(WriteOutput),
+}
+
+/// Runs `steps` on `c`, statement by statement.
+fn run_steps(mut steps: Box<dyn Steps>, c: &mut dyn Conn) -> Result<WriteOutput, BackendError> {
+    let mut rows = None;
+    loop {
+        match steps.next(rows.take())? {
+            Next::Run(statement) => rows = Some(statement.run(c)?),
+            Next::Done(out) => return Ok(out),
+        }
+    }
+}
+
+/// One statement of [`Work::Queries`] (a read) or [`Work::Steps`].
 pub(crate) struct ReadStatement {
     pub(crate) sql: Arc<str>,
     pub(crate) params: Vec<Value>,
@@ -56,6 +90,14 @@ pub(crate) struct ReadStatement {
 }
 
 impl ReadStatement {
+    pub(crate) fn new(sql: &str, params: Vec<Value>, columns: &[FieldType]) -> ReadStatement {
+        ReadStatement {
+            sql: sql.into(),
+            params,
+            columns: columns.into(),
+        }
+    }
+
     fn run(&self, c: &mut dyn Conn) -> Result<Vec<Vec<Value>>, BackendError> {
         c.query(&self.sql, &self.params, &self.columns)
     }
@@ -74,13 +116,16 @@ impl Work {
     pub(crate) fn kind(&self) -> WorkKind {
         match self {
             Work::Read(_) | Work::Query { .. } | Work::Queries(_) => WorkKind::Read,
-            Work::Write(_) | Work::Autocommit(_) | Work::Statement { .. } => WorkKind::Write,
+            Work::Write(_) | Work::Autocommit(_) | Work::Statement { .. } | Work::Steps(_) => {
+                WorkKind::Write
+            }
         }
     }
 
     /// The same work with a [`Work::Query`] or [`Work::Queries`] turned
     /// into the read job that runs it (the statements one after the
-    /// other); other work unchanged.
+    /// other), and [`Work::Steps`] into the [`Work::Autocommit`] job that
+    /// runs it; other work unchanged.
     pub(crate) fn into_job(self) -> Work {
         match self {
             Work::Query {
@@ -96,6 +141,7 @@ impl Work {
                 let rows = (first.run(c)?, second.run(c)?);
                 Ok(Box::new(rows) as WriteOutput)
             })),
+            Work::Steps(steps) => Work::Autocommit(Box::new(move |c| run_steps(steps, c))),
             other => other,
         }
     }
@@ -105,7 +151,9 @@ impl Work {
 pub(crate) fn run(backend: &dyn Backend, work: Work) -> Result<WriteOutput, BackendError> {
     match work {
         Work::Read(job) => read_with(backend, job),
-        query @ (Work::Query { .. } | Work::Queries(_)) => run(backend, query.into_job()),
+        query @ (Work::Query { .. } | Work::Queries(_) | Work::Steps(_)) => {
+            run(backend, query.into_job())
+        }
         Work::Write(job) => backend.write(job),
         Work::Autocommit(job) => backend.write_autocommit(job),
         Work::Statement {

@@ -25,7 +25,7 @@ use super::hooks::{HookInputs, Hooks, WriteKind};
 use super::validate::Row;
 use crate::auth::Claims;
 use crate::backend::sql::{self, Insert, ListQuery, Scope, Sql};
-use crate::backend::work::{self, ReadStatement, Work};
+use crate::backend::work::{self, Next, ReadStatement, Steps, Work};
 use crate::backend::{
     Backend, BackendError, ConflictKind, Conn, Dialect, Value, ValueRef, WriteOutput,
 };
@@ -414,6 +414,7 @@ fn on_error_with_conn(
         Work::Autocommit(job) => {
             Work::Autocommit(Box::new(move |conn| job(conn).map_err(|e| name(conn, e))))
         }
+        Work::Steps(steps) => on_error_with_conn(Work::Steps(steps).into_job(), name),
         read @ (Work::Read(_) | Work::Query { .. } | Work::Queries(_)) => read,
     }
 }
@@ -1423,6 +1424,20 @@ impl CurrentRead {
         check: &Precheck,
     ) -> Result<Result<Current, Outcome>, BackendError> {
         let rows = conn.query(&self.select.text, &self.select.params, &self.types)?;
+        self.checked(rows, check)
+    }
+
+    /// The statement that reads the row.
+    fn statement(&self) -> ReadStatement {
+        ReadStatement::new(&self.select.text, self.select.params.clone(), &self.types)
+    }
+
+    /// The row `rows` hold, checked against `check` (as [`CurrentRead::run`]).
+    fn checked(
+        &self,
+        rows: Vec<Vec<Value>>,
+        check: &Precheck,
+    ) -> Result<Result<Current, Outcome>, BackendError> {
         let Some(mut values) = rows.into_iter().next() else {
             return Ok(Err(Outcome::NotFound));
         };
@@ -1634,28 +1649,63 @@ fn update_compare_and_set(
     let guard = sql::Guard::RowVersion(Value::Null);
     let update = sql::update_guarded(d, model, id, values, scope, &guard, true)?;
     let types = column_types(model);
-    Ok(autocommit_job(move |conn| {
-        for _ in 0..COMPARE_AND_SET_ATTEMPTS {
-            let current = match read.run(conn, &check)? {
-                Ok(current) => current,
-                Err(outcome) => return Ok(outcome),
-            };
-            let Some(update) = &update else {
-                return Ok(Outcome::Done(current.values));
-            };
-            let guard = current.row_version.unwrap_or(Value::Null);
-            let params = with_last_param(update, guard);
-            if let Some(row) = conn
-                .query(&update.text, &params, &types)?
-                .into_iter()
-                .next()
-            {
-                return Ok(Outcome::Done(row));
+    Ok(Work::Steps(Box::new(CompareAndSet {
+        read,
+        check,
+        update,
+        types,
+        attempts: 0,
+        wrote: false,
+    })))
+}
+
+/// The statements of [`update_compare_and_set`]: the row read and
+/// checked, then the `UPDATE … RETURNING` guarded by the row version read;
+/// no row back means another write landed in between, and the row is read
+/// and checked again, up to [`COMPARE_AND_SET_ATTEMPTS`] times.
+struct CompareAndSet {
+    read: CurrentRead,
+    check: Precheck,
+    update: Option<Sql>,
+    types: Vec<FieldType>,
+    attempts: usize,
+    /// The last statement was the update.
+    wrote: bool,
+}
+
+impl Steps for CompareAndSet {
+    fn next(&mut self, rows: Option<Vec<Vec<Value>>>) -> Result<Next, BackendError> {
+        let done = |outcome: Outcome| Ok(Next::Done(Box::new(outcome) as WriteOutput));
+        let Some(rows) = rows else {
+            return Ok(Next::Run(self.read.statement()));
+        };
+        if self.wrote {
+            if let Some(row) = rows.into_iter().next() {
+                return done(Outcome::Done(row));
             }
             // Written by someone else since it was read: check again.
+            self.wrote = false;
+            self.attempts += 1;
+            if self.attempts >= COMPARE_AND_SET_ATTEMPTS {
+                return Err(BackendError::Busy);
+            }
+            return Ok(Next::Run(self.read.statement()));
         }
-        Err(BackendError::Busy)
-    }))
+        let current = match self.read.checked(rows, &self.check)? {
+            Ok(current) => current,
+            Err(outcome) => return done(outcome),
+        };
+        let Some(update) = &self.update else {
+            return done(Outcome::Done(current.values));
+        };
+        let guard = current.row_version.unwrap_or(Value::Null);
+        self.wrote = true;
+        Ok(Next::Run(ReadStatement::new(
+            &update.text,
+            with_last_param(update, guard),
+            &self.types,
+        )))
+    }
 }
 
 /// The update, then the row read back, in one transaction (see
@@ -1978,6 +2028,96 @@ pub fn delete(
 mod tests {
     use super::*;
     use crate::model::Field;
+
+    /// The compare-and-set statements: read, guarded update with the row
+    /// version read; an update that changes nothing is read and tried
+    /// again, until the attempts run out; a row that fails the check ends
+    /// it unwritten.
+    #[test]
+    fn compare_and_set_reads_writes_and_tries_again() {
+        let model = Model::new("t").field("a", Field::text());
+        let key = EtagKey::derive(b"compare and set test key 0123456789");
+        let check = |tags: &[&str]| {
+            let pre = Precondition::IfMatch(tags.iter().map(|t| (*t).to_owned()).collect());
+            Precheck::new(&key, &model, pre, None, None).unwrap()
+        };
+        let values = vec![("a".to_owned(), Value::Text("new".into()))];
+        let plan = |pre| match update_compare_and_set(
+            Dialect::Postgres,
+            &model,
+            &Key::Int(7),
+            values.clone(),
+            None,
+            pre,
+        ) {
+            Ok(Work::Steps(steps)) => steps,
+            _ => panic!("not planned as steps"),
+        };
+        let run = |next: Result<Next, BackendError>| match next {
+            Ok(Next::Run(statement)) => statement,
+            _ => panic!("no statement to run"),
+        };
+        let row = |a: &str, row_version: i64| {
+            vec![vec![
+                Value::Integer(7),
+                Value::Text(a.into()),
+                Value::Integer(row_version),
+            ]]
+        };
+        let mut steps = plan(check(&["*"]));
+        let read = run(steps.next(None));
+        assert!(read.sql.starts_with("SELECT"), "{}", read.sql);
+        for attempt in 0..COMPARE_AND_SET_ATTEMPTS {
+            let update = run(steps.next(Some(row("old", 40 + attempt as i64))));
+            assert!(update.sql.starts_with("UPDATE"), "{}", update.sql);
+            assert_eq!(
+                update.params.last(),
+                Some(&Value::Integer(40 + attempt as i64))
+            );
+            // No row back: written in between.
+            match steps.next(Some(Vec::new())) {
+                Ok(Next::Run(again)) => assert_eq!(again.sql, read.sql),
+                Err(BackendError::Busy) => assert_eq!(attempt + 1, COMPARE_AND_SET_ATTEMPTS),
+                _ => panic!("neither read again nor given up"),
+            }
+        }
+        // Written: the row the update returned.
+        let mut steps = plan(check(&["*"]));
+        run(steps.next(None));
+        run(steps.next(Some(row("old", 1))));
+        // `RETURNING` the selected columns, without the row version.
+        let written = vec![Value::Integer(7), Value::Text("new".into())];
+        match steps.next(Some(vec![written.clone()])) {
+            Ok(Next::Done(out)) => match *out.downcast::<Outcome>().unwrap() {
+                Outcome::Done(values) => assert_eq!(values, written),
+                _ => panic!("not done"),
+            },
+            _ => panic!("not done"),
+        }
+        // A tag that does not match: 412, nothing written; no row: 404.
+        let mut steps = plan(check(&["\"nope\""]));
+        run(steps.next(None));
+        match steps.next(Some(row("old", 1))) {
+            Ok(Next::Done(out)) => {
+                assert!(matches!(
+                    *out.downcast::<Outcome>().unwrap(),
+                    Outcome::PreconditionFailed
+                ));
+            }
+            _ => panic!("written despite the tag"),
+        }
+        let mut steps = plan(check(&["*"]));
+        run(steps.next(None));
+        match steps.next(Some(Vec::new())) {
+            Ok(Next::Done(out)) => {
+                assert!(matches!(
+                    *out.downcast::<Outcome>().unwrap(),
+                    Outcome::NotFound
+                ));
+            }
+            _ => panic!("a missing row written"),
+        }
+    }
 
     #[test]
     fn the_prepared_read_by_id_is_the_built_one() {

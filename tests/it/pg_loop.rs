@@ -185,11 +185,12 @@ fn a_statement_held_up_on_one_connection_leaves_the_others_answering() {
     server.stop();
 }
 
-/// The one-statement verbs and list pages do not use the pool: with its
-/// only connection held by a cursor-paged list waiting for a lock, `GET`
-/// by id, a list page with its count (both statements sent together),
-/// `POST`, `PATCH` and `DELETE` without `If-Match` are still answered, by
-/// the event loop's own connection.
+/// The one-statement verbs, list pages and conditional `PATCH` do not use
+/// the pool: with its only connection held by a cursor-paged list waiting
+/// for a lock, `GET` by id, a list page with its count (both statements
+/// sent together), `POST`, `PATCH` with `If-Match` (a read, then a
+/// compare-and-set update) and without, and `DELETE` without `If-Match`
+/// are still answered, by the event loop's own connection.
 #[test]
 fn one_statement_verbs_are_answered_while_the_pool_is_taken() {
     let Some(db) = FreshDb::new(Server::Postgres) else {
@@ -237,6 +238,26 @@ fn one_statement_verbs_are_answered_while_the_pool_is_taken() {
     let r = fast.read_response();
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["body"], "three");
+    let etag = r.header("etag").expect("an ETag").to_owned();
+    let conditional = |body: &str, tag: &str| {
+        format!(
+            "PATCH {fast_path}/{id} HTTP/1.1\r\nHost: t\r\n{}If-Match: {tag}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            auth(),
+            body.len()
+        )
+    };
+    fast.send(conditional(r#"{"body": "four"}"#, &etag));
+    let r = fast.read_response();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["body"], "four");
+    assert_ne!(r.header("etag"), Some(etag.as_str()));
+    // The tag of the row before that write no longer matches.
+    fast.send(conditional(r#"{"body": "five"}"#, &etag));
+    let r = fast.read_response();
+    assert_eq!(r.status, 412, "{}", r.text());
+    fast.send(get_request(&format!("{fast_path}/{id}")));
+    assert_eq!(fast.read_response().json()["body"], "four");
     fast.send(format!(
         "DELETE {fast_path}/{id} HTTP/1.1\r\nHost: t\r\n{}\r\n",
         auth()

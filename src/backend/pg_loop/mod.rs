@@ -1,8 +1,9 @@
 //! PostgreSQL connections owned by one event loop, for work that is one
-//! statement ([`Work::Query`], [`Work::Statement`]) or two reads sent
+//! statement ([`Work::Query`], [`Work::Statement`]), two reads sent
 //! together ([`Work::Queries`], pipelined on one connection: one round
-//! trip): the loop writes the statements, reads the answer and resumes
-//! the request itself, with no
+//! trip) or statements chosen one after another ([`Work::Steps`], a
+//! compare-and-set write): the loop writes the statements, reads the
+//! answers and resumes the request itself, with no
 //! other thread involved and no tokio runtime (nothing here uses timers,
 //! spawning or cancelling: the driver's futures are polled by the loop).
 //!
@@ -51,7 +52,7 @@ use tokio_postgres::{Client, Connection, NoTls, Statement};
 use super::postgres::{bind, decode_rows, map_err, STATEMENT_CACHE_CAPACITY};
 #[cfg(test)]
 use super::work::ReadStatement;
-use super::work::{Callback, LoopDriver, LoopSetup, Work, LOOP_DRIVER_TOKENS};
+use super::work::{Callback, LoopDriver, LoopSetup, Next, Steps, Work, LOOP_DRIVER_TOKENS};
 use super::{BackendError, Value, WriteOutput};
 use crate::model::FieldType;
 use crate::sync::lock;
@@ -153,6 +154,14 @@ struct Job {
     with: Option<Box<Job>>,
 }
 
+/// What a statement slot sends.
+enum Sendable {
+    /// A statement, or two reads together.
+    One(Job),
+    /// Statements one after another, each chosen by the one before.
+    Steps(Box<dyn Steps>),
+}
+
 impl Job {
     fn one(sql: Arc<str>, params: Vec<Value>, columns: Arc<[FieldType]>) -> Job {
         Job {
@@ -181,7 +190,7 @@ struct Stmt {
     /// Its answer, once sent.
     task: Option<Task<Answer>>,
     /// Kept until sent; a read keeps it for its one retry.
-    job: Option<Job>,
+    job: Option<Sendable>,
     read: bool,
     /// Its connection was open before it was sent (a failure then may be
     /// a stale connection, not the database).
@@ -265,6 +274,32 @@ fn statement(client: Arc<Client>, cache: Cache, mut job: Job) -> Task<Answer> {
         let rows = decode_rows(&rows.map_err(map_err)?, &job.columns)?;
         let with_rows = decode_rows(&with_rows.map_err(map_err)?, &with.columns)?;
         Ok(Box::new((rows, with_rows)) as WriteOutput)
+    })
+}
+
+/// Runs `steps` on `client`, one statement after another, counting each
+/// into `sent`.
+fn stepped(
+    client: Arc<Client>,
+    cache: Cache,
+    mut steps: Box<dyn Steps>,
+    sent: Arc<AtomicU64>,
+) -> Task<Answer> {
+    Box::pin(async move {
+        let mut rows = None;
+        loop {
+            let step = match steps.next(rows.take())? {
+                Next::Run(step) => step,
+                Next::Done(out) => return Ok(out),
+            };
+            let stmt = prepared(&client, &cache, &step.sql).await?;
+            let params = bind(&step.params);
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+            sent.fetch_add(1, Ordering::Relaxed);
+            let got = client.query(&stmt, &refs).await.map_err(map_err)?;
+            rows = Some(decode_rows(&got, &step.columns)?);
+        }
     })
 }
 
@@ -413,7 +448,7 @@ impl PgLoop {
     }
 
     /// Gives `job` a connection and sends it, or answers it at once.
-    fn start(&mut self, job: Job, read: bool, retried: bool, done: Callback, now: Instant) {
+    fn start(&mut self, job: Sendable, read: bool, retried: bool, done: Callback, now: Instant) {
         let conn = match self.pick(now) {
             Ok(conn) => conn,
             Err(e) => return done(Err(e)),
@@ -450,13 +485,13 @@ impl PgLoop {
         };
         let conn = s.conn;
         let (id, read) = (stmt_id(slot, s.gen), s.read);
-        let Some(job) = (if read {
-            s.job.as_ref().map(Job::duplicate)
-        } else {
-            s.job.take()
+        let Some(job) = (match (&s.job, read) {
+            (Some(Sendable::One(job)), true) => Some(Sendable::One(job.duplicate())),
+            _ => s.job.take(),
         }) else {
             return;
         };
+        let sent = Arc::clone(&self.settings.sent);
         let Some((client, cache)) = self
             .conns
             .get(conn.0)
@@ -469,8 +504,15 @@ impl PgLoop {
         let Some(s) = self.stmts.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
-        let statements = if job.with.is_some() { 2 } else { 1 };
-        s.task = Some(statement(client, cache, job));
+        let (task, statements) = match job {
+            Sendable::One(job) => {
+                let statements = if job.with.is_some() { 2 } else { 1 };
+                (statement(client, cache, job), statements)
+            }
+            // Counted as each is sent.
+            Sendable::Steps(steps) => (stepped(client, cache, steps, sent), 0),
+        };
+        s.task = Some(task);
         s.reused = reused;
         s.deadline = Some(now + socket_timeout);
         s.waker = Some(self.ready.waker(id));
@@ -630,17 +672,18 @@ impl LoopDriver for PgLoop {
     fn takes(&self, work: &Work) -> bool {
         matches!(
             work,
-            Work::Query { .. } | Work::Queries(_) | Work::Statement { .. }
+            Work::Query { .. } | Work::Queries(_) | Work::Statement { .. } | Work::Steps(_)
         )
     }
 
     fn submit(&mut self, work: Work, done: Callback, now: Instant) {
         let (job, read) = match work {
+            Work::Steps(steps) => (Sendable::Steps(steps), false),
             Work::Query {
                 sql,
                 params,
                 columns,
-            } => (Job::one(sql, params, columns), true),
+            } => (Sendable::One(Job::one(sql, params, columns)), true),
             Work::Queries(both) => {
                 let [first, second] = *both;
                 let mut job = Job::one(first.sql, first.params, first.columns);
@@ -649,13 +692,16 @@ impl LoopDriver for PgLoop {
                     second.params,
                     second.columns,
                 )));
-                (job, true)
+                (Sendable::One(job), true)
             }
             Work::Statement {
                 sql,
                 params,
                 columns,
-            } => (Job::one(sql.into(), params, columns.into()), false),
+            } => (
+                Sendable::One(Job::one(sql.into(), params, columns.into())),
+                false,
+            ),
             _ => {
                 return done(Err(BackendError::Internal {
                     cause: "work of more than one statement given to an event loop".to_owned(),

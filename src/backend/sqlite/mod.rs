@@ -218,6 +218,7 @@ impl super::Engine for SqliteBackend {
             // The writer commits in groups: a job written statement by
             // statement runs in the group's transaction like any other.
             Work::Write(job) | Work::Autocommit(job) => job,
+            steps @ Work::Steps(_) => return self.submit(steps.into_job(), done),
             Work::Statement {
                 sql,
                 params,
