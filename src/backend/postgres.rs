@@ -374,9 +374,8 @@ impl Conn for PgSession {
         columns: &[FieldType],
     ) -> Result<Vec<Vec<Value>>, BackendError> {
         let stmt = self.prepare(sql)?;
-        let params: Vec<PgParam<'_>> = params.iter().map(PgParam).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let params = bind(params);
+        let refs = as_sql(&params);
         let rows = self.wait(self.client.query(&stmt, &refs))?;
         decode_rows(&rows, columns)
     }
@@ -387,9 +386,8 @@ impl Conn for PgSession {
             return self.wait(self.client.execute(sql, &[]));
         }
         let stmt = self.prepare(sql)?;
-        let params: Vec<PgParam<'_>> = params.iter().map(PgParam).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let params = bind(params);
+        let refs = as_sql(&params);
         self.wait(self.client.execute(&stmt, &refs))
     }
 
@@ -434,6 +432,11 @@ pub(super) struct PgParam<'a>(&'a Value);
 /// `params` bound as [`PgParam`]s.
 pub(super) fn bind(params: &[Value]) -> Vec<PgParam<'_>> {
     params.iter().map(PgParam).collect()
+}
+
+/// `params` as the driver takes them.
+pub(super) fn as_sql<'a>(params: &'a [PgParam<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
 /// Rows as values of `columns`' types (a column past them as its own).

@@ -46,10 +46,9 @@ use std::time::{Duration, Instant};
 
 use mio::{Interest, Registry, Token};
 use tokio_postgres::tls::NoTlsStream;
-use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Connection, NoTls, Statement};
 
-use super::postgres::{bind, decode_rows, map_err, STATEMENT_CACHE_CAPACITY};
+use super::postgres::{as_sql, bind, decode_rows, map_err, STATEMENT_CACHE_CAPACITY};
 #[cfg(test)]
 use super::work::ReadStatement;
 use super::work::{Callback, LoopDriver, LoopSetup, Next, Steps, Work, LOOP_DRIVER_TOKENS};
@@ -254,18 +253,14 @@ fn statement(client: Arc<Client>, cache: Cache, mut job: Job) -> Task<Answer> {
     Box::pin(async move {
         let stmt = prepared(&client, &cache, &job.sql).await?;
         let params = bind(&job.params);
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let refs = as_sql(&params);
         let Some(with) = job.with.take() else {
             let rows = client.query(&stmt, &refs).await.map_err(map_err)?;
             return Ok(Box::new(decode_rows(&rows, &job.columns)?) as WriteOutput);
         };
         let second = prepared(&client, &cache, &with.sql).await?;
         let with_params = bind(&with.params);
-        let with_refs: Vec<&(dyn ToSql + Sync)> = with_params
-            .iter()
-            .map(|p| p as &(dyn ToSql + Sync))
-            .collect();
+        let with_refs = as_sql(&with_params);
         let (rows, with_rows) = both(
             client.query(&stmt, &refs),
             client.query(&second, &with_refs),
@@ -294,8 +289,7 @@ fn stepped(
             };
             let stmt = prepared(&client, &cache, &step.sql).await?;
             let params = bind(&step.params);
-            let refs: Vec<&(dyn ToSql + Sync)> =
-                params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+            let refs = as_sql(&params);
             sent.fetch_add(1, Ordering::Relaxed);
             let got = client.query(&stmt, &refs).await.map_err(map_err)?;
             rows = Some(decode_rows(&got, &step.columns)?);
