@@ -485,7 +485,6 @@ impl PgLoop {
         }) else {
             return;
         };
-        let sent = Arc::clone(&self.settings.sent);
         let Some((client, cache)) = self
             .conns
             .get(conn.0)
@@ -504,7 +503,10 @@ impl PgLoop {
                 (statement(client, cache, job), statements)
             }
             // Counted as each is sent.
-            Sendable::Steps(steps) => (stepped(client, cache, steps, sent), 0),
+            Sendable::Steps(steps) => {
+                let sent = Arc::clone(&self.settings.sent);
+                (stepped(client, cache, steps, sent), 0)
+            }
         };
         s.task = Some(task);
         s.reused = reused;
@@ -898,11 +900,27 @@ mod tests {
         })
     }
 
+    /// The database the tests use.
+    fn url() -> String {
+        std::env::var("LIGHTAPI_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    }
+
+    /// A read of one integer column.
+    fn read(sql: &str, params: Vec<Value>) -> ReadStatement {
+        ReadStatement::new(sql, params, &[FieldType::Integer])
+    }
+
     fn query(sql: &str, params: Vec<Value>) -> Work {
-        Work::Query {
-            sql: sql.into(),
+        let ReadStatement {
+            sql,
             params,
-            columns: Arc::from([FieldType::Integer].as_slice()),
+            columns,
+        } = read(sql, params);
+        Work::Query {
+            sql,
+            params,
+            columns,
         }
     }
 
@@ -910,10 +928,8 @@ mod tests {
     /// pipelines statements, caches their preparation, counts them.
     #[test]
     fn statements_run_on_a_thread_without_a_runtime() {
-        let url = std::env::var("LIGHTAPI_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
         let sent = Arc::new(AtomicU64::new(0));
-        let settings = settings(&url, &sent);
+        let settings = settings(&url(), &sent);
         let answers = std::thread::spawn(move || {
             assert!(tokio::runtime::Handle::try_current().is_err());
             let mut poll = mio::Poll::new().unwrap();
@@ -959,23 +975,13 @@ mod tests {
         assert_eq!(sent.load(Ordering::Relaxed), 6);
     }
 
-    fn read(sql: &str, params: Vec<Value>) -> ReadStatement {
-        ReadStatement {
-            sql: sql.into(),
-            params,
-            columns: Arc::from([FieldType::Integer].as_slice()),
-        }
-    }
-
     /// Two reads sent together are answered with both their rows, count
     /// as two statements, and a failure of either fails the work while the
     /// connection goes on serving.
     #[test]
     fn two_reads_sent_together_answer_both() {
-        let url = std::env::var("LIGHTAPI_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
         let sent = Arc::new(AtomicU64::new(0));
-        let settings = settings(&url, &sent);
+        let settings = settings(&url(), &sent);
         let mut poll = mio::Poll::new().unwrap();
         let mut d = driver(settings, setup(&poll), 1);
         let (tx, rx) = mpsc::channel();
