@@ -19,8 +19,8 @@ for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "pipeline" and m.get("executable"):
         print(m["executable"])')
-OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+OUT=${KEEP:-$(mktemp -d)}; mkdir -p "$OUT"
+trap '[ -n "${KEEP:-}" ] || rm -rf "$OUT"' EXIT
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$OUT/cg.out" "$BIN" \
   2> "$OUT/valgrind.log"
 # One output file per thread; the event loop is the thread that did the most

@@ -12,6 +12,7 @@ pub mod cursor;
 mod error;
 pub mod etag;
 pub mod hooks;
+pub(crate) mod images;
 pub(crate) mod keyset;
 pub mod ops;
 pub mod query;

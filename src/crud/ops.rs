@@ -18,10 +18,12 @@
 //! sees [`CrudError::NotFound`].
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::error::CrudError;
 use super::etag::{etag, if_match, EtagKey};
 use super::hooks::{HookInputs, Hooks, WriteKind};
+use super::images::RowImages;
 use super::validate::Row;
 use crate::auth::Claims;
 use crate::backend::sql::{self, Insert, ListQuery, Scope, Sql};
@@ -1427,6 +1429,12 @@ impl CurrentRead {
         self.checked(rows, check)
     }
 
+    /// What names the row as this read returns it, among [`RowImages`]:
+    /// the statement and its parameters (the id and the scope).
+    fn image_key(&self) -> String {
+        format!("{}\u{0}{:?}", self.select.text, self.select.params)
+    }
+
     /// The statement that reads the row.
     fn statement(&self) -> ReadStatement {
         ReadStatement::new(&self.select.text, self.select.params.clone(), &self.types)
@@ -1480,6 +1488,9 @@ pub(crate) struct WriteLimits<'a> {
     pub(crate) rule: Option<&'a Scope>,
     /// The model's hooks.
     pub(crate) hooks: Option<&'a WithHooks>,
+    /// The images of the model's rows that conditional writes left (see
+    /// [`RowImages`]), which let a compare-and-set skip its read.
+    pub(crate) images: Option<&'a Arc<RowImages>>,
 }
 
 /// Plans an update with a validated row: a full replace (PUT, from
@@ -1521,7 +1532,12 @@ pub(crate) fn plan_update(
     id: &Key,
     row: Row,
     pre: Precondition,
-    WriteLimits { scope, rule, hooks }: WriteLimits<'_>,
+    WriteLimits {
+        scope,
+        rule,
+        hooks,
+        images,
+    }: WriteLimits<'_>,
 ) -> Result<Planned<Stored>, CrudError> {
     let scope = check_scope(model, scope)?;
     let check = Precheck::new(key, model, pre, row.expected_version(), rule)?;
@@ -1540,7 +1556,7 @@ pub(crate) fn plan_update(
             update_unconditionally(d, model, id, values, scope, check)?
         }
         (Dialect::Postgres, true, true) => {
-            update_compare_and_set(d, model, id, values, scope, check)?
+            update_compare_and_set(d, model, id, values, scope, check, images.cloned())?
         }
         (Dialect::Mysql, false, true) => update_then_read(d, model, id, values, scope, check)?,
         _ => update_locked(d, model, id, values, scope, check, checks)?,
@@ -1634,7 +1650,8 @@ fn update_unconditionally(
 }
 
 /// Read, check, and compare-and-set `UPDATE … RETURNING`, in autocommit
-/// (see [`plan_update`]).
+/// (see [`plan_update`]); the read is skipped when `images` holds an image
+/// of the row that passes the check.
 fn update_compare_and_set(
     d: Dialect,
     model: &Model,
@@ -1642,50 +1659,116 @@ fn update_compare_and_set(
     values: Vec<(String, Value)>,
     scope: Option<&Scope>,
     check: Precheck,
+    images: Option<Arc<RowImages>>,
 ) -> Result<Work, CrudError> {
     let read = CurrentRead::with_row_version(d, model, id, scope)?;
     // The guard's parameter is last; each attempt sets it to the row
-    // version it read.
+    // version it read. The update returns the row version it leaves, last.
     let guard = sql::Guard::RowVersion(Value::Null);
     let update = sql::update_guarded(d, model, id, values, scope, &guard, true)?;
     let types = column_types(model);
+    // The image is the row as this read returns it: the read's statement
+    // and parameters (id and scope) name it.
+    let images = images.map(|images| (images, read.image_key()));
     Ok(Work::Steps(Box::new(CompareAndSet {
         read,
         check,
-        update,
+        write: update,
+        deletes: false,
         types,
         attempts: 0,
-        wrote: false,
+        wrote: Wrote::No,
+        images,
     })))
+}
+
+/// Which write [`CompareAndSet`] sent last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wrote {
+    /// None: the last statement was the read.
+    No,
+    /// One guarded by the row version the read returned.
+    AfterRead,
+    /// One guarded by the row version of a kept image, without a read.
+    FromImage,
 }
 
 /// The statements of [`update_compare_and_set`]: the row read and
 /// checked, then the `UPDATE … RETURNING` guarded by the row version read;
 /// no row back means another write landed in between, and the row is read
-/// and checked again, up to [`COMPARE_AND_SET_ATTEMPTS`] times.
+/// and checked again, up to [`COMPARE_AND_SET_ATTEMPTS`] times. With
+/// images, an image of the row that passes the check stands for the first
+/// read (no row back then only means the image was stale), and the row a
+/// write returns is kept as the row's image.
 struct CompareAndSet {
     read: CurrentRead,
     check: Precheck,
-    update: Option<Sql>,
+    /// The guarded write: an `UPDATE … RETURNING` (none when the update
+    /// changes nothing), or a `DELETE … RETURNING`.
+    write: Option<Sql>,
+    /// Whether `write` deletes the row.
+    deletes: bool,
+    /// The columns `write` returns.
     types: Vec<FieldType>,
     attempts: usize,
-    /// The last statement was the update.
-    wrote: bool,
+    wrote: Wrote,
+    images: Option<(Arc<RowImages>, String)>,
+}
+
+impl CompareAndSet {
+    /// The first statement: the update guarded by a kept image's row
+    /// version, when the image passes the check, else the read.
+    fn first(&mut self) -> Next {
+        if let (Some(write), Some((images, key))) = (&self.write, &self.images) {
+            if let Some((values, row_version)) = images.get(key, Instant::now()) {
+                if self.check.check(&values).is_ok() {
+                    self.wrote = Wrote::FromImage;
+                    return guarded(write, row_version, &self.types);
+                }
+            }
+        }
+        Next::Run(self.read.statement())
+    }
+}
+
+/// `write` guarded by `row_version`, its rows decoded as `types`.
+fn guarded(write: &Sql, row_version: Value, types: &[FieldType]) -> Next {
+    Next::Run(ReadStatement::new(
+        &write.text,
+        with_last_param(write, row_version),
+        types,
+    ))
 }
 
 impl Steps for CompareAndSet {
     fn next(&mut self, rows: Option<Vec<Vec<Value>>>) -> Result<Next, BackendError> {
         let done = |outcome: Outcome| Ok(Next::Done(Box::new(outcome) as WriteOutput));
         let Some(rows) = rows else {
-            return Ok(Next::Run(self.read.statement()));
+            return Ok(self.first());
         };
-        if self.wrote {
-            if let Some(row) = rows.into_iter().next() {
+        if self.wrote != Wrote::No {
+            if let Some(mut row) = rows.into_iter().next() {
+                if self.deletes {
+                    if let Some((images, key)) = &self.images {
+                        images.forget(key);
+                    }
+                    return done(Outcome::Deleted);
+                }
+                let row_version = row.pop().ok_or_else(|| internal("no row version"))?;
+                if let Some((images, key)) = &self.images {
+                    images.put(key.clone(), &row, row_version, Instant::now());
+                }
                 return done(Outcome::Done(row));
             }
-            // Written by someone else since it was read: check again.
-            self.wrote = false;
-            self.attempts += 1;
+            if let Some((images, key)) = &self.images {
+                images.forget(key);
+            }
+            // Written by someone else since it was read (or since the
+            // image was kept): check again.
+            if self.wrote == Wrote::AfterRead {
+                self.attempts += 1;
+            }
+            self.wrote = Wrote::No;
             if self.attempts >= COMPARE_AND_SET_ATTEMPTS {
                 return Err(BackendError::Busy);
             }
@@ -1695,16 +1778,12 @@ impl Steps for CompareAndSet {
             Ok(current) => current,
             Err(outcome) => return done(outcome),
         };
-        let Some(update) = &self.update else {
+        let Some(write) = &self.write else {
             return done(Outcome::Done(current.values));
         };
         let guard = current.row_version.unwrap_or(Value::Null);
-        self.wrote = true;
-        Ok(Next::Run(ReadStatement::new(
-            &update.text,
-            with_last_param(update, guard),
-            &self.types,
-        )))
+        self.wrote = Wrote::AfterRead;
+        Ok(guarded(write, guard, &self.types))
     }
 }
 
@@ -1897,7 +1976,12 @@ pub(crate) fn plan_delete(
     model: &Model,
     id: &Key,
     precondition: Precondition,
-    WriteLimits { scope, rule, hooks }: WriteLimits<'_>,
+    WriteLimits {
+        scope,
+        rule,
+        hooks,
+        images,
+    }: WriteLimits<'_>,
 ) -> Result<Planned<()>, CrudError> {
     let scope = check_scope(model, scope)?;
     let check = Precheck::new(key, model, precondition, None, rule)?;
@@ -1947,22 +2031,21 @@ pub(crate) fn plan_delete(
         }
         (Dialect::Postgres, true) => {
             let read = CurrentRead::with_row_version(d, model, id, scope)?;
+            // The guard's parameter is last; each attempt sets it to the
+            // row version it read.
             let guard = sql::Guard::RowVersion(Value::Null);
             let delete = sql::delete_guarded(d, model, id, scope, &guard)?;
-            autocommit_job(move |conn| {
-                for _ in 0..COMPARE_AND_SET_ATTEMPTS {
-                    let current = match read.run(conn, &check)? {
-                        Ok(current) => current,
-                        Err(outcome) => return Ok(outcome),
-                    };
-                    let guard = current.row_version.unwrap_or(Value::Null);
-                    let params = with_last_param(&delete, guard);
-                    if conn.execute(&delete.text, &params)? > 0 {
-                        return Ok(Outcome::Deleted);
-                    }
-                }
-                Err(BackendError::Busy)
-            })
+            let images = images.map(|images| (Arc::clone(images), read.image_key()));
+            Work::Steps(Box::new(CompareAndSet {
+                read,
+                check,
+                write: Some(delete),
+                deletes: true,
+                types: Vec::new(),
+                attempts: 0,
+                wrote: Wrote::No,
+                images,
+            }))
         }
         _ => {
             let read = CurrentRead::locked(d, model, id, scope);
@@ -2049,6 +2132,7 @@ mod tests {
             values.clone(),
             None,
             pre,
+            None,
         ) {
             Ok(Work::Steps(steps)) => steps,
             _ => panic!("not planned as steps"),
@@ -2085,9 +2169,12 @@ mod tests {
         let mut steps = plan(check(&["*"]));
         run(steps.next(None));
         run(steps.next(Some(row("old", 1))));
-        // `RETURNING` the selected columns, without the row version.
+        // `RETURNING` the selected columns, then the row version, which
+        // the written row does not include.
         let written = vec![Value::Integer(7), Value::Text("new".into())];
-        match steps.next(Some(vec![written.clone()])) {
+        let mut returned = written.clone();
+        returned.push(Value::Text("2".into()));
+        match steps.next(Some(vec![returned])) {
             Ok(Next::Done(out)) => match *out.downcast::<Outcome>().unwrap() {
                 Outcome::Done(values) => assert_eq!(values, written),
                 _ => panic!("not done"),
@@ -2117,6 +2204,133 @@ mod tests {
             }
             _ => panic!("a missing row written"),
         }
+    }
+
+    /// With images: a write's returned row is kept; the next conditional
+    /// write of the row whose tag it matches is sent without the read,
+    /// guarded by the kept row version; a stale image (no row back) is
+    /// forgotten and the row read, without counting an attempt; an image
+    /// the tag does not match is not used; a delete from an image forgets it.
+    #[test]
+    fn an_image_of_the_row_stands_for_the_read() {
+        let model = Model::new("t").field("a", Field::text());
+        let key = EtagKey::derive(b"row image test key 0123456789abcdef");
+        let images = Arc::new(RowImages::default());
+        let if_match = |tag: String| Precondition::IfMatch(vec![tag]);
+        let plan = |pre| {
+            let check = Precheck::new(&key, &model, pre, None, None).unwrap();
+            let values = vec![("a".to_owned(), Value::Text("new".into()))];
+            let id = Key::Int(7);
+            match update_compare_and_set(
+                Dialect::Postgres,
+                &model,
+                &id,
+                values,
+                None,
+                check,
+                Some(Arc::clone(&images)),
+            ) {
+                Ok(Work::Steps(steps)) => steps,
+                _ => panic!("not planned as steps"),
+            }
+        };
+        let run = |next: Result<Next, BackendError>| match next {
+            Ok(Next::Run(statement)) => statement,
+            _ => panic!("no statement to run"),
+        };
+        let outcome = |next: Result<Next, BackendError>| match next {
+            Ok(Next::Done(out)) => *out.downcast::<Outcome>().unwrap(),
+            _ => panic!("not done"),
+        };
+        let stored = |a: &str| vec![Value::Integer(7), Value::Text(a.into())];
+        let returned = |a: &str, rv: &str| {
+            let mut row = stored(a);
+            row.push(Value::Text(rv.into()));
+            vec![row]
+        };
+        let tag = |a: &str| etag(&key, &stored(a));
+
+        // Nothing kept: read, write; the written row is kept.
+        let mut steps = plan(if_match(tag("old")));
+        assert!(run(steps.next(None)).sql.starts_with("SELECT"));
+        run(steps.next(Some(returned("old", "40"))));
+        assert!(matches!(
+            outcome(steps.next(Some(returned("new", "41")))),
+            Outcome::Done(_)
+        ));
+
+        // Its tag: the update at once, guarded by the kept row version.
+        let mut steps = plan(if_match(tag("new")));
+        let update = run(steps.next(None));
+        assert!(update.sql.starts_with("UPDATE"), "{}", update.sql);
+        assert_eq!(update.params.last(), Some(&Value::Text("41".into())));
+        assert!(matches!(
+            outcome(steps.next(Some(returned("new", "42")))),
+            Outcome::Done(_)
+        ));
+
+        // Stale (written elsewhere): no row back, the image is forgotten
+        // and the row read; the attempts are all still there.
+        let mut steps = plan(if_match(tag("new")));
+        assert!(run(steps.next(None)).sql.starts_with("UPDATE"));
+        assert!(run(steps.next(Some(Vec::new()))).sql.starts_with("SELECT"));
+        assert!(images.get(&first_key(&model), Instant::now()).is_none());
+        for _ in 1..COMPARE_AND_SET_ATTEMPTS {
+            run(steps.next(Some(returned("new", "50"))));
+            assert!(run(steps.next(Some(Vec::new()))).sql.starts_with("SELECT"));
+        }
+        run(steps.next(Some(returned("new", "50"))));
+        assert!(matches!(
+            steps.next(Some(Vec::new())),
+            Err(BackendError::Busy)
+        ));
+
+        // A kept image the tag does not match: read, and answered by the row.
+        let mut steps = plan(if_match(tag("old")));
+        assert!(run(steps.next(None)).sql.starts_with("SELECT"));
+        run(steps.next(Some(returned("old", "60"))));
+        assert!(matches!(
+            outcome(steps.next(Some(returned("new", "61")))),
+            Outcome::Done(_)
+        ));
+        let mut steps = plan(if_match(tag("old")));
+        assert!(run(steps.next(None)).sql.starts_with("SELECT"));
+        assert!(matches!(
+            outcome(steps.next(Some(returned("new", "61")))),
+            Outcome::PreconditionFailed
+        ));
+
+        // A delete with the kept image's tag: at once, and forgotten.
+        let delete = plan_delete(
+            Dialect::Postgres,
+            &key,
+            &model,
+            &Key::Int(7),
+            if_match(tag("new")),
+            WriteLimits {
+                images: Some(&images),
+                ..WriteLimits::default()
+            },
+        )
+        .unwrap();
+        let Work::Steps(mut steps) = delete.work else {
+            panic!("not planned as steps");
+        };
+        let delete = run(steps.next(None));
+        assert!(delete.sql.starts_with("DELETE"), "{}", delete.sql);
+        assert_eq!(delete.params.last(), Some(&Value::Text("61".into())));
+        assert!(matches!(
+            outcome(steps.next(Some(vec![vec![Value::Integer(1)]]))),
+            Outcome::Deleted
+        ));
+        assert!(images.get(&first_key(&model), Instant::now()).is_none());
+    }
+
+    /// The image key of row 7 of `model`, unscoped.
+    fn first_key(model: &Model) -> String {
+        CurrentRead::with_row_version(Dialect::Postgres, model, &Key::Int(7), None)
+            .unwrap()
+            .image_key()
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::crud::bulk::{self, Resolve, UpsertLimits, UpsertRow};
 use crate::crud::cursor::CursorKey;
 use crate::crud::etag::{etag_of, EtagKey};
 use crate::crud::hooks::Hooks;
+use crate::crud::images::RowImages;
 use crate::crud::keyset::{self, KeysetRequest};
 use crate::crud::ops::{self, Planned, Precondition, ReferenceCheck, RowSink, WithHooks};
 use crate::crud::query::{parse_list_query, Paging, QueryRules};
@@ -61,6 +62,9 @@ pub struct Crud {
     relations: Arc<Catalog>,
     /// Most items of one bulk write.
     max_bulk: usize,
+    /// The images conditional writes left of the model's rows, where a
+    /// compare-and-set can use them (PostgreSQL).
+    images: Option<Arc<RowImages>>,
 }
 
 /// A foreign key of a model into a scoped model, whose rows a caller may
@@ -159,8 +163,9 @@ impl Crud {
         (cursor_key, etag_key): (CursorKey, EtagKey),
         references: Vec<ScopedReference>,
     ) -> Crud {
+        let backend_dialect = backend.dialect();
         Crud {
-            by_id: ops::ById::new(backend.dialect(), &model),
+            by_id: ops::ById::new(backend_dialect, &model),
             sets_fields: model.fields().iter().any(|(_, f)| f.server_set().is_some()),
             hooks: None,
             max_bulk: crate::config::DEFAULT_MAX_BULK_ITEMS,
@@ -174,6 +179,7 @@ impl Crud {
             etag_key,
             references,
             relations: Arc::default(),
+            images: (backend_dialect == Dialect::Postgres).then(Arc::default),
         }
     }
 
@@ -948,6 +954,7 @@ impl Crud {
                 scope: scope.as_ref(),
                 rule: rule.as_ref(),
                 hooks: hooks.as_ref(),
+                images: self.images.as_ref(),
             },
         )?;
         let key = self.etag_key.clone();
@@ -1039,6 +1046,7 @@ impl Crud {
                 scope: scope.as_ref(),
                 rule: rule.as_ref(),
                 hooks: hooks.as_ref(),
+                images: self.images.as_ref(),
             },
         )?;
         Ok(query(&self.model, planned, |_, _, ()| {

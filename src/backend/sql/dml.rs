@@ -363,8 +363,9 @@ pub fn update(
 
 /// [`update`] with a [`Guard`] (its parameter last), and with
 /// `returning`, the updated row back ([`select_columns`] order; PostgreSQL
-/// and SQLite only, as `UPDATE … RETURNING`). Zero rows when the row is
-/// missing, out of scope or fails the guard.
+/// and SQLite only, as `UPDATE … RETURNING`), followed, under a
+/// [`Guard::RowVersion`], by the row version the update left. Zero rows
+/// when the row is missing, out of scope or fails the guard.
 ///
 /// # Errors
 ///
@@ -378,7 +379,7 @@ pub fn update(
 /// let m = Model::new("t").field("a", Field::integer());
 /// let guard = Guard::RowVersion(Value::Text("771".into()));
 /// let q = sql::update_guarded(Dialect::Postgres, &m, &Key::Int(5), vec![("a".into(), Value::Integer(2))], None, &guard, true)?.unwrap();
-/// assert_eq!(q.text, r#"UPDATE "t" SET "a" = $1 WHERE "id" = $2 AND xmin::text = $3 RETURNING "id", "a""#);
+/// assert_eq!(q.text, r#"UPDATE "t" SET "a" = $1 WHERE "id" = $2 AND xmin::text = $3 RETURNING "id", "a", xmin::text"#);
 /// # Ok::<(), lightapi::backend::BackendError>(())
 /// ```
 pub fn update_guarded(
@@ -426,6 +427,9 @@ pub fn update_guarded(
     push_guard(&mut b, guard)?;
     if returning {
         b.push(" RETURNING ").column_list(model);
+        if let Guard::RowVersion(_) = guard {
+            b.push(", ").push(row_version(d)?);
+        }
     }
     Ok(Some(b.finish()))
 }
@@ -461,7 +465,8 @@ pub fn delete_returning(d: Dialect, model: &Model, id: &Key, scope: Option<&Scop
 }
 
 /// [`delete`] with a [`Guard`] (its parameter last): deletes nothing when
-/// the row fails it.
+/// the row fails it. Under a [`Guard::RowVersion`] (PostgreSQL) it returns
+/// one row per row deleted, as [`delete_returning`].
 ///
 /// # Errors
 ///
@@ -473,7 +478,7 @@ pub fn delete_returning(d: Dialect, model: &Model, id: &Key, scope: Option<&Scop
 /// use lightapi::model::{Key, Model};
 /// let guard = Guard::RowVersion(Value::Text("771".into()));
 /// let q = sql::delete_guarded(Dialect::Postgres, &Model::new("t"), &Key::Int(1), None, &guard)?;
-/// assert_eq!(q.text, r#"DELETE FROM "t" WHERE "id" = $1 AND xmin::text = $2"#);
+/// assert_eq!(q.text, r#"DELETE FROM "t" WHERE "id" = $1 AND xmin::text = $2 RETURNING 1"#);
 /// # Ok::<(), lightapi::backend::BackendError>(())
 /// ```
 pub fn delete_guarded(
@@ -485,6 +490,9 @@ pub fn delete_guarded(
 ) -> Result<Sql, BackendError> {
     let mut b = delete_builder(d, model, id, scope);
     push_guard(&mut b, guard)?;
+    if let Guard::RowVersion(_) = guard {
+        b.push(" RETURNING 1");
+    }
     Ok(b.finish())
 }
 
