@@ -6,6 +6,7 @@
 #
 #   bash benches/instructions.sh                      # GET /plaintext
 #   LIGHTAPI_PIPELINE_PATH=/json bash benches/instructions.sh
+#   KEEP=/tmp/cg bash benches/instructions.sh         # keep callgrind's files
 #
 # Needs valgrind (apt-get install valgrind).
 set -euo pipefail

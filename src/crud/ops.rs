@@ -2249,15 +2249,20 @@ mod tests {
             vec![row]
         };
         let tag = |a: &str| etag(&key, &stored(a));
+        // A write with the tag of "old" that reads the row ("old" at
+        // `read`) first, then writes "new" at `written`, which is kept.
+        let read_then_write = |read: &str, written: &str| {
+            let mut steps = plan(if_match(tag("old")));
+            assert!(run(steps.next(None)).sql.starts_with("SELECT"));
+            run(steps.next(Some(returned("old", read))));
+            assert!(matches!(
+                outcome(steps.next(Some(returned("new", written)))),
+                Outcome::Done(_)
+            ));
+        };
 
         // Nothing kept: read, write; the written row is kept.
-        let mut steps = plan(if_match(tag("old")));
-        assert!(run(steps.next(None)).sql.starts_with("SELECT"));
-        run(steps.next(Some(returned("old", "40"))));
-        assert!(matches!(
-            outcome(steps.next(Some(returned("new", "41")))),
-            Outcome::Done(_)
-        ));
+        read_then_write("40", "41");
 
         // Its tag: the update at once, guarded by the kept row version.
         let mut steps = plan(if_match(tag("new")));
@@ -2286,13 +2291,7 @@ mod tests {
         ));
 
         // A kept image the tag does not match: read, and answered by the row.
-        let mut steps = plan(if_match(tag("old")));
-        assert!(run(steps.next(None)).sql.starts_with("SELECT"));
-        run(steps.next(Some(returned("old", "60"))));
-        assert!(matches!(
-            outcome(steps.next(Some(returned("new", "61")))),
-            Outcome::Done(_)
-        ));
+        read_then_write("60", "61");
         let mut steps = plan(if_match(tag("old")));
         assert!(run(steps.next(None)).sql.starts_with("SELECT"));
         assert!(matches!(

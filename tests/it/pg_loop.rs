@@ -467,7 +467,9 @@ fn a_kept_row_image_never_hides_a_write_made_elsewhere() {
     };
     let mut c = Client::connect(server.addr());
     let mut write = |method: &str, id: i64, tag: &str, body: Option<&str>| -> Resp {
-        let body = body.map(|b| format!(r#"{{"body": "{b}"}}"#)).unwrap_or_default();
+        let body = body
+            .map(|b| format!(r#"{{"body": "{b}"}}"#))
+            .unwrap_or_default();
         c.send(format!(
             "{method} {path}/{id} HTTP/1.1\r\nHost: t\r\n{}If-Match: {tag}\r\n\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -525,7 +527,12 @@ fn a_kept_row_image_never_hides_a_write_made_elsewhere() {
 
     // A delete with the last write's tag, then the row is gone.
     let r = write("DELETE", id, &tag(&r), None);
-    assert!(r.status == 204 || r.status == 200, "{} {}", r.status, r.text());
+    assert!(
+        r.status == 204 || r.status == 200,
+        "{} {}",
+        r.status,
+        r.text()
+    );
     get.send(get_request(&format!("{path}/{id}")));
     assert_eq!(get.read_response().status, 404);
     server.stop();
