@@ -189,26 +189,30 @@ pub(crate) fn random_uuid() -> std::io::Result<String> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Path segments that are not an integer key: not canonical, not
+    /// positive, or out of range.
+    pub(crate) const BAD_INTEGER_KEYS: [&str; 10] = [
+        "0",
+        "-1",
+        "1e3",
+        "01",
+        "+1",
+        "99999999999999999999",
+        "",
+        "1.0",
+        " 1",
+        "abc",
+    ];
 
     #[test]
     fn integer_keys_must_be_canonical_positive_integers() {
         let ok = |s: &str| parse_path_key(FieldType::Integer, 255, s);
         assert_eq!(ok("1"), Some(Key::Int(1)));
         assert_eq!(ok("9223372036854775807"), Some(Key::Int(i64::MAX)));
-        for bad in [
-            "0",
-            "-1",
-            "1e3",
-            "01",
-            "+1",
-            "99999999999999999999",
-            "",
-            "1.0",
-            " 1",
-            "abc",
-        ] {
+        for bad in BAD_INTEGER_KEYS {
             assert_eq!(ok(bad), None, "{bad}");
         }
     }

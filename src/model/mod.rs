@@ -33,6 +33,8 @@ pub use decimal_text::canonical_decimal;
 pub(crate) use decimal_text::{compare_decimal, decimal_pattern};
 pub use field::{Field, FieldType, OnDelete, ServerSet};
 pub(crate) use key::random_uuid;
+#[cfg(test)]
+pub(crate) use key::tests::BAD_INTEGER_KEYS;
 pub use key::{parse_path_key, Key, MAX_TEXT_KEY_BYTES};
 pub use text_formats::{canonical_date, canonical_uuid};
 #[cfg(feature = "postgres")]

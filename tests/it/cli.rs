@@ -183,34 +183,51 @@ fn same_as_the_rust_example(file_url: &str, rust_url: &str) {
     assert_eq!(doc, rust_doc, "the same OpenAPI document");
 }
 
-#[test]
-fn person_toml_answers_as_the_rust_example_on_sqlite() {
-    let dir = TempDir::new("cli-person");
-    same_as_the_rust_example(&dir.sqlite_url("file.db"), &dir.sqlite_url("rust.db"));
-}
+/// Three tests, `$sqlite`, `$postgres` and `$mariadb`, each calling
+/// `$compare(file_url, rust_url)` with two fresh databases of its kind
+/// (SQLite files in a directory named `$dir`).
+macro_rules! on_each_database {
+    ($dir:literal, $compare:path, $sqlite:ident, $postgres:ident, $mariadb:ident) => {
+        #[test]
+        fn $sqlite() {
+            let dir = crate::support::TempDir::new($dir);
+            $compare(&dir.sqlite_url("file.db"), &dir.sqlite_url("rust.db"));
+        }
 
-#[cfg(feature = "postgres")]
-#[test]
-fn person_toml_answers_as_the_rust_example_on_postgres() {
-    use crate::support::live_db::{FreshDb, Server};
-    let (Some(a), Some(b)) = (
-        FreshDb::new(Server::Postgres),
-        FreshDb::new(Server::Postgres),
-    ) else {
-        return;
-    };
-    same_as_the_rust_example(&a.url, &b.url);
-}
+        #[cfg(feature = "postgres")]
+        #[test]
+        fn $postgres() {
+            use crate::support::live_db::{FreshDb, Server};
+            let (Some(a), Some(b)) = (
+                FreshDb::new(Server::Postgres),
+                FreshDb::new(Server::Postgres),
+            ) else {
+                return;
+            };
+            $compare(&a.url, &b.url);
+        }
 
-#[cfg(feature = "mysql")]
-#[test]
-fn person_toml_answers_as_the_rust_example_on_mariadb() {
-    use crate::support::live_db::{FreshDb, Server};
-    let (Some(a), Some(b)) = (FreshDb::new(Server::Mysql), FreshDb::new(Server::Mysql)) else {
-        return;
+        #[cfg(feature = "mysql")]
+        #[test]
+        fn $mariadb() {
+            use crate::support::live_db::{FreshDb, Server};
+            let (Some(a), Some(b)) = (FreshDb::new(Server::Mysql), FreshDb::new(Server::Mysql))
+            else {
+                return;
+            };
+            $compare(&a.url, &b.url);
+        }
     };
-    same_as_the_rust_example(&a.url, &b.url);
 }
+pub(crate) use on_each_database;
+
+on_each_database!(
+    "cli-person",
+    same_as_the_rust_example,
+    person_toml_answers_as_the_rust_example_on_sqlite,
+    person_toml_answers_as_the_rust_example_on_postgres,
+    person_toml_answers_as_the_rust_example_on_mariadb
+);
 
 #[test]
 fn check_passes_a_matching_table_and_prints_the_fix_for_a_missing_column() {

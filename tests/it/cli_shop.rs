@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::cli::{answers_as_the_rust_example, seen};
+use super::cli::{answers_as_the_rust_example, on_each_database, seen};
 use crate::support::{token, Client};
 
 /// A sequence over HTTP on the shop at `addr`, each answer checked, and
@@ -117,31 +117,10 @@ fn same_as_the_rust_example(file_url: &str, rust_url: &str) {
     answers_as_the_rust_example(("shop.toml", "shop"), (file_url, rust_url), shop_sequence);
 }
 
-#[test]
-fn shop_toml_answers_as_the_rust_example_on_sqlite() {
-    let dir = crate::support::TempDir::new("cli-shop");
-    same_as_the_rust_example(&dir.sqlite_url("file.db"), &dir.sqlite_url("rust.db"));
-}
-
-#[cfg(feature = "postgres")]
-#[test]
-fn shop_toml_answers_as_the_rust_example_on_postgres() {
-    use crate::support::live_db::{FreshDb, Server};
-    let (Some(a), Some(b)) = (
-        FreshDb::new(Server::Postgres),
-        FreshDb::new(Server::Postgres),
-    ) else {
-        return;
-    };
-    same_as_the_rust_example(&a.url, &b.url);
-}
-
-#[cfg(feature = "mysql")]
-#[test]
-fn shop_toml_answers_as_the_rust_example_on_mariadb() {
-    use crate::support::live_db::{FreshDb, Server};
-    let (Some(a), Some(b)) = (FreshDb::new(Server::Mysql), FreshDb::new(Server::Mysql)) else {
-        return;
-    };
-    same_as_the_rust_example(&a.url, &b.url);
-}
+on_each_database!(
+    "cli-shop",
+    same_as_the_rust_example,
+    shop_toml_answers_as_the_rust_example_on_sqlite,
+    shop_toml_answers_as_the_rust_example_on_postgres,
+    shop_toml_answers_as_the_rust_example_on_mariadb
+);

@@ -109,29 +109,35 @@ static HOST_CHAR: [u8; 256] = {
 };
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::valid_host;
+
+    /// `Host` values the URI grammar admits (RFC 9110 §7.2).
+    pub(in crate::http::parse) const GOOD_HOSTS: [&str; 10] = [
+        "h",
+        "127.0.0.1:8080",
+        "[::1]:8000",
+        "[::1]",
+        "[v1.fe80::a+en1]",
+        "example.com:",
+        "xn--bcher-kva.example",
+        "a%41b",
+        "sub_domain.example~",
+        "",
+    ];
+
+    /// `Host` values it does not.
+    pub(in crate::http::parse) const BAD_HOSTS: [&str; 16] = [
+        "[::1", "[::1]x", "[]", "[::1]:8a", "h:80a", "h:8:9", "a%4", "a%zz", "a b", "a, b", "a/b",
+        "u@a", "a\\b", "a\"b", "{a}", "a\u{80}",
+    ];
 
     #[test]
     fn accepts_names_addresses_and_ports() {
-        for good in [
-            "h",
-            "127.0.0.1:8080",
-            "[::1]:8000",
-            "[::1]",
-            "[v1.fe80::a+en1]",
-            "example.com:",
-            "xn--bcher-kva.example",
-            "a%41b",
-            "sub_domain.example~",
-            "",
-        ] {
+        for good in GOOD_HOSTS {
             assert!(valid_host(good.as_bytes()), "{good:?}");
         }
-        for bad in [
-            "[::1", "[::1]x", "[]", "[::1]:8a", "h:80a", "h:8:9", "a%4", "a%zz", "a b", "a, b",
-            "a/b", "u@a", "a\\b", "a\"b", "{a}", "a\u{80}",
-        ] {
+        for bad in BAD_HOSTS {
             assert!(!valid_host(bad.as_bytes()), "{bad:?}");
         }
     }

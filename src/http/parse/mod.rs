@@ -666,27 +666,13 @@ mod tests {
 
     #[test]
     fn host_values_follow_the_uri_grammar() {
-        for good in [
-            "h",
-            "127.0.0.1:8080",
-            "[::1]:8000",
-            "[::1]",
-            "[v1.fe80::a+en1]",
-            "example.com:",
-            "xn--bcher-kva.example",
-            "a%41b",
-            "sub_domain.example~",
-            "",
-        ] {
+        for good in host::tests::GOOD_HOSTS {
             let raw = format!("GET / HTTP/1.1\r\nHost: {good}\r\n\r\n");
             assert!(parse(raw.as_bytes()).is_ok(), "{good:?}");
             let padded = format!("GET / HTTP/1.1\r\nHost: \t {good} \t\r\n\r\n");
             assert!(parse(padded.as_bytes()).is_ok(), "{good:?} with whitespace");
         }
-        for bad in [
-            "[::1", "[::1]x", "[]", "[::1]:8a", "h:80a", "h:8:9", "a%4", "a%zz", "a b", "a, b",
-            "a/b", "u@a", "a\\b", "a\"b", "{a}", "a\u{80}",
-        ] {
+        for bad in host::tests::BAD_HOSTS {
             let raw = format!("GET / HTTP/1.1\r\nHost: {bad}\r\n\r\n");
             assert_eq!(
                 err(raw.as_bytes()),
