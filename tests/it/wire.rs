@@ -533,13 +533,7 @@ fn log_lines_escape_what_clients_send() {
     let mut c = Client::connect(addr);
     c.send("GET /q\u{2028}r HTTP/1.1\r\nHost: t\r\nBad Header: y\r\n\r\n");
     c.read_response().assert_problem(400);
-    let access = |ex: &ExampleProcess| -> Vec<String> {
-        ex.log()
-            .into_iter()
-            .filter(|l| l.contains(" access "))
-            .collect()
-    };
-    eventually(Duration::from_secs(5), || access(&ex).len() >= 2);
+    eventually(Duration::from_secs(5), || access_lines(&ex).len() >= 2);
     ex.kill();
     let log = ex.log();
     for line in &log {
@@ -548,6 +542,14 @@ fn log_lines_escape_what_clients_send() {
     let has = |needle: &str| log.iter().any(|l| l.contains(needle));
     assert!(has(" access GET /x\\u2028y\\u202Ez 404 "), "{log:#?}");
     assert!(has(" access GET /q\\u2028r 400 "), "{log:#?}");
+}
+
+/// The access-log lines `ex` has written so far.
+fn access_lines(ex: &ExampleProcess) -> Vec<String> {
+    ex.log()
+        .into_iter()
+        .filter(|l| l.contains(" access "))
+        .collect()
 }
 
 /// One access line per request, including requests refused
@@ -569,17 +571,11 @@ fn refused_requests_get_an_access_line_too() {
     let mut c = Client::connect(addr);
     c.send("\x01\x02 nonsense\r\n\r\n");
     c.read_response().assert_problem(400);
-    let access = |ex: &ExampleProcess| -> Vec<String> {
-        ex.log()
-            .into_iter()
-            .filter(|l| l.contains(" access "))
-            .collect()
-    };
     // An access line may be written just after its response: wait for
     // the four before stopping the process.
-    eventually(Duration::from_secs(5), || access(&ex).len() >= 4);
+    eventually(Duration::from_secs(5), || access_lines(&ex).len() >= 4);
     ex.kill();
-    let log = access(&ex);
+    let log = access_lines(&ex);
     let has = |needle: &str| log.iter().any(|l| l.contains(needle));
     assert!(has(" access GET /healthz 200 "), "{log:#?}");
     assert!(has(" access POST /person 413 "), "{log:#?}");
