@@ -1693,8 +1693,9 @@ enum Wrote {
     FromImage,
 }
 
-/// The statements of [`update_compare_and_set`]: the row read and
-/// checked, then the `UPDATE … RETURNING` guarded by the row version read;
+/// The statements of [`update_compare_and_set`] (and of a conditional
+/// delete, [`plan_delete`]): the row read and checked, then the `UPDATE …
+/// RETURNING` (or `DELETE … RETURNING`) guarded by the row version read;
 /// no row back means another write landed in between, and the row is read
 /// and checked again, up to [`COMPARE_AND_SET_ATTEMPTS`] times. With
 /// images, an image of the row that passes the check stands for the first
@@ -1716,7 +1717,7 @@ struct CompareAndSet {
 }
 
 impl CompareAndSet {
-    /// The first statement: the update guarded by a kept image's row
+    /// The first statement: the write guarded by a kept image's row
     /// version, when the image passes the check, else the read.
     fn first(&mut self) -> Next {
         if let (Some(write), Some((images, key))) = (&self.write, &self.images) {
@@ -1960,7 +1961,8 @@ pub fn update(
 ///   the scope, committed on its own; no row deleted means a missing row.
 /// - Conditional on PostgreSQL: read (with the row version) and checked
 ///   here, then deleted by a compare-and-set `DELETE` that requires the
-///   row version read, in autocommit, as [`plan_update`] does.
+///   row version read, in autocommit, as [`plan_update`] does (and, as
+///   there, at once from a kept image of the row that passes the check).
 /// - Otherwise: in one transaction, the row read under a lock and checked,
 ///   then deleted.
 ///
