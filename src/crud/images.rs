@@ -8,9 +8,9 @@
 //! preconditions, the write is sent at once, guarded by the image's row
 //! version ([`Guard::RowVersion`](crate::backend::sql::Guard)): it changes
 //! the row only if no write has touched it since, that is only if the row
-//! is still exactly that image. If it changes nothing the image was stale,
-//! it is forgotten, and the write reads the row as it would have without
-//! it. A stale image therefore costs one round trip and never a wrong
+//! is still exactly that image. If it changes nothing the image was stale:
+//! it is forgotten (unless another write has kept a newer one meanwhile),
+//! and the write reads the row as it would have without it. A stale image therefore costs one round trip and never a wrong
 //! answer.
 //!
 //! Bounded three ways: at most [`MAX_ROWS`] images (two generations of
@@ -87,11 +87,27 @@ impl RowImages {
         );
     }
 
-    /// Forgets the image under `key`: the row is no longer as it showed.
+    /// Forgets the image under `key`: the row is gone.
     pub(crate) fn forget(&self, key: &str) {
         let mut g = lock(&self.inner);
         g.newer.remove(key);
         g.older.remove(key);
+    }
+
+    /// Forgets the image under `key` if it is still the one at
+    /// `row_version`: the row is no longer as that image showed it (a
+    /// newer image, kept meanwhile by another write, stays).
+    pub(crate) fn forget_version(&self, key: &str, row_version: &Value) {
+        let mut guard = lock(&self.inner);
+        let g = &mut *guard;
+        for generation in [&mut g.newer, &mut g.older] {
+            if generation
+                .get(key)
+                .is_some_and(|i| i.row_version == *row_version)
+            {
+                generation.remove(key);
+            }
+        }
     }
 
     #[cfg(test)]
@@ -138,6 +154,12 @@ mod tests {
             Some((row("Bea"), Value::Text("8".into())))
         );
         assert!(images.get("b", now).is_none());
+        // Only the image at that row version is forgotten by it.
+        images.forget_version("a", &Value::Text("7".into()));
+        assert!(images.get("a", now).is_some());
+        images.forget_version("a", &Value::Text("8".into()));
+        assert!(images.get("a", now).is_none());
+        images.put("a".into(), &row("Cy"), Value::Text("9".into()), now);
         images.forget("a");
         assert!(images.get("a", now).is_none());
     }

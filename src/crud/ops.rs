@@ -1683,14 +1683,15 @@ fn update_compare_and_set(
 }
 
 /// Which write [`CompareAndSet`] sent last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Wrote {
     /// None: the last statement was the read.
     No,
     /// One guarded by the row version the read returned.
     AfterRead,
-    /// One guarded by the row version of a kept image, without a read.
-    FromImage,
+    /// One guarded by the row version of a kept image (this one), without
+    /// a read.
+    FromImage(Value),
 }
 
 /// The statements of [`update_compare_and_set`] (and of a conditional
@@ -1723,7 +1724,7 @@ impl CompareAndSet {
         if let (Some(write), Some((images, key))) = (&self.write, &self.images) {
             if let Some((values, row_version)) = images.get(key, Instant::now()) {
                 if self.check.check(&values).is_ok() {
-                    self.wrote = Wrote::FromImage;
+                    self.wrote = Wrote::FromImage(row_version.clone());
                     return guarded(write, row_version, &self.types);
                 }
             }
@@ -1761,15 +1762,17 @@ impl Steps for CompareAndSet {
                 }
                 return done(Outcome::Done(row));
             }
-            if let Some((images, key)) = &self.images {
-                images.forget(key);
-            }
             // Written by someone else since it was read (or since the
-            // image was kept): check again.
-            if self.wrote == Wrote::AfterRead {
-                self.attempts += 1;
+            // image was kept): check again. A stale image is forgotten,
+            // unless a newer one has replaced it meanwhile.
+            match std::mem::replace(&mut self.wrote, Wrote::No) {
+                Wrote::FromImage(row_version) => {
+                    if let Some((images, key)) = &self.images {
+                        images.forget_version(key, &row_version);
+                    }
+                }
+                _ => self.attempts += 1,
             }
-            self.wrote = Wrote::No;
             if self.attempts >= COMPARE_AND_SET_ATTEMPTS {
                 return Err(BackendError::Busy);
             }
@@ -2300,6 +2303,18 @@ mod tests {
             outcome(steps.next(Some(returned("new", "61")))),
             Outcome::PreconditionFailed
         ));
+        // A write after a read that changes nothing leaves the kept image
+        // alone (it may be newer than that read).
+        let mut steps = plan(if_match(tag("old")));
+        assert!(run(steps.next(None)).sql.starts_with("SELECT"));
+        run(steps.next(Some(returned("old", "59"))));
+        assert!(run(steps.next(Some(Vec::new()))).sql.starts_with("SELECT"));
+        assert_eq!(
+            images
+                .get(&first_key(&model), Instant::now())
+                .map(|(_, v)| v),
+            Some(Value::Text("61".into()))
+        );
 
         // A delete with the kept image's tag: at once, and forgotten.
         let delete = plan_delete(
