@@ -10,8 +10,8 @@
 //! the row only if no write has touched it since, that is only if the row
 //! is still exactly that image. If it changes nothing the image was stale:
 //! it is forgotten (unless another write has kept a newer one meanwhile),
-//! and the write reads the row as it would have without it. A stale image therefore costs one round trip and never a wrong
-//! answer.
+//! and the write reads the row as it would have without it. A stale image
+//! therefore costs one round trip and never a wrong answer.
 //!
 //! Bounded three ways: at most [`MAX_ROWS`] images (two generations of
 //! half that: when the newer fills up, the older is dropped), none larger
