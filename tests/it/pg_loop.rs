@@ -49,11 +49,16 @@ fn admin(db: &FreshDb) -> Arc<dyn Backend> {
     })
 }
 
-fn count(admin: &dyn Backend, sql: &str) -> i64 {
+/// The first column of the first row `sql` reads.
+fn first_value(admin: &dyn Backend, sql: &str) -> Option<Value> {
     let sql = sql.to_owned();
     let rows = read_with(admin, move |c| c.query(&sql, &[], &[])).unwrap();
-    match rows.first().and_then(|r| r.first()) {
-        Some(Value::Integer(n)) => *n,
+    rows.into_iter().next().and_then(|r| r.into_iter().next())
+}
+
+fn count(admin: &dyn Backend, sql: &str) -> i64 {
+    match first_value(admin, sql) {
+        Some(Value::Integer(n)) => n,
         other => panic!("count: {other:?}"),
     }
 }
@@ -455,9 +460,8 @@ fn a_kept_row_image_never_hides_a_write_made_elsewhere() {
     let admin = admin(&db);
     let body_of = |id: i64| -> String {
         let sql = format!("SELECT body FROM \"{name}\" WHERE id = {id}");
-        let rows = read_with(&*admin, move |c| c.query(&sql, &[], &[])).unwrap();
-        match rows.first().and_then(|r| r.first()) {
-            Some(Value::Text(s)) => s.clone(),
+        match first_value(&*admin, &sql) {
+            Some(Value::Text(s)) => s,
             other => panic!("body: {other:?}"),
         }
     };
