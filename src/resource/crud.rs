@@ -880,12 +880,7 @@ impl Crud {
                 }
             }
             let mut body = Vec::with_capacity(128);
-            write_values(
-                &mut body,
-                &model,
-                |i| row.get(i).copied(),
-                fields.as_deref(),
-            );
+            write_values(&mut body, &model, row, fields.as_deref());
             (etag, Some(body))
         })?;
         Ok(query(&self.model, planned, move |_, model, row| {

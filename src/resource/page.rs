@@ -128,7 +128,7 @@ impl RowSink for RenderedRows {
     fn take(&mut self, values: &[ValueRef<'_>]) -> bool {
         let (model, fields) = (&self.model, self.fields.as_deref());
         let fits = push_row_within(&mut self.out, 0, self.rows, self.max_bytes, |out| {
-            write_values(out, model, |i| values.get(i).copied(), fields);
+            write_values(out, model, values, fields);
         });
         if fits {
             self.rows += 1;

@@ -102,8 +102,9 @@ fn parse_json(text: &[u8], index: usize) -> Result<serde_json::Value, BackendErr
 }
 
 /// A column as its field type reads it, borrowing its text; a JSON
-/// column's document is the next of `json`, parsed beforehand.
-#[inline]
+/// column's document is the next of `json`, parsed beforehand. Inlined
+/// into the row loop, so that the value is built where it is kept.
+#[inline(always)]
 fn decode_borrowed<'a>(
     v: ValueRef<'a>,
     kind: Option<FieldType>,
@@ -132,17 +133,21 @@ fn decode_borrowed<'a>(
             .next()
             .map(Borrowed::Json)
             .ok_or_else(|| bad_column(index, "json column not parsed"))?,
-        (kind, other) => {
-            return Err(bad_column(
-                index,
-                &format!(
-                    "expected {}, found sqlite {:?}",
-                    kind.map_or("a value", FieldType::name),
-                    other.data_type()
-                ),
-            ))
-        }
+        (kind, other) => return Err(mismatch(kind, other.data_type(), index)),
     })
+}
+
+/// A column whose stored type its field type cannot read.
+#[cold]
+#[inline(never)]
+fn mismatch(kind: Option<FieldType>, found: rusqlite::types::Type, index: usize) -> BackendError {
+    bad_column(
+        index,
+        &format!(
+            "expected {}, found sqlite {found:?}",
+            kind.map_or("a value", FieldType::name),
+        ),
+    )
 }
 
 /// Rows up to this wide are decoded into an array on the stack; wider
@@ -231,20 +236,29 @@ impl Conn for SqliteConn<'_> {
                 }
             }
             let mut parsed = json.iter();
-            let mut decode = |i: usize| {
-                let v = r.get_ref(i).map_err(map_err)?;
-                decode_borrowed(v, columns.get(i).copied(), i, &mut parsed)
+            // Each value is written into its slot where it is decoded:
+            // handing it back in a `Result` to be copied into the slot costs
+            // a stalled copy per column (a wide load of what was just
+            // stored in narrower pieces).
+            let mut decode_into = |slot: &mut _, i: usize| {
+                let v = match r.get_ref(i) {
+                    Ok(v) => v,
+                    Err(e) => return Err(map_err(e)),
+                };
+                *slot = decode_borrowed(v, columns.get(i).copied(), i, &mut parsed)?;
+                Ok(())
             };
             let more = if width <= INLINE_COLUMNS {
                 let mut values = [Borrowed::Null; INLINE_COLUMNS];
                 for (i, slot) in values.iter_mut().enumerate().take(width) {
-                    *slot = decode(i)?;
+                    decode_into(slot, i)?;
                 }
                 row(values.get(..width).unwrap_or_default())
             } else {
                 let mut values = recycle(spare);
-                for i in 0..width {
-                    values.push(decode(i)?);
+                values.resize(width, Borrowed::Null);
+                for (i, slot) in values.iter_mut().enumerate() {
+                    decode_into(slot, i)?;
                 }
                 let more = row(&values);
                 spare = recycle(values);
