@@ -476,6 +476,40 @@ mod tests {
         cleanup(&path);
     }
 
+    /// A stored value its field type cannot read is an internal error
+    /// naming the column and both types, from `query` and `query_each`
+    /// alike, and no row is handed over.
+    #[test]
+    fn a_value_of_another_type_is_an_error_naming_the_column() {
+        use crate::model::FieldType;
+        let (db, path) = file_db("mismatch");
+        write_with(&db, |c| {
+            c.execute("CREATE TABLE m (a, b)", &[])?;
+            c.execute("INSERT INTO m VALUES (1, 'text')", &[])?;
+            Ok(())
+        })
+        .unwrap();
+        let columns = [FieldType::Integer, FieldType::Integer];
+        let expect = |e: BackendError| match e {
+            BackendError::Internal { cause } => assert!(
+                cause.starts_with("column 1: expected ") && cause.contains("found sqlite Text"),
+                "{cause}"
+            ),
+            other => panic!("not an internal error: {other:?}"),
+        };
+        expect(read_with(&db, |c| c.query("SELECT a, b FROM m", &[], &columns)).unwrap_err());
+        let mut handed = 0;
+        let each = read_with(&db, |c| {
+            c.query_each("SELECT a, b FROM m", &[], &columns, &mut |_| {
+                handed += 1;
+                true
+            })
+        });
+        expect(each.unwrap_err());
+        assert_eq!(handed, 0);
+        cleanup(&path);
+    }
+
     /// A loop's reads share a snapshot only while nothing commits: a write
     /// answered between two reads is seen by the second without the loop
     /// releasing its snapshot, and a release ends the read transaction.
